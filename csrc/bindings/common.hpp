@@ -1,0 +1,42 @@
+// Helpers shared by the binding files: argument validation and numpy <-> view conversion.
+// Everything the kernels receive has been checked here, at the boundary.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <memory>
+#include <string>
+
+#include "common/image.hpp"
+#include "common/thread_pool.hpp"
+#include "preprocess/convert.hpp"
+
+namespace imgen::bindings {
+
+namespace py = pybind11;
+
+// The pool kernels run on: the module attribute imgen._core._pool (see set_num_threads).
+std::shared_ptr<ThreadPool> current_pool();
+
+// numpy dtype -> DType, or nullopt-like false when unsupported.
+bool to_dtype(const py::dtype& dt, DType* out);
+
+// Parses a dtype argument (a numpy dtype, a type such as numpy.uint8, or a name).
+py::dtype parse_dtype(const py::object& obj);
+
+// A view of an HWC image array: (H, W) or (H, W, C), C in {1, 3, 4}, dtype uint8/uint16/float32.
+// Arrays whose pixels are not contiguous within a row are copied (into `arr`); row-strided views
+// such as crops are taken as they are.  `what` names the argument in error messages.
+ImageView image_view(py::array& arr, const std::string& what, bool writable = false);
+
+// Default tensor = pixel * scale factor for an image dtype: 1/255, 1/65535 or 1.
+float default_scale(DType image_dtype);
+
+// Builds a Normalize from optional Python arguments (floats or per-channel sequences).
+Normalize make_normalize(const py::object& scale, const py::object& mean, const py::object& std,
+                         bool swap_rb, int64_t channels, DType image_dtype);
+
+std::string shape_string(const py::array& arr);
+
+}  // namespace imgen::bindings

@@ -1,0 +1,222 @@
+// Bindings for to_tensor / from_tensor.
+#include <pybind11/stl.h>
+
+#include <vector>
+
+#include "bindings/common.hpp"
+#include "preprocess/convert.hpp"
+
+namespace imgen::bindings {
+
+namespace {
+
+using namespace pybind11::literals;
+
+// Images of a to_tensor call: one array (2-D/3-D image or 4-D NHWC batch) or a sequence.
+std::vector<py::array> collect_images(const py::object& images) {
+  std::vector<py::array> out;
+  if (py::isinstance<py::array>(images)) {
+    py::array arr = images.cast<py::array>();
+    if (arr.ndim() == 4) {
+      for (py::ssize_t i = 0; i < arr.shape(0); ++i)
+        out.push_back(arr[py::int_(i)].cast<py::array>());
+      if (out.empty()) throw py::value_error("images: the batch is empty (shape (0, ...))");
+    } else {
+      out.push_back(arr);
+    }
+  } else if (py::isinstance<py::sequence>(images) && !py::isinstance<py::str>(images)) {
+    for (auto item : images.cast<py::sequence>()) {
+      if (!py::isinstance<py::array>(item))
+        throw py::type_error("images: every item must be a numpy array, got " +
+                             std::string(py::str(py::type::of(item).attr("__name__"))));
+      out.push_back(item.cast<py::array>());
+    }
+    if (out.empty()) throw py::value_error("images: the list is empty");
+  } else {
+    throw py::type_error("images must be a numpy array (HWC image or NHWC batch) or a list of "
+                         "arrays, got " +
+                         std::string(py::str(py::type::of(images).attr("__name__"))));
+  }
+  return out;
+}
+
+Region parse_region(const py::handle& obj) {
+  std::vector<int64_t> v;
+  try {
+    v = obj.cast<std::vector<int64_t>>();
+  } catch (py::cast_error&) {
+    throw py::type_error("each region must be a (y, x, height, width) tuple of ints");
+  }
+  if (v.size() != 4) throw py::value_error("each region must be (y, x, height, width)");
+  if (v[2] <= 0 || v[3] <= 0) throw py::value_error("region height and width must be positive");
+  return Region{v[0], v[1], v[2], v[3]};
+}
+
+py::array to_tensor_py(const py::object& images, const py::object& dtype, const py::object& scale,
+                       const py::object& mean, const py::object& std, bool swap_rb,
+                       const py::object& regions, const py::object& out) {
+  std::vector<py::array> arrays = collect_images(images);
+  std::vector<ImageView> views;
+  for (size_t i = 0; i < arrays.size(); ++i)
+    views.push_back(image_view(arrays[i], arrays.size() == 1 ? "image" : "images[" + std::to_string(i) + "]"));
+  for (size_t i = 1; i < views.size(); ++i) {
+    if (views[i].dtype != views[0].dtype || views[i].channels != views[0].channels ||
+        (regions.is_none() && (views[i].height != views[0].height || views[i].width != views[0].width)))
+      throw py::value_error("images must all have the same shape and dtype: images[0] is " +
+                            shape_string(arrays[0]) + " " + dtype_name(views[0].dtype) +
+                            ", images[" + std::to_string(i) + "] is " + shape_string(arrays[i]) +
+                            " " + dtype_name(views[i].dtype));
+  }
+  std::vector<Region> regs;
+  if (regions.is_none()) {
+    for (const auto& v : views) regs.push_back(Region{0, 0, v.height, v.width});
+  } else {
+    for (auto r : regions.cast<py::sequence>()) regs.push_back(parse_region(r));
+    if (regs.empty()) throw py::value_error("regions is empty");
+    for (const auto& r : regs)
+      if (r.height != regs[0].height || r.width != regs[0].width)
+        throw py::value_error("regions must all have the same height and width");
+    if (views.size() == 1 && regs.size() > 1) {
+      views.resize(regs.size(), views[0]);
+    } else if (views.size() != regs.size()) {
+      throw py::value_error("got " + std::to_string(views.size()) + " images but " +
+                            std::to_string(regs.size()) + " regions");
+    }
+  }
+  const int64_t n = static_cast<int64_t>(views.size()), c = views[0].channels;
+  const int64_t h = regs[0].height, w = regs[0].width;
+
+  py::dtype out_dt = parse_dtype(dtype);
+  DType t;
+  if (!to_dtype(out_dt, &t) || (t != DType::f32 && t != DType::f16))
+    throw py::type_error("to_tensor: dtype must be float32 or float16, got " +
+                         std::string(py::str(out_dt)));
+  py::array result;
+  if (out.is_none()) {
+    result = py::array(out_dt, std::vector<py::ssize_t>{n, c, h, w});
+  } else {
+    result = out.cast<py::array>();
+    DType ot;
+    if (!to_dtype(result.dtype(), &ot) || ot != t || result.ndim() != 4 ||
+        result.shape(0) != n || result.shape(1) != c || result.shape(2) != h ||
+        result.shape(3) != w || !(result.flags() & py::array::c_style) || !result.writeable())
+      throw py::value_error("out must be a writable C-contiguous " + std::string(dtype_name(t)) +
+                            " array of shape (" + std::to_string(n) + ", " + std::to_string(c) +
+                            ", " + std::to_string(h) + ", " + std::to_string(w) + "), got " +
+                            shape_string(result) + " " + std::string(py::str(result.dtype())));
+  }
+  TensorView dst{result.mutable_data(), t, n, c, h, w};
+  Normalize norm = make_normalize(scale, mean, std, swap_rb, c, views[0].dtype);
+  auto pool = current_pool();
+  {
+    py::gil_scoped_release release;
+    to_tensor(views.data(), regs.data(), n, dst, norm, pool.get());
+  }
+  return result;
+}
+
+py::array from_tensor_py(const py::array& tensor_in, const py::object& dtype,
+                         const py::object& scale, const py::object& mean, const py::object& std,
+                         bool swap_rb, const py::object& clamp, const py::object& crop,
+                         const py::object& out) {
+  py::array tensor = tensor_in;
+  DType tt;
+  if (!to_dtype(tensor.dtype(), &tt) || (tt != DType::f32 && tt != DType::f16))
+    throw py::type_error("tensor must be float32 or float16, got " +
+                         std::string(py::str(tensor.dtype())));
+  if (tensor.ndim() != 3 && tensor.ndim() != 4)
+    throw py::value_error("tensor must be NCHW (4-D) or CHW (3-D), got shape " +
+                          shape_string(tensor));
+  const bool batched = tensor.ndim() == 4;
+  tensor = py::array::ensure(tensor, py::array::c_style);
+  const int64_t n = batched ? tensor.shape(0) : 1;
+  const int64_t c = tensor.shape(batched ? 1 : 0);
+  const int64_t th = tensor.shape(batched ? 2 : 1), tw = tensor.shape(batched ? 3 : 2);
+  if (c != 1 && c != 3 && c != 4)
+    throw py::value_error("tensor must have 1, 3 or 4 channels, got " + std::to_string(c) +
+                          " (shape " + shape_string(tensor) + ")");
+  if (n == 0 || th == 0 || tw == 0)
+    throw py::value_error("tensor is empty (shape " + shape_string(tensor) + ")");
+  Region window{0, 0, th, tw};
+  if (!crop.is_none()) {
+    window = parse_region(crop);
+    if (window.y < 0 || window.x < 0 || window.y + window.height > th || window.x + window.width > tw)
+      throw py::value_error("crop (y, x, height, width) must lie inside the tensor's " +
+                            std::to_string(th) + "x" + std::to_string(tw) + " plane");
+  }
+  py::dtype out_dt = parse_dtype(dtype);
+  DType ot;
+  if (!to_dtype(out_dt, &ot) || ot == DType::f16)
+    throw py::type_error("from_tensor: dtype must be uint8, uint16 or float32, got " +
+                         std::string(py::str(out_dt)));
+  std::vector<py::ssize_t> shape;
+  if (batched) shape.push_back(n);
+  shape.insert(shape.end(), {window.height, window.width, c});
+  py::array result;
+  if (out.is_none()) {
+    result = py::array(out_dt, shape);
+  } else {
+    result = out.cast<py::array>();
+    DType rt;
+    bool ok = to_dtype(result.dtype(), &rt) && rt == ot && result.ndim() == static_cast<py::ssize_t>(shape.size()) &&
+              (result.flags() & py::array::c_style) && result.writeable();
+    for (size_t i = 0; ok && i < shape.size(); ++i) ok = result.shape(i) == shape[i];
+    if (!ok) throw py::value_error("out must be a writable C-contiguous array of the result's shape and dtype");
+  }
+  std::vector<ImageView> dsts;
+  const size_t item = dtype_size(ot);
+  for (int64_t i = 0; i < n; ++i) {
+    ImageView v;
+    v.data = static_cast<char*>(result.mutable_data()) + i * window.height * window.width * c * item;
+    v.dtype = ot;
+    v.height = window.height;
+    v.width = window.width;
+    v.channels = c;
+    v.row_stride = window.width * c;
+    dsts.push_back(v);
+  }
+  TensorView src{const_cast<void*>(tensor.data()), tt, n, c, th, tw};
+  Normalize norm = make_normalize(scale, mean, std, swap_rb, c, ot);
+  const bool do_clamp = clamp.is_none() ? false : clamp.cast<bool>();
+  auto pool = current_pool();
+  {
+    py::gil_scoped_release release;
+    from_tensor(src, window.y, window.x, dsts.data(), n, norm, do_clamp, pool.get());
+  }
+  return result;
+}
+
+}  // namespace
+
+void bind_preprocess(py::module_& m) {
+  m.def("to_tensor", &to_tensor_py, "images"_a, py::kw_only(), "dtype"_a = "float32",
+        "scale"_a = py::none(), "mean"_a = py::none(), "std"_a = py::none(), "swap_rb"_a = false,
+        "regions"_a = py::none(), "out"_a = py::none(),
+        R"doc(Convert HWC images to a planar NCHW float tensor.
+
+images: one image (H, W) or (H, W, C), an NHWC batch, or a list of same-shape images;
+    uint8, uint16 or float32; C in {1, 3, 4}.  A single image gets a batch axis of 1.
+dtype: float32 or float16 output.
+tensor = (pixel * scale - mean[c]) / std[c]; scale defaults to 1/255 (uint8), 1/65535 (uint16),
+    1 (float32); mean/std are numbers or one value per tensor channel.
+swap_rb: swap channels 0 and 2 (BGR <-> RGB; alpha stays last).
+regions: (y, x, height, width) windows, one tensor item each, all the same size; pixels outside
+    the image are reflected (BORDER_REFLECT_101).  With one image, every region reads from it.
+out: optional preallocated C-contiguous (N, C, H, W) array to write into.
+Returns the (N, C, H, W) array.  Raises TypeError/ValueError naming what was expected.)doc");
+  m.def("from_tensor", &from_tensor_py, "tensor"_a, py::kw_only(), "dtype"_a = "uint8",
+        "scale"_a = py::none(), "mean"_a = py::none(), "std"_a = py::none(), "swap_rb"_a = false,
+        "clamp"_a = py::none(), "crop"_a = py::none(), "out"_a = py::none(),
+        R"doc(Convert a planar NCHW (or CHW) float32/float16 tensor to HWC images.
+
+pixel = (tensor * std[c] + mean[c]) / scale, the inverse of to_tensor with the same arguments
+(scale defaults by the *output* dtype: 1/255 uint8, 1/65535 uint16, 1 float32).
+uint8/uint16 outputs are rounded half to even and clamped to the type's range (NaN -> 0);
+float32 outputs are clamped to [0, 1/scale] only with clamp=True.
+crop: optional (y, x, height, width) window of the tensor plane to convert.
+Returns (N, H, W, C) for a 4-D tensor, (H, W, C) for a 3-D one.)doc");
+  m.def("simd_level", &convert_simd_level,
+        "The SIMD level the pixel kernels use on this CPU: 'avx2' or 'baseline'.");
+}
+
+}  // namespace imgen::bindings

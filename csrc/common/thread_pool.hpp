@@ -1,0 +1,48 @@
+// A fixed-size pool of std::threads with a blocking parallel_for.
+//
+// The calling thread takes part in the work, so a pool of size N starts N-1 workers, and a
+// parallel_for called from inside a task (nesting) cannot deadlock.  Several threads may call
+// parallel_for on one pool at once.  The first exception thrown by a task is re-thrown in the caller.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace imgen {
+
+class ThreadPool {
+ public:
+  // num_threads <= 0 means "all available cores".
+  explicit ThreadPool(int num_threads = 0);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return size_; }
+
+  // Calls fn(begin, end) over disjoint chunks covering [0, n), each at least `grain` long
+  // (except possibly the last), and returns when all are done.
+  void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
+  static int available_cores();
+
+ private:
+  struct Job;
+  void worker_loop();
+  static bool run_one_chunk(Job& job);
+
+  int size_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::shared_ptr<Job>> jobs_;
+  bool stopping_ = false;
+};
+
+}  // namespace imgen

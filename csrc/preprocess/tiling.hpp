@@ -1,0 +1,66 @@
+// Tiling for models run on parts of a large image: a grid of overlapping tiles, and a merger that
+// blends tile outputs back with separable raised-cosine (Hann / half-sine) ramps over the overlaps.
+//
+// Blending is exact for an identity model: each output pixel is sum(w_i * x_i) / sum(w_i) computed
+// in double precision, so identical tiles give back their input bit for bit in float32.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/image.hpp"
+#include "common/thread_pool.hpp"
+#include "preprocess/convert.hpp"
+
+namespace imgen {
+
+// Tile starts along one axis of `length` pixels.  The tile size is `tile` rounded down to a
+// multiple of `multiple`; an axis no longer than that gets one tile of `length` rounded *up* to
+// `multiple` (the excess is filled by reflection), otherwise tiles lie inside the image, `tile -
+// overlap` apart, the last one flush with the end.  Throws std::invalid_argument on bad sizes.
+struct AxisPlan {
+  std::vector<int64_t> starts;
+  int64_t size = 0;
+};
+AxisPlan plan_axis(int64_t length, int64_t tile, int64_t overlap, int64_t multiple);
+
+// The 1-D blending weights of a tile starting at `start` with `size` pixels on an axis of
+// `length` pixels: a half-sine ramp of `overlap` pixels on each side that has a neighbour (a side
+// at the image edge keeps weight 1), strictly positive everywhere.
+std::vector<double> tile_weights(int64_t start, int64_t size, int64_t length, int64_t overlap);
+
+// Accumulates tile outputs (NCHW float32/float16) on a grid of tile rows x tile columns, in output
+// coordinates, and writes the blended image.  Tiles may extend past the image; the excess is cropped.
+class TileMerger {
+ public:
+  TileMerger(int64_t height, int64_t width, int64_t channels, std::vector<int64_t> row_starts,
+             std::vector<int64_t> col_starts, int64_t tile_h, int64_t tile_w, int64_t overlap);
+
+  int64_t height() const { return height_; }
+  int64_t width() const { return width_; }
+  int64_t channels() const { return channels_; }
+  int64_t num_tiles() const {
+    return static_cast<int64_t>(row_starts_.size() * col_starts_.size());
+  }
+  int64_t tile_height() const { return tile_h_; }
+  int64_t tile_width() const { return tile_w_; }
+
+  // Adds tiles.batch tiles; tile i of the batch is grid tile indices[i] (row-major).  Each grid
+  // tile must be added exactly once before finish().
+  void add(const TensorView& tiles, const int64_t* indices, ThreadPool& pool);
+
+  // Writes the blended image into dst (HWC, height x width x channels), converting as
+  // from_tensor does.  Throws std::logic_error if some tile was never added.
+  void finish(const ImageView& dst, const Normalize& norm, bool clamp, ThreadPool& pool) const;
+
+ private:
+  int64_t height_, width_, channels_;
+  std::vector<int64_t> row_starts_, col_starts_;
+  int64_t tile_h_, tile_w_;
+  std::vector<std::vector<double>> row_w_, col_w_;  // per grid row / column
+  std::vector<double> row_sum_, col_sum_;           // sum of weights over tiles, per pixel
+  std::vector<double> acc_;                         // C x H x W
+  std::vector<uint8_t> added_;
+};
+
+}  // namespace imgen
