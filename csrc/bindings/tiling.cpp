@@ -1,6 +1,8 @@
 // Bindings for the tile grid and the blending merger.
 #include <pybind11/stl.h>
 
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "bindings/common.hpp"
@@ -24,10 +26,23 @@ struct TileGrid {
   }
 };
 
-TileGrid plan_tiles(int64_t height, int64_t width, int64_t tile, int64_t overlap, int64_t multiple) {
-  if (tile <= 0) throw py::value_error("tile must be positive, got " + std::to_string(tile));
-  AxisPlan rows = plan_axis(height, tile, overlap, multiple);
-  AxisPlan cols = plan_axis(width, tile, overlap, multiple);
+TileGrid plan_tiles(int64_t height, int64_t width, const py::object& tile, int64_t overlap,
+                    int64_t multiple) {
+  int64_t tile_h, tile_w;
+  if (py::isinstance<py::int_>(tile)) {
+    tile_h = tile_w = tile.cast<int64_t>();
+  } else {
+    try {
+      std::tie(tile_h, tile_w) = tile.cast<std::pair<int64_t, int64_t>>();
+    } catch (py::cast_error&) {
+      throw py::type_error("tile must be an int or a (height, width) pair of ints");
+    }
+  }
+  if (tile_h <= 0 || tile_w <= 0)
+    throw py::value_error("tile size must be positive, got " + std::to_string(tile_h) + "x" +
+                          std::to_string(tile_w));
+  AxisPlan rows = plan_axis(height, tile_h, overlap, multiple);
+  AxisPlan cols = plan_axis(width, tile_w, overlap, multiple);
   return TileGrid{rows.starts, cols.starts, rows.size, cols.size};
 }
 
@@ -51,7 +66,7 @@ void bind_tiling(py::module_& m) {
         "overlap"_a = 0, "multiple"_a = 1,
         R"doc(Plan a grid of tiles over a height x width image.
 
-The tile size is `tile` rounded down to a multiple of `multiple`.  An axis no longer than that is
+`tile` is an int or (height, width).  The tile size is `tile` rounded down to a multiple of `multiple`.  An axis no longer than that is
 one tile of the axis length rounded up to `multiple` (filled by reflection); a longer axis gets
 tiles inside the image, `tile - overlap` apart, the last flush with the end.)doc");
 
@@ -67,6 +82,9 @@ pixel is sum(w*x)/sum(w) in double precision, so an identity model reproduces it
            "height"_a, "width"_a, "channels"_a, "row_starts"_a, "col_starts"_a, "tile_height"_a,
            "tile_width"_a, "overlap"_a)
       .def_property_readonly("num_tiles", &TileMerger::num_tiles)
+      .def_property_readonly("height", &TileMerger::height)
+      .def_property_readonly("width", &TileMerger::width)
+      .def_property_readonly("channels", &TileMerger::channels)
       .def(
           "add",
           [](TileMerger& self, const py::array& tiles_in, const std::vector<int64_t>& indices) {

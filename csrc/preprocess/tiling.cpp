@@ -40,13 +40,21 @@ std::vector<double> tile_weights(int64_t start, int64_t size, int64_t length, in
   std::vector<double> w(static_cast<size_t>(size), 1.0);
   if (overlap <= 0) return w;
   const bool left = start > 0, right = start + size < length;
-  const int64_t ramp = std::min(overlap, size);
+  const int64_t margin = overlap / 4;
+  const int64_t ramp = overlap - 2 * margin;
   const double half_pi = 1.5707963267948966;
-  for (int64_t d = 0; d < ramp; ++d) {
-    const double s = std::sin(half_pi * (static_cast<double>(d) + 0.5) / static_cast<double>(ramp));
-    const double v = s * s;
-    if (left) w[static_cast<size_t>(d)] = std::min(w[static_cast<size_t>(d)], v);
-    if (right) w[static_cast<size_t>(size - 1 - d)] = std::min(w[static_cast<size_t>(size - 1 - d)], v);
+  auto set = [&](int64_t i, double v) {
+    if (i >= 0 && i < size) w[static_cast<size_t>(i)] = std::min(w[static_cast<size_t>(i)], v);
+  };
+  for (int64_t d = 0; d < margin + ramp; ++d) {
+    double v = 0.0;
+    if (d >= margin) {
+      const double s = std::sin(half_pi * (static_cast<double>(d - margin) + 0.5) /
+                                static_cast<double>(ramp));
+      v = s * s;
+    }
+    if (left) set(d, v);
+    if (right) set(size - 1 - d, v);
   }
   return w;
 }

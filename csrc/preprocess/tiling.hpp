@@ -25,8 +25,11 @@ struct AxisPlan {
 AxisPlan plan_axis(int64_t length, int64_t tile, int64_t overlap, int64_t multiple);
 
 // The 1-D blending weights of a tile starting at `start` with `size` pixels on an axis of
-// `length` pixels: a half-sine ramp of `overlap` pixels on each side that has a neighbour (a side
-// at the image edge keeps weight 1), strictly positive everywhere.
+// `length` pixels.  On each side that has a neighbour (a side at the image edge keeps weight 1),
+// the outer overlap/4 pixels get weight 0 (they lack context: a model's receptive field reaches
+// past the tile there), then a half-sine ramp sin^2 rises to 1 over the rest of the overlap
+// minus its inner quarter.  Two tiles that overlap by `overlap` pixels therefore have
+// complementary ramps (weights summing to 1) and every pixel keeps a positive total weight.
 std::vector<double> tile_weights(int64_t start, int64_t size, int64_t length, int64_t overlap);
 
 // Accumulates tile outputs (NCHW float32/float16) on a grid of tile rows x tile columns, in output

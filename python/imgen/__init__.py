@@ -14,9 +14,20 @@ from ._core import (
     to_tensor,
 )
 
+from .engine import Model, TensorSpec, load, shipped_models
+from .errors import ImgenError, ModelError
+from .model_info import ModelInfo
+
 __version__ = "0.1.0"
 
 __all__ = [
+    "ImgenError",
+    "Model",
+    "ModelError",
+    "ModelInfo",
+    "TensorSpec",
+    "load",
+    "shipped_models",
     "TileGrid",
     "TileMerger",
     "__version__",

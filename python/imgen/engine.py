@@ -1,0 +1,475 @@
+"""The inference engine: ONNX models run on HWC numpy images, tiled when large.
+
+``load()`` opens a model and reads its imgen metadata; calling the model runs it on images
+and returns images in the caller's dtype and layout.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from . import _core
+from ._runtime import choose_providers, create_session, is_gpu
+from ._validate import as_image, image_max
+from .errors import ModelError
+from .model_info import IMAGE_TASKS, ModelInfo, parse_metadata
+
+log = logging.getLogger("imgen")
+
+DEFAULT_TILE = 512
+DEFAULT_OVERLAP = 64
+_MODELS_DIR = Path(__file__).with_name("models")
+_TENSOR_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """A model input or output: name, shape (ints, or str/None for dynamic axes) and type."""
+
+    name: str
+    shape: tuple
+    type: str
+
+
+def shipped_models() -> list[str]:
+    """Names of the models that ship with imgen (``imgen.load(name)``)."""
+    if not _MODELS_DIR.is_dir():
+        return []
+    return sorted(p.stem for p in _MODELS_DIR.glob("*.onnx"))
+
+
+def resolve_model_path(name_or_path: str | os.PathLike) -> str:
+    """A path for a model: an existing file, or the name of a shipped model."""
+    path = os.fspath(name_or_path)
+    if os.path.exists(path):
+        return path
+    shipped = _MODELS_DIR / f"{path}.onnx"
+    if os.sep not in path and not path.endswith(".onnx") and shipped.exists():
+        return str(shipped)
+    names = shipped_models()
+    hint = f" (shipped models: {', '.join(names)})" if names else ""
+    raise ModelError(f"model file not found: {path}{hint}")
+
+
+def load(
+    path: str | os.PathLike,
+    *,
+    providers: Sequence[str] | str | None = None,
+    threads: int | None = None,
+    info: Mapping[str, object] | None = None,
+) -> "Model":
+    """Open an ONNX model (a path, or the name of a shipped model).
+
+    providers: onnxruntime execution providers; None picks the best available
+        (TensorRT -> CUDA -> CPU).  threads: onnxruntime intra-op threads (None = its default).
+    info: ModelInfo fields that override or supply the file's imgen metadata, e.g.
+        {"channels": 3, "scale": 4} for a model exported without it.
+    Raises ModelError for a missing/corrupt file, bad metadata or unavailable providers.
+    """
+    resolved = resolve_model_path(path)
+    session = create_session(resolved, choose_providers(providers), threads)
+    meta = session.get_modelmeta().custom_metadata_map
+    model_info = parse_metadata(meta)
+    if info:
+        unknown = set(info) - set(ModelInfo.__dataclass_fields__)
+        if unknown:
+            raise ModelError(f"unknown model info fields: {', '.join(sorted(unknown))}")
+        model_info = model_info.replace(**info)
+    return Model(session, model_info, resolved)
+
+
+class Model:
+    """A loaded ONNX model and its contract (``info``).
+
+    Call it on images: ``model(image)`` with an HWC image (H, W) / (H, W, C), an NHWC batch or a
+    list of images; uint8, uint16 or float32 (0-1).  Returns images of the same dtype and
+    layout (scaled by ``info.scale``).
+    """
+
+    def __init__(self, session, info: ModelInfo, path: str):
+        self._session = session
+        self.path = path
+        self.inputs = [TensorSpec(i.name, tuple(i.shape), i.type) for i in session.get_inputs()]
+        self.outputs = [TensorSpec(o.name, tuple(o.shape), o.type) for o in session.get_outputs()]
+        self.provider = session.get_providers()[0]
+        self._iobinding = is_gpu(self.provider)
+        self.info = self._complete_info(info)
+
+    # -- contract -----------------------------------------------------------------------------
+
+    def _complete_info(self, info: ModelInfo) -> ModelInfo:
+        if info.noise_input is not None and info.noise_input not in {i.name for i in self.inputs}:
+            raise ModelError(
+                f"metadata names noise input {info.noise_input!r}, but the model's inputs are "
+                f"{', '.join(i.name for i in self.inputs)}"
+            )
+        task = info.task
+        if task is None and self._image_input is not None:
+            task = "restore"
+        if task in IMAGE_TASKS:
+            spec = self._image_input
+            if spec is None or len(spec.shape) != 4:
+                raise ModelError(f"a {task} model needs a 4-D NCHW image input, got {self.inputs}")
+            if spec.type not in _TENSOR_DTYPES:
+                raise ModelError(f"image input {spec.name!r} must be float or float16, got {spec.type}")
+            graph_channels = spec.shape[1] if isinstance(spec.shape[1], int) else None
+            channels = info.channels or graph_channels
+            if channels is None:
+                raise ModelError(
+                    "the model has no imgen.channels metadata and a dynamic channel axis: "
+                    "pass info={'channels': 1 or 3}"
+                )
+            if graph_channels is not None and graph_channels != channels:
+                raise ModelError(f"metadata says {channels} channels but the graph input has {graph_channels}")
+            info = info.replace(task=task, channels=channels)
+        elif task != info.task:
+            info = info.replace(task=task)
+        return info
+
+    @property
+    def _image_input(self) -> TensorSpec | None:
+        noise = getattr(self, "info", None)
+        noise_name = noise.noise_input if noise is not None else None
+        for spec in self.inputs:
+            if spec.name != noise_name and len(spec.shape) == 4:
+                return spec
+        return None
+
+    @property
+    def name(self) -> str:
+        return self.info.name or Path(self.path).stem
+
+    def __repr__(self) -> str:
+        i = self.info
+        return (f"Model({self.name!r}, task={i.task}, channels={i.channels}, scale={i.scale}, "
+                f"provider={self.provider})")
+
+    # -- raw execution ------------------------------------------------------------------------
+
+    def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        """Run the session on named input tensors (onnxruntime's own vocabulary)."""
+        try:
+            if self._iobinding:
+                binding = self._session.io_binding()
+                for name, value in feeds.items():
+                    binding.bind_cpu_input(name, np.ascontiguousarray(value))
+                for spec in self.outputs:
+                    binding.bind_output(spec.name, "cuda")
+                self._session.run_with_iobinding(binding)
+                return binding.copy_outputs_to_cpu()
+            return self._session.run(None, dict(feeds))
+        except Exception as e:
+            shapes = ", ".join(f"{k}{tuple(v.shape)}" for k, v in feeds.items())
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ModelError(f"model {self.name} failed on {shapes}: {msg}") from e
+
+    # -- images -------------------------------------------------------------------------------
+
+    def __call__(
+        self,
+        images,
+        *,
+        sigma: float | Sequence[float] | None = None,
+        tile: int | None = None,
+        overlap: int | None = None,
+        color_order: str = "rgb",
+        batch_size: int | None = None,
+        convert_channels: bool = False,
+        clamp: bool = False,
+    ):
+        """Run an image-to-image model.
+
+        images: an HWC image (H, W) / (H, W, C), an NHWC batch, or a list of images; uint8,
+            uint16 or float32 in [0, 1].  Float inputs with NaN/Inf raise ValueError.
+        sigma: noise level for models with a noise input, in the image's own units (25 for a
+            uint8 image, 25/255 for float); one value or one per image; None = estimated.
+        tile / overlap: tile size and overlap in input pixels.  Images larger than the tile are
+            run tile by tile and blended; tile=0 never tiles.  Defaults from the model's
+            metadata, else 512 / 64.
+        color_order: channel order of the caller's images ("rgb" or "bgr").
+        convert_channels: convert gray <-> colour to what the model expects (else ValueError).
+            RGBA images on RGB models keep their alpha untouched (resized for scale > 1).
+        clamp: clamp float32 outputs to [0, 1] (integer outputs are always clamped).
+        Returns images with the input's dtype and layout.
+        """
+        info = self.info
+        if info.task not in IMAGE_TASKS:
+            raise ModelError(f"model {self.name} is a {info.task} model; calling it on images needs "
+                             f"a denoise, restore or translate model")
+        if color_order not in ("rgb", "bgr"):
+            raise ValueError(f"color_order must be 'rgb' or 'bgr', got {color_order!r}")
+        items, kind = _split_images(images)
+        sigmas = self._sigmas(sigma, len(items))
+        tile_size, overlap_px = self._tiling(tile, overlap)
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+
+        prepared = []
+        for idx, img in enumerate(items):
+            name = "image" if kind == "single" else f"images[{idx}]"
+            img = as_image(img, name)
+            if img.dtype == np.float32 and not np.isfinite(img).all():
+                raise ValueError(f"{name} contains NaN or Inf; imgen does not guess values for them")
+            prepared.append(self._adapt_channels(img, name, convert_channels))
+
+        results: list[np.ndarray | None] = [None] * len(items)
+        groups: dict[tuple, list[int]] = {}
+        for idx, (work, _, _) in enumerate(prepared):
+            groups.setdefault((work.shape, work.dtype.str), []).append(idx)
+        for indices in groups.values():
+            work0 = prepared[indices[0]][0]
+            h, w = work0.shape[:2]
+            if self._needs_tiles(h, w, tile_size):
+                for idx in indices:
+                    results[idx] = self._run_tiled(prepared[idx][0], sigmas[idx], tile_size,
+                                                   overlap_px, color_order, clamp, batch_size)
+            else:
+                per_batch = batch_size or self._auto_batch(h, w, tile_size)
+                for start in range(0, len(indices), per_batch):
+                    chunk = indices[start:start + per_batch]
+                    outs = self._run_whole([prepared[i][0] for i in chunk], [sigmas[i] for i in chunk],
+                                           color_order, clamp)
+                    for i, out in zip(chunk, outs):
+                        results[i] = out
+        finished = [
+            _restore_layout(out, items[i], alpha, gray2d)
+            for i, (out, (_, alpha, gray2d)) in enumerate(zip(results, prepared))
+        ]
+        if kind == "single":
+            return finished[0]
+        if kind == "batch":
+            if len({r.shape for r in finished}) != 1:
+                return finished
+            return np.stack(finished)
+        return finished
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _sigmas(self, sigma, count: int) -> list[float | None]:
+        if self.info.noise_input is None:
+            if sigma is not None:
+                raise ValueError(f"model {self.name} has no noise-level input; sigma is not used")
+            return [None] * count
+        if sigma is None:
+            return [None] * count
+        values = [sigma] * count if np.isscalar(sigma) else list(sigma)
+        if len(values) != count:
+            raise ValueError(f"got {len(values)} sigma values for {count} images")
+        for v in values:
+            if not (isinstance(v, (int, float, np.floating, np.integer)) and math.isfinite(v) and v >= 0):
+                raise ValueError(f"sigma must be a finite number >= 0, got {v!r}")
+        return [float(v) for v in values]
+
+    def _tiling(self, tile: int | None, overlap: int | None) -> tuple[int, int]:
+        info = self.info
+        fixed = self._fixed_size()
+        if fixed is not None:
+            if tile not in (None, 0) and tile != max(fixed):
+                log.info("model %s has a fixed %dx%d input; tile size set to it", self.name, *fixed)
+            tile_size = max(fixed)
+        elif tile is None:
+            tile_size = info.tile if info.tile is not None else DEFAULT_TILE
+        else:
+            if tile < 0:
+                raise ValueError(f"tile must be >= 0 (0 = no tiling), got {tile}")
+            tile_size = tile
+        if overlap is None:
+            overlap = info.tile_overlap if info.tile_overlap is not None else DEFAULT_OVERLAP
+        if overlap < 0:
+            raise ValueError(f"overlap must be >= 0, got {overlap}")
+        if tile_size:
+            overlap = min(overlap, tile_size // 2)
+        return tile_size, overlap
+
+    def _fixed_size(self) -> tuple[int, int] | None:
+        shape = self._image_input.shape
+        if isinstance(shape[2], int) and isinstance(shape[3], int):
+            return shape[2], shape[3]
+        return None
+
+    def _needs_tiles(self, h: int, w: int, tile_size: int) -> bool:
+        if self._fixed_size() is not None:
+            return True
+        return tile_size > 0 and (h > tile_size or w > tile_size)
+
+    def _auto_batch(self, h: int, w: int, tile_size: int) -> int:
+        if isinstance(self._image_input.shape[0], int):
+            return self._image_input.shape[0]
+        budget = 4 * (tile_size or DEFAULT_TILE) ** 2
+        return max(1, budget // (h * w))
+
+    def _adapt_channels(self, img: np.ndarray, name: str, convert: bool):
+        """(image with the model's channel count, alpha to re-attach or None, was 2-D)."""
+        want = self.info.channels
+        gray2d = img.ndim == 2
+        have = 1 if gray2d else img.shape[2]
+        if have == want:
+            return img, None, gray2d
+        if have == 4 and want == 3:
+            return img[..., :3], img[..., 3], gray2d
+        if not convert:
+            names = {1: "gray", 3: "colour", 4: "colour with alpha"}
+            raise ValueError(
+                f"model {self.name} expects {want} channel(s) ({names[want]}), {name} has {have}; "
+                f"pass convert_channels=True (CLI: converted automatically)"
+            )
+        if want == 1:
+            rgb = img[..., :3].astype(np.float32)
+            luma = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
+            if img.dtype != np.float32:
+                luma = np.clip(np.rint(luma), 0, image_max(img.dtype)).astype(img.dtype)
+            return luma, None, False
+        base = img if gray2d else img[..., 0]
+        rgb = np.repeat(base[..., None], 3, axis=2)
+        if want == 4:
+            alpha = np.full(base.shape, image_max(img.dtype), img.dtype)
+            rgb = np.concatenate([rgb, alpha[..., None]], axis=2)
+        return rgb, None, False
+
+    def _norm(self, dtype: np.dtype, color_order: str, channels: int) -> dict:
+        lo, hi = self.info.value_range
+        return {
+            "scale": (hi - lo) / image_max(dtype),
+            "mean": -lo,
+            "swap_rb": channels >= 3 and color_order != self.info.color_order,
+        }
+
+    def _tensor_dtype(self):
+        return _TENSOR_DTYPES[self._image_input.type]
+
+    def _padded(self, h: int, w: int) -> tuple[int, int]:
+        m, least = self.info.size_multiple, self.info.min_size
+        ph = max(-(-h // m) * m, -(-least // m) * m)
+        pw = max(-(-w // m) * m, -(-least // m) * m)
+        return ph, pw
+
+    def _feeds(self, tensor: np.ndarray, sigmas: list[float | None], images: list[np.ndarray]) -> dict:
+        feeds = {self._image_input.name: tensor}
+        if self.info.noise_input is not None:
+            lo, hi = self.info.value_range
+            values = []
+            for s, img in zip(sigmas, images):
+                if s is None:
+                    from .denoise import estimate_sigma
+
+                    s = estimate_sigma(img)
+                values.append(s / image_max(img.dtype) * (hi - lo))
+            spec = next(i for i in self.inputs if i.name == self.info.noise_input)
+            dtype = _TENSOR_DTYPES.get(spec.type, np.float32)
+            n = tensor.shape[0]
+            if self.info.noise_kind == "map":
+                noise = np.empty((n, 1) + tensor.shape[2:], dtype)
+            else:
+                noise = np.empty((n, 1, 1, 1), dtype)
+            for k in range(n):
+                noise[k] = values[k if len(values) == n else 0]
+            feeds[spec.name] = noise
+        return feeds
+
+    def _scale_of(self, in_shape: tuple, out: np.ndarray) -> int:
+        if out.ndim != 4 or out.shape[0] != in_shape[0]:
+            raise ModelError(f"model {self.name} returned shape {out.shape} for input {in_shape}; "
+                             f"expected an NCHW image batch")
+        if out.dtype not in (np.float32, np.float16):
+            raise ModelError(f"model {self.name} returned {out.dtype}; expected float32 or float16")
+        sh, sw = out.shape[2] / in_shape[2], out.shape[3] / in_shape[3]
+        expected = self.info.scale
+        if expected is not None:
+            if sh != expected or sw != expected:
+                raise ModelError(f"model {self.name} has scale {expected} but returned "
+                                 f"{out.shape[2]}x{out.shape[3]} for {in_shape[2]}x{in_shape[3]}")
+            return expected
+        if sh != sw or sh < 1 or sh != int(sh):
+            raise ModelError(f"model {self.name} output {out.shape[2]}x{out.shape[3]} is not an integer "
+                             f"multiple of its input {in_shape[2]}x{in_shape[3]}")
+        return int(sh)
+
+    def _run_whole(self, images: list[np.ndarray], sigmas, color_order: str, clamp: bool):
+        h, w = images[0].shape[:2]
+        c = 1 if images[0].ndim == 2 else images[0].shape[2]
+        dtype = images[0].dtype
+        ph, pw = self._padded(h, w)
+        norm = self._norm(dtype, color_order, c)
+        regions = None if (ph, pw) == (h, w) else [(0, 0, ph, pw)] * len(images)
+        tensor = _core.to_tensor(images, dtype=self._tensor_dtype(), regions=regions, **norm)
+        out = self.run(self._feeds(tensor, sigmas, images))[0]
+        s = self._scale_of(tensor.shape, out)
+        norm_out = self._norm(dtype, color_order, out.shape[1])
+        crop = None if (ph, pw) == (h, w) else (0, 0, h * s, w * s)
+        result = _core.from_tensor(out, dtype=dtype, crop=crop, clamp=clamp, **norm_out)
+        return list(result)
+
+    def _run_tiled(self, image: np.ndarray, sigma, tile_size: int, overlap: int, color_order: str,
+                   clamp: bool, batch_size: int | None) -> np.ndarray:
+        h, w = image.shape[:2]
+        c = 1 if image.ndim == 2 else image.shape[2]
+        fixed = self._fixed_size()
+        tile = fixed if fixed is not None else tile_size
+        multiple = self.info.size_multiple
+        grid = _core.plan_tiles(h, w, tile=tile, overlap=overlap, multiple=multiple)
+        if fixed is not None and (grid.tile_height, grid.tile_width) != fixed:
+            grid = _core.plan_tiles(h, w, tile=tile, overlap=overlap, multiple=max(fixed))
+        regions = grid.regions()
+        per_batch = batch_size or max(1, 4 * tile_size * tile_size // (grid.tile_height * grid.tile_width))
+        if isinstance(self._image_input.shape[0], int):
+            per_batch = self._image_input.shape[0]
+        norm = self._norm(image.dtype, color_order, c)
+        if sigma is None and self.info.noise_input is not None:
+            from .denoise import estimate_sigma
+
+            sigma = estimate_sigma(image)
+        merger = None
+        expected = None
+        for start in range(0, len(regions), per_batch):
+            batch = regions[start:start + per_batch]
+            tensor = _core.to_tensor(image, dtype=self._tensor_dtype(), regions=batch, **norm)
+            out = self.run(self._feeds(tensor, [sigma] * len(batch), [image] * len(batch)))[0]
+            if merger is None:
+                s = self._scale_of(tensor.shape, out)
+                expected = (out.shape[1], grid.tile_height * s, grid.tile_width * s)
+                merger = _core.TileMerger(
+                    h * s, w * s, out.shape[1],
+                    [y * s for y in grid.row_starts], [x * s for x in grid.col_starts],
+                    grid.tile_height * s, grid.tile_width * s, overlap * s,
+                )
+            elif out.shape[1:] != expected:
+                raise ModelError(f"model {self.name} returned tiles of shape {out.shape[1:]}, expected {expected}")
+            merger.add(out, list(range(start, start + len(batch))))
+        norm_out = self._norm(image.dtype, color_order, merger.channels)
+        return merger.finish(dtype=image.dtype, clamp=clamp, **norm_out)
+
+
+def _split_images(images) -> tuple[list[np.ndarray], str]:
+    """(list of HWC images, "single" | "batch" | "list")."""
+    if isinstance(images, np.ndarray):
+        if images.ndim == 4:
+            if images.shape[0] == 0:
+                raise ValueError("the batch is empty (shape (0, ...))")
+            return list(images), "batch"
+        return [images], "single"
+    if isinstance(images, (list, tuple)):
+        if not images:
+            raise ValueError("the list of images is empty")
+        return list(images), "list"
+    raise TypeError(f"images must be a numpy array (HWC image or NHWC batch) or a list of arrays, "
+                    f"got {type(images).__name__}")
+
+
+def _restore_layout(out: np.ndarray, original: np.ndarray, alpha: np.ndarray | None, gray2d: bool) -> np.ndarray:
+    """Put the caller's alpha back and drop the channel axis for 2-D gray input."""
+    if alpha is not None:
+        oh, ow = out.shape[:2]
+        if alpha.shape != (oh, ow):
+            import cv2
+
+            alpha = cv2.resize(alpha, (ow, oh), interpolation=cv2.INTER_LINEAR)
+        out = np.concatenate([out, alpha[..., None].astype(out.dtype)], axis=2)
+    if gray2d and out.shape[2] == 1:
+        out = out[..., 0]
+    return out

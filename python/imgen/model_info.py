@@ -1,0 +1,162 @@
+"""The imgen model contract: metadata read from an ONNX file's ``metadata_props``.
+
+Every key is prefixed ``imgen.``; values are strings.  See docs/model-format.md.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from .errors import ModelError
+
+SCHEMA_VERSION = 1
+PREFIX = "imgen."
+TASKS = ("denoise", "restore", "generate", "encode", "decode", "translate")
+IMAGE_TASKS = ("denoise", "restore", "translate")
+COLOR_ORDERS = ("rgb", "bgr")
+NOISE_KINDS = ("map", "scalar")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a model expects and produces.
+
+    channels: image channels of the input (1 gray, 3 colour, 4 with alpha); None = read from the
+        graph.  value_range: the tensor values that black and white map to.  scale: output size /
+        input size (None = measured on the first run).  size_multiple: input height and width must
+        be multiples of it (imgen pads by reflection).  tile: preferred tile size (0 = never tile).
+    """
+
+    task: str | None = None
+    channels: int | None = None
+    color_order: str = "rgb"
+    value_range: tuple[float, float] = (0.0, 1.0)
+    scale: int | None = None
+    size_multiple: int = 1
+    min_size: int = 1
+    tile: int | None = None
+    tile_overlap: int | None = None
+    noise_input: str | None = None
+    noise_kind: str = "map"
+    latent_shape: tuple[int, ...] | None = None
+    schema: int | None = None
+    name: str | None = None
+    description: str | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    def replace(self, **changes: object) -> "ModelInfo":
+        """A copy with some fields changed (validated)."""
+        info = dataclasses.replace(self, **changes)
+        info.validate()
+        return info
+
+    def validate(self) -> None:
+        """Raise ModelError if a field holds an unsupported value."""
+        if self.task is not None and self.task not in TASKS:
+            raise ModelError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        if self.channels is not None and self.channels not in (1, 3, 4):
+            raise ModelError(f"channels must be 1, 3 or 4, got {self.channels}")
+        if self.color_order not in COLOR_ORDERS:
+            raise ModelError(f"color_order must be 'rgb' or 'bgr', got {self.color_order!r}")
+        lo, hi = self.value_range
+        if not lo < hi:
+            raise ModelError(f"value_range must be (low, high) with low < high, got {self.value_range}")
+        if self.scale is not None and self.scale < 1:
+            raise ModelError(f"scale must be a positive integer, got {self.scale}")
+        if self.size_multiple < 1:
+            raise ModelError(f"size_multiple must be >= 1, got {self.size_multiple}")
+        if self.min_size < 1:
+            raise ModelError(f"min_size must be >= 1, got {self.min_size}")
+        if self.tile is not None and self.tile < 0:
+            raise ModelError(f"tile must be >= 0 (0 = never tile), got {self.tile}")
+        if self.tile_overlap is not None and self.tile_overlap < 0:
+            raise ModelError(f"tile_overlap must be >= 0, got {self.tile_overlap}")
+        if self.noise_kind not in NOISE_KINDS:
+            raise ModelError(f"noise_kind must be 'map' or 'scalar', got {self.noise_kind!r}")
+
+    def to_metadata(self) -> dict[str, str]:
+        """The ``metadata_props`` entries that describe this model (for exporters)."""
+        out = {"imgen.schema": str(SCHEMA_VERSION)}
+        if self.task is not None:
+            out["imgen.task"] = self.task
+        if self.channels is not None:
+            out["imgen.channels"] = str(self.channels)
+        out["imgen.color_order"] = self.color_order
+        out["imgen.range"] = f"{self.value_range[0]:g},{self.value_range[1]:g}"
+        if self.scale is not None:
+            out["imgen.scale"] = str(self.scale)
+        out["imgen.size_multiple"] = str(self.size_multiple)
+        if self.min_size != 1:
+            out["imgen.min_size"] = str(self.min_size)
+        if self.tile is not None:
+            out["imgen.tile"] = str(self.tile)
+        if self.tile_overlap is not None:
+            out["imgen.tile_overlap"] = str(self.tile_overlap)
+        if self.noise_input is not None:
+            out["imgen.noise_input"] = self.noise_input
+            out["imgen.noise_kind"] = self.noise_kind
+        if self.latent_shape is not None:
+            out["imgen.latent_shape"] = ",".join(str(d) for d in self.latent_shape)
+        if self.name is not None:
+            out["imgen.name"] = self.name
+        if self.description is not None:
+            out["imgen.description"] = self.description
+        out.update({PREFIX + k: v for k, v in self.extra.items()})
+        return out
+
+
+def _int(key: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ModelError(f"metadata {key} must be an integer, got {value!r}") from None
+
+
+def _floats(key: str, value: str, count: int | None = None) -> tuple[float, ...]:
+    try:
+        parts = tuple(float(p) for p in value.split(","))
+    except ValueError:
+        raise ModelError(f"metadata {key} must be comma-separated numbers, got {value!r}") from None
+    if count is not None and len(parts) != count:
+        raise ModelError(f"metadata {key} must have {count} comma-separated numbers, got {value!r}")
+    return parts
+
+
+_KNOWN = {
+    "schema", "task", "channels", "color_order", "range", "scale", "size_multiple", "min_size",
+    "tile", "tile_overlap", "noise_input", "noise_kind", "latent_shape", "name", "description",
+}
+
+
+def parse_metadata(props: Mapping[str, str]) -> ModelInfo:
+    """Build a ModelInfo from ONNX ``metadata_props``; keys without the prefix are ignored.
+
+    Raises ModelError naming the key for a malformed value or a newer schema version.
+    """
+    meta = {k[len(PREFIX):]: v.strip() for k, v in props.items() if k.startswith(PREFIX)}
+    kw: dict[str, object] = {}
+    if "schema" in meta:
+        kw["schema"] = _int("imgen.schema", meta["schema"])
+        if kw["schema"] > SCHEMA_VERSION:
+            raise ModelError(
+                f"model metadata uses imgen schema {kw['schema']}, this imgen reads up to "
+                f"{SCHEMA_VERSION}: upgrade imgen"
+            )
+    for key in ("task", "noise_input", "name", "description"):
+        if key in meta:
+            kw[key] = meta[key]
+    for key in ("color_order", "noise_kind"):
+        if key in meta:
+            kw[key] = meta[key].lower()
+    for key in ("channels", "scale", "size_multiple", "min_size", "tile", "tile_overlap"):
+        if key in meta:
+            kw[key] = _int("imgen." + key, meta[key])
+    if "range" in meta:
+        kw["value_range"] = _floats("imgen.range", meta["range"], 2)
+    if "latent_shape" in meta:
+        kw["latent_shape"] = tuple(_int("imgen.latent_shape", p) for p in meta["latent_shape"].split(","))
+    kw["extra"] = {k: v for k, v in meta.items() if k not in _KNOWN}
+    info = ModelInfo(**kw)  # type: ignore[arg-type]
+    info.validate()
+    return info

@@ -1,0 +1,74 @@
+"""Tiny ONNX models built with onnx.helper for the tests (no files shipped)."""
+from __future__ import annotations
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 17
+
+
+def _save(graph, path, metadata: dict[str, str] | None) -> str:
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = 9
+    for k, v in (metadata or {}).items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = k, str(v)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return str(path)
+
+
+def _image(name, channels, elem=TensorProto.FLOAT, h="H", w="W", n="N"):
+    return helper.make_tensor_value_info(name, elem, [n, channels, h, w])
+
+
+def identity(path, channels=3, metadata=None, elem=TensorProto.FLOAT, h="H", w="W", n="N"):
+    """y = x (NCHW)."""
+    node = helper.make_node("Identity", ["x"], ["y"])
+    graph = helper.make_graph([node], "identity", [_image("x", channels, elem, h, w, n)],
+                              [_image("y", channels, elem, h, w, n)])
+    return _save(graph, path, metadata)
+
+
+def conv3x3(path, channels=1, metadata=None, seed=0):
+    """A 3x3 convolution with zero padding and random weights; returns the weights too."""
+    rng = np.random.default_rng(seed)
+    weight = rng.normal(0, 0.3, (channels, channels, 3, 3)).astype(np.float32)
+    bias = rng.normal(0, 0.1, (channels,)).astype(np.float32)
+    node = helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[1, 1, 1, 1])
+    graph = helper.make_graph([node], "conv3x3", [_image("x", channels)], [_image("y", channels)],
+                              initializer=[numpy_helper.from_array(weight, "w"),
+                                           numpy_helper.from_array(bias, "b")])
+    return _save(graph, path, metadata), weight, bias
+
+
+def upsample(path, channels=3, scale=2, metadata=None):
+    """Nearest-neighbour upsampling by an integer factor."""
+    scales = numpy_helper.from_array(np.array([1, 1, scale, scale], np.float32), "scales")
+    node = helper.make_node("Resize", ["x", "", "scales"], ["y"], mode="nearest",
+                            coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+    graph = helper.make_graph([node], "upsample", [_image("x", channels)],
+                              [_image("y", channels, h="H2", w="W2")], initializer=[scales])
+    return _save(graph, path, metadata)
+
+
+def minus_noise(path, channels=1, kind="map", metadata=None):
+    """y = x - sigma, with sigma a (N, 1, H, W) map or an (N, 1, 1, 1) scalar input."""
+    sig_shape = ["N", 1, "H", "W"] if kind == "map" else ["N", 1, 1, 1]
+    node = helper.make_node("Sub", ["x", "sigma"], ["y"])
+    graph = helper.make_graph(
+        [node], "minus_noise",
+        [_image("x", channels), helper.make_tensor_value_info("sigma", TensorProto.FLOAT, sig_shape)],
+        [_image("y", channels)])
+    meta = {"imgen.schema": "1", "imgen.task": "denoise", "imgen.channels": str(channels),
+            "imgen.noise_input": "sigma", "imgen.noise_kind": kind}
+    meta.update(metadata or {})
+    return _save(graph, path, meta)
+
+
+def meta(**fields) -> dict[str, str]:
+    """imgen metadata entries: meta(task="restore", channels=3) -> {"imgen.task": "restore", ...}."""
+    out = {"imgen.schema": "1"}
+    out.update({f"imgen.{k}": str(v) for k, v in fields.items()})
+    return out
