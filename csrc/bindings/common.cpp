@@ -1,5 +1,7 @@
 #include "bindings/common.hpp"
 
+#include <pybind11/stl.h>
+
 #include <cmath>
 #include <sstream>
 #include <vector>
