@@ -1,0 +1,45 @@
+"""The imgen command line: ``imgen <command> ...`` (also ``python -m imgen``)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from ..errors import ImgenError
+from . import info, run
+
+COMMANDS = (info, run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="imgen", description="Fast image restoration and generation with ONNX models.")
+    parser.add_argument("--version", action="version", version=f"imgen {_version()}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what imgen decides")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="imgen: %(message)s")
+    try:
+        return args.func(args)
+    except ImgenError as e:
+        print(f"imgen: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("imgen: interrupted; files already written are complete, nothing is half-written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
