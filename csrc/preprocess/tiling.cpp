@@ -75,34 +75,41 @@ TileMerger::TileMerger(int64_t height, int64_t width, int64_t channels,
                                 std::to_string(channels));
   if (row_starts_.empty() || col_starts_.empty() || tile_h <= 0 || tile_w <= 0)
     throw std::invalid_argument("tile grid is empty");
-  row_sum_.assign(static_cast<size_t>(height), 0.0);
-  col_sum_.assign(static_cast<size_t>(width), 0.0);
-  for (int64_t s : row_starts_) {
-    if (s < 0 || s >= height) throw std::invalid_argument("tile row start outside the image");
-    row_w_.push_back(tile_weights(s, tile_h, height, overlap));
-    for (int64_t i = 0; i < tile_h && s + i < height; ++i)
-      row_sum_[static_cast<size_t>(s + i)] += row_w_.back()[static_cast<size_t>(i)];
-  }
-  for (int64_t s : col_starts_) {
-    if (s < 0 || s >= width) throw std::invalid_argument("tile column start outside the image");
-    col_w_.push_back(tile_weights(s, tile_w, width, overlap));
-    for (int64_t i = 0; i < tile_w && s + i < width; ++i)
-      col_sum_[static_cast<size_t>(s + i)] += col_w_.back()[static_cast<size_t>(i)];
-  }
-  for (double v : row_sum_)
-    if (!(v > 0.0)) throw std::invalid_argument("tile rows do not cover the image");
-  for (double v : col_sum_)
-    if (!(v > 0.0)) throw std::invalid_argument("tile columns do not cover the image");
-  acc_.assign(static_cast<size_t>(channels * height * width), 0.0);
+  if (overlap < 0) throw std::invalid_argument("overlap must be >= 0");
+  // Per-axis weights; every pixel must get a positive total weight from the grid.
+  auto axis = [overlap](const std::vector<int64_t>& starts, int64_t size, int64_t length,
+                        const char* what, std::vector<std::vector<float>>& out) {
+    std::vector<double> total(static_cast<size_t>(length), 0.0);
+    for (int64_t s : starts) {
+      if (s < 0 || s >= length)
+        throw std::invalid_argument(std::string("tile ") + what + " start outside the image");
+      const std::vector<double> w = tile_weights(s, size, length, overlap);
+      out.emplace_back(w.begin(), w.end());
+      for (int64_t i = 0; i < size && s + i < length; ++i)
+        total[static_cast<size_t>(s + i)] += w[static_cast<size_t>(i)];
+    }
+    for (double v : total)
+      if (!(v > 0.0))
+        throw std::invalid_argument(std::string("tile ") + what + "s do not cover the image");
+  };
+  axis(row_starts_, tile_h, height, "row", row_w_);
+  axis(col_starts_, tile_w, width, "column", col_w_);
+  // The mean needs no zeroing: a pixel's first contribution replaces it (see add).
+  mean_ = LargeBuffer<float>(static_cast<size_t>(channels * height * width), /*zero=*/false);
+  weight_ = LargeBuffer<float>(static_cast<size_t>(height * width), /*zero=*/true);
   added_.assign(static_cast<size_t>(num_tiles()), 0);
 }
 
 namespace {
 
+// m += r * (x - m): exact when x == m.  r == 1 marks a pixel's first contribution (or one
+// that outweighs all before it): m = x, whatever m held, so the buffer starts uninitialised.
 template <class T>
-void accumulate_row(double* __restrict acc, const T* __restrict src, const double* __restrict wx,
-                    double wy, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) acc[i] += wy * wx[i] * static_cast<double>(src[i]);
+void blend_row(float* __restrict m, const T* __restrict x, const float* __restrict r, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = static_cast<float>(x[i]);
+    m[i] = r[i] == 1.0f ? v : m[i] + r[i] * (v - m[i]);
+  }
 }
 
 }  // namespace
@@ -119,6 +126,9 @@ void TileMerger::add(const TensorView& tiles, const int64_t* indices, ThreadPool
     if (idx < 0 || idx >= num_tiles())
       throw std::invalid_argument("tile index " + std::to_string(idx) + " out of range [0, " +
                                   std::to_string(num_tiles()) + ")");
+    for (int64_t u = 0; u < t; ++u)
+      if (indices[u] == idx)
+        throw std::invalid_argument("tile " + std::to_string(idx) + " was added twice");
     if (added_[static_cast<size_t>(idx)])
       throw std::invalid_argument("tile " + std::to_string(idx) + " was added twice");
   }
@@ -129,19 +139,29 @@ void TileMerger::add(const TensorView& tiles, const int64_t* indices, ThreadPool
     const int64_t y0 = row_starts_[gr], x0 = col_starts_[gc];
     const int64_t rows = std::min(tile_h_, height_ - y0);
     const int64_t n = std::min(tile_w_, width_ - x0);
-    const std::vector<double>& wy = row_w_[gr];
-    const double* wx = col_w_[gc].data();
-    pool.parallel_for(channels_ * rows, std::max<int64_t>(1, 16384 / n), [&](int64_t b, int64_t e) {
-      for (int64_t r = b; r < e; ++r) {
-        const int64_t c = r / rows, y = r % rows;
-        double* acc = acc_.data() + (c * height_ + y0 + y) * width_ + x0;
-        const int64_t off = ((t * channels_ + c) * tile_h_ + y) * tile_w_;
-        if (tiles.dtype == DType::f16)
-          accumulate_row(acc, static_cast<const float16_t*>(tiles.data) + off, wx,
-                         wy[static_cast<size_t>(y)], n);
-        else
-          accumulate_row(acc, static_cast<const float*>(tiles.data) + off, wx,
-                         wy[static_cast<size_t>(y)], n);
+    const float* wy = row_w_[gr].data();
+    const float* wx = col_w_[gc].data();
+    const size_t plane = static_cast<size_t>(height_ * width_);
+    pool.parallel_for(rows, std::max<int64_t>(1, 8192 / (n * channels_)), [&](int64_t b, int64_t e) {
+      std::vector<float> ratio(static_cast<size_t>(n));
+      for (int64_t y = b; y < e; ++y) {
+        float* wsum = weight_.data() + (y0 + y) * width_ + x0;
+        for (int64_t i = 0; i < n; ++i) {
+          const float w = wy[y] * wx[i];
+          const float total = wsum[i] + w;
+          // A first contribution with zero weight must still define m: ratio 1 then, and the
+          // next positive weight (total == w) gives ratio 1 again and replaces it.
+          ratio[static_cast<size_t>(i)] = total > 0.0f ? w / total : 1.0f;
+          wsum[i] = total;
+        }
+        for (int64_t c = 0; c < channels_; ++c) {
+          float* m = mean_.data() + static_cast<size_t>(c) * plane + (y0 + y) * width_ + x0;
+          const int64_t off = ((t * channels_ + c) * tile_h_ + y) * tile_w_;
+          if (tiles.dtype == DType::f16)
+            blend_row(m, static_cast<const float16_t*>(tiles.data) + off, ratio.data(), n);
+          else
+            blend_row(m, static_cast<const float*>(tiles.data) + off, ratio.data(), n);
+        }
       }
     });
   }
@@ -154,28 +174,8 @@ void TileMerger::finish(const ImageView& dst, const Normalize& norm, bool clamp,
   for (size_t i = 0; i < added_.size(); ++i)
     if (!added_[i])
       throw std::logic_error("tile " + std::to_string(i) + " was never added before finish()");
-  // Normalise a band of rows into float planes, then convert it with the from_tensor kernels.
-  const int64_t band = std::max<int64_t>(1, 65536 / (width_ * channels_));
-  const int64_t bands = (height_ + band - 1) / band;
-  pool.parallel_for(bands, 1, [&](int64_t b0, int64_t b1) {
-    std::vector<float> buf(static_cast<size_t>(channels_ * band * width_));
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t y0 = b * band, rows = std::min(band, height_ - y0);
-      for (int64_t c = 0; c < channels_; ++c)
-        for (int64_t y = 0; y < rows; ++y) {
-          const double* acc = acc_.data() + (c * height_ + y0 + y) * width_;
-          float* out = buf.data() + (c * rows + y) * width_;
-          const double ry = row_sum_[static_cast<size_t>(y0 + y)];
-          const double* cs = col_sum_.data();
-          for (int64_t x = 0; x < width_; ++x) out[x] = static_cast<float>(acc[x] / (ry * cs[x]));
-        }
-      TensorView planes{buf.data(), DType::f32, 1, channels_, rows, width_};
-      ImageView part = dst;
-      part.data = static_cast<char*>(dst.data) + y0 * dst.row_stride * dtype_size(dst.dtype);
-      part.height = rows;
-      from_tensor(planes, 0, 0, &part, 1, norm, clamp, /*pool=*/nullptr);
-    }
-  });
+  TensorView planes{const_cast<float*>(mean_.data()), DType::f32, 1, channels_, height_, width_};
+  from_tensor(planes, 0, 0, &dst, 1, norm, clamp, &pool);
 }
 
 }  // namespace imgen

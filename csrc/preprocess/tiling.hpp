@@ -1,13 +1,15 @@
 // Tiling for models run on parts of a large image: a grid of overlapping tiles, and a merger that
 // blends tile outputs back with separable raised-cosine (Hann / half-sine) ramps over the overlaps.
 //
-// Blending is exact for an identity model: each output pixel is sum(w_i * x_i) / sum(w_i) computed
-// in double precision, so identical tiles give back their input bit for bit in float32.
+// Each output pixel is the weighted mean sum(w_i * x_i) / sum(w_i) of the tiles covering it, kept
+// as a running mean m += w / (W + w) * (x - m).  That form is exact for identical contributions, so
+// an identity model gives back its input bit for bit in float32, and it needs no normalising pass.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "common/buffer.hpp"
 #include "common/image.hpp"
 #include "common/thread_pool.hpp"
 #include "preprocess/convert.hpp"
@@ -60,9 +62,9 @@ class TileMerger {
   int64_t height_, width_, channels_;
   std::vector<int64_t> row_starts_, col_starts_;
   int64_t tile_h_, tile_w_;
-  std::vector<std::vector<double>> row_w_, col_w_;  // per grid row / column
-  std::vector<double> row_sum_, col_sum_;           // sum of weights over tiles, per pixel
-  std::vector<double> acc_;                         // C x H x W
+  std::vector<std::vector<float>> row_w_, col_w_;  // per grid row / column
+  LargeBuffer<float> mean_;                        // C x H x W running weighted mean
+  LargeBuffer<float> weight_;                      // H x W weight accumulated so far
   std::vector<uint8_t> added_;
 };
 
