@@ -6,9 +6,9 @@ import logging
 import sys
 
 from ..errors import ImgenError
-from . import info, run
+from . import denoise, info, run
 
-COMMANDS = (info, run)
+COMMANDS = (info, run, denoise)
 
 
 def build_parser() -> argparse.ArgumentParser:
