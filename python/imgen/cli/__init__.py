@@ -6,9 +6,9 @@ import logging
 import sys
 
 from ..errors import ImgenError
-from . import denoise, info, run
+from . import bench, denoise, info, run
 
-COMMANDS = (info, run, denoise)
+COMMANDS = (info, run, denoise, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:

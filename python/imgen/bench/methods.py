@@ -1,0 +1,138 @@
+"""Denoisers the benchmark can run, each behind one signature.
+
+A method takes a noisy float32 image in [0, 1] (gray (H, W) or RGB (H, W, 3), not clipped)
+and the true noise sigma in the same units, and returns a float32 image of the same shape.
+External peers run only when installed; their absence is a note, not an error.
+"""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+Denoise = Callable[[np.ndarray, float], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    family: str  # "imgen", "learned" or "peer"
+    threads: int
+    run: Denoise
+    gray: bool = True
+    color: bool = True
+    note: str = ""
+
+    def supports(self, image: np.ndarray) -> bool:
+        return self.color if image.ndim == 3 else self.gray
+
+
+CLASSICAL = ("bm3d", "wavelet", "wavelet-ti")
+PEERS = ("opencv-nlm", "skimage-wavelet", "skimage-nlm", "bm3d-ref")
+WAVELET_TI_SHIFTS = 16
+NLM_H_FACTOR = 0.8  # OpenCV / scikit-image NLM filter strength h = 0.8 sigma (scikit-image's example)
+
+
+def _to_u8(img: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
+
+
+def _imgen_methods(threads: int) -> dict[str, Method]:
+    from .. import denoise
+
+    return {
+        "bm3d": Method("bm3d", "imgen", threads, lambda x, s: denoise.bm3d(x, sigma=s)),
+        "wavelet": Method("wavelet", "imgen", threads, lambda x, s: denoise.wavelet(x, sigma=s)),
+        "wavelet-ti": Method("wavelet-ti", "imgen", threads,
+                             lambda x, s: denoise.wavelet(x, sigma=s, shifts=WAVELET_TI_SHIFTS),
+                             note=f"{WAVELET_TI_SHIFTS} cycle-spinning shifts"),
+    }
+
+
+def _peer_methods(threads: int) -> tuple[dict[str, Method], dict[str, str]]:
+    methods: dict[str, Method] = {}
+    missing: dict[str, str] = {}
+    import cv2
+
+    cv2.setNumThreads(threads)
+
+    def opencv_nlm(x, s):
+        h = NLM_H_FACTOR * s * 255.0
+        u8 = _to_u8(x)
+        if x.ndim == 3:
+            out = cv2.fastNlMeansDenoisingColored(u8[..., ::-1].copy(), None, h, h, 7, 21)[..., ::-1]
+        else:
+            out = cv2.fastNlMeansDenoising(u8, None, h, 7, 21)
+        return out.astype(np.float32) / 255.0
+
+    methods["opencv-nlm"] = Method("opencv-nlm", "peer", threads, opencv_nlm,
+                                   note="8-bit input (OpenCV NLM takes uint8), h = 0.8 sigma")
+    if importlib.util.find_spec("skimage") is not None:
+        from skimage.restoration import denoise_nl_means, denoise_wavelet
+
+        def sk_wavelet(x, s):
+            return denoise_wavelet(x, sigma=s, method="BayesShrink", mode="soft", rescale_sigma=True,
+                                   channel_axis=-1 if x.ndim == 3 else None).astype(np.float32)
+
+        def sk_nlm(x, s):
+            return denoise_nl_means(x, h=NLM_H_FACTOR * s, sigma=s, fast_mode=True, patch_size=5,
+                                    patch_distance=6, channel_axis=-1 if x.ndim == 3 else None).astype(np.float32)
+
+        methods["skimage-wavelet"] = Method("skimage-wavelet", "peer", 1, sk_wavelet, note="BayesShrink, soft, db1")
+        methods["skimage-nlm"] = Method("skimage-nlm", "peer", 1, sk_nlm, note="fast mode, 5x5 patches, 13x13 search")
+    else:
+        missing["skimage-wavelet"] = missing["skimage-nlm"] = "scikit-image is not installed"
+    if importlib.util.find_spec("bm3d") is not None:
+        import bm3d as bm3d_ref
+
+        def ref(x, s):
+            if x.ndim == 3:
+                return np.asarray(bm3d_ref.bm3d_rgb(x, s), np.float32)
+            return np.asarray(bm3d_ref.bm3d(x, s), np.float32)
+
+        methods["bm3d-ref"] = Method("bm3d-ref", "peer", threads, ref, note="PyPI bm3d (reference binaries)")
+    else:
+        missing["bm3d-ref"] = "the reference bm3d package is not installed (pip install bm3d; non-commercial licence)"
+    return methods, missing
+
+
+def _learned_method(name_or_path: str, threads: int) -> Method:
+    from ..engine import load
+
+    model = load(name_or_path, threads=threads)
+    if model.info.task not in ("denoise", "restore"):
+        raise ValueError(f"{name_or_path} is a {model.info.task} model, not a denoiser")
+    noise = model.info.noise_input is not None
+
+    def run(x, s):
+        return model(x, sigma=s) if noise else model(x)
+
+    return Method(model.name, "learned", threads, run, gray=model.info.channels == 1,
+                  color=model.info.channels == 3,
+                  note=("noise level given" if noise else "fixed noise level") + f", {model.provider}")
+
+
+def resolve(names: Sequence[str] | None, models: Sequence[str] | None, threads: int) -> tuple[list[Method], dict[str, str]]:
+    """The methods to run, and notes on the ones that cannot run here.
+
+    names: method names (CLASSICAL + PEERS) or None for all; models: learned models by name or
+    path (None = the shipped ones).  Unknown names raise ValueError listing the known ones.
+    """
+    from ..engine import shipped_models
+
+    peers, missing = _peer_methods(threads)
+    known = list(CLASSICAL) + list(PEERS)
+    wanted = list(known) if names is None else list(names)
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise ValueError(f"unknown method(s) {', '.join(unknown)}; known: {', '.join(known)} "
+                         f"(learned models go in --models)")
+    imgen_methods = _imgen_methods(threads)
+    out = [imgen_methods[n] for n in wanted if n in imgen_methods]
+    out += [peers[n] for n in wanted if n in peers]
+    notes = {n: why for n, why in missing.items() if n in wanted}
+    for m in (shipped_models() if models is None else models):
+        out.append(_learned_method(m, threads))
+    return out, notes

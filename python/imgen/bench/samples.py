@@ -1,0 +1,70 @@
+"""Images to benchmark on: photographs bundled with scikit-image, or any folder."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..imageio import IMAGE_EXTENSIONS, read_image
+
+# Bundled with scikit-image (no download): natural photographs and textures, gray and colour.
+SAMPLE_GRAY = ("camera", "moon", "coins", "brick", "clock")
+SAMPLE_COLOR = ("astronaut", "coffee", "chelsea")
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A clean image, float32 in [0, 1]: gray (H, W) or RGB (H, W, 3)."""
+
+    name: str
+    image: np.ndarray
+
+    @property
+    def is_color(self) -> bool:
+        return self.image.ndim == 3
+
+
+def _to_float(img: np.ndarray) -> np.ndarray:
+    if img.dtype == np.uint8:
+        return img.astype(np.float32) / 255.0
+    if img.dtype == np.uint16:
+        return img.astype(np.float32) / 65535.0
+    if img.dtype == bool:
+        return img.astype(np.float32)
+    return np.clip(img.astype(np.float32), 0.0, 1.0)
+
+
+def builtin_samples(gray: bool = True, color: bool = True) -> list[Sample]:
+    """scikit-image's bundled photographs (needs scikit-image: pip install 'imgen[bench]')."""
+    try:
+        from skimage import data
+    except ImportError as e:
+        raise ImportError("the built-in sample images come with scikit-image: pip install 'imgen[bench]', "
+                          "or pass --images DIR") from e
+    names = (SAMPLE_GRAY if gray else ()) + (SAMPLE_COLOR if color else ())
+    return [Sample(n, _to_float(getattr(data, n)())) for n in names]
+
+
+def folder_samples(folder: str | Path) -> list[Sample]:
+    """Every image in a folder (sorted, not recursive); BGR files become RGB."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"--images: {folder} is not a folder")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not files:
+        raise ValueError(f"--images: {folder} contains no images ({', '.join(IMAGE_EXTENSIONS)})")
+    out = []
+    for p in files:
+        img = read_image(p)
+        if img.ndim == 3:
+            img = img[..., 2::-1] if img.shape[2] >= 3 else img[..., 0]
+        out.append(Sample(p.stem, _to_float(np.ascontiguousarray(img))))
+    return out
+
+
+def center_crop(sample: Sample, size: int) -> Sample:
+    """The central size x size part (the whole image where it is smaller)."""
+    h, w = sample.image.shape[:2]
+    y, x = max(0, (h - size) // 2), max(0, (w - size) // 2)
+    return Sample(sample.name, np.ascontiguousarray(sample.image[y:y + size, x:x + size]))
