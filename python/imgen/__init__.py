@@ -4,6 +4,7 @@ ONNX Runtime runs the models; the C++ core (``imgen._core``) does the pixel work
 """
 from __future__ import annotations
 
+from . import metrics
 from ._core import (
     TileGrid,
     TileMerger,
@@ -33,6 +34,7 @@ __all__ = [
     "__version__",
     "from_tensor",
     "get_num_threads",
+    "metrics",
     "plan_tiles",
     "set_num_threads",
     "to_tensor",
