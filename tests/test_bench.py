@@ -1,0 +1,108 @@
+"""imgen bench: a tiny grid end to end, determinism, optional peers, bad options."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import imgen.bench.methods as bench_methods
+from imgen.bench import Protocol, Sample, report, run
+from imgen.cli import main
+
+
+@pytest.fixture
+def tiny_samples():
+    from skimage import data
+
+    cam = data.camera()[200:264, 200:264].astype(np.float32) / 255
+    ast = data.astronaut()[100:164, 200:264].astype(np.float32) / 255
+    return [Sample("camera", cam), Sample("astronaut", ast)]
+
+
+FAST = ["wavelet", "opencv-nlm", "skimage-wavelet"]
+
+
+def test_tiny_grid_end_to_end(tiny_samples, tmp_path):
+    result = run(images=tiny_samples, methods=FAST, models=[], sigmas=[25], repeats=1,
+                 keep_outputs=True, progress=False)
+    assert len(result.records) == 2 * len(FAST)
+    for r in result.records:
+        assert r["psnr"] > r["psnr_noisy"] + 1, r  # denoised beats noisy
+        assert 0 < r["ssim"] <= 1 and r["wall_s"] > 0 and r["cpu_s"] >= 0
+    summary = result.summary()
+    assert {(s["kind"], s["method"]) for s in summary} == {(k, m) for k in ("gray", "color") for m in FAST}
+    table = report.format_table(result)
+    assert "wavelet" in table and "PSNR" in table
+    report.write_csv(result, tmp_path / "b.csv")
+    report.write_json(result, tmp_path / "b.json")
+    report.write_crops(result, tmp_path / "c.png")
+    doc = json.loads((tmp_path / "b.json").read_text())
+    assert doc["config"]["protocol"]["seed"] == 0 and "versions" in doc["config"]
+    assert len(doc["records"]) == len(result.records)
+    assert (tmp_path / "b.csv").read_text().count("\n") == len(result.records) + 1
+    assert (tmp_path / "c.png").stat().st_size > 0
+
+
+def test_same_seed_same_numbers(tiny_samples):
+    a = run(images=tiny_samples, methods=["wavelet"], models=[], sigmas=[15], repeats=1, progress=False)
+    b = run(images=tiny_samples, methods=["wavelet"], models=[], sigmas=[15], repeats=1, progress=False)
+    assert [round(r["psnr"], 2) for r in a.records] == [round(r["psnr"], 2) for r in b.records]
+    c = run(images=tiny_samples, methods=["wavelet"], models=[], sigmas=[15], repeats=1, progress=False,
+            protocol=Protocol(seed=1))
+    assert [r["psnr"] for r in a.records] != [r["psnr"] for r in c.records]
+
+
+def test_protocol_options(tiny_samples):
+    p = Protocol(quantize=True, shave=4, y_channel=True)
+    noisy = p.noisy(tiny_samples[1].image, 25)
+    assert noisy.min() >= 0 and noisy.max() <= 1
+    assert np.allclose(noisy * 255, np.rint(noisy * 255), atol=1e-4)
+    assert p.psnr(tiny_samples[1].image, tiny_samples[1].image) == float("inf")
+
+
+def test_missing_peer_is_a_note(tiny_samples, monkeypatch):
+    real = bench_methods.importlib.util.find_spec
+    monkeypatch.setattr(bench_methods.importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("bm3d", "skimage") else real(name, *a))
+    result = run(images=tiny_samples, methods=["wavelet", "bm3d-ref", "skimage-nlm"], models=[],
+                 sigmas=[25], repeats=1, progress=False)
+    assert {r["method"] for r in result.records} == {"wavelet"}
+    assert "not installed" in result.notes["bm3d-ref"] and "scikit-image" in result.notes["skimage-nlm"]
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"methods": ["nope"]}, "unknown method"),
+    ({"sigmas": [0]}, "positive"),
+    ({"sigmas": [-5]}, "positive"),
+    ({"repeats": 0}, "repeats"),
+])
+def test_bad_options(tiny_samples, kwargs, match):
+    opts = {"images": tiny_samples, "methods": ["wavelet"], "models": [], "sigmas": [25], "progress": False}
+    opts.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        run(**opts)
+
+
+def test_empty_or_missing_folder(tmp_path):
+    with pytest.raises(ValueError, match="contains no images"):
+        run(images=tmp_path, methods=["wavelet"], models=[], progress=False)
+    with pytest.raises(ValueError, match="not a folder"):
+        run(images=tmp_path / "nope", methods=["wavelet"], models=[], progress=False)
+
+
+def test_cli(tmp_path, capsys):
+    import cv2
+    from skimage import data
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "cam.png"), data.camera()[:48, :48])
+    out = tmp_path / "out"
+    code = main(["bench", "--images", str(folder), "--methods", "wavelet", "--models", "--sigmas", "25",
+                 "--repeats", "1", "--out", str(out), "-q"])
+    assert code == 0
+    assert "wavelet" in capsys.readouterr().out
+    assert {p.name for p in out.iterdir()} >= {"bench.csv", "bench.json", "crops.png"}
+    assert main(["bench", "--images", str(folder), "--sigmas", "-1", "--models", "-q"]) == 1
+    assert "positive" in capsys.readouterr().err
