@@ -112,6 +112,21 @@ void blend_row(float* __restrict m, const T* __restrict x, const float* __restri
   }
 }
 
+// For one tile row: r = w / (W + w) with w = wy * wx, and W += w.  A first contribution with
+// zero weight must still define m, so r = 1 while the total is 0; the next positive weight then
+// gives r = 1 again and replaces it.  Branch-free so that it vectorises.
+void compute_ratios(float* __restrict ratio, float* __restrict wsum, const float* __restrict wx,
+                    float wy, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float w = wy * wx[i];
+    const float total = wsum[i] + w;
+    const float safe = total > 0.0f ? total : 1.0f;
+    const float r = w / safe;
+    ratio[i] = total > 0.0f ? r : 1.0f;
+    wsum[i] = total;
+  }
+}
+
 }  // namespace
 
 void TileMerger::add(const TensorView& tiles, const int64_t* indices, ThreadPool& pool) {
@@ -146,14 +161,7 @@ void TileMerger::add(const TensorView& tiles, const int64_t* indices, ThreadPool
       std::vector<float> ratio(static_cast<size_t>(n));
       for (int64_t y = b; y < e; ++y) {
         float* wsum = weight_.data() + (y0 + y) * width_ + x0;
-        for (int64_t i = 0; i < n; ++i) {
-          const float w = wy[y] * wx[i];
-          const float total = wsum[i] + w;
-          // A first contribution with zero weight must still define m: ratio 1 then, and the
-          // next positive weight (total == w) gives ratio 1 again and replaces it.
-          ratio[static_cast<size_t>(i)] = total > 0.0f ? w / total : 1.0f;
-          wsum[i] = total;
-        }
+        compute_ratios(ratio.data(), wsum, wx, wy[y], n);
         for (int64_t c = 0; c < channels_; ++c) {
           float* m = mean_.data() + static_cast<size_t>(c) * plane + (y0 + y) * width_ + x0;
           const int64_t off = ((t * channels_ + c) * tile_h_ + y) * tile_w_;
