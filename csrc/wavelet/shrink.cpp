@@ -1,0 +1,310 @@
+#include "wavelet/shrink.hpp"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <functional>
+#include <stdexcept>
+#include <vector>
+
+namespace imgen::wavelet {
+namespace {
+
+// scikit-image's ycbcr_from_rgb / 255 (its +16/+128 offsets change nothing here: a constant lives
+// in the approximation band only), and the inverse.
+constexpr double k_ycbcr[3][3] = {{65.481 / 255.0, 128.553 / 255.0, 24.966 / 255.0},
+                                  {-37.797 / 255.0, -74.203 / 255.0, 112.0 / 255.0},
+                                  {112.0 / 255.0, -93.786 / 255.0, -18.214 / 255.0}};
+
+struct Matrix3 {
+  double m[3][3];
+};
+
+constexpr Matrix3 inverse3(const double (&a)[3][3]) {
+  Matrix3 r{};
+  const double det = a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) -
+                     a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0]) +
+                     a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0]);
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) {
+      // r[i][j] = cofactor(j, i) / det
+      const int r0 = (j + 1) % 3, r1 = (j + 2) % 3, c0 = (i + 1) % 3, c1 = (i + 2) % 3;
+      r.m[i][j] = (a[r0][c0] * a[r1][c1] - a[r0][c1] * a[r1][c0]) / det;
+    }
+  return r;
+}
+
+constexpr Matrix3 k_rgb_from_ycbcr = inverse3(k_ycbcr);
+
+void run_rows(ThreadPool* pool, int64_t n, int64_t grain,
+              const std::function<void(int64_t, int64_t)>& fn) {
+  if (pool && n > grain)
+    pool->parallel_for(n, grain, fn);
+  else
+    fn(0, n);
+}
+
+int64_t row_grain(int64_t width) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, width)); }
+
+template <class T>
+float load(const void* row, int64_t i) {
+  return static_cast<float>(static_cast<const T*>(row)[i]);
+}
+
+float sample(const ImageView& v, int64_t y, int64_t i) {
+  switch (v.dtype) {
+    case DType::u8: return load<uint8_t>(v.row<uint8_t>(y), i);
+    case DType::u16: return load<uint16_t>(v.row<uint16_t>(y), i);
+    default: return load<float>(v.row<float>(y), i);
+  }
+}
+
+// Writes one value, rounded and clamped for integer types (NaN -> 0).
+void store(const ImageView& v, int64_t y, int64_t i, float x) {
+  switch (v.dtype) {
+    case DType::u8:
+      x = std::isnan(x) ? 0.0f : std::clamp(x, 0.0f, 255.0f);
+      v.row<uint8_t>(y)[i] = static_cast<uint8_t>(std::lrint(x));
+      break;
+    case DType::u16:
+      x = std::isnan(x) ? 0.0f : std::clamp(x, 0.0f, 65535.0f);
+      v.row<uint16_t>(y)[i] = static_cast<uint16_t>(std::lrint(x));
+      break;
+    default: v.row<float>(y)[i] = x; break;
+  }
+}
+
+// Image -> float planes (gray, or Y, Cb, Cr).
+void load_planes(const ImageView& src, const Plane* planes, int nplanes, ThreadPool* pool) {
+  const int64_t c = src.channels;
+  run_rows(pool, src.height, row_grain(src.width * c), [&](int64_t begin, int64_t end) {
+    for (int64_t y = begin; y < end; ++y) {
+      if (nplanes == 1) {
+        float* out = planes[0].row(y);
+        for (int64_t x = 0; x < src.width; ++x) out[x] = sample(src, y, x * c);
+        continue;
+      }
+      float m[3][3];
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j) m[i][j] = static_cast<float>(k_ycbcr[i][j]);
+      float* out[3] = {planes[0].row(y), planes[1].row(y), planes[2].row(y)};
+      for (int64_t x = 0; x < src.width; ++x) {
+        const float r = sample(src, y, x * c), g = sample(src, y, x * c + 1),
+                    b = sample(src, y, x * c + 2);
+        for (int i = 0; i < 3; ++i) out[i][x] = m[i][0] * r + m[i][1] * g + m[i][2] * b;
+      }
+    }
+  });
+}
+
+// Float planes -> image, scaling by `scale` (1 / shifts); alpha comes from src.
+void store_planes(const Plane* planes, int nplanes, float scale, const ImageView& src,
+                  const ImageView& dst, ThreadPool* pool) {
+  const int64_t c = dst.channels;
+  run_rows(pool, dst.height, row_grain(dst.width * c), [&](int64_t begin, int64_t end) {
+    for (int64_t y = begin; y < end; ++y) {
+      if (nplanes == 1) {
+        const float* in = planes[0].row(y);
+        for (int64_t x = 0; x < dst.width; ++x) store(dst, y, x * c, in[x] * scale);
+        continue;
+      }
+      float m[3][3];
+      for (int i = 0; i < 3; ++i)
+        for (int j = 0; j < 3; ++j) m[i][j] = static_cast<float>(k_rgb_from_ycbcr.m[i][j]);
+      const float* in[3] = {planes[0].row(y), planes[1].row(y), planes[2].row(y)};
+      for (int64_t x = 0; x < dst.width; ++x) {
+        const float yy = in[0][x] * scale, cb = in[1][x] * scale, cr = in[2][x] * scale;
+        for (int i = 0; i < 3; ++i) store(dst, y, x * c + i, m[i][0] * yy + m[i][1] * cb + m[i][2] * cr);
+        if (c == 4) store(dst, y, x * c + 3, sample(src, y, x * c + 3));
+      }
+    }
+  });
+}
+
+void shrink_band(const Plane& band, float t, ThresholdMode mode, int64_t begin, int64_t end) {
+  for (int64_t y = begin; y < end; ++y) {
+    float* p = band.row(y);
+    if (mode == ThresholdMode::soft) {
+      for (int64_t x = 0; x < band.width; ++x) {
+        const float a = std::fabs(p[x]) - t;
+        p[x] = a > 0.0f ? std::copysign(a, p[x]) : 0.0f;
+      }
+    } else {
+      for (int64_t x = 0; x < band.width; ++x) p[x] = std::fabs(p[x]) >= t ? p[x] : 0.0f;
+    }
+  }
+}
+
+struct PlaneJob {
+  const FilterBank* fb;
+  int levels;
+  ThresholdMethod method;
+  ThresholdMode mode;
+  double sigma;
+  double visu_threshold;  // sigma * sqrt(2 ln(H * W)) of the unpadded plane
+};
+
+// Denoises one plane; with an offset (dy, dx) the plane is first extended symmetrically by dy rows
+// above and dx columns on the left, and the result is read back from the same window.
+void denoise_plane(const Plane& in, const Plane& out, const PlaneJob& job, int64_t dy, int64_t dx,
+                   ThreadPool* pool) {
+  Plane src = in;
+  std::vector<float> padded;
+  if (dy != 0 || dx != 0) {
+    const int64_t h = in.height + dy, w = in.width + dx;
+    padded.resize(static_cast<size_t>(h * w));
+    src = Plane{padded.data(), h, w, w};
+    run_rows(pool, h, row_grain(w), [&](int64_t begin, int64_t end) {
+      for (int64_t y = begin; y < end; ++y) {
+        const float* s = in.row(symmetric_index(y - dy, in.height));
+        float* d = src.row(y);
+        for (int64_t x = 0; x < dx; ++x) d[x] = s[symmetric_index(x - dx, in.width)];
+        std::copy(s, s + in.width, d + dx);
+      }
+    });
+  }
+  Pyramid pyr(src.height, src.width, job.fb->length, job.levels);
+  std::vector<BandEnergy> energy(static_cast<size_t>(job.levels));
+  dwt2(src, *job.fb, pyr.approx(), pyr.details(), pool, energy);
+
+  const double var = job.sigma * job.sigma;
+  const double eps = FLT_EPSILON;  // scikit-image: finfo(float32).eps
+  for (int l = 0; l < job.levels; ++l) {
+    const DetailBands& d = pyr.details()[static_cast<size_t>(l)];
+    const Plane bands[3] = {d.h, d.v, d.d};
+    float t[3];
+    for (int k = 0; k < 3; ++k) {
+      if (job.method == ThresholdMethod::bayes) {
+        const double n = static_cast<double>(bands[k].height * bands[k].width);
+        const double dvar = energy[static_cast<size_t>(l)].sumsq[k] / n;
+        t[k] = static_cast<float>(var / std::sqrt(std::max(dvar - var, eps)));
+      } else {
+        t[k] = static_cast<float>(job.visu_threshold);
+      }
+    }
+    const int64_t bh = d.h.height;
+    run_rows(pool, 3 * bh, row_grain(d.h.width), [&](int64_t begin, int64_t end) {
+      for (int k = 0; k < 3; ++k) {
+        const int64_t b = std::max(begin, k * bh), e = std::min(end, (k + 1) * bh);
+        if (b < e) shrink_band(bands[k], t[k], job.mode, b - k * bh, e - k * bh);
+      }
+    });
+  }
+  idwt2(pyr.approx(), pyr.details(), *job.fb, out, pool, dy, dx);
+}
+
+}  // namespace
+
+int max_levels(int64_t height, int64_t width, int filter_len) {
+  return std::max(max_level(std::min(height, width), filter_len), 1);
+}
+
+int default_levels(int64_t height, int64_t width, int filter_len) {
+  return std::max(max_level(std::min(height, width), filter_len) - 3, 1);
+}
+
+void shift_offset(int s, int64_t* dy, int64_t* dx) {
+  int64_t y = 0, x = 0;
+  for (int b = 0; b < 15; ++b) {
+    x |= static_cast<int64_t>((s >> (2 * b)) & 1) << b;
+    y |= static_cast<int64_t>((s >> (2 * b + 1)) & 1) << b;
+  }
+  *dy = y;
+  *dx = x;
+}
+
+double estimate_sigma(const Plane& plane) {
+  const int64_t h = plane.height / 2, w = plane.width / 2;
+  if (h < 1 || w < 1) throw std::invalid_argument("estimate_sigma needs a plane of at least 2x2");
+  std::vector<float> v(static_cast<size_t>(h * w));
+  for (int64_t y = 0; y < h; ++y) {
+    const float* r0 = plane.row(2 * y);
+    const float* r1 = plane.row(2 * y + 1);
+    for (int64_t x = 0; x < w; ++x)
+      v[static_cast<size_t>(y * w + x)] =
+          std::fabs((r0[2 * x] - r0[2 * x + 1] - r1[2 * x] + r1[2 * x + 1]) * 0.5f);
+  }
+  // numpy.median: the middle value, or the mean of the two middle values.
+  const size_t n = v.size(), k = n / 2;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  float median = v[k];
+  if (n % 2 == 0) {
+    const float below = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k));
+    median = (below + median) / 2.0f;
+  }
+  return static_cast<double>(median) / 0.6744897501960817;
+}
+
+void denoise(const ImageView& src, const ImageView& dst, const DenoiseParams& params,
+             ThreadPool* pool) {
+  if (!params.wavelet) throw std::invalid_argument("denoise: no wavelet given");
+  if (params.shifts < 1) throw std::invalid_argument("denoise: shifts must be >= 1");
+  if (src.height != dst.height || src.width != dst.width || src.channels != dst.channels ||
+      src.dtype != dst.dtype)
+    throw std::invalid_argument("denoise: src and dst must have the same shape and dtype");
+  const FilterBank fb(*params.wavelet);
+  const int64_t h = src.height, w = src.width, hw = h * w;
+  const int nplanes = src.channels >= 3 ? 3 : 1;
+  const int levels = params.levels > 0 ? params.levels : default_levels(h, w, fb.length);
+
+  std::vector<float> in(static_cast<size_t>(nplanes * hw)), out(static_cast<size_t>(nplanes * hw));
+  Plane in_p[3], out_p[3];
+  for (int c = 0; c < nplanes; ++c) {
+    in_p[c] = Plane{in.data() + c * hw, h, w, w};
+    out_p[c] = Plane{out.data() + c * hw, h, w, w};
+  }
+  load_planes(src, in_p, nplanes, pool);
+
+  PlaneJob jobs[3];
+  for (int c = 0; c < nplanes; ++c) {
+    double sigma;
+    if (params.sigma < 0.0) {
+      sigma = estimate_sigma(in_p[c]);
+    } else if (nplanes == 1) {
+      sigma = params.sigma;
+    } else {
+      const double* r = k_ycbcr[c];
+      sigma = params.sigma * std::sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);
+    }
+    jobs[c] = PlaneJob{&fb, levels, params.method, params.mode, sigma,
+                       sigma * std::sqrt(2.0 * std::log(static_cast<double>(hw)))};
+  }
+
+  if (params.shifts == 1) {
+    for (int c = 0; c < nplanes; ++c) denoise_plane(in_p[c], out_p[c], jobs[c], 0, 0, pool);
+    store_planes(out_p, nplanes, 1.0f, src, dst, pool);
+    return;
+  }
+  // Cycle spinning: (plane, shift) jobs run in parallel, one thread each, in batches; each plane
+  // sums its shifts in shift order, so the result does not depend on the batch size.
+  std::fill(out.begin(), out.end(), 0.0f);
+  const int64_t njobs = int64_t{nplanes} * params.shifts;
+  const int64_t batch = std::min<int64_t>(njobs, pool ? pool->size() : 1);
+  std::vector<float> results(static_cast<size_t>(batch * hw));
+  for (int64_t j0 = 0; j0 < njobs; j0 += batch) {
+    const int64_t nb = std::min(batch, njobs - j0);
+    auto one = [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        const int64_t j = j0 + i;
+        const auto c = static_cast<size_t>(j / params.shifts);
+        int64_t dy, dx;
+        shift_offset(static_cast<int>(j % params.shifts), &dy, &dx);
+        denoise_plane(in_p[c], Plane{results.data() + i * hw, h, w, w}, jobs[c], dy, dx, nullptr);
+      }
+    };
+    if (pool && nb > 1)
+      pool->parallel_for(nb, 1, one);
+    else
+      one(0, nb);
+    for (int64_t i = 0; i < nb; ++i) {
+      const float* r = results.data() + i * hw;
+      float* acc = out_p[(j0 + i) / params.shifts].data;
+      run_rows(pool, hw, 65536, [&](int64_t begin, int64_t end) {
+        for (int64_t k = begin; k < end; ++k) acc[k] += r[k];
+      });
+    }
+  }
+  store_planes(out_p, nplanes, 1.0f / static_cast<float>(params.shifts), src, dst, pool);
+}
+
+}  // namespace imgen::wavelet
