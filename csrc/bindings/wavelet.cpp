@@ -85,10 +85,6 @@ py::array denoise_py(const py::array& image_in, const py::object& sigma, const p
       throw py::value_error("sigma must be a finite number >= 0 (in the image's units: 0-255 for "
                             "uint8, 0-65535 for uint16, 0-1 for float32), got " +
                             std::string(py::str(sigma)));
-  } else if (src.height < 2 || src.width < 2) {
-    throw py::value_error("estimating sigma needs an image of at least 2x2 pixels, got " +
-                          std::to_string(src.height) + "x" + std::to_string(src.width) +
-                          "; pass sigma");
   }
 
   const int most = wv::max_levels(src.height, src.width, f);

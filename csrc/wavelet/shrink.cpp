@@ -140,8 +140,8 @@ struct PlaneJob {
   int levels;
   ThresholdMethod method;
   ThresholdMode mode;
-  double sigma;
-  double visu_threshold;  // sigma * sqrt(2 ln(H * W)) of the unpadded plane
+  double sigma;  // < 0: estimate it from this transform's finest diagonal band
+  int64_t pixels;  // H * W of the unpadded plane, for VisuShrink
 };
 
 // Denoises one plane; with an offset (dy, dx) the plane is first extended symmetrically by dy rows
@@ -167,7 +167,10 @@ void denoise_plane(const Plane& in, const Plane& out, const PlaneJob& job, int64
   std::vector<BandEnergy> energy(static_cast<size_t>(job.levels));
   dwt2(src, *job.fb, pyr.approx(), pyr.details(), pool, energy);
 
-  const double var = job.sigma * job.sigma;
+  const double sigma =
+      job.sigma >= 0.0 ? job.sigma : estimate_sigma(pyr.details()[0].d);
+  const double var = sigma * sigma;
+  const double visu = sigma * std::sqrt(2.0 * std::log(static_cast<double>(job.pixels)));
   const double eps = FLT_EPSILON;  // scikit-image: finfo(float32).eps
   for (int l = 0; l < job.levels; ++l) {
     const DetailBands& d = pyr.details()[static_cast<size_t>(l)];
@@ -179,7 +182,7 @@ void denoise_plane(const Plane& in, const Plane& out, const PlaneJob& job, int64
         const double dvar = energy[static_cast<size_t>(l)].sumsq[k] / n;
         t[k] = static_cast<float>(var / std::sqrt(std::max(dvar - var, eps)));
       } else {
-        t[k] = static_cast<float>(job.visu_threshold);
+        t[k] = static_cast<float>(visu);
       }
     }
     const int64_t bh = d.h.height;
@@ -213,17 +216,15 @@ void shift_offset(int s, int64_t* dy, int64_t* dx) {
   *dx = x;
 }
 
-double estimate_sigma(const Plane& plane) {
-  const int64_t h = plane.height / 2, w = plane.width / 2;
-  if (h < 1 || w < 1) throw std::invalid_argument("estimate_sigma needs a plane of at least 2x2");
-  std::vector<float> v(static_cast<size_t>(h * w));
-  for (int64_t y = 0; y < h; ++y) {
-    const float* r0 = plane.row(2 * y);
-    const float* r1 = plane.row(2 * y + 1);
-    for (int64_t x = 0; x < w; ++x)
-      v[static_cast<size_t>(y * w + x)] =
-          std::fabs((r0[2 * x] - r0[2 * x + 1] - r1[2 * x] + r1[2 * x + 1]) * 0.5f);
+double estimate_sigma(const Plane& band) {
+  std::vector<float> v;
+  v.reserve(static_cast<size_t>(band.height * band.width));
+  for (int64_t y = 0; y < band.height; ++y) {
+    const float* r = band.row(y);
+    for (int64_t x = 0; x < band.width; ++x)
+      if (r[x] != 0.0f) v.push_back(std::fabs(r[x]));
   }
+  if (v.empty()) return 0.0;
   // numpy.median: the middle value, or the mean of the two middle values.
   const size_t n = v.size(), k = n / 2;
   std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
@@ -232,7 +233,7 @@ double estimate_sigma(const Plane& plane) {
     const float below = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k));
     median = (below + median) / 2.0f;
   }
-  return static_cast<double>(median) / 0.6744897501960817;
+  return static_cast<double>(median) / 0.6744897501960817;  // scipy.stats.norm.ppf(0.75)
 }
 
 void denoise(const ImageView& src, const ImageView& dst, const DenoiseParams& params,
@@ -257,17 +258,18 @@ void denoise(const ImageView& src, const ImageView& dst, const DenoiseParams& pa
 
   PlaneJob jobs[3];
   for (int c = 0; c < nplanes; ++c) {
-    double sigma;
-    if (params.sigma < 0.0) {
-      sigma = estimate_sigma(in_p[c]);
-    } else if (nplanes == 1) {
-      sigma = params.sigma;
-    } else {
+    double sigma = params.sigma;
+    if (sigma >= 0.0 && nplanes == 3) {
       const double* r = k_ycbcr[c];
-      sigma = params.sigma * std::sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);
+      sigma *= std::sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);
+    } else if (sigma < 0.0 && params.shifts > 1) {
+      // Every shift must use the estimate of the unshifted plane: take it from a one-level
+      // transform up front (plain denoising takes it from its own transform instead).
+      Pyramid one(h, w, fb.length, 1);
+      dwt2(in_p[c], fb, one.approx(), one.details(), pool);
+      sigma = estimate_sigma(one.details()[0].d);
     }
-    jobs[c] = PlaneJob{&fb, levels, params.method, params.mode, sigma,
-                       sigma * std::sqrt(2.0 * std::log(static_cast<double>(hw)))};
+    jobs[c] = PlaneJob{&fb, levels, params.method, params.mode, sigma, hw};
   }
 
   if (params.shifts == 1) {

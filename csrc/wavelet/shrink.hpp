@@ -25,7 +25,9 @@ struct DenoiseParams {
   ThresholdMethod method = ThresholdMethod::bayes;
   ThresholdMode mode = ThresholdMode::soft;
   int shifts = 1;       // cycle-spinning offsets averaged (1: the plain transform); see shift_offset
-  double sigma = -1.0;  // noise standard deviation in pixel units; < 0: estimate it per plane
+  // Noise standard deviation in pixel units; < 0: estimate it per plane (gray, Y, Cb, Cr) from
+  // the finest diagonal band of the chosen wavelet, as scikit-image does.
+  double sigma = -1.0;
 };
 
 // scikit-image's default: three less than the most levels pywt allows, at least 1.
@@ -38,10 +40,9 @@ int max_levels(int64_t height, int64_t width, int filter_len);
 // [0, 4)^2, 64 every offset in [0, 8)^2.
 void shift_offset(int s, int64_t* dy, int64_t* dx);
 
-// Donoho's noise estimate, the same as imgen.denoise.estimate_sigma on one plane: the median of
-// |HH| of the orthonormal Haar transform over the 2x2 blocks (even part of the plane) / 0.6745.
-// The plane must be at least 2x2.
-double estimate_sigma(const Plane& plane);
+// Donoho's noise estimate from a finest-level diagonal band (scikit-image's _sigma_est_dwt):
+// median(|d|) / 0.6745 over the non-zero coefficients; 0 when there are none.
+double estimate_sigma(const Plane& band);
 
 // Denoises src into dst (same size, channels and dtype; u8/u16/f32).  1 channel: gray; 3: RGB
 // denoised as Y, Cb, Cr planes (scikit-image's ycbcr_from_rgb without offsets; a given sigma is
