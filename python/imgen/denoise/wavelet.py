@@ -75,7 +75,7 @@ def idwt2(coeffs: Sequence, wavelet: str = "db1", *, shape: tuple[int, int] | No
     input is one sample larger along that axis; shape=(height, width) crops it to the original.
     Returns a float32 array.
     """
-    return _core.wavelet_idwt2(list(coeffs), wavelet, shape=shape)
+    return _core.wavelet_idwt2(coeffs, wavelet, shape=shape)
 
 
 __all__ = ["WAVELETS", "dwt2", "idwt2", "wavelet"]
