@@ -1,7 +1,9 @@
 // Bindings for the wavelet transform and wavelet-shrinkage denoiser (csrc/wavelet).
 #include <pybind11/stl.h>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -58,9 +60,10 @@ bool all_finite(const ImageView& v) {
   const int64_t n = v.width * v.channels;
   for (int64_t y = 0; y < v.height; ++y) {
     const float* r = v.row<float>(y);
-    bool ok = true;
-    for (int64_t i = 0; i < n; ++i) ok &= std::isfinite(r[i]);
-    if (!ok) return false;
+    uint32_t bad = 0;  // NaN and infinity have every exponent bit set
+    for (int64_t i = 0; i < n; ++i)
+      bad |= static_cast<uint32_t>((std::bit_cast<uint32_t>(r[i]) & 0x7f800000u) == 0x7f800000u);
+    if (bad) return false;
   }
   return true;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 
@@ -68,14 +69,24 @@ size_t largest_band(std::span<const DetailBands> details) {
   return static_cast<size_t>(most);
 }
 
+// Sum of p[x]^2 in double, in eight interleaved partial sums (vectorisable, and still one fixed
+// order for a given n).
+double sum_squares(const float* p, int64_t n) {
+  double acc[8] = {};
+  int64_t x = 0;
+  for (; x + 8 <= n; x += 8)
+    for (int i = 0; i < 8; ++i) acc[i] += static_cast<double>(p[x + i]) * p[x + i];
+  for (; x < n; ++x) acc[0] += static_cast<double>(p[x]) * p[x];
+  return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
 // One analysis level: src -> approx (aa) and the three detail bands; energy optional.
 void analysis_level(const Plane& src, const FilterBank& fb, const Plane& aa, const DetailBands& det,
-                    ThreadPool* pool, BandEnergy* energy, Fir2 fir2) {
+                    float* tmp, ThreadPool* pool, BandEnergy* energy, Fir2 fir2) {
   const int f = fb.length, half = f / 2;
   const int64_t h = src.height, w = src.width;
   const int64_t bh = coeff_len(h, f), bw = coeff_len(w, f);
-  std::vector<float> tmp(static_cast<size_t>(2 * h * bw));
-  const Plane lo{tmp.data(), h, bw, bw}, hi{tmp.data() + h * bw, h, bw, bw};
+  const Plane lo{tmp, h, bw, bw}, hi{tmp + h * bw, h, bw, bw};
 
   // Along axis 1: each row split into even/odd samples of its symmetric extension,
   // E[t] = x[2t - (F - 1)], O[t] = x[2t + 1 - (F - 1)], then filtered as contiguous arrays.
@@ -92,15 +103,20 @@ void analysis_level(const Plane& src, const FilterBank& fb, const Plane& aa, con
                fb.poly_hi[static_cast<size_t>(half + k)]);
     for (int64_t y = begin; y < end; ++y) {
       const float* x = src.row(y);
-      for (int64_t t = 0; t < m; ++t) {
-        const int64_t i = 2 * t - (f - 1);
-        if (i >= 0 && i + 1 < w) {
-          e[t] = x[i];
-          o[t] = x[i + 1];
-        } else {
-          e[t] = x[symmetric_index(i, w)];
-          o[t] = x[symmetric_index(i + 1, w)];
-        }
+      // Interior t (both samples inside the row) is a plain de-interleave; the ends reflect.
+      const int64_t t0 = std::min<int64_t>(m, half), t1 = std::max(t0, std::min(m, (w + f - 1) / 2));
+      for (int64_t t = 0; t < t0; ++t) {
+        e[t] = x[symmetric_index(2 * t - (f - 1), w)];
+        o[t] = x[symmetric_index(2 * t + 2 - f, w)];
+      }
+      const float* xi = x + 2 * t0 - (f - 1);
+      for (int64_t t = t0; t < t1; ++t) {
+        e[t] = xi[2 * (t - t0)];
+        o[t] = xi[2 * (t - t0) + 1];
+      }
+      for (int64_t t = t1; t < m; ++t) {
+        e[t] = x[symmetric_index(2 * t - (f - 1), w)];
+        o[t] = x[symmetric_index(2 * t + 2 - f, w)];
       }
       taps.run(fir2, lo.row(y), hi.row(y), bw);
     }
@@ -121,12 +137,7 @@ void analysis_level(const Plane& src, const FilterBank& fb, const Plane& aa, con
       th.run(fir2, det.v.row(r), det.d.row(r), bw);
       if (energy) {
         const Plane* bands[3] = {&det.h, &det.v, &det.d};
-        for (int k = 0; k < 3; ++k) {
-          const float* p = bands[k]->row(r);
-          double s = 0.0;
-          for (int64_t x = 0; x < bw; ++x) s += static_cast<double>(p[x]) * p[x];
-          rowsum[static_cast<size_t>(3 * r + k)] = s;
-        }
+        for (int k = 0; k < 3; ++k) rowsum[static_cast<size_t>(3 * r + k)] = sum_squares(bands[k]->row(r), bw);
       }
     }
   });
@@ -178,11 +189,16 @@ void synthesis_level(const Plane& aa, const DetailBands& det, const FilterBank& 
           tr.add(hh + q0 + k, fb.syn_even[kd], fb.syn_odd[kd]);
         }
         tr.run(fir2, ev, od, nq);
+        // Interleave: output column x is sample x + ox, even ones from ev, odd ones from od.
         float* out = dst.row(y);
-        for (int64_t x = 0; x < dst.width; ++x) {
-          const int64_t c = x + ox;
-          out[x] = (c & 1) ? od[c / 2 - q0] : ev[c / 2 - q0];
+        const float* first = (ox & 1) ? od : ev;
+        const float* second = (ox & 1) ? ev + 1 : od;
+        const int64_t pairs = dst.width / 2;
+        for (int64_t j = 0; j < pairs; ++j) {
+          out[2 * j] = first[j];
+          out[2 * j + 1] = second[j];
         }
+        if (dst.width & 1) out[dst.width - 1] = first[pairs];
       }
     }
   });
@@ -230,8 +246,8 @@ Pyramid::Pyramid(int64_t height, int64_t width, int filter_len, int levels) {
     total += 3 * h * w;
   }
   total += h * w;
-  storage_.resize(static_cast<size_t>(total));
-  float* p = storage_.data();
+  storage_ = std::make_unique_for_overwrite<float[]>(static_cast<size_t>(total));
+  float* p = storage_.get();
   h = height;
   w = width;
   for (int l = 0; l < levels; ++l) {
@@ -267,21 +283,28 @@ void dwt2(const Plane& src, const FilterBank& fb, const Plane& approx,
     for (int64_t y = 0; y < h; ++y) std::copy(src.row(y), src.row(y) + w, approx.row(y));
     return;
   }
-  // Intermediate approximations alternate between two buffers as large as the largest band
-  // (bands shrink level by level, except on images smaller than the filter).
-  const size_t most = largest_band(details);
-  std::vector<float> ping(levels > 1 ? most : 0);
-  std::vector<float> pong(levels > 2 ? most : 0);
+  // One scratch allocation: the row-filtered planes of a level (2 x input height x band width)
+  // and two buffers the intermediate approximations alternate between, each as large as the
+  // largest band (bands shrink level by level, except on images smaller than the filter).
+  int64_t rows_tmp = 0;
+  h = src.height;
+  for (const DetailBands& d : details) {
+    rows_tmp = std::max(rows_tmp, 2 * h * d.h.width);
+    h = d.h.height;
+  }
+  const auto most = static_cast<int64_t>(largest_band(details));
+  const int64_t spare = levels > 2 ? 2 * most : levels > 1 ? most : 0;
+  auto scratch = std::make_unique_for_overwrite<float[]>(static_cast<size_t>(rows_tmp + spare));
+  float* tmp = scratch.get();
+  float* ping = tmp + rows_tmp;
+  float* pong = ping + most;
   Plane cur = src;
   for (int64_t l = 0; l < levels; ++l) {
     const DetailBands& d = details[static_cast<size_t>(l)];
     Plane out = approx;
-    if (l + 1 < levels) {
-      float* buf = (l % 2 == 0) ? ping.data() : pong.data();
-      out = Plane{buf, d.h.height, d.h.width, d.h.width};
-    }
-    analysis_level(cur, fb, out, d, pool, energy.empty() ? nullptr : &energy[static_cast<size_t>(l)],
-                   fir2);
+    if (l + 1 < levels) out = Plane{(l % 2 == 0) ? ping : pong, d.h.height, d.h.width, d.h.width};
+    analysis_level(cur, fb, out, d, tmp, pool,
+                   energy.empty() ? nullptr : &energy[static_cast<size_t>(l)], fir2);
     cur = out;
   }
 }
@@ -314,9 +337,11 @@ void idwt2(const Plane& approx, std::span<const DetailBands> details, const Filt
   if (!same_size(approx, details.back().h.height, details.back().h.width))
     throw std::invalid_argument("idwt2: the approximation must be as large as the coarsest bands");
   const Fir2 fir2 = pick_fir2();
-  const size_t most = largest_band(details);
-  std::vector<float> ping(levels > 1 ? most : 0);
-  std::vector<float> pong(levels > 2 ? most : 0);
+  const auto most = static_cast<int64_t>(largest_band(details));
+  const int64_t spare = levels > 2 ? 2 * most : levels > 1 ? most : 0;
+  auto scratch = std::make_unique_for_overwrite<float[]>(static_cast<size_t>(spare));
+  float* ping = scratch.get();
+  float* pong = ping + most;
   Plane cur = approx;
   for (int64_t l = levels - 1; l >= 0; --l) {
     const DetailBands& d = details[static_cast<size_t>(l)];
@@ -324,7 +349,7 @@ void idwt2(const Plane& approx, std::span<const DetailBands> details, const Filt
       synthesis_level(cur, d, fb, dst, origin_y, origin_x, pool, fir2);
     } else {
       const DetailBands& next = details[static_cast<size_t>(l - 1)];
-      float* buf = (l % 2 == 1) ? ping.data() : pong.data();
+      float* buf = (l % 2 == 1) ? ping : pong;
       const Plane out{buf, next.h.height, next.h.width, next.h.width};
       synthesis_level(cur, d, fb, out, 0, 0, pool, fir2);
       cur = out;

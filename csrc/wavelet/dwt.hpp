@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -85,7 +86,7 @@ class Pyramid {
   std::span<const DetailBands> details() const { return details_; }
 
  private:
-  std::vector<float> storage_;
+  std::unique_ptr<float[]> storage_;
   Plane approx_;
   std::vector<DetailBands> details_;
 };

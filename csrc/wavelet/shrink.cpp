@@ -1,9 +1,14 @@
 #include "wavelet/shrink.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cfloat>
 #include <cmath>
+#include <cstdint>
 #include <functional>
+#include <limits>
+#include <memory>
+#include <type_traits>
 #include <stdexcept>
 #include <vector>
 
@@ -47,76 +52,86 @@ void run_rows(ThreadPool* pool, int64_t n, int64_t grain,
 int64_t row_grain(int64_t width) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, width)); }
 
 template <class T>
-float load(const void* row, int64_t i) {
-  return static_cast<float>(static_cast<const T*>(row)[i]);
+float load(const T* row, int64_t i) {
+  return static_cast<float>(row[i]);
 }
 
-float sample(const ImageView& v, int64_t y, int64_t i) {
-  switch (v.dtype) {
-    case DType::u8: return load<uint8_t>(v.row<uint8_t>(y), i);
-    case DType::u16: return load<uint16_t>(v.row<uint16_t>(y), i);
-    default: return load<float>(v.row<float>(y), i);
+// Writes one value, rounded to nearest and clamped for integer types (NaN -> 0).
+template <class T>
+void store(T* row, int64_t i, float x) {
+  if constexpr (std::is_same_v<T, float>) {
+    row[i] = x;
+  } else {
+    constexpr float hi = static_cast<float>(std::numeric_limits<T>::max());
+    x = std::isnan(x) ? 0.0f : std::clamp(x, 0.0f, hi);
+    row[i] = static_cast<T>(std::lrint(x));
   }
 }
 
-// Writes one value, rounded and clamped for integer types (NaN -> 0).
-void store(const ImageView& v, int64_t y, int64_t i, float x) {
-  switch (v.dtype) {
-    case DType::u8:
-      x = std::isnan(x) ? 0.0f : std::clamp(x, 0.0f, 255.0f);
-      v.row<uint8_t>(y)[i] = static_cast<uint8_t>(std::lrint(x));
-      break;
-    case DType::u16:
-      x = std::isnan(x) ? 0.0f : std::clamp(x, 0.0f, 65535.0f);
-      v.row<uint16_t>(y)[i] = static_cast<uint16_t>(std::lrint(x));
-      break;
-    default: v.row<float>(y)[i] = x; break;
-  }
-}
-
-// Image -> float planes (gray, or Y, Cb, Cr).
-void load_planes(const ImageView& src, const Plane* planes, int nplanes, ThreadPool* pool) {
+// Image rows -> float planes (gray, or Y, Cb, Cr).
+template <class T>
+void load_rows(const ImageView& src, const Plane* planes, int nplanes, int64_t begin, int64_t end) {
   const int64_t c = src.channels;
-  run_rows(pool, src.height, row_grain(src.width * c), [&](int64_t begin, int64_t end) {
-    for (int64_t y = begin; y < end; ++y) {
-      if (nplanes == 1) {
-        float* out = planes[0].row(y);
-        for (int64_t x = 0; x < src.width; ++x) out[x] = sample(src, y, x * c);
-        continue;
-      }
-      float m[3][3];
-      for (int i = 0; i < 3; ++i)
-        for (int j = 0; j < 3; ++j) m[i][j] = static_cast<float>(k_ycbcr[i][j]);
-      float* out[3] = {planes[0].row(y), planes[1].row(y), planes[2].row(y)};
-      for (int64_t x = 0; x < src.width; ++x) {
-        const float r = sample(src, y, x * c), g = sample(src, y, x * c + 1),
-                    b = sample(src, y, x * c + 2);
-        for (int i = 0; i < 3; ++i) out[i][x] = m[i][0] * r + m[i][1] * g + m[i][2] * b;
-      }
+  float m[3][3];
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) m[i][j] = static_cast<float>(k_ycbcr[i][j]);
+  for (int64_t y = begin; y < end; ++y) {
+    const T* in = src.row<T>(y);
+    if (nplanes == 1) {
+      float* out = planes[0].row(y);
+      for (int64_t x = 0; x < src.width; ++x) out[x] = load(in, x * c);
+      continue;
+    }
+    float* out[3] = {planes[0].row(y), planes[1].row(y), planes[2].row(y)};
+    for (int64_t x = 0; x < src.width; ++x) {
+      const float r = load(in, x * c), g = load(in, x * c + 1), b = load(in, x * c + 2);
+      for (int i = 0; i < 3; ++i) out[i][x] = m[i][0] * r + m[i][1] * g + m[i][2] * b;
+    }
+  }
+}
+
+// Float planes times `scale` (1 / shifts) -> image rows; alpha comes from src.
+template <class T>
+void store_rows(const Plane* planes, int nplanes, float scale, const ImageView& src,
+                const ImageView& dst, int64_t begin, int64_t end) {
+  const int64_t c = dst.channels;
+  float m[3][3];
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) m[i][j] = static_cast<float>(k_rgb_from_ycbcr.m[i][j]);
+  for (int64_t y = begin; y < end; ++y) {
+    T* out = dst.row<T>(y);
+    if (nplanes == 1) {
+      const float* in = planes[0].row(y);
+      for (int64_t x = 0; x < dst.width; ++x) store(out, x * c, in[x] * scale);
+      continue;
+    }
+    const float* in[3] = {planes[0].row(y), planes[1].row(y), planes[2].row(y)};
+    const T* alpha = src.row<T>(y);
+    for (int64_t x = 0; x < dst.width; ++x) {
+      const float yy = in[0][x] * scale, cb = in[1][x] * scale, cr = in[2][x] * scale;
+      for (int i = 0; i < 3; ++i) store(out, x * c + i, m[i][0] * yy + m[i][1] * cb + m[i][2] * cr);
+      if (c == 4) out[x * c + 3] = alpha[x * c + 3];
+    }
+  }
+}
+
+void load_planes(const ImageView& src, const Plane* planes, int nplanes, ThreadPool* pool) {
+  run_rows(pool, src.height, row_grain(src.width * src.channels), [&](int64_t begin, int64_t end) {
+    switch (src.dtype) {
+      case DType::u8: load_rows<uint8_t>(src, planes, nplanes, begin, end); break;
+      case DType::u16: load_rows<uint16_t>(src, planes, nplanes, begin, end); break;
+      default: load_rows<float>(src, planes, nplanes, begin, end); break;
     }
   });
 }
 
-// Float planes -> image, scaling by `scale` (1 / shifts); alpha comes from src.
 void store_planes(const Plane* planes, int nplanes, float scale, const ImageView& src,
                   const ImageView& dst, ThreadPool* pool) {
-  const int64_t c = dst.channels;
-  run_rows(pool, dst.height, row_grain(dst.width * c), [&](int64_t begin, int64_t end) {
-    for (int64_t y = begin; y < end; ++y) {
-      if (nplanes == 1) {
-        const float* in = planes[0].row(y);
-        for (int64_t x = 0; x < dst.width; ++x) store(dst, y, x * c, in[x] * scale);
-        continue;
-      }
-      float m[3][3];
-      for (int i = 0; i < 3; ++i)
-        for (int j = 0; j < 3; ++j) m[i][j] = static_cast<float>(k_rgb_from_ycbcr.m[i][j]);
-      const float* in[3] = {planes[0].row(y), planes[1].row(y), planes[2].row(y)};
-      for (int64_t x = 0; x < dst.width; ++x) {
-        const float yy = in[0][x] * scale, cb = in[1][x] * scale, cr = in[2][x] * scale;
-        for (int i = 0; i < 3; ++i) store(dst, y, x * c + i, m[i][0] * yy + m[i][1] * cb + m[i][2] * cr);
-        if (c == 4) store(dst, y, x * c + 3, sample(src, y, x * c + 3));
-      }
+  run_rows(pool, dst.height, row_grain(dst.width * dst.channels), [&](int64_t begin, int64_t end) {
+    switch (dst.dtype) {
+      case DType::u8: store_rows<uint8_t>(planes, nplanes, scale, src, dst, begin, end); break;
+      case DType::u16: store_rows<uint16_t>(planes, nplanes, scale, src, dst, begin, end); break;
+      default: store_rows<float>(planes, nplanes, scale, src, dst, begin, end); break;
     }
   });
 }
@@ -149,11 +164,11 @@ struct PlaneJob {
 void denoise_plane(const Plane& in, const Plane& out, const PlaneJob& job, int64_t dy, int64_t dx,
                    ThreadPool* pool) {
   Plane src = in;
-  std::vector<float> padded;
+  std::unique_ptr<float[]> padded;
   if (dy != 0 || dx != 0) {
     const int64_t h = in.height + dy, w = in.width + dx;
-    padded.resize(static_cast<size_t>(h * w));
-    src = Plane{padded.data(), h, w, w};
+    padded = std::make_unique_for_overwrite<float[]>(static_cast<size_t>(h * w));
+    src = Plane{padded.get(), h, w, w};
     run_rows(pool, h, row_grain(w), [&](int64_t begin, int64_t end) {
       for (int64_t y = begin; y < end; ++y) {
         const float* s = in.row(symmetric_index(y - dy, in.height));
@@ -217,21 +232,52 @@ void shift_offset(int s, int64_t* dy, int64_t* dx) {
 }
 
 double estimate_sigma(const Plane& band) {
-  std::vector<float> v;
-  v.reserve(static_cast<size_t>(band.height * band.width));
+  // The median of |d| over the non-zero coefficients, found without sorting: non-negative floats
+  // order like their bit patterns, so a histogram of the top 14 bits (sign, exponent, 5 mantissa
+  // bits) finds the bucket holding the median, and only that bucket is partially sorted.
+  // Same value as numpy.median (mean of the two middle values for an even count).
+  constexpr int k_shift = 18;
+  std::vector<uint32_t> hist(size_t{1} << k_shift, 0);
+  auto key = [](float x) { return std::bit_cast<uint32_t>(std::fabs(x)); };
+  int64_t n = 0;
+  for (int64_t y = 0; y < band.height; ++y) {
+    const float* r = band.row(y);
+    for (int64_t x = 0; x < band.width; ++x) {
+      if (r[x] != 0.0f) {
+        ++hist[key(r[x]) >> k_shift];
+        ++n;
+      }
+    }
+  }
+  if (n == 0) return 0.0;
+  const int64_t k = n / 2;  // rank of the upper middle value
+  uint32_t bucket = 0;
+  int64_t below = 0;  // values in buckets before `bucket`
+  while (below + hist[bucket] <= k) below += hist[bucket++];
+  // Second pass: gather the bucket (a few percent of the values; the test is predictable).
+  const uint32_t lo_key = bucket << k_shift, span = uint32_t{1} << k_shift;
+  std::vector<float> cand;
+  cand.reserve(hist[bucket]);
   for (int64_t y = 0; y < band.height; ++y) {
     const float* r = band.row(y);
     for (int64_t x = 0; x < band.width; ++x)
-      if (r[x] != 0.0f) v.push_back(std::fabs(r[x]));
+      if (key(r[x]) - lo_key < span && r[x] != 0.0f) cand.push_back(std::fabs(r[x]));
   }
-  if (v.empty()) return 0.0;
-  // numpy.median: the middle value, or the mean of the two middle values.
-  const size_t n = v.size(), k = n / 2;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
-  float median = v[k];
+  const auto rank = static_cast<size_t>(k - below);
+  std::nth_element(cand.begin(), cand.begin() + static_cast<std::ptrdiff_t>(rank), cand.end());
+  float median = cand[rank];
   if (n % 2 == 0) {
-    const float below = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k));
-    median = (below + median) / 2.0f;
+    float prev = 0.0f;  // the value just below the median: in the bucket, or the largest below it
+    if (rank > 0) {
+      prev = *std::max_element(cand.begin(), cand.begin() + static_cast<std::ptrdiff_t>(rank));
+    } else {
+      for (int64_t y = 0; y < band.height; ++y) {
+        const float* r = band.row(y);
+        for (int64_t x = 0; x < band.width; ++x)
+          if (key(r[x]) < lo_key) prev = std::max(prev, std::fabs(r[x]));
+      }
+    }
+    median = (prev + median) / 2.0f;
   }
   return static_cast<double>(median) / 0.6744897501960817;  // scipy.stats.norm.ppf(0.75)
 }
@@ -248,13 +294,29 @@ void denoise(const ImageView& src, const ImageView& dst, const DenoiseParams& pa
   const int nplanes = src.channels >= 3 ? 3 : 1;
   const int levels = params.levels > 0 ? params.levels : default_levels(h, w, fb.length);
 
-  std::vector<float> in(static_cast<size_t>(nplanes * hw)), out(static_cast<size_t>(nplanes * hw));
+  // Float planes: a float32 gray image is read in place, and written in place when it is the
+  // output; everything else goes through planes of its own (Y, Cb, Cr for colour).
+  const bool direct_in = nplanes == 1 && src.dtype == DType::f32;
+  const bool direct_out = nplanes == 1 && dst.dtype == DType::f32;
+  const auto owned = static_cast<size_t>(((direct_in ? 0 : nplanes) + (direct_out ? 0 : nplanes)) * hw);
+  auto buffer = std::make_unique_for_overwrite<float[]>(owned);
+  float* next = buffer.get();
   Plane in_p[3], out_p[3];
   for (int c = 0; c < nplanes; ++c) {
-    in_p[c] = Plane{in.data() + c * hw, h, w, w};
-    out_p[c] = Plane{out.data() + c * hw, h, w, w};
+    if (direct_in) {
+      in_p[c] = Plane{static_cast<float*>(src.data), h, w, src.row_stride};
+    } else {
+      in_p[c] = Plane{next, h, w, w};
+      next += hw;
+    }
+    if (direct_out) {
+      out_p[c] = Plane{static_cast<float*>(dst.data), h, w, dst.row_stride};
+    } else {
+      out_p[c] = Plane{next, h, w, w};
+      next += hw;
+    }
   }
-  load_planes(src, in_p, nplanes, pool);
+  if (!direct_in) load_planes(src, in_p, nplanes, pool);
 
   PlaneJob jobs[3];
   for (int c = 0; c < nplanes; ++c) {
@@ -274,15 +336,14 @@ void denoise(const ImageView& src, const ImageView& dst, const DenoiseParams& pa
 
   if (params.shifts == 1) {
     for (int c = 0; c < nplanes; ++c) denoise_plane(in_p[c], out_p[c], jobs[c], 0, 0, pool);
-    store_planes(out_p, nplanes, 1.0f, src, dst, pool);
+    if (!direct_out) store_planes(out_p, nplanes, 1.0f, src, dst, pool);
     return;
   }
   // Cycle spinning: (plane, shift) jobs run in parallel, one thread each, in batches; each plane
   // sums its shifts in shift order, so the result does not depend on the batch size.
-  std::fill(out.begin(), out.end(), 0.0f);
   const int64_t njobs = int64_t{nplanes} * params.shifts;
   const int64_t batch = std::min<int64_t>(njobs, pool ? pool->size() : 1);
-  std::vector<float> results(static_cast<size_t>(batch * hw));
+  auto results = std::make_unique_for_overwrite<float[]>(static_cast<size_t>(batch * hw));
   for (int64_t j0 = 0; j0 < njobs; j0 += batch) {
     const int64_t nb = std::min(batch, njobs - j0);
     auto one = [&](int64_t begin, int64_t end) {
@@ -291,7 +352,7 @@ void denoise(const ImageView& src, const ImageView& dst, const DenoiseParams& pa
         const auto c = static_cast<size_t>(j / params.shifts);
         int64_t dy, dx;
         shift_offset(static_cast<int>(j % params.shifts), &dy, &dx);
-        denoise_plane(in_p[c], Plane{results.data() + i * hw, h, w, w}, jobs[c], dy, dx, nullptr);
+        denoise_plane(in_p[c], Plane{results.get() + i * hw, h, w, w}, jobs[c], dy, dx, nullptr);
       }
     };
     if (pool && nb > 1)
@@ -299,14 +360,33 @@ void denoise(const ImageView& src, const ImageView& dst, const DenoiseParams& pa
     else
       one(0, nb);
     for (int64_t i = 0; i < nb; ++i) {
-      const float* r = results.data() + i * hw;
-      float* acc = out_p[(j0 + i) / params.shifts].data;
-      run_rows(pool, hw, 65536, [&](int64_t begin, int64_t end) {
-        for (int64_t k = begin; k < end; ++k) acc[k] += r[k];
+      const int64_t j = j0 + i;
+      const Plane& acc = out_p[j / params.shifts];
+      const float* r = results.get() + i * hw;
+      const bool first = j % params.shifts == 0;
+      run_rows(pool, h, row_grain(w), [&](int64_t begin, int64_t end) {
+        for (int64_t y = begin; y < end; ++y) {
+          float* a = acc.row(y);
+          const float* ry = r + y * w;
+          if (first)
+            std::copy(ry, ry + w, a);
+          else
+            for (int64_t x = 0; x < w; ++x) a[x] += ry[x];
+        }
       });
     }
   }
-  store_planes(out_p, nplanes, 1.0f / static_cast<float>(params.shifts), src, dst, pool);
+  const float scale = 1.0f / static_cast<float>(params.shifts);
+  if (!direct_out) {
+    store_planes(out_p, nplanes, scale, src, dst, pool);
+    return;
+  }
+  run_rows(pool, h, row_grain(w), [&](int64_t begin, int64_t end) {
+    for (int64_t y = begin; y < end; ++y) {
+      float* a = out_p[0].row(y);
+      for (int64_t x = 0; x < w; ++x) a[x] *= scale;
+    }
+  });
 }
 
 }  // namespace imgen::wavelet
