@@ -81,63 +81,76 @@ double sum_squares(const float* p, int64_t n) {
 }
 
 // One analysis level: src -> approx (aa) and the three detail bands; energy optional.
+// Filters one row along axis 1 into lo and hi (bw values each).  The row is split into
+// even/odd samples of its symmetric extension, E[t] = x[2t - (F - 1)], O[t] = x[2t + 2 - F],
+// held in e and o (bw + F/2 values each), and filtered as contiguous arrays by `taps`.
+void analysis_row(const float* x, int64_t w, int f, float* e, float* o, int64_t m,
+                  const TapList& taps, Fir2 fir2, float* lo, float* hi, int64_t bw) {
+  const int64_t half = f / 2;
+  // Interior t (both samples inside the row) is a plain de-interleave; the ends reflect.
+  const int64_t t0 = std::min<int64_t>(m, half), t1 = std::max(t0, std::min(m, (w + f - 1) / 2));
+  for (int64_t t = 0; t < t0; ++t) {
+    e[t] = x[symmetric_index(2 * t - (f - 1), w)];
+    o[t] = x[symmetric_index(2 * t + 2 - f, w)];
+  }
+  const float* xi = x + 2 * t0 - (f - 1);
+  for (int64_t t = t0; t < t1; ++t) {
+    e[t] = xi[2 * (t - t0)];
+    o[t] = xi[2 * (t - t0) + 1];
+  }
+  for (int64_t t = t1; t < m; ++t) {
+    e[t] = x[symmetric_index(2 * t - (f - 1), w)];
+    o[t] = x[symmetric_index(2 * t + 2 - f, w)];
+  }
+  taps.run(fir2, lo, hi, bw);
+}
+
+// One analysis level: src -> approx (aa) and the three detail bands; energy optional.  Output
+// rows go in strips: a strip of S output rows needs 2S + F - 2 rows filtered along axis 1, kept in
+// a small per-task buffer (no image-sized temporary; neighbouring strips recompute F - 2 rows).
 void analysis_level(const Plane& src, const FilterBank& fb, const Plane& aa, const DetailBands& det,
-                    float* tmp, ThreadPool* pool, BandEnergy* energy, Fir2 fir2) {
+                    ThreadPool* pool, BandEnergy* energy, Fir2 fir2) {
+  constexpr int64_t k_strip = 64;
   const int f = fb.length, half = f / 2;
   const int64_t h = src.height, w = src.width;
   const int64_t bh = coeff_len(h, f), bw = coeff_len(w, f);
-  const Plane lo{tmp, h, bw, bw}, hi{tmp + h * bw, h, bw, bw};
-
-  // Along axis 1: each row split into even/odd samples of its symmetric extension,
-  // E[t] = x[2t - (F - 1)], O[t] = x[2t + 1 - (F - 1)], then filtered as contiguous arrays.
   const int64_t m = bw + half;
-  run_rows(pool, h, row_grain(w), [&](int64_t begin, int64_t end) {
-    std::vector<float> eo(static_cast<size_t>(2 * m));
-    float* e = eo.data();
+  std::vector<double> rowsum(energy ? static_cast<size_t>(3 * bh) : 0);
+  run_rows(pool, bh, row_grain(bw), [&](int64_t begin, int64_t end) {
+    const int64_t strip_rows = 2 * std::min(k_strip, end - begin) + f - 2;
+    auto buf = std::make_unique_for_overwrite<float[]>(static_cast<size_t>(2 * m + 2 * strip_rows * bw));
+    float* e = buf.get();
     float* o = e + m;
+    float* lo = o + m;  // strip row k holds extended row base + k, low-pass along axis 1
+    float* hi = lo + strip_rows * bw;
     TapList taps;
     for (int k = 1; k <= half; ++k)
       taps.add(e + k, fb.poly_lo[static_cast<size_t>(k - 1)], fb.poly_hi[static_cast<size_t>(k - 1)]);
     for (int k = 0; k < half; ++k)
       taps.add(o + k, fb.poly_lo[static_cast<size_t>(half + k)],
                fb.poly_hi[static_cast<size_t>(half + k)]);
-    for (int64_t y = begin; y < end; ++y) {
-      const float* x = src.row(y);
-      // Interior t (both samples inside the row) is a plain de-interleave; the ends reflect.
-      const int64_t t0 = std::min<int64_t>(m, half), t1 = std::max(t0, std::min(m, (w + f - 1) / 2));
-      for (int64_t t = 0; t < t0; ++t) {
-        e[t] = x[symmetric_index(2 * t - (f - 1), w)];
-        o[t] = x[symmetric_index(2 * t + 2 - f, w)];
-      }
-      const float* xi = x + 2 * t0 - (f - 1);
-      for (int64_t t = t0; t < t1; ++t) {
-        e[t] = xi[2 * (t - t0)];
-        o[t] = xi[2 * (t - t0) + 1];
-      }
-      for (int64_t t = t1; t < m; ++t) {
-        e[t] = x[symmetric_index(2 * t - (f - 1), w)];
-        o[t] = x[symmetric_index(2 * t + 2 - f, w)];
-      }
-      taps.run(fir2, lo.row(y), hi.row(y), bw);
-    }
-  });
-
-  // Along axis 0: output row o is a sum of rows 2o + 1 - j of the symmetric extension.
-  std::vector<double> rowsum(energy ? static_cast<size_t>(3 * bh) : 0);
-  run_rows(pool, bh, row_grain(bw), [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      TapList tl, th;
-      for (int j = 0; j < f; ++j) {
-        const int64_t y = symmetric_index(2 * r + 1 - j, h);
-        const float cl = fb.dec_lo[static_cast<size_t>(j)], ch = fb.dec_hi[static_cast<size_t>(j)];
-        tl.add(lo.row(y), cl, ch);
-        th.add(hi.row(y), cl, ch);
-      }
-      tl.run(fir2, aa.row(r), det.h.row(r), bw);
-      th.run(fir2, det.v.row(r), det.d.row(r), bw);
-      if (energy) {
-        const Plane* bands[3] = {&det.h, &det.v, &det.d};
-        for (int k = 0; k < 3; ++k) rowsum[static_cast<size_t>(3 * r + k)] = sum_squares(bands[k]->row(r), bw);
+    for (int64_t s0 = begin; s0 < end; s0 += k_strip) {
+      const int64_t s1 = std::min(end, s0 + k_strip);
+      const int64_t base = 2 * s0 + 2 - f, rows = 2 * (s1 - s0) + f - 2;
+      for (int64_t k = 0; k < rows; ++k)
+        analysis_row(src.row(symmetric_index(base + k, h)), w, f, e, o, m, taps, fir2,
+                     lo + k * bw, hi + k * bw, bw);
+      // Along axis 0: output row r sums extended rows 2r + 1 - j.
+      for (int64_t r = s0; r < s1; ++r) {
+        TapList tl, th;
+        for (int j = 0; j < f; ++j) {
+          const int64_t k = 2 * r + 1 - j - base;
+          const float cl = fb.dec_lo[static_cast<size_t>(j)], ch = fb.dec_hi[static_cast<size_t>(j)];
+          tl.add(lo + k * bw, cl, ch);
+          th.add(hi + k * bw, cl, ch);
+        }
+        tl.run(fir2, aa.row(r), det.h.row(r), bw);
+        th.run(fir2, det.v.row(r), det.d.row(r), bw);
+        if (energy) {
+          const Plane* bands[3] = {&det.h, &det.v, &det.d};
+          for (int k = 0; k < 3; ++k)
+            rowsum[static_cast<size_t>(3 * r + k)] = sum_squares(bands[k]->row(r), bw);
+        }
       }
     }
   });
@@ -283,27 +296,19 @@ void dwt2(const Plane& src, const FilterBank& fb, const Plane& approx,
     for (int64_t y = 0; y < h; ++y) std::copy(src.row(y), src.row(y) + w, approx.row(y));
     return;
   }
-  // One scratch allocation: the row-filtered planes of a level (2 x input height x band width)
-  // and two buffers the intermediate approximations alternate between, each as large as the
-  // largest band (bands shrink level by level, except on images smaller than the filter).
-  int64_t rows_tmp = 0;
-  h = src.height;
-  for (const DetailBands& d : details) {
-    rows_tmp = std::max(rows_tmp, 2 * h * d.h.width);
-    h = d.h.height;
-  }
+  // Intermediate approximations alternate between two buffers as large as the largest band
+  // (bands shrink level by level, except on images smaller than the filter).
   const auto most = static_cast<int64_t>(largest_band(details));
   const int64_t spare = levels > 2 ? 2 * most : levels > 1 ? most : 0;
-  auto scratch = std::make_unique_for_overwrite<float[]>(static_cast<size_t>(rows_tmp + spare));
-  float* tmp = scratch.get();
-  float* ping = tmp + rows_tmp;
+  auto scratch = std::make_unique_for_overwrite<float[]>(static_cast<size_t>(spare));
+  float* ping = scratch.get();
   float* pong = ping + most;
   Plane cur = src;
   for (int64_t l = 0; l < levels; ++l) {
     const DetailBands& d = details[static_cast<size_t>(l)];
     Plane out = approx;
     if (l + 1 < levels) out = Plane{(l % 2 == 0) ? ping : pong, d.h.height, d.h.width, d.h.width};
-    analysis_level(cur, fb, out, d, tmp, pool,
+    analysis_level(cur, fb, out, d, pool,
                    energy.empty() ? nullptr : &energy[static_cast<size_t>(l)], fir2);
     cur = out;
   }
