@@ -2,5 +2,6 @@
 from __future__ import annotations
 
 from ._sigma import estimate_sigma
+from .wavelet import WAVELETS, dwt2, idwt2, wavelet
 
-__all__ = ["estimate_sigma"]
+__all__ = ["WAVELETS", "dwt2", "estimate_sigma", "idwt2", "wavelet"]
