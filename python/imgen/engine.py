@@ -99,6 +99,8 @@ class Model:
         self.outputs = [TensorSpec(o.name, tuple(o.shape), o.type) for o in session.get_outputs()]
         self.provider = session.get_providers()[0]
         self._iobinding = is_gpu(self.provider)
+        self._image_input = next(
+            (s for s in self.inputs if s.name != info.noise_input and len(s.shape) == 4), None)
         self.info = self._complete_info(info)
 
     # -- contract -----------------------------------------------------------------------------
@@ -131,15 +133,6 @@ class Model:
         elif task != info.task:
             info = info.replace(task=task)
         return info
-
-    @property
-    def _image_input(self) -> TensorSpec | None:
-        noise = getattr(self, "info", None)
-        noise_name = noise.noise_input if noise is not None else None
-        for spec in self.inputs:
-            if spec.name != noise_name and len(spec.shape) == 4:
-                return spec
-        return None
 
     @property
     def name(self) -> str:
