@@ -1,0 +1,94 @@
+// Part of stage_kernels.inl: the 2-D block transforms and the Haar transform along a group.
+// Loops are shaped for the auto-vectoriser: the innermost loop runs over a block row.
+
+// a * b + c, fused where the SIMD level has FMA (the build does not contract a * b + c itself).
+inline float mul_add(float a, float b, float c) {
+#if IMGEN_BM3D_FMA
+  return __builtin_fmaf(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+// dst = M * X * M^T for one N x N block X (rows `stride` floats apart), written row-major to dst
+// (rows N apart).  Computed as Z = X * M^T (broadcast X[i][j], row j of M^T), then M * Z.
+// `m` is M (N x N, row-major) and `m_t` its transpose.
+template <int N>
+inline void transform_2d(const float* __restrict src, int64_t stride, const float* __restrict m,
+                         const float* __restrict m_t, float* __restrict dst) {
+  float z[N * N];
+  for (int i = 0; i < N; ++i) {
+    float acc[N] = {};
+    const float* __restrict x = src + i * stride;
+    for (int j = 0; j < N; ++j) {
+      const float s = x[j];
+      const float* __restrict row = m_t + j * N;
+      for (int k = 0; k < N; ++k) acc[k] = mul_add(s, row[k], acc[k]);
+    }
+    for (int k = 0; k < N; ++k) z[i * N + k] = acc[k];
+  }
+  for (int i = 0; i < N; ++i) {
+    float acc[N] = {};
+    for (int j = 0; j < N; ++j) {
+      const float s = m[i * N + j];
+      const float* __restrict row = z + j * N;
+      for (int k = 0; k < N; ++k) acc[k] = mul_add(s, row[k], acc[k]);
+    }
+    for (int k = 0; k < N; ++k) dst[i * N + k] = acc[k];
+  }
+}
+
+constexpr float kInvSqrt2 = 0.70710678118654752440f;
+
+// Orthonormal Haar along a group of `count` (a power of two) vectors of `len` floats, full
+// decomposition: [mean, details coarse to fine].  tmp holds count * len floats.
+inline void haar_forward(float* __restrict data, int count, int len, float* __restrict tmp) {
+  for (int n = count; n > 1; n /= 2) {
+    const int half = n / 2;
+    for (int i = 0; i < half; ++i) {
+      const float* __restrict a = data + (2 * i) * len;
+      const float* __restrict b = data + (2 * i + 1) * len;
+      float* __restrict s = tmp + i * len;
+      float* __restrict d = tmp + (half + i) * len;
+      for (int k = 0; k < len; ++k) {
+        s[k] = (a[k] + b[k]) * kInvSqrt2;
+        d[k] = (a[k] - b[k]) * kInvSqrt2;
+      }
+    }
+    for (int k = 0; k < n * len; ++k) data[k] = tmp[k];
+  }
+}
+
+inline void haar_inverse(float* __restrict data, int count, int len, float* __restrict tmp) {
+  for (int n = 2; n <= count; n *= 2) {
+    const int half = n / 2;
+    for (int i = 0; i < half; ++i) {
+      const float* __restrict s = data + i * len;
+      const float* __restrict d = data + (half + i) * len;
+      float* __restrict a = tmp + (2 * i) * len;
+      float* __restrict b = tmp + (2 * i + 1) * len;
+      for (int k = 0; k < len; ++k) {
+        a[k] = (s[k] + d[k]) * kInvSqrt2;
+        b[k] = (s[k] - d[k]) * kInvSqrt2;
+      }
+    }
+    for (int k = 0; k < n * len; ++k) data[k] = tmp[k];
+  }
+}
+
+// Adds weight * window * block to num and weight * window to den at plane offset `at`.
+template <int N>
+inline void aggregate_block(const float* __restrict block, const float* __restrict wwin,
+                            float* __restrict num, float* __restrict den, int64_t at,
+                            int64_t width) {
+  for (int i = 0; i < N; ++i) {
+    float* __restrict nr = num + at + i * width;
+    float* __restrict dr = den + at + i * width;
+    const float* __restrict b = block + i * N;
+    const float* __restrict w = wwin + i * N;
+    for (int j = 0; j < N; ++j) {
+      nr[j] = mul_add(w[j], b[j], nr[j]);
+      dr[j] += w[j];
+    }
+  }
+}
