@@ -2,14 +2,17 @@
 //
 // For every candidate row yc of the search window and every horizontal offset dx, the column sums
 // of squared differences between the N reference rows and the N candidate rows (shifted by dx) are
-// computed once over the pixel span of the tile's reference blocks; each reference block's
+// computed once over the pixel span of the row's reference blocks; each reference block's
 // distance is then a sum of N consecutive column sums.  This shares the per-pixel work between
-// the overlapping reference blocks of the row (step < N) and vectorises along the row.
+// the overlapping reference blocks of the row (step < N) and vectorises along the row.  The block
+// sums are compared, a vector at a time, with a per-pixel limit that is the reference's current
+// K-th best distance at a reference position and -1 elsewhere, so only candidates that improve a
+// list leave the vector loop.
 
 // Keeps the K smallest distances of reference k sorted ascending (the reference itself, distance
 // 0, stays first: ties go after existing entries).
 inline void insert_match(float d, int64_t at, int k, int K, const detail::Scratch& s,
-                         float tau_ssd) {
+                         float tau_ssd, int64_t limit_at) {
   float* __restrict dist = s.dist + k * K;
   int64_t* __restrict pos = s.pos + k * K;
   const int c = s.count[k];
@@ -22,7 +25,34 @@ inline void insert_match(float d, int64_t at, int k, int K, const detail::Scratc
   dist[p] = d;
   pos[p] = at;
   if (c < K) s.count[k] = c + 1;
-  s.limit[k] = s.count[k] == K ? dist[K - 1] : tau_ssd;
+  s.limit[limit_at] = s.count[k] == K ? dist[K - 1] : tau_ssd;
+}
+
+// diff[x] = sum over the N rows i of (a[i * W + x] - b[i * W + x])^2 for x in [0, span), computed
+// in whole vectors of 8 (reading up to 7 floats past the span: planes are padded).
+template <int N>
+inline void column_ssd(const float* __restrict a, const float* __restrict b, int64_t W,
+                       int64_t span, float* __restrict diff) {
+#if defined(__AVX2__)
+  for (int64_t x = 0; x < span; x += 8) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int i = 0; i < N; ++i) {
+      const __m256 e = _mm256_sub_ps(_mm256_loadu_ps(a + i * W + x), _mm256_loadu_ps(b + i * W + x));
+      acc = _mm256_fmadd_ps(e, e, acc);
+    }
+    _mm256_storeu_ps(diff + x, acc);
+  }
+#else
+  for (int64_t x = 0; x < span; x += 8) {
+    float acc[8] = {};
+    for (int i = 0; i < N; ++i)
+      for (int l = 0; l < 8; ++l) {
+        const float e = a[i * W + x + l] - b[i * W + x + l];
+        acc[l] += e * e;
+      }
+    for (int l = 0; l < 8; ++l) diff[x + l] = acc[l];
+  }
+#endif
 }
 
 template <int N>
@@ -32,19 +62,27 @@ void match_row(const detail::StageJob& job, int64_t r, const int64_t* cols, int 
   const int K = job.max_blocks;
   const int64_t h = job.half_window;
   const float* __restrict img = job.match;
+  const int64_t x0 = cols[0];
+  const int64_t tile_span = cols[ncols - 1] + N - x0;
+  // Per-pixel limits over the tile's span (+ a vector of slack): -1 except at reference columns.
+  for (int64_t x = 0; x < tile_span + 16; ++x) s.limit[x] = -1.0f;
   for (int k = 0; k < ncols; ++k) {
     s.dist[k * K] = 0.0f;
     s.pos[k * K] = r * W + cols[k];
     s.count[k] = 1;
-    s.limit[k] = K == 1 ? 0.0f : job.tau_ssd;
+    s.limit[cols[k] - x0] = K == 1 ? -1.0f : job.tau_ssd;
+    s.ref_at[cols[k] - x0] = k;
   }
   if (K == 1) return;
-  const int64_t y_lo = r - h < 0 ? 0 : r - h;
-  const int64_t y_hi = r + h > H - N ? H - N : r + h;
   const float* __restrict ref = img + r * W;
-  for (int64_t yc = y_lo; yc <= y_hi; ++yc) {
+  // Candidates from the reference outwards (offsets 0, -1, 1, -2, 2, ...): good matches come
+  // early, so the lists fill with them and later candidates rarely get in.
+  for (int64_t t = 0; t <= 2 * h; ++t) {
+    const int64_t yc = r + ((t & 1) ? -(t + 1) / 2 : t / 2);
+    if (yc < 0 || yc > H - N) continue;
     const float* __restrict cand = img + yc * W;
-    for (int64_t dx = -h; dx <= h; ++dx) {
+    for (int64_t u = 0; u <= 2 * h; ++u) {
+      const int64_t dx = (u & 1) ? -(u + 1) / 2 : u / 2;
       if (yc == r && dx == 0) continue;
       // The reference blocks whose candidate lies inside the image: 0 <= col + dx <= W - N.
       int ka = 0, kb = ncols;
@@ -53,34 +91,37 @@ void match_row(const detail::StageJob& job, int64_t r, const int64_t* cols, int 
       if (ka >= kb) continue;
       const int64_t xa = cols[ka];
       const int64_t span = cols[kb - 1] + N - xa;
-      float* __restrict diff = s.diff;
-      {
-        const float* __restrict a = ref + xa;
-        const float* __restrict b = cand + xa + dx;
-        for (int64_t x = 0; x < span; ++x) {
-          const float e = a[x] - b[x];
-          diff[x] = e * e;
+      column_ssd<N>(ref + xa, cand + xa + dx, W, span, s.diff);
+      const int64_t nbox = span - N + 1;
+      const float* __restrict diff = s.diff;
+      const float* __restrict lim = s.limit + (xa - x0);
+      for (int64_t x = 0; x < nbox; x += 8) {
+        float box[8];
+#if defined(__AVX2__)
+        __m256 acc = _mm256_loadu_ps(diff + x);
+        for (int j = 1; j < N; ++j) acc = _mm256_add_ps(acc, _mm256_loadu_ps(diff + x + j));
+        unsigned mask =
+            static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(acc, _mm256_loadu_ps(lim + x), _CMP_LT_OQ)));
+        _mm256_storeu_ps(box, acc);
+#else
+        unsigned mask = 0;
+        for (int l = 0; l < 8; ++l) {
+          float acc = diff[x + l];
+          for (int j = 1; j < N; ++j) acc += diff[x + l + j];
+          box[l] = acc;
+          mask |= acc < lim[x + l] ? 1u << l : 0u;
         }
-        for (int i = 1; i < N; ++i) {
-          const float* __restrict ai = a + i * W;
-          const float* __restrict bi = b + i * W;
-          for (int64_t x = 0; x < span; ++x) {
-            const float e = ai[x] - bi[x];
-            diff[x] = mul_add(e, e, diff[x]);
+#endif
+        // Lanes past the last block position read stale column sums: drop them.
+        if (nbox - x < 8) mask &= (1u << (nbox - x)) - 1u;
+        for (int l = 0; mask != 0; ++l, mask >>= 1) {
+          if (!(mask & 1u)) continue;
+          const int64_t at = xa - x0 + x + l;
+          if (box[l] < s.limit[at]) {
+            const int k = s.ref_at[at];
+            insert_match(box[l], yc * W + cols[k] + dx, k, K, s, job.tau_ssd, at);
           }
         }
-      }
-      float* __restrict box = s.box;
-      const int64_t nbox = span - N + 1;
-      for (int64_t x = 0; x < nbox; ++x) {
-        float acc = diff[x];
-        for (int j = 1; j < N; ++j) acc += diff[x + j];
-        box[x] = acc;
-      }
-      const int64_t base = yc * W + dx;
-      for (int k = ka; k < kb; ++k) {
-        const float d = box[cols[k] - xa];
-        if (d < s.limit[k]) insert_match(d, base + cols[k], k, K, s, job.tau_ssd);
       }
     }
   }

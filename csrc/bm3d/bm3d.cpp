@@ -146,13 +146,15 @@ void run_stage(StageJob job, const StageParams& sp, int64_t height, int64_t widt
                                tx * kTileRefs, std::min(ncols, (tx + 1) * kTileRefs)});
       run(pool, static_cast<int64_t>(tiles.size()), 1, [&](int64_t b, int64_t e) {
         const size_t refs = static_cast<size_t>(kTileRefs);
-        std::vector<float> dist(refs * K), limit(refs);
+        const size_t span = static_cast<size_t>(max_span) + 64;
+        std::vector<float> dist(refs * K), limit(span);
         std::vector<int64_t> pos(refs * K);
-        std::vector<int32_t> count(refs);
-        std::vector<float> diff(static_cast<size_t>(max_span) + 64), box(static_cast<size_t>(max_span) + 64);
+        std::vector<int32_t> count(refs), ref_at(span);
+        std::vector<float> diff(span);
         std::vector<float> group(K * nn), group2(K * nn), tmp(K * nn), block(2 * nn);
-        const Scratch s{dist.data(), pos.data(),   limit.data(), count.data(), diff.data(),
-                        box.data(),  group.data(), group2.data(), tmp.data(),  block.data()};
+        const Scratch s{dist.data(), pos.data(),   count.data(),  limit.data(),
+                        ref_at.data(), diff.data(), group.data(),
+                        group2.data(), tmp.data(), block.data()};
         for (int64_t t = b; t < e; ++t) kernel(job, tiles[static_cast<size_t>(t)], s);
       });
     }

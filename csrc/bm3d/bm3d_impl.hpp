@@ -43,10 +43,10 @@ struct Tile {
 struct Scratch {
   float* dist;      // ncols x K match distances, ascending per reference
   int64_t* pos;     // ncols x K match offsets (y * width + x)
-  float* limit;     // ncols: distance a new match must beat
   int32_t* count;   // ncols: matches found
+  float* limit;     // per pixel of the tile's span (+16): distance a new match must beat
+  int32_t* ref_at;  // per pixel of the tile's span: the reference block starting there
   float* diff;      // column sums of squared differences over a tile row (+ padding)
-  float* box;       // block sums of diff
   float* group;     // K x N^2 x channels
   float* group2;    // K x N^2 (Wiener: the pilot's group)
   float* tmp;       // K x N^2

@@ -10,6 +10,10 @@
 #define IMGEN_BM3D_FMA 0
 #endif
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 namespace imgen::bm3d::IMGEN_SIMD_NS {
 namespace {
 
