@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -225,7 +226,7 @@ void store_rows(const ImageView& dst, float scale, int64_t width, const float* c
 void to_opponent(float* const* p, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     const float r = p[0][i], g = p[1][i], b = p[2][i];
-    p[0][i] = (r + g + b) * (1.0f / 3.0f);
+    p[0][i] = (r + g + b) / 3.0f;
     p[1][i] = (r - b) * 0.5f;
     p[2][i] = (r - 2.0f * g + b) * 0.25f;
   }
@@ -300,6 +301,15 @@ void denoise(const ImageView& src, const ImageView& dst, const Params& p, Thread
   });
   if (std::find(finite_rows.begin(), finite_rows.end(), 0) != finite_rows.end())
     throw std::invalid_argument("bm3d: image contains NaN or infinite values");
+  if (p.sigma == 0.0f && src.dtype == dst.dtype) {  // nothing to remove: an exact copy
+    // (after the check for non-finite pixels, which sigma = 0 does not waive)
+    const size_t item = dtype_size(src.dtype);
+    const size_t row = static_cast<size_t>(src.width * src.channels) * item;
+    for (int64_t y = 0; y < src.height; ++y)
+      std::memcpy(static_cast<char*>(dst.data) + static_cast<size_t>(y * dst.row_stride) * item,
+                  static_cast<const char*>(src.data) + static_cast<size_t>(y * src.row_stride) * item, row);
+    return;
+  }
 
   std::vector<float> result(total, 0.0f);
   float* rp[3] = {};

@@ -2,5 +2,6 @@
 from __future__ import annotations
 
 from ._sigma import estimate_sigma
+from .bm3d import bm3d
 
-__all__ = ["estimate_sigma"]
+__all__ = ["bm3d", "estimate_sigma"]
