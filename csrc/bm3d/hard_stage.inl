@@ -17,7 +17,19 @@ void hard_group(const detail::StageJob& job, const int64_t* pos, int g, const de
     haar_forward(grp, g, NN, s.tmp);
     const float thr = job.threshold[c];
     int kept = 0;
-    for (int i = 0; i < total; ++i) {
+    int i = 0;
+    if constexpr (NN % 8 == 0) {
+      const vec8 t = splat8(thr);
+      ivec8 count{};
+      for (; i < total; i += 8) {
+        const vec8 v = load8(grp + i);
+        const ivec8 keep = (v > t) | (v < -t);  // lanes: -1 kept, 0 zeroed
+        store8(grp + i, reinterpret_cast<vec8>(reinterpret_cast<ivec8>(v) & keep));
+        count -= keep;
+      }
+      for (int l = 0; l < 8; ++l) kept += count[l];
+    }
+    for (; i < total; ++i) {
       const bool keep = grp[i] > thr || grp[i] < -thr;
       grp[i] = keep ? grp[i] : 0.0f;
       kept += keep ? 1 : 0;
@@ -25,7 +37,7 @@ void hard_group(const detail::StageJob& job, const int64_t* pos, int g, const de
     haar_inverse(grp, g, NN, s.tmp);
     const float weight = 1.0f / static_cast<float>(kept > 0 ? kept : 1);
     float* __restrict wwin = s.block + NN;
-    for (int i = 0; i < NN; ++i) wwin[i] = weight * job.window[i];
+    for (int k = 0; k < NN; ++k) wwin[k] = weight * job.window[k];
     for (int m = 0; m < g; ++m) {
       transform_2d<N>(grp + m * NN, N, job.inv, job.inv_t, s.block);
       aggregate_block<N>(s.block, wwin, job.num[c], job.den[c], pos[m], job.width);

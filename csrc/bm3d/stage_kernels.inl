@@ -14,6 +14,14 @@
 #include <immintrin.h>
 #endif
 
+// The 32-byte vector helpers of transform_kernels.inl are internal and always inlined, so the
+// baseline level's different argument passing for them (GCC's -Wpsabi note) cannot matter.
+// (GCC reports -Wpsabi after the end of the file, so the note stays off for the rest of it: the
+// including .cpp files hold nothing else.)
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 namespace imgen::bm3d::IMGEN_SIMD_NS {
 namespace {
 

@@ -10,12 +10,46 @@ inline float mul_add(float a, float b, float c) {
 #endif
 }
 
+// Eight floats in a vector register (GCC/Clang vector extensions: one ymm register at the AVX2
+// level, two xmm registers at the baseline level).  vec8u is the unaligned-access variant.
+typedef float vec8 __attribute__((vector_size(32)));
+typedef float vec8u __attribute__((vector_size(32), aligned(4)));
+typedef int ivec8 __attribute__((vector_size(32)));
+
+inline vec8 load8(const float* p) { return *reinterpret_cast<const vec8u*>(p); }
+inline void store8(float* p, vec8 v) { *reinterpret_cast<vec8u*>(p) = v; }
+inline vec8 splat8(float s) { return vec8{} + s; }
+inline vec8 mul_add8(vec8 a, vec8 b, vec8 c) {
+#if IMGEN_BM3D_FMA
+  return __builtin_ia32_vfmaddps256(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
 // dst = M * X * M^T for one N x N block X (rows `stride` floats apart), written row-major to dst
 // (rows N apart).  Computed as Z = X * M^T (broadcast X[i][j], row j of M^T), then M * Z.
 // `m` is M (N x N, row-major) and `m_t` its transpose.
 template <int N>
 inline void transform_2d(const float* __restrict src, int64_t stride, const float* __restrict m,
                          const float* __restrict m_t, float* __restrict dst) {
+  if constexpr (N == 8) {
+    // One block row per vector: Z[i] = sum_j X[i][j] * M^T[j], then dst[i] = sum_j M[i][j] * Z[j].
+    vec8 mt[8], z[8];
+    for (int j = 0; j < 8; ++j) mt[j] = load8(m_t + 8 * j);
+    for (int i = 0; i < 8; ++i) {
+      const float* __restrict x = src + i * stride;
+      vec8 acc = splat8(x[0]) * mt[0];
+      for (int j = 1; j < 8; ++j) acc = mul_add8(splat8(x[j]), mt[j], acc);
+      z[i] = acc;
+    }
+    for (int i = 0; i < 8; ++i) {
+      vec8 acc = splat8(m[8 * i]) * z[0];
+      for (int j = 1; j < 8; ++j) acc = mul_add8(splat8(m[8 * i + j]), z[j], acc);
+      store8(dst + 8 * i, acc);
+    }
+    return;
+  }
   float z[N * N];
   for (int i = 0; i < N; ++i) {
     float acc[N] = {};
@@ -81,6 +115,16 @@ template <int N>
 inline void aggregate_block(const float* __restrict block, const float* __restrict wwin,
                             float* __restrict num, float* __restrict den, int64_t at,
                             int64_t width) {
+  if constexpr (N == 8) {
+    for (int i = 0; i < 8; ++i) {
+      float* nr = num + at + i * width;
+      float* dr = den + at + i * width;
+      const vec8 w = load8(wwin + 8 * i);
+      store8(nr, mul_add8(w, load8(block + 8 * i), load8(nr)));
+      store8(dr, load8(dr) + w);
+    }
+    return;
+  }
   for (int i = 0; i < N; ++i) {
     float* __restrict nr = num + at + i * width;
     float* __restrict dr = den + at + i * width;

@@ -22,17 +22,19 @@ void wiener_group(const detail::StageJob& job, const int64_t* pos, int g,
     haar_forward(grp, g, NN, s.tmp);
     haar_forward(pil, g, NN, s.tmp);
     const float s2 = job.sigma[c] * job.sigma[c] > 1e-30f ? job.sigma[c] * job.sigma[c] : 1e-30f;
-    // Eight partial sums, one per lane, so the loop vectorises without reassociating floats.
-    float part[8] = {};
+    // Eight partial sums, one per lane: the same order of additions at every SIMD level.
+    vec8 part8{};
+    const vec8 s2v = splat8(s2);
     int i = 0;
     for (; i + 8 <= total; i += 8) {
-      for (int l = 0; l < 8; ++l) {
-        const float b2 = pil[i + l] * pil[i + l];
-        const float w = b2 / (b2 + s2);
-        grp[i + l] *= w;
-        part[l] = mul_add(w, w, part[l]);
-      }
+      const vec8 p = load8(pil + i);
+      const vec8 b2 = p * p;
+      const vec8 w = b2 / (b2 + s2v);
+      store8(grp + i, load8(grp + i) * w);
+      part8 = mul_add8(w, w, part8);
     }
+    float part[8];
+    for (int l = 0; l < 8; ++l) part[l] = part8[l];
     for (; i < total; ++i) {
       const float b2 = pil[i] * pil[i];
       const float w = b2 / (b2 + s2);
