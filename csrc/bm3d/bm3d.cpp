@@ -24,10 +24,12 @@ using detail::Scratch;
 using detail::StageJob;
 using detail::Tile;
 
-// Reference blocks per tile side.  Tiles whose blocks can reach the same pixels never run at the
-// same time (see run_stage), so tiles of 16 x 16 references need 2 x 2 passes at the default
-// parameters.
-constexpr int64_t kTileRefs = 16;
+// Reference blocks per tile: rows x columns.  Tiles whose blocks can reach the same pixels never
+// run at the same time (see run_stage): at the default parameters 8 x 16 references need 3 x 2
+// passes.  Block matching works along a tile row, so wide tiles waste less of its vector work at
+// the tile's edges; short tiles give each pass enough of them to keep the threads busy.
+constexpr int64_t kTileRows = 8;
+constexpr int64_t kTileCols = 16;
 
 void run(ThreadPool* pool, int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
   if (pool)
@@ -68,16 +70,16 @@ std::vector<int64_t> ref_positions(int64_t len, int n, int step) {
   return v;
 }
 
-// The smallest number of colours P such that tiles t and t + P (kTileRefs references each) can
+// The smallest number of colours P such that tiles t and t + P (`per_tile` references each) can
 // never write the same pixel: a reference at r aggregates blocks in rows [r - half, r + half + n).
-int64_t colours_needed(const std::vector<int64_t>& refs, int64_t half, int n) {
+int64_t colours_needed(const std::vector<int64_t>& refs, int64_t per_tile, int64_t half, int n) {
   const int64_t count = static_cast<int64_t>(refs.size());
-  const int64_t tiles = (count + kTileRefs - 1) / kTileRefs;
+  const int64_t tiles = (count + per_tile - 1) / per_tile;
   for (int64_t p = 1; p < tiles; ++p) {
     bool ok = true;
     for (int64_t t = 0; t + p < tiles && ok; ++t) {
-      const int64_t last = refs[static_cast<size_t>(std::min(count, (t + 1) * kTileRefs) - 1)];
-      const int64_t first = refs[static_cast<size_t>((t + p) * kTileRefs)];
+      const int64_t last = refs[static_cast<size_t>(std::min(count, (t + 1) * per_tile) - 1)];
+      const int64_t first = refs[static_cast<size_t>((t + p) * per_tile)];
       ok = first - half >= last + half + n;
     }
     if (ok) return p;
@@ -122,13 +124,13 @@ void run_stage(StageJob job, const StageParams& sp, int64_t height, int64_t widt
   job.ref_cols = cols.data();
 
   const int64_t nrows = static_cast<int64_t>(rows.size()), ncols = static_cast<int64_t>(cols.size());
-  const int64_t tiles_y = (nrows + kTileRefs - 1) / kTileRefs;
-  const int64_t tiles_x = (ncols + kTileRefs - 1) / kTileRefs;
-  const int64_t py = colours_needed(rows, job.half_window, n);
-  const int64_t px = colours_needed(cols, job.half_window, n);
+  const int64_t tiles_y = (nrows + kTileRows - 1) / kTileRows;
+  const int64_t tiles_x = (ncols + kTileCols - 1) / kTileCols;
+  const int64_t py = colours_needed(rows, kTileRows, job.half_window, n);
+  const int64_t px = colours_needed(cols, kTileCols, job.half_window, n);
   int64_t max_span = 0;
   for (int64_t tx = 0; tx < tiles_x; ++tx) {
-    const int64_t b = tx * kTileRefs, e = std::min(ncols, b + kTileRefs);
+    const int64_t b = tx * kTileCols, e = std::min(ncols, b + kTileCols);
     max_span = std::max(max_span, cols[static_cast<size_t>(e - 1)] + n - cols[static_cast<size_t>(b)]);
   }
   const TileKernel kernel = cpu_has_avx2() ? &avx2::process_tile : &baseline::process_tile;
@@ -143,10 +145,10 @@ void run_stage(StageJob job, const StageParams& sp, int64_t height, int64_t widt
       tiles.clear();
       for (int64_t ty = cy; ty < tiles_y; ty += py)
         for (int64_t tx = cx; tx < tiles_x; tx += px)
-          tiles.push_back(Tile{ty * kTileRefs, std::min(nrows, (ty + 1) * kTileRefs),
-                               tx * kTileRefs, std::min(ncols, (tx + 1) * kTileRefs)});
+          tiles.push_back(Tile{ty * kTileRows, std::min(nrows, (ty + 1) * kTileRows),
+                               tx * kTileCols, std::min(ncols, (tx + 1) * kTileCols)});
       run(pool, static_cast<int64_t>(tiles.size()), 1, [&](int64_t b, int64_t e) {
-        const size_t refs = static_cast<size_t>(kTileRefs);
+        const size_t refs = static_cast<size_t>(kTileCols);
         const size_t span = static_cast<size_t>(max_span) + 64;
         std::vector<float> dist(refs * K), limit(span);
         std::vector<int64_t> pos(refs * K);
