@@ -75,51 +75,52 @@ void match_row(const detail::StageJob& job, int64_t r, const int64_t* cols, int 
   }
   if (K == 1) return;
   const float* __restrict ref = img + r * W;
-  // Candidates from the reference outwards (offsets 0, -1, 1, -2, 2, ...): good matches come
-  // early, so the lists fill with them and later candidates rarely get in.
-  for (int64_t t = 0; t <= 2 * h; ++t) {
-    const int64_t yc = r + ((t & 1) ? -(t + 1) / 2 : t / 2);
-    if (yc < 0 || yc > H - N) continue;
-    const float* __restrict cand = img + yc * W;
-    for (int64_t u = 0; u <= 2 * h; ++u) {
-      const int64_t dx = (u & 1) ? -(u + 1) / 2 : u / 2;
-      if (yc == r && dx == 0) continue;
-      // The reference blocks whose candidate lies inside the image: 0 <= col + dx <= W - N.
-      int ka = 0, kb = ncols;
-      while (ka < kb && cols[ka] + dx < 0) ++ka;
-      while (kb > ka && cols[kb - 1] + dx > W - N) --kb;
-      if (ka >= kb) continue;
-      const int64_t xa = cols[ka];
-      const int64_t span = cols[kb - 1] + N - xa;
-      column_ssd<N>(ref + xa, cand + xa + dx, W, span, s.diff);
-      const int64_t nbox = span - N + 1;
-      const float* __restrict diff = s.diff;
-      const float* __restrict lim = s.limit + (xa - x0);
-      for (int64_t x = 0; x < nbox; x += 8) {
-        float box[8];
+  // Candidates ring by ring from the reference outwards (Chebyshev distance 1, 2, ...): good
+  // matches come early, so the lists fill with them and later candidates rarely get in.
+  for (int64_t rho = 1; rho <= h; ++rho) {
+    for (int64_t dy = -rho; dy <= rho; ++dy) {
+      const int64_t yc = r + dy;
+      if (yc < 0 || yc > H - N) continue;
+      const float* __restrict cand = img + yc * W;
+      const bool edge_row = dy == -rho || dy == rho;
+      for (int64_t dx = -rho; dx <= rho; dx += edge_row ? 1 : 2 * rho) {
+        // The reference blocks whose candidate lies inside the image: 0 <= col + dx <= W - N.
+        int ka = 0, kb = ncols;
+        while (ka < kb && cols[ka] + dx < 0) ++ka;
+        while (kb > ka && cols[kb - 1] + dx > W - N) --kb;
+        if (ka >= kb) continue;
+        const int64_t xa = cols[ka];
+        const int64_t span = cols[kb - 1] + N - xa;
+        column_ssd<N>(ref + xa, cand + xa + dx, W, span, s.diff);
+        const int64_t nbox = span - N + 1;
+        const float* __restrict diff = s.diff;
+        const float* __restrict lim = s.limit + (xa - x0);
+        for (int64_t x = 0; x < nbox; x += 8) {
+          float box[8];
 #if defined(__AVX2__)
-        __m256 acc = _mm256_loadu_ps(diff + x);
-        for (int j = 1; j < N; ++j) acc = _mm256_add_ps(acc, _mm256_loadu_ps(diff + x + j));
-        unsigned mask =
-            static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(acc, _mm256_loadu_ps(lim + x), _CMP_LT_OQ)));
-        _mm256_storeu_ps(box, acc);
+          __m256 acc = _mm256_loadu_ps(diff + x);
+          for (int j = 1; j < N; ++j) acc = _mm256_add_ps(acc, _mm256_loadu_ps(diff + x + j));
+          const __m256 below = _mm256_cmp_ps(acc, _mm256_loadu_ps(lim + x), _CMP_LT_OQ);
+          unsigned mask = static_cast<unsigned>(_mm256_movemask_ps(below));
+          _mm256_storeu_ps(box, acc);
 #else
-        unsigned mask = 0;
-        for (int l = 0; l < 8; ++l) {
-          float acc = diff[x + l];
-          for (int j = 1; j < N; ++j) acc += diff[x + l + j];
-          box[l] = acc;
-          mask |= acc < lim[x + l] ? 1u << l : 0u;
-        }
+          unsigned mask = 0;
+          for (int l = 0; l < 8; ++l) {
+            float acc = diff[x + l];
+            for (int j = 1; j < N; ++j) acc += diff[x + l + j];
+            box[l] = acc;
+            mask |= acc < lim[x + l] ? 1u << l : 0u;
+          }
 #endif
-        // Lanes past the last block position read stale column sums: drop them.
-        if (nbox - x < 8) mask &= (1u << (nbox - x)) - 1u;
-        for (int l = 0; mask != 0; ++l, mask >>= 1) {
-          if (!(mask & 1u)) continue;
-          const int64_t at = xa - x0 + x + l;
-          if (box[l] < s.limit[at]) {
-            const int k = s.ref_at[at];
-            insert_match(box[l], yc * W + cols[k] + dx, k, K, s, job.tau_ssd, at);
+          // Lanes past the last block position read stale column sums: drop them.
+          if (nbox - x < 8) mask &= (1u << (nbox - x)) - 1u;
+          for (int l = 0; mask != 0; ++l, mask >>= 1) {
+            if (!(mask & 1u)) continue;
+            const int64_t at = xa - x0 + x + l;
+            if (box[l] < s.limit[at]) {
+              const int k = s.ref_at[at];
+              insert_match(box[l], yc * W + cols[k] + dx, k, K, s, job.tau_ssd, at);
+            }
           }
         }
       }
