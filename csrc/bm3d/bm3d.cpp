@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "bm3d/bm3d_impl.hpp"
@@ -89,13 +90,15 @@ int64_t colours_needed(const std::vector<int64_t>& refs, int64_t per_tile, int64
 
 using TileKernel = void (*)(const StageJob&, const Tile&, const Scratch&);
 
-// Runs one stage: fills out[c] (height x width planes) with the aggregated estimate.
-void run_stage(StageJob job, const StageParams& sp, int64_t height, int64_t width,
-               float* const* out, ThreadPool* pool) {
+// Runs one stage and returns its estimate: `channels` height x width planes, one after the other,
+// followed by kPlanePad floats.
+std::vector<float> run_stage(StageJob job, const StageParams& sp, int64_t height, int64_t width,
+                             ThreadPool* pool) {
   const int n = sp.block_size;
   const int C = job.channels;
   const size_t plane = static_cast<size_t>(height * width);
-  std::vector<float> num(plane * static_cast<size_t>(C), 0.0f), den(plane * static_cast<size_t>(C), 0.0f);
+  std::vector<float> num(plane * static_cast<size_t>(C) + static_cast<size_t>(kPlanePad), 0.0f);
+  std::vector<float> den(plane * static_cast<size_t>(C), 0.0f);
   for (int c = 0; c < C; ++c) {
     job.num[c] = num.data() + plane * static_cast<size_t>(c);
     job.den[c] = den.data() + plane * static_cast<size_t>(c);
@@ -162,12 +165,14 @@ void run_stage(StageJob job, const StageParams& sp, int64_t height, int64_t widt
       });
     }
   }
+  // Every pixel is covered by a reference block (the last row and column always are), so den > 0.
   run(pool, height, 16, [&](int64_t b, int64_t e) {
     for (int c = 0; c < C; ++c)
       for (size_t i = static_cast<size_t>(b) * static_cast<size_t>(width);
            i < static_cast<size_t>(e) * static_cast<size_t>(width); ++i)
-        out[c][i] = job.num[c][i] / job.den[c][i];
+        job.num[c][i] /= job.den[c][i];
   });
+  return num;
 }
 
 template <class T>
@@ -313,12 +318,9 @@ void denoise(const ImageView& src, const ImageView& dst, const Params& p, Thread
     return;
   }
 
-  std::vector<float> result(total, 0.0f);
-  float* rp[3] = {};
-  for (int c = 0; c < C; ++c) rp[c] = result.data() + plane * static_cast<size_t>(c);
-
+  std::vector<float> result;
   if (p.sigma == 0.0f) {
-    std::copy(noisy.begin(), noisy.end(), result.begin());
+    result = std::move(noisy);
   } else {
     StageJob job;
     job.height = H;
@@ -339,16 +341,18 @@ void denoise(const ImageView& src, const ImageView& dst, const Params& p, Thread
       job.threshold[c] = p.lambda_3d * job.sigma[c];
     }
     job.match = np[0];
-    run_stage(job, p.hard, H, W, rp, pool);
+    result = run_stage(job, p.hard, H, W, pool);
     if (p.stages == Stages::both) {
-      std::vector<float> basic = result;
+      const std::vector<float> basic = std::move(result);
       for (int c = 0; c < C; ++c) job.pilot[c] = basic.data() + plane * static_cast<size_t>(c);
       job.match = job.pilot[0];
       job.wiener = true;
-      run_stage(job, p.wiener, H, W, rp, pool);
+      result = run_stage(job, p.wiener, H, W, pool);
     }
-    if (C == 3) from_opponent(rp, plane);
   }
+  float* rp[3] = {};
+  for (int c = 0; c < C; ++c) rp[c] = result.data() + plane * static_cast<size_t>(c);
+  if (C == 3 && p.sigma != 0.0f) from_opponent(rp, plane);
 
   const float from255 = white_level(dst.dtype) / 255.0f;
   run(pool, dst.height, 32, [&](int64_t b, int64_t e) {
