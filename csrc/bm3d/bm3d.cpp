@@ -157,10 +157,10 @@ std::vector<float> run_stage(StageJob job, const StageParams& sp, int64_t height
         std::vector<int64_t> pos(refs * K);
         std::vector<int32_t> count(refs), ref_at(span);
         std::vector<float> diff(span);
-        std::vector<float> group(K * nn), group2(K * nn), tmp(K * nn), block(2 * nn);
+        std::vector<float> group(K * nn), group2(K * nn), block(2 * nn);
         const Scratch s{dist.data(), pos.data(),   count.data(),  limit.data(),
                         ref_at.data(), diff.data(), group.data(),
-                        group2.data(), tmp.data(), block.data()};
+                        group2.data(), block.data()};
         for (int64_t t = b; t < e; ++t) kernel(job, tiles[static_cast<size_t>(t)], s);
       });
     }
@@ -382,11 +382,10 @@ void transform_blocks(Transform2D t, int n, bool inverse, const float* src, floa
 
 void haar_group(float* data, int count, int len, bool inverse) {
   if (!is_pow2(count)) throw std::invalid_argument("group size must be a power of two");
-  std::vector<float> tmp(static_cast<size_t>(count) * static_cast<size_t>(len));
   if (cpu_has_avx2())
-    avx2::haar_group(data, count, len, tmp.data(), inverse);
+    avx2::haar_group(data, count, len, inverse);
   else
-    baseline::haar_group(data, count, len, tmp.data(), inverse);
+    baseline::haar_group(data, count, len, inverse);
 }
 
 }  // namespace imgen::bm3d

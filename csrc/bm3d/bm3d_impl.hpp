@@ -49,7 +49,6 @@ struct Scratch {
   float* diff;      // column sums of squared differences over a tile row (+ padding)
   float* group;     // K x N^2 x channels
   float* group2;    // K x N^2 (Wiener: the pilot's group)
-  float* tmp;       // K x N^2
   float* block;     // N^2 x 2
 };
 
@@ -61,7 +60,7 @@ struct Scratch {
                     const detail::Scratch& s);                                               \
   void transform_blocks(const float* m, const float* m_t, int n, const float* src, float* dst, \
                         int64_t count);                                                      \
-  void haar_group(float* data, int count, int len, float* tmp, bool inverse);                \
+  void haar_group(float* data, int count, int len, bool inverse);                                           \
   }
 
 IMGEN_DECLARE_BM3D_KERNELS(baseline)

@@ -14,7 +14,7 @@ void hard_group(const detail::StageJob& job, const int64_t* pos, int g, const de
     const float* __restrict plane = job.noisy[c];
     for (int m = 0; m < g; ++m)
       transform_2d<N>(plane + pos[m], job.width, job.fwd, job.fwd_t, grp + m * NN);
-    haar_forward(grp, g, NN, s.tmp);
+    haar_forward(grp, g, NN);
     const float thr = job.threshold[c];
     int kept = 0;
     int i = 0;
@@ -34,7 +34,7 @@ void hard_group(const detail::StageJob& job, const int64_t* pos, int g, const de
       grp[i] = keep ? grp[i] : 0.0f;
       kept += keep ? 1 : 0;
     }
-    haar_inverse(grp, g, NN, s.tmp);
+    haar_inverse(grp, g, NN);
     const float weight = 1.0f / static_cast<float>(kept > 0 ? kept : 1);
     float* __restrict wwin = s.block + NN;
     for (int k = 0; k < NN; ++k) wwin[k] = weight * job.window[k];

@@ -89,11 +89,11 @@ void transform_blocks(const float* m, const float* m_t, int n, const float* src,
 
 #undef IMGEN_BM3D_SIZES
 
-void haar_group(float* data, int count, int len, float* tmp, bool inverse) {
+void haar_group(float* data, int count, int len, bool inverse) {
   if (inverse)
-    haar_inverse(data, count, len, tmp);
+    haar_inverse(data, count, len);
   else
-    haar_forward(data, count, len, tmp);
+    haar_forward(data, count, len);
 }
 
 }  // namespace imgen::bm3d::IMGEN_SIMD_NS

@@ -75,39 +75,33 @@ inline void transform_2d(const float* __restrict src, int64_t stride, const floa
 constexpr float kInvSqrt2 = 0.70710678118654752440f;
 
 // Orthonormal Haar along a group of `count` (a power of two) vectors of `len` floats, full
-// decomposition: [mean, details coarse to fine].  tmp holds count * len floats.
-inline void haar_forward(float* __restrict data, int count, int len, float* __restrict tmp) {
-  for (int n = count; n > 1; n /= 2) {
-    const int half = n / 2;
-    for (int i = 0; i < half; ++i) {
-      const float* __restrict a = data + (2 * i) * len;
-      const float* __restrict b = data + (2 * i + 1) * len;
-      float* __restrict s = tmp + i * len;
-      float* __restrict d = tmp + (half + i) * len;
-      for (int k = 0; k < len; ++k) {
-        s[k] = (a[k] + b[k]) * kInvSqrt2;
-        d[k] = (a[k] - b[k]) * kInvSqrt2;
-      }
+// decomposition, in place: butterflies (a + b, a - b) / sqrt(2) between vectors s apart, for
+// s = 1, 2, 4, ...  Vector 0 ends up as the group's sum / sqrt(count); the details sit where their
+// butterflies left them (an order the inverse undoes; thresholding and shrinkage do not care).
+inline void haar_butterflies(float* __restrict data, int count, int len, int s) {
+  for (int i = 0; i < count; i += 2 * s) {
+    float* __restrict a = data + i * len;
+    float* __restrict b = data + (i + s) * len;
+    int k = 0;
+    for (; k + 8 <= len; k += 8) {
+      const vec8 x = load8(a + k), y = load8(b + k);
+      store8(a + k, (x + y) * kInvSqrt2);
+      store8(b + k, (x - y) * kInvSqrt2);
     }
-    for (int k = 0; k < n * len; ++k) data[k] = tmp[k];
+    for (; k < len; ++k) {
+      const float x = a[k], y = b[k];
+      a[k] = (x + y) * kInvSqrt2;
+      b[k] = (x - y) * kInvSqrt2;
+    }
   }
 }
 
-inline void haar_inverse(float* __restrict data, int count, int len, float* __restrict tmp) {
-  for (int n = 2; n <= count; n *= 2) {
-    const int half = n / 2;
-    for (int i = 0; i < half; ++i) {
-      const float* __restrict s = data + i * len;
-      const float* __restrict d = data + (half + i) * len;
-      float* __restrict a = tmp + (2 * i) * len;
-      float* __restrict b = tmp + (2 * i + 1) * len;
-      for (int k = 0; k < len; ++k) {
-        a[k] = (s[k] + d[k]) * kInvSqrt2;
-        b[k] = (s[k] - d[k]) * kInvSqrt2;
-      }
-    }
-    for (int k = 0; k < n * len; ++k) data[k] = tmp[k];
-  }
+inline void haar_forward(float* data, int count, int len) {
+  for (int s = 1; s < count; s *= 2) haar_butterflies(data, count, len, s);
+}
+
+inline void haar_inverse(float* data, int count, int len) {
+  for (int s = count / 2; s >= 1; s /= 2) haar_butterflies(data, count, len, s);
 }
 
 // Adds weight * window * block to num and weight * window to den at plane offset `at`.

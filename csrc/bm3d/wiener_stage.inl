@@ -19,8 +19,8 @@ void wiener_group(const detail::StageJob& job, const int64_t* pos, int g,
       transform_2d<N>(plane + pos[m], job.width, job.fwd, job.fwd_t, grp + m * NN);
       transform_2d<N>(pilot + pos[m], job.width, job.fwd, job.fwd_t, pil + m * NN);
     }
-    haar_forward(grp, g, NN, s.tmp);
-    haar_forward(pil, g, NN, s.tmp);
+    haar_forward(grp, g, NN);
+    haar_forward(pil, g, NN);
     const float s2 = job.sigma[c] * job.sigma[c] > 1e-30f ? job.sigma[c] * job.sigma[c] : 1e-30f;
     // Eight partial sums, one per lane: the same order of additions at every SIMD level.
     vec8 part8{};
@@ -43,7 +43,7 @@ void wiener_group(const detail::StageJob& job, const int64_t* pos, int g,
     }
     const float energy = ((part[0] + part[1]) + (part[2] + part[3])) +
                          ((part[4] + part[5]) + (part[6] + part[7]));
-    haar_inverse(grp, g, NN, s.tmp);
+    haar_inverse(grp, g, NN);
     const float weight = energy > 0.0f ? 1.0f / energy : 1.0f;
     float* __restrict wwin = s.block + NN;
     for (int k = 0; k < NN; ++k) wwin[k] = weight * job.window[k];
