@@ -41,25 +41,27 @@ void run(ThreadPool* pool, int64_t n, int64_t grain, const std::function<void(in
 
 bool is_pow2(int n) { return n > 0 && (n & (n - 1)) == 0; }
 
-void validate_stage(const StageParams& s, const char* name) {
-  const std::string p = std::string(name) + ".";
+// Messages name the parameters as the Python keywords do: block_size_hard, tau_match_wiener, ...
+void validate_stage(const StageParams& s, const char* stage) {
+  const auto name = [stage](const char* field) { return std::string(field) + "_" + stage; };
   if (s.block_size < 2 || s.block_size > 16)
-    throw std::invalid_argument(p + "block_size must be in 2..16, got " + std::to_string(s.block_size));
+    throw std::invalid_argument(name("block_size") + " must be in 2..16, got " +
+                                std::to_string(s.block_size));
   if (s.step < 1)
-    throw std::invalid_argument(p + "step must be >= 1, got " + std::to_string(s.step));
+    throw std::invalid_argument(name("step") + " must be >= 1, got " + std::to_string(s.step));
   if (s.search_window < 1 || s.search_window % 2 == 0)
-    throw std::invalid_argument(p + "search_window must be odd and positive, got " +
+    throw std::invalid_argument(name("search_window") + " must be odd and positive, got " +
                                 std::to_string(s.search_window));
   if (!is_pow2(s.max_blocks) || s.max_blocks > 64)
-    throw std::invalid_argument(p + "max_blocks must be a power of two in 1..64, got " +
+    throw std::invalid_argument(name("max_blocks") + " must be a power of two in 1..64, got " +
                                 std::to_string(s.max_blocks));
   if (!std::isfinite(s.tau_match) || s.tau_match < 0)
-    throw std::invalid_argument(p + "tau_match must be finite and >= 0");
+    throw std::invalid_argument(name("tau_match") + " must be finite and >= 0");
   if (!std::isfinite(s.beta) || s.beta < 0)
-    throw std::invalid_argument(p + "beta must be finite and >= 0");
+    throw std::invalid_argument(name("beta") + " must be finite and >= 0");
   if (s.transform == Transform2D::bior15 && s.block_size != 8)
-    throw std::invalid_argument(p + "transform bior1.5 needs block_size 8, got " +
-                                std::to_string(s.block_size) + " (use 'dct')");
+    throw std::invalid_argument(name("transform") + " bior1.5 needs " + name("block_size") +
+                                " 8, got " + std::to_string(s.block_size) + " (use 'dct')");
 }
 
 // Top-left coordinates of the reference blocks along an axis of `len` pixels: every `step`, and

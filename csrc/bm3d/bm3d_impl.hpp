@@ -47,9 +47,9 @@ struct Scratch {
   float* limit;     // per pixel of the tile's span (+16): distance a new match must beat
   int32_t* ref_at;  // per pixel of the tile's span: the reference block starting there
   float* diff;      // column sums of squared differences over a tile row (+ padding)
-  float* group;     // K x N^2 x channels
+  float* group;     // K x N^2: the group being filtered
   float* group2;    // K x N^2 (Wiener: the pilot's group)
-  float* block;     // N^2 x 2
+  float* block;     // N^2 x 2: a block, and the weighted window
 };
 
 }  // namespace imgen::bm3d::detail
