@@ -231,15 +231,17 @@ def test_high_noise_profile():
                            "tau_match": 3000.0, "beta": 2.0, "transform": "bior1.5"}
     assert p25["wiener"]["block_size"] == 8 and p25["wiener"]["max_blocks"] == 32
     assert p25["wiener"]["tau_match"] == 400.0 and p25["wiener"]["transform"] == "dct"
-    assert p25["lambda_3d"] == pytest.approx(2.7)
+    assert p25["lambda_3d"] == pytest.approx(2.7) and p25["mu2"] == 1.0
     assert p50["wiener"]["block_size"] == 11 and p50["hard"]["max_blocks"] == 32
     assert p50["lambda_3d"] == pytest.approx(2.8)
 
 
 def test_parameters_override_the_profile(camera_crop):
     img = noisy(camera_crop[:48, :48], 0.1)
+    base = bm3d(img, sigma=0.1)
     a = bm3d(img, sigma=0.1, block_size_wiener=6, step_hard=2, transform_hard="dct", max_blocks_hard=8)
-    assert a.shape == img.shape and not np.array_equal(a, bm3d(img, sigma=0.1))
+    assert a.shape == img.shape and not np.array_equal(a, base)
+    assert not np.array_equal(bm3d(img, sigma=0.1, mu2=0.4), base)
 
 
 # --- errors -----------------------------------------------------------------------------------
@@ -294,6 +296,7 @@ def test_bad_shape(shape):
         ({"step_hard": 0}, "step"),
         ({"tau_match_wiener": -1.0}, "tau_match"),
         ({"lambda_3d": float("nan")}, "lambda_3d"),
+        ({"mu2": -0.5}, "mu2"),
         ({"transform_wiener": "haar"}, "transform_wiener"),
     ],
 )

@@ -57,13 +57,15 @@ py::dict params_dict(const bm3d::Params& p) {
   py::dict d;
   d["sigma"] = p.sigma;
   d["lambda_3d"] = p.lambda_3d;
+  d["mu2"] = p.mu2;
   d["hard"] = stage(p.hard);
   d["wiener"] = stage(p.wiener);
   return d;
 }
 
 py::array bm3d_py(py::array image, double sigma, const std::string& stage,
-                  const StageArgs& hard, const StageArgs& wiener, std::optional<double> lambda_3d) {
+                  const StageArgs& hard, const StageArgs& wiener, std::optional<double> lambda_3d,
+                  std::optional<double> mu2) {
   py::array src = image;
   ImageView in = image_view(src, "image");
   if (in.channels != 1 && in.channels != 3)
@@ -82,6 +84,7 @@ py::array bm3d_py(py::array image, double sigma, const std::string& stage,
   hard.apply(p.hard, "hard");
   wiener.apply(p.wiener, "wiener");
   if (lambda_3d) p.lambda_3d = static_cast<float>(*lambda_3d);
+  if (mu2) p.mu2 = static_cast<float>(*mu2);
   bm3d::validate(p);
 
   std::vector<py::ssize_t> shape(image.shape(), image.shape() + image.ndim());
@@ -119,12 +122,13 @@ void bind_bm3d(py::module_& m) {
          std::optional<std::string> transform_hard, std::optional<int> block_size_wiener,
          std::optional<int> step_wiener, std::optional<int> search_window_wiener,
          std::optional<int> max_blocks_wiener, std::optional<double> tau_match_wiener,
-         std::optional<double> beta_wiener, std::optional<std::string> transform_wiener) {
+         std::optional<double> beta_wiener, std::optional<std::string> transform_wiener,
+         std::optional<double> mu2) {
         StageArgs hard{block_size_hard, step_hard,  search_window_hard, max_blocks_hard,
                        tau_match_hard,  beta_hard,  transform_hard};
         StageArgs wiener{block_size_wiener, step_wiener,  search_window_wiener, max_blocks_wiener,
                          tau_match_wiener,  beta_wiener,  transform_wiener};
-        return bm3d_py(image, sigma, stage, hard, wiener, lambda_3d);
+        return bm3d_py(image, sigma, stage, hard, wiener, lambda_3d, mu2);
       },
       "image"_a, py::kw_only(), "sigma"_a, "stage"_a = "both", "block_size_hard"_a = py::none(),
       "step_hard"_a = py::none(), "search_window_hard"_a = py::none(),
@@ -133,7 +137,7 @@ void bind_bm3d(py::module_& m) {
       "block_size_wiener"_a = py::none(), "step_wiener"_a = py::none(),
       "search_window_wiener"_a = py::none(), "max_blocks_wiener"_a = py::none(),
       "tau_match_wiener"_a = py::none(), "beta_wiener"_a = py::none(),
-      "transform_wiener"_a = py::none(),
+      "transform_wiener"_a = py::none(), "mu2"_a = py::none(),
       R"doc(BM3D / CBM3D denoising of an HWC image (see imgen.denoise.bm3d).
 
 image: (H, W), (H, W, 1) or (H, W, 3); uint8, uint16 or float32.

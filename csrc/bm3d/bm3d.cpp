@@ -272,6 +272,8 @@ void validate(const Params& p) {
     throw std::invalid_argument("sigma must be finite and >= 0");
   if (!std::isfinite(p.lambda_3d) || p.lambda_3d < 0)
     throw std::invalid_argument("lambda_3d must be finite and >= 0");
+  if (!std::isfinite(p.mu2) || p.mu2 < 0)
+    throw std::invalid_argument("mu2 must be finite and >= 0");
   validate_stage(p.hard, "hard");
   if (p.stages == Stages::both) validate_stage(p.wiener, "wiener");
 }
@@ -341,6 +343,7 @@ void denoise(const ImageView& src, const ImageView& dst, const Params& p, Thread
     for (int c = 0; c < C; ++c) {
       job.noisy[c] = np[c];
       job.threshold[c] = p.lambda_3d * job.sigma[c];
+      job.wiener_s2[c] = std::max(p.mu2 * job.sigma[c] * job.sigma[c], 1e-30f);
     }
     job.match = np[0];
     result = run_stage(job, p.hard, H, W, pool);

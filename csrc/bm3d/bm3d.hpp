@@ -37,6 +37,7 @@ struct Params {
   Stages stages = Stages::both;
   StageParams hard{};
   float lambda_3d = 2.7f;   // stage-1 threshold: lambda_3d * sigma
+  float mu2 = 1.0f;         // stage-2 shrinkage B^2 / (B^2 + mu2 * sigma^2)
   StageParams wiener{8, 3, 39, 32, 400.0f, 2.0f, Transform2D::dct};
 };
 

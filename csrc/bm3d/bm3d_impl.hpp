@@ -17,6 +17,7 @@ struct StageJob {
   float* num[3] = {};                  // aggregation: sum of weight * window * estimate
   float* den[3] = {};                  // aggregation: sum of weight * window
   float sigma[3] = {};                 // noise standard deviation per channel
+  float wiener_s2[3] = {};             // stage 2: mu2 * sigma^2 per channel (> 0)
   float threshold[3] = {};             // stage 1: hard threshold per channel
   bool wiener = false;
   int block = 8;                       // N

@@ -1,7 +1,7 @@
 // Part of stage_kernels.inl: stage 2, collaborative empirical Wiener filtering of one group.
 //
 // Per channel: 3-D transform (2-D per block, Haar along the group) of the noisy group and of the
-// basic estimate's group; shrinkage of the noisy spectrum by B^2 / (B^2 + sigma^2); inverse
+// basic estimate's group; shrinkage of the noisy spectrum by B^2 / (B^2 + mu2 sigma^2); inverse
 // transforms; aggregation with weight 1 / sum(shrinkage^2) -- the reference's
 // 1 / (sigma^2 ||W||^2) without the sigma^2 every group of the channel shares.
 
@@ -21,7 +21,7 @@ void wiener_group(const detail::StageJob& job, const int64_t* pos, int g,
     }
     haar_forward(grp, g, NN);
     haar_forward(pil, g, NN);
-    const float s2 = job.sigma[c] * job.sigma[c] > 1e-30f ? job.sigma[c] * job.sigma[c] : 1e-30f;
+    const float s2 = job.wiener_s2[c];
     // Eight partial sums, one per lane: the same order of additions at every SIMD level.
     vec8 part8{};
     const vec8 s2v = splat8(s2);

@@ -31,6 +31,7 @@ def bm3d(
     tau_match_wiener: float | None = None,
     beta_wiener: float | None = None,
     transform_wiener: Literal["bior1.5", "dct"] | None = None,
+    mu2: float | None = None,
 ) -> np.ndarray:
     """Remove additive white Gaussian noise with BM3D (gray) or CBM3D (colour).
 
@@ -44,8 +45,9 @@ def bm3d(
     The other arguments override the authors' normal profile, which imgen._core.bm3d_profile(s)
     lists for a noise level s on the 0-255 scale: 8x8 blocks, reference blocks every 3 pixels,
     a 39x39 search window, at most 16 / 32 blocks per group, tau_match 3000 / 400 (mean squared
-    block difference on the 0-255 scale), lambda_3d 2.7, Kaiser beta 2, bior1.5 / DCT block
-    transforms, with the reference's changes above sigma = 40 (on the 0-255 scale).
+    block difference on the 0-255 scale), lambda_3d 2.7 (hard threshold lambda_3d * sigma), Kaiser
+    beta 2, bior1.5 / DCT block transforms, mu2 1 (Wiener shrinkage B^2 / (B^2 + mu2 sigma^2)),
+    with the reference's changes above sigma = 40 (on the 0-255 scale).
 
     Returns a new array of the input's shape and dtype; integer outputs are rounded and clipped,
     float outputs are not clipped.  Raises TypeError for an unsupported dtype and ValueError for
@@ -90,6 +92,7 @@ def bm3d(
         tau_match_wiener=tau_match_wiener,
         beta_wiener=beta_wiener,
         transform_wiener=transform_wiener,
+        mu2=mu2,
     )
     if isinstance(image, np.ndarray) and image.dtype != out.dtype:
         out = out.astype(image.dtype)
