@@ -34,13 +34,22 @@ template <int N>
 inline void column_ssd(const float* __restrict a, const float* __restrict b, int64_t W,
                        int64_t span, float* __restrict diff) {
 #if defined(__AVX2__)
+  // Two accumulators (even and odd rows) halve the chain of dependent FMAs.
   for (int64_t x = 0; x < span; x += 8) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int i = 0; i < N; ++i) {
-      const __m256 e = _mm256_sub_ps(_mm256_loadu_ps(a + i * W + x), _mm256_loadu_ps(b + i * W + x));
-      acc = _mm256_fmadd_ps(e, e, acc);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 1 < N; i += 2) {
+      const __m256 e0 = _mm256_sub_ps(_mm256_loadu_ps(a + i * W + x), _mm256_loadu_ps(b + i * W + x));
+      const __m256 e1 =
+          _mm256_sub_ps(_mm256_loadu_ps(a + (i + 1) * W + x), _mm256_loadu_ps(b + (i + 1) * W + x));
+      acc0 = _mm256_fmadd_ps(e0, e0, acc0);
+      acc1 = _mm256_fmadd_ps(e1, e1, acc1);
     }
-    _mm256_storeu_ps(diff + x, acc);
+    if (i < N) {
+      const __m256 e = _mm256_sub_ps(_mm256_loadu_ps(a + i * W + x), _mm256_loadu_ps(b + i * W + x));
+      acc0 = _mm256_fmadd_ps(e, e, acc0);
+    }
+    _mm256_storeu_ps(diff + x, _mm256_add_ps(acc0, acc1));
   }
 #else
   for (int64_t x = 0; x < span; x += 8) {
