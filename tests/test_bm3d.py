@@ -295,6 +295,7 @@ def test_bad_shape(shape):
         ({"max_blocks_wiener": 24}, "max_blocks"),
         ({"step_hard": 0}, "step"),
         ({"tau_match_wiener": -1.0}, "tau_match"),
+        ({"beta_hard": 1e4}, "beta_hard"),
         ({"lambda_3d": float("nan")}, "lambda_3d"),
         ({"mu2": -0.5}, "mu2"),
         ({"transform_wiener": "haar"}, "transform_wiener"),

@@ -57,8 +57,8 @@ void validate_stage(const StageParams& s, const char* stage) {
                                 std::to_string(s.max_blocks));
   if (!std::isfinite(s.tau_match) || s.tau_match < 0)
     throw std::invalid_argument(name("tau_match") + " must be finite and >= 0");
-  if (!std::isfinite(s.beta) || s.beta < 0)
-    throw std::invalid_argument(name("beta") + " must be finite and >= 0");
+  if (!(s.beta >= 0 && s.beta <= 50))  // I0(beta) overflows float weights far beyond 50
+    throw std::invalid_argument(name("beta") + " must be in 0..50");
   if (s.transform == Transform2D::bior15 && s.block_size != 8)
     throw std::invalid_argument(name("transform") + " bior1.5 needs " + name("block_size") +
                                 " 8, got " + std::to_string(s.block_size) + " (use 'dct')");
