@@ -92,17 +92,17 @@ int64_t colours_needed(const std::vector<int64_t>& refs, int64_t per_tile, int64
 
 using TileKernel = void (*)(const StageJob&, const Tile&, const Scratch&);
 
-// Runs one stage and returns its estimate: `channels` height x width planes, one after the other,
-// followed by kPlanePad floats.
+// Runs one stage and returns its estimate: `pad` floats, `channels` height x width planes one
+// after the other, `pad` floats (the layout of the noisy planes).
 std::vector<float> run_stage(StageJob job, const StageParams& sp, int64_t height, int64_t width,
-                             ThreadPool* pool) {
+                             size_t pad, ThreadPool* pool) {
   const int n = sp.block_size;
   const int C = job.channels;
   const size_t plane = static_cast<size_t>(height * width);
-  std::vector<float> num(plane * static_cast<size_t>(C) + static_cast<size_t>(kPlanePad), 0.0f);
+  std::vector<float> num(plane * static_cast<size_t>(C) + 2 * pad, 0.0f);
   std::vector<float> den(plane * static_cast<size_t>(C), 0.0f);
   for (int c = 0; c < C; ++c) {
-    job.num[c] = num.data() + plane * static_cast<size_t>(c);
+    job.num[c] = num.data() + pad + plane * static_cast<size_t>(c);
     job.den[c] = den.data() + plane * static_cast<size_t>(c);
   }
   const TransformMatrix tm = make_transform(sp.transform, n);
@@ -158,7 +158,7 @@ std::vector<float> run_stage(StageJob job, const StageParams& sp, int64_t height
         std::vector<float> dist(refs * K), limit(span);
         std::vector<int64_t> pos(refs * K);
         std::vector<int32_t> count(refs), ref_at(span);
-        std::vector<float> diff(span);
+        std::vector<float> diff(span * 8);
         std::vector<float> group(K * nn), group2(K * nn), block(2 * nn);
         const Scratch s{dist.data(), pos.data(),   count.data(),  limit.data(),
                         ref_at.data(), diff.data(), group.data(),
@@ -293,11 +293,16 @@ void denoise(const ImageView& src, const ImageView& dst, const Params& p, Thread
   if (p.stages == Stages::both) nmax = std::max(nmax, p.wiener.block_size);
   const int64_t H = std::max<int64_t>(src.height, nmax), W = std::max<int64_t>(src.width, nmax);
   const size_t plane = static_cast<size_t>(H * W);
-  const size_t total = plane * static_cast<size_t>(C) + static_cast<size_t>(kPlanePad);
+  // Padding before and after the planes: vector loops of block matching read up to a search
+  // window's half width plus a vector outside a row (those lanes are discarded).
+  int max_half = (p.hard.search_window - 1) / 2;
+  if (p.stages == Stages::both) max_half = std::max(max_half, (p.wiener.search_window - 1) / 2);
+  const size_t pad = static_cast<size_t>(std::max<int64_t>(kPlanePad, max_half + 24));
+  const size_t total = plane * static_cast<size_t>(C) + 2 * pad;
 
   std::vector<float> noisy(total, 0.0f);
   float* np[3] = {};
-  for (int c = 0; c < C; ++c) np[c] = noisy.data() + plane * static_cast<size_t>(c);
+  for (int c = 0; c < C; ++c) np[c] = noisy.data() + pad + plane * static_cast<size_t>(c);
   const float to255 = 255.0f / white_level(src.dtype);
   std::vector<char> finite_rows(static_cast<size_t>(H), 1);
   run(pool, H, 32, [&](int64_t b, int64_t e) {
@@ -346,17 +351,18 @@ void denoise(const ImageView& src, const ImageView& dst, const Params& p, Thread
       job.wiener_s2[c] = std::max(p.mu2 * job.sigma[c] * job.sigma[c], 1e-30f);
     }
     job.match = np[0];
-    result = run_stage(job, p.hard, H, W, pool);
+    result = run_stage(job, p.hard, H, W, pad, pool);
     if (p.stages == Stages::both) {
       const std::vector<float> basic = std::move(result);
-      for (int c = 0; c < C; ++c) job.pilot[c] = basic.data() + plane * static_cast<size_t>(c);
+      for (int c = 0; c < C; ++c)
+        job.pilot[c] = basic.data() + pad + plane * static_cast<size_t>(c);
       job.match = job.pilot[0];
       job.wiener = true;
-      result = run_stage(job, p.wiener, H, W, pool);
+      result = run_stage(job, p.wiener, H, W, pad, pool);
     }
   }
   float* rp[3] = {};
-  for (int c = 0; c < C; ++c) rp[c] = result.data() + plane * static_cast<size_t>(c);
+  for (int c = 0; c < C; ++c) rp[c] = result.data() + pad + plane * static_cast<size_t>(c);
   if (C == 3 && p.sigma != 0.0f) from_opponent(rp, plane);
 
   const float from255 = white_level(dst.dtype) / 255.0f;

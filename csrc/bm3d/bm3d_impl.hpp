@@ -6,7 +6,8 @@
 namespace imgen::bm3d::detail {
 
 // One stage over planar float images (0-255 scale) of height x width pixels, rows `width` apart.
-// Every plane is readable for `kPlanePad` floats past its end (vector loops may over-read).
+// Every plane is readable for max(kPlanePad, half_window + 24) floats before and after it (vector
+// loops may over-read).
 struct StageJob {
   int64_t height = 0;
   int64_t width = 0;
@@ -45,9 +46,10 @@ struct Scratch {
   float* dist;      // ncols x K match distances, ascending per reference
   int64_t* pos;     // ncols x K match offsets (y * width + x)
   int32_t* count;   // ncols: matches found
-  float* limit;     // per pixel of the tile's span (+16): distance a new match must beat
+  float* limit;     // distance a new match must beat: per reference (AVX2), else per pixel of
+                    // the tile's span (+16)
   int32_t* ref_at;  // per pixel of the tile's span: the reference block starting there
-  float* diff;      // column sums of squared differences over a tile row (+ padding)
+  float* diff;      // column sums of squared differences over a tile row, x 8 (+ padding)
   float* group;     // K x N^2: the group being filtered
   float* group2;    // K x N^2 (Wiener: the pilot's group)
   float* block;     // N^2 x 2: a block, and the weighted window
