@@ -90,57 +90,65 @@ void match_row(const detail::StageJob& job, int64_t r, const int64_t* cols, int 
   const float* __restrict ref = img + r * W + x0;
   float* __restrict col = s.diff;
   const int64_t groups = (2 * h + 1 + 7) / 8;
-  // Offset groups and candidate rows from the reference outwards: good matches come early, so
-  // the lists fill with them and later candidates rarely get in.
-  const int64_t centre = (h + 3) / 8;  // the group holding dx = 0 (dx0 = -h + 8 * group)
-  for (int64_t t = 0; t <= 2 * h; ++t) {
-    const int64_t dy = (t & 1) ? -(t + 1) / 2 : t / 2;
-    const int64_t yc = r + dy;
-    if (yc < 0 || yc > H - N) continue;
-    const float* __restrict cand = img + yc * W + x0;
-    for (int64_t u = 0; u < 2 * groups; ++u) {
-      const int64_t g = centre + ((u & 1) ? -(u + 1) / 2 : u / 2);
-      if (g < 0 || g >= groups) continue;
-      const int64_t dx0 = -h + 8 * g;
-      // Skip the group when no reference has a candidate inside the image.
-      if (cols[ncols - 1] + dx0 + 7 < 0 || cols[0] + dx0 > W - N) continue;
-      for (int64_t x = 0; x < span; ++x) {
-        __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-        int i = 0;
-        for (; i + 1 < N; i += 2) {
-          const __m256 e0 = _mm256_sub_ps(_mm256_broadcast_ss(ref + i * W + x),
-                                          _mm256_loadu_ps(cand + i * W + x + dx0));
-          const __m256 e1 = _mm256_sub_ps(_mm256_broadcast_ss(ref + (i + 1) * W + x),
-                                          _mm256_loadu_ps(cand + (i + 1) * W + x + dx0));
-          acc0 = _mm256_fmadd_ps(e0, e0, acc0);
-          acc1 = _mm256_fmadd_ps(e1, e1, acc1);
+  // (Candidate row, offset group) pairs by their Chebyshev distance from the reference, nearest
+  // first: good matches come early, so the lists fill with them and later candidates rarely get
+  // in.  A group's distance is that of its offset nearest to 0.
+  const auto group_distance = [h](int64_t g) {
+    const int64_t lo = -h + 8 * g, hi = lo + 7;
+    return lo > 0 ? lo : hi < 0 ? -hi : int64_t{0};
+  };
+  for (int64_t ring = 0; ring <= h; ++ring) {
+    for (int64_t dy = -ring; dy <= ring; ++dy) {
+      const int64_t yc = r + dy;
+      if (yc < 0 || yc > H - N) continue;
+      const float* __restrict cand = img + yc * W + x0;
+      const bool edge_row = dy == -ring || dy == ring;
+      for (int64_t g = 0; g < groups; ++g) {
+        const int64_t gd = group_distance(g);
+        // This pair belongs to ring max(|dy|, gd).
+        if (edge_row ? gd > ring : gd != ring) continue;
+        const int64_t dx0 = -h + 8 * g;
+        // Skip the group when no reference has a candidate inside the image.
+        if (cols[ncols - 1] + dx0 + 7 < 0 || cols[0] + dx0 > W - N) continue;
+        for (int64_t x = 0; x < span; ++x) {
+          __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+          int i = 0;
+          for (; i + 1 < N; i += 2) {
+            const __m256 e0 = _mm256_sub_ps(_mm256_broadcast_ss(ref + i * W + x),
+                                            _mm256_loadu_ps(cand + i * W + x + dx0));
+            const __m256 e1 = _mm256_sub_ps(_mm256_broadcast_ss(ref + (i + 1) * W + x),
+                                            _mm256_loadu_ps(cand + (i + 1) * W + x + dx0));
+            acc0 = _mm256_fmadd_ps(e0, e0, acc0);
+            acc1 = _mm256_fmadd_ps(e1, e1, acc1);
+          }
+          if (i < N) {
+            const __m256 e = _mm256_sub_ps(_mm256_broadcast_ss(ref + i * W + x),
+                                           _mm256_loadu_ps(cand + i * W + x + dx0));
+            acc0 = _mm256_fmadd_ps(e, e, acc0);
+          }
+          _mm256_storeu_ps(col + 8 * x, _mm256_add_ps(acc0, acc1));
         }
-        if (i < N) {
-          const __m256 e = _mm256_sub_ps(_mm256_broadcast_ss(ref + i * W + x),
-                                         _mm256_loadu_ps(cand + i * W + x + dx0));
-          acc0 = _mm256_fmadd_ps(e, e, acc0);
-        }
-        _mm256_storeu_ps(col + 8 * x, _mm256_add_ps(acc0, acc1));
-      }
-      for (int k = 0; k < ncols; ++k) {
-        const int64_t c = cols[k];
-        // Lanes whose candidate lies inside the image and the search window, not the reference.
-        const int64_t lo = (-c > -h ? -c : -h) - dx0;
-        const int64_t hi = (W - N - c < h ? W - N - c : h) - dx0;
-        if (hi < 0 || lo > 7) continue;
-        unsigned valid = (hi >= 7 ? 0xffu : (2u << hi) - 1u) & ~((lo <= 0 ? 1u : 1u << lo) - 1u);
-        if (dy == 0 && dx0 <= 0 && dx0 + 7 >= 0) valid &= ~(1u << (-dx0));
-        const float* __restrict cb = col + 8 * (c - x0);
-        __m256 box = _mm256_loadu_ps(cb);
-        for (int j = 1; j < N; ++j) box = _mm256_add_ps(box, _mm256_loadu_ps(cb + 8 * j));
-        unsigned mask = valid & static_cast<unsigned>(_mm256_movemask_ps(
-                                    _mm256_cmp_ps(box, _mm256_set1_ps(s.limit[k]), _CMP_LT_OQ)));
-        if (!mask) continue;
-        alignas(32) float d[8];
-        _mm256_store_ps(d, box);
-        for (; mask != 0; mask &= mask - 1) {
-          const int l = __builtin_ctz(mask);
-          if (d[l] < s.limit[k]) insert_match(d[l], yc * W + c + dx0 + l, k, K, s, job.tau_ssd, k);
+        for (int k = 0; k < ncols; ++k) {
+          const int64_t c = cols[k];
+          // Lanes whose candidate lies inside the image and the search window, not the reference.
+          const int64_t lo = (-c > -h ? -c : -h) - dx0;
+          const int64_t hi = (W - N - c < h ? W - N - c : h) - dx0;
+          if (hi < 0 || lo > 7) continue;
+          unsigned valid = (hi >= 7 ? 0xffu : (2u << hi) - 1u) & ~((lo <= 0 ? 1u : 1u << lo) - 1u);
+          if (dy == 0 && dx0 <= 0 && dx0 + 7 >= 0) valid &= ~(1u << (-dx0));
+          const float* __restrict cb = col + 8 * (c - x0);
+          __m256 box = _mm256_loadu_ps(cb);
+          for (int j = 1; j < N; ++j) box = _mm256_add_ps(box, _mm256_loadu_ps(cb + 8 * j));
+          unsigned mask = valid & static_cast<unsigned>(_mm256_movemask_ps(
+                                      _mm256_cmp_ps(box, _mm256_set1_ps(s.limit[k]), _CMP_LT_OQ)));
+          if (!mask) continue;
+          alignas(32) float d[8];
+          _mm256_store_ps(d, box);
+          for (; mask != 0; mask &= mask - 1) {
+            const int l = __builtin_ctz(mask);
+            if (d[l] < s.limit[k])
+              insert_match(d[l], yc * W + c + dx0 + l, k, K, s, job.tau_ssd, k);
+          }
         }
       }
     }
