@@ -1,13 +1,14 @@
 // Part of stage_kernels.inl: block matching for one row of reference blocks of a tile.
 //
-// For every candidate row yc of the search window and every horizontal offset dx, the column sums
+// For every candidate row of the search window and every horizontal offset dx, the column sums
 // of squared differences between the N reference rows and the N candidate rows (shifted by dx) are
 // computed once over the pixel span of the row's reference blocks; each reference block's
 // distance is then a sum of N consecutive column sums.  This shares the per-pixel work between
-// the overlapping reference blocks of the row (step < N) and vectorises along the row.  The block
-// sums are compared, a vector at a time, with a per-pixel limit that is the reference's current
-// K-th best distance at a reference position and -1 elsewhere, so only candidates that improve a
-// list leave the vector loop.
+// the overlapping reference blocks of the row (step < N).  The AVX2 level puts eight offsets in a
+// vector (so only the block sums at reference positions are formed, one compare per reference);
+// the baseline level puts eight pixels in a vector and compares every block sum with a per-pixel
+// limit (-1 away from reference positions).  Either way only candidates that improve a list leave
+// the vector loop, and the matches of each reference end sorted by distance, itself first.
 
 // Keeps the K smallest distances of reference k sorted ascending (the reference itself, distance
 // 0, stays first: ties go after existing entries).
