@@ -11,6 +11,7 @@ namespace imgen::bindings {
 void bind_preprocess(py::module_& m);
 void bind_tiling(py::module_& m);
 void bind_metrics(py::module_& m);
+void bind_bm3d(py::module_& m);
 void bind_wavelet(py::module_& m);
 }  // namespace imgen::bindings
 
@@ -46,5 +47,6 @@ PYBIND11_MODULE(_core, m) {
   imgen::bindings::bind_preprocess(m);
   imgen::bindings::bind_tiling(m);
   imgen::bindings::bind_metrics(m);
+  imgen::bindings::bind_bm3d(m);
   imgen::bindings::bind_wavelet(m);
 }

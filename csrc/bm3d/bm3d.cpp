@@ -1,0 +1,402 @@
+// BM3D driver: conversion to planar float, padding, the colour transform, the tiling of the
+// reference blocks into passes, and the choice of SIMD level.
+#include "bm3d/bm3d.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "bm3d/bm3d_impl.hpp"
+#include "common/cpu_features.hpp"
+#include "preprocess/convert.hpp"
+
+namespace imgen::bm3d {
+
+namespace {
+
+using detail::kPlanePad;
+using detail::Scratch;
+using detail::StageJob;
+using detail::Tile;
+
+// Reference blocks per tile: rows x columns.  Tiles whose blocks can reach the same pixels never
+// run at the same time (see run_stage): at the default parameters 8 x 16 references need 3 x 2
+// passes.  Block matching works along a tile row, so wide tiles waste less of its vector work at
+// the tile's edges; short tiles give each pass enough of them to keep the threads busy.
+constexpr int64_t kTileRows = 8;
+constexpr int64_t kTileCols = 16;
+
+void run(ThreadPool* pool, int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn) {
+  if (pool)
+    pool->parallel_for(n, grain, fn);
+  else
+    fn(0, n);
+}
+
+bool is_pow2(int n) { return n > 0 && (n & (n - 1)) == 0; }
+
+// Messages name the parameters as the Python keywords do: block_size_hard, tau_match_wiener, ...
+void validate_stage(const StageParams& s, const char* stage) {
+  const auto name = [stage](const char* field) { return std::string(field) + "_" + stage; };
+  if (s.block_size < 2 || s.block_size > 16)
+    throw std::invalid_argument(name("block_size") + " must be in 2..16, got " +
+                                std::to_string(s.block_size));
+  if (s.step < 1)
+    throw std::invalid_argument(name("step") + " must be >= 1, got " + std::to_string(s.step));
+  if (s.search_window < 1 || s.search_window % 2 == 0)
+    throw std::invalid_argument(name("search_window") + " must be odd and positive, got " +
+                                std::to_string(s.search_window));
+  if (!is_pow2(s.max_blocks) || s.max_blocks > 64)
+    throw std::invalid_argument(name("max_blocks") + " must be a power of two in 1..64, got " +
+                                std::to_string(s.max_blocks));
+  if (!std::isfinite(s.tau_match) || s.tau_match < 0)
+    throw std::invalid_argument(name("tau_match") + " must be finite and >= 0");
+  if (!(s.beta >= 0 && s.beta <= 50))  // I0(beta) overflows float weights far beyond 50
+    throw std::invalid_argument(name("beta") + " must be in 0..50");
+  if (s.transform == Transform2D::bior15 && s.block_size != 8)
+    throw std::invalid_argument(name("transform") + " bior1.5 needs " + name("block_size") +
+                                " 8, got " + std::to_string(s.block_size) + " (use 'dct')");
+}
+
+// Top-left coordinates of the reference blocks along an axis of `len` pixels: every `step`, and
+// the last block position always.
+std::vector<int64_t> ref_positions(int64_t len, int n, int step) {
+  std::vector<int64_t> v;
+  for (int64_t p = 0; p <= len - n; p += step) v.push_back(p);
+  if (v.back() != len - n) v.push_back(len - n);
+  return v;
+}
+
+// The smallest number of colours P such that tiles t and t + P (`per_tile` references each) can
+// never write the same pixel: a reference at r aggregates blocks in rows [r - half, r + half + n).
+int64_t colours_needed(const std::vector<int64_t>& refs, int64_t per_tile, int64_t half, int n) {
+  const int64_t count = static_cast<int64_t>(refs.size());
+  const int64_t tiles = (count + per_tile - 1) / per_tile;
+  for (int64_t p = 1; p < tiles; ++p) {
+    bool ok = true;
+    for (int64_t t = 0; t + p < tiles && ok; ++t) {
+      const int64_t last = refs[static_cast<size_t>(std::min(count, (t + 1) * per_tile) - 1)];
+      const int64_t first = refs[static_cast<size_t>((t + p) * per_tile)];
+      ok = first - half >= last + half + n;
+    }
+    if (ok) return p;
+  }
+  return std::max<int64_t>(tiles, 1);
+}
+
+using TileKernel = void (*)(const StageJob&, const Tile&, const Scratch&);
+
+// Runs one stage and returns its estimate: `pad` floats, `channels` height x width planes one
+// after the other, `pad` floats (the layout of the noisy planes).
+std::vector<float> run_stage(StageJob job, const StageParams& sp, int64_t height, int64_t width,
+                             size_t pad, ThreadPool* pool) {
+  const int n = sp.block_size;
+  const int C = job.channels;
+  const size_t plane = static_cast<size_t>(height * width);
+  std::vector<float> num(plane * static_cast<size_t>(C) + 2 * pad, 0.0f);
+  std::vector<float> den(plane * static_cast<size_t>(C), 0.0f);
+  for (int c = 0; c < C; ++c) {
+    job.num[c] = num.data() + pad + plane * static_cast<size_t>(c);
+    job.den[c] = den.data() + plane * static_cast<size_t>(c);
+  }
+  const TransformMatrix tm = make_transform(sp.transform, n);
+  const size_t nn = static_cast<size_t>(n * n);
+  std::vector<float> fwd_t(nn), inv_t(nn);
+  for (size_t i = 0; i < static_cast<size_t>(n); ++i)
+    for (size_t j = 0; j < static_cast<size_t>(n); ++j) {
+      fwd_t[j * static_cast<size_t>(n) + i] = tm.forward[i * static_cast<size_t>(n) + j];
+      inv_t[j * static_cast<size_t>(n) + i] = tm.inverse[i * static_cast<size_t>(n) + j];
+    }
+  const std::vector<float> window = kaiser_window_2d(n, sp.beta);
+  const std::vector<int64_t> rows = ref_positions(height, n, sp.step);
+  const std::vector<int64_t> cols = ref_positions(width, n, sp.step);
+  job.block = n;
+  job.half_window = (sp.search_window - 1) / 2;
+  job.max_blocks = sp.max_blocks;
+  job.tau_ssd = sp.tau_match * static_cast<float>(n * n);
+  job.fwd = tm.forward.data();
+  job.fwd_t = fwd_t.data();
+  job.inv = tm.inverse.data();
+  job.inv_t = inv_t.data();
+  job.window = window.data();
+  job.ref_rows = rows.data();
+  job.ref_cols = cols.data();
+
+  const int64_t nrows = static_cast<int64_t>(rows.size()), ncols = static_cast<int64_t>(cols.size());
+  const int64_t tiles_y = (nrows + kTileRows - 1) / kTileRows;
+  const int64_t tiles_x = (ncols + kTileCols - 1) / kTileCols;
+  const int64_t py = colours_needed(rows, kTileRows, job.half_window, n);
+  const int64_t px = colours_needed(cols, kTileCols, job.half_window, n);
+  int64_t max_span = 0;
+  for (int64_t tx = 0; tx < tiles_x; ++tx) {
+    const int64_t b = tx * kTileCols, e = std::min(ncols, b + kTileCols);
+    max_span = std::max(max_span, cols[static_cast<size_t>(e - 1)] + n - cols[static_cast<size_t>(b)]);
+  }
+  const TileKernel kernel = cpu_has_avx2() ? &avx2::process_tile : &baseline::process_tile;
+  const size_t K = static_cast<size_t>(sp.max_blocks);
+
+  // Tiles of one colour (ty % py, tx % px) write disjoint pixels, and each tile adds its blocks
+  // in a fixed order, so every pixel receives its contributions in the same order whatever the
+  // number of threads: the result does not depend on it.
+  std::vector<Tile> tiles;
+  for (int64_t cy = 0; cy < py; ++cy) {
+    for (int64_t cx = 0; cx < px; ++cx) {
+      tiles.clear();
+      for (int64_t ty = cy; ty < tiles_y; ty += py)
+        for (int64_t tx = cx; tx < tiles_x; tx += px)
+          tiles.push_back(Tile{ty * kTileRows, std::min(nrows, (ty + 1) * kTileRows),
+                               tx * kTileCols, std::min(ncols, (tx + 1) * kTileCols)});
+      run(pool, static_cast<int64_t>(tiles.size()), 1, [&](int64_t b, int64_t e) {
+        const size_t refs = static_cast<size_t>(kTileCols);
+        const size_t span = static_cast<size_t>(max_span) + 64;
+        std::vector<float> dist(refs * K), limit(span);
+        std::vector<int64_t> pos(refs * K);
+        std::vector<int32_t> count(refs), ref_at(span);
+        std::vector<float> diff(span * 8);
+        std::vector<float> group(K * nn), group2(K * nn), block(2 * nn);
+        const Scratch s{dist.data(), pos.data(),   count.data(),  limit.data(),
+                        ref_at.data(), diff.data(), group.data(),
+                        group2.data(), block.data()};
+        for (int64_t t = b; t < e; ++t) kernel(job, tiles[static_cast<size_t>(t)], s);
+      });
+    }
+  }
+  // Every pixel is covered by a reference block (the last row and column always are), so den > 0.
+  run(pool, height, 16, [&](int64_t b, int64_t e) {
+    for (int c = 0; c < C; ++c)
+      for (size_t i = static_cast<size_t>(b) * static_cast<size_t>(width);
+           i < static_cast<size_t>(e) * static_cast<size_t>(width); ++i)
+        job.num[c][i] /= job.den[c][i];
+  });
+  return num;
+}
+
+template <class T>
+float sample(const ImageView& v, int64_t y, int64_t x, int64_t c) {
+  return static_cast<float>(v.row<const T>(y)[x * v.channels + c]);
+}
+
+float white_level(DType t) {
+  switch (t) {
+    case DType::u8: return 255.0f;
+    case DType::u16: return 65535.0f;
+    default: return 1.0f;
+  }
+}
+
+// src -> planar float (0-255 scale) of height x width (>= the image: reflected), row by row.
+// Returns false when a sample is not finite.
+template <class T>
+bool load_rows(const ImageView& src, float scale, int64_t height, int64_t width, float* const* planes,
+               int64_t y0, int64_t y1) {
+  bool finite = true;
+  for (int64_t y = y0; y < y1; ++y) {
+    const int64_t sy = reflect_index(y, src.height);
+    for (int64_t c = 0; c < src.channels; ++c) {
+      float* out = planes[c] + y * width;
+      for (int64_t x = 0; x < width; ++x) {
+        const float v = sample<T>(src, sy, reflect_index(x, src.width), c) * scale;
+        finite &= std::isfinite(v);
+        out[x] = v;
+      }
+    }
+  }
+  (void)height;
+  return finite;
+}
+
+template <class T>
+void store_rows(const ImageView& dst, float scale, int64_t width, const float* const* planes,
+                int64_t y0, int64_t y1) {
+  const float white = white_level(dst.dtype);
+  for (int64_t y = y0; y < y1; ++y) {
+    T* row = dst.row<T>(y);
+    for (int64_t c = 0; c < dst.channels; ++c) {
+      const float* in = planes[c] + y * width;
+      for (int64_t x = 0; x < dst.width; ++x) {
+        float v = in[x] * scale;
+        if constexpr (std::is_integral_v<T>) {
+          v = std::nearbyint(std::min(std::max(v, 0.0f), white));
+        }
+        row[x * dst.channels + c] = static_cast<T>(v);
+      }
+    }
+  }
+}
+
+// Opponent colour transform of the reference CBM3D: Y = (R + G + B) / 3, U = (R - B) / 2,
+// V = (R - 2G + B) / 4, and its inverse.
+void to_opponent(float* const* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const float r = p[0][i], g = p[1][i], b = p[2][i];
+    p[0][i] = (r + g + b) / 3.0f;
+    p[1][i] = (r - b) * 0.5f;
+    p[2][i] = (r - 2.0f * g + b) * 0.25f;
+  }
+}
+
+void from_opponent(float* const* p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const float y = p[0][i], u = p[1][i], v = p[2][i];
+    p[0][i] = y + u + v * (2.0f / 3.0f);
+    p[1][i] = y - v * (4.0f / 3.0f);
+    p[2][i] = y - u + v * (2.0f / 3.0f);
+  }
+}
+
+}  // namespace
+
+Params default_params(float sigma255) {
+  Params p;
+  p.sigma = sigma255;
+  if (sigma255 > 40.0f) {
+    p.hard.max_blocks = 32;
+    p.hard.step = 4;
+    p.hard.tau_match = 25000.0f;
+    p.lambda_3d = 2.8f;
+    p.wiener.block_size = 11;
+    p.wiener.step = 6;
+    p.wiener.tau_match = 3500.0f;
+  }
+  return p;
+}
+
+void validate(const Params& p) {
+  if (!std::isfinite(p.sigma) || p.sigma < 0)
+    throw std::invalid_argument("sigma must be finite and >= 0");
+  if (!std::isfinite(p.lambda_3d) || p.lambda_3d < 0)
+    throw std::invalid_argument("lambda_3d must be finite and >= 0");
+  if (!std::isfinite(p.mu2) || p.mu2 < 0)
+    throw std::invalid_argument("mu2 must be finite and >= 0");
+  validate_stage(p.hard, "hard");
+  if (p.stages == Stages::both) validate_stage(p.wiener, "wiener");
+}
+
+const char* simd_level() { return cpu_has_avx2() ? "avx2" : "baseline"; }
+
+void denoise(const ImageView& src, const ImageView& dst, const Params& p, ThreadPool* pool) {
+  validate(p);
+  if (src.channels != 1 && src.channels != 3)
+    throw std::invalid_argument("bm3d supports 1 (gray) or 3 (colour) channels, got " +
+                                std::to_string(src.channels));
+  if (dst.height != src.height || dst.width != src.width || dst.channels != src.channels)
+    throw std::invalid_argument("bm3d: dst must have the shape of src");
+  if (src.height <= 0 || src.width <= 0) return;
+  const int C = static_cast<int>(src.channels);
+  int nmax = p.hard.block_size;
+  if (p.stages == Stages::both) nmax = std::max(nmax, p.wiener.block_size);
+  const int64_t H = std::max<int64_t>(src.height, nmax), W = std::max<int64_t>(src.width, nmax);
+  const size_t plane = static_cast<size_t>(H * W);
+  // Padding before and after the planes: vector loops of block matching read up to a search
+  // window's half width plus a vector outside a row (those lanes are discarded).
+  int max_half = (p.hard.search_window - 1) / 2;
+  if (p.stages == Stages::both) max_half = std::max(max_half, (p.wiener.search_window - 1) / 2);
+  const size_t pad = static_cast<size_t>(std::max<int64_t>(kPlanePad, max_half + 24));
+  const size_t total = plane * static_cast<size_t>(C) + 2 * pad;
+
+  std::vector<float> noisy(total, 0.0f);
+  float* np[3] = {};
+  for (int c = 0; c < C; ++c) np[c] = noisy.data() + pad + plane * static_cast<size_t>(c);
+  const float to255 = 255.0f / white_level(src.dtype);
+  std::vector<char> finite_rows(static_cast<size_t>(H), 1);
+  run(pool, H, 32, [&](int64_t b, int64_t e) {
+    bool ok = true;
+    switch (src.dtype) {
+      case DType::u8: ok = load_rows<uint8_t>(src, to255, H, W, np, b, e); break;
+      case DType::u16: ok = load_rows<uint16_t>(src, to255, H, W, np, b, e); break;
+      case DType::f32: ok = load_rows<float>(src, to255, H, W, np, b, e); break;
+      default: throw std::invalid_argument("bm3d: image must be uint8, uint16 or float32");
+    }
+    if (!ok) finite_rows[static_cast<size_t>(b)] = 0;
+  });
+  if (std::find(finite_rows.begin(), finite_rows.end(), 0) != finite_rows.end())
+    throw std::invalid_argument("bm3d: image contains NaN or infinite values");
+  if (p.sigma == 0.0f && src.dtype == dst.dtype) {  // nothing to remove: an exact copy
+    // (after the check for non-finite pixels, which sigma = 0 does not waive)
+    const size_t item = dtype_size(src.dtype);
+    const size_t row = static_cast<size_t>(src.width * src.channels) * item;
+    for (int64_t y = 0; y < src.height; ++y)
+      std::memcpy(static_cast<char*>(dst.data) + static_cast<size_t>(y * dst.row_stride) * item,
+                  static_cast<const char*>(src.data) + static_cast<size_t>(y * src.row_stride) * item, row);
+    return;
+  }
+
+  std::vector<float> result;
+  if (p.sigma == 0.0f) {
+    result = std::move(noisy);
+  } else {
+    StageJob job;
+    job.height = H;
+    job.width = W;
+    job.channels = C;
+    if (C == 3) {
+      to_opponent(np, plane);
+      // Noise of standard deviation sigma in R, G, B has sigma * ||row of the transform|| in each
+      // opponent channel.
+      job.sigma[0] = p.sigma * std::sqrt(1.0f / 3.0f);
+      job.sigma[1] = p.sigma * std::sqrt(0.5f);
+      job.sigma[2] = p.sigma * std::sqrt(0.375f);
+    } else {
+      job.sigma[0] = p.sigma;
+    }
+    for (int c = 0; c < C; ++c) {
+      job.noisy[c] = np[c];
+      job.threshold[c] = p.lambda_3d * job.sigma[c];
+      job.wiener_s2[c] = std::max(p.mu2 * job.sigma[c] * job.sigma[c], 1e-30f);
+    }
+    job.match = np[0];
+    result = run_stage(job, p.hard, H, W, pad, pool);
+    if (p.stages == Stages::both) {
+      const std::vector<float> basic = std::move(result);
+      for (int c = 0; c < C; ++c)
+        job.pilot[c] = basic.data() + pad + plane * static_cast<size_t>(c);
+      job.match = job.pilot[0];
+      job.wiener = true;
+      result = run_stage(job, p.wiener, H, W, pad, pool);
+    }
+  }
+  float* rp[3] = {};
+  for (int c = 0; c < C; ++c) rp[c] = result.data() + pad + plane * static_cast<size_t>(c);
+  if (C == 3 && p.sigma != 0.0f) from_opponent(rp, plane);
+
+  const float from255 = white_level(dst.dtype) / 255.0f;
+  run(pool, dst.height, 32, [&](int64_t b, int64_t e) {
+    switch (dst.dtype) {
+      case DType::u8: store_rows<uint8_t>(dst, from255, W, rp, b, e); break;
+      case DType::u16: store_rows<uint16_t>(dst, from255, W, rp, b, e); break;
+      case DType::f32: store_rows<float>(dst, from255, W, rp, b, e); break;
+      default: throw std::invalid_argument("bm3d: output must be uint8, uint16 or float32");
+    }
+  });
+}
+
+void transform_blocks(Transform2D t, int n, bool inverse, const float* src, float* dst,
+                      int64_t count) {
+  if (n < 2 || n > 16) throw std::invalid_argument("block size must be in 2..16");
+  const TransformMatrix tm = make_transform(t, n);
+  const std::vector<float>& m = inverse ? tm.inverse : tm.forward;
+  std::vector<float> mt(m.size());
+  for (size_t i = 0; i < static_cast<size_t>(n); ++i)
+    for (size_t j = 0; j < static_cast<size_t>(n); ++j)
+      mt[j * static_cast<size_t>(n) + i] = m[i * static_cast<size_t>(n) + j];
+  if (cpu_has_avx2())
+    avx2::transform_blocks(m.data(), mt.data(), n, src, dst, count);
+  else
+    baseline::transform_blocks(m.data(), mt.data(), n, src, dst, count);
+}
+
+void haar_group(float* data, int count, int len, bool inverse) {
+  if (!is_pow2(count)) throw std::invalid_argument("group size must be a power of two");
+  if (cpu_has_avx2())
+    avx2::haar_group(data, count, len, inverse);
+  else
+    baseline::haar_group(data, count, len, inverse);
+}
+
+}  // namespace imgen::bm3d

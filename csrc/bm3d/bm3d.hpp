@@ -1,0 +1,70 @@
+// BM3D image denoising (Dabov, Foi, Katkovnik, Egiazarian, IEEE TIP 2007), gray and colour (CBM3D).
+//
+// Stage 1 (hard thresholding) groups similar blocks of the noisy image, filters each group by hard
+// thresholding in a 3-D transform domain (2-D bior1.5 per block, 1-D Haar along the group) and
+// aggregates the blocks with Kaiser-windowed weights into a basic estimate.  Stage 2 (Wiener)
+// groups blocks again, matched on the basic estimate, and applies the empirical Wiener filter the
+// basic estimate's 3-D (DCT x Haar) spectrum defines to the noisy group.
+//
+// Colour images go through the opponent colour transform; blocks are matched on the luminance
+// channel and the chroma channels share the luminance groups.
+#pragma once
+
+#include <cstdint>
+
+#include "bm3d/transforms.hpp"
+#include "common/image.hpp"
+#include "common/thread_pool.hpp"
+
+namespace imgen::bm3d {
+
+// Parameters of one stage.  Distances and thresholds are on the 0-255 scale whatever the dtype.
+struct StageParams {
+  int block_size = 8;       // blocks are block_size x block_size pixels (2..16)
+  int step = 3;             // reference blocks every `step` pixels (the last row/column always)
+  int search_window = 39;   // full search over a search_window^2 neighbourhood (odd)
+  int max_blocks = 16;      // most blocks per group, a power of two (1..64)
+  float tau_match = 3000;   // largest mean squared block difference a match may have
+  float beta = 2.0f;        // Kaiser window parameter for the aggregation
+  Transform2D transform = Transform2D::bior15;
+};
+
+enum class Stages { hard, both };
+
+struct Params {
+  // Noise standard deviation on the 0-255 scale (the caller converts from the image's units).
+  float sigma = 25.0f;
+  Stages stages = Stages::both;
+  StageParams hard{};
+  float lambda_3d = 2.7f;   // stage-1 threshold: lambda_3d * sigma
+  float mu2 = 1.0f;         // stage-2 shrinkage B^2 / (B^2 + mu2 * sigma^2)
+  StageParams wiener{8, 3, 39, 32, 400.0f, 2.0f, Transform2D::dct};
+};
+
+// The authors' normal profile for a noise level on the 0-255 scale, with the reference's changes
+// above sigma = 40 (32 blocks, step 4, lambda 2.8 and tau 25000 in stage 1; 11x11 blocks, step 6
+// and tau 3500 in stage 2).
+Params default_params(float sigma255);
+
+// Throws std::invalid_argument naming the first parameter outside its supported range.
+void validate(const Params& p);
+
+// Denoises src into dst (same height, width and channels: 1 or 3; any of uint8/uint16/float32,
+// dst may differ from src in dtype).  Pixel units: 0-255 for uint8, 0-65535 for uint16, 0-1 for
+// float32 -- `p.sigma` is always on the 0-255 scale.  Integer outputs are rounded and clamped;
+// float outputs are not clamped.  Non-finite input pixels throw std::invalid_argument.  src and dst
+// may not overlap.  Results do not depend on the pool size; `pool` may be null.
+void denoise(const ImageView& src, const ImageView& dst, const Params& p, ThreadPool* pool);
+
+// Which SIMD level the BM3D kernels run with on this CPU: "avx2" or "baseline".
+const char* simd_level();
+
+// Test hooks running the kernels' own code paths.
+// The separable 2-D transform of `count` n x n blocks: dst = M * src * M^T with M the forward
+// (or, with inverse, the inverse) matrix of `t`.
+void transform_blocks(Transform2D t, int n, bool inverse, const float* src, float* dst,
+                      int64_t count);
+// The 1-D Haar transform along a group of `count` (a power of two) vectors of `len` floats.
+void haar_group(float* data, int count, int len, bool inverse);
+
+}  // namespace imgen::bm3d
