@@ -14,7 +14,7 @@ def add_parser(sub) -> None:
         description="Denoise a set of images at several noise levels with imgen's classical and learned "
                     "denoisers and the peers that are installed; report PSNR/SSIM and time, and write "
                     "CSV, JSON, a PSNR-vs-time chart and a crop sheet.  With no options it runs on "
-                    "scikit-image's bundled photographs at sigma 15, 25, 50.")
+                    "centre 256x256 crops of scikit-image's bundled photographs at sigma 15, 25, 50.")
     p.add_argument("--images", help="a folder of images (default: scikit-image's bundled photographs)")
     p.add_argument("--methods", nargs="+", help="classical/peer methods (default: all that are installed): "
                                                 "bm3d wavelet wavelet-ti opencv-nlm skimage-wavelet skimage-nlm bm3d-ref")
@@ -22,12 +22,14 @@ def add_parser(sub) -> None:
     p.add_argument("--sigmas", nargs="+", type=float, default=[15, 25, 50], help="noise levels, 0-255 scale")
     p.add_argument("--out", default="bench-out", help="folder for the CSV, JSON and PNG files")
     p.add_argument("--threads", type=int, help="threads for imgen, OpenCV and onnxruntime (default: all cores)")
-    p.add_argument("--repeats", type=int, default=3, help="timed runs per image and method (median)")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs per image and method, median "
+                                                         "(fewer once they add up to a second)")
     p.add_argument("--seed", type=int, default=0, help="noise seed (default_rng(seed) per image)")
     p.add_argument("--quantize", action="store_true", help="round noisy inputs to 8 bits")
     p.add_argument("--shave", type=int, default=0, help="border pixels left out of the scores")
     p.add_argument("--y-channel", action="store_true", help="score colour images on BT.601 luma")
-    p.add_argument("--crop", type=int, help="centre-crop every image to this size")
+    p.add_argument("--crop", type=int, help="centre-crop every image to this size (default: 256 for the "
+                                             "bundled photographs, none for --images)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=main)
 
