@@ -161,7 +161,8 @@ def load_any(path) -> tuple[nn.Module, str]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise UnknownCheckpointError(f"cannot read {path} as a torch checkpoint: {str(e).splitlines()[0]}") from e
+        first = str(e).strip().split(". ")[0].splitlines()[0]
+        raise UnknownCheckpointError(f"cannot read {path} as a torch checkpoint of tensors ({first})") from e
     if isinstance(obj, Mapping) and obj.get("format") == CHECKPOINT_FORMAT:
         model, state = load_model(obj)
         o = state.get("options", {})

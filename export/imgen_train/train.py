@@ -66,6 +66,7 @@ class TrainOptions:
     threads: int | None = None
     amp: str = "none"               # none | bf16 (CPU autocast) | fp16 (CUDA autocast)
     resume: bool = False
+    stop_at: int | None = None      # stop at this step (the schedule still spans iters); --resume continues
     progress: bool = True
 
     def arch_options(self) -> dict:
@@ -237,7 +238,8 @@ def train(o: TrainOptions) -> dict:
                         best_psnr=best, last_psnr=last_val, seconds=time.perf_counter() - started)
 
     model.train()
-    while step < o.iters:
+    end = o.iters if o.stop_at is None else min(o.stop_at, o.iters)
+    while step < end:
         batch = {k: v.to(device) for k, v in sampler.batch(step).items()}
         if channels_last:
             batch = {k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v
@@ -253,7 +255,7 @@ def train(o: TrainOptions) -> dict:
         count += 1
         if bar is not None:
             bar.update(1)
-        val_now = step % o.val_every == 0 or step == o.iters
+        val_now = step % o.val_every == 0 or step == end
         if step % o.log_every == 0 or val_now:
             row_val = ""
             if val_now:
@@ -269,7 +271,7 @@ def train(o: TrainOptions) -> dict:
             if bar is not None:
                 bar.set_postfix(loss=f"{loss_mean:.2e}", val=f"{last_val:.2f}" if last_val else "-", best=f"{best:.2f}")
             running, count = 0.0, 0
-        if step % o.ckpt_every == 0 or step == o.iters:
+        if step % o.ckpt_every == 0 or step == end:
             checkpoint(last_path)
     if bar is not None:
         bar.close()
@@ -286,6 +288,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "noise": "sigma on the 0-255 scale: '25' or 'LOW,HIGH' (uniform per patch)",
         "val_dir": "held-out validation folder (default: the last --val-count images of --train-dir)",
         "amp": "mixed precision: bf16 (CPU autocast) or fp16 (CUDA)", "resume": "continue from OUT/last.pt",
+        "stop_at": "stop at this step; the LR schedule still spans --iters (continue with --resume)",
         "depth": "conv layers (default: the architecture's)", "width": "hidden channels",
     }
     for f in dataclasses.fields(TrainOptions):

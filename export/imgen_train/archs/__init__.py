@@ -49,7 +49,8 @@ def config_for(name: str, **options: Any):
 
 def build(name: str, **options: Any) -> nn.Module:
     """A fresh model of architecture ``name`` (options: fields of its config dataclass)."""
-    return ARCHS[name].cls(config_for(name, **options))
+    config = config_for(name, **options)
+    return ARCHS[name].cls(config)
 
 
 __all__ = ["ARCHS", "ArchEntry", "DnCNN", "DnCNNConfig", "FFDNet", "FFDNetConfig", "build", "config_for"]

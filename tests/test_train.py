@@ -1,0 +1,99 @@
+"""imgen_train.train: a few steps on tiny generated images; loss falls, checkpoints resume, CSV written."""
+from __future__ import annotations
+
+import csv
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="imgen_train needs torch (pip install torch, then imgen[train])")
+
+from imgen_train.data import NoiseSpec, PatchSampler, augment  # noqa: E402
+from imgen_train.train import TrainOptions, load_model, train  # noqa: E402
+
+
+@pytest.fixture
+def image_dir(tmp_path):
+    """Smooth gray images (easy to denoise) with a few edges."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    yy, xx = np.mgrid[0:40, 0:40]
+    for k in range(6):
+        img = 128 + 60 * np.sin(xx / (4 + k)) * np.cos(yy / 5) + 40 * (xx > 20 + k)
+        img += rng.normal(0, 2, img.shape)
+        cv2.imwrite(str(folder / f"{k}.png"), np.clip(img, 0, 255).astype(np.uint8))
+    return folder
+
+
+def _options(image_dir, out, **kw):
+    base = dict(train_dir=str(image_dir), out=str(out), arch="ffdnet", depth=3, width=16, noise="10,40",
+                patch=16, batch=8, iters=40, lr=3e-3, val_count=2, val_every=20, ckpt_every=20, log_every=10,
+                threads=1, progress=False, seed=3)
+    base.update(kw)
+    return TrainOptions(**base)
+
+
+def _rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_training_reduces_loss_and_writes_log(image_dir, tmp_path):
+    result = train(_options(image_dir, tmp_path / "run"))
+    rows = _rows(tmp_path / "run" / "log.csv")
+    assert [int(r["step"]) for r in rows] == [10, 20, 30, 40]
+    losses = [float(r["loss"]) for r in rows]
+    assert losses[-1] < 0.5 * losses[0]
+    assert rows[1]["val_psnr"] and rows[3]["val_psnr"] and not rows[0]["val_psnr"]
+    assert result["step"] == 40 and math.isfinite(result["best_psnr"])
+    for name in ("last.pt", "best.pt", "options.json"):
+        assert (tmp_path / "run" / name).exists()
+    model, state = load_model(tmp_path / "run" / "best.pt")
+    assert state["arch"] == "ffdnet" and model.config.depth == 3
+
+
+def test_resume_matches_an_uninterrupted_run(image_dir, tmp_path):
+    train(_options(image_dir, tmp_path / "full", arch="dncnn", iters=30, ckpt_every=10, val_every=10))
+    train(_options(image_dir, tmp_path / "part", arch="dncnn", iters=30, stop_at=20, ckpt_every=10, val_every=10))
+    train(_options(image_dir, tmp_path / "part", arch="dncnn", iters=30, ckpt_every=10, val_every=10, resume=True))
+    full = torch.load(tmp_path / "full" / "last.pt", weights_only=False)
+    part = torch.load(tmp_path / "part" / "last.pt", weights_only=False)
+    assert full["step"] == part["step"] == 30
+    for key, value in full["state_dict"].items():
+        torch.testing.assert_close(part["state_dict"][key], value, rtol=1e-5, atol=1e-6)
+    assert [r["step"] for r in _rows(tmp_path / "part" / "log.csv")] == ["10", "20", "30"]
+
+
+def test_resume_without_checkpoint_is_an_error(image_dir, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        train(_options(image_dir, tmp_path / "none", resume=True))
+
+
+def test_batches_are_seeded_and_noise_is_in_range():
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (20, 24, 1), dtype=np.uint8) for _ in range(3)]
+    sampler = PatchSampler(images, patch=8, batch=5, noise=NoiseSpec.parse("5,30"), seed=1)
+    a, b, c = sampler.batch(4), sampler.batch(4), sampler.batch(5)
+    assert torch.equal(a["noisy"], b["noisy"]) and not torch.equal(a["noisy"], c["noisy"])
+    assert a["clean"].shape == (5, 1, 8, 8) and a["sigma"].shape == (5, 1, 1, 1)
+    assert float(a["sigma"].min()) >= 5 / 255 and float(a["sigma"].max()) <= 30 / 255
+
+
+def test_the_eight_augmentations_are_distinct():
+    patch = np.arange(12).reshape(3, 4, 1)
+    outs = {augment(patch, m).tobytes() + bytes(augment(patch, m).shape) for m in range(8)}
+    assert len(outs) == 8
+
+
+@pytest.mark.parametrize("text, expected", [("25", (25, 25)), ("0,75", (0, 75)), ("0-75", (0, 75)), (15, (15, 15))])
+def test_noise_spec_parse(text, expected):
+    spec = NoiseSpec.parse(text)
+    assert (spec.low, spec.high) == expected
+
+
+def test_noise_spec_rejects_bad_ranges():
+    with pytest.raises(ValueError, match="LOW,HIGH"):
+        NoiseSpec.parse("50,10")
