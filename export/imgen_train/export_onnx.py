@@ -304,7 +304,8 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
     from .import_checkpoint import load_any
 
     model, description = load_any(checkpoint)
-    kw.setdefault("description", description)
+    if kw.get("description") is None:
+        kw["description"] = description
     return export(model, output, **kw)
 
 
