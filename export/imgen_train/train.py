@@ -45,6 +45,7 @@ class TrainOptions:
     channels: int = 1
     depth: int | None = None        # None = the architecture's default
     width: int | None = None
+    batch_norm: bool | None = None  # None = the architecture's default
     noise: str = "0,75"             # sigma on the 0-255 scale: "25" or "LOW,HIGH"
     patch: int = 64
     batch: int = 32
@@ -75,6 +76,8 @@ class TrainOptions:
             opts["depth"] = self.depth
         if self.width is not None:
             opts["width"] = self.width
+        if self.batch_norm is not None:
+            opts["batch_norm"] = self.batch_norm
         return opts
 
 
@@ -297,6 +300,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         h = help_text.get(f.name, "") + (f" (default: {default})" if default not in (None, "") else "")
         if f.name == "resume":
             p.add_argument(flag, action="store_true", help=h)
+        elif f.name == "batch_norm":
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                           help="batch norm after the hidden convs (default: the architecture's)")
         elif f.name == "progress":
             p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
         elif f.name == "milestones":
