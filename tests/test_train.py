@@ -97,3 +97,27 @@ def test_noise_spec_parse(text, expected):
 def test_noise_spec_rejects_bad_ranges():
     with pytest.raises(ValueError, match="LOW,HIGH"):
         NoiseSpec.parse("50,10")
+
+
+def test_cli_train_then_export_then_serve(image_dir, tmp_path, capsys):
+    """imgen train -> imgen export -> imgen.load: the path the shipped model took, in miniature."""
+    import imgen
+    from imgen.cli import main
+
+    out = tmp_path / "cli-run"
+    assert main(["train", "--train-dir", str(image_dir), "--out", str(out), "--arch", "ffdnet", "--depth", "3",
+                 "--width", "8", "--patch", "16", "--batch", "4", "--iters", "6", "--val-count", "2",
+                 "--val-every", "3", "--ckpt-every", "3", "--threads", "1", "--no-progress"]) == 0
+    assert '"step": 6' in capsys.readouterr().out
+    assert main(["export", str(out / "best.pt"), "-o", str(tmp_path / "m.onnx")]) == 0
+    model = imgen.load(str(tmp_path / "m.onnx"), providers=["cpu"])
+    assert model.info.noise_input == "sigma" and "trained by imgen train" in model.info.description
+    assert model(np.zeros((15, 9), np.float32), sigma=0.1).shape == (15, 9)
+
+
+def test_cli_train_rejects_bad_options(image_dir, tmp_path, capsys):
+    from imgen.cli import main
+
+    assert main(["train", "--train-dir", str(image_dir), "--out", str(tmp_path / "r"), "--patch", "15",
+                 "--no-progress"]) == 1
+    assert "multiple of 2" in capsys.readouterr().err
