@@ -44,12 +44,14 @@ def _rows(path):
 def test_training_reduces_loss_and_writes_log(image_dir, tmp_path):
     result = train(_options(image_dir, tmp_path / "run"))
     rows = _rows(tmp_path / "run" / "log.csv")
-    assert [int(r["step"]) for r in rows] == [10, 20, 30, 40]
+    assert [r["step"] for r in rows] == ["10", "20", "30", "40", "40+bn"]  # +bn: BN statistics re-estimated
+    assert float(rows[-1]["val_psnr"]) == pytest.approx(result["final_psnr"], abs=1e-3)
+    rows = rows[:4]
     losses = [float(r["loss"]) for r in rows]
     assert losses[-1] < 0.5 * losses[0]
     assert rows[1]["val_psnr"] and rows[3]["val_psnr"] and not rows[0]["val_psnr"]
     assert result["step"] == 40 and math.isfinite(result["best_psnr"])
-    for name in ("last.pt", "best.pt", "options.json"):
+    for name in ("last.pt", "best.pt", "final.pt", "options.json"):
         assert (tmp_path / "run" / name).exists()
     model, state = load_model(tmp_path / "run" / "best.pt")
     assert state["arch"] == "ffdnet" and model.config.depth == 3
@@ -64,7 +66,22 @@ def test_resume_matches_an_uninterrupted_run(image_dir, tmp_path):
     assert full["step"] == part["step"] == 30
     for key, value in full["state_dict"].items():
         torch.testing.assert_close(part["state_dict"][key], value, rtol=1e-5, atol=1e-6)
-    assert [r["step"] for r in _rows(tmp_path / "part" / "log.csv")] == ["10", "20", "30"]
+    assert [r["step"] for r in _rows(tmp_path / "part" / "log.csv")] == ["10", "20", "30"]  # DnCNN: no BN here
+
+
+def test_batch_norm_recalibration_uses_exact_statistics(image_dir, tmp_path):
+    from imgen_train.train import recalibrate_batch_norm
+
+    o = _options(image_dir, tmp_path / "r")
+    sampler = PatchSampler.from_folder(o.train_dir, channels=1, patch=16, batch=4, noise=NoiseSpec.parse("20"), seed=0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 1), torch.nn.BatchNorm2d(3))
+    model.noise_input = False
+    assert recalibrate_batch_norm(model, sampler, 3, 100, torch.device("cpu"))
+    with torch.no_grad():
+        feats = torch.cat([model[0](sampler.batch(100 + k)["noisy"]) for k in range(3)])
+    torch.testing.assert_close(model[1].running_mean, feats.mean(dim=(0, 2, 3)), rtol=1e-4, atol=1e-5)
+    assert model[1].momentum == 0.1
+    assert not recalibrate_batch_norm(torch.nn.Conv2d(1, 1, 1), sampler, 3, 0, torch.device("cpu"))
 
 
 def test_resume_without_checkpoint_is_an_error(image_dir, tmp_path):

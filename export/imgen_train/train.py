@@ -66,6 +66,7 @@ class TrainOptions:
     device: str = "auto"            # auto | cpu | cuda
     threads: int | None = None
     amp: str = "none"               # none | bf16 (CPU autocast) | fp16 (CUDA autocast)
+    bn_recalibrate: int = 100       # batches to re-estimate batch-norm statistics at the end (0 = off)
     resume: bool = False
     stop_at: int | None = None      # stop at this step (the schedule still spans iters); --resume continues
     progress: bool = True
@@ -143,6 +144,27 @@ def lr_factor(step: int, o: TrainOptions) -> float:
         milestones = o.milestones or [int(o.iters * 0.5), int(o.iters * 0.75)]
         return o.gamma ** sum(step >= m for m in milestones)
     raise ValueError(f"schedule must be 'cosine' or 'multistep', got {o.schedule!r}")
+
+
+@torch.no_grad()
+def recalibrate_batch_norm(model: nn.Module, sampler: PatchSampler, batches: int, first_step: int,
+                           device: torch.device) -> bool:
+    """Replace the running (exponential) BN statistics by exact averages over ``batches`` fresh
+    training batches (steps first_step, first_step + 1, ...); False when the model has no BN."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns or batches <= 0:
+        return False
+    momenta = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.train()
+    for k in range(batches):
+        batch = {k2: v.to(device) for k2, v in sampler.batch(first_step + k).items()}
+        _denoise_output(model, batch["noisy"], batch["sigma"])
+    for m, momentum in zip(bns, momenta):
+        m.momentum = momentum
+    return True
 
 
 def make_scheduler(opt: torch.optim.Optimizer, o: TrainOptions):
@@ -278,7 +300,21 @@ def train(o: TrainOptions) -> dict:
             checkpoint(last_path)
     if bar is not None:
         bar.close()
-    return {"step": step, "best_psnr": best, "last_psnr": last_val, "seconds": time.perf_counter() - started}
+    result = {"step": step, "best_psnr": best, "last_psnr": last_val, "seconds": time.perf_counter() - started}
+    if step >= o.iters and recalibrate_batch_norm(model, sampler, o.bn_recalibrate, o.iters, device):
+        # The weights of the last step with exact BN statistics (the running ones follow the last
+        # ~10 batches only): final.pt, and best.pt too when it validates better.
+        final_val = evaluate(model, val, device)
+        result["final_psnr"] = final_val
+        save_checkpoint(out / "final.pt", model, o, step, best_psnr=final_val, last_psnr=final_val,
+                        bn_recalibrated=o.bn_recalibrate)
+        with open(csv_path, "a", newline="") as f:
+            csv.writer(f).writerow([f"{step}+bn", "", "", f"{final_val:.4f}", f"{time.perf_counter() - started:.1f}"])
+        if final_val > best:
+            best = result["best_psnr"] = final_val
+            save_checkpoint(best_path, model, o, step, best_psnr=best, last_psnr=final_val,
+                            bn_recalibrated=o.bn_recalibrate)
+    return result
 
 
 # -- command line -----------------------------------------------------------------------------
@@ -292,6 +328,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "val_dir": "held-out validation folder (default: the last --val-count images of --train-dir)",
         "amp": "mixed precision: bf16 (CPU autocast) or fp16 (CUDA)", "resume": "continue from OUT/last.pt",
         "stop_at": "stop at this step; the LR schedule still spans --iters (continue with --resume)",
+        "bn_recalibrate": "batches to re-estimate batch-norm statistics after the last step (writes final.pt)",
         "depth": "conv layers (default: the architecture's)", "width": "hidden channels",
     }
     for f in dataclasses.fields(TrainOptions):
