@@ -138,3 +138,15 @@ def test_cli_train_rejects_bad_options(image_dir, tmp_path, capsys):
     assert main(["train", "--train-dir", str(image_dir), "--out", str(tmp_path / "r"), "--patch", "15",
                  "--no-progress"]) == 1
     assert "multiple of 2" in capsys.readouterr().err
+
+
+def test_options_from_toml_with_flag_overrides(image_dir, tmp_path):
+    from imgen_train.train import parse_options
+
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'train-dir = "{image_dir}"\narch = "dncnn"\ndepth = 5\niters = 7\nnoise = "25"\n')
+    o = parse_options(["--config", str(cfg), "--iters", "9"], "test")
+    assert (o.train_dir, o.arch, o.depth, o.iters, o.noise) == (str(image_dir), "dncnn", 5, 9, "25")
+    cfg.write_text('colour = 3\n')
+    with pytest.raises(ValueError, match="unknown option.*colour"):
+        parse_options(["--config", str(cfg), "--train-dir", "x"], "test")

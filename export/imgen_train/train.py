@@ -358,12 +358,42 @@ def options_from_args(args: argparse.Namespace) -> TrainOptions:
     return TrainOptions(**{k: v for k, v in vars(args).items() if k in names})
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m imgen_train.train", description=__doc__.splitlines()[0])
+def load_config(path: str | os.PathLike) -> dict:
+    """TrainOptions fields from a TOML file (keys as field names, '-' or '_'); unknown keys raise."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    with open(path, "rb") as f:
+        table = tomllib.load(f)
+    names = {f.name for f in dataclasses.fields(TrainOptions)}
+    values = {k.replace("-", "_"): v for k, v in table.items()}
+    unknown = set(values) - names
+    if unknown:
+        raise ValueError(f"{path}: unknown option(s) {', '.join(sorted(unknown))}; options: {', '.join(sorted(names))}")
+    return values
+
+
+def parse_options(argv: list[str] | None, prog: str) -> TrainOptions:
+    """TrainOptions from command-line flags; ``--config FILE.toml`` supplies defaults that flags override."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config")
+    known, _ = pre.parse_known_args(argv)
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    p.add_argument("--config", help="a TOML file of options (flags given as well override it)")
     add_arguments(p)
-    args = p.parse_args(argv)
+    if known.config:
+        config = load_config(known.config)
+        p.set_defaults(**config)
+        for action in p._actions:
+            if action.dest in config:
+                action.required = False
+    return options_from_args(p.parse_args(argv))
+
+
+def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="imgen_train: %(message)s")
-    result = train(options_from_args(args))
+    result = train(parse_options(argv, "python -m imgen_train.train"))
     print(json.dumps(result))
     return 0
 

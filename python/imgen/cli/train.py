@@ -17,9 +17,7 @@ def add_parser(sub) -> None:
 
 def main(args: argparse.Namespace) -> int:
     train = import_train_module("train", "train")
-    parser = argparse.ArgumentParser(prog="imgen train", description=train.__doc__.splitlines()[0])
-    train.add_arguments(parser)
-    opts = train.options_from_args(parser.parse_args(args.options))
+    opts = run_reporting(train.parse_options, args.options, "imgen train")
     result = run_reporting(train.train, opts)
     print(json.dumps(result))
     return 0
