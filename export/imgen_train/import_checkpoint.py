@@ -166,9 +166,9 @@ def load_any(path) -> tuple[nn.Module, str]:
     if isinstance(obj, Mapping) and obj.get("format") == CHECKPOINT_FORMAT:
         model, state = load_model(obj)
         o = state.get("options", {})
-        desc = (f"{model.name} {model.config.__dict__}, trained by imgen train on {o.get('train_dir')} "
+        desc = (f"{model.name} {model.config.__dict__}, trained by imgen train on {Path(o.get('train_dir') or '?').name} "
                 f"(noise {o.get('noise')}, seed {o.get('seed')}) for {state.get('step')} steps; "
-                f"validation PSNR {state.get('best_psnr') or 0:.2f} dB at sigma {o.get('val_sigma')}")
+                f"validation PSNR {state.get('best_psnr') or 0:.2f} dB at sigma {o.get('val_sigma')}; docs/models.md")
         return model, desc
     model = model_from_state_dict(obj)
     return model, f"{model.name} {model.config.__dict__}, imported from {path.name}"
