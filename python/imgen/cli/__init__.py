@@ -6,9 +6,9 @@ import logging
 import sys
 
 from ..errors import ImgenError
-from . import bench, denoise, info, run
+from . import bench, denoise, export, import_, info, run, train
 
-COMMANDS = (info, run, denoise, bench)
+COMMANDS = (info, run, denoise, bench, train, export, import_)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,7 +29,11 @@ def _version() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not getattr(args, "passthrough", False):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.options = list(getattr(args, "options", [])) + extra
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="imgen: %(message)s")
     try:
         return args.func(args)

@@ -1,0 +1,56 @@
+"""The architecture registry: every architecture imgen_train knows, listed in one place.
+
+``ARCHS`` maps a name to (model class, config dataclass).  ``build(name, **options)`` makes a
+model; unknown names and unknown options raise ValueError naming what is supported.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+from torch import nn
+
+from .dncnn import DnCNN, DnCNNConfig
+from .ffdnet import FFDNet, FFDNetConfig
+
+
+class ArchEntry(NamedTuple):
+    cls: type
+    config: type
+
+
+def _registry(*entries: tuple[str, type, type]) -> dict[str, ArchEntry]:
+    out: dict[str, ArchEntry] = {}
+    for name, cls, config in entries:
+        if name in out:
+            raise ValueError(f"architecture {name!r} registered twice")
+        out[name] = ArchEntry(cls, config)
+    return out
+
+
+ARCHS: dict[str, ArchEntry] = _registry(
+    ("dncnn", DnCNN, DnCNNConfig),
+    ("ffdnet", FFDNet, FFDNetConfig),
+)
+
+
+def config_for(name: str, **options: Any):
+    """The config dataclass of architecture ``name`` with ``options`` applied."""
+    if name not in ARCHS:
+        raise ValueError(f"unknown architecture {name!r}; known: {', '.join(ARCHS)}")
+    config_cls = ARCHS[name].config
+    fields = {f.name for f in dataclasses.fields(config_cls)}
+    unknown = set(options) - fields
+    if unknown:
+        raise ValueError(f"{name} has no option(s) {', '.join(sorted(unknown))}; "
+                         f"options: {', '.join(sorted(fields))}")
+    return config_cls(**options)
+
+
+def build(name: str, **options: Any) -> nn.Module:
+    """A fresh model of architecture ``name`` (options: fields of its config dataclass)."""
+    config = config_for(name, **options)
+    return ARCHS[name].cls(config)
+
+
+__all__ = ["ARCHS", "ArchEntry", "DnCNN", "DnCNNConfig", "FFDNet", "FFDNetConfig", "build", "config_for"]

@@ -1,0 +1,199 @@
+"""Recognise a checkpoint's architecture from its state dict (spandrel-style) and export it.
+
+    python -m imgen_train.import_checkpoint dncnn_25.pth -o dncnn25.onnx
+    imgen import dncnn_25.pth -o dncnn25.onnx
+
+Recognised: imgen-train checkpoints (they name their architecture and config), KAIR DnCNN with
+batch norm merged (``model.0.weight``, ``model.2.weight``, ... ``model.N.weight``: 3x3 convs with
+ReLUs between them, residual output) and KAIR FFDNet (the same layout on 4C+1 -> 4C channels,
+direct output).  Anything else raises UnknownCheckpointError naming what was found and what each
+detector expected.  Detectors are listed in one place (``DETECTORS``), in the order they are tried.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+from typing import Callable, Mapping
+
+import torch
+from torch import nn
+
+from . import archs
+from .train import CHECKPOINT_FORMAT, load_model
+
+
+class UnknownCheckpointError(ValueError):
+    """No detector recognised the checkpoint, or one recognised it but the shapes do not fit."""
+
+
+class Mismatch(ValueError):
+    """A detector's layout matched the key names but not the shapes."""
+
+
+StateDict = Mapping[str, torch.Tensor]
+_CONV_KEY = re.compile(r"^model\.(\d+)\.(weight|bias)$")
+
+
+def _conv_chain(sd: StateDict) -> list[tuple[int, torch.Tensor, torch.Tensor | None]] | None:
+    """[(index, weight, bias)] when every key is model.<i>.weight/bias, else None."""
+    layers: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in sd.items():
+        m = _CONV_KEY.match(key)
+        if not m:
+            return None
+        layers.setdefault(int(m.group(1)), {})[m.group(2)] = value
+    if not layers:
+        return None
+    return [(i, layers[i].get("weight"), layers[i].get("bias")) for i in sorted(layers)]
+
+
+def _check_chain(chain, family: str) -> tuple[int, int, int]:
+    """(depth, width, in_channels, out_channels) of a plain 3x3 conv chain (indices 0, 2, 4, ...)."""
+    indices = [i for i, _, _ in chain]
+    expected = list(range(0, 2 * len(chain), 2))
+    if indices != expected:
+        raise Mismatch(f"{family}: conv indices {indices[:6]}{'...' if len(indices) > 6 else ''}; expected "
+                       f"0, 2, 4, ... (conv, ReLU, conv, ...) with batch norm merged into the biases")
+    for i, w, b in chain:
+        if w is None or w.dim() != 4 or tuple(w.shape[2:]) != (3, 3):
+            shape = None if w is None else tuple(w.shape)
+            raise Mismatch(f"{family}: model.{i}.weight has shape {shape}; expected (out, in, 3, 3)")
+        if b is None or tuple(b.shape) != (w.shape[0],):
+            raise Mismatch(f"{family}: model.{i}.bias missing or not ({w.shape[0]},); batch norm must be merged")
+    width = chain[0][1].shape[0]
+    for (i, w, _), (j, prev, _) in zip(chain[1:], chain[:-1]):
+        if w.shape[1] != prev.shape[0]:
+            raise Mismatch(f"{family}: model.{i}.weight takes {w.shape[1]} channels but model.{j} gives {prev.shape[0]}")
+    for i, w, _ in chain[1:-1]:
+        if w.shape[0] != width:
+            raise Mismatch(f"{family}: model.{i}.weight has {w.shape[0]} outputs; expected the width {width}")
+    return len(chain), width, chain[0][1].shape[1], chain[-1][1].shape[0]
+
+
+def detect_kair_dncnn(sd: StateDict) -> tuple[str, dict] | None:
+    chain = _conv_chain(sd)
+    if chain is None or chain[0][1] is None or chain[0][1].dim() != 4:
+        return None
+    if chain[0][1].shape[1] not in (1, 3):
+        return None
+    depth, width, cin, cout = _check_chain(chain, "KAIR DnCNN")
+    if cout != cin:
+        raise Mismatch(f"KAIR DnCNN: {cin} input channels but {cout} output channels; expected them equal")
+    return "dncnn", {"in_channels": cin, "depth": depth, "width": width, "residual": True, "batch_norm": False}
+
+
+def detect_kair_ffdnet(sd: StateDict) -> tuple[str, dict] | None:
+    chain = _conv_chain(sd)
+    if chain is None or chain[0][1] is None or chain[0][1].dim() != 4:
+        return None
+    if chain[0][1].shape[1] not in (5, 13):
+        return None
+    depth, width, cin, cout = _check_chain(chain, "KAIR FFDNet")
+    c = (cin - 1) // 4
+    if cout != 4 * c:
+        raise Mismatch(f"KAIR FFDNet: first conv takes {cin} = 4*{c}+1 channels, last gives {cout}; expected {4 * c}")
+    return "ffdnet", {"in_channels": c, "depth": depth, "width": width, "residual": False, "batch_norm": False}
+
+
+Detector = Callable[[StateDict], "tuple[str, dict] | None"]
+DETECTORS: dict[str, Detector] = {
+    "KAIR DnCNN (model.0.weight ... model.N.weight, 1 or 3 channels in and out, BN merged)": detect_kair_dncnn,
+    "KAIR FFDNet (model.0.weight ... model.N.weight, 4C+1 channels in, 4C out, BN merged)": detect_kair_ffdnet,
+}
+
+
+def _unwrap(obj) -> StateDict:
+    """The state dict inside common containers ({"params_ema"}, {"params"}, {"state_dict"}, {"model"})."""
+    if isinstance(obj, nn.Module):
+        return obj.state_dict()
+    if not isinstance(obj, Mapping):
+        raise UnknownCheckpointError(f"expected a state dict (a mapping of tensors), found {type(obj).__name__}")
+    for key in ("params_ema", "params", "state_dict", "model"):
+        if key in obj and isinstance(obj[key], Mapping):
+            return _unwrap(obj[key])
+    sd = {k.removeprefix("module."): v for k, v in obj.items()}
+    bad = [k for k, v in sd.items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        raise UnknownCheckpointError(f"expected a state dict of tensors; {bad[0]!r} is a {type(sd[bad[0]]).__name__}")
+    return sd
+
+
+def _summary(sd: StateDict, limit: int = 6) -> str:
+    items = [f"{k} {tuple(v.shape)}" for k, v in list(sd.items())[:limit]]
+    more = f", ... ({len(sd)} tensors)" if len(sd) > limit else ""
+    return ", ".join(items) + more
+
+
+def detect(state_dict: StateDict) -> tuple[str, dict]:
+    """(architecture name, config options) for a raw state dict; raises UnknownCheckpointError."""
+    sd = _unwrap(state_dict)
+    if not sd:
+        raise UnknownCheckpointError("the checkpoint holds no tensors")
+    for description, detector in DETECTORS.items():
+        try:
+            found = detector(sd)
+        except Mismatch as e:
+            raise UnknownCheckpointError(f"{e}. Found: {_summary(sd)}") from None
+        if found is not None:
+            return found
+    expected = "; ".join(DETECTORS) + "; or an imgen-train checkpoint"
+    raise UnknownCheckpointError(f"unrecognised checkpoint. Found: {_summary(sd)}. Expected one of: {expected}")
+
+
+def model_from_state_dict(state_dict: StateDict) -> nn.Module:
+    """Build the detected architecture and load the weights (eval mode)."""
+    sd = _unwrap(state_dict)
+    name, options = detect(sd)
+    model = archs.build(name, **options)
+    missing, unexpected = model.load_state_dict(sd, strict=False)
+    if missing or unexpected:
+        raise UnknownCheckpointError(f"detected {name} {options} but the weights do not fit: "
+                                     f"missing {missing[:4]}, unexpected {unexpected[:4]}")
+    return model.eval()
+
+
+def load_any(path) -> tuple[nn.Module, str]:
+    """(model in eval mode, a description for the metadata) from any recognised checkpoint file."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        first = str(e).strip().split(". ")[0].splitlines()[0]
+        raise UnknownCheckpointError(f"cannot read {path} as a torch checkpoint of tensors ({first})") from e
+    if isinstance(obj, Mapping) and obj.get("format") == CHECKPOINT_FORMAT:
+        model, state = load_model(obj)
+        o = state.get("options", {})
+        desc = (f"{model.name} {model.config.__dict__}, trained by imgen train on {Path(o.get('train_dir') or '?').name} "
+                f"(noise {o.get('noise')}, seed {o.get('seed')}) for {state.get('step')} steps; "
+                f"validation PSNR {state.get('best_psnr') or 0:.2f} dB at sigma {o.get('val_sigma')}; docs/models.md")
+        return model, desc
+    model = model_from_state_dict(obj)
+    return model, f"{model.name} {model.config.__dict__}, imported from {path.name}"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("checkpoint", help="a .pth/.pt state dict (KAIR DnCNN/FFDNet) or an imgen-train checkpoint")
+    p.add_argument("-o", "--output", required=True, help="the .onnx file to write")
+    p.add_argument("--name", help="imgen.name metadata (default: the output's stem)")
+    p.add_argument("--atol", type=float, default=1e-4, help="parity tolerance vs torch (default 1e-4)")
+
+
+def run_args(args: argparse.Namespace):
+    from .export_onnx import export
+
+    model, description = load_any(args.checkpoint)
+    return export(model, args.output, name=args.name, description=description, atol=args.atol)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m imgen_train.import_checkpoint", description=__doc__.splitlines()[0])
+    add_arguments(p)
+    print(run_args(p.parse_args(argv)).to_json())
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

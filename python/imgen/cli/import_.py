@@ -1,0 +1,23 @@
+"""``imgen import CHECKPOINT.pth -o model.onnx``: recognise a published checkpoint and export it (needs PyTorch)."""
+from __future__ import annotations
+
+import argparse
+
+from ._torch import import_train_module, run_reporting
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("import", help="convert a published checkpoint to ONNX (needs imgen[train])",
+                       description="Detect a checkpoint's architecture from its weights (KAIR DnCNN/FFDNet, "
+                                   "imgen-train) and export it with imgen metadata.")
+    p.add_argument("checkpoint", help="a .pth/.pt file")
+    p.add_argument("-o", "--output", required=True, help="the .onnx file to write")
+    p.add_argument("--name", help="imgen.name metadata (default: the output's stem)")
+    p.add_argument("--atol", type=float, default=1e-4, help="parity tolerance vs torch (default 1e-4)")
+    p.set_defaults(func=main)
+
+
+def main(args: argparse.Namespace) -> int:
+    importer = import_train_module("import_checkpoint", "import")
+    print(run_reporting(importer.run_args, args).to_json())
+    return 0

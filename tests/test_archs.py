@@ -1,0 +1,60 @@
+"""imgen_train.archs: output shapes for gray/colour models, the registry's rules."""
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="imgen_train needs torch (pip install torch, then imgen[train])")
+
+from imgen_train import archs  # noqa: E402
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("size", [(1, 17, 23), (2, 32, 9), (3, 1, 1)])
+def test_dncnn_shapes_any_size(channels, size):
+    n, h, w = size
+    model = archs.build("dncnn", in_channels=channels, depth=4, width=8).eval()
+    with torch.no_grad():
+        out = model(torch.rand(n, channels, h, w))
+    assert out.shape == (n, channels, h, w)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+@pytest.mark.parametrize("size", [(1, 18, 24), (2, 32, 10), (1, 2, 2)])
+@pytest.mark.parametrize("sigma_shape", ["scalar", "map"])
+def test_ffdnet_shapes_even_sizes(channels, size, sigma_shape):
+    n, h, w = size
+    model = archs.build("ffdnet", in_channels=channels, depth=4, width=8).eval()
+    sigma = torch.full((n, 1, 1, 1) if sigma_shape == "scalar" else (n, 1, h, w), 0.1)
+    with torch.no_grad():
+        out = model(torch.rand(n, channels, h, w), sigma)
+    assert out.shape == (n, channels, h, w)
+
+
+def test_residual_dncnn_with_zero_last_layer_is_identity():
+    model = archs.build("dncnn", depth=3, width=4).eval()
+    torch.nn.init.zeros_(model.model[-1].weight)
+    torch.nn.init.zeros_(model.model[-1].bias)
+    x = torch.rand(1, 1, 7, 9)
+    assert torch.equal(model(x), x)
+
+
+def test_ffdnet_noise_level_changes_output():
+    torch.manual_seed(0)
+    model = archs.build("ffdnet", depth=3, width=8).eval()
+    x = torch.rand(1, 1, 8, 8)
+    a = model(x, torch.full((1, 1, 1, 1), 0.0))
+    b = model(x, torch.full((1, 1, 1, 1), 0.3))
+    assert not torch.allclose(a, b)
+
+
+def test_registry_lists_every_architecture_once():
+    assert set(archs.ARCHS) == {"dncnn", "ffdnet"}
+    with pytest.raises(ValueError, match="registered twice"):
+        archs._registry(("a", archs.DnCNN, archs.DnCNNConfig), ("a", archs.FFDNet, archs.FFDNetConfig))
+
+
+def test_unknown_arch_and_option_are_named():
+    with pytest.raises(ValueError, match="unknown architecture 'unet'.*dncnn, ffdnet"):
+        archs.build("unet")
+    with pytest.raises(ValueError, match="no option.*heads.*options:.*depth"):
+        archs.build("dncnn", heads=4)

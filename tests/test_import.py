@@ -1,0 +1,121 @@
+"""imgen_train.import_checkpoint: architecture detection from state dicts, clear errors, and the
+DnCNN reproduction on Set12 (published 30.44 dB at sigma 25) when the shared data is there."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="imgen_train needs torch (pip install torch, then imgen[train])")
+pytest.importorskip("onnxscript", reason="the dynamo ONNX exporter needs onnxscript (imgen[train])")
+
+import imgen  # noqa: E402
+from imgen.cli import main as cli_main  # noqa: E402
+from imgen_train.import_checkpoint import UnknownCheckpointError, detect, load_any  # noqa: E402
+
+
+def kair_dncnn_state(depth=5, width=8, channels=1, seed=0):
+    """A state dict laid out like KAIR's released DnCNN (BN merged): model.0, model.2, ..."""
+    g = torch.Generator().manual_seed(seed)
+    sd = {}
+    chans = [channels] + [width] * (depth - 1) + [channels]
+    for k in range(depth):
+        sd[f"model.{2 * k}.weight"] = torch.randn(chans[k + 1], chans[k], 3, 3, generator=g) * 0.1
+        sd[f"model.{2 * k}.bias"] = torch.randn(chans[k + 1], generator=g) * 0.01
+    return sd
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_detects_kair_dncnn(channels):
+    assert detect(kair_dncnn_state(depth=6, width=12, channels=channels)) == (
+        "dncnn", {"in_channels": channels, "depth": 6, "width": 12, "residual": True, "batch_norm": False})
+
+
+def test_detects_wrapped_and_prefixed_state_dicts():
+    sd = {"module." + k: v for k, v in kair_dncnn_state().items()}
+    assert detect({"params": sd})[0] == "dncnn"
+
+
+def test_detects_kair_ffdnet():
+    sd = kair_dncnn_state(depth=4, width=8)
+    sd["model.0.weight"] = torch.zeros(8, 5, 3, 3)
+    sd["model.6.weight"], sd["model.6.bias"] = torch.zeros(4, 8, 3, 3), torch.zeros(4)
+    assert detect(sd) == ("ffdnet", {"in_channels": 1, "depth": 4, "width": 8, "residual": False,
+                                     "batch_norm": False})
+
+
+def test_imported_weights_give_the_same_outputs(tmp_path):
+    sd = kair_dncnn_state()
+    torch.save(sd, tmp_path / "k.pth")
+    model, description = load_any(tmp_path / "k.pth")
+    assert "imported from k.pth" in description
+    x = torch.rand(1, 1, 9, 7)
+    ref = x
+    h = x
+    for k in range(5):
+        h = torch.nn.functional.conv2d(h, sd[f"model.{2 * k}.weight"], sd[f"model.{2 * k}.bias"], padding=1)
+        if k < 4:
+            h = torch.relu(h)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), ref - h)
+
+
+def test_unknown_checkpoint_names_what_was_found_and_expected():
+    with pytest.raises(UnknownCheckpointError) as err:
+        detect({"encoder.conv1.weight": torch.zeros(8, 3, 7, 7), "encoder.conv1.bias": torch.zeros(8)})
+    msg = str(err.value)
+    assert "encoder.conv1.weight (8, 3, 7, 7)" in msg and "KAIR DnCNN" in msg and "imgen-train" in msg
+
+
+def test_mismatched_dncnn_names_the_layer():
+    sd = kair_dncnn_state()
+    sd["model.4.weight"] = torch.zeros(8, 6, 3, 3)
+    with pytest.raises(UnknownCheckpointError, match=r"model.4.weight takes 6 channels but model.2 gives 8"):
+        detect(sd)
+    sd = kair_dncnn_state()
+    sd["model.2.weight"] = torch.zeros(8, 8, 5, 5)
+    with pytest.raises(UnknownCheckpointError, match=r"model.2.weight has shape \(8, 8, 5, 5\); expected \(out, in, 3, 3\)"):
+        detect(sd)
+    sd = kair_dncnn_state()
+    sd["model.3.running_mean"] = torch.zeros(8)
+    with pytest.raises(UnknownCheckpointError, match="unrecognised checkpoint"):
+        detect(sd)
+
+
+def test_not_a_checkpoint_is_a_clear_cli_error(tmp_path, capsys):
+    bad = tmp_path / "x.pth"
+    bad.write_bytes(b"not a checkpoint")
+    assert cli_main(["import", str(bad), "-o", str(tmp_path / "y.onnx")]) == 1
+    assert "cannot read" in capsys.readouterr().err
+    assert not (tmp_path / "y.onnx").exists()
+
+
+def test_cli_import_writes_a_loadable_model(tmp_path, capsys):
+    torch.save(kair_dncnn_state(), tmp_path / "k.pth")
+    assert cli_main(["import", str(tmp_path / "k.pth"), "-o", str(tmp_path / "k.onnx")]) == 0
+    m = imgen.load(str(tmp_path / "k.onnx"), providers=["cpu"])
+    assert m.info.task == "denoise" and m.info.channels == 1
+    assert m(np.zeros((5, 7), np.float32)).shape == (5, 7)
+
+
+@pytest.mark.shared
+@pytest.mark.slow
+def test_dncnn25_reproduces_published_set12_psnr(shared, tmp_path):
+    """Published DnCNN-S (sigma 25) on Set12: 30.44 dB; our import must match within 0.05 dB."""
+    import cv2
+
+    weights = shared / "models" / "dncnn_25.pth"
+    if not weights.exists():
+        pytest.skip(f"{weights} not found")
+    assert cli_main(["import", str(weights), "-o", str(tmp_path / "dncnn25.onnx")]) == 0
+    model = imgen.load(str(tmp_path / "dncnn25.onnx"), providers=["cpu"])
+    scores = []
+    for path in sorted(Path(shared / "data" / "set12").glob("*.png")):
+        x = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255.0
+        noisy = (x + np.random.default_rng(0).normal(0, 25 / 255, x.shape)).astype(np.float32)
+        out = np.clip(model(noisy), 0, 1)
+        scores.append(10 * math.log10(1 / np.mean((out.astype(np.float64) - x) ** 2)))
+    assert len(scores) == 12
+    assert abs(np.mean(scores) - 30.44) <= 0.05, f"Set12 mean PSNR {np.mean(scores):.3f} dB"

@@ -1,0 +1,152 @@
+"""imgen_train.train: a few steps on tiny generated images; loss falls, checkpoints resume, CSV written."""
+from __future__ import annotations
+
+import csv
+import math
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="imgen_train needs torch (pip install torch, then imgen[train])")
+
+from imgen_train.data import NoiseSpec, PatchSampler, augment  # noqa: E402
+from imgen_train.train import TrainOptions, load_model, train  # noqa: E402
+
+
+@pytest.fixture
+def image_dir(tmp_path):
+    """Smooth gray images (easy to denoise) with a few edges."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    yy, xx = np.mgrid[0:40, 0:40]
+    for k in range(6):
+        img = 128 + 60 * np.sin(xx / (4 + k)) * np.cos(yy / 5) + 40 * (xx > 20 + k)
+        img += rng.normal(0, 2, img.shape)
+        cv2.imwrite(str(folder / f"{k}.png"), np.clip(img, 0, 255).astype(np.uint8))
+    return folder
+
+
+def _options(image_dir, out, **kw):
+    base = dict(train_dir=str(image_dir), out=str(out), arch="ffdnet", depth=3, width=16, noise="10,40",
+                patch=16, batch=8, iters=40, lr=3e-3, val_count=2, val_every=20, ckpt_every=20, log_every=10,
+                threads=1, progress=False, seed=3)
+    base.update(kw)
+    return TrainOptions(**base)
+
+
+def _rows(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def test_training_reduces_loss_and_writes_log(image_dir, tmp_path):
+    result = train(_options(image_dir, tmp_path / "run"))
+    rows = _rows(tmp_path / "run" / "log.csv")
+    assert [r["step"] for r in rows] == ["10", "20", "30", "40", "40+bn"]  # +bn: BN statistics re-estimated
+    assert float(rows[-1]["val_psnr"]) == pytest.approx(result["final_psnr"], abs=1e-3)
+    rows = rows[:4]
+    losses = [float(r["loss"]) for r in rows]
+    assert losses[-1] < 0.5 * losses[0]
+    assert rows[1]["val_psnr"] and rows[3]["val_psnr"] and not rows[0]["val_psnr"]
+    assert result["step"] == 40 and math.isfinite(result["best_psnr"])
+    for name in ("last.pt", "best.pt", "final.pt", "options.json"):
+        assert (tmp_path / "run" / name).exists()
+    model, state = load_model(tmp_path / "run" / "best.pt")
+    assert state["arch"] == "ffdnet" and model.config.depth == 3
+
+
+def test_resume_matches_an_uninterrupted_run(image_dir, tmp_path):
+    train(_options(image_dir, tmp_path / "full", arch="dncnn", iters=30, ckpt_every=10, val_every=10))
+    train(_options(image_dir, tmp_path / "part", arch="dncnn", iters=30, stop_at=20, ckpt_every=10, val_every=10))
+    train(_options(image_dir, tmp_path / "part", arch="dncnn", iters=30, ckpt_every=10, val_every=10, resume=True))
+    full = torch.load(tmp_path / "full" / "last.pt", weights_only=False)
+    part = torch.load(tmp_path / "part" / "last.pt", weights_only=False)
+    assert full["step"] == part["step"] == 30
+    for key, value in full["state_dict"].items():
+        torch.testing.assert_close(part["state_dict"][key], value, rtol=1e-5, atol=1e-6)
+    assert [r["step"] for r in _rows(tmp_path / "part" / "log.csv")] == ["10", "20", "30"]  # DnCNN: no BN here
+
+
+def test_batch_norm_recalibration_uses_exact_statistics(image_dir, tmp_path):
+    from imgen_train.train import recalibrate_batch_norm
+
+    o = _options(image_dir, tmp_path / "r")
+    sampler = PatchSampler.from_folder(o.train_dir, channels=1, patch=16, batch=4, noise=NoiseSpec.parse("20"), seed=0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 1), torch.nn.BatchNorm2d(3))
+    model.noise_input = False
+    assert recalibrate_batch_norm(model, sampler, 3, 100, torch.device("cpu"))
+    with torch.no_grad():
+        feats = torch.cat([model[0](sampler.batch(100 + k)["noisy"]) for k in range(3)])
+    torch.testing.assert_close(model[1].running_mean, feats.mean(dim=(0, 2, 3)), rtol=1e-4, atol=1e-5)
+    assert model[1].momentum == 0.1
+    assert not recalibrate_batch_norm(torch.nn.Conv2d(1, 1, 1), sampler, 3, 0, torch.device("cpu"))
+
+
+def test_resume_without_checkpoint_is_an_error(image_dir, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        train(_options(image_dir, tmp_path / "none", resume=True))
+
+
+def test_batches_are_seeded_and_noise_is_in_range():
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (20, 24, 1), dtype=np.uint8) for _ in range(3)]
+    sampler = PatchSampler(images, patch=8, batch=5, noise=NoiseSpec.parse("5,30"), seed=1)
+    a, b, c = sampler.batch(4), sampler.batch(4), sampler.batch(5)
+    assert torch.equal(a["noisy"], b["noisy"]) and not torch.equal(a["noisy"], c["noisy"])
+    assert a["clean"].shape == (5, 1, 8, 8) and a["sigma"].shape == (5, 1, 1, 1)
+    assert float(a["sigma"].min()) >= 5 / 255 and float(a["sigma"].max()) <= 30 / 255
+
+
+def test_the_eight_augmentations_are_distinct():
+    patch = np.arange(12).reshape(3, 4, 1)
+    outs = {augment(patch, m).tobytes() + bytes(augment(patch, m).shape) for m in range(8)}
+    assert len(outs) == 8
+
+
+@pytest.mark.parametrize("text, expected", [("25", (25, 25)), ("0,75", (0, 75)), ("0-75", (0, 75)), (15, (15, 15))])
+def test_noise_spec_parse(text, expected):
+    spec = NoiseSpec.parse(text)
+    assert (spec.low, spec.high) == expected
+
+
+def test_noise_spec_rejects_bad_ranges():
+    with pytest.raises(ValueError, match="LOW,HIGH"):
+        NoiseSpec.parse("50,10")
+
+
+def test_cli_train_then_export_then_serve(image_dir, tmp_path, capsys):
+    """imgen train -> imgen export -> imgen.load: the path the shipped model took, in miniature."""
+    import imgen
+    from imgen.cli import main
+
+    out = tmp_path / "cli-run"
+    assert main(["train", "--train-dir", str(image_dir), "--out", str(out), "--arch", "ffdnet", "--depth", "3",
+                 "--width", "8", "--patch", "16", "--batch", "4", "--iters", "6", "--val-count", "2",
+                 "--val-every", "3", "--ckpt-every", "3", "--threads", "1", "--no-progress"]) == 0
+    assert '"step": 6' in capsys.readouterr().out
+    assert main(["export", str(out / "best.pt"), "-o", str(tmp_path / "m.onnx")]) == 0
+    model = imgen.load(str(tmp_path / "m.onnx"), providers=["cpu"])
+    assert model.info.noise_input == "sigma" and "trained by imgen train" in model.info.description
+    assert model(np.zeros((15, 9), np.float32), sigma=0.1).shape == (15, 9)
+
+
+def test_cli_train_rejects_bad_options(image_dir, tmp_path, capsys):
+    from imgen.cli import main
+
+    assert main(["train", "--train-dir", str(image_dir), "--out", str(tmp_path / "r"), "--patch", "15",
+                 "--no-progress"]) == 1
+    assert "multiple of 2" in capsys.readouterr().err
+
+
+def test_options_from_toml_with_flag_overrides(image_dir, tmp_path):
+    from imgen_train.train import parse_options
+
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(f'train-dir = "{image_dir}"\narch = "dncnn"\ndepth = 5\niters = 7\nnoise = "25"\n')
+    o = parse_options(["--config", str(cfg), "--iters", "9"], "test")
+    assert (o.train_dir, o.arch, o.depth, o.iters, o.noise) == (str(image_dir), "dncnn", 5, 9, "25")
+    cfg.write_text('colour = 3\n')
+    with pytest.raises(ValueError, match="unknown option.*colour"):
+        parse_options(["--config", str(cfg), "--train-dir", "x"], "test")
