@@ -128,4 +128,12 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
   if (job->error) std::rethrow_exception(job->error);
 }
 
+void run_rows(ThreadPool* pool, int64_t n, int64_t grain,
+              const std::function<void(int64_t, int64_t)>& fn) {
+  if (pool && n > grain)
+    pool->parallel_for(n, grain, fn);
+  else if (n > 0)
+    fn(0, n);
+}
+
 }  // namespace imgen

@@ -45,4 +45,9 @@ class ThreadPool {
   bool stopping_ = false;
 };
 
+// pool->parallel_for(n, grain, fn), or fn(0, n) on the calling thread when pool is null or the
+// range is a single grain.
+void run_rows(ThreadPool* pool, int64_t n, int64_t grain,
+              const std::function<void(int64_t, int64_t)>& fn);
+
 }  // namespace imgen

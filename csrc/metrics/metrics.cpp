@@ -37,13 +37,6 @@ int64_t row_grain(int64_t samples_per_row) {
   return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, samples_per_row));
 }
 
-void run_rows(ThreadPool* pool, int64_t n, int64_t grain,
-              const std::function<void(int64_t, int64_t)>& fn) {
-  if (pool)
-    pool->parallel_for(n, grain, fn);
-  else
-    fn(0, n);
-}
 
 }  // namespace
 

@@ -28,13 +28,6 @@ int64_t row_grain(int64_t width, int64_t channels) {
   return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, width * channels));
 }
 
-void run_rows(ThreadPool* pool, int64_t n, int64_t grain,
-              const std::function<void(int64_t, int64_t)>& fn) {
-  if (pool)
-    pool->parallel_for(n, grain, fn);
-  else
-    fn(0, n);
-}
 
 }  // namespace
 

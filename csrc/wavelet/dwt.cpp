@@ -49,13 +49,6 @@ struct TapList {
 // Rows per task: about 8k samples, so that small levels run as one task.
 int64_t row_grain(int64_t width) { return std::max<int64_t>(1, 8192 / std::max<int64_t>(1, width)); }
 
-void run_rows(ThreadPool* pool, int64_t n, int64_t grain,
-              const std::function<void(int64_t, int64_t)>& fn) {
-  if (pool && n > grain)
-    pool->parallel_for(n, grain, fn);
-  else
-    fn(0, n);
-}
 
 std::string size_string(int64_t h, int64_t w) {
   return std::to_string(h) + "x" + std::to_string(w);

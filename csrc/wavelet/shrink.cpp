@@ -41,13 +41,6 @@ constexpr Matrix3 inverse3(const double (&a)[3][3]) {
 
 constexpr Matrix3 k_rgb_from_ycbcr = inverse3(k_ycbcr);
 
-void run_rows(ThreadPool* pool, int64_t n, int64_t grain,
-              const std::function<void(int64_t, int64_t)>& fn) {
-  if (pool && n > grain)
-    pool->parallel_for(n, grain, fn);
-  else
-    fn(0, n);
-}
 
 int64_t row_grain(int64_t width) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(1, width)); }
 
