@@ -79,10 +79,12 @@ def _versions() -> dict:
 
     v = {"imgen": __version__, "numpy": np.__version__, "opencv": cv2.__version__,
          "onnxruntime": onnxruntime.__version__, "python": sys.version.split()[0], "simd": _core.simd_level()}
-    for mod in ("skimage", "bm3d"):
+    from importlib.metadata import PackageNotFoundError, version
+
+    for key, dist in (("skimage", "scikit-image"), ("bm3d", "bm3d"), ("torch", "torch")):
         try:
-            v[mod] = __import__(mod).__version__
-        except Exception:  # noqa: BLE001 - optional peers
+            v[key] = version(dist)
+        except PackageNotFoundError:  # optional peers
             pass
     return v
 
