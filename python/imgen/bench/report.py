@@ -111,6 +111,7 @@ def write_crops(result: BenchResult, path: Path, size: int = 96) -> None:
             row = []
             for label, tile in cells:
                 tile = (tile[..., ::-1] * 255).astype(np.uint8).copy()
+                cv2.rectangle(tile, (0, 0), (size - 1, 12), (0, 0, 0), thickness=-1)  # legible on white
                 cv2.putText(tile, label[:14], (2, 10), cv2.FONT_HERSHEY_PLAIN, 0.7, (0, 255, 255), 1, cv2.LINE_AA)
                 row.append(np.pad(tile, ((1, 1), (1, 1), (0, 0))))
             blocks.append(np.concatenate(row, axis=1))
