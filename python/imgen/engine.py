@@ -17,6 +17,7 @@ import numpy as np
 from . import _core
 from ._runtime import choose_providers, create_session, is_gpu
 from ._validate import as_image, image_max
+from .denoise import estimate_sigma
 from .errors import ModelError
 from .model_info import IMAGE_TASKS, ModelInfo, parse_metadata
 
@@ -349,8 +350,6 @@ class Model:
             values = []
             for s, img in zip(sigmas, images):
                 if s is None:
-                    from .denoise import estimate_sigma
-
                     s = estimate_sigma(img)
                 values.append(s / image_max(img.dtype) * (hi - lo))
             spec = next(i for i in self.inputs if i.name == self.info.noise_input)
@@ -414,8 +413,6 @@ class Model:
             per_batch = self._image_input.shape[0]
         norm = self._norm(image.dtype, color_order, c)
         if sigma is None and self.info.noise_input is not None:
-            from .denoise import estimate_sigma
-
             sigma = estimate_sigma(image)
         merger = None
         expected = None

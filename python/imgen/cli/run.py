@@ -60,7 +60,7 @@ def main(args: argparse.Namespace) -> int:
             have = 1 if img.ndim == 2 else img.shape[2]
             if have != want and not (have == 4 and want == 3):
                 notes.add(f"{have}-channel images converted to the model's {want} channel(s)")
-            elif have == 4:
+            elif have == 4 and want == 3:
                 notes.add("alpha channels passed through untouched")
         kwargs = {}
         if model.info.noise_input is not None and args.sigma is not None:
