@@ -5,6 +5,13 @@
 #include <stdexcept>
 #include <string>
 
+#include "common/cpu_features.hpp"
+#include "preprocess/blend_impl.hpp"
+
+#define IMGEN_SIMD_NS baseline
+#include "preprocess/blend_kernels.inl"
+#undef IMGEN_SIMD_NS
+
 namespace imgen {
 
 AxisPlan plan_axis(int64_t length, int64_t tile, int64_t overlap, int64_t multiple) {
@@ -100,35 +107,6 @@ TileMerger::TileMerger(int64_t height, int64_t width, int64_t channels,
   added_.assign(static_cast<size_t>(num_tiles()), 0);
 }
 
-namespace {
-
-// m += r * (x - m): exact when x == m.  r == 1 marks a pixel's first contribution (or one
-// that outweighs all before it): m = x, whatever m held, so the buffer starts uninitialised.
-template <class T>
-void blend_row(float* __restrict m, const T* __restrict x, const float* __restrict r, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float v = static_cast<float>(x[i]);
-    m[i] = r[i] == 1.0f ? v : m[i] + r[i] * (v - m[i]);
-  }
-}
-
-// For one tile row: r = w / (W + w) with w = wy * wx, and W += w.  A first contribution with
-// zero weight must still define m, so r = 1 while the total is 0; the next positive weight then
-// gives r = 1 again and replaces it.  Branch-free so that it vectorises.
-void compute_ratios(float* __restrict ratio, float* __restrict wsum, const float* __restrict wx,
-                    float wy, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const float w = wy * wx[i];
-    const float total = wsum[i] + w;
-    const float safe = total > 0.0f ? total : 1.0f;
-    const float r = w / safe;
-    ratio[i] = total > 0.0f ? r : 1.0f;
-    wsum[i] = total;
-  }
-}
-
-}  // namespace
-
 void TileMerger::add(const TensorView& tiles, const int64_t* indices, ThreadPool& pool) {
   if (tiles.channels != channels_ || tiles.height != tile_h_ || tiles.width != tile_w_)
     throw std::invalid_argument(
@@ -157,19 +135,26 @@ void TileMerger::add(const TensorView& tiles, const int64_t* indices, ThreadPool
     const float* wy = row_w_[gr].data();
     const float* wx = col_w_[gc].data();
     const size_t plane = static_cast<size_t>(height_ * width_);
+    const bool half = tiles.dtype == DType::f16;
+    const size_t item = dtype_size(tiles.dtype);
+    const bool avx2 = cpu_has_avx2();
     pool.parallel_for(rows, std::max<int64_t>(1, 8192 / (n * channels_)), [&](int64_t b, int64_t e) {
       std::vector<float> ratio(static_cast<size_t>(n));
+      blend_detail::BlendRow row{};
+      row.ratio = ratio.data();
+      row.wx = wx;
+      row.n = n;
+      row.channels = channels_;
+      row.half = half;
       for (int64_t y = b; y < e; ++y) {
-        float* wsum = weight_.data() + (y0 + y) * width_ + x0;
-        compute_ratios(ratio.data(), wsum, wx, wy[y], n);
+        row.wsum = weight_.data() + (y0 + y) * width_ + x0;
+        row.wy = wy[y];
         for (int64_t c = 0; c < channels_; ++c) {
-          float* m = mean_.data() + static_cast<size_t>(c) * plane + (y0 + y) * width_ + x0;
+          row.mean[c] = mean_.data() + static_cast<size_t>(c) * plane + (y0 + y) * width_ + x0;
           const int64_t off = ((t * channels_ + c) * tile_h_ + y) * tile_w_;
-          if (tiles.dtype == DType::f16)
-            blend_row(m, static_cast<const float16_t*>(tiles.data) + off, ratio.data(), n);
-          else
-            blend_row(m, static_cast<const float*>(tiles.data) + off, ratio.data(), n);
+          row.src[c] = static_cast<const char*>(tiles.data) + static_cast<size_t>(off) * item;
         }
+        avx2 ? avx2::blend_tile_row(row) : baseline::blend_tile_row(row);
       }
     });
   }
