@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import torch
 
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+from imgen.imageio import IMAGE_EXTENSIONS as IMAGE_EXTS
 
 
 def list_images(folder: str | Path) -> list[Path]:
