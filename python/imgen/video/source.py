@@ -109,7 +109,7 @@ class VideoFileSource(_Counted):
         self._av = av
         self.path = path
         try:
-            self._container = av.open(str(path), metadata_errors="replace")
+            self._container = av.open(str(path))
         except av.FFmpegError as e:
             raise VideoError(f"{path}: cannot open as a video ({_reason(e)}); is it truncated, corrupt or "
                              f"not a video?") from e
@@ -141,20 +141,20 @@ class VideoFileSource(_Counted):
         cc = stream.codec_context
         if not cc.width or not cc.height:
             raise VideoError(f"{self.path}: the video stream has no frame size (corrupt header?)")
-        rate = stream.average_rate or stream.guessed_rate or stream.base_rate or Fraction(25)
-        time_base = stream.time_base or (1 / Fraction(rate))
+        rate = as_fraction(stream.average_rate or stream.guessed_rate or stream.base_rate) or Fraction(25)
+        time_base = as_fraction(stream.time_base) or 1 / rate
         frames = stream.frames or None
         if frames is None and stream.duration and stream.time_base:
-            frames = int(round(float(stream.duration * stream.time_base * rate)))
+            frames = int(round(float(stream.duration * time_base * rate)))
         elif frames is None and container.duration:
             frames = int(round(container.duration / 1_000_000 * float(rate)))
         fmt = self._av.VideoFormat(cc.pix_fmt) if cc.pix_fmt else None
         deep = bool(fmt and max(c.bits for c in fmt.components) > 8)
         self.info = SourceInfo(
-            width=cc.width, height=cc.height, rate=Fraction(rate), time_base=Fraction(time_base),
+            width=cc.width, height=cc.height, rate=rate, time_base=time_base,
             frames=frames or None, pix_fmt=cc.pix_fmt, deep=deep,
             colour=Colour(int(cc.color_range), int(cc.colorspace), int(cc.color_primaries), int(cc.color_trc)),
-            sample_aspect_ratio=cc.sample_aspect_ratio or None,
+            sample_aspect_ratio=as_fraction(cc.sample_aspect_ratio),
         )
         self._rgb_format = "rgb48le" if deep else "rgb24"
         self._reformatter = self._av.video.reformatter.VideoReformatter()
@@ -234,7 +234,7 @@ class VideoFileSource(_Counted):
                 image = self._reformatter.reformat(frame, format=self._rgb_format, interpolation=self._interpolation,
                                                    threads=1).to_ndarray()
                 self.frames_in += 1
-                yield DecodedFrame(index, image, pts, frame.time_base or self.info.time_base, pending)
+                yield DecodedFrame(index, image, pts, as_fraction(frame.time_base) or self.info.time_base, pending)
                 pending = []
                 index += 1
         self.trailing_packets = pending
@@ -300,15 +300,23 @@ class FrameFolderSource(_Counted):
             index += 1
 
 
+def as_fraction(value) -> Fraction | None:
+    """A PyAV rational (Fraction, or AVRational from PyAV 19) as a Fraction; None when unset or 0."""
+    if value is None or not value:
+        return None
+    return Fraction(value.numerator, value.denominator)
+
+
 def _reason(e: BaseException) -> str:
     text = getattr(e, "strerror", None) or str(e)
     return str(text).strip() or type(e).__name__
 
 
 def _seconds(pts, time_base) -> str:
-    if pts is None or not time_base:
+    tb = as_fraction(time_base)
+    if pts is None or tb is None:
         return "?"
-    return f"{float(pts * time_base):.3f}s"
+    return f"{float(pts * tb):.3f}s"
 
 
 def _packet_time(packet) -> str:
