@@ -15,7 +15,9 @@ for three processors: a small colour CNN (3 conv layers, 3->8->8->3, built here 
 onnx.helper, run by imgen's engine with its default tiling), the wavelet denoiser
 (``--method wavelet --sigma 10``), and an identity (no processing: the per-frame overhead of
 decode + convert + encode).  The breakdown of that overhead is measured step by step on one
-thread.  Prints a Markdown table; medians of ``--repeats`` runs.
+thread.  Prints a Markdown table; medians of ``--repeats`` runs, and how many cores each
+contender kept busy (process CPU time / wall time): on a shared machine a run with more busy
+threads also gets a larger share of the CPU, so read the speed-up with that column.
 """
 from __future__ import annotations
 
@@ -193,27 +195,35 @@ def main() -> int:
         for name in args.processors:
             proc = processors[name]
             times = {"naive": [], "imgen": []}
+            cpu = {"naive": [], "imgen": []}
             for r in range(args.repeats):
                 for contender in ("naive", "imgen") if r % 2 == 0 else ("imgen", "naive"):
                     dst = tmp / f"out-{contender}.mp4"
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     n = naive(clip, dst, proc) if contender == "naive" else pipelined(clip, dst, proc, args.batch_size)
                     times[contender].append(time.perf_counter() - t0)
+                    cpu[contender].append(time.process_time() - c0)
                     assert n == args.frames, (contender, n)
             fps = {k: args.frames / statistics.median(v) for k, v in times.items()}
+            # CPU seconds of all this process's threads per wall second: how many cores it kept busy
+            cores = {k: statistics.median(c / t for c, t in zip(cpu[k], times[k])) for k in cpu}
             rows.append((size, name, fps["naive"], fps["imgen"], fps["imgen"] / fps["naive"],
-                         1000 / fps["naive"], 1000 / fps["imgen"]))
-            print(f"{size} {name}: naive {fps['naive']:.2f} fps, imgen {fps['imgen']:.2f} fps", file=sys.stderr)
+                         1000 / fps["naive"], 1000 / fps["imgen"], cores["naive"], cores["imgen"]))
+            print(f"{size} {name}: naive {fps['naive']:.2f} fps ({cores['naive']:.2f} cores), "
+                  f"imgen {fps['imgen']:.2f} fps ({cores['imgen']:.2f} cores); load "
+                  f"{os.getloadavg()[0]:.1f}", file=sys.stderr)
         steps = breakdown(clip)
         rows.append((size, "steps", steps))
     print(f"# load average after: {os.getloadavg()[0]:.1f}", file=sys.stderr)
 
-    print("| clip | processing | naive loop | imgen video | speed-up | naive ms/frame | imgen ms/frame |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| clip | processing | naive loop | imgen video | speed-up | naive ms/frame | imgen ms/frame "
+          "| cores busy: naive | imgen |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
         if row[1] != "steps":
-            size, name, fn, fi, ratio, mn, mi = row
-            print(f"| {size} | {name} | {fn:.2f} fps | {fi:.2f} fps | {ratio:.2f}× | {mn:.1f} | {mi:.1f} |")
+            size, name, fn, fi, ratio, mn, mi, cn, ci = row
+            print(f"| {size} | {name} | {fn:.2f} fps | {fi:.2f} fps | {ratio:.2f}× | {mn:.1f} | {mi:.1f} "
+                  f"| {cn:.2f} | {ci:.2f} |")
     print()
     print("| clip | decode | to RGB | to YUV | encode (x264 threads) | sum, ms/frame |")
     print("| --- | --- | --- | --- | --- | --- |")

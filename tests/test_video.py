@@ -250,6 +250,19 @@ def test_truncated_and_corrupt_files(clips, tmp_path, capsys):
     assert 5 < n_in < 30 and f"frames out {n_in}," in err
     assert len(vc.read_clip(tmp_path / "b.mkv")["frames"]) == n_in
 
+    fast = tmp_path / "fast.mp4"  # mp4 with its index first ("faststart"): opens, ends early
+    with av.open(str(clips["long"])) as inp, av.open(str(fast), "w", options={"movflags": "faststart"}) as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+        for p in inp.demux():
+            if p.size:
+                p.stream = streams[p.stream_index]
+                out.mux(p)
+    data = fast.read_bytes()
+    (tmp_path / "fast_cut.mp4").write_bytes(data[: len(data) * 6 // 10])
+    summary = process_video(tmp_path / "fast_cut.mp4", tmp_path / "f.mp4", identity)
+    assert any("the input ends after" in b for b in summary.bad_frames)
+    assert 5 < summary.frames_in < 30 and summary.frames_out >= summary.frames_in - 1
+
     bad = bytearray(clips["long"].read_bytes())  # garbage over the middle of the stream
     mid = len(bad) // 2
     bad[mid:mid + 3000] = np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8).tobytes()
@@ -268,6 +281,32 @@ def test_truncated_and_corrupt_files(clips, tmp_path, capsys):
     with pytest.raises(VideoError, match="cannot open as a video"):
         process_video(tmp_path / "junk.mp4", tmp_path / "e.mp4", identity)
     assert leftovers(tmp_path) == []
+
+
+def test_read_errors_are_reported_and_reading_resumes(clips, monkeypatch):
+    """A demuxer error mid-file (rare with real files, so simulated): reported once, then reading
+    goes on from where the demuxer stands; frames read are all accounted for."""
+    from imgen.video.source import VideoFileSource
+
+    source = VideoFileSource(clips["long"])
+    real_demux = source._container.demux
+    calls = [0]
+
+    def flaky_demux(streams):
+        calls[0] += 1
+        for k, packet in enumerate(real_demux(streams)):
+            if calls[0] == 1 and k == 10:
+                raise av.error.InvalidDataError(1094995529, "Invalid data found when processing input")
+            yield packet
+
+    class Container:  # PyAV's container, with the flaky demux
+        demux = staticmethod(flaky_demux)
+        close = source._container.close
+
+    monkeypatch.setattr(source, "_container", Container())
+    frames = list(source.frames())
+    assert len(source.bad_frames) == 1 and "unreadable data" in source.bad_frames[0]
+    assert len(frames) == source.frames_in and 20 < len(frames) <= 30
 
 
 def _sigint_after(n_frames: int):
@@ -331,6 +370,9 @@ def test_encoder_options_and_fallbacks(clips, tmp_path, capsys):
     assert main(["video", str(clips["mp4"]), "-o", str(tmp_path / "y.mp4"), "--method", "wavelet",
                  "--pix-fmt", "rgb8"]) == 1
     assert "does not take pixel format" in capsys.readouterr().err
+    assert main(["video", str(clips["mp4"]), "-o", str(tmp_path / "y.mp4"), "--method", "wavelet",
+                 "--encoder-option", "movflags=faststart"]) == 1
+    assert "has no option movflags" in capsys.readouterr().err
     assert leftovers(tmp_path) == []
 
 

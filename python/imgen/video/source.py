@@ -179,7 +179,7 @@ class VideoFileSource(_Counted):
 
     def _packets(self):
         streams = [self.stream] + self.copy_streams
-        failures = 0
+        failures = 0  # in a row, without a packet read in between
         while True:
             try:
                 for packet in self._container.demux(streams):
@@ -188,11 +188,12 @@ class VideoFileSource(_Counted):
                 return
             except self._av.FFmpegError as e:
                 failures += 1
-                self._bad(f"unreadable data after frame #{self.frames_in}: {_reason(e)} (any frames in it are "
-                          f"lost)", lost=None)
+                if failures == 1:
+                    self._bad(f"unreadable data after frame #{self.frames_in}: {_reason(e)} (any frames in "
+                              f"it are lost)", lost=None)
                 if failures >= _MAX_READ_ERRORS:
-                    self.notes.append(f"reading stopped after {failures} unreadable stretches in a row; "
-                                      f"the rest of the file was not read")
+                    self.notes.append(f"reading gave up after {failures} read errors in a row; the rest of "
+                                      f"the file was not read")
                     return
 
     def _decode(self) -> Iterator[DecodedFrame]:
