@@ -7,14 +7,15 @@ noise) at 720p and 1080p, then times, alternating run by run:
 
 - naive: one thread, one frame at a time: decode -> RGB -> process -> YUV -> encode, written
   here with PyAV directly (same decoder threads, same conversion flags, same encoder settings as
-  imgen: libx264, CRF 18, its default preset, FFmpeg's automatic thread counts);
+  imgen: libx264, CRF 18, its default preset or ``--preset``, FFmpeg's automatic thread counts);
 - imgen: ``imgen.video.process_video`` -- decode, process and encode on their own threads with
   bounded queues, frames batched to the processor.
 
-for three processors: a small colour CNN (3 conv layers, 3->8->8->3, built here with
+for these processors: a small colour CNN (3 conv layers, 3->8->8->3, built here with
 onnx.helper, run by imgen's engine with its default tiling), the wavelet denoiser
-(``--method wavelet --sigma 10``), and an identity (no processing: the per-frame overhead of
-decode + convert + encode).  The breakdown of that overhead is measured step by step on one
+(``--method wavelet --sigma 10``), an identity (no processing: the per-frame overhead of
+decode + convert + encode), and, with ``--processors wait40``, 40 ms of waiting per frame that
+uses no CPU (a stand-in for inference on a GPU).  The breakdown of that overhead is measured step by step on one
 thread.  Prints a Markdown table; medians of ``--repeats`` runs, and how many cores each
 contender kept busy (process CPU time / wall time): on a shared machine a run with more busy
 threads also gets a larger share of the CPU, so read the speed-up with that column.
@@ -91,7 +92,7 @@ def small_cnn(path: Path) -> str:
     return str(path)
 
 
-def naive(src: Path, dst: Path, processor) -> int:
+def naive(src: Path, dst: Path, processor, preset: str | None = None) -> int:
     """Decode one frame, convert, process, convert, encode; repeat.  Same settings as imgen."""
     import av
     from av.video.reformatter import Interpolation, VideoReformatter
@@ -105,7 +106,7 @@ def naive(src: Path, dst: Path, processor) -> int:
         vout = out.add_stream("libx264", rate=vin.average_rate)
         vout.width, vout.height, vout.pix_fmt = vin.codec_context.width, vin.codec_context.height, "yuv420p"
         vout.codec_context.time_base = vin.time_base
-        vout.codec_context.options = {"crf": "18"}
+        vout.codec_context.options = {"crf": "18", **({"preset": preset} if preset else {})}
         cc = vin.codec_context
         vout.codec_context.colorspace, vout.codec_context.color_range = cc.colorspace, cc.color_range
         vout.codec_context.color_primaries, vout.codec_context.color_trc = cc.color_primaries, cc.color_trc
@@ -124,13 +125,14 @@ def naive(src: Path, dst: Path, processor) -> int:
     return n
 
 
-def pipelined(src: Path, dst: Path, processor, batch_size: int) -> int:
-    from imgen.video import process_video
+def pipelined(src: Path, dst: Path, processor, batch_size: int, preset: str | None = None) -> int:
+    from imgen.video import EncodeOptions, process_video
 
-    return process_video(src, dst, processor, batch_size=batch_size).frames_out
+    return process_video(src, dst, processor, batch_size=batch_size,
+                         options=EncodeOptions(preset=preset)).frames_out
 
 
-def breakdown(src: Path) -> dict[str, float]:
+def breakdown(src: Path, preset: str | None = None) -> dict[str, float]:
     """ms per frame of each overhead step, one after the other on one thread (encoder: its own threads)."""
     import av
     from av.video.reformatter import Interpolation, VideoReformatter
@@ -155,7 +157,7 @@ def breakdown(src: Path) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp, av.open(os.path.join(tmp, "e.mp4"), "w") as out:
         vout = out.add_stream("libx264", rate=25)
         vout.width, vout.height, vout.pix_fmt = frames[0].width, frames[0].height, "yuv420p"
-        vout.codec_context.options = {"crf": "18"}
+        vout.codec_context.options = {"crf": "18", **({"preset": preset} if preset else {})}
         t0 = time.perf_counter()
         for i, y in enumerate(yuvs):
             y.pts, y.time_base = i, Fraction(1, 25)
@@ -168,14 +170,21 @@ def breakdown(src: Path) -> dict[str, float]:
     return {"decode": ms(t_decode), "to RGB": ms(t_rgb), "to YUV": ms(t_yuv), "encode": ms(t_enc)}
 
 
+def _waiting(frames):
+    """40 ms per frame without using the CPU: a stand-in for inference on a GPU."""
+    time.sleep(0.040 * len(frames))
+    return frames
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
     ap.add_argument("--frames", type=int, default=60)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=4)
+    ap.add_argument("--preset", help="x264 preset for both contenders (default: x264's, medium)")
     ap.add_argument("--processors", nargs="+", default=["cnn", "wavelet", "identity"],
-                    choices=["cnn", "wavelet", "identity"])
+                    choices=["cnn", "wavelet", "identity", "wait40"])
     args = ap.parse_args()
 
     from imgen.video import make_processor
@@ -185,8 +194,10 @@ def main() -> int:
         "cnn": make_processor(model=small_cnn(tmp / "cnn.onnx")),
         "wavelet": make_processor(method="wavelet", sigma=10),
         "identity": lambda frames: frames,
+        "wait40": _waiting,
     }
-    print(f"# {args.frames} frames per clip, median of {args.repeats}, load average before: "
+    print(f"# {args.frames} frames per clip, x264 preset {args.preset or 'medium'}, median of {args.repeats}, "
+          f"load average before: "
           f"{os.getloadavg()[0]:.1f}", file=sys.stderr)
     rows = []
     for size in args.sizes:
@@ -200,30 +211,33 @@ def main() -> int:
                 for contender in ("naive", "imgen") if r % 2 == 0 else ("imgen", "naive"):
                     dst = tmp / f"out-{contender}.mp4"
                     t0, c0 = time.perf_counter(), time.process_time()
-                    n = naive(clip, dst, proc) if contender == "naive" else pipelined(clip, dst, proc, args.batch_size)
+                    n = (naive(clip, dst, proc, args.preset) if contender == "naive"
+                         else pipelined(clip, dst, proc, args.batch_size, args.preset))
                     times[contender].append(time.perf_counter() - t0)
                     cpu[contender].append(time.process_time() - c0)
                     assert n == args.frames, (contender, n)
             fps = {k: args.frames / statistics.median(v) for k, v in times.items()}
             # CPU seconds of all this process's threads per wall second: how many cores it kept busy
             cores = {k: statistics.median(c / t for c, t in zip(cpu[k], times[k])) for k in cpu}
+            cpu_ms = {k: 1000 * statistics.median(cpu[k]) / args.frames for k in cpu}
             rows.append((size, name, fps["naive"], fps["imgen"], fps["imgen"] / fps["naive"],
-                         1000 / fps["naive"], 1000 / fps["imgen"], cores["naive"], cores["imgen"]))
+                         1000 / fps["naive"], 1000 / fps["imgen"], cores["naive"], cores["imgen"],
+                         cpu_ms["naive"], cpu_ms["imgen"]))
             print(f"{size} {name}: naive {fps['naive']:.2f} fps ({cores['naive']:.2f} cores), "
                   f"imgen {fps['imgen']:.2f} fps ({cores['imgen']:.2f} cores); load "
                   f"{os.getloadavg()[0]:.1f}", file=sys.stderr)
-        steps = breakdown(clip)
+        steps = breakdown(clip, args.preset)
         rows.append((size, "steps", steps))
     print(f"# load average after: {os.getloadavg()[0]:.1f}", file=sys.stderr)
 
     print("| clip | processing | naive loop | imgen video | speed-up | naive ms/frame | imgen ms/frame "
-          "| cores busy: naive | imgen |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| cores busy: naive | imgen | CPU ms/frame: naive | imgen |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
         if row[1] != "steps":
-            size, name, fn, fi, ratio, mn, mi, cn, ci = row
+            size, name, fn, fi, ratio, mn, mi, cn, ci, pn, pi = row
             print(f"| {size} | {name} | {fn:.2f} fps | {fi:.2f} fps | {ratio:.2f}× | {mn:.1f} | {mi:.1f} "
-                  f"| {cn:.2f} | {ci:.2f} |")
+                  f"| {cn:.2f} | {ci:.2f} | {pn:.1f} | {pi:.1f} |")
     print()
     print("| clip | decode | to RGB | to YUV | encode (x264 threads) | sum, ms/frame |")
     print("| --- | --- | --- | --- | --- | --- |")
