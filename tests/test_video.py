@@ -311,13 +311,15 @@ def test_read_errors_are_reported_and_reading_resumes(clips, monkeypatch):
 
 def _sigint_after(n_frames: int):
     """A processor that sends this process SIGINT (Ctrl+C) once it has seen n frames."""
-    seen = [0]
+    seen, sent = [0], [False]
 
     def process(frames):
         seen[0] += len(frames)
-        if seen[0] >= n_frames:
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.3)  # the main thread takes the signal while the run is still going
+        if seen[0] >= n_frames and not sent[0]:
+            sent[0] = True
+            os.kill(os.getpid(), signal.SIGINT)  # once: a second Ctrl+C would abort the clean-up
+        if sent[0]:
+            time.sleep(0.2)  # keep the run going until the main thread has taken the signal
         return identity(frames)
 
     return process
