@@ -82,8 +82,8 @@ def process_video(
     if source_loc.is_frames:
         files = frame_files(source_loc)
         check_not_input(source_loc, target_loc, files)
-        source = FrameFolderSource(files, fps=Fraction(fps) if fps else DEFAULT_FOLDER_FPS,
-                                   on_bad_frame=on_bad_frame)
+        rate = Fraction(fps).limit_denominator(1001) if fps else DEFAULT_FOLDER_FPS  # 29.97 -> 2997/100
+        source = FrameFolderSource(files, fps=rate, on_bad_frame=on_bad_frame)
     else:
         check_not_input(source_loc, target_loc)
         if fps:
