@@ -186,10 +186,13 @@ def main() -> int:
     ap.add_argument("--processors", nargs="+", default=["cnn", "wavelet", "identity"],
                     choices=["cnn", "wavelet", "identity", "wait40"])
     args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-video-") as tmp:
+        return run(args, Path(tmp))
 
+
+def run(args: argparse.Namespace, tmp: Path) -> int:
     from imgen.video import make_processor
 
-    tmp = Path(tempfile.mkdtemp(prefix="bench-video-"))
     processors = {
         "cnn": make_processor(model=small_cnn(tmp / "cnn.onnx")),
         "wavelet": make_processor(method="wavelet", sigma=10),
