@@ -35,6 +35,24 @@ def test_write_is_atomic_on_failure(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["x.png"]
 
 
+def test_written_files_get_the_umask_permissions_not_0600(tmp_path):
+    old = os.umask(0o022)
+    try:
+        write_image(tmp_path / "x.png", np.zeros((4, 4), np.uint8))
+    finally:
+        os.umask(old)
+    assert (tmp_path / "x.png").stat().st_mode & 0o777 == 0o644
+
+
+def test_unwritable_folder_is_a_clear_error(tmp_path, monkeypatch):
+    def denied(*a, **k):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "open", denied)
+    with pytest.raises(ImageFileError, match="cannot create a file in .*Permission denied"):
+        write_image(tmp_path / "x.png", np.zeros((4, 4), np.uint8))
+
+
 def test_read_errors_name_the_file(tmp_path):
     with pytest.raises(ImageFileError, match="missing.png"):
         read_image(tmp_path / "missing.png")

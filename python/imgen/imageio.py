@@ -6,7 +6,7 @@ Arrays are HWC in OpenCV's channel order (BGR / BGRA), uint8, uint16 or float32,
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -72,6 +72,20 @@ def fit_to_format(img: np.ndarray, path: str | os.PathLike) -> tuple[np.ndarray,
     return img, note
 
 
+def _create_temp_beside(path: Path) -> tuple[int, str]:
+    """Open a new hidden temp file in the target's folder, with the umask's permissions (like a
+    plain open(); tempfile.mkstemp would make it 0600).  Returns (fd, temp path)."""
+    for _ in range(100):
+        tmp = str(path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp"))
+        try:
+            return os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666), tmp
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise ImageFileError(f"{path}: cannot create a file in {path.parent} ({e.strerror or e})") from e
+    raise ImageFileError(f"{path}: cannot find a free temporary name in {path.parent}")
+
+
 def write_image(path: str | os.PathLike, img: np.ndarray) -> None:
     """Write an image atomically: encode, write a temp file beside the target, rename over it.
 
@@ -85,7 +99,7 @@ def write_image(path: str | os.PathLike, img: np.ndarray) -> None:
     if not ok:
         raise ImageFileError(f"{path}: OpenCV could not encode a {img.dtype} {img.shape} image as {ext}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _create_temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(buf.tobytes())
