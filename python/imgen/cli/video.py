@@ -1,0 +1,124 @@
+"""``imgen video INPUT -o OUTPUT``: every frame of a video (or frame folder) through a model or a denoiser."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import ImgenError
+from .denoise import add_method_arguments, processor_options
+
+_EPILOG = """\
+Decoding, processing and encoding overlap on their own threads (bounded queues: memory stays flat).
+The output is written to a temporary file beside OUTPUT and renamed into place when complete; the
+input is never overwritten. Frame rate, timestamps (variable frame rate too) and colour tags are
+kept; audio and subtitle streams are copied without re-encoding when the container takes them.
+
+Ctrl+C stops cleanly: the frames encoded so far are finalised into a playable OUTPUT.partial.EXT
+(e.g. out.partial.mp4), OUTPUT itself is left untouched, and the exit status is 130. Frame-folder
+outputs keep the frames already written (each a complete file).
+
+An undecodable frame is reported and skipped (or ends the run with --on-bad-frame stop, keeping
+the frames before it as OUTPUT.partial.EXT); the summary lists frames in, frames out and every bad
+frame, and the exit status is 1 when any frame was bad.
+"""
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "video", help="run a model or denoiser over the frames of a video or frame folder",
+        description="Process every frame of a video file or frame folder with a model (any imgen "
+                    "image model; upscalers change the size) or a classical denoiser.",
+        epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("input", metavar="INPUT", help="a video file, a folder of frames, or a pattern such as frames/%%06d.png")
+    p.add_argument("-o", "--output", required=True,
+                   help="a video file (.mp4, .mkv, .mov, ...) or frames: a pattern such as out/%%06d.png or a folder")
+    add_method_arguments(p, required=True)
+    p.add_argument("--tile", type=int, help="model: tile size in pixels (0 = never tile; default from the model, else 512)")
+    p.add_argument("--overlap", type=int, help="model: tile overlap in pixels (default from the model, else 64)")
+    p.add_argument("--providers", nargs="+", help="model: execution providers (default: TensorRT > CUDA > CPU)")
+    p.add_argument("--threads", type=int, help="processing threads: onnxruntime's or imgen's kernels' (default: all cores)")
+    p.add_argument("--batch-size", type=int, default=4, help="frames per model call (default 4)")
+    p.add_argument("--queue-size", type=int, default=8, help="frames buffered between stages (default 8)")
+    enc = p.add_argument_group("encoding")
+    enc.add_argument("--codec", help="video encoder (default: libx264 when available, else libx265, libvpx-vp9, "
+                                     "libsvtav1 or mpeg4, whichever the container takes)")
+    enc.add_argument("--crf", type=float, help="constant rate factor (default 18; x264/x265/vp9/av1)")
+    enc.add_argument("--bitrate", type=_bitrate, help="target bitrate instead of CRF, e.g. 8M or 2500k")
+    enc.add_argument("--pix-fmt", help="pixel format (default: the source's when the encoder takes it, else yuv420p)")
+    enc.add_argument("--preset", help="encoder speed preset (x264: ultrafast ... veryslow; default: the encoder's)")
+    enc.add_argument("--encoder-option", action="append", default=[], metavar="KEY=VALUE",
+                     help="further encoder option as FFmpeg names it (repeatable), e.g. tune=film")
+    enc.add_argument("--no-copy", action="store_true", help="do not copy audio and subtitle streams")
+    p.add_argument("--fps", type=float, help="frame rate of frame-folder inputs (default 25)")
+    p.add_argument("--on-bad-frame", choices=("skip", "stop"), default="skip",
+                   help="an undecodable frame is reported and skipped (default) or stops the run")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=main)
+
+
+def _bitrate(text: str) -> int:
+    units = {"k": 1_000, "m": 1_000_000, "g": 1_000_000_000}
+    t = text.strip().lower()
+    try:
+        value = float(t[:-1]) * units[t[-1]] if t and t[-1] in units else float(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"bitrate must be a number of bits/s such as 8M or 2500k, got {text!r}")
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"bitrate must be > 0, got {text!r}")
+    return int(value)
+
+
+def _encoder_options(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ImgenError(f"--encoder-option takes KEY=VALUE, got {pair!r}")
+        out[key] = value
+    return out
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..processors import FrameProcessor
+    from ..video import EncodeOptions, VideoError, VideoInterrupted, process_video
+    from ..video.paths import input_location, output_location
+
+    if not (input_location(args.input).is_frames and output_location(args.output).is_frames):
+        from ..video._av import require_av
+
+        require_av()  # the [video] extra; says how to install it
+    try:
+        options = EncodeOptions(codec=args.codec, crf=args.crf, bitrate=args.bitrate, pix_fmt=args.pix_fmt,
+                                preset=args.preset, extra=_encoder_options(args.encoder_option))
+    except ValueError as e:
+        raise ImgenError(str(e)) from e
+    if args.fps is not None and not args.fps > 0:
+        raise ImgenError(f"--fps must be > 0, got {args.fps}")
+    if args.threads is not None:
+        from .. import set_num_threads
+
+        set_num_threads(args.threads)
+    processor = FrameProcessor(processor_options(args, color_order="rgb", per_channel=True))
+    try:
+        summary = process_video(
+            args.input, args.output, processor, options=options, on_bad_frame=args.on_bad_frame,
+            progress=not args.quiet, batch_size=args.batch_size, queue_size=args.queue_size,
+            fps=args.fps, copy_streams=not args.no_copy, desc=processor.name)
+    except VideoInterrupted as e:
+        _report(e.summary)
+        kept = f"the frames done so far are in {e.summary.output}" if e.summary.output else "nothing was kept"
+        print(f"imgen: interrupted; {kept}; {args.output} was not written", file=sys.stderr)
+        return 130
+    except VideoError as e:
+        if e.summary is not None:
+            _report(e.summary)
+        raise
+    except ValueError as e:
+        raise ImgenError(str(e)) from e
+    _report(summary)
+    return 1 if summary.bad_frames else 0
+
+
+def _report(summary) -> None:
+    for line in summary.lines():
+        print(f"imgen: {line}", file=sys.stderr)

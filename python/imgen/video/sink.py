@@ -1,0 +1,260 @@
+"""Writing frames: a video file encoded with PyAV (streams copied, written atomically), or numbered
+image files.
+
+A video is written to a temporary file beside the target and renamed over it once complete;
+a run stopped early (Ctrl+C, a bad frame with on_bad_frame="stop") finalises what it has into a
+playable ``OUTPUT.partial.EXT`` instead, and a failed one removes the temporary file.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from ..imageio import ImageFileError, fit_to_format, write_image
+from .encoding import SWS_COLORSPACE, add_video_stream, output_colour, pick_codec, pick_pix_fmt, set_frame_size
+from .options import EncodeOptions
+from .paths import Location, partial_path
+from .result import VideoError
+from .source import DecodedFrame, SourceInfo
+
+log = logging.getLogger("imgen")
+
+
+def _rgb_for_video(image: np.ndarray) -> tuple[np.ndarray, str, str | None]:
+    """(contiguous array, PyAV input format, note) for an HWC image from the processor."""
+    note = None
+    if image.dtype == np.float32:
+        image = np.clip(np.rint(image * 65535.0), 0, 65535).astype(np.uint16)
+        note = "float32 frames stored with 16-bit precision before encoding"
+    elif image.dtype not in (np.uint8, np.uint16):
+        raise VideoError(f"processed frames must be uint8, uint16 or float32, got {image.dtype}")
+    deep = image.dtype == np.uint16
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[..., 0]
+    if image.ndim == 2:
+        return np.ascontiguousarray(image), ("gray16le" if deep else "gray"), note
+    if image.ndim != 3 or image.shape[2] not in (3, 4):
+        raise VideoError(f"processed frames must be HWC gray, RGB or RGBA, got shape {image.shape}")
+    if image.shape[2] == 4:
+        image = image[..., :3]
+        note = "alpha channels dropped: the video holds no alpha"
+    return np.ascontiguousarray(image), ("rgb48le" if deep else "rgb24"), note
+
+
+def _create_temp(target: Path) -> Path:
+    """A new empty file beside the target, ending in its extension (FFmpeg picks the container
+    from it), created with the umask's permissions (unlike mkstemp's 0600)."""
+    for _ in range(100):
+        tmp = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}")
+        try:
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
+        except OSError as e:
+            raise VideoError(f"{target}: cannot create a file in {target.parent} ({e.strerror or e})") from e
+    raise VideoError(f"{target}: cannot find a free temporary name in {target.parent}")
+
+
+class VideoFileSink:
+    """Encodes frames into a video file; audio/subtitle packets are copied as they come."""
+
+    def __init__(self, target: Path, *, options: EncodeOptions, info: SourceInfo, copy_streams: list,
+                 notes: list[str]):
+        from ._av import require_av
+
+        self._av = av = require_av()
+        self.target = target
+        self.options = options
+        self.info = info
+        self.notes = notes
+        self.copied: list[str] = []
+        self.frames_out = 0
+        self._copy_streams = copy_streams
+        self._stream_map: dict[int, object] = {}
+        self._last_pts: int | None = None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        self._tmp = _create_temp(target)
+        tmp = str(self._tmp)
+        try:
+            self._container = av.open(tmp, "w")
+        except (av.FFmpegError, ValueError) as e:
+            self._tmp.unlink(missing_ok=True)
+            raise VideoError(f"{target}: FFmpeg cannot write {target.suffix or 'extension-less'} files ({e}); "
+                             f"use .mp4, .mkv, .mov, ...") from e
+        try:
+            self._codec = pick_codec(av, options, self._container)
+            self._pix_fmt = pick_pix_fmt(self._codec, options, info)
+            self._video, self._time_base = add_video_stream(av, self._container, self._codec, options, info,
+                                                            pix_fmt=self._pix_fmt)
+            self._add_copies()
+        except BaseException:
+            self.discard()
+            raise
+        self._started = False
+        self._reformatter = av.video.reformatter.VideoReformatter()
+
+    def _add_copies(self) -> None:
+        """Output streams for the audio/subtitle streams (added now, on the caller's thread,
+        before decoding starts; packets are muxed as they come)."""
+        for s in self._copy_streams:
+            label = f"{s.type} #{s.index} ({s.codec_context.name})"
+            try:
+                out = self._container.add_stream_from_template(s)
+            except (ValueError, self._av.FFmpegError) as e:
+                self.notes.append(f"{label} not copied: {e}")
+                continue
+            if s.language:
+                out.metadata["language"] = s.language
+            self._stream_map[s.index] = out
+            self.copied.append(label)
+
+    # -- writing --------------------------------------------------------------------------
+
+    def _start(self, image: np.ndarray) -> None:
+        height, width = image.shape[:2]
+        self._colour = output_colour(self.info, height)
+        set_frame_size(self._av, self._video, width=width, height=height, colour=self._colour)
+        self._sws_space = SWS_COLORSPACE.get(self._colour.space)
+        self._sws_range = self._colour.range or None
+        self._started = True
+        log.info("encoding %dx%d %s with %s, time base %s", width, height, self._pix_fmt, self._codec.name,
+                 self._time_base)
+
+    def _mux_copied(self, packets: list) -> None:
+        for packet in packets:
+            out = self._stream_map.get(packet.stream_index)
+            if out is None:
+                continue
+            packet.stream = out
+            self._container.mux(packet)
+
+    def _timestamp(self, frame: DecodedFrame) -> int:
+        if frame.pts is None:
+            pts = 0 if self._last_pts is None else self._last_pts + 1
+        elif frame.time_base is None or Fraction(frame.time_base) == self._time_base:
+            pts = int(frame.pts)
+        else:
+            pts = round(frame.pts * Fraction(frame.time_base) / self._time_base)
+        if self._last_pts is not None and pts <= self._last_pts:
+            note = "non-increasing timestamps moved one tick past the previous frame"
+            if note not in self.notes:
+                self.notes.append(note)
+            pts = self._last_pts + 1
+        self._last_pts = pts
+        return pts
+
+    def write(self, frame: DecodedFrame) -> None:
+        """Encode one processed frame (and mux the copied packets that came before it)."""
+        av = self._av
+        if not self._started:
+            self._start(frame.image)
+        self._mux_copied(frame.packets)
+        array, fmt, note = _rgb_for_video(frame.image)
+        if note and note not in self.notes:
+            self.notes.append(note)
+        if array.shape[:2] != (self._video.height, self._video.width):
+            raise VideoError(f"frame #{frame.index} came out {array.shape[1]}x{array.shape[0]}, but the video "
+                             f"is {self._video.width}x{self._video.height}; every frame must have one size")
+        rgb = av.VideoFrame.from_numpy_buffer(array, format=fmt)
+        video_frame = self._reformatter.reformat(
+            rgb, format=self._pix_fmt, dst_colorspace=self._sws_space, dst_color_range=self._sws_range,
+            threads=1)
+        video_frame.color_primaries = self._colour.primaries
+        video_frame.color_trc = self._colour.trc
+        video_frame.pts = self._timestamp(frame)
+        video_frame.time_base = self._time_base
+        for packet in self._video.encode(video_frame):
+            self._container.mux(packet)
+        self.frames_out += 1
+
+    # -- ending ---------------------------------------------------------------------------
+
+    def _close(self, trailing: list) -> None:
+        if self._started:
+            for packet in self._video.encode(None):
+                self._container.mux(packet)
+            self._mux_copied(trailing)
+        self._container.close()
+
+    def finish(self, trailing: list) -> str:
+        """Flush the encoder, close the file and rename it to the target; returns the target."""
+        if self.frames_out == 0:
+            self.discard()
+            raise VideoError("no frame could be read from the input; nothing written")
+        try:
+            self._close(trailing)
+            os.replace(self._tmp, self.target)
+        except BaseException as e:
+            self.discard()
+            if isinstance(e, (OSError, self._av.FFmpegError)):
+                raise VideoError(f"{self.target}: cannot finish writing ({e})") from e
+            raise
+        return str(self.target)
+
+    def finish_partial(self) -> str | None:
+        """Close what was encoded so far as a playable OUTPUT.partial.EXT; None if nothing was."""
+        if self.frames_out == 0:
+            self.discard()
+            return None
+        partial = partial_path(self.target)
+        try:
+            self._close([])
+            os.replace(self._tmp, partial)
+        except (OSError, self._av.FFmpegError) as e:
+            log.warning("could not keep the partial output: %s", e)
+            self.discard()
+            return None
+        return str(partial)
+
+    def discard(self) -> None:
+        """Close and delete the temporary file (after a failure)."""
+        try:
+            self._container.close()
+        except Exception:  # the container may be half set up; the file goes anyway
+            pass
+        self._tmp.unlink(missing_ok=True)
+
+
+class FrameFolderSink:
+    """Writes frames as numbered image files (1, 2, ...), each atomically (imageio.write_image).
+
+    Frames written before a stop or a failure stay: each is a complete file.
+    """
+
+    def __init__(self, location: Location, *, notes: list[str]):
+        self.location = location
+        self.notes = notes
+        self.copied: list[str] = []
+        self.frames_out = 0
+        self._name = os.path.basename(location.pattern)
+
+    def write(self, frame: DecodedFrame) -> None:
+        image = frame.image
+        if image.ndim == 3 and image.shape[2] >= 3:  # RGB(A) -> OpenCV's BGR(A)
+            image = np.ascontiguousarray(image[..., [2, 1, 0] + ([3] if image.shape[2] == 4 else [])])
+        path = self.location.path / (self._name % (self.frames_out + 1))
+        fitted, note = fit_to_format(image, path)
+        if note.reduced_depth and "samples reduced" not in " ".join(self.notes):
+            self.notes.append(f"samples reduced to what {path.suffix} files store")
+        try:
+            write_image(path, fitted)
+        except ImageFileError as e:
+            raise VideoError(str(e)) from e
+        self.frames_out += 1
+
+    def finish(self, trailing: list) -> str:
+        if self.frames_out == 0:
+            raise VideoError("no frame could be read from the input; nothing written")
+        return self.location.pattern
+
+    def finish_partial(self) -> str | None:
+        return self.location.pattern if self.frames_out else None
+
+    def discard(self) -> None:
+        pass

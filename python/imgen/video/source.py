@@ -1,0 +1,296 @@
+"""Reading frames: a video file decoded with PyAV, or a folder / pattern of image files.
+
+Both yield :class:`DecodedFrame` items -- an HWC RGB image with its timestamp and the packets of
+streams to copy that came before it -- and count what they read, bad frames included.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ..imageio import ImageFileError, read_image
+from .result import VideoError
+
+log = logging.getLogger("imgen")
+
+BAD_FRAME_ACTIONS = ("skip", "stop")
+DEFAULT_FOLDER_FPS = Fraction(25)
+_MAX_READ_ERRORS = 16  # consecutive unreadable stretches before the rest of a file is given up
+
+
+@dataclass
+class DecodedFrame:
+    """A frame on its way through the pipeline.
+
+    image: HWC RGB (uint8, or uint16 for sources deeper than 8 bits; frame folders give their
+    files' own gray/RGB/RGBA and dtype).  pts / time_base: the presentation timestamp.
+    packets: packets of copied streams (audio, subtitles) read before this frame, muxed before it.
+    """
+
+    index: int
+    image: np.ndarray
+    pts: int | None
+    time_base: Fraction | None
+    packets: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Colour:
+    """FFmpeg's colour tags (AVColorRange, AVColorSpace, AVColorPrimaries, AVColorTransferCharacteristic)."""
+
+    range: int = 0
+    space: int = 2
+    primaries: int = 2
+    trc: int = 2
+
+
+@dataclass
+class SourceInfo:
+    """What the sink needs to know about the input stream."""
+
+    width: int
+    height: int
+    rate: Fraction            # average frames per second
+    time_base: Fraction
+    frames: int | None        # frame count if the container says, else an estimate, else None
+    pix_fmt: str | None       # None for frame folders
+    deep: bool                # more than 8 bits per sample
+    colour: Colour = Colour()
+    sample_aspect_ratio: Fraction | None = None
+
+
+class BadFrameStop(Exception):
+    """A bad frame with on_bad_frame="stop" (the message says which)."""
+
+
+class _Counted:
+    """Counting and bad-frame bookkeeping shared by the sources."""
+
+    def __init__(self, on_bad_frame: str):
+        if on_bad_frame not in BAD_FRAME_ACTIONS:
+            raise ValueError(f"on_bad_frame must be 'skip' or 'stop', got {on_bad_frame!r}")
+        self.on_bad_frame = on_bad_frame
+        self.frames_in = 0
+        self.bad_frames: list[str] = []
+        self.trailing_packets: list = []
+        self.copy_streams: list = []
+        self.notes: list[str] = []
+
+    def _bad(self, message: str, *, lost: bool | None) -> None:
+        """Record a bad frame: lost (counted in, skipped), kept (decoded with errors) or None
+        (unreadable data holding an unknown number of frames)."""
+        if lost:
+            self.frames_in += 1
+        text = message if lost is None else f"{message} ({'skipped' if lost else 'kept as decoded'})"
+        self.bad_frames.append(text)
+        log.warning("bad frame: %s", text)
+        if self.on_bad_frame == "stop":
+            raise BadFrameStop(message)
+
+
+class VideoFileSource(_Counted):
+    """Decodes the first video stream of a file with PyAV (FFmpeg's threads, thread_type AUTO).
+
+    Audio and subtitle streams are handed on packet by packet (``copy_streams``) for the sink
+    to copy; other streams (data, attachments, further video streams) are listed in ``notes``.
+    """
+
+    def __init__(self, path: Path, *, on_bad_frame: str = "skip", threads: int = 0, copy_streams: bool = True,
+                 no_copy_reason: str = "copying turned off"):
+        super().__init__(on_bad_frame)
+        from ._av import require_av
+
+        av = require_av()
+        self._av = av
+        self.path = path
+        try:
+            self._container = av.open(str(path), metadata_errors="replace")
+        except av.FFmpegError as e:
+            raise VideoError(f"{path}: cannot open as a video ({_reason(e)}); is it truncated, corrupt or "
+                             f"not a video?") from e
+        try:
+            self._setup(threads, copy_streams, no_copy_reason)
+        except BaseException:
+            self._container.close()
+            raise
+
+    def _setup(self, threads: int, copy_streams: bool, no_copy_reason: str) -> None:
+        container = self._container
+        if not container.streams.video:
+            raise VideoError(f"{self.path}: no video stream (streams: "
+                             f"{', '.join(s.type for s in container.streams) or 'none'})")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        stream.codec_context.thread_count = threads
+        self.stream = stream
+        for s in container.streams:
+            if s is stream:
+                continue
+            label = f"{s.type} #{s.index} ({s.codec_context.name if s.codec_context else 'unknown codec'})"
+            if s.type in ("audio", "subtitle") and copy_streams:
+                self.copy_streams.append(s)
+            elif s.type in ("audio", "subtitle"):
+                self.notes.append(f"{label} not copied ({no_copy_reason})")
+            else:
+                self.notes.append(f"{label} not copied (only audio and subtitles are)")
+        cc = stream.codec_context
+        if not cc.width or not cc.height:
+            raise VideoError(f"{self.path}: the video stream has no frame size (corrupt header?)")
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate or Fraction(25)
+        time_base = stream.time_base or (1 / Fraction(rate))
+        frames = stream.frames or None
+        if frames is None and stream.duration and stream.time_base:
+            frames = int(round(float(stream.duration * stream.time_base * rate)))
+        elif frames is None and container.duration:
+            frames = int(round(container.duration / 1_000_000 * float(rate)))
+        fmt = self._av.VideoFormat(cc.pix_fmt) if cc.pix_fmt else None
+        deep = bool(fmt and max(c.bits for c in fmt.components) > 8)
+        self.info = SourceInfo(
+            width=cc.width, height=cc.height, rate=Fraction(rate), time_base=Fraction(time_base),
+            frames=frames or None, pix_fmt=cc.pix_fmt, deep=deep,
+            colour=Colour(int(cc.color_range), int(cc.colorspace), int(cc.color_primaries), int(cc.color_trc)),
+            sample_aspect_ratio=cc.sample_aspect_ratio or None,
+        )
+        self._rgb_format = "rgb48le" if deep else "rgb24"
+        self._reformatter = self._av.video.reformatter.VideoReformatter()
+
+    def close(self) -> None:
+        """Close the input (frames() does so itself when it ends)."""
+        self._container.close()
+
+    # -- reading --------------------------------------------------------------------------
+
+    def frames(self) -> Iterator[DecodedFrame]:
+        """Decode every frame; bad ones reported (``bad_frames``) and skipped or raised."""
+        try:
+            yield from self._decode()
+        finally:
+            self._container.close()
+
+    def _packets(self):
+        streams = [self.stream] + self.copy_streams
+        failures = 0
+        while True:
+            try:
+                for packet in self._container.demux(streams):
+                    failures = 0
+                    yield packet
+                return
+            except self._av.FFmpegError as e:
+                failures += 1
+                self._bad(f"unreadable data after frame #{self.frames_in}: {_reason(e)} (any frames in it are "
+                          f"lost)", lost=None)
+                if failures >= _MAX_READ_ERRORS:
+                    self.notes.append(f"reading stopped after {failures} unreadable stretches in a row; "
+                                      f"the rest of the file was not read")
+                    return
+
+    def _decode(self) -> Iterator[DecodedFrame]:
+        av = self._av
+        pending: list = []
+        index = 0
+        video_index = self.stream.index
+        step = max(1, round(1 / (self.info.rate * self.info.time_base))) if self.info.rate else 1
+        last_pts = None
+        flushed = False
+        for packet in self._packets():
+            if packet.stream_index != video_index:
+                if packet.size:
+                    pending.append(packet)
+                continue
+            if not packet.size:  # demux() ends with empty packets that flush the decoder
+                if flushed:
+                    continue
+                flushed = True
+            try:
+                decoded = self.stream.decode(packet)
+            except av.FFmpegError as e:
+                where = _packet_time(packet)
+                self._bad(f"frame after #{index}{where}: cannot decode ({_reason(e)})", lost=True)
+                continue
+            for frame in decoded:
+                pts = frame.pts
+                if pts is None:
+                    pts = 0 if last_pts is None else last_pts + step
+                last_pts = pts
+                if frame.is_corrupt:
+                    self._bad(f"frame #{index} (t={_seconds(pts, frame.time_base)}): decoded with errors", lost=False)
+                if index == 0:
+                    self._adopt_colour(frame)
+                image = self._reformatter.reformat(frame, format=self._rgb_format, threads=1).to_ndarray()
+                self.frames_in += 1
+                yield DecodedFrame(index, image, pts, frame.time_base or self.info.time_base, pending)
+                pending = []
+                index += 1
+        self.trailing_packets = pending
+
+    def _adopt_colour(self, frame) -> None:
+        """Frame-level colour tags fill in what the stream header left unspecified."""
+        c = self.info.colour
+        self.info.colour = Colour(
+            range=c.range or int(frame.color_range),
+            space=c.space if c.space != 2 else int(frame.colorspace),
+            primaries=c.primaries if c.primaries != 2 else int(frame.color_primaries),
+            trc=c.trc if c.trc != 2 else int(frame.color_trc),
+        )
+
+
+class FrameFolderSource(_Counted):
+    """Reads numbered image files as frames at a fixed rate (files as imgen.imageio reads them,
+    turned from OpenCV's BGR order into RGB).  An unreadable file is a bad frame."""
+
+    def __init__(self, files: list[Path], *, fps: Fraction = DEFAULT_FOLDER_FPS, on_bad_frame: str = "skip"):
+        super().__init__(on_bad_frame)
+        if not fps > 0:
+            raise ValueError(f"fps must be > 0, got {fps}")
+        self.files = files
+        first = self._first_readable()
+        self.info = SourceInfo(width=first.shape[1], height=first.shape[0], rate=Fraction(fps),
+                               time_base=1 / Fraction(fps), frames=len(files), pix_fmt=None,
+                               deep=first.dtype != np.uint8)
+
+    def _first_readable(self) -> np.ndarray:
+        for path in self.files:
+            try:
+                return read_image(path)
+            except ImageFileError:
+                continue
+        raise VideoError(f"none of the {len(self.files)} frame files can be read as an image "
+                         f"(first: {self.files[0]})")
+
+    def frames(self) -> Iterator[DecodedFrame]:
+        index = 0
+        for number, path in enumerate(self.files):
+            try:
+                image = read_image(path)
+            except ImageFileError as e:
+                self._bad(str(e), lost=True)
+                continue
+            if image.ndim == 3 and image.shape[2] >= 3:
+                image = np.ascontiguousarray(image[..., [2, 1, 0] + ([3] if image.shape[2] == 4 else [])])
+            self.frames_in += 1
+            yield DecodedFrame(index, image, number, self.info.time_base)
+            index += 1
+
+
+def _reason(e: BaseException) -> str:
+    text = getattr(e, "strerror", None) or str(e)
+    return str(text).strip() or type(e).__name__
+
+
+def _seconds(pts, time_base) -> str:
+    if pts is None or not time_base:
+        return "?"
+    return f"{float(pts * time_base):.3f}s"
+
+
+def _packet_time(packet) -> str:
+    pts = packet.pts if packet.pts is not None else packet.dts
+    if pts is None or not packet.time_base:
+        return ""
+    return f" (packet t={_seconds(pts, packet.time_base)})"
