@@ -29,6 +29,7 @@ class Summary:
     notes: set[str] = field(default_factory=set)
     skipped: int = 0
     problems: list[str] = field(default_factory=list)
+    unit: str = "image"
 
     def merge(self, other: "Summary") -> None:
         """Add another summary's counts, failures and notes to this one."""
@@ -44,7 +45,7 @@ class Summary:
             print(f"note: {note}", file=sys.stderr)
         failed = list(problems) + self.problems + [f"{src}: {msg}" for src, msg in self.failures]
         total = self.done + len(self.failures)
-        line = f"imgen: wrote {self.done} of {total} image(s)"
+        line = f"imgen: wrote {self.done} of {total} {self.unit}(s)"
         if self.skipped:
             line += f"; {self.skipped} already done, skipped (--resume)"
         print(line, file=sys.stderr)

@@ -13,7 +13,8 @@ def add_resume_argument(p: argparse.ArgumentParser) -> None:
                         "so an existing one is complete)")
 
 
-def add_ray_arguments(p: argparse.ArgumentParser) -> None:
+def add_ray_arguments(p: argparse.ArgumentParser):
+    """--ray [ADDRESS], --workers, --cpus-per-worker, --gpus-per-worker; returns their group."""
     g = p.add_argument_group("distributed (Ray; needs imgen[ray])")
     g.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                    help="run on Ray: no ADDRESS starts a local instance (or joins $RAY_ADDRESS); "
@@ -27,6 +28,7 @@ def add_ray_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--gpus-per-worker", type=float, metavar="N",
                    help="with --ray: GPUs each worker reserves (default: 1 when the model runs on "
                         "CUDA/TensorRT and the cluster has GPUs, else 0)")
+    return g
 
 
 def check_ray_arguments(args: argparse.Namespace) -> None:
