@@ -13,9 +13,9 @@ def add_resume_argument(p: argparse.ArgumentParser) -> None:
                         "so an existing one is complete)")
 
 
-def add_ray_arguments(p: argparse.ArgumentParser):
+def add_ray_arguments(p: argparse.ArgumentParser, description: str | None = None):
     """--ray [ADDRESS], --workers, --cpus-per-worker, --gpus-per-worker; returns their group."""
-    g = p.add_argument_group("distributed (Ray; needs imgen[ray])")
+    g = p.add_argument_group("distributed (Ray; needs imgen[ray])", description)
     g.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                    help="run on Ray: no ADDRESS starts a local instance (or joins $RAY_ADDRESS); "
                         "'auto' joins the cluster started here with `ray start --head`; HOST:PORT "

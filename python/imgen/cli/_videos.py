@@ -161,7 +161,9 @@ def add_video_ray_arguments(p: argparse.ArgumentParser) -> None:
     from ._distributed import add_ray_arguments, add_resume_argument
 
     add_resume_argument(p)
-    g = add_ray_arguments(p)
+    g = add_ray_arguments(p, "INPUT may also be a folder of videos (searched recursively): each goes to its "
+                             "relative path under OUTPUT, a folder -- one after another here, one per Ray "
+                             "task with --ray. With --ray, INPUT is a video file or such a folder.")
     g.add_argument("--segment-seconds", type=float, default=120.0, metavar="S",
                    help="with --ray: videos of at least 2*S seconds are cut on keyframes into segments of "
                         ">= S seconds, processed in parallel and joined without re-encoding (0 = never; "
