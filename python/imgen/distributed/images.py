@@ -19,6 +19,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..cli._batch import Process, Summary, run_chunk, skip_done
+from ..errors import ImgenError
 from ..imageio import Job, plan_outputs
 from . import _ray
 from ._resources import WorkerResources, decide_gpus, fit_workers
@@ -147,6 +148,10 @@ def _run_dataset(indexed: list[tuple[int, Job]], make_process: ProcessFactory, r
             for row in ds.iter_rows():
                 rows[int(row["index"])] = (str(row["error"]), str(row["notes"]))
                 bar.update(1)
+    except _ray.ray_module().exceptions.RayError as e:
+        # E.g. an actor whose model does not load on its node: every batch would fail alike.
+        lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+        raise ImgenError(f"the Ray workers failed: {lines[-1] if lines else type(e).__name__}") from e
     finally:
         ctx.enable_progress_bars, ctx.print_on_execution_start, ctx.max_errored_blocks = saved
     return rows
