@@ -178,3 +178,14 @@ def test_ray_options_need_ray(model, folder, tmp_path, capsys):
     assert "--workers" in capsys.readouterr().err
     assert main(["run", model, str(folder), "-o", str(tmp_path / "o"), "--ray", "--threads", "2"]) == 1
     assert "--cpus-per-worker" in capsys.readouterr().err
+
+
+def test_local_resume_skips_finished_outputs(model, folder, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", model, str(folder), "-o", str(out), "-q"]) == 1
+    (out / "gray.png").unlink()
+    kept = (out / "im1.png").stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(["run", model, str(folder), "-o", str(out), "-q", "--resume"]) == 1
+    assert "imgen: wrote 1 of 2 image(s); 10 already done, skipped (--resume)" in capsys.readouterr().err
+    assert (out / "gray.png").exists() and (out / "im1.png").stat().st_mtime_ns == kept
