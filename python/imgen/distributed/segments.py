@@ -44,7 +44,7 @@ def probe_duration(path: str | os.PathLike) -> float | None:
     """The video's duration in seconds from its header (None when the header does not say)."""
     av = require_av()
     try:
-        with av.open(os.fspath(path), metadata_errors="replace") as c:
+        with av.open(os.fspath(path)) as c:
             if not c.streams.video:
                 return None
             s = c.streams.video[0]
@@ -68,7 +68,7 @@ def split_on_keyframes(src: str | os.PathLike, work_dir: str | os.PathLike, segm
     work.mkdir(parents=True, exist_ok=True)
     ext = src.suffix.lower() if src.suffix.lower() in _SEGMENT_CONTAINERS else ".mkv"
     try:
-        container = av.open(str(src), metadata_errors="replace")
+        container = av.open(str(src))
     except av.FFmpegError as e:
         raise VideoError(f"{src}: cannot open as a video ({e})") from e
     with container:
@@ -152,7 +152,7 @@ def join_segments(processed: list[str], segments: list[Segment], source: str | o
     av = require_av()
     target = Path(target)
     inputs = [av.open(p) for p in processed]
-    src = av.open(os.fspath(source), metadata_errors="replace")
+    src = av.open(os.fspath(source))
     tmp = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}")
     out = None
     try:

@@ -112,13 +112,15 @@ def process_video(
     interrupted = False
     try:
         thread.start()
+        # Waiting on an Event, not Thread.join: a join interrupted by Ctrl+C can take the thread
+        # for finished while it still runs (CPython before 3.13).
         try:
-            while thread.is_alive():
-                thread.join(0.1)
+            while not run.finished.wait(0.1):
+                pass
         except KeyboardInterrupt:
             interrupted = True
             run.stop.set()
-            thread.join()  # the writer finalises the partial output
+            run.finished.wait()  # the writer finalises the partial output
     finally:
         if bar is not None:
             if run.outcome == "done":
@@ -154,6 +156,7 @@ class _Run:
         self.source, self.sink, self.processor = source, sink, processor
         self.batch_size, self.queue_size = batch_size, queue_size
         self.stop = threading.Event()
+        self.finished = threading.Event()
         self.outcome = "failed"
         self.error: BaseException | None = None
         self.output: str | None = None
@@ -171,6 +174,12 @@ class _Run:
         return batch
 
     def main(self) -> None:
+        try:
+            self._write_all()
+        finally:
+            self.finished.set()
+
+    def _write_all(self) -> None:
         frames = pipelined(self.source.frames(), self._process, batch_size=self.batch_size,
                            queue_size=self.queue_size, stop=self.stop, name="imgen-video")
         try:

@@ -112,6 +112,11 @@ def add_video_stream(av, container, codec, options: EncodeOptions, info: SourceI
         if "preset" not in private:
             raise VideoError(f"encoder {codec.name} has no presets")
         settings["preset"] = options.preset
+    known = private | {o.name for o in cc.supported_options.generic}
+    unknown = sorted(str(k) for k in options.extra if str(k) not in known)
+    if unknown:  # FFmpeg would silently ignore them
+        raise VideoError(f"encoder {codec.name} has no option {', '.join(unknown)} (container options such as "
+                         f"movflags are not encoder options)")
     settings.update({str(k): str(v) for k, v in options.extra.items()})
     if settings:
         cc.options = {**cc.options, **settings}

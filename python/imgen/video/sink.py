@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -137,10 +136,10 @@ class VideoFileSink:
     def _timestamp(self, frame: DecodedFrame) -> int:
         if frame.pts is None:
             pts = 0 if self._last_pts is None else self._last_pts + 1
-        elif frame.time_base is None or Fraction(frame.time_base) == self._time_base:
+        elif frame.time_base is None or frame.time_base == self._time_base:
             pts = int(frame.pts)
         else:
-            pts = round(frame.pts * Fraction(frame.time_base) / self._time_base)
+            pts = round(frame.pts * frame.time_base / self._time_base)
         if self._last_pts is not None and pts <= self._last_pts:
             note = "non-increasing timestamps moved one tick past the previous frame"
             if note not in self.notes:
