@@ -120,7 +120,7 @@ def test_killed_worker_is_retried(ray_cluster, model, folder, tmp_path):
     marker = tmp_path / "crashed"
     # im3 is the 27-row image: its batch's worker dies once, is restarted and the batch retried.
     summary = map_images(jobs, CrashOnce(model, 27, str(marker)), batch_size=4,
-                         resources=WorkerResources(workers=2, max_retries=2))
+                         resources=WorkerResources(workers=1, max_retries=2))
     assert marker.exists(), "the worker never crashed: the test proves nothing"
     assert summary.failures == [] and summary.done == len(jobs) == 11
     assert all(job.target.exists() for job in jobs)
@@ -133,7 +133,7 @@ def test_input_that_always_kills_its_worker_is_reported(ray_cluster, model, fold
     (folder / "broken.png").unlink()
     jobs, _ = plan_outputs([folder], tmp_path / "out")
     summary = map_images(jobs, CrashAlways(model, 27, str(tmp_path / "m")), batch_size=4,
-                         resources=WorkerResources(workers=2, max_retries=0))
+                         resources=WorkerResources(workers=1, max_retries=0))
     assert summary.done == 10
     assert [src for src, _ in summary.failures] == [str(folder / "sub" / "im3.png")]
     assert "died" in summary.failures[0][1]
