@@ -189,3 +189,29 @@ def test_local_resume_skips_finished_outputs(model, folder, tmp_path, capsys):
     assert main(["run", model, str(folder), "-o", str(out), "-q", "--resume"]) == 1
     assert "imgen: wrote 1 of 2 image(s); 10 already done, skipped (--resume)" in capsys.readouterr().err
     assert (out / "gray.png").exists() and (out / "im1.png").stat().st_mtime_ns == kept
+
+
+def test_gpus_per_worker_follow_the_provider(monkeypatch):
+    """A GPU per worker when the model would run on CUDA/TensorRT and the cluster has GPUs."""
+    from imgen import _runtime
+    from imgen.distributed import _ray
+    from imgen.distributed._resources import WorkerResources, decide_gpus, fit_workers
+
+    cluster = {"CPU": 16.0, "GPU": 2.0}
+    monkeypatch.setattr(_ray, "cluster_resources", lambda: dict(cluster))
+    monkeypatch.setattr(_runtime, "available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    assert decide_gpus(None, None) == 1.0
+    assert decide_gpus(["cpu"], None) == 0.0
+    assert decide_gpus(["cuda"], None) == 1.0
+    assert decide_gpus(None, 0.5) == 0.5
+    assert fit_workers(WorkerResources(cpus_per_worker=2, gpus_per_worker=1), tasks=100) == 2
+    assert fit_workers(WorkerResources(cpus_per_worker=2, gpus_per_worker=0.5), tasks=100) == 4
+    assert fit_workers(WorkerResources(cpus_per_worker=3), tasks=100) == 5
+    assert fit_workers(WorkerResources(), tasks=3) == 3
+    cluster.pop("GPU")
+    assert decide_gpus(None, None) == 0.0  # no GPUs in the cluster: workers stay on the CPU
+    monkeypatch.setattr(_runtime, "available_providers", lambda: ["CPUExecutionProvider"])
+    cluster["GPU"] = 1.0
+    assert decide_gpus(None, None) == 0.0  # this onnxruntime has no GPU provider
+    with pytest.raises(ValueError):
+        WorkerResources(workers=0)

@@ -120,6 +120,8 @@ def main_library(args: argparse.Namespace, encode) -> int:
         raise ImgenError(f"{args.input}: with --ray the input is a video file or a folder of videos")
     if args.fps is not None:
         raise ImgenError("--fps applies to frame folders; videos keep their own timestamps")
+    if not args.segment_seconds >= 0:
+        raise ImgenError(f"--segment-seconds must be >= 0, got {args.segment_seconds}")
     options = processor_options(args, color_order="rgb", per_channel=True)
     jobs, problems = plan_videos([args.input], args.output)
     skipped = 0

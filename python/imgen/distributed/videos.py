@@ -92,6 +92,8 @@ def run_videos(
 
     if on_bad_frame not in ("skip", "stop"):
         raise ValueError(f"on_bad_frame must be 'skip' or 'stop', got {on_bad_frame!r}")
+    if segment_seconds is not None and not segment_seconds >= 0:
+        raise ValueError(f"segment_seconds must be >= 0 (0 or None: never segment), got {segment_seconds}")
     options = processor.options if isinstance(processor, FrameProcessor) else processor
     if isinstance(options, ProcessorOptions):
         FrameProcessor(replace(options, providers=("cpu",), threads=1))  # a bad model fails here, once
