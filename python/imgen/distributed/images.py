@@ -98,8 +98,8 @@ def map_images(
     for i, job in indexed:
         row = rows.get(i)
         if row is None:
-            failures.append((str(job.source), f"the worker processing it died {resources.max_retries + 1} "
-                                              f"time(s); not written"))
+            failures.append((str(job.source), f"the worker process died while processing it (tried "
+                                              f"{resources.max_retries + 1} time(s) on its own); not written"))
             continue
         error, notes = row
         summary.notes.update(n for n in notes.split("\n") if n)
