@@ -34,3 +34,23 @@ def _restore_threads():
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A local 2-CPU Ray instance for one test module, shut down after it (skips without Ray Data).
+
+    Workers import imgen from where this process does and the tests' helpers from tests/.
+    """
+    ray = pytest.importorskip("ray")
+    pytest.importorskip("ray.data", reason="Ray Data needs pandas and pyarrow: pip install 'imgen[ray]'")
+    import logging
+
+    assert not ray.is_initialized(), "a Ray runtime is already running in the test process"
+    paths = [str(Path(imgen.__file__).resolve().parent.parent), str(REPO / "tests")]
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.WARNING,
+             runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(paths)}})
+    try:
+        yield ray
+    finally:
+        ray.shutdown()

@@ -21,23 +21,50 @@ Process = Callable[[list[np.ndarray]], list[np.ndarray]]
 
 @dataclass
 class Summary:
+    """The outcome of a batch: outputs written, (source, message) failures, notes, resumed skips,
+    and problems (inputs that could not be planned, reported with the failures)."""
+
     done: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
     notes: set[str] = field(default_factory=set)
+    skipped: int = 0
+    problems: list[str] = field(default_factory=list)
+    unit: str = "image"
+
+    def merge(self, other: "Summary") -> None:
+        """Add another summary's counts, failures and notes to this one."""
+        self.done += other.done
+        self.failures.extend(other.failures)
+        self.notes.update(other.notes)
+        self.skipped += other.skipped
+        self.problems.extend(other.problems)
 
     def report(self, problems: Sequence[str] = ()) -> int:
         """Print the outcome to stderr; the exit code (0 all done, 1 something failed)."""
         for note in sorted(self.notes):
             print(f"note: {note}", file=sys.stderr)
-        failed = list(problems) + [f"{src}: {msg}" for src, msg in self.failures]
+        failed = list(problems) + self.problems + [f"{src}: {msg}" for src, msg in self.failures]
         total = self.done + len(self.failures)
-        print(f"imgen: wrote {self.done} of {total} image(s)", file=sys.stderr)
+        line = f"imgen: wrote {self.done} of {total} {self.unit}(s)"
+        if self.skipped:
+            line += f"; {self.skipped} already done, skipped (--resume)"
+        print(line, file=sys.stderr)
         if failed:
             print(f"imgen: {len(failed)} problem(s):", file=sys.stderr)
             for line in failed:
                 print(f"  {line}", file=sys.stderr)
             return 1
         return 0
+
+
+def skip_done(jobs: Sequence[Job]) -> tuple[list[Job], int]:
+    """(jobs whose output does not exist yet, how many were skipped) for ``--resume``.
+
+    Outputs are written to a temporary file and renamed into place, so an existing output is a
+    complete one from an earlier run.
+    """
+    todo = [job for job in jobs if not job.target.exists()]
+    return todo, len(jobs) - len(todo)
 
 
 def _read(job: Job):
@@ -80,6 +107,37 @@ def _process_chunk(process: Process, loaded: list[tuple[Job, np.ndarray]], summa
     return out
 
 
+def _record_read(job: Job, img, summary: Summary, loaded: list) -> None:
+    if isinstance(img, Exception):
+        summary.failures.append((str(job.source), str(img).split(": ", 1)[-1]))
+    else:
+        loaded.append((job, img))
+
+
+def _record_write(result: tuple[Job, str | None, list[str]], summary: Summary) -> None:
+    job, err, notes = result
+    summary.notes.update(notes)
+    if err:
+        summary.failures.append((str(job.source), err))
+    else:
+        summary.done += 1
+
+
+def run_chunk(jobs: Sequence[Job], process: Process) -> Summary:
+    """Read, process and write one chunk of jobs in this thread, exactly as ``run_files`` does.
+
+    What a distributed worker runs per batch: the same reading, one-by-one fallback on a bad
+    image, format fitting and atomic writes, without the prefetching threads.
+    """
+    summary = Summary()
+    loaded: list[tuple[Job, np.ndarray]] = []
+    for job in jobs:
+        _record_read(job, _read(job), summary, loaded)
+    for job, out in _process_chunk(process, loaded, summary):
+        _record_write(_write(job, out), summary)
+    return summary
+
+
 def run_files(jobs: Sequence[Job], process: Process, *, chunk: int = 8, desc: str = "images",
               quiet: bool = False) -> Summary:
     """Read every job's source, process it in chunks, and write the result to its target."""
@@ -91,12 +149,7 @@ def run_files(jobs: Sequence[Job], process: Process, *, chunk: int = 8, desc: st
 
     def settle(keep: int) -> None:
         while len(writes) > keep:
-            job, err, notes = writes.pop(0).result()
-            summary.notes.update(notes)
-            if err:
-                summary.failures.append((str(job.source), err))
-            else:
-                summary.done += 1
+            _record_write(writes.pop(0).result(), summary)
 
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="imgen-io") as io, \
             tqdm(total=len(jobs), unit="img", desc=desc, disable=True if quiet else None,
@@ -108,10 +161,7 @@ def run_files(jobs: Sequence[Job], process: Process, *, chunk: int = 8, desc: st
                 reads = [io.submit(_read, job) for job in chunks[k + 1]]
             loaded = []
             for job, img in zip(current, images):
-                if isinstance(img, Exception):
-                    summary.failures.append((str(job.source), str(img).split(": ", 1)[-1]))
-                else:
-                    loaded.append((job, img))
+                _record_read(job, img, summary, loaded)
             for job, out in _process_chunk(process, loaded, summary):
                 writes.append(io.submit(_write, job, out))
             settle(keep=chunk)  # bound the images waiting to be written

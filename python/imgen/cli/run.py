@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 
 from .._validate import image_max
-from ..engine import load
+from ..engine import Model, load
 from ..errors import ImgenError
 from ..imageio import plan_outputs
-from ._batch import run_files
+from ._batch import run_files, skip_done
+from ._distributed import add_ray_arguments, add_resume_argument, check_ray_arguments
 
 log = logging.getLogger("imgen")
 
@@ -28,7 +30,10 @@ def add_parser(sub) -> None:
     p.add_argument("--tile", type=int, help="tile size in pixels (0 = never tile; default from the model, else 512)")
     p.add_argument("--overlap", type=int, help="tile overlap in pixels (default from the model, else 64)")
     p.add_argument("--providers", nargs="+", help="execution providers (default: TensorRT > CUDA > CPU)")
-    p.add_argument("--threads", type=int, help="onnxruntime threads (default: all cores)")
+    p.add_argument("--threads", type=int, help="onnxruntime threads (default: all cores; "
+                                               "with --ray see --cpus-per-worker)")
+    add_resume_argument(p)
+    add_ray_arguments(p)
     p.set_defaults(func=main)
 
 
@@ -44,30 +49,71 @@ def sigma_for(image: np.ndarray, sigma_255: float | None) -> float | None:
     return None if sigma_255 is None else sigma_255 / 255.0 * image_max(image.dtype)
 
 
-def main(args: argparse.Namespace) -> int:
-    model = load(args.model, providers=args.providers, threads=args.threads)
-    log.info("model %s on %s", model.name, model.provider)
-    if args.sigma is not None and model.info.noise_input is None:
-        raise ImgenError(f"--sigma given, but model {model.name} has no noise-level input")
-    if args.sigma is not None and not args.sigma >= 0:
-        raise ImgenError(f"--sigma must be >= 0, got {args.sigma}")
-    jobs, problems = plan_outputs(args.inputs, args.output, args.ext)
-    notes: set[str] = set()
-    want = model.info.channels
+@dataclass(frozen=True)
+class RunSettings:
+    """What ``imgen run`` does to images, picklable so that distributed workers rebuild it.
 
-    def process(images):
+    Calling it with a thread count loads the model (once) and returns the batch function.
+    """
+
+    model: str
+    providers: tuple[str, ...] | None = None
+    sigma: float | None = None
+    tile: int | None = None
+    overlap: int | None = None
+
+    def load(self, threads: int | None = None) -> Model:
+        """Load the model and check the settings against it (ImgenError when they do not fit)."""
+        model = load(self.model, providers=self.providers, threads=threads)
+        if self.sigma is not None and model.info.noise_input is None:
+            raise ImgenError(f"--sigma given, but model {model.name} has no noise-level input")
+        if self.sigma is not None and not self.sigma >= 0:
+            raise ImgenError(f"--sigma must be >= 0, got {self.sigma}")
+        return model
+
+    def __call__(self, threads: int | None = None) -> "ModelProcess":
+        return ModelProcess(self.load(threads), self)
+
+
+class ModelProcess:
+    """A loaded model applied to a chunk of BGR(A) images; collects notes on conversions."""
+
+    def __init__(self, model: Model, settings: RunSettings):
+        self.model = model
+        self.settings = settings
+        self.notes: set[str] = set()
+
+    def __call__(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        model, s = self.model, self.settings
+        want = model.info.channels
         for img in images:
             have = 1 if img.ndim == 2 else img.shape[2]
             if have != want and not (have == 4 and want == 3):
-                notes.add(f"{have}-channel images converted to the model's {want} channel(s)")
+                self.notes.add(f"{have}-channel images converted to the model's {want} channel(s)")
             elif have == 4 and want == 3:
-                notes.add("alpha channels passed through untouched")
+                self.notes.add("alpha channels passed through untouched")
         kwargs = {}
-        if model.info.noise_input is not None and args.sigma is not None:
-            kwargs["sigma"] = [sigma_for(img, args.sigma) for img in images]
-        return model(images, tile=args.tile, overlap=args.overlap, color_order="bgr",
+        if model.info.noise_input is not None and s.sigma is not None:
+            kwargs["sigma"] = [sigma_for(img, s.sigma) for img in images]
+        return model(images, tile=s.tile, overlap=s.overlap, color_order="bgr",
                      convert_channels=True, **kwargs)
 
-    summary = run_files(jobs, process, desc=model.name, quiet=args.quiet)
-    summary.notes.update(notes)
+
+def main(args: argparse.Namespace) -> int:
+    check_ray_arguments(args)
+    settings = RunSettings(args.model, tuple(args.providers) if args.providers else None,
+                           args.sigma, args.tile, args.overlap)
+    if args.ray is not None:
+        from ._distributed import run_on_ray
+
+        return run_on_ray(args, settings)
+    process = settings(args.threads)
+    log.info("model %s on %s", process.model.name, process.model.provider)
+    jobs, problems = plan_outputs(args.inputs, args.output, args.ext)
+    skipped = 0
+    if args.resume:
+        jobs, skipped = skip_done(jobs)
+    summary = run_files(jobs, process, desc=process.model.name, quiet=args.quiet)
+    summary.notes.update(process.notes)
+    summary.skipped = skipped
     return summary.report(problems)

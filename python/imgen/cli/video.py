@@ -5,6 +5,8 @@ import argparse
 import sys
 
 from ..errors import ImgenError
+from ._distributed import check_ray_arguments
+from ._videos import add_video_ray_arguments, library_run, main_library
 from .denoise import add_method_arguments, processor_options
 
 _EPILOG = """\
@@ -53,6 +55,7 @@ def add_parser(sub) -> None:
     p.add_argument("--on-bad-frame", choices=("skip", "stop"), default="skip",
                    help="an undecodable frame is reported and skipped (default) or stops the run")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_video_ray_arguments(p)  # a folder of videos, --resume, --ray (cli/_videos.py)
     p.set_defaults(func=main)
 
 
@@ -92,6 +95,9 @@ def main(args: argparse.Namespace) -> int:
                                 preset=args.preset, extra=_encoder_options(args.encoder_option))
     except ValueError as e:
         raise ImgenError(str(e)) from e
+    check_ray_arguments(args)
+    if library_run(args):
+        return main_library(args, options)
     if args.fps is not None and not args.fps > 0:
         raise ImgenError(f"--fps must be > 0, got {args.fps}")
     if args.threads is not None:

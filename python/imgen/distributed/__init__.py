@@ -1,0 +1,31 @@
+"""Distributed batch processing on Ray (the optional extra ``imgen[ray]``).
+
+Image folders go through Ray Data (``map_batches`` over a pool of actors, one loaded model per
+actor); videos are sharded one per Ray task, long ones one segment per task (cut on keyframes,
+joined without re-encoding).  Importing this package does not import Ray: the functions do, when
+called, and say ``pip install 'imgen[ray]'`` when it is missing.
+
+    from imgen.distributed import run_images, run_videos, plan_videos
+    summary = run_images(["photos/"], "out/", "model.onnx", address="auto", resume=True)
+    jobs, problems = plan_videos(["films/"], "out/")
+    summary = run_videos(jobs, ProcessorOptions(model="model.onnx"), segment_seconds=120)
+"""
+from __future__ import annotations
+
+from ._ray import RayMissingError, connected
+from ._resources import WorkerResources
+from ..cli._videos import LibrarySummary, plan_videos
+from .images import ImageWorker, map_images, run_images
+from .videos import run_videos
+
+__all__ = [
+    "ImageWorker",
+    "LibrarySummary",
+    "RayMissingError",
+    "WorkerResources",
+    "connected",
+    "map_images",
+    "plan_videos",
+    "run_images",
+    "run_videos",
+]
