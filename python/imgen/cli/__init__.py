@@ -6,9 +6,9 @@ import logging
 import sys
 
 from ..errors import ImgenError
-from . import bench, denoise, export, import_, info, run, train
+from . import bench, decode, denoise, encode, export, generate, import_, info, reconstruct, run, train, translate
 
-COMMANDS = (info, run, denoise, bench, train, export, import_)
+COMMANDS = (info, run, denoise, translate, generate, encode, decode, reconstruct, bench, train, export, import_)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 
 from .._validate import image_max
-from ..engine import load
+from ..engine import Model, load
 from ..errors import ImgenError
 from ..imageio import plan_outputs
 from ._batch import run_files
@@ -25,10 +25,7 @@ def add_parser(sub) -> None:
     add_io_arguments(p)
     p.add_argument("--sigma", type=float, help="noise level for models with a noise input, on the 0-255 "
                                                "scale whatever the file's bit depth (default: estimated)")
-    p.add_argument("--tile", type=int, help="tile size in pixels (0 = never tile; default from the model, else 512)")
-    p.add_argument("--overlap", type=int, help="tile overlap in pixels (default from the model, else 64)")
-    p.add_argument("--providers", nargs="+", help="execution providers (default: TensorRT > CUDA > CPU)")
-    p.add_argument("--threads", type=int, help="onnxruntime threads (default: all cores)")
+    add_tiling_arguments(p)
     p.set_defaults(func=main)
 
 
@@ -44,9 +41,22 @@ def sigma_for(image: np.ndarray, sigma_255: float | None) -> float | None:
     return None if sigma_255 is None else sigma_255 / 255.0 * image_max(image.dtype)
 
 
+def add_tiling_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tile", type=int, help="tile size in pixels (0 = never tile; default from the model, else 512)")
+    p.add_argument("--overlap", type=int, help="tile overlap in pixels (default from the model, else 64)")
+    p.add_argument("--providers", nargs="+", help="execution providers (default: TensorRT > CUDA > CPU)")
+    p.add_argument("--threads", type=int, help="onnxruntime threads (default: all cores)")
+
+
 def main(args: argparse.Namespace) -> int:
     model = load(args.model, providers=args.providers, threads=args.threads)
+    return run_model(model, args)
+
+
+def run_model(model: Model, args: argparse.Namespace) -> int:
+    """Run an image-to-image model over args.inputs into args.output (see ``imgen run --help``)."""
     log.info("model %s on %s", model.name, model.provider)
+    args.sigma = getattr(args, "sigma", None)
     if args.sigma is not None and model.info.noise_input is None:
         raise ImgenError(f"--sigma given, but model {model.name} has no noise-level input")
     if args.sigma is not None and not args.sigma >= 0:
