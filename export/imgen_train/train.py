@@ -58,6 +58,7 @@ class TrainOptions:
     batch_norm: bool | None = None  # None = the architecture's default
     latent: int | None = None       # dcgan/vae latent size
     disc_width: int | None = None   # cyclegan discriminator width
+    norm: str | None = None         # cyclegan generator normalisation: instance | batch | none
     noise: str = "0,75"             # sigma on the 0-255 scale: "25" or "LOW,HIGH"
     patch: int = 64                 # patch size; dcgan/vae: the image size (images are resized to it)
     batch: int = 32
@@ -92,7 +93,7 @@ class TrainOptions:
     def arch_options(self) -> dict:
         """The architecture's options from these (image_size = patch where the arch has one)."""
         opts = {"in_channels": self.channels}
-        for name in ("depth", "width", "batch_norm", "latent", "disc_width"):
+        for name in ("depth", "width", "batch_norm", "latent", "disc_width", "norm"):
             if getattr(self, name) is not None:
                 opts[name] = getattr(self, name)
         if "image_size" in archs.option_names(self.arch):

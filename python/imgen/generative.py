@@ -108,7 +108,10 @@ def decode(model: "Model | str", z: np.ndarray, *, batch_size: int = 64, dtype="
         out = model.run({spec.name: z[start:start + batch_size].astype(tensor_dtype)})[0]
         if out.ndim != 4:
             raise ModelError(f"model {model.name} returned shape {out.shape}; expected an NCHW image batch")
-        outs.append(from_tensor(out, dtype=dtype, clamp=True, **_norm(model, dtype, color_order, out.shape[1])))
+        # from_tensor clamps float32 to [0, 1/scale], which is not [0, 1] for ranges other than
+        # (0, 1): clip here instead (integer outputs are always clamped to their type's range).
+        images = from_tensor(out, dtype=dtype, clamp=False, **_norm(model, dtype, color_order, out.shape[1]))
+        outs.append(np.clip(images, 0, 1, out=images) if dtype == np.float32 else images)
     return np.concatenate(outs)
 
 

@@ -2,7 +2,9 @@
 
 Generator (Johnson et al.'s layout): 7x7 conv (reflection pad) -> two stride-2 3x3 convs
 (width, 2 width, 4 width) -> ``depth`` residual blocks -> two stride-2 transposed convs -> 7x7
-conv -> tanh.  Instance norm + ReLU after every conv but the last.  (N, C, H, W) in [-1, 1] ->
+conv -> tanh.  ``norm`` (instance norm, as in the paper; or batch or none) + ReLU after every conv
+but the last.  Instance norm makes the output depend on each input's (tile's) statistics and hides
+a flat patch's absolute colour; "none" keeps the generator a plain convolution (tile-safe).  (N, C, H, W) in [-1, 1] ->
 the same shape; H and W must be multiples of 4 (imgen pads: size_multiple = 4).
 Discriminator (PatchGAN, 70x70 receptive field with the paper's 3 stride-2 layers): 4x4 convs
 width, 2w, 4w (stride 2), 8w (stride 1), then a 1-channel 4x4 conv: one real/fake score per patch.
@@ -21,17 +23,25 @@ class CycleGANConfig:
     width: int = 32          # generator's first-layer channels (paper: 64)
     depth: int = 6           # residual blocks (paper: 9 at 256x256, 6 at 128x128)
     disc_width: int = 64     # discriminator's first-layer channels (paper: 64)
+    norm: str = "instance"   # generator normalisation: instance (paper) | batch | none
 
 
-def _norm(c: int) -> nn.Module:
+NORMS = ("instance", "batch", "none")
+
+
+def _norm(c: int, kind: str = "instance") -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(c)
+    if kind == "none":
+        return nn.Identity()
     return nn.InstanceNorm2d(c, affine=False, track_running_stats=False)
 
 
 class ResBlock(nn.Module):
-    def __init__(self, c: int):
+    def __init__(self, c: int, norm: str = "instance"):
         super().__init__()
-        self.body = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(c, c, 3), _norm(c), nn.ReLU(True),
-                                  nn.ReflectionPad2d(1), nn.Conv2d(c, c, 3), _norm(c))
+        self.body = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(c, c, 3), _norm(c, norm), nn.ReLU(True),
+                                  nn.ReflectionPad2d(1), nn.Conv2d(c, c, 3), _norm(c, norm))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -40,14 +50,14 @@ class ResBlock(nn.Module):
 class ResnetGenerator(nn.Module):
     """(N, C, H, W) in [-1, 1], H and W multiples of 4 -> (N, C, H, W) in [-1, 1]."""
 
-    def __init__(self, c: int, w: int, blocks: int):
+    def __init__(self, c: int, w: int, blocks: int, norm: str = "instance"):
         super().__init__()
-        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(c, w, 7), _norm(w), nn.ReLU(True)]
+        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(c, w, 7), _norm(w, norm), nn.ReLU(True)]
         for m in (1, 2):
-            layers += [nn.Conv2d(w * m, w * m * 2, 3, 2, 1), _norm(w * m * 2), nn.ReLU(True)]
-        layers += [ResBlock(4 * w) for _ in range(blocks)]
+            layers += [nn.Conv2d(w * m, w * m * 2, 3, 2, 1), _norm(w * m * 2, norm), nn.ReLU(True)]
+        layers += [ResBlock(4 * w, norm) for _ in range(blocks)]
         for m in (4, 2):
-            layers += [nn.ConvTranspose2d(w * m, w * m // 2, 3, 2, 1, output_padding=1), _norm(w * m // 2),
+            layers += [nn.ConvTranspose2d(w * m, w * m // 2, 3, 2, 1, output_padding=1), _norm(w * m // 2, norm),
                        nn.ReLU(True)]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, c, 7), nn.Tanh()]
         self.net = nn.Sequential(*layers)
@@ -83,16 +93,23 @@ class CycleGAN(nn.Module):
         super().__init__()
         if config.depth < 0 or config.width < 1:
             raise ValueError(f"CycleGAN needs depth >= 0 and width >= 1, got {config.depth}, {config.width}")
+        if config.norm not in NORMS:
+            raise ValueError(f"CycleGAN norm must be one of {', '.join(NORMS)}, got {config.norm!r}")
         self.config = config
         c = config.in_channels
-        self.g_ab = ResnetGenerator(c, config.width, config.depth)
-        self.g_ba = ResnetGenerator(c, config.width, config.depth)
+        self.g_ab = ResnetGenerator(c, config.width, config.depth, config.norm)
+        self.g_ba = ResnetGenerator(c, config.width, config.depth, config.norm)
         self.d_a = PatchDiscriminator(c, config.disc_width)
         self.d_b = PatchDiscriminator(c, config.disc_width)
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
                 nn.init.normal_(m.weight, 0.0, 0.02)
                 nn.init.zeros_(m.bias)
+
+    @property
+    def tile_safe(self) -> bool:
+        """Without instance norm the generators are plain convolutions: tiles blend without seams."""
+        return self.config.norm != "instance"
 
     @property
     def in_channels(self) -> int:
