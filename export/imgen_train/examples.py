@@ -55,16 +55,23 @@ def photo(name: str) -> np.ndarray:
     return np.ascontiguousarray(img[..., :3])
 
 
+FACE_TEST = np.r_[80:100, 180:200]          # indices into lfw_subset held out
+FACE_TRAIN = np.setdiff1d(np.arange(200), FACE_TEST)
+
+
 def face_images() -> tuple[np.ndarray, np.ndarray]:
-    """(160 train, 40 test) gray 32x32 uint8 images (N, 32, 32)."""
+    """(160 train, 40 test) gray 32x32 uint8 images (N, 32, 32), in the order of the files."""
     import skimage.data
 
     faces = skimage.data.lfw_subset()
     imgs = np.stack([cv2.resize(f.astype(np.float32), (32, 32), interpolation=cv2.INTER_CUBIC) for f in faces])
     imgs = np.clip(np.rint(imgs * 255), 0, 255).astype(np.uint8)
-    test = np.r_[80:100, 180:200]
-    train = np.setdiff1d(np.arange(200), test)
-    return imgs[train], imgs[test]
+    return imgs[FACE_TRAIN], imgs[FACE_TEST]
+
+
+def face_labels() -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) labels of face_images(): 1 face, 0 non-face (lfw_subset: 100 of each)."""
+    return (FACE_TRAIN < 100).astype(np.int64), (FACE_TEST < 100).astype(np.int64)
 
 
 def tiles(img: np.ndarray, size: int) -> list[np.ndarray]:

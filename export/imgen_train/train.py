@@ -59,6 +59,7 @@ class TrainOptions:
     latent: int | None = None       # dcgan/vae latent size
     disc_width: int | None = None   # cyclegan discriminator width
     norm: str | None = None         # cyclegan generator normalisation: instance | batch | none
+    residual: bool | None = None    # cyclegan: generators predict a change to their input
     noise: str = "0,75"             # sigma on the 0-255 scale: "25" or "LOW,HIGH"
     patch: int = 64                 # patch size; dcgan/vae: the image size (images are resized to it)
     batch: int = 32
@@ -93,7 +94,7 @@ class TrainOptions:
     def arch_options(self) -> dict:
         """The architecture's options from these (image_size = patch where the arch has one)."""
         opts = {"in_channels": self.channels}
-        for name in ("depth", "width", "batch_norm", "latent", "disc_width", "norm"):
+        for name in ("depth", "width", "batch_norm", "latent", "disc_width", "norm", "residual"):
             if getattr(self, name) is not None:
                 opts[name] = getattr(self, name)
         if "image_size" in archs.option_names(self.arch):
@@ -347,6 +348,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         elif f.name == "batch_norm":
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
                            help="batch norm after the hidden convs (default: the architecture's)")
+        elif f.name == "residual":
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                           help="cyclegan: generators output clamp(input + net(input)), starting at the identity")
         elif f.name == "progress":
             p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
         elif f.name == "milestones":

@@ -2,7 +2,8 @@
 
 Generator (Johnson et al.'s layout): 7x7 conv (reflection pad) -> two stride-2 3x3 convs
 (width, 2 width, 4 width) -> ``depth`` residual blocks -> two stride-2 transposed convs -> 7x7
-conv -> tanh.  ``norm`` (instance norm, as in the paper; or batch or none) + ReLU after every conv
+conv -> tanh (or, with ``residual``, clamp(x + that conv's output, -1, 1), initialised to the
+identity: for translations that change colours more than content).  ``norm`` (instance norm, as in the paper; or batch or none) + ReLU after every conv
 but the last.  Instance norm makes the output depend on each input's (tile's) statistics and hides
 a flat patch's absolute colour; "none" keeps the generator a plain convolution (tile-safe).  (N, C, H, W) in [-1, 1] ->
 the same shape; H and W must be multiples of 4 (imgen pads: size_multiple = 4).
@@ -24,6 +25,7 @@ class CycleGANConfig:
     depth: int = 6           # residual blocks (paper: 9 at 256x256, 6 at 128x128)
     disc_width: int = 64     # discriminator's first-layer channels (paper: 64)
     norm: str = "instance"   # generator normalisation: instance (paper) | batch | none
+    residual: bool = False   # generator output = clamp(input + net(input)), starting at the identity (not in the paper)
 
 
 NORMS = ("instance", "batch", "none")
@@ -50,8 +52,9 @@ class ResBlock(nn.Module):
 class ResnetGenerator(nn.Module):
     """(N, C, H, W) in [-1, 1], H and W multiples of 4 -> (N, C, H, W) in [-1, 1]."""
 
-    def __init__(self, c: int, w: int, blocks: int, norm: str = "instance"):
+    def __init__(self, c: int, w: int, blocks: int, norm: str = "instance", residual: bool = False):
         super().__init__()
+        self.residual = residual
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(c, w, 7), _norm(w, norm), nn.ReLU(True)]
         for m in (1, 2):
             layers += [nn.Conv2d(w * m, w * m * 2, 3, 2, 1), _norm(w * m * 2, norm), nn.ReLU(True)]
@@ -59,10 +62,14 @@ class ResnetGenerator(nn.Module):
         for m in (4, 2):
             layers += [nn.ConvTranspose2d(w * m, w * m // 2, 3, 2, 1, output_padding=1), _norm(w * m // 2, norm),
                        nn.ReLU(True)]
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, c, 7), nn.Tanh()]
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, c, 7)]
+        if not residual:
+            layers.append(nn.Tanh())
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.residual:
+            return (x + self.net(x)).clamp(-1, 1)
         return self.net(x)
 
 
@@ -97,14 +104,17 @@ class CycleGAN(nn.Module):
             raise ValueError(f"CycleGAN norm must be one of {', '.join(NORMS)}, got {config.norm!r}")
         self.config = config
         c = config.in_channels
-        self.g_ab = ResnetGenerator(c, config.width, config.depth, config.norm)
-        self.g_ba = ResnetGenerator(c, config.width, config.depth, config.norm)
+        self.g_ab = ResnetGenerator(c, config.width, config.depth, config.norm, config.residual)
+        self.g_ba = ResnetGenerator(c, config.width, config.depth, config.norm, config.residual)
         self.d_a = PatchDiscriminator(c, config.disc_width)
         self.d_b = PatchDiscriminator(c, config.disc_width)
         for m in self.modules():
             if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
                 nn.init.normal_(m.weight, 0.0, 0.02)
                 nn.init.zeros_(m.bias)
+        if config.residual:  # the generators start as the identity map
+            for g in (self.g_ab, self.g_ba):
+                nn.init.zeros_(g.net[-1].weight)
 
     @property
     def tile_safe(self) -> bool:
