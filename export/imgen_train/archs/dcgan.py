@@ -77,7 +77,19 @@ def init_dcgan_weights(module: nn.Module) -> None:
             nn.init.zeros_(m.bias)
 
 
-class DCGAN(nn.Module):
+class LatentImageModel(nn.Module):
+    """Shared by DCGAN and VAE: image channels and latent shape from the config."""
+
+    @property
+    def in_channels(self) -> int:
+        return self.config.in_channels
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        return (self.config.latent,)
+
+
+class DCGAN(LatentImageModel):
     """The pair trained together: ``generator`` (exported) and ``discriminator`` (training only)."""
 
     name = "dcgan"
@@ -91,14 +103,6 @@ class DCGAN(nn.Module):
         self.generator = Generator(config)
         self.discriminator = Discriminator(config)
         init_dcgan_weights(self)
-
-    @property
-    def in_channels(self) -> int:
-        return self.config.in_channels
-
-    @property
-    def latent_shape(self) -> tuple[int, ...]:
-        return (self.config.latent,)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.generator(z)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .dcgan import _levels
+from .dcgan import LatentImageModel, _levels
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class Decoder(nn.Module):
         return torch.sigmoid(self.logits(z))
 
 
-class VAE(nn.Module):
+class VAE(LatentImageModel):
     """``encoder`` and ``decoder`` (each exported); forward(x) -> (decoder logits, mean, logvar)."""
 
     name = "vae"
@@ -78,14 +78,6 @@ class VAE(nn.Module):
         self.config = config
         self.encoder = Encoder(config)
         self.decoder = Decoder(config)
-
-    @property
-    def in_channels(self) -> int:
-        return self.config.in_channels
-
-    @property
-    def latent_shape(self) -> tuple[int, ...]:
-        return (self.config.latent,)
 
     def forward(self, x: torch.Tensor, eps: torch.Tensor | None = None):
         mean, logvar = self.encoder(x)
