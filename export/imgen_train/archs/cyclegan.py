@@ -108,10 +108,18 @@ class CycleGAN(nn.Module):
         self.g_ba = ResnetGenerator(c, config.width, config.depth, config.norm, config.residual)
         self.d_a = PatchDiscriminator(c, config.disc_width)
         self.d_b = PatchDiscriminator(c, config.disc_width)
-        for m in self.modules():
-            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-                nn.init.normal_(m.weight, 0.0, 0.02)
-                nn.init.zeros_(m.bias)
+        # The paper's N(0, 0.02) initialisation relies on normalisation layers to restore the scale;
+        # without them (norm="none") it shrinks the signal ~4x per conv and the ReLUs die, so such
+        # generators get He initialisation (variance-preserving through ReLUs) instead.
+        for net in (self.g_ab, self.g_ba, self.d_a, self.d_b):
+            he = config.norm == "none" and net in (self.g_ab, self.g_ba)
+            for m in net.modules():
+                if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                    if he:
+                        nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                    else:
+                        nn.init.normal_(m.weight, 0.0, 0.02)
+                    nn.init.zeros_(m.bias)
         if config.residual:  # the generators start as the identity map
             for g in (self.g_ab, self.g_ba):
                 nn.init.zeros_(g.net[-1].weight)
