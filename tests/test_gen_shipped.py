@@ -29,3 +29,30 @@ def test_faces_vae_reconstructs_held_out_faces(held_out_faces):
     rec = imgen.reconstruct(enc, dec, list(held_out_faces))[..., 0]
     psnr = np.mean([imgen.metrics.psnr(r, x) for r, x in zip(rec, held_out_faces)])
     assert psnr > 19.5, psnr  # docs/models.md: 20.77 dB
+
+
+@pytest.fixture(scope="module")
+def coffee():
+    pytest.importorskip("skimage")
+    examples = pytest.importorskip("imgen_train.examples", reason="export/ on the path (the dev setup)")
+    x = examples.photo("coffee")  # held out: no training tile comes from it
+    return x, examples.sepia_tone(x)
+
+
+def test_sepia_cyclegan_moves_held_out_photos_towards_the_transform(coffee):
+    x, target = coffee
+    model = imgen.load("sepia-cyclegan-a2b", providers=["cpu"])
+    assert (model.info.task, model.info.size_multiple, model.info.value_range) == ("translate", 4, (-1.0, 1.0))
+    out = model(x)
+    assert out.shape == x.shape and out.dtype == np.uint8
+    assert imgen.metrics.psnr(out, target) > imgen.metrics.psnr(x, target) + 3  # docs/models.md
+
+
+def test_sepia_cyclegan_tiles_blend_without_seams(coffee):
+    """No normalisation layers: tiled (overlap 144 > 4 x the receptive-field radius) = whole image."""
+    x, _ = coffee
+    model = imgen.load("sepia-cyclegan-a2b", providers=["cpu"])
+    assert model.info.tile_overlap >= 4 * 36
+    whole = model(x, tile=0).astype(np.int16)
+    tiled = model(x, tile=320).astype(np.int16)
+    assert np.abs(whole - tiled).max() <= 1
