@@ -98,9 +98,9 @@ def test_encode_rejects_wrong_size_and_channels_clearly(vae):
 
 def test_models_of_the_wrong_task_are_refused(gen, vae):
     enc, dec = vae
-    with pytest.raises(ModelError, match="is a generate model; encoding images needs a encode model"):
+    with pytest.raises(ModelError, match="is a generate model; encoding images needs an encode model"):
         imgen.encode(gen, [np.zeros((6, 6), np.uint8)])
-    with pytest.raises(ModelError, match="is a encode model; generating images needs a generate or decode"):
+    with pytest.raises(ModelError, match="is an encode model; generating images needs a generate or decode"):
         imgen.generate(enc, 2)
     assert imgen.generate(dec, 2, seed=1).shape == (2, 6, 6, 1)  # a VAE decoder samples too
     with pytest.raises(ModelError, match="calling it on images needs"):

@@ -61,7 +61,7 @@ def test_generate_output_mistakes_are_errors(models, tmp_path, capsys):
 @pytest.mark.parametrize("command, model, needs", [
     (["generate"], "a2b", "needs a generate or decode model"),
     (["translate"], "gen", "needs a translate model"),
-    (["encode"], "dec", "needs a encode model"),
+    (["encode"], "dec", "needs an encode model"),
 ])
 def test_commands_refuse_models_of_the_wrong_task(models, faces, tmp_path, capsys, command, model, needs):
     args = command + [models[model]]

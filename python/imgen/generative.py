@@ -41,14 +41,20 @@ def make_grid(images: np.ndarray | Sequence[np.ndarray], cols: int | None = None
     return grid
 
 
+def with_article(word: str | None) -> str:
+    """'a generate', 'an encode' (for messages naming tasks)."""
+    word = str(word)
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
 def _as_model(model: "Model | str", tasks: tuple[str, ...], what: str) -> "Model":
     from .engine import Model, load
 
     if not isinstance(model, Model):
         model = load(model)
     if model.info.task not in tasks:
-        raise ModelError(f"model {model.name} is a {model.info.task} model; {what} needs a "
-                         f"{' or '.join(tasks)} model")
+        raise ModelError(f"model {model.name} is {with_article(model.info.task)} model; {what} needs "
+                         f"{with_article(' or '.join(tasks))} model")
     return model
 
 

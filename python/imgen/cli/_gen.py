@@ -12,7 +12,7 @@ import numpy as np
 
 from ..engine import Model, load
 from ..errors import ImgenError
-from ..generative import make_grid
+from ..generative import make_grid, with_article
 from ..imageio import IMAGE_EXTENSIONS, ImageFileError, write_image
 
 TASK_HINTS = {"generate": "a GAN generator", "decode": "a VAE decoder", "encode": "a VAE encoder",
@@ -38,7 +38,7 @@ def load_for(args: argparse.Namespace, tasks: Sequence[str], command: str, model
     if m.info.task not in tasks:
         wanted = " or ".join(tasks)
         hints = ", ".join(TASK_HINTS[t] for t in tasks if t in TASK_HINTS)
-        raise ImgenError(f"model {m.name} is a {m.info.task} model; imgen {command} needs a {wanted} model ({hints})")
+        raise ImgenError(f"model {m.name} is {with_article(m.info.task)} model; imgen {command} needs {with_article(wanted)} model ({hints})")
     return m
 
 
