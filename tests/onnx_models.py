@@ -72,3 +72,42 @@ def meta(**fields) -> dict[str, str]:
     out = {"imgen.schema": "1"}
     out.update({f"imgen.{k}": str(v) for k, v in fields.items()})
     return out
+
+
+def _dense(z: str, out: str, n_in: int, n_out: int, rng, suffix: str):
+    """out = z @ W + b with random weights (nodes, initializers)."""
+    w = numpy_helper.from_array(rng.normal(0, 0.5, (n_in, n_out)).astype(np.float32), f"w{suffix}")
+    b = numpy_helper.from_array(rng.normal(0, 0.1, (n_out,)).astype(np.float32), f"b{suffix}")
+    return [helper.make_node("Gemm", [z, f"w{suffix}", f"b{suffix}"], [out])], [w, b]
+
+
+def generator(path, latent=8, channels=1, size=6, squash="Tanh", task="generate", seed=0, metadata=None):
+    """latent (N, L) -> Gemm -> reshape (N, C, size, size) -> Tanh (range -1,1) or Sigmoid (0,1)."""
+    rng = np.random.default_rng(seed)
+    nodes, inits = _dense("z", "flat", latent, channels * size * size, rng, "g")
+    shape = numpy_helper.from_array(np.array([-1, channels, size, size], np.int64), "shape")
+    nodes += [helper.make_node("Reshape", ["flat", "shape"], ["pre"]), helper.make_node(squash, ["pre"], ["y"])]
+    graph = helper.make_graph(nodes, "generator", [helper.make_tensor_value_info("z", TensorProto.FLOAT, ["N", latent])],
+                              [_image("y", channels, h=size, w=size)], initializer=inits + [shape])
+    value_range = "-1,1" if squash == "Tanh" else "0,1"
+    md = meta(task=task, channels=channels, range=value_range, latent_shape=latent)
+    md.update(metadata or {})
+    return _save(graph, path, md)
+
+
+def encoder(path, latent=8, channels=1, size=6, seed=1, metadata=None):
+    """image (N, C, size, size) in [0, 1] -> flatten -> two Gemms: mean, logvar (N, L)."""
+    rng = np.random.default_rng(seed)
+    n_in = channels * size * size
+    shape = numpy_helper.from_array(np.array([-1, n_in], np.int64), "shape")
+    nodes = [helper.make_node("Reshape", ["x", "shape"], ["flat"])]
+    inits = [shape]
+    for name in ("mean", "logvar"):
+        more_nodes, more_inits = _dense("flat", name, n_in, latent, rng, name)
+        nodes += more_nodes
+        inits += more_inits
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", latent]) for n in ("mean", "logvar")]
+    graph = helper.make_graph(nodes, "encoder", [_image("x", channels, h=size, w=size)], outs, initializer=inits)
+    md = meta(task="encode", channels=channels, range="0,1", latent_shape=latent)
+    md.update(metadata or {})
+    return _save(graph, path, md)

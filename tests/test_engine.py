@@ -252,3 +252,12 @@ def test_wrong_task_for_call(tmp_path):
 def test_explicit_cpu_provider(tmp_path):
     model = imgen.load(om.identity(tmp_path / "c.onnx", 3), providers="cpu", threads=1)
     assert model.provider == "CPUExecutionProvider"
+
+
+@pytest.mark.parametrize("tile", [0, 16], ids=["whole", "tiled"])
+def test_clamp_keeps_white_for_models_with_a_signed_range(tmp_path, tile):
+    """clamp=True clips float32 outputs to [0, 1] whatever the model's range (here -1..1)."""
+    path = om.identity(tmp_path / "signed.onnx", 3, om.meta(task="translate", channels=3, range="-1,1", tile_overlap=4))
+    model = imgen.load(path, providers=["cpu"])
+    img = np.linspace(0, 1, 40 * 37 * 3, dtype=np.float32).reshape(40, 37, 3)
+    np.testing.assert_allclose(model(img, tile=tile, clamp=True), img, atol=1e-6)

@@ -1,5 +1,8 @@
 """Training data: images from a folder, random patches, the 8 flips/rotations, Gaussian noise.
 
+``PatchSampler`` makes noisy/clean pairs for denoisers; ``ImageSampler`` plain image batches (whole
+images or random crops, horizontal flips) for the generative tasks.
+
 Everything is seeded: batch ``k`` of a run depends only on (seed, k), so a resumed run sees the
 same batches as an uninterrupted one.  Images are kept in memory as uint8 (train400 is 13 MB).
 """
@@ -36,6 +39,20 @@ def read_image(path: str | Path, channels: int) -> np.ndarray:
     if channels == 1:
         return img[..., None]
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+def load_images(files: Sequence[Path], channels: int, size: int | None = None) -> list[np.ndarray]:
+    """(H, W, C) uint8 images; ``size``: each resized to size x size (area when shrinking, cubic when
+    enlarging)."""
+    out = []
+    for f in files:
+        img = read_image(f, channels)
+        if size is not None and img.shape[:2] != (size, size):
+            shrink = img.shape[0] > size and img.shape[1] > size
+            img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+            img = img.reshape(size, size, channels)
+        out.append(img)
+    return out
 
 
 def augment(patch: np.ndarray, mode: int) -> np.ndarray:
@@ -98,20 +115,54 @@ class PatchSampler:
 
     def batch(self, step: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng([self.seed, step])
-        p = self.patch
-        out = np.empty((self.batch_size, p, p, self.images[0].shape[2]), np.uint8)
-        which = rng.integers(0, len(self.images), self.batch_size)
         modes = rng.integers(0, 8, self.batch_size)
-        for k, (i, mode) in enumerate(zip(which, modes)):
-            img = self.images[i]
-            y = rng.integers(0, img.shape[0] - p + 1)
-            x = rng.integers(0, img.shape[1] - p + 1)
-            out[k] = augment(img[y:y + p, x:x + p], int(mode))
-        clean = torch.from_numpy(out.transpose(0, 3, 1, 2).astype(np.float32) / 255.0)
+        clean = _crops(self.images, rng, self.batch_size, self.patch, modes)
         sigma = self.noise.draw(rng, self.batch_size) / 255.0
         gen = torch.Generator().manual_seed(int(rng.integers(0, 2**62)))
         noise = torch.randn(clean.shape, generator=gen) * torch.from_numpy(sigma).view(-1, 1, 1, 1)
         return {"clean": clean, "noisy": clean + noise, "sigma": torch.from_numpy(sigma).view(-1, 1, 1, 1)}
+
+
+def _crops(images: list[np.ndarray], rng: np.random.Generator, n: int, patch: int | None,
+           modes: np.ndarray) -> torch.Tensor:
+    """(n, C, P, P) float32 in [0, 1]: random images, random crops (whole images when patch is
+    None), each given its augmentation ``modes[k]``."""
+    which = rng.integers(0, len(images), n)
+    first = images[which[0]]
+    p = patch or first.shape[0]
+    out = np.empty((n, p, p, first.shape[2]), np.uint8)
+    for k, i in enumerate(which):
+        img = images[i]
+        y = rng.integers(0, img.shape[0] - p + 1)
+        x = rng.integers(0, img.shape[1] - p + 1)
+        out[k] = augment(img[y:y + p, x:x + p], int(modes[k]))
+    return torch.from_numpy(out.transpose(0, 3, 1, 2).astype(np.float32) / 255.0)
+
+
+class ImageSampler:
+    """Seeded batches of images: batch(step) -> (B, C, P, P) float32 in [0, 1].
+
+    ``patch`` None: whole images (all must be square and of one size); else random P x P crops.
+    Each image is flipped left-right with probability 1/2 (faces and photos stay upright).
+    """
+
+    def __init__(self, images: list[np.ndarray], *, batch: int, seed: int, patch: int | None = None):
+        if not images:
+            raise ValueError("no training images")
+        if patch is None:
+            shapes = {im.shape for im in images}
+            if len(shapes) != 1 or images[0].shape[0] != images[0].shape[1]:
+                raise ValueError(f"whole-image batches need square images of one size, got {sorted(shapes)[:3]}")
+        else:
+            small = [i for i, im in enumerate(images) if im.shape[0] < patch or im.shape[1] < patch]
+            if small:
+                raise ValueError(f"{len(small)} training image(s) are smaller than the patch size {patch}")
+        self.images, self.patch, self.batch_size, self.seed = images, patch, batch, seed
+
+    def batch(self, step: int) -> torch.Tensor:
+        rng = np.random.default_rng([self.seed, step])
+        modes = 4 * rng.integers(0, 2, self.batch_size)  # 0 = as is, 4 = flipped left-right
+        return _crops(self.images, rng, self.batch_size, self.patch, modes)
 
 
 def validation_set(files: Sequence[Path], *, channels: int, sigma: float, seed: int) -> list[dict[str, torch.Tensor]]:

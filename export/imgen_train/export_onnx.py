@@ -3,13 +3,15 @@
     python -m imgen_train.export_onnx CHECKPOINT -o model.onnx [--fp16] [--int8]
     imgen export CHECKPOINT -o model.onnx
 
-The graph has dynamic batch/height/width (height/width even for FFDNet), opset ``OPSET``, one
-file (no external data) and imgen metadata (docs/model-format.md).  Inputs: ``image`` (N, C, H, W)
-float in [0, 1] and, for models with a noise-level input, ``sigma`` (N, 1, 1, 1) in the same
-units ("scalar" noise kind).  Output: ``output`` (N, C, H, W).
+Each graph has a dynamic batch (and height/width where the network allows: even for FFDNet,
+multiples of 4 for CycleGAN), opset ``OPSET``, one file (no external data) and imgen metadata
+(docs/model-format.md).  Denoisers: ``image`` (N, C, H, W) float in [0, 1] and, for models with a
+noise-level input, ``sigma`` (N, 1, 1, 1) in the same units ("scalar" noise kind) -> ``output``.
+Generative architectures export one file per network (graphs.py): a DCGAN its generator, a VAE
+``NAME-encoder.onnx`` and ``NAME-decoder.onnx``, a CycleGAN ``NAME-a2b.onnx`` and ``NAME-b2a.onnx``.
 
-The parity gate runs onnxruntime and torch on random inputs at odd, non-square sizes (even ones
-for size_multiple 2) and raises ExportError, deleting the file, if they differ by more than
+The parity gate runs onnxruntime and torch on random inputs at odd, non-square sizes (rounded up
+to the size multiple; several batch sizes for latent inputs) and raises ExportError, deleting the file, if they differ by more than
 ``atol`` (1e-4).  Optional variants: fp16 (float16 inputs and weights, checked against the fp32
 graph with ``FP16_ATOL``) and dynamic int8 (onnxruntime.quantization, checked with ``INT8_ATOL``);
 their timings and errors are returned so the caller can decide whether they help.
@@ -31,11 +33,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from .graphs import Graph, graphs_for
+
 OPSET = 18
 ATOL = 1e-4
 FP16_ATOL = 2e-2
 INT8_ATOL = 5e-2
 CHECK_SIZES = ((1, 37, 53), (2, 64, 41), (1, 19, 128))  # (batch, height, width), rounded up for multiples
+BATCH_CHECKS = ((1, 0, 0), (5, 0, 0), (64, 0, 0))  # graphs with fixed image sizes / latent inputs
 
 log = logging.getLogger("imgen_train")
 
@@ -50,22 +55,10 @@ class ExportReport:
     max_abs_error: float
     checked_sizes: list[tuple[int, int, int]]
     variants: dict[str, dict] = field(default_factory=dict)
+    parts: dict[str, dict] = field(default_factory=dict)  # models of several networks: part -> report
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=2, default=str)
-
-
-class _Graph(nn.Module):
-    """The exported graph: named inputs, [0, 1] in and out."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, image: torch.Tensor, sigma: torch.Tensor | None = None) -> torch.Tensor:
-        if sigma is None:
-            return self.model(image)
-        return self.model(image, sigma)
 
 
 def fuse_batch_norm(model: nn.Module) -> nn.Module:
@@ -81,29 +74,6 @@ def fuse_batch_norm(model: nn.Module) -> nn.Module:
                 module._modules[a] = torch.nn.utils.fusion.fuse_conv_bn_eval(conv, bn)
                 module._modules[b] = nn.Identity()
     return model
-
-
-def model_info(model: nn.Module, *, name: str | None = None, description: str | None = None) -> dict[str, str]:
-    """The imgen metadata for ``model`` (via imgen.ModelInfo so the schema stays in one place)."""
-    from imgen import ModelInfo
-
-    radius = int(getattr(model, "receptive_radius", 32))
-    info = ModelInfo(
-        task="denoise",
-        channels=model.in_channels,
-        value_range=(0.0, 1.0),
-        scale=1,
-        size_multiple=getattr(model, "size_multiple", 1),
-        tile=512,
-        tile_overlap=max(16, 4 * radius),
-        noise_input="sigma" if getattr(model, "noise_input", False) else None,
-        noise_kind="scalar",
-        name=name,
-        description=description,
-        extra={"arch": model.name, "arch_config": json.dumps(model.config.__dict__, sort_keys=True)},
-    )
-    info.validate()
-    return info.to_metadata()
 
 
 @contextlib.contextmanager
@@ -122,17 +92,6 @@ def _quiet_exporter():
             lg.setLevel(level)
 
 
-def _inputs(model: nn.Module, batch: int, h: int, w: int, rng: np.random.Generator, dtype=np.float32) -> dict:
-    c = model.in_channels
-    image = rng.random((batch, c, h, w)).astype(np.float32)
-    feeds = {"image": image}
-    if getattr(model, "noise_input", False):
-        sigma = rng.uniform(0, 75 / 255, (batch, 1, 1, 1)).astype(np.float32)
-        feeds["image"] = np.clip(image + rng.normal(0, 1, image.shape) * sigma, -0.5, 1.5).astype(np.float32)
-        feeds["sigma"] = sigma
-    return {k: v.astype(dtype) for k, v in feeds.items()}
-
-
 def _round(n: int, m: int) -> int:
     return -(-n // m) * m
 
@@ -146,54 +105,53 @@ def _session(path: str | Path, threads: int | None = None):
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
-def check_parity(model: nn.Module, path: str | Path, *, atol: float = ATOL, sizes=CHECK_SIZES,
+def _feeds(graph: Graph, batch: int, h: int, w: int, rng: np.random.Generator, dtype=np.float32) -> dict:
+    m = graph.size_multiple
+    feeds = graph.feeds(batch, _round(h, m), _round(w, m), rng)
+    return {k: v.astype(dtype) for k, v in feeds.items()}
+
+
+def _shape_of(feeds: dict) -> tuple[int, int, int]:
+    first = next(iter(feeds.values()))
+    return (first.shape[0], first.shape[2], first.shape[3]) if first.ndim == 4 else (first.shape[0], 0, 0)
+
+
+def check_parity(graph: Graph, path: str | Path, *, atol: float = ATOL, sizes=CHECK_SIZES,
                  seed: int = 0) -> tuple[float, list[tuple[int, int, int]]]:
-    """Max abs difference of onnxruntime vs torch over ``sizes``; raises ExportError above ``atol``."""
+    """Max abs difference of onnxruntime vs torch over ``sizes`` (batch, height, width) and every
+    output; raises ExportError above ``atol``.  Checked sizes are (batch, H, W) of the image input
+    ((batch, 0, 0) for a latent input)."""
     sess = _session(path)
-    multiple = getattr(model, "size_multiple", 1)
     rng = np.random.default_rng(seed)
     worst, checked = 0.0, []
     for batch, h, w in sizes:
-        h, w = _round(h, multiple), _round(w, multiple)
-        feeds = _inputs(model, batch, h, w, rng)
+        feeds = _feeds(graph, batch, h, w, rng)
         with torch.no_grad():
-            ref = model(*[torch.from_numpy(v) for v in feeds.values()]).numpy()
-        got = sess.run(None, feeds)[0]
-        if got.shape != ref.shape:
-            raise ExportError(f"{path}: onnxruntime returned {got.shape}, torch {ref.shape} at {batch}x{h}x{w}")
-        err = float(np.max(np.abs(got.astype(np.float64) - ref)))
-        worst = max(worst, err)
-        checked.append((batch, h, w))
-        if not err <= atol:
-            raise ExportError(f"{path}: onnxruntime differs from torch by {err:.3g} at batch {batch}, "
-                              f"{h}x{w} (tolerance {atol:g}); the export is not kept")
+            refs = graph.module(*[torch.from_numpy(feeds[k]) for k in graph.inputs])
+        refs = [r.numpy() for r in (refs if isinstance(refs, tuple) else (refs,))]
+        gots = sess.run(list(graph.outputs), feeds)
+        where = "batch {}, {}x{}".format(*_shape_of(feeds))
+        for name, got, ref in zip(graph.outputs, gots, refs):
+            if got.shape != ref.shape:
+                raise ExportError(f"{path}: onnxruntime returned {name} {got.shape}, torch {ref.shape} at {where}")
+            err = float(np.max(np.abs(got.astype(np.float64) - ref)))
+            worst = max(worst, err)
+            if not err <= atol:
+                raise ExportError(f"{path}: onnxruntime differs from torch by {err:.3g} in {name} at {where} "
+                                  f"(tolerance {atol:g}); the export is not kept")
+        checked.append(_shape_of(feeds))
     return worst, checked
 
 
-def _export_graph(model: nn.Module, path: Path) -> None:
-    graph = _Graph(model).eval()
-    m = getattr(model, "size_multiple", 1)
-    c = model.in_channels
-    batch = torch.export.Dim("batch", min=1, max=4096)
-    if m == 1:
-        hdim, wdim = torch.export.Dim("height", min=1, max=65536), torch.export.Dim("width", min=1, max=65536)
-    else:
-        hdim = m * torch.export.Dim("height_div", min=1, max=65536 // m)
-        wdim = m * torch.export.Dim("width_div", min=1, max=65536 // m)
-    args: tuple = (torch.rand(2, c, 4 * m + 2 * m, 6 * m),)
-    dynamic: dict = {"image": {0: batch, 2: hdim, 3: wdim}}
-    names = ["image"]
-    if getattr(model, "noise_input", False):
-        args += (torch.full((2, 1, 1, 1), 0.1),)
-        dynamic["sigma"] = {0: batch}
-        names.append("sigma")
+def _export_graph(graph: Graph, path: Path, arch: str) -> None:
     with _quiet_exporter():
         try:
-            program = torch.onnx.export(graph, args, input_names=names, output_names=["output"],
-                                        opset_version=OPSET, dynamo=True, dynamic_shapes=dynamic,
-                                        external_data=False, optimize=True, verbose=False)
+            program = torch.onnx.export(graph.module.eval(), graph.example(), input_names=list(graph.inputs),
+                                        output_names=list(graph.outputs), opset_version=OPSET, dynamo=True,
+                                        dynamic_shapes=graph.dynamic_shapes(), external_data=False,
+                                        optimize=True, verbose=False)
         except Exception as e:  # the exporter raises many types
-            raise ExportError(f"torch.onnx.export failed for {model.name}: {e}") from e
+            raise ExportError(f"torch.onnx.export failed for {arch}: {e}") from e
     program.save(str(path), external_data=False)
 
 
@@ -210,12 +168,12 @@ def _set_metadata(path: Path, meta: dict[str, str]) -> None:
     onnx.save(proto, str(path))
 
 
-def _time(path: Path, model: nn.Module, size: int = 256, repeat: int = 10, threads: int | None = None) -> float:
-    """Fastest of ``repeat`` runs on a (1, C, size, size) input, seconds, CPU provider (the minimum is
-    the least disturbed by other load on a shared machine)."""
+def _time(path: Path, graph: Graph, size: int = 256, repeat: int = 10, threads: int | None = None) -> float:
+    """Fastest of ``repeat`` runs on a batch-1 input (size x size for spatial graphs), seconds, CPU
+    provider (the minimum is the least disturbed by other load on a shared machine)."""
     sess = _session(path, threads)
     dtype = np.float16 if sess.get_inputs()[0].type == "tensor(float16)" else np.float32
-    feeds = _inputs(model, 1, size, size, np.random.default_rng(1), dtype)
+    feeds = _feeds(graph, 1, size, size, np.random.default_rng(1), dtype)
     sess.run(None, feeds)
     times = []
     for _ in range(repeat):
@@ -225,41 +183,40 @@ def _time(path: Path, model: nn.Module, size: int = 256, repeat: int = 10, threa
     return float(np.min(times))
 
 
-def _variant_error(model: nn.Module, ref_path: Path, path: Path, seed: int = 3) -> float:
+def _variant_error(graph: Graph, ref_path: Path, path: Path, seed: int = 3) -> float:
     ref, sess = _session(ref_path), _session(path)
     dtype = np.float16 if sess.get_inputs()[0].type == "tensor(float16)" else np.float32
     worst = 0.0
     rng = np.random.default_rng(seed)
-    m = getattr(model, "size_multiple", 1)
     for batch, h, w in CHECK_SIZES:
-        feeds = _inputs(model, batch, _round(h, m), _round(w, m), rng)
+        feeds = _feeds(graph, batch, h, w, rng)
         a = ref.run(None, feeds)[0]
         b = sess.run(None, {k: v.astype(dtype) for k, v in feeds.items()})[0].astype(np.float32)
         worst = max(worst, float(np.max(np.abs(a - b))))
     return worst
 
 
-def make_fp16(src: Path, dst: Path, model: nn.Module, atol: float = FP16_ATOL) -> dict:
+def make_fp16(src: Path, dst: Path, graph: Graph, atol: float = FP16_ATOL) -> dict:
     """float16 weights and inputs (onnxruntime's converter); checked against the fp32 graph."""
     import onnx
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
     proto = convert_float_to_float16(onnx.load(str(src)), keep_io_types=False)
     onnx.save(proto, str(dst))
-    err = _variant_error(model, src, dst)
+    err = _variant_error(graph, src, dst)
     if not err <= atol:
         dst.unlink()
         raise ExportError(f"fp16 variant differs from fp32 by {err:.3g} (tolerance {atol:g}); not kept")
     return {"path": str(dst), "max_abs_error_vs_fp32": err, "bytes": dst.stat().st_size}
 
 
-def make_int8(src: Path, dst: Path, model: nn.Module, atol: float = INT8_ATOL) -> dict:
+def make_int8(src: Path, dst: Path, graph: Graph, atol: float = INT8_ATOL) -> dict:
     """Dynamic int8 quantisation of the convolutions (onnxruntime.quantization)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     with _quiet_exporter():
         quantize_dynamic(str(src), str(dst), weight_type=QuantType.QUInt8, op_types_to_quantize=["Conv"])
-    err = _variant_error(model, src, dst)
+    err = _variant_error(graph, src, dst)
     report = {"path": str(dst), "max_abs_error_vs_fp32": err, "bytes": dst.stat().st_size}
     if not err <= atol:
         dst.unlink()
@@ -267,36 +224,60 @@ def make_int8(src: Path, dst: Path, model: nn.Module, atol: float = INT8_ATOL) -
     return report
 
 
+def _export_one(graph: Graph, path: Path, arch: str, atol: float) -> tuple[float, list]:
+    """Write one graph to ``path`` only if it passes the parity gate."""
+    tmp = path.with_name(path.stem + ".tmp.onnx")
+    try:
+        _export_graph(graph, tmp, arch)
+        _set_metadata(tmp, graph.metadata)
+        result = check_parity(graph, tmp, atol=atol, sizes=CHECK_SIZES if graph.spatial else BATCH_CHECKS)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return result
+
+
+def _variants(graph: Graph, path: Path, fp16: bool, int8: bool, measure: bool) -> dict[str, dict]:
+    out: dict[str, dict] = {}
+    if measure:
+        out["fp32"] = {"seconds_256": _time(path, graph), "bytes": path.stat().st_size}
+    if fp16:
+        dst = path.with_name(path.stem + ".fp16.onnx")
+        out["fp16"] = make_fp16(path, dst, graph)
+        if measure:
+            out["fp16"]["seconds_256"] = _time(dst, graph)
+    if int8:
+        dst = path.with_name(path.stem + ".int8.onnx")
+        out["int8"] = make_int8(path, dst, graph)
+        if measure and dst.exists():
+            out["int8"]["seconds_256"] = _time(dst, graph)
+    return out
+
+
 def export(model: nn.Module, path: str | os.PathLike, *, name: str | None = None, description: str | None = None,
            atol: float = ATOL, fp16: bool = False, int8: bool = False, measure: bool = False) -> ExportReport:
     """Export ``model`` to ``path`` (see the module docstring); returns an ExportReport.
 
-    Raises ExportError (and leaves no file) when onnxruntime and torch disagree beyond ``atol``.
+    Models of several networks write ``STEM-PART.onnx`` beside ``path`` for each part (the
+    report's ``parts``; ``path`` is the first).  Raises ExportError (and leaves no file for the
+    failing graph) when onnxruntime and torch disagree beyond ``atol``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     model = fuse_batch_norm(model).float()
-    tmp = path.with_name(path.stem + ".tmp.onnx")
-    try:
-        _export_graph(model, tmp)
-        _set_metadata(tmp, model_info(model, name=name or path.stem, description=description))
-        err, checked = check_parity(model, tmp, atol=atol)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    report = ExportReport(str(path), err, checked)
-    if measure:
-        report.variants["fp32"] = {"seconds_256": _time(path, model), "bytes": path.stat().st_size}
-    if fp16:
-        dst = path.with_name(path.stem + ".fp16.onnx")
-        report.variants["fp16"] = make_fp16(path, dst, model)
-        if measure:
-            report.variants["fp16"]["seconds_256"] = _time(dst, model)
-    if int8:
-        dst = path.with_name(path.stem + ".int8.onnx")
-        report.variants["int8"] = make_int8(path, dst, model)
-        if measure and dst.exists():
-            report.variants["int8"]["seconds_256"] = _time(dst, model)
+    graphs = graphs_for(model, name or path.stem, description)
+    report: ExportReport | None = None
+    for graph in graphs:
+        target = path.with_name(f"{path.stem}-{graph.part}{path.suffix}") if graph.part else path
+        err, checked = _export_one(graph, target, model.name, atol)
+        variants = _variants(graph, target, fp16, int8, measure)
+        if report is None:
+            report = ExportReport(str(target), err, checked)
+        report.max_abs_error = max(report.max_abs_error, err)
+        if graph.part:
+            report.parts[graph.part] = {"path": str(target), "max_abs_error": err, "checked_sizes": checked}
+        report.variants.update({f"{graph.part}.{k}" if graph.part else k: v for k, v in variants.items()})
+    assert report is not None
     return report
 
 

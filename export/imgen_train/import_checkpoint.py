@@ -153,6 +153,21 @@ def model_from_state_dict(state_dict: StateDict) -> nn.Module:
     return model.eval()
 
 
+def _describe(model: nn.Module, state: Mapping) -> str:
+    """The metadata description of one of our checkpoints: what, trained on what, how long."""
+    o = state.get("options", {})
+    task = archs.task_of(state["arch"])
+    data = Path(o.get("train_dir") or "?").name
+    if o.get("train_dir_b"):
+        data += f" and {Path(o['train_dir_b']).name}"
+    noise = f"noise {o.get('noise')}, " if task == "denoise" else ""
+    desc = (f"{model.name} {model.config.__dict__}, trained by imgen train ({task}) on {data} "
+            f"({noise}seed {o.get('seed')}) for {state.get('step')} steps")
+    if task == "denoise":
+        desc += f"; validation PSNR {state.get('best') or 0:.2f} dB at sigma {o.get('val_sigma')}"
+    return desc + "; docs/models.md"
+
+
 def load_any(path) -> tuple[nn.Module, str]:
     """(model in eval mode, a description for the metadata) from any recognised checkpoint file."""
     path = Path(path)
@@ -165,11 +180,7 @@ def load_any(path) -> tuple[nn.Module, str]:
         raise UnknownCheckpointError(f"cannot read {path} as a torch checkpoint of tensors ({first})") from e
     if isinstance(obj, Mapping) and obj.get("format") == CHECKPOINT_FORMAT:
         model, state = load_model(obj)
-        o = state.get("options", {})
-        desc = (f"{model.name} {model.config.__dict__}, trained by imgen train on {Path(o.get('train_dir') or '?').name} "
-                f"(noise {o.get('noise')}, seed {o.get('seed')}) for {state.get('step')} steps; "
-                f"validation PSNR {state.get('best_psnr') or 0:.2f} dB at sigma {o.get('val_sigma')}; docs/models.md")
-        return model, desc
+        return model, _describe(model, state)
     model = model_from_state_dict(obj)
     return model, f"{model.name} {model.config.__dict__}, imported from {path.name}"
 

@@ -1,12 +1,18 @@
-"""One generic training loop; each task contributes a small ``step(model, batch) -> dict[str, Tensor]``.
+"""One generic training loop; each task contributes a small ``step(batch, update) -> dict[str, Tensor]``.
 
     python -m imgen_train.train --arch ffdnet --train-dir DIR --noise 0,75 --out runs/x
+    python -m imgen_train.train --arch dcgan --train-dir faces/ --patch 32 --out runs/gan
+    python -m imgen_train.train --arch cyclegan --train-dir A/ --train-dir-b B/ --out runs/cyc
     imgen train ...   (the same options)
 
-Options live in ``TrainOptions`` (a dataclass: CLI flags are its fields).  A run directory holds
-``last.pt`` (resumable: model, optimizer, scheduler, step), ``best.pt`` (highest validation PSNR),
-``log.csv`` (step, loss, lr, val PSNR, seconds) and ``options.json``.  Batch k depends only on
-(seed, k), so ``--resume`` continues exactly where an interrupted run stopped.
+Options live in ``TrainOptions`` (a dataclass: CLI flags are its fields).  The architecture picks
+the task (tasks/: denoise, gan, vae, cyclegan); the task owns its data, its optimizers (one Adam
+per network group, e.g. generator and discriminator), its step, validation and sample grids.  A
+run directory holds ``last.pt`` (resumable: model, optimizers, schedulers, task state, step),
+``best.pt`` (best validation score, for tasks that validate), ``final.pt`` (after batch-norm
+re-estimation), ``log.csv`` (step, losses, lr, validation, seconds), ``samples/`` (grids, for
+generative tasks) and ``options.json``.  Batch k depends only on (seed, k), so ``--resume``
+continues exactly where an interrupted run stopped.
 """
 from __future__ import annotations
 
@@ -20,18 +26,21 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
+import cv2
 import torch
 from torch import nn
 
+from imgen.imageio import write_image
+
 from . import archs
-from .data import NoiseSpec, PatchSampler, list_images, validation_set
+from .tasks import TASKS, Task
+from .tasks.denoise import psnr, recalibrate_batch_norm  # noqa: F401  (re-exported)
 
 log = logging.getLogger("imgen_train")
 
 CHECKPOINT_FORMAT = "imgen-train"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 
 
 @dataclass
@@ -39,23 +48,34 @@ class TrainOptions:
     """Everything a run depends on (saved in options.json and in every checkpoint)."""
 
     train_dir: str = ""
+    train_dir_b: str | None = None  # cyclegan: the second, unpaired folder (domain B)
     out: str = "runs/train"
-    task: str = "denoise"
+    task: str | None = None         # None = the architecture's (denoise, gan, vae, cyclegan)
     arch: str = "ffdnet"
     channels: int = 1
     depth: int | None = None        # None = the architecture's default
     width: int | None = None
     batch_norm: bool | None = None  # None = the architecture's default
+    latent: int | None = None       # dcgan/vae latent size
+    disc_width: int | None = None   # cyclegan discriminator width
+    norm: str | None = None         # cyclegan generator normalisation: instance | batch | none
+    residual: bool | None = None    # cyclegan: generators predict a change to their input
     noise: str = "0,75"             # sigma on the 0-255 scale: "25" or "LOW,HIGH"
-    patch: int = 64
+    patch: int = 64                 # patch size; dcgan/vae: the image size (images are resized to it)
     batch: int = 32
     iters: int = 10000
     lr: float = 1e-3
     lr_min: float = 1e-5
-    schedule: str = "cosine"        # cosine | multistep
+    schedule: str = "cosine"        # cosine | linear (constant, then linear decay) | multistep
     milestones: list[int] = field(default_factory=list)  # multistep: lr *= gamma at these steps
     gamma: float = 0.1
-    loss: str = "mse"               # mse | l1
+    loss: str = "mse"               # denoise: mse | l1
+    adam_beta1: float | None = None # None = the task's (0.9; 0.5 for GANs)
+    beta: float = 1.0               # vae: weight of the KL term
+    cycle_weight: float = 10.0      # cyclegan: lambda of the cycle losses
+    identity_weight: float = 0.5    # cyclegan: identity loss weight, relative to cycle_weight
+    pool_size: int = 50             # cyclegan: history of generated images shown to the discriminators
+    sample_every: int = 500         # write a sample grid to OUT/samples every N steps (0 = never)
     val_dir: str | None = None      # held-out folder; else the last --val-count files of train_dir
     val_count: int = 8
     val_sigma: float = 25.0
@@ -72,31 +92,14 @@ class TrainOptions:
     progress: bool = True
 
     def arch_options(self) -> dict:
+        """The architecture's options from these (image_size = patch where the arch has one)."""
         opts = {"in_channels": self.channels}
-        if self.depth is not None:
-            opts["depth"] = self.depth
-        if self.width is not None:
-            opts["width"] = self.width
-        if self.batch_norm is not None:
-            opts["batch_norm"] = self.batch_norm
+        for name in ("depth", "width", "batch_norm", "latent", "disc_width", "norm", "residual"):
+            if getattr(self, name) is not None:
+                opts[name] = getattr(self, name)
+        if "image_size" in archs.option_names(self.arch):
+            opts["image_size"] = self.patch
         return opts
-
-
-# -- tasks ------------------------------------------------------------------------------------
-
-def _denoise_output(model: nn.Module, noisy: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    return model(noisy, sigma) if getattr(model, "noise_input", False) else model(noisy)
-
-
-def denoise_step(model: nn.Module, batch: dict[str, torch.Tensor], loss: str = "mse") -> dict[str, torch.Tensor]:
-    """Noisy -> clean; returns {"loss"} (the tensor to minimise)."""
-    out = _denoise_output(model, batch["noisy"], batch["sigma"]).float()
-    diff = out - batch["clean"]
-    value = diff.abs().mean() if loss == "l1" else diff.square().mean()
-    return {"loss": value}
-
-
-TASKS: dict[str, Callable[..., dict[str, torch.Tensor]]] = {"denoise": denoise_step}
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -109,62 +112,20 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    """PSNR in dB of two [0, 1] tensors."""
-    mse = torch.mean((a.double() - b.double()) ** 2).item()
-    return float("inf") if mse == 0 else 10 * math.log10(1.0 / mse)
-
-
-@torch.no_grad()
-def evaluate(model: nn.Module, items: list[dict[str, torch.Tensor]], device: torch.device) -> float:
-    """Mean PSNR (dB) of the clipped outputs; images reflect-padded to the model's size multiple."""
-    model.eval()
-    scores = []
-    multiple = getattr(model, "size_multiple", 1)
-    for item in items:
-        noisy = item["noisy"].to(device)
-        h, w = noisy.shape[-2:]
-        ph, pw = (-h) % multiple, (-w) % multiple
-        if ph or pw:
-            noisy = nn.functional.pad(noisy, (0, pw, 0, ph), mode="reflect")
-        out = _denoise_output(model, noisy, item["sigma"].to(device))[..., :h, :w]
-        scores.append(psnr(out.clamp(0, 1).cpu(), item["clean"]))
-    model.train()
-    return sum(scores) / len(scores)
-
-
 def lr_factor(step: int, o: TrainOptions) -> float:
     """Learning-rate multiplier at ``step``: a closed form of the options, so a resumed run may
-    change ``--iters`` (the schedule is stretched from then on)."""
+    change ``--iters`` (the schedule is stretched from then on).  ``linear`` is CycleGAN's: constant
+    for the first half, then a straight line down to lr_min."""
+    t = min(step, o.iters) / max(o.iters, 1)
+    floor = o.lr_min / o.lr
     if o.schedule == "cosine":
-        t = min(step, o.iters) / max(o.iters, 1)
-        floor = o.lr_min / o.lr
         return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * t))
+    if o.schedule == "linear":
+        return 1.0 if t <= 0.5 else 1.0 - (1 - floor) * (t - 0.5) / 0.5
     if o.schedule == "multistep":
         milestones = o.milestones or [int(o.iters * 0.5), int(o.iters * 0.75)]
         return o.gamma ** sum(step >= m for m in milestones)
-    raise ValueError(f"schedule must be 'cosine' or 'multistep', got {o.schedule!r}")
-
-
-@torch.no_grad()
-def recalibrate_batch_norm(model: nn.Module, sampler: PatchSampler, batches: int, first_step: int,
-                           device: torch.device) -> bool:
-    """Replace the running (exponential) BN statistics by exact averages over ``batches`` fresh
-    training batches (steps first_step, first_step + 1, ...); False when the model has no BN."""
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    if not bns or batches <= 0:
-        return False
-    momenta = [m.momentum for m in bns]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average
-    model.train()
-    for k in range(batches):
-        batch = {k2: v.to(device) for k2, v in sampler.batch(first_step + k).items()}
-        _denoise_output(model, batch["noisy"], batch["sigma"])
-    for m, momentum in zip(bns, momenta):
-        m.momentum = momentum
-    return True
+    raise ValueError(f"schedule must be 'cosine', 'linear' or 'multistep', got {o.schedule!r}")
 
 
 def make_scheduler(opt: torch.optim.Optimizer, o: TrainOptions):
@@ -199,12 +160,60 @@ def load_model(checkpoint: str | os.PathLike | dict) -> tuple[nn.Module, dict]:
     return model.eval(), state
 
 
+def resolve_task(o: TrainOptions) -> str:
+    """The task of the run: the architecture's; ``--task`` may only confirm it."""
+    task = archs.task_of(o.arch)
+    if o.task not in (None, task):
+        known = ", ".join(TASKS)
+        raise ValueError(f"--arch {o.arch} is trained by task {task!r}, not {o.task!r} (tasks: {known})")
+    return task
+
+
+def _write_samples(out: Path, task: Task, step: int) -> None:
+    grid = task.samples()
+    if grid is not None:
+        (out / "samples").mkdir(exist_ok=True)
+        bgr = cv2.cvtColor(grid, cv2.COLOR_RGB2BGR) if grid.shape[2] == 3 else grid
+        write_image(out / "samples" / f"step_{step:06d}.png", bgr)
+
+
+class _Log:
+    """log.csv: step, the task's losses (means since the last row), lr, validation, seconds."""
+
+    def __init__(self, path: Path, task: Task, fresh: bool):
+        self.path, self.names = path, task.losses
+        self.val = task.val_metric
+        self.sums = dict.fromkeys(self.names, 0.0)
+        self.count = 0
+        if fresh:
+            header = ["step", *self.names, "lr"] + ([f"val_{self.val}"] if self.val else []) + ["seconds"]
+            self._write(header)
+
+    def _write(self, row: list) -> None:
+        with open(self.path, "a", newline="") as f:
+            csv.writer(f).writerow(row)
+
+    def add(self, losses: dict[str, torch.Tensor]) -> None:
+        for k in self.names:
+            self.sums[k] += float(losses[k].detach())
+        self.count += 1
+
+    def row(self, step, lr: float | str, val: float | None, seconds: float) -> dict[str, float]:
+        means = {k: v / max(self.count, 1) for k, v in self.sums.items()}
+        losses = [f"{means[k]:.6g}" if self.count else "" for k in self.names]
+        lr_text = f"{lr:.6g}" if isinstance(lr, float) else lr
+        val_text = ([f"{val:.4f}" if val is not None else ""] if self.val else [])
+        self._write([step, *losses, lr_text, *val_text, f"{seconds:.1f}"])
+        self.sums, self.count = dict.fromkeys(self.names, 0.0), 0
+        return means
+
+
 # -- the loop ---------------------------------------------------------------------------------
 
 def train(o: TrainOptions) -> dict:
-    """Run (or resume) a training run; returns {"step", "best_psnr", "last_psnr", "seconds"}."""
-    if o.task not in TASKS:
-        raise ValueError(f"unknown task {o.task!r}; known: {', '.join(TASKS)}")
+    """Run (or resume) a training run; returns {"step", "seconds", "losses"} and, for tasks that
+    validate, {"best_<metric>", "last_<metric>"} (and "final_<metric>" after BN re-estimation)."""
+    task_name = resolve_task(o)
     if o.threads:
         torch.set_num_threads(o.threads)
     device = pick_device(o.device)
@@ -213,107 +222,104 @@ def train(o: TrainOptions) -> dict:
     torch.manual_seed(o.seed)
 
     model = archs.build(o.arch, **o.arch_options())
-    multiple = getattr(model, "size_multiple", 1)
-    if o.patch % multiple:
-        raise ValueError(f"--patch {o.patch} must be a multiple of {multiple} for {o.arch}")
-    noise = NoiseSpec.parse(o.noise)
-    if o.val_dir:
-        val_files, exclude = list_images(o.val_dir), 0
-    else:
-        val_files, exclude = list_images(o.train_dir)[-o.val_count:], o.val_count
-    sampler = PatchSampler.from_folder(o.train_dir, channels=o.channels, exclude=exclude,
-                                       patch=o.patch, batch=o.batch, noise=noise, seed=o.seed)
-    val = validation_set(val_files, channels=o.channels, sigma=o.val_sigma, seed=o.seed + 1)
-
-    channels_last = device.type == "cpu"
     model = model.to(device)
-    if channels_last:
+    if device.type == "cpu":
         model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), lr=o.lr)
-    sched = make_scheduler(opt, o)
+    task = TASKS[task_name](model, o, device)
+    groups = task.param_groups()
+    betas = (o.adam_beta1, task.adam_betas[1]) if o.adam_beta1 is not None else task.adam_betas
+    opts = {name: torch.optim.Adam(params, lr=o.lr, betas=betas) for name, params in groups.items()}
+    scheds = {name: make_scheduler(opt, o) for name, opt in opts.items()}
     step, best, seconds = 0, -math.inf, 0.0
+    metric = task.val_metric
 
-    last_path, best_path, csv_path = out / "last.pt", out / "best.pt", out / "log.csv"
+    last_path, best_path = out / "last.pt", out / "best.pt"
     if o.resume:
         if not last_path.exists():
             raise FileNotFoundError(f"--resume: no checkpoint {last_path}")
         state = torch.load(last_path, map_location="cpu", weights_only=False)
         model.load_state_dict(state["state_dict"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        step, best, seconds = state["step"], state.get("best_psnr", -math.inf), state.get("seconds", 0.0)
-        log.info("resumed %s at step %d (best val PSNR %.3f dB)", last_path, step, best)
+        for name in opts:
+            opts[name].load_state_dict(state["optimizers"][name])
+            scheds[name].load_state_dict(state["schedulers"][name])
+        task.load_state_dict(state.get("task_state", {}))
+        step, best, seconds = state["step"], state.get("best", -math.inf), state.get("seconds", 0.0)
+        log.info("resumed %s at step %d", last_path, step)
     else:
-        with open(csv_path, "w", newline="") as f:
-            csv.writer(f).writerow(["step", "loss", "lr", "val_psnr", "seconds"])
+        (out / "log.csv").unlink(missing_ok=True)
+    csv_log = _Log(out / "log.csv", task, fresh=not o.resume)
     (out / "options.json").write_text(json.dumps(dataclasses.asdict(o), indent=2))
 
+    def update(name: str, loss: torch.Tensor) -> None:
+        opt = opts[name]
+        opt.zero_grad(set_to_none=True)
+        loss.backward(inputs=groups[name])
+        opt.step()
+
     amp_dtype = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}[o.amp]
-    step_fn = TASKS[o.task]
     bar = None
     if o.progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=o.iters, initial=step, desc=f"{o.arch} {o.task}", unit="it", dynamic_ncols=True)
-    running, count, last_val = 0.0, 0, None
+        bar = tqdm(total=o.iters, initial=step, desc=f"{o.arch} {task_name}", unit="it", dynamic_ncols=True)
+    last_val, means = None, {}
     started = time.perf_counter() - seconds
 
     def checkpoint(path: Path) -> None:
-        save_checkpoint(path, model, o, step, optimizer=opt.state_dict(), scheduler=sched.state_dict(),
-                        best_psnr=best, last_psnr=last_val, seconds=time.perf_counter() - started)
+        save_checkpoint(path, model, o, step, optimizers={k: v.state_dict() for k, v in opts.items()},
+                        schedulers={k: v.state_dict() for k, v in scheds.items()}, task_state=task.state_dict(),
+                        best=best, last_val=last_val, seconds=time.perf_counter() - started)
 
     model.train()
     end = o.iters if o.stop_at is None else min(o.stop_at, o.iters)
     while step < end:
-        batch = {k: v.to(device) for k, v in sampler.batch(step).items()}
-        if channels_last:
-            batch = {k: v.contiguous(memory_format=torch.channels_last) if v.dim() == 4 else v
-                     for k, v in batch.items()}
+        batch = task.to_device(task.batch(step))
         with torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            losses = step_fn(model, batch, loss=o.loss)
-        opt.zero_grad(set_to_none=True)
-        losses["loss"].backward()
-        opt.step()
-        sched.step()
+            losses = task.step(batch, update)
+        for sched in scheds.values():
+            sched.step()
         step += 1
-        running += losses["loss"].item()
-        count += 1
+        csv_log.add(losses)
         if bar is not None:
             bar.update(1)
-        val_now = step % o.val_every == 0 or step == end
+        val_now = metric is not None and (step % o.val_every == 0 or step == end)
         if step % o.log_every == 0 or val_now:
-            row_val = ""
             if val_now:
-                last_val = evaluate(model, val, device)
-                row_val = f"{last_val:.4f}"
+                last_val = task.validate()
                 if last_val > best:
                     best = last_val
                     checkpoint(best_path)
-            loss_mean = running / max(count, 1)
-            with open(csv_path, "a", newline="") as f:
-                csv.writer(f).writerow([step, f"{loss_mean:.6g}", f"{sched.get_last_lr()[0]:.6g}", row_val,
-                                        f"{time.perf_counter() - started:.1f}"])
+            lr = next(iter(scheds.values())).get_last_lr()[0]
+            means = csv_log.row(step, lr, last_val if val_now else None, time.perf_counter() - started)
             if bar is not None:
-                bar.set_postfix(loss=f"{loss_mean:.2e}", val=f"{last_val:.2f}" if last_val else "-", best=f"{best:.2f}")
-            running, count = 0.0, 0
+                first = task.losses[0]
+                post = {first: f"{means[first]:.3g}"}
+                if metric:
+                    post.update(val=f"{last_val:.2f}" if last_val is not None else "-", best=f"{best:.2f}")
+                bar.set_postfix(post)
+        if o.sample_every and (step % o.sample_every == 0 or step == end):
+            _write_samples(out, task, step)
         if step % o.ckpt_every == 0 or step == end:
             checkpoint(last_path)
     if bar is not None:
         bar.close()
-    result = {"step": step, "best_psnr": best, "last_psnr": last_val, "seconds": time.perf_counter() - started}
-    if step >= o.iters and recalibrate_batch_norm(model, sampler, o.bn_recalibrate, o.iters, device):
+    result: dict = {"step": step, "seconds": time.perf_counter() - started, "losses": means}
+    if metric:
+        result.update({f"best_{metric}": best, f"last_{metric}": last_val})
+    if step >= o.iters and o.bn_recalibrate > 0 and task.recalibrate(o.bn_recalibrate, o.iters):
         # The weights of the last step with exact BN statistics (the running ones follow the last
         # ~10 batches only): final.pt, and best.pt too when it validates better.
-        final_val = evaluate(model, val, device)
-        result["final_psnr"] = final_val
-        save_checkpoint(out / "final.pt", model, o, step, best_psnr=final_val, last_psnr=final_val,
-                        bn_recalibrated=o.bn_recalibrate)
-        with open(csv_path, "a", newline="") as f:
-            csv.writer(f).writerow([f"{step}+bn", "", "", f"{final_val:.4f}", f"{time.perf_counter() - started:.1f}"])
-        if final_val > best:
-            best = result["best_psnr"] = final_val
-            save_checkpoint(best_path, model, o, step, best_psnr=best, last_psnr=final_val,
-                            bn_recalibrated=o.bn_recalibrate)
+        final_val = task.validate() if metric else None
+        extra = {"best": final_val, "last_val": final_val, "bn_recalibrated": o.bn_recalibrate}
+        save_checkpoint(out / "final.pt", model, o, step, **extra)
+        csv_log.row(f"{step}+bn", "", final_val, time.perf_counter() - started)
+        if metric:
+            result[f"final_{metric}"] = final_val
+            if final_val > best:
+                best = result[f"best_{metric}"] = final_val
+                save_checkpoint(best_path, model, o, step, **extra)
+        if o.sample_every:
+            _write_samples(out, task, step)
     return result
 
 
@@ -329,7 +335,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "amp": "mixed precision: bf16 (CPU autocast) or fp16 (CUDA)", "resume": "continue from OUT/last.pt",
         "stop_at": "stop at this step; the LR schedule still spans --iters (continue with --resume)",
         "bn_recalibrate": "batches to re-estimate batch-norm statistics after the last step (writes final.pt)",
-        "depth": "conv layers (default: the architecture's)", "width": "hidden channels",
+        "depth": "conv layers; cyclegan: residual blocks (default: the architecture's)",
+        "width": "hidden channels", "train_dir_b": "cyclegan: folder of domain-B images (unpaired with A)",
+        "task": "confirms the task; the architecture decides it",
     }
     for f in dataclasses.fields(TrainOptions):
         flag = "--" + f.name.replace("_", "-")
@@ -340,6 +348,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         elif f.name == "batch_norm":
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
                            help="batch norm after the hidden convs (default: the architecture's)")
+        elif f.name == "residual":
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                           help="cyclegan: generators output clamp(input + net(input)), starting at the identity")
         elif f.name == "progress":
             p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
         elif f.name == "milestones":
@@ -349,7 +360,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         elif f.name in ("task",):
             p.add_argument(flag, default=default, choices=list(TASKS), help=h)
         else:
-            kind = {"int": int, "float": float, "int | None": int, "str | None": str}.get(str(f.type), str)
+            kind = {"int": int, "float": float, "int | None": int, "str | None": str,
+                    "float | None": float}.get(str(f.type), str)
             p.add_argument(flag, type=kind, default=default, required=f.name == "train_dir", help=h)
 
 

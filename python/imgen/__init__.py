@@ -16,6 +16,7 @@ from ._core import (
 )
 
 from .engine import Model, TensorSpec, load, shipped_models
+from .generative import decode, encode, generate, interpolate, latents, make_grid, reconstruct
 from .errors import ImgenError, ModelError
 from .model_info import ModelInfo
 
@@ -32,6 +33,13 @@ __all__ = [
     "TileGrid",
     "TileMerger",
     "__version__",
+    "decode",
+    "encode",
+    "generate",
+    "interpolate",
+    "latents",
+    "make_grid",
+    "reconstruct",
     "from_tensor",
     "get_num_threads",
     "metrics",

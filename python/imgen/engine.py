@@ -394,7 +394,7 @@ class Model:
         s = self._scale_of(tensor.shape, out)
         norm_out = self._norm(dtype, color_order, out.shape[1])
         crop = None if (ph, pw) == (h, w) else (0, 0, h * s, w * s)
-        result = _core.from_tensor(out, dtype=dtype, crop=crop, clamp=clamp, **norm_out)
+        result = _clamp_float(_core.from_tensor(out, dtype=dtype, crop=crop, clamp=False, **norm_out), clamp)
         return list(result)
 
     def _run_tiled(self, image: np.ndarray, sigma, tile_size: int, overlap: int, color_order: str,
@@ -432,7 +432,15 @@ class Model:
                 raise ModelError(f"model {self.name} returned tiles of shape {out.shape[1:]}, expected {expected}")
             merger.add(out, list(range(start, start + len(batch))))
         norm_out = self._norm(image.dtype, color_order, merger.channels)
-        return merger.finish(dtype=image.dtype, clamp=clamp, **norm_out)
+        return _clamp_float(merger.finish(dtype=image.dtype, clamp=False, **norm_out), clamp)
+
+
+def _clamp_float(images: np.ndarray, clamp: bool) -> np.ndarray:
+    """Clip float32 outputs to [0, 1] in place when asked (the core clamps float32 to [0, 1/scale],
+    which is not white for a model whose range is not (0, 1)); integer outputs are already clamped."""
+    if clamp and images.dtype == np.float32:
+        np.clip(images, 0.0, 1.0, out=images)
+    return images
 
 
 def _split_images(images) -> tuple[list[np.ndarray], str]:

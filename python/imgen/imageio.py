@@ -124,6 +124,25 @@ class Job:
     target: Path
 
 
+def find_images(inputs: Iterable[str | os.PathLike]) -> tuple[list[tuple[Path, Path]], list[str]]:
+    """Image files among ``inputs`` (files, and folders searched recursively, sorted): a list of
+    (path, path relative to the input folder, or the file name), and problem messages for inputs
+    that are missing or folders without images."""
+    found: list[tuple[Path, Path]] = []
+    problems: list[str] = []
+    for src in map(Path, inputs):
+        if src.is_dir():
+            files = sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+            if not files:
+                problems.append(f"{src}: folder contains no images ({', '.join(IMAGE_EXTENSIONS)})")
+            found.extend((p, p.relative_to(src)) for p in files)
+        elif src.is_file():
+            found.append((src, Path(src.name)))
+        else:
+            problems.append(f"{src}: no such file or folder")
+    return found, problems
+
+
 def plan_outputs(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, ext: str | None = None) -> tuple[list[Job], list[str]]:
     """Map input files and folders to output paths.
 
@@ -135,21 +154,11 @@ def plan_outputs(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, ex
     """
     out = Path(out)
     inputs = [Path(p) for p in inputs]
-    problems: list[str] = []
-    pairs: list[tuple[Path, Path]] = []
     single_file_target = (
         len(inputs) == 1 and inputs[0].is_file() and out.suffix.lower() in IMAGE_EXTENSIONS and not out.is_dir()
     )
-    for src in inputs:
-        if src.is_dir():
-            found = sorted(p for p in src.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
-            if not found:
-                problems.append(f"{src}: folder contains no images ({', '.join(IMAGE_EXTENSIONS)})")
-            pairs.extend((p, out / p.relative_to(src)) for p in found)
-        elif src.is_file():
-            pairs.append((src, out if single_file_target else out / src.name))
-        else:
-            problems.append(f"{src}: no such file or folder")
+    found, problems = find_images(inputs)
+    pairs = [(src, out if single_file_target else out / rel) for src, rel in found]
     sources = {p.resolve() for p, _ in pairs}
     jobs: list[Job] = []
     seen: dict[Path, Path] = {}

@@ -1,5 +1,8 @@
 """The architecture registry: every architecture imgen_train knows, listed in one place.
 
+Denoisers (dncnn, ffdnet) are one network; generative architectures (dcgan, vae, cyclegan) are one
+module holding the networks trained together (generator + discriminator, encoder + decoder, ...).
+
 ``ARCHS`` maps a name to (model class, config dataclass).  ``build(name, **options)`` makes a
 model; unknown names and unknown options raise ValueError naming what is supported.
 """
@@ -10,8 +13,11 @@ from typing import Any, NamedTuple
 
 from torch import nn
 
+from .cyclegan import CycleGAN, CycleGANConfig
+from .dcgan import DCGAN, DCGANConfig
 from .dncnn import DnCNN, DnCNNConfig
 from .ffdnet import FFDNet, FFDNetConfig
+from .vae import VAE, VAEConfig
 
 
 class ArchEntry(NamedTuple):
@@ -31,6 +37,9 @@ def _registry(*entries: tuple[str, type, type]) -> dict[str, ArchEntry]:
 ARCHS: dict[str, ArchEntry] = _registry(
     ("dncnn", DnCNN, DnCNNConfig),
     ("ffdnet", FFDNet, FFDNetConfig),
+    ("dcgan", DCGAN, DCGANConfig),
+    ("vae", VAE, VAEConfig),
+    ("cyclegan", CycleGAN, CycleGANConfig),
 )
 
 
@@ -53,4 +62,17 @@ def build(name: str, **options: Any) -> nn.Module:
     return ARCHS[name].cls(config)
 
 
-__all__ = ["ARCHS", "ArchEntry", "DnCNN", "DnCNNConfig", "FFDNet", "FFDNetConfig", "build", "config_for"]
+def option_names(name: str) -> set[str]:
+    """The option names (config fields) of architecture ``name``."""
+    config_for(name)  # validates the name
+    return {f.name for f in dataclasses.fields(ARCHS[name].config)}
+
+
+def task_of(name: str) -> str:
+    """The training task of architecture ``name`` (``denoise`` unless the class says otherwise)."""
+    config_for(name)
+    return getattr(ARCHS[name].cls, "task", "denoise")
+
+
+__all__ = ["ARCHS", "ArchEntry", "CycleGAN", "CycleGANConfig", "DCGAN", "DCGANConfig", "DnCNN", "DnCNNConfig",
+           "FFDNet", "FFDNetConfig", "VAE", "VAEConfig", "build", "config_for", "option_names", "task_of"]

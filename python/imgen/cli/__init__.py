@@ -6,9 +6,10 @@ import logging
 import sys
 
 from ..errors import ImgenError
-from . import bench, denoise, export, import_, info, run, train, video
+from . import (bench, decode, denoise, encode, export, generate, import_, info, reconstruct, run, train, translate,
+               video)
 
-COMMANDS = (info, run, denoise, video, bench, train, export, import_)
+COMMANDS = (info, run, denoise, video, translate, generate, encode, decode, reconstruct, bench, train, export, import_)
 
 
 def build_parser() -> argparse.ArgumentParser:

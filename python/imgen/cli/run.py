@@ -27,11 +27,7 @@ def add_parser(sub) -> None:
     add_io_arguments(p)
     p.add_argument("--sigma", type=float, help="noise level for models with a noise input, on the 0-255 "
                                                "scale whatever the file's bit depth (default: estimated)")
-    p.add_argument("--tile", type=int, help="tile size in pixels (0 = never tile; default from the model, else 512)")
-    p.add_argument("--overlap", type=int, help="tile overlap in pixels (default from the model, else 64)")
-    p.add_argument("--providers", nargs="+", help="execution providers (default: TensorRT > CUDA > CPU)")
-    p.add_argument("--threads", type=int, help="onnxruntime threads (default: all cores; "
-                                               "with --ray see --cpus-per-worker)")
+    add_tiling_arguments(p, threads_help="onnxruntime threads (default: all cores; with --ray see --cpus-per-worker)")
     add_resume_argument(p)
     add_ray_arguments(p)
     p.set_defaults(func=main)
@@ -42,6 +38,14 @@ def add_io_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True, help="output folder (or file, for a single input file)")
     p.add_argument("--ext", help="write outputs with this extension (.png, .tif, .jpg, ...)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
+def add_tiling_arguments(p: argparse.ArgumentParser, *,
+                         threads_help: str = "onnxruntime threads (default: all cores)") -> None:
+    p.add_argument("--tile", type=int, help="tile size in pixels (0 = never tile; default from the model, else 512)")
+    p.add_argument("--overlap", type=int, help="tile overlap in pixels (default from the model, else 64)")
+    p.add_argument("--providers", nargs="+", help="execution providers (default: TensorRT > CUDA > CPU)")
+    p.add_argument("--threads", type=int, help=threads_help)
 
 
 def sigma_for(image: np.ndarray, sigma_255: float | None) -> float | None:
@@ -64,7 +68,10 @@ class RunSettings:
 
     def load(self, threads: int | None = None) -> Model:
         """Load the model and check the settings against it (ImgenError when they do not fit)."""
-        model = load(self.model, providers=self.providers, threads=threads)
+        return self.check(load(self.model, providers=self.providers, threads=threads))
+
+    def check(self, model: Model) -> Model:
+        """ImgenError when the settings do not fit the model."""
         if self.sigma is not None and model.info.noise_input is None:
             raise ImgenError(f"--sigma given, but model {model.name} has no noise-level input")
         if self.sigma is not None and not self.sigma >= 0:
@@ -107,11 +114,24 @@ def main(args: argparse.Namespace) -> int:
         from ._distributed import run_on_ray
 
         return run_on_ray(args, settings)
-    process = settings(args.threads)
+    return run_local(settings(args.threads), args)
+
+
+def run_model(model: Model, args: argparse.Namespace) -> int:
+    """Run an already loaded image-to-image model over args.inputs into args.output, as ``imgen run``
+    does (used by ``imgen translate``)."""
+    settings = RunSettings(args.model, tuple(args.providers) if args.providers else None,
+                           getattr(args, "sigma", None), args.tile, args.overlap)
+    settings.check(model)
+    return run_local(ModelProcess(model, settings), args)
+
+
+def run_local(process: ModelProcess, args: argparse.Namespace) -> int:
+    """The single-machine file loop: plan, skip finished outputs (--resume), run, report."""
     log.info("model %s on %s", process.model.name, process.model.provider)
     jobs, problems = plan_outputs(args.inputs, args.output, args.ext)
     skipped = 0
-    if args.resume:
+    if getattr(args, "resume", False):
         jobs, skipped = skip_done(jobs)
     summary = run_files(jobs, process, desc=process.model.name, quiet=args.quiet)
     summary.notes.update(process.notes)

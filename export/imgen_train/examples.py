@@ -1,0 +1,112 @@
+"""The example data sets of the shipped generative models, made from images that ship with
+scikit-image and matplotlib (nothing is downloaded).
+
+faces: scikit-image's ``lfw_subset`` (200 gray 25x25 crops: 100 faces, then 100 non-faces),
+resized to 32x32 (cubic); the last 20 of each kind are held out (test/), the other 160 train.
+sepia: colour photos cut into 96x96 tiles on a grid; tiles alternate between domain A (as they
+are) and domain B (``sepia_tone`` applied), so A and B never hold the same tile (unpaired).
+Held-out photos (coffee, grace_hopper) make testA/ and, for evaluation only, testB = T(testA).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from imgen.imageio import write_image
+
+# The transform T of the CycleGAN example: a strong sepia tint (rows of the classic sepia matrix
+# scaled to sum to 1, so nothing clips) mixed 85/15 with the original, then a tone curve (gamma
+# 0.7 and an S-curve).  The matrix stays invertible (condition number 8), so B -> A is learnable.
+# (A 60/40 mix with a gentler curve was tried first: its domains differed too little for the
+# discriminators to tell them apart in a short run; docs/models.md.)
+_SEPIA = np.array([[0.393, 0.769, 0.189], [0.349, 0.686, 0.168], [0.272, 0.534, 0.131]])
+_SEPIA = _SEPIA / _SEPIA.sum(axis=1, keepdims=True)
+SEPIA_MATRIX = 0.85 * _SEPIA + 0.15 * np.eye(3)
+SEPIA_GAMMA = 0.7
+SEPIA_S_CURVE = 0.3
+TRAIN_PHOTOS = ("astronaut", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field", "retina",
+                "motorcycle_left")
+TEST_PHOTOS = ("coffee", "grace_hopper")
+
+
+def sepia_tone(rgb: np.ndarray) -> np.ndarray:
+    """T(x): (H, W, 3) RGB uint8 or float in [0, 1] -> the same dtype."""
+    x = rgb.astype(np.float64) / (255.0 if rgb.dtype == np.uint8 else 1.0)
+    y = np.clip(x @ SEPIA_MATRIX.T, 0, 1) ** SEPIA_GAMMA
+    y = y + SEPIA_S_CURVE * 4 * y * (1 - y) * (2 * y - 1)  # S-curve: darker shadows, brighter highlights
+    y = np.clip(y, 0, 1)
+    if rgb.dtype == np.uint8:
+        return np.rint(y * 255).astype(np.uint8)
+    return y.astype(rgb.dtype)
+
+
+def photo(name: str) -> np.ndarray:
+    """A bundled colour photo as (H, W, 3) RGB uint8 (retina halved: 1411 px is mostly border)."""
+    import skimage.data
+
+    if name == "grace_hopper":
+        from matplotlib import cbook
+
+        img = cv2.cvtColor(cv2.imread(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)), cv2.COLOR_BGR2RGB)
+    elif name == "motorcycle_left":
+        img = skimage.data.stereo_motorcycle()[0]
+    else:
+        img = getattr(skimage.data, name)()
+    if name == "retina":
+        img = cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(img[..., :3])
+
+
+FACE_TEST = np.r_[80:100, 180:200]          # indices into lfw_subset held out
+FACE_TRAIN = np.setdiff1d(np.arange(200), FACE_TEST)
+
+
+def face_images() -> tuple[np.ndarray, np.ndarray]:
+    """(160 train, 40 test) gray 32x32 uint8 images (N, 32, 32), in the order of the files."""
+    import skimage.data
+
+    faces = skimage.data.lfw_subset()
+    imgs = np.stack([cv2.resize(f.astype(np.float32), (32, 32), interpolation=cv2.INTER_CUBIC) for f in faces])
+    imgs = np.clip(np.rint(imgs * 255), 0, 255).astype(np.uint8)
+    return imgs[FACE_TRAIN], imgs[FACE_TEST]
+
+
+def face_labels() -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) labels of face_images(): 1 face, 0 non-face (lfw_subset: 100 of each)."""
+    return (FACE_TRAIN < 100).astype(np.int64), (FACE_TEST < 100).astype(np.int64)
+
+
+def tiles(img: np.ndarray, size: int) -> list[np.ndarray]:
+    """Non-overlapping size x size tiles on a grid, row by row."""
+    h, w = img.shape[:2]
+    return [img[y:y + size, x:x + size] for y in range(0, h - size + 1, size) for x in range(0, w - size + 1, size)]
+
+
+def write_faces(out: Path) -> dict[str, int]:
+    train, test = face_images()
+    for split, imgs in (("train", train), ("test", test)):
+        (out / split).mkdir(parents=True, exist_ok=True)
+        for k, img in enumerate(imgs):
+            write_image(out / split / f"{k:03d}.png", img)
+    return {"train": len(train), "test": len(test)}
+
+
+def write_sepia(out: Path, tile: int = 96) -> dict[str, int]:
+    counts = {"trainA": 0, "trainB": 0, "testA": 0, "testB": 0}
+    for d in counts:
+        (out / d).mkdir(parents=True, exist_ok=True)
+    for name in TRAIN_PHOTOS:
+        for k, t in enumerate(tiles(photo(name), tile)):
+            domain = "trainA" if k % 2 == 0 else "trainB"
+            img = t if domain == "trainA" else sepia_tone(t)
+            write_image(out / domain / f"{name}_{k:03d}.png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+            counts[domain] += 1
+    for name in TEST_PHOTOS:
+        img = photo(name)
+        write_image(out / "testA" / f"{name}.png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+        write_image(out / "testB" / f"{name}.png", cv2.cvtColor(sepia_tone(img), cv2.COLOR_RGB2BGR))
+        counts["testA"] += 1
+        counts["testB"] += 1
+    return counts

@@ -1,0 +1,65 @@
+"""DCGAN training: the non-saturating GAN loss (Goodfellow et al. 2014, as in Radford et al. 2016).
+
+Discriminator: softplus(-D(x)) + softplus(D(G(z))) (binary cross-entropy on logits); then the
+generator: softplus(-D(G(z))).  Images are whole training images resized to ``--patch`` pixels,
+scaled to [-1, 1], flipped left-right at random; z ~ N(0, I).  No validation (best.pt is not
+written; use last.pt or final.pt, whose generator batch-norm statistics are re-estimated).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from imgen.generative import make_grid
+
+from ..data import ImageSampler, list_images, load_images
+from .base import Task, Update, recalibrate_bn, seeded_normal, to_uint8
+
+SAMPLE_COUNT = 64
+
+
+class GanTask(Task):
+    name = "gan"
+    losses = ("d", "g", "d_real")  # d_real: mean D(x) probability on real images
+    adam_betas = (0.5, 0.999)
+
+    def __init__(self, model, options, device):
+        super().__init__(model, options, device)
+        o = options
+        images = load_images(list_images(o.train_dir), o.channels, size=o.patch)
+        self.sampler = ImageSampler(images, batch=o.batch, seed=o.seed)
+        self.fixed_z = seeded_normal((SAMPLE_COUNT, *model.latent_shape), o.seed, 0, 99)
+
+    def param_groups(self):
+        return {"discriminator": list(self.model.discriminator.parameters()),
+                "generator": list(self.model.generator.parameters())}
+
+    def _latents(self, step: int) -> torch.Tensor:
+        return seeded_normal((self.o.batch, *self.model.latent_shape), self.o.seed, step, 1)
+
+    def batch(self, step):
+        return {"image": self.sampler.batch(step) * 2 - 1, "latent": self._latents(step)}
+
+    def step(self, batch, update: Update):
+        g, d = self.model.generator, self.model.discriminator
+        real = batch["image"]
+        fake = g(batch["latent"])
+        real_logits = d(real)
+        d_loss = F.softplus(-real_logits).mean() + F.softplus(d(fake.detach())).mean()
+        update("discriminator", d_loss)
+        g_loss = F.softplus(-d(fake)).mean()
+        update("generator", g_loss)
+        return {"d": d_loss, "g": g_loss, "d_real": torch.sigmoid(real_logits.detach()).mean()}
+
+    @torch.no_grad()
+    def samples(self) -> np.ndarray:
+        g = self.model.generator
+        g.eval()
+        out = g(self.fixed_z.to(self.device))
+        g.train()
+        return make_grid(to_uint8(out, self.model.value_range))
+
+    def recalibrate(self, batches, first_step):
+        g = self.model.generator
+        return recalibrate_bn(g, lambda step: g(self._latents(step).to(self.device)), batches, first_step)

@@ -1,0 +1,53 @@
+"""``imgen decode MODEL LATENTS -o OUT``: latents (.npy, or .npz from ``imgen encode``) to images."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ImgenError
+from ..generative import decode
+from ._gen import add_output_arguments, add_session_arguments, load_for, write_images
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("decode", help="decode latents to images (VAE decoder or GAN generator)",
+                       description="Decode latents: a .npy array (N, *latent_shape), or a .npz written by "
+                                   "`imgen encode` (its 'mean' array; outputs named after the encoded files).")
+    p.add_argument("model", help="an .onnx file or the name of a shipped model (task decode or generate)")
+    p.add_argument("latents", help="a .npy or .npz file")
+    p.add_argument("--key", default="mean", help=".npz: the array to decode (default: mean)")
+    p.add_argument("--batch-size", type=int, default=64, help="latents per model run (default 64)")
+    add_output_arguments(p)
+    add_session_arguments(p)
+    p.set_defaults(func=main)
+
+
+def read_latents(path: str, key: str) -> tuple[np.ndarray, list[str] | None]:
+    """(latents, output names or None) from a .npy or an `imgen encode` .npz."""
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise ImgenError(f"{path}: cannot read latents ({e})") from e
+    if isinstance(data, np.ndarray):
+        return data, None
+    with data:
+        if key not in data.files:
+            raise ImgenError(f"{path} has no array {key!r} (it has: {', '.join(data.files)})")
+        names = [Path(str(f)).with_suffix("").as_posix().replace("/", "_") for f in data["files"]] \
+            if "files" in data.files else None
+        return data[key], names
+
+
+def main(args: argparse.Namespace) -> int:
+    model = load_for(args, ("decode", "generate"), "decode")
+    z, names = read_latents(args.latents, args.key)
+    try:
+        images = decode(model, z, batch_size=args.batch_size)
+    except ValueError as e:
+        raise ImgenError(f"{args.latents}: {e}") from e
+    paths = write_images(images, args, names)
+    print(f"imgen: wrote {len(images)} image(s) to {paths[0] if args.grid else args.output}", file=sys.stderr)
+    return 0

@@ -1,0 +1,60 @@
+"""``imgen encode MODEL INPUT... -o latents.npz``: images to VAE latents (mean and log-variance)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+
+from ..errors import ImgenError
+from ..generative import encode
+from ..imageio import ImageFileError, find_images, read_image
+from ._gen import add_session_arguments, load_for, save_npz
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("encode", help="encode images to VAE latents (.npz)",
+                       description="Encode images and folders with a VAE encoder into one .npz: 'mean' and "
+                                   "'logvar' (N, latent) float32 and 'files' (the inputs' relative paths). "
+                                   "Nothing is written if any input fails.")
+    p.add_argument("model", help="an .onnx file or the name of a shipped model (task encode)")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    p.add_argument("-o", "--output", required=True, help="the .npz file to write")
+    p.add_argument("--resize", action="store_true", help="resize images to the encoder's size (else an error)")
+    add_session_arguments(p)
+    p.set_defaults(func=main)
+
+
+def read_inputs(inputs: list[str]) -> tuple[list[np.ndarray], list[str]]:
+    """(images as read, relative names); ImgenError listing every input that failed."""
+    found, problems = find_images(inputs)
+    images, names = [], []
+    for path, rel in found:
+        try:
+            images.append(read_image(path))
+            names.append(rel.as_posix())
+        except ImageFileError as e:
+            problems.append(str(e))
+    if problems:
+        raise ImgenError("cannot read the inputs:\n  " + "\n  ".join(problems))
+    return images, names
+
+
+def main(args: argparse.Namespace) -> int:
+    if not args.output.endswith(".npz"):
+        raise ImgenError(f"-o must name a .npz file, got {args.output}")
+    model = load_for(args, ("encode",), "encode")
+    images, names = read_inputs(args.inputs)
+    means, logvars, problems = [], [], []
+    for name, img in zip(names, images):
+        try:
+            mean, logvar = encode(model, [img], color_order="bgr", resize=args.resize)
+            means.append(mean)
+            logvars.append(logvar)
+        except (ValueError, TypeError) as e:
+            problems.append(f"{name}: {e}".replace("images[0]", "the image"))
+    if problems:
+        raise ImgenError("nothing written; failed:\n  " + "\n  ".join(problems))
+    save_npz(args.output, mean=np.concatenate(means), logvar=np.concatenate(logvars), files=np.array(names))
+    print(f"imgen: encoded {len(names)} image(s) to {args.output}", file=sys.stderr)
+    return 0
