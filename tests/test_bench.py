@@ -106,3 +106,15 @@ def test_cli(tmp_path, capsys):
     assert {p.name for p in out.iterdir()} >= {"bench.csv", "bench.json", "crops.png"}
     assert main(["bench", "--images", str(folder), "--sigmas", "-1", "--models", "-q"]) == 1
     assert "positive" in capsys.readouterr().err
+
+
+def test_default_learned_methods_are_the_shipped_denoisers_only():
+    import imgen
+
+    names = bench_methods.shipped_denoisers()
+    assert "denoise-gray" in names
+    generative = [n for n in imgen.shipped_models() if imgen.load(n, providers=["cpu"]).info.task == "generate"]
+    assert generative and not set(generative) & set(names)
+    methods, _ = bench_methods.resolve(["wavelet"], None, threads=1)
+    assert {m.family for m in methods} == {"imgen", "learned"}
+    assert sorted(m.name for m in methods if m.family == "learned") == sorted(names)

@@ -98,11 +98,21 @@ def _peer_methods(threads: int) -> tuple[dict[str, Method], dict[str, str]]:
     return methods, missing
 
 
+DENOISER_TASKS = ("denoise", "restore")
+
+
+def shipped_denoisers() -> list[str]:
+    """The shipped models that take a noisy image (the generative ones are left out)."""
+    from ..engine import load, shipped_models
+
+    return [name for name in shipped_models() if load(name, providers=["cpu"], threads=1).info.task in DENOISER_TASKS]
+
+
 def _learned_method(name_or_path: str, threads: int) -> Method:
     from ..engine import load
 
     model = load(name_or_path, threads=threads)
-    if model.info.task not in ("denoise", "restore"):
+    if model.info.task not in DENOISER_TASKS:
         raise ValueError(f"{name_or_path} is a {model.info.task} model, not a denoiser")
     noise = model.info.noise_input is not None
 
@@ -118,10 +128,8 @@ def resolve(names: Sequence[str] | None, models: Sequence[str] | None, threads: 
     """The methods to run, and notes on the ones that cannot run here.
 
     names: method names (CLASSICAL + PEERS) or None for all; models: learned models by name or
-    path (None = the shipped ones).  Unknown names raise ValueError listing the known ones.
+    path (None = the shipped denoisers).  Unknown names raise ValueError listing the known ones.
     """
-    from ..engine import shipped_models
-
     peers, missing = _peer_methods(threads)
     known = list(CLASSICAL) + list(PEERS)
     wanted = list(known) if names is None else list(names)
@@ -133,6 +141,6 @@ def resolve(names: Sequence[str] | None, models: Sequence[str] | None, threads: 
     out = [imgen_methods[n] for n in wanted if n in imgen_methods]
     out += [peers[n] for n in wanted if n in peers]
     notes = {n: why for n, why in missing.items() if n in wanted}
-    for m in (shipped_models() if models is None else models):
+    for m in (shipped_denoisers() if models is None else models):
         out.append(_learned_method(m, threads))
     return out, notes
