@@ -159,12 +159,20 @@ def plan_outputs(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, ex
     )
     found, problems = find_images(inputs)
     pairs = [(src, out if single_file_target else out / rel) for src, rel in found]
+    if ext:
+        suffix = ext if ext.startswith(".") else "." + ext
+        pairs = [(src, dst.with_suffix(suffix)) for src, dst in pairs]
+    return jobs_for(pairs, problems), problems
+
+
+def jobs_for(pairs: Iterable[tuple[Path, Path]], problems: list[str]) -> list[Job]:
+    """Jobs for (source, target) pairs; a target that is one of the sources or another pair's
+    target is refused with a line appended to ``problems``."""
+    pairs = list(pairs)
     sources = {p.resolve() for p, _ in pairs}
     jobs: list[Job] = []
     seen: dict[Path, Path] = {}
     for src, dst in pairs:
-        if ext:
-            dst = dst.with_suffix(ext if ext.startswith(".") else "." + ext)
         key = dst.resolve()
         if key in sources:
             problems.append(f"{src}: output {dst} would overwrite an input; choose another output folder")
@@ -173,4 +181,4 @@ def plan_outputs(inputs: Iterable[str | os.PathLike], out: str | os.PathLike, ex
         else:
             seen[key] = src
             jobs.append(Job(src, dst))
-    return jobs, problems
+    return jobs

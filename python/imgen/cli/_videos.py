@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from ..imageio import Job
+from ..imageio import Job, jobs_for
 from ._batch import Summary, skip_done
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".m4v", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".mts",
@@ -68,18 +68,7 @@ def plan_videos(inputs: Iterable[str | os.PathLike], output: str | os.PathLike) 
             pairs.append((src, out if single else out / src.name))
         else:
             problems.append(f"{src}: no such file or folder")
-    sources = {p.resolve() for p, _ in pairs}
-    jobs, seen = [], {}
-    for src, dst in pairs:
-        key = dst.resolve()
-        if key in sources:
-            problems.append(f"{src}: output {dst} would overwrite an input; choose another output folder")
-        elif key in seen:
-            problems.append(f"{src}: output {dst} is also the output of {seen[key]}")
-        else:
-            seen[key] = src
-            jobs.append(Job(src, dst))
-    return jobs, problems
+    return jobs_for(pairs, problems), problems
 
 
 def run_library(jobs: Sequence[Job], process_one: Callable[[Job], object], *, quiet: bool = True) -> LibrarySummary:
