@@ -34,9 +34,6 @@ from imgen.video import (  # noqa: E402
 import onnx_models as om  # noqa: E402
 import video_clips as vc  # noqa: E402
 
-REPO = Path(__file__).resolve().parent.parent
-
-
 def identity(frames):
     return [f.copy() for f in frames]
 
@@ -425,7 +422,8 @@ def test_without_pyav_imgen_imports_and_video_says_how_to_install(tmp_path, clip
             "import imgen, imgen.video\n"
             "from imgen.cli import main\n"
             f"sys.exit(main(['video', {str(clips['mp4'])!r}, '-o', {str(tmp_path / 'o.mp4')!r}, '--method', 'wavelet']))\n")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "python"), str(REPO / "export"),
+    # the imgen this process imports (the source tree or an installed wheel), not REPO/python
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(imgen.__file__).resolve().parent.parent),
                                                        os.environ.get("PYTHONPATH", "")]))
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert res.returncode == 1, res.stderr
