@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import image_max
 from ..engine import Model, load
 from ..errors import ImgenError
 from ..imageio import plan_outputs
+from ..processors import FrameProcessor, ProcessorOptions
 from ._batch import run_files, skip_done
 from ._distributed import add_ray_arguments, add_resume_argument, check_ray_arguments
 
@@ -48,11 +48,6 @@ def add_tiling_arguments(p: argparse.ArgumentParser, *,
     p.add_argument("--threads", type=int, help=threads_help)
 
 
-def sigma_for(image: np.ndarray, sigma_255: float | None) -> float | None:
-    """A 0-255 scale sigma in an image's own units."""
-    return None if sigma_255 is None else sigma_255 / 255.0 * image_max(image.dtype)
-
-
 @dataclass(frozen=True)
 class RunSettings:
     """What ``imgen run`` does to images, picklable so that distributed workers rebuild it.
@@ -78,6 +73,12 @@ class RunSettings:
             raise ImgenError(f"--sigma must be >= 0, got {self.sigma}")
         return model
 
+    def processor_options(self) -> ProcessorOptions:
+        """The same work as a video/denoise processor: BGR(A) files, gray/colour converted to
+        what the model takes."""
+        return ProcessorOptions(model=self.model, sigma=self.sigma, tile=self.tile, overlap=self.overlap,
+                                providers=self.providers, color_order="bgr", per_channel=False)
+
     def __call__(self, threads: int | None = None) -> "ModelProcess":
         return ModelProcess(self.load(threads), self)
 
@@ -89,21 +90,17 @@ class ModelProcess:
         self.model = model
         self.settings = settings
         self.notes: set[str] = set()
+        self._frames = FrameProcessor(settings.processor_options(), model=model)
 
     def __call__(self, images: list[np.ndarray]) -> list[np.ndarray]:
-        model, s = self.model, self.settings
-        want = model.info.channels
+        want = self.model.info.channels
         for img in images:
             have = 1 if img.ndim == 2 else img.shape[2]
             if have != want and not (have == 4 and want == 3):
                 self.notes.add(f"{have}-channel images converted to the model's {want} channel(s)")
             elif have == 4 and want == 3:
                 self.notes.add("alpha channels passed through untouched")
-        kwargs = {}
-        if model.info.noise_input is not None and s.sigma is not None:
-            kwargs["sigma"] = [sigma_for(img, s.sigma) for img in images]
-        return model(images, tile=s.tile, overlap=s.overlap, color_order="bgr",
-                     convert_channels=True, **kwargs)
+        return self._frames(images)
 
 
 def main(args: argparse.Namespace) -> int:
