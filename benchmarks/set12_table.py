@@ -42,7 +42,7 @@ def table(result, sigmas, kind, published=None) -> str:
     for name, vals in (published or {}).items():
         lines.append(f"| *{name}, published* | " + " | ".join(f"{vals.get(int(s), float('nan')):.2f}" for s in sigmas) + " | | |")
     noisy = {r["sigma"]: r["psnr_noisy"] for r in rows}
-    lines.append(f"| *noisy input* | " + " | ".join(f"{noisy.get(s, float('nan')):.2f}" for s in sigmas) + " | | |")
+    lines.append("| *noisy input* | " + " | ".join(f"{noisy.get(s, float('nan')):.2f}" for s in sigmas) + " | | |")
     return "\n".join(lines)
 
 
