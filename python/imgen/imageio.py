@@ -72,11 +72,14 @@ def fit_to_format(img: np.ndarray, path: str | os.PathLike) -> tuple[np.ndarray,
     return img, note
 
 
-def _create_temp_beside(path: Path) -> tuple[int, str]:
+def create_temp_beside(path: Path, *, keep_suffix: bool = False) -> tuple[int, Path]:
     """Open a new hidden temp file in the target's folder, with the umask's permissions (like a
-    plain open(); tempfile.mkstemp would make it 0600).  Returns (fd, temp path)."""
+    plain open(); tempfile.mkstemp would make it 0600).  keep_suffix: end the name in the
+    target's extension (for writers that pick the format from it).  Returns (fd, temp path);
+    raises ImageFileError when the folder is not writable."""
     for _ in range(100):
-        tmp = str(path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp"))
+        tag = secrets.token_hex(4)
+        tmp = path.with_name(f".{path.stem}.{tag}.tmp{path.suffix}" if keep_suffix else f".{path.name}.{tag}.tmp")
         try:
             return os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666), tmp
         except FileExistsError:
@@ -99,7 +102,7 @@ def write_image(path: str | os.PathLike, img: np.ndarray) -> None:
     if not ok:
         raise ImageFileError(f"{path}: OpenCV could not encode a {img.dtype} {img.shape} image as {ext}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _create_temp_beside(path)
+    fd, tmp = create_temp_beside(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(buf.tobytes())

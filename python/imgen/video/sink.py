@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from pathlib import Path
 
 import numpy as np
 
-from ..imageio import ImageFileError, fit_to_format, write_image
+from ..imageio import ImageFileError, create_temp_beside, fit_to_format, write_image
 from .encoding import SWS_COLORSPACE, add_video_stream, output_colour, pick_codec, pick_pix_fmt, set_frame_size
 from .options import EncodeOptions
 from .paths import Location, partial_path
@@ -48,16 +47,12 @@ def _rgb_for_video(image: np.ndarray) -> tuple[np.ndarray, str, str | None]:
 def _create_temp(target: Path) -> Path:
     """A new empty file beside the target, ending in its extension (FFmpeg picks the container
     from it), created with the umask's permissions (unlike mkstemp's 0600)."""
-    for _ in range(100):
-        tmp = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}")
-        try:
-            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
-            return tmp
-        except FileExistsError:
-            continue
-        except OSError as e:
-            raise VideoError(f"{target}: cannot create a file in {target.parent} ({e.strerror or e})") from e
-    raise VideoError(f"{target}: cannot find a free temporary name in {target.parent}")
+    try:
+        fd, tmp = create_temp_beside(target, keep_suffix=True)
+    except ImageFileError as e:
+        raise VideoError(str(e)) from e
+    os.close(fd)
+    return tmp
 
 
 class VideoFileSink:
