@@ -103,17 +103,20 @@ DENOISER_TASKS = ("denoise", "restore")
 
 def shipped_denoisers() -> list[str]:
     """The shipped models that take a noisy image (the generative ones are left out)."""
+    return [model.name for model in _shipped_denoiser_models(threads=1)]
+
+
+def _shipped_denoiser_models(threads: int) -> list:
     from ..engine import load, shipped_models
 
-    return [name for name in shipped_models() if load(name, providers=["cpu"], threads=1).info.task in DENOISER_TASKS]
+    loaded = (load(name, threads=threads) for name in shipped_models())
+    return [model for model in loaded if model.info.task in DENOISER_TASKS]
 
 
-def _learned_method(name_or_path: str, threads: int) -> Method:
-    from ..engine import load
-
-    model = load(name_or_path, threads=threads)
+def _learned_method(model, threads: int) -> Method:
+    """A bench method around a loaded imgen.Model (ValueError if it is not a denoiser)."""
     if model.info.task not in DENOISER_TASKS:
-        raise ValueError(f"{name_or_path} is a {model.info.task} model, not a denoiser")
+        raise ValueError(f"{model.name} is a {model.info.task} model, not a denoiser")
     noise = model.info.noise_input is not None
 
     def run(x, s):
@@ -141,6 +144,11 @@ def resolve(names: Sequence[str] | None, models: Sequence[str] | None, threads: 
     out = [imgen_methods[n] for n in wanted if n in imgen_methods]
     out += [peers[n] for n in wanted if n in peers]
     notes = {n: why for n, why in missing.items() if n in wanted}
-    for m in (shipped_denoisers() if models is None else models):
-        out.append(_learned_method(m, threads))
+    if models is None:
+        loaded = _shipped_denoiser_models(threads)
+    else:
+        from ..engine import load
+
+        loaded = [load(m, threads=threads) for m in models]
+    out += [_learned_method(model, threads) for model in loaded]
     return out, notes
