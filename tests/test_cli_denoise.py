@@ -59,3 +59,24 @@ def test_denoise_with_a_model_and_errors(noisy_files, tmp_path, capsys):
     gen = om.identity(tmp_path / "g.onnx", 3, om.meta(task="generate", channels=3))
     assert main(["denoise", str(root), "-o", str(tmp_path / "y"), "--model", gen]) == 1
     assert "not a denoiser" in capsys.readouterr().err
+
+
+def test_gray_model_keeps_colour_in_every_command(noisy_files, tmp_path, capsys):
+    """denoise, run and video frame folders treat a gray model on colour files the same way:
+    colour kept (Y, Cb, Cr planes), and the conversion reported."""
+    root, _ = noisy_files
+    model = om.minus_noise(tmp_path / "n.onnx", 1, kind="scalar")
+    src = cv2.imread(str(root / "color.png"), cv2.IMREAD_UNCHANGED)
+    outs = {}
+    src_arg = str(root / "color.png")
+    for cmd in (["denoise", src_arg, "--model", model], ["run", model, src_arg], ["video", src_arg, "--model", model]):
+        out = tmp_path / cmd[0]
+        target = str(out / "%06d.png") if cmd[0] == "video" else str(out)
+        assert main(cmd + ["-o", target, "--sigma", "5", "-q"]) == 0, cmd
+        assert "Y, Cb and Cr" in capsys.readouterr().err, cmd
+        outs[cmd[0]] = cv2.imread(str(next(p for p in out.iterdir() if p.suffix == ".png")), cv2.IMREAD_UNCHANGED)
+    for name, got in outs.items():
+        assert got.shape == src.shape, name
+        assert np.abs(got[..., 0].astype(int) - got[..., 2]).max() > 10, f"{name} wrote a gray image"
+    np.testing.assert_array_equal(outs["denoise"], outs["run"])
+    np.testing.assert_array_equal(outs["denoise"], outs["video"])

@@ -126,12 +126,19 @@ def test_make_processor_pickles_and_matches_the_model(tmp_path, rng):
         make_processor(model=path, sigma=10)
 
 
-def test_gray_model_runs_on_each_colour_channel(tmp_path, rng):
+def test_gray_model_runs_on_y_cb_cr_and_keeps_colour(tmp_path, rng):
     path = om.minus_noise(tmp_path / "n.onnx", 1, kind="scalar")
-    frame = rng.integers(20, 256, (9, 7, 3), dtype=np.uint8)
+    frame = rng.integers(20, 236, (9, 7, 3), dtype=np.uint8)
+    proc = make_processor(model=path, sigma=0)
+    np.testing.assert_array_equal(proc([frame])[0], frame)  # the colour transform round-trips
     out = make_processor(model=path, sigma=10)([frame])[0]
-    assert out.shape == frame.shape
-    np.testing.assert_array_equal(out, frame - 10)
+    # BT.601 full-range YCbCr, each plane minus its own share of the noise (sigma * row norm)
+    m = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+    ycc = frame / 255.0 @ m.T - 10 / 255.0 * np.linalg.norm(m, axis=1)
+    expected = np.clip(np.rint(ycc @ np.linalg.inv(m).T * 255), 0, 255).astype(np.uint8)
+    assert out.shape == frame.shape and out.dtype == frame.dtype
+    np.testing.assert_array_equal(out, expected)
+    assert any("Y, Cb and Cr" in n for n in proc.notes)
 
 
 # -- process_video ----------------------------------------------------------------------------

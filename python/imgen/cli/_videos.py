@@ -111,7 +111,7 @@ def main_library(args: argparse.Namespace, encode) -> int:
         raise ImgenError("--fps applies to frame folders; videos keep their own timestamps")
     if not args.segment_seconds >= 0:
         raise ImgenError(f"--segment-seconds must be >= 0, got {args.segment_seconds}")
-    options = processor_options(args, color_order="rgb", per_channel=True)
+    options = processor_options(args, color_order="rgb")
     jobs, problems = plan_videos([args.input], args.output)
     skipped = 0
     if args.resume:

@@ -37,7 +37,7 @@ def add_method_arguments(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--shifts", type=int, default=1, help="wavelet: cycle-spinning shifts (translation invariance)")
 
 
-def processor_options(args: argparse.Namespace, *, color_order: str, per_channel: bool) -> ProcessorOptions:
+def processor_options(args: argparse.Namespace, *, color_order: str) -> ProcessorOptions:
     """ProcessorOptions from the arguments of :func:`add_method_arguments` (+ --tile etc. if present)."""
     if args.sigma is not None and not args.sigma >= 0:
         raise ImgenError(f"--sigma must be >= 0, got {args.sigma}")
@@ -46,12 +46,12 @@ def processor_options(args: argparse.Namespace, *, color_order: str, per_channel
         tile=getattr(args, "tile", None), overlap=getattr(args, "overlap", None),
         providers=getattr(args, "providers", None), threads=args.threads, stage=args.stage,
         wavelet=args.wavelet, levels=args.levels, threshold=args.threshold, mode=args.mode,
-        shifts=args.shifts, color_order=color_order, per_channel=per_channel,
+        shifts=args.shifts, color_order=color_order,
     )
 
 
 def main(args: argparse.Namespace) -> int:
-    options = processor_options(args, color_order="bgr", per_channel=False)
+    options = processor_options(args, color_order="bgr")
     if args.threads is not None:
         from .. import set_num_threads
 
@@ -66,4 +66,5 @@ def main(args: argparse.Namespace) -> int:
             raise ImgenError(f"{args.model} is a {model.info.task} model, not a denoiser")
     process = FrameProcessor(options, model=model)
     summary = run_files(jobs, process, chunk=8 if args.model else 1, desc=process.name, quiet=args.quiet)
+    summary.notes.update(process.notes)
     return summary.report(problems)

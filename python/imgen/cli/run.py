@@ -74,32 +74,27 @@ class RunSettings:
         return model
 
     def processor_options(self) -> ProcessorOptions:
-        """The same work as a video/denoise processor: BGR(A) files, gray/colour converted to
-        what the model takes."""
+        """The same work as a video/denoise processor, on BGR(A) files."""
         return ProcessorOptions(model=self.model, sigma=self.sigma, tile=self.tile, overlap=self.overlap,
-                                providers=self.providers, color_order="bgr", per_channel=False)
+                                providers=self.providers, color_order="bgr")
 
     def __call__(self, threads: int | None = None) -> "ModelProcess":
         return ModelProcess(self.load(threads), self)
 
 
 class ModelProcess:
-    """A loaded model applied to a chunk of BGR(A) images; collects notes on conversions."""
+    """A loaded model applied to a chunk of BGR(A) images; ``notes`` lists the conversions."""
 
     def __init__(self, model: Model, settings: RunSettings):
         self.model = model
         self.settings = settings
-        self.notes: set[str] = set()
         self._frames = FrameProcessor(settings.processor_options(), model=model)
 
+    @property
+    def notes(self) -> set[str]:
+        return self._frames.notes
+
     def __call__(self, images: list[np.ndarray]) -> list[np.ndarray]:
-        want = self.model.info.channels
-        for img in images:
-            have = 1 if img.ndim == 2 else img.shape[2]
-            if have != want and not (have == 4 and want == 3):
-                self.notes.add(f"{have}-channel images converted to the model's {want} channel(s)")
-            elif have == 4 and want == 3:
-                self.notes.add("alpha channels passed through untouched")
         return self._frames(images)
 
 

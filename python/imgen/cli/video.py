@@ -104,7 +104,7 @@ def main(args: argparse.Namespace) -> int:
         from .. import set_num_threads
 
         set_num_threads(args.threads)
-    processor = FrameProcessor(processor_options(args, color_order="rgb", per_channel=True))
+    processor = FrameProcessor(processor_options(args, color_order="rgb"))
     try:
         summary = process_video(
             args.input, args.output, processor, options=options, on_bad_frame=args.on_bad_frame,

@@ -131,7 +131,7 @@ def process_video(
     summary.frames_in, summary.frames_out = source.frames_in, sink.frames_out
     summary.bad_frames = list(source.bad_frames)
     summary.copied_streams = list(sink.copied)
-    summary.notes = list(dict.fromkeys(notes))
+    summary.notes = list(dict.fromkeys(notes + sorted(getattr(processor, "notes", ()))))
     summary.output = run.output
     summary.complete = run.outcome == "done"
     if interrupted or run.outcome == "interrupted":
