@@ -118,3 +118,78 @@ def test_default_learned_methods_are_the_shipped_denoisers_only():
     methods, _ = bench_methods.resolve(["wavelet"], None, threads=1)
     assert {m.family for m in methods} == {"imgen", "learned"}
     assert sorted(m.name for m in methods if m.family == "learned") == sorted(names)
+
+
+def test_missing_pywavelets_is_a_note_not_an_abort(tiny_samples, monkeypatch):
+    """scikit-image's wavelet denoiser needs PyWavelets, which scikit-image does not pull in."""
+    real = bench_methods.importlib.util.find_spec
+    monkeypatch.setattr(bench_methods.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "pywt" else real(name, *a))
+    result = run(images=tiny_samples, methods=["wavelet", "skimage-wavelet", "opencv-nlm"], models=[],
+                 sigmas=[25], repeats=1, progress=False)
+    assert {r["method"] for r in result.records} == {"wavelet", "opencv-nlm"}
+    assert "PyWavelets" in result.notes["skimage-wavelet"] and not result.failures
+
+
+def _failing_wavelet(monkeypatch, fail_on: str):
+    """Make imgen's `wavelet` method raise always ("*") or on colour images after its first call
+    (the warm-up) ("colour")."""
+    real = bench_methods._imgen_methods
+
+    def methods(threads):
+        out = real(threads)
+        good = out["wavelet"].run
+        calls = []
+
+        def run_(x, s):
+            calls.append(x.shape)
+            if fail_on == "*" or (x.ndim == 3 and len(calls) > 1):
+                raise RuntimeError("boom inside the method")
+            return good(x, s)
+
+        out["wavelet"] = bench_methods.Method("wavelet", "imgen", threads, run_)
+        return out
+
+    monkeypatch.setattr(bench_methods, "_imgen_methods", methods)
+
+
+def test_an_error_inside_one_method_is_reported_and_the_run_goes_on(tiny_samples, monkeypatch):
+    _failing_wavelet(monkeypatch, "*")  # fails its warm-up: reported once, not run again
+    result = run(images=tiny_samples, methods=["wavelet", "opencv-nlm"], models=[], sigmas=[15, 25],
+                 repeats=1, progress=False)
+    assert {r["method"] for r in result.records} == {"opencv-nlm"} and len(result.records) == 4
+    assert len(result.failures) == 1
+    f = result.failures[0]
+    assert f["method"] == "wavelet" and f["stage"] == "warm-up" and "boom inside" in f["error"]
+    assert "FAILED wavelet" in report.format_table(result)
+
+
+def test_cli_writes_what_it_has_when_a_method_fails(tiny_samples, tmp_path, monkeypatch, capsys):
+    import cv2
+
+    _failing_wavelet(monkeypatch, "colour")  # fails on the colour image only, after its warm-up
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for s in tiny_samples:
+        cv2.imwrite(str(folder / f"{s.name}.png"), np.rint(s.image * 255).astype(np.uint8))
+    out = tmp_path / "out"
+    code = main(["bench", "--images", str(folder), "--methods", "wavelet", "opencv-nlm", "--models",
+                 "--sigmas", "25", "--repeats", "1", "--out", str(out), "-q"])
+    captured = capsys.readouterr()
+    assert code == 1 and "1 run(s) failed (wavelet)" in captured.err
+    assert {p.name for p in out.iterdir()} >= {"bench.csv", "bench.json", "psnr_vs_time.png", "crops.png"}
+    doc = json.loads((out / "bench.json").read_text())
+    assert [(f["method"], f["image"]) for f in doc["failures"]] == [("wavelet", "astronaut")]
+    assert {(r["method"], r["image"]) for r in doc["records"]} == {
+        ("wavelet", "camera"), ("opencv-nlm", "camera"), ("opencv-nlm", "astronaut")}
+
+
+def test_bench_extra_installs_what_the_bench_imports():
+    """Every optional package the default bench run imports is in the [bench] extra."""
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())["project"]
+    bench = " ".join(project["optional-dependencies"]["bench"]).lower()
+    for dist in ("imgen[cpu]", "scikit-image", "pywavelets", "matplotlib"):
+        assert dist in bench, f"[bench] lacks {dist}"

@@ -80,7 +80,10 @@ def _peer_methods(threads: int) -> tuple[dict[str, Method], dict[str, str]]:
             return denoise_nl_means(x, h=NLM_H_FACTOR * s, sigma=s, fast_mode=True, patch_size=5,
                                     patch_distance=6, channel_axis=-1 if x.ndim == 3 else None).astype(np.float32)
 
-        methods["skimage-wavelet"] = Method("skimage-wavelet", "peer", 1, sk_wavelet, note="BayesShrink, soft, db1")
+        if importlib.util.find_spec("pywt") is not None:
+            methods["skimage-wavelet"] = Method("skimage-wavelet", "peer", 1, sk_wavelet, note="BayesShrink, soft, db1")
+        else:
+            missing["skimage-wavelet"] = "PyWavelets is not installed (scikit-image's wavelet denoiser needs it)"
         methods["skimage-nlm"] = Method("skimage-nlm", "peer", 1, sk_nlm, note="fast mode, 5x5 patches, 13x13 search")
     else:
         missing["skimage-wavelet"] = missing["skimage-nlm"] = "scikit-image is not installed"

@@ -33,6 +33,8 @@ def format_table(result: BenchResult) -> str:
     print("\nnoisy input PSNR: " + ", ".join(f"{k} sigma {s:g}: {v:.2f}" for (k, s), v in noisy.items()), file=out)
     for name, why in result.notes.items():
         print(f"skipped {name}: {why}", file=out)
+    for f in result.failures:
+        print(f"FAILED {f['method']} on {f['image']} at sigma {f['sigma']:g} ({f['stage']}): {f['error']}", file=out)
     return out.getvalue()
 
 
@@ -45,7 +47,8 @@ def write_csv(result: BenchResult, path: Path) -> None:
 
 
 def write_json(result: BenchResult, path: Path) -> None:
-    doc = {"config": result.config, "summary": result.summary(), "records": result.records, "skipped": result.notes}
+    doc = {"config": result.config, "summary": result.summary(), "records": result.records, "skipped": result.notes,
+           "failures": result.failures}
     path.write_text(json.dumps(doc, indent=2))
 
 
@@ -59,6 +62,8 @@ def write_chart(result: BenchResult, path: Path) -> str | None:
     except ImportError:
         return "chart skipped: matplotlib is not installed (pip install 'imgen[bench]')"
     rows = result.summary()
+    if not rows:
+        return "chart skipped: no method produced a result"
     panels = sorted({(r["kind"], r["sigma"]) for r in rows}, key=lambda k: (k[0] != "gray", k[1]))
     cols = min(3, len(panels))
     nrows = math.ceil(len(panels) / cols)

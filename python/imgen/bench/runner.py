@@ -19,11 +19,14 @@ from .samples import Sample, builtin_samples, center_crop, folder_samples
 
 @dataclass
 class BenchResult:
-    """Per-image records, the summary per (kind, sigma, method), the configuration, and notes."""
+    """Per-image records, the summary per (kind, sigma, method), the configuration, notes on
+    methods that could not run here, and failures: {"method", "image", "sigma", "error"} for each
+    run that raised (the rest of the grid still ran)."""
 
     records: list[dict]
     config: dict
     notes: dict[str, str] = field(default_factory=dict)
+    failures: list[dict] = field(default_factory=list)
     outputs: dict = field(default_factory=dict, repr=False)  # (sigma, image, method) -> image, for crops
     samples: list[Sample] = field(default_factory=list, repr=False)
     protocol: Protocol = field(default_factory=Protocol, repr=False)
@@ -110,6 +113,8 @@ def run(
     name or path (None = the shipped ones).  sigmas on the 0-255 scale.  Each method is warmed
     up on a small crop, then timed as the median of up to `repeats` runs per image (wall and CPU;
     fewer once the runs add up to a second).
+    A method that raises is recorded in ``failures`` (one that fails its warm-up is not run
+    again) and the rest of the grid goes on.
     Raises ValueError for bad options (sigma <= 0, empty folder, unknown method).
     """
     from .. import get_num_threads, set_num_threads
@@ -141,19 +146,33 @@ def run(
             if not any(m.supports(s.image) for s in samples):
                 notes[m.name] = "no image of the kind it takes (gray/colour)"
         tasks = [(sig, s, m) for sig in sigmas for s in samples for m in chosen if m.supports(s.image)]
-        records, outputs = [], {}
+        records, outputs, failures = [], {}, []
         warmed: set[str] = set()
+        broken: set[str] = set()  # failed their warm-up: skipped for the rest of the grid
         with tqdm(total=len(tasks), desc="bench", unit="run", disable=not progress, file=sys.stderr) as bar:
             for sigma, sample, method in tasks:
                 bar.set_postfix_str(f"sigma {sigma:g} {sample.name} {method.name}")
+                if method.name in broken:
+                    bar.update(1)
+                    continue
                 noisy = protocol.noisy(sample.image, sigma)
-                if method.name not in warmed:
-                    method.run(np.ascontiguousarray(noisy[:64, :64]), sigma / 255.0)
-                    warmed.add(method.name)
-                out, wall, cpu = _time(method, noisy, sigma / 255.0, repeats)
-                out = np.asarray(out, np.float32)
-                if out.shape != sample.image.shape:
-                    raise RuntimeError(f"{method.name} returned shape {out.shape} for {sample.image.shape}")
+                try:
+                    if method.name not in warmed:
+                        stage = "warm-up"
+                        method.run(np.ascontiguousarray(noisy[:64, :64]), sigma / 255.0)
+                        warmed.add(method.name)
+                    stage = "run"
+                    out, wall, cpu = _time(method, noisy, sigma / 255.0, repeats)
+                    out = np.asarray(out, np.float32)
+                    if out.shape != sample.image.shape:
+                        raise RuntimeError(f"returned shape {out.shape} for {sample.image.shape}")
+                except Exception as e:  # one method's failure must not end the benchmark
+                    failures.append({"method": method.name, "image": sample.name, "sigma": sigma,
+                                     "stage": stage, "error": f"{type(e).__name__}: {e}"})
+                    if stage == "warm-up":
+                        broken.add(method.name)
+                    bar.update(1)
+                    continue
                 h, w = sample.image.shape[:2]
                 records.append({
                     "sigma": sigma, "image": sample.name, "kind": "color" if sample.is_color else "gray",
@@ -176,4 +195,4 @@ def run(
                     "cores": os.cpu_count()},
         "versions": _versions(), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
-    return BenchResult(records, config, notes, outputs, samples if keep_outputs else [], protocol)
+    return BenchResult(records, config, notes, failures, outputs, samples if keep_outputs else [], protocol)

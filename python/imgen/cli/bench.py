@@ -55,4 +55,9 @@ def main(args: argparse.Namespace) -> int:
         print(note, file=sys.stderr)
     print(f"wrote {out / 'bench.csv'}, {out / 'bench.json'}, {out / 'psnr_vs_time.png'}, {out / 'crops.png'}",
           file=sys.stderr)
+    if result.failures:
+        failed = sorted({f["method"] for f in result.failures})
+        print(f"imgen: {len(result.failures)} run(s) failed ({', '.join(failed)}); the others are in the report",
+              file=sys.stderr)
+        return 1
     return 0
