@@ -1,29 +1,63 @@
-"""The README's set-up commands stay true: CI runs the README's test command."""
+"""The README's set-up commands stay true: CI reads both from the README and runs them."""
 from __future__ import annotations
 
-import re
+import importlib.util
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+CI = REPO / ".ci"
 
 
-def _setup_commands() -> list[str]:
-    readme = (REPO / "README.md").read_text()
-    setup = readme.split("## Set up", 1)[1].split("\n## ", 1)[0]
-    return [c.strip() for c in re.findall(r"```(?:bash|sh)\n(.*?)\n```", setup, re.S)]
+def _parser():
+    spec = importlib.util.spec_from_file_location("setup_commands", CI / "setup_commands.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def _needs_ci_folder():
+    if not (CI / "run").exists():
+        pytest.skip("no .ci/ in this checkout")
 
 
 def test_readme_has_exactly_two_setup_commands():
-    assert len(_setup_commands()) == 2
+    commands = _parser().setup_commands((REPO / "README.md").read_text())
+    assert len(commands) == 2
+    main_cmd, test_cmd = commands
+    assert "imgen bench" in main_cmd and "pytest" in test_cmd
+    for cmd in commands:  # each makes its own fresh environment
+        assert cmd.startswith("python3 -m venv .venv && . .venv/bin/activate")
 
 
-def test_ci_runs_the_readme_test_command():
-    ci = REPO / ".ci" / "run"
-    if not ci.exists():
-        pytest.skip("no .ci/run in this checkout")
-    lines = ci.read_text().splitlines()
-    ci_command = lines[lines.index("# README test command:") + 1].strip()
-    assert _setup_commands()[1].endswith(ci_command), (
-        f"README's test command must end with CI's {ci_command!r}")
+def test_parser_refuses_a_readme_without_two_commands(tmp_path, capsys):
+    parser = _parser()
+    readme = tmp_path / "README.md"
+    readme.write_text("# x\n\n## Set up\n\n```bash\necho one\n```\n\n## Next\n\n```bash\necho no\n```\n")
+    assert parser.main(["main", str(readme)]) == 2
+    assert "found 1" in capsys.readouterr().err
+    readme.write_text("# x\n\n## Set up\n\n```bash\necho one\n```\n\n```sh\necho two\n```\n")
+    assert parser.main(["tests", str(readme)]) == 0
+    assert capsys.readouterr().out.strip() == "echo two"
+
+
+def test_ci_runs_both_readme_commands_from_the_readme():
+    """.ci/run takes both commands from the README (not copies) and checks the main job's outputs."""
+    ci = (CI / "run").read_text()
+    assert "setup_commands.py\" main" in ci and "setup_commands.py\" tests" in ci
+    assert "check_bench_outputs.py" in ci
+    readme = (REPO / "README.md").read_text()
+    assert 'python -m pip install "imgen[video]"' in readme and 'python -m pip install "imgen[video]"' in ci, (
+        "CI checks the README's way of adding an extra without a rebuild")
+    for cmd in _parser().setup_commands((REPO / "README.md").read_text()):
+        assert cmd not in ci, "the README command is copied into .ci/run; read it from the README"
+
+
+def test_bench_output_check_catches_missing_files(tmp_path):
+    spec = importlib.util.spec_from_file_location("check_bench_outputs", CI / "check_bench_outputs.py")
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    found = check.problems(tmp_path)
+    assert len(found) == 4 and all("missing" in p for p in found)
