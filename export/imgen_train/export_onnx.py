@@ -1,7 +1,6 @@
 """Export a trained model to an imgen ONNX file, checked against torch before it is kept.
 
-    python -m imgen_train.export_onnx CHECKPOINT -o model.onnx [--fp16] [--int8]
-    imgen export CHECKPOINT -o model.onnx
+    imgen export CHECKPOINT -o model.onnx [--fp16] [--int8]     (through imgen_train.convert)
 
 Each graph has a dynamic batch (and height/width where the network allows: even for FFDNet,
 multiples of 4 for CycleGAN), opset ``OPSET``, one file (no external data) and imgen metadata
@@ -18,7 +17,6 @@ their timings and errors are returned so the caller can decide whether they help
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import copy
 import json
@@ -279,40 +277,3 @@ def export(model: nn.Module, path: str | os.PathLike, *, name: str | None = None
         report.variants.update({f"{graph.part}.{k}" if graph.part else k: v for k, v in variants.items()})
     assert report is not None
     return report
-
-
-def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, **kw) -> ExportReport:
-    """Export one of our checkpoints, or any checkpoint import_checkpoint recognises."""
-    from .import_checkpoint import load_any
-
-    model, description = load_any(checkpoint)
-    if kw.get("description") is None:
-        kw["description"] = description
-    return export(model, output, **kw)
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("checkpoint", help="a checkpoint (.pt/.pth): ours, or one import_checkpoint recognises")
-    p.add_argument("-o", "--output", required=True, help="the .onnx file to write")
-    p.add_argument("--name", help="imgen.name metadata (default: the output's stem)")
-    p.add_argument("--description", help="imgen.description metadata")
-    p.add_argument("--atol", type=float, default=ATOL, help=f"parity tolerance vs torch (default {ATOL:g})")
-    p.add_argument("--fp16", action="store_true", help="also write NAME.fp16.onnx (checked vs fp32)")
-    p.add_argument("--int8", action="store_true", help="also write NAME.int8.onnx (dynamic quantisation)")
-    p.add_argument("--measure", action="store_true", help="time each variant on a 256x256 image (CPU)")
-
-
-def run_args(args: argparse.Namespace) -> ExportReport:
-    return export_checkpoint(args.checkpoint, args.output, name=args.name, description=args.description,
-                             atol=args.atol, fp16=args.fp16, int8=args.int8, measure=args.measure)
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m imgen_train.export_onnx", description=__doc__.splitlines()[0])
-    add_arguments(p)
-    print(run_args(p.parse_args(argv)).to_json())
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

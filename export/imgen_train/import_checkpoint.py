@@ -1,7 +1,6 @@
-"""Recognise a checkpoint's architecture from its state dict (spandrel-style) and export it.
+"""Recognise a checkpoint's architecture from its state dict (spandrel-style) and load it.
 
-    python -m imgen_train.import_checkpoint dncnn_25.pth -o dncnn25.onnx
-    imgen import dncnn_25.pth -o dncnn25.onnx
+    imgen import dncnn_25.pth -o dncnn25.onnx     (imgen_train.convert: load_any, then export)
 
 Recognised: imgen-train checkpoints (they name their architecture and config), KAIR DnCNN with
 batch norm merged (``model.0.weight``, ``model.2.weight``, ... ``model.N.weight``: 3x3 convs with
@@ -11,7 +10,6 @@ detector expected.  Detectors are listed in one place (``DETECTORS``), in the or
 """
 from __future__ import annotations
 
-import argparse
 import re
 from pathlib import Path
 from typing import Callable, Mapping
@@ -183,28 +181,3 @@ def load_any(path) -> tuple[nn.Module, str]:
         return model, _describe(model, state)
     model = model_from_state_dict(obj)
     return model, f"{model.name} {model.config.__dict__}, imported from {path.name}"
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("checkpoint", help="a .pth/.pt state dict (KAIR DnCNN/FFDNet) or an imgen-train checkpoint")
-    p.add_argument("-o", "--output", required=True, help="the .onnx file to write")
-    p.add_argument("--name", help="imgen.name metadata (default: the output's stem)")
-    p.add_argument("--atol", type=float, default=1e-4, help="parity tolerance vs torch (default 1e-4)")
-
-
-def run_args(args: argparse.Namespace):
-    from .export_onnx import export
-
-    model, description = load_any(args.checkpoint)
-    return export(model, args.output, name=args.name, description=description, atol=args.atol)
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m imgen_train.import_checkpoint", description=__doc__.splitlines()[0])
-    add_arguments(p)
-    print(run_args(p.parse_args(argv)).to_json())
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

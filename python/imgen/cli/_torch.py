@@ -24,9 +24,9 @@ def import_train_module(name: str, command: str):
         raise ImgenError(f"imgen {command}: missing dependency {e.name}: {INSTALL_HINT}") from None
 
 
-def run_reporting(func, *args):
+def run_reporting(func, *args, **kwargs):
     """Call func, turning the training package's expected failures into ImgenError."""
     try:
-        return func(*args)
+        return func(*args, **kwargs)
     except (ValueError, FileNotFoundError, RuntimeError) as e:
         raise ImgenError(str(e)) from e

@@ -22,6 +22,9 @@ def add_parser(sub) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    export = import_train_module("export_onnx", "export")
-    print(run_reporting(export.run_args, args).to_json())
+    convert = import_train_module("convert", "export")
+    report = run_reporting(convert.export_checkpoint, args.checkpoint, args.output, name=args.name,
+                           description=args.description, atol=args.atol, fp16=args.fp16, int8=args.int8,
+                           measure=args.measure)
+    print(report.to_json())
     return 0

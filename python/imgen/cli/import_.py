@@ -18,6 +18,7 @@ def add_parser(sub) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    importer = import_train_module("import_checkpoint", "import")
-    print(run_reporting(importer.run_args, args).to_json())
+    convert = import_train_module("convert", "import")
+    report = run_reporting(convert.export_checkpoint, args.checkpoint, args.output, name=args.name, atol=args.atol)
+    print(report.to_json())
     return 0
