@@ -36,9 +36,10 @@ def rng():
     return np.random.default_rng(1234)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def ray_cluster():
-    """A local 2-CPU Ray instance for one test module, shut down after it (skips without Ray Data).
+    """A local 2-CPU Ray instance shared by every test that asks for it, shut down at the end of
+    the session (starting one costs about 10 s here; skips without Ray Data).
 
     Workers import imgen from where this process does and the tests' helpers from tests/.
     """
