@@ -1,0 +1,181 @@
+"""
+imgen's C++ core: pixel layout conversion, tiling, metrics and classical denoisers.
+"""
+from __future__ import annotations
+import collections.abc
+import numpy
+import numpy.typing
+import typing
+__all__: list[str] = ['ThreadPool', 'TileGrid', 'TileMerger', 'available_cores', 'bm3d', 'bm3d_profile', 'from_tensor', 'get_num_threads', 'plan_tiles', 'psnr', 'set_num_threads', 'simd_level', 'ssim', 'to_tensor', 'wavelet_default_levels', 'wavelet_denoise', 'wavelet_dwt2', 'wavelet_idwt2', 'wavelet_names', 'wavelet_simd_level']
+class ThreadPool:
+    @property
+    def size(self) -> int:
+        ...
+class TileGrid:
+    """
+    Tile starts per axis and the (padded) tile size.
+    """
+    def __len__(self) -> int:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def regions(self) -> list[tuple[int, int, int, int]]:
+        """
+        (y, x, height, width) of every tile, row-major; may reach past the image.
+        """
+    @property
+    def col_starts(self) -> list[int]:
+        ...
+    @property
+    def row_starts(self) -> list[int]:
+        ...
+    @property
+    def tile_height(self) -> int:
+        ...
+    @property
+    def tile_width(self) -> int:
+        ...
+class TileMerger:
+    """
+    Blend tile outputs back into one image.
+    
+    TileMerger(height, width, channels, row_starts, col_starts, tile_height, tile_width, overlap),
+    all in *output* pixels (multiply input positions by the model's scale).  Each tile is weighted by
+    a separable half-sine ramp over `overlap` pixels on sides that have a neighbour; every output
+    pixel is sum(w*x)/sum(w) in double precision, so an identity model reproduces its input exactly.
+    """
+    def __init__(self, height: typing.SupportsInt | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex, channels: typing.SupportsInt | typing.SupportsIndex, row_starts: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], col_starts: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], tile_height: typing.SupportsInt | typing.SupportsIndex, tile_width: typing.SupportsInt | typing.SupportsIndex, overlap: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def add(self, tiles: numpy.ndarray, indices: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
+        """
+        Add an NCHW float batch of tile outputs; tile i is grid tile indices[i] (row-major).
+        """
+    def finish(self, *, dtype: typing.Any = 'float32', scale: typing.Any = None, mean: typing.Any = None, std: typing.Any = None, swap_rb: bool = False, clamp: typing.Any = None) -> numpy.ndarray:
+        """
+        The blended (H, W, C) image, converted as from_tensor does.
+        """
+    @property
+    def channels(self) -> int:
+        ...
+    @property
+    def height(self) -> int:
+        ...
+    @property
+    def num_tiles(self) -> int:
+        ...
+    @property
+    def width(self) -> int:
+        ...
+def _bm3d_haar(group: numpy.ndarray, *, inverse: bool = False) -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def _bm3d_simd_level() -> str:
+    ...
+def _bm3d_transform_2d(blocks: numpy.ndarray, transform: str, *, inverse: bool = False) -> numpy.typing.NDArray[numpy.float32]:
+    ...
+def _bm3d_transform_matrix(transform: str, n: typing.SupportsInt | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.float32]]:
+    ...
+def available_cores() -> int:
+    """
+    Cores this process may run on (CPU affinity).
+    """
+def bm3d(image: numpy.ndarray, *, sigma: typing.SupportsFloat | typing.SupportsIndex, stage: str = 'both', block_size_hard: typing.SupportsInt | typing.SupportsIndex | None = None, step_hard: typing.SupportsInt | typing.SupportsIndex | None = None, search_window_hard: typing.SupportsInt | typing.SupportsIndex | None = None, max_blocks_hard: typing.SupportsInt | typing.SupportsIndex | None = None, tau_match_hard: typing.SupportsFloat | typing.SupportsIndex | None = None, lambda_3d: typing.SupportsFloat | typing.SupportsIndex | None = None, beta_hard: typing.SupportsFloat | typing.SupportsIndex | None = None, transform_hard: str | None = None, block_size_wiener: typing.SupportsInt | typing.SupportsIndex | None = None, step_wiener: typing.SupportsInt | typing.SupportsIndex | None = None, search_window_wiener: typing.SupportsInt | typing.SupportsIndex | None = None, max_blocks_wiener: typing.SupportsInt | typing.SupportsIndex | None = None, tau_match_wiener: typing.SupportsFloat | typing.SupportsIndex | None = None, beta_wiener: typing.SupportsFloat | typing.SupportsIndex | None = None, transform_wiener: str | None = None, mu2: typing.SupportsFloat | typing.SupportsIndex | None = None) -> numpy.ndarray:
+    """
+    BM3D / CBM3D denoising of an HWC image (see imgen.denoise.bm3d).
+    
+    image: (H, W), (H, W, 1) or (H, W, 3); uint8, uint16 or float32.
+    sigma: noise standard deviation in the image's units (0-255, 0-65535, 0-1).
+    Parameters left as None take the profile bm3d_profile(sigma on the 0-255 scale) gives.
+    Returns a new array of the input's shape and dtype.
+    """
+def bm3d_profile(sigma255: typing.SupportsFloat | typing.SupportsIndex) -> dict:
+    """
+    The default BM3D parameters for a noise level on the 0-255 scale, as a dict.
+    """
+def from_tensor(tensor: numpy.ndarray, *, dtype: typing.Any = 'uint8', scale: typing.Any = None, mean: typing.Any = None, std: typing.Any = None, swap_rb: bool = False, clamp: typing.Any = None, crop: typing.Any = None, out: typing.Any = None) -> numpy.ndarray:
+    """
+    Convert a planar NCHW (or CHW) float32/float16 tensor to HWC images.
+    
+    pixel = (tensor * std[c] + mean[c]) / scale, the inverse of to_tensor with the same arguments
+    (scale defaults by the *output* dtype: 1/255 uint8, 1/65535 uint16, 1 float32).
+    uint8/uint16 outputs are rounded half to even and clamped to the type's range (NaN -> 0);
+    float32 outputs are clamped to [0, 1/scale] only with clamp=True.
+    crop: optional (y, x, height, width) window of the tensor plane to convert.
+    Returns (N, H, W, C) for a 4-D tensor, (H, W, C) for a 3-D one.
+    """
+def get_num_threads() -> int:
+    """
+    The number of threads the C++ kernels use.
+    """
+def plan_tiles(height: typing.SupportsInt | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex, *, tile: typing.Any, overlap: typing.SupportsInt | typing.SupportsIndex = 0, multiple: typing.SupportsInt | typing.SupportsIndex = 1) -> TileGrid:
+    """
+    Plan a grid of tiles over a height x width image.
+    
+    `tile` is an int or (height, width).  The tile size is `tile` rounded down to a multiple of `multiple`.  An axis no longer than that is
+    one tile of the axis length rounded up to `multiple` (filled by reflection); a longer axis gets
+    tiles inside the image, `tile - overlap` apart, the last flush with the end.
+    """
+def psnr(a: numpy.ndarray, b: numpy.ndarray, *, data_range: typing.Any = None) -> float:
+    """
+    Peak signal-to-noise ratio in dB: 10 log10(data_range^2 / MSE); inf if a == b.
+    
+    a, b: HWC images (H, W) or (H, W, C), C in {1, 3, 4}, the same shape and dtype (uint8, uint16
+        or float32).  data_range defaults to 255, 65535 or 1.0 (float32).
+    Raises ValueError when a float image holds NaN or infinity.
+    """
+def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Set the number of threads the C++ kernels use (0 = all available cores).
+    """
+def simd_level() -> str:
+    """
+    The SIMD level the pixel kernels use on this CPU: 'avx2' or 'baseline'.
+    """
+def ssim(a: numpy.ndarray, b: numpy.ndarray, *, data_range: typing.Any = None) -> float:
+    """
+    Mean structural similarity (Wang et al. 2004), Gaussian window sigma 1.5, 11 taps.
+    
+    a, b: HWC images (H, W) or (H, W, C), C in {1, 3, 4}, at least 11x11, the same shape and dtype
+        (uint8, uint16 or float32).  data_range defaults to 255, 65535 or 1.0 (float32).
+    Colour images give the mean of the per-channel SSIM.
+    Raises ValueError when a float image holds NaN or infinity.
+    """
+def to_tensor(images: typing.Any, *, dtype: typing.Any = 'float32', scale: typing.Any = None, mean: typing.Any = None, std: typing.Any = None, swap_rb: bool = False, regions: typing.Any = None, out: typing.Any = None) -> numpy.ndarray:
+    """
+    Convert HWC images to a planar NCHW float tensor.
+    
+    images: one image (H, W) or (H, W, C), an NHWC batch, or a list of same-shape images;
+        uint8, uint16 or float32; C in {1, 3, 4}.  A single image gets a batch axis of 1.
+    dtype: float32 or float16 output.
+    tensor = (pixel * scale - mean[c]) / std[c]; scale defaults to 1/255 (uint8), 1/65535 (uint16),
+        1 (float32); mean/std are numbers or one value per tensor channel.
+    swap_rb: swap channels 0 and 2 (BGR <-> RGB; alpha stays last).
+    regions: (y, x, height, width) windows, one tensor item each, all the same size; pixels outside
+        the image are reflected (BORDER_REFLECT_101).  With one image, every region reads from it.
+    out: optional preallocated C-contiguous (N, C, H, W) array to write into.
+    Returns the (N, C, H, W) array.  Raises TypeError/ValueError naming what was expected.
+    """
+def wavelet_default_levels(height: typing.SupportsInt | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex, wavelet: typing.Any = 'db1') -> int:
+    """
+    The levels imgen.denoise.wavelet uses by default: max(pywt.dwtn_max_level - 3, 1).
+    """
+def wavelet_denoise(image: numpy.ndarray, *, sigma: typing.Any = None, wavelet: typing.Any = 'db1', levels: typing.Any = None, method: typing.Any = 'bayes', mode: typing.Any = 'soft', shifts: typing.Any = 1) -> numpy.ndarray:
+    """
+    Wavelet-shrinkage denoising; see imgen.denoise.wavelet for the arguments.
+    """
+def wavelet_dwt2(image: typing.Any, wavelet: typing.Any = 'db1', levels: typing.Any = None) -> list:
+    """
+    Multi-level 2-D DWT (symmetric mode) in pywt.wavedec2's layout; see imgen.denoise.dwt2.
+    """
+def wavelet_idwt2(coeffs: typing.Any, wavelet: typing.Any = 'db1', *, shape: typing.Any = None) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    Inverse of wavelet_dwt2 (pywt.waverec2, symmetric mode); see imgen.denoise.idwt2.
+    """
+def wavelet_names() -> list[str]:
+    """
+    Names of the supported wavelets.
+    """
+def wavelet_simd_level() -> str:
+    """
+    The SIMD level the wavelet kernels use on this CPU: 'avx2' or 'baseline'.
+    """
+_pool: ThreadPool
