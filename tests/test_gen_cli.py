@@ -170,6 +170,10 @@ def test_huge_grids_are_refused_before_generating(models, tmp_path, capsys, args
     ("generate", ["--threads", "-1"], "--threads"),
     ("decode", ["--ext", "exe"], "--ext"),
     ("decode", ["--batch-size", "-3"], "--batch-size"),
+    ("reconstruct", ["--ext", ".exe"], "--ext"),
+    ("translate", ["--tile", "-1"], "--tile"),
+    ("translate", ["--overlap", "-4"], "--overlap"),
+    ("translate", ["--ext", ".exe"], "--ext"),
 ])
 def test_option_mistakes_are_argument_errors_before_anything_runs(models, faces, tmp_path, capsys,
                                                                  command, args, option):
