@@ -131,3 +131,29 @@ def test_python_dash_m(identity_model):
     r = subprocess.run([sys.executable, "-m", "imgen", "info", identity_model], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert "identity" in r.stdout
+
+
+@pytest.mark.parametrize("args, option, shown", [
+    (["--ext", ".exe"], "--ext", ".tiff"),
+    (["--ext", "txt"], "--ext", ".png"),
+    (["--tile", "-1"], "--tile", ">= 0"),
+    (["--overlap", "-8"], "--overlap", ">= 0"),
+    (["--threads", "0"], "--threads", ">= 1"),
+    (["--threads", "-2"], "--threads", ">= 1"),
+    (["--sigma", "-1"], "--sigma", "finite"),
+    (["--sigma", "inf"], "--sigma", "finite"),
+    (["--sigma", "nan"], "--sigma", "finite"),
+    (["--ray", "--workers", "0"], "--workers", ">= 1"),
+    (["--ray", "--cpus-per-worker", "0"], "--cpus-per-worker", "> 0"),
+    (["--ray", "--gpus-per-worker", "-1"], "--gpus-per-worker", ">= 0"),
+])
+def test_option_mistakes_are_argument_errors_before_any_file_is_read(identity_model, images, tmp_path, capsys,
+                                                                    args, option, shown):
+    root, _ = images
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as e:
+        main(["run", identity_model, str(root), "-o", str(out), "-q", *args])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}" in err and shown in err, err
+    assert not out.exists()

@@ -54,8 +54,9 @@ def test_denoise_with_a_model_and_errors(noisy_files, tmp_path, capsys):
     np.testing.assert_array_equal(cv2.imread(str(tmp_path / "o" / "color.png")), cv2.imread(str(root / "color.png")))
     assert main(["denoise", str(root), "-o", str(root), "--method", "wavelet", "-q"]) == 1
     assert "would overwrite an input" in capsys.readouterr().err
-    assert main(["denoise", str(root), "-o", str(tmp_path / "x"), "--sigma", "-3"]) == 1
-    assert "--sigma must be >= 0" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["denoise", str(root), "-o", str(tmp_path / "x"), "--sigma", "-3"])
+    assert "argument --sigma: must be a finite number >= 0" in capsys.readouterr().err
     gen = om.identity(tmp_path / "g.onnx", 3, om.meta(task="generate", channels=3))
     assert main(["denoise", str(root), "-o", str(tmp_path / "y"), "--model", gen]) == 1
     assert "not a denoiser" in capsys.readouterr().err
@@ -80,3 +81,46 @@ def test_gray_model_keeps_colour_in_every_command(noisy_files, tmp_path, capsys)
         assert np.abs(got[..., 0].astype(int) - got[..., 2]).max() > 10, f"{name} wrote a gray image"
     np.testing.assert_array_equal(outs["denoise"], outs["run"])
     np.testing.assert_array_equal(outs["denoise"], outs["video"])
+
+
+def test_wavelet_help_and_choices_are_the_cores_list(capsys):
+    import imgen.denoise
+
+    with pytest.raises(SystemExit):
+        main(["denoise", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    for name in imgen.denoise.WAVELETS:
+        assert name in help_text, name
+
+
+@pytest.mark.parametrize("command", ["denoise", "video"])
+@pytest.mark.parametrize("args, option, shown", [
+    (["--method", "wavelet", "--wavelet", "db99"], "--wavelet", "coif5"),
+    (["--method", "wavelet", "--shifts", "0"], "--shifts", ">= 1"),
+    (["--method", "wavelet", "--levels", "0"], "--levels", ">= 1"),
+    (["--method", "bm3d", "--sigma", "inf"], "--sigma", "finite"),
+    (["--method", "bm3d", "--threads", "-1"], "--threads", ">= 1"),
+])
+def test_denoiser_option_mistakes_are_argument_errors_before_any_file_is_read(noisy_files, tmp_path, capsys,
+                                                                             command, args, option, shown):
+    root, _ = noisy_files
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) as e:
+        main([command, str(root), "-o", str(out), "-q", *args])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}" in err and shown in err, err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("args, option", [
+    (["--ext", ".exe"], "--ext"), (["--batch-size", "0"], "--batch-size"), (["--queue-size", "0"], "--queue-size"),
+    (["--fps", "0"], "--fps"), (["--segment-seconds", "-1"], "--segment-seconds"),
+])
+def test_other_option_mistakes_are_argument_errors(noisy_files, tmp_path, capsys, args, option):
+    root, _ = noisy_files
+    command = ["denoise", str(root)] if option == "--ext" else ["video", str(root), "--method", "bm3d"]
+    with pytest.raises(SystemExit) as e:
+        main([*command, "-o", str(tmp_path / "out"), "-q", *args])
+    assert e.value.code == 2
+    assert f"argument {option}" in capsys.readouterr().err

@@ -114,3 +114,24 @@ def test_make_grid_layout():
     assert grid[1, 1, 0] == 1 and grid[1, 5, 0] == 2 and grid[4, 5, 0] == 5 and grid[4, 9, 0] == 0
     with pytest.raises(ValueError, match="non-empty"):
         make_grid(np.zeros((0, 2, 2, 1), np.uint8))
+
+
+def test_generate_batches_stream_the_same_images(gen):
+    batches = list(imgen.generate_batches(gen, 7, seed=3, batch_size=3))
+    assert [len(b) for b in batches] == [3, 3, 1]
+    np.testing.assert_array_equal(np.concatenate(batches), imgen.generate(gen, 7, seed=3))
+    path = list(imgen.interpolate_batches(gen, [1, 2], steps=4, batch_size=2, dtype="float32"))
+    assert [len(b) for b in path] == [2, 2, 1]
+    np.testing.assert_array_equal(np.concatenate(path), imgen.interpolate(gen, [1, 2], steps=4, dtype="float32"))
+
+
+def test_huge_in_memory_requests_are_refused_naming_the_argument(gen):
+    """Results returned as one array are limited (1 GiB); the *_batches functions stream instead."""
+    with pytest.raises(ValueError, match=r"n=100000000 .*1 GiB.*generate_batches"):
+        imgen.generate(gen, 10**8)
+    with pytest.raises(ValueError, match=r"n=1000000000 .*1 GiB"):
+        imgen.latents(gen, 10**9)
+    with pytest.raises(ValueError, match=r"steps=1000000000 .*1 GiB.*interpolate_batches"):
+        imgen.interpolate(gen, [0, 1], steps=10**9)
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        next(imgen.generate_batches(gen, 0))

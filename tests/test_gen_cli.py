@@ -122,3 +122,71 @@ def test_translate_over_a_folder_tiled(models, tmp_path, rng):
     assert main(["translate", models["a2b"], str(src), "-o", str(out), "-q"]) == 1  # broken.png fails
     np.testing.assert_array_equal(cv2.imread(str(out / "nested" / "big.png")), big)  # identity, tiled
     assert (out / "small.png").exists() and not (out / "broken.png").exists()
+
+
+def test_generate_writes_each_batch_before_running_the_next(models, tmp_path, monkeypatch, capsys):
+    """-n is not held in memory: files are written batch by batch (Ctrl+C keeps the batches done)."""
+    import imgen.cli._gen as gen_cli
+    from imgen.engine import Model
+
+    runs, written = [], []
+    real_run, real_write = Model.run, gen_cli.write_image
+
+    def counting_run(self, feeds):
+        runs.append(len(next(iter(feeds.values()))))
+        return real_run(self, feeds)
+
+    def write_then_stop(path, img):
+        if len(written) == 4:
+            raise KeyboardInterrupt
+        written.append(path)
+        real_write(path, img)
+
+    monkeypatch.setattr(Model, "run", counting_run)
+    monkeypatch.setattr(gen_cli, "write_image", write_then_stop)
+    out = tmp_path / "out"
+    assert main(["generate", models["gen"], "-n", "100000000", "--batch-size", "2", "-o", str(out)]) == 130
+    assert runs == [2, 2, 2] and len(list(out.glob("*.png"))) == 4
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-n", "100000000", "--grid"], "--grid"),
+    (["--interpolate", "0", "1", "--steps", "100000000", "--grid"], "--grid"),
+])
+def test_huge_grids_are_refused_before_generating(models, tmp_path, capsys, args, message):
+    assert main(["generate", models["gen"], *args, "-o", str(tmp_path / "g.png")]) == 1
+    err = capsys.readouterr().err
+    assert message in err and ("100000001" in err or "100000000" in err)
+    assert "at most 10000" in err and not (tmp_path / "g.png").exists()
+
+
+@pytest.mark.parametrize("command, args, option", [
+    ("generate", ["-n", "0"], "-n/--count"),
+    ("generate", ["--batch-size", "0"], "--batch-size"),
+    ("generate", ["--interpolate", "0", "1", "--steps", "0"], "--steps"),
+    ("generate", ["--interpolate", "3"], "--interpolate"),
+    ("generate", ["--grid", "--cols", "0"], "--cols"),
+    ("generate", ["--ext", ".exe"], "--ext"),
+    ("generate", ["--threads", "-1"], "--threads"),
+    ("decode", ["--ext", "exe"], "--ext"),
+    ("decode", ["--batch-size", "-3"], "--batch-size"),
+    ("reconstruct", ["--ext", ".exe"], "--ext"),
+    ("translate", ["--tile", "-1"], "--tile"),
+    ("translate", ["--overlap", "-4"], "--overlap"),
+    ("translate", ["--ext", ".exe"], "--ext"),
+])
+def test_option_mistakes_are_argument_errors_before_anything_runs(models, faces, tmp_path, capsys,
+                                                                 command, args, option):
+    out = tmp_path / ("g.png" if "--grid" in args else "out")
+    positional = {"generate": [models["gen"]], "decode": [models["dec"], str(tmp_path / "z.npy")],
+                  "reconstruct": [models["enc"], models["dec"], str(faces)],
+                  "translate": [models["a2b"], str(faces)]}[command]
+    np.save(tmp_path / "z.npy", np.zeros((2, 8), np.float32))
+    with pytest.raises(SystemExit) as e:
+        main([command, *positional, *args, "-o", str(out)])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}" in err, err
+    if option == "--ext":
+        assert ".png" in err and ".tiff" in err
+    assert not out.exists()

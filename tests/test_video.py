@@ -126,6 +126,23 @@ def test_make_processor_pickles_and_matches_the_model(tmp_path, rng):
         make_processor(model=path, sigma=10)
 
 
+@pytest.mark.parametrize("options, match", [
+    ({"method": "wavelet", "wavelet": "db99"}, r"wavelet must be one of haar, db1, .*rbio6\.8, got 'db99'"),
+    ({"method": "wavelet", "threshold": "otsu"}, "threshold must be"),
+    ({"method": "wavelet", "mode": "medium"}, "mode must be"),
+    ({"method": "wavelet", "shifts": 0}, "shifts must be"),
+    ({"method": "wavelet", "levels": 0}, "levels must be"),
+    ({"method": "bm3d", "stage": "wiener"}, "stage must be"),
+    ({"method": "bm3d", "sigma": float("inf")}, "sigma must be"),
+    ({"method": "bm3d", "tile": -1}, "tile must be"),
+    ({"method": "bm3d", "overlap": -1}, "overlap must be"),
+    ({"method": "bm3d", "threads": -1}, "threads must be"),
+])
+def test_make_processor_checks_every_option_when_built(options, match):
+    with pytest.raises(imgen.ImgenError, match=match):
+        make_processor(**options)
+
+
 def test_gray_model_runs_on_y_cb_cr_and_keeps_colour(tmp_path, rng):
     path = om.minus_noise(tmp_path / "n.onnx", 1, kind="scalar")
     frame = rng.integers(20, 236, (9, 7, 3), dtype=np.uint8)

@@ -16,7 +16,8 @@ from ._core import (
 )
 
 from .engine import Model, TensorSpec, load, shipped_models
-from .generative import decode, encode, generate, interpolate, latents, make_grid, reconstruct
+from .generative import (decode, decode_batches, encode, generate, generate_batches, interpolate,
+                         interpolate_batches, latents, make_grid, reconstruct)
 from .errors import ImgenError, ModelError
 from .model_info import ModelInfo
 
@@ -34,9 +35,12 @@ __all__ = [
     "TileMerger",
     "__version__",
     "decode",
+    "decode_batches",
     "encode",
     "generate",
+    "generate_batches",
     "interpolate",
+    "interpolate_batches",
     "latents",
     "make_grid",
     "reconstruct",

@@ -76,7 +76,10 @@ def load(
     resolved = resolve_model_path(path)
     session = create_session(resolved, choose_providers(providers), threads)
     meta = session.get_modelmeta().custom_metadata_map
-    model_info = parse_metadata(meta)
+    try:
+        model_info = parse_metadata(meta)
+    except ModelError as e:
+        raise ModelError(f"{resolved}: {e}") from None
     if info:
         unknown = set(info) - set(ModelInfo.__dataclass_fields__)
         if unknown:

@@ -4,11 +4,16 @@ Latents are standard normal draws from ``numpy.random.default_rng(seed)``: ``lat
 seed)`` is ``default_rng(seed).standard_normal((n, *latent_shape), dtype=float32)``, so image k of
 ``generate(model, n, seed=s)`` is the same whatever the batch size.  Images come back NHWC (C = the
 model's channels, RGB order unless ``color_order="bgr"``), uint8 (default) or float32 in [0, 1].
+
+Functions that return one array refuse results over ``MAX_RESULT_BYTES`` (ValueError naming the
+argument); ``generate_batches``, ``interpolate_batches`` and ``decode_batches`` yield the same images
+batch by batch, so memory stays bounded by one batch whatever the count.
 """
 from __future__ import annotations
 
+import itertools
 import math
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -18,6 +23,9 @@ from .errors import ModelError
 
 if TYPE_CHECKING:
     from .engine import Model
+
+#: Most bytes a result returned as one array (generate, interpolate, decode, latents) may take: 1 GiB.
+MAX_RESULT_BYTES = 1 << 30
 
 
 def make_grid(images: np.ndarray | Sequence[np.ndarray], cols: int | None = None, pad: int = 1,
@@ -72,14 +80,63 @@ def latent_shape(model: "Model") -> tuple[int, ...]:
 def latents(model: "Model | str", n: int, seed: int = 0) -> np.ndarray:
     """(n, *latent_shape) float32 standard normal draws from ``numpy.random.default_rng(seed)``."""
     model = _as_model(model, ("generate", "decode"), "latents")
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
-    return np.random.default_rng(seed).standard_normal((n, *latent_shape(model)), dtype=np.float32)
+    _check_count("n", n)
+    shape = latent_shape(model)
+    total = n * math.prod(shape) * 4
+    if total > MAX_RESULT_BYTES:
+        raise ValueError(f"n={n} latents of shape {shape} take {_gib(total)} in one array, more than the "
+                         f"{_gib(MAX_RESULT_BYTES)} an in-memory result may take "
+                         f"(imgen.generative.MAX_RESULT_BYTES): ask for fewer")
+    return np.random.default_rng(seed).standard_normal((n, *shape), dtype=np.float32)
+
+
+def _latent_batches(shape: tuple[int, ...], n: int, seed: int, batch_size: int) -> Iterator[np.ndarray]:
+    """latents(model, n, seed) in batches: consecutive draws from one generator give the same numbers
+    as one draw of all n.  A bad seed raises now, not on the first next()."""
+    rng = np.random.default_rng(seed)
+
+    def draw() -> Iterator[np.ndarray]:
+        for start in range(0, n, batch_size):
+            yield rng.standard_normal((min(batch_size, n - start), *shape), dtype=np.float32)
+
+    return draw()
+
+
+def _check_count(name: str, value: int) -> None:
+    if value < 1:
+        raise ValueError(f"{name} must be >= 1, got {value}")
+
+
+def _gib(nbytes: int) -> str:
+    return f"{nbytes / 2**30:.3g} GiB"
+
+
+def _collect(batches: Iterator[np.ndarray], count: int, what: str, advice: str) -> np.ndarray:
+    """Image batches into one (count, H, W, C) array.  ValueError "{what} gives ...: {advice}" when
+    it would exceed MAX_RESULT_BYTES (known from the first batch, before any other is made)."""
+    first = next(batches)
+    total = count * first[0].nbytes
+    if total > MAX_RESULT_BYTES:
+        h, w, c = first.shape[1:]
+        raise ValueError(f"{what} gives {count} images of {w}x{h}x{c} {first.dtype}, {_gib(total)} in one array, "
+                         f"more than the {_gib(MAX_RESULT_BYTES)} an in-memory result may take "
+                         f"(imgen.generative.MAX_RESULT_BYTES): {advice}")
+    out = np.empty((count, *first.shape[1:]), first.dtype)
+    out[:len(first)] = first
+    k = len(first)
+    for batch in batches:
+        out[k:k + len(batch)] = batch
+        k += len(batch)
+    return out
+
+
+def _check_color_order(color_order: str) -> None:
+    if color_order not in ("rgb", "bgr"):
+        raise ValueError(f"color_order must be 'rgb' or 'bgr', got {color_order!r}")
 
 
 def _norm(model: "Model", dtype, color_order: str, channels: int) -> dict:
-    if color_order not in ("rgb", "bgr"):
-        raise ValueError(f"color_order must be 'rgb' or 'bgr', got {color_order!r}")
+    _check_color_order(color_order)
     lo, hi = model.info.value_range
     return {"scale": (hi - lo) / image_max(dtype), "mean": -lo,
             "swap_rb": channels >= 3 and color_order != model.info.color_order}
@@ -95,7 +152,17 @@ def _out_dtype(dtype) -> np.dtype:
 def decode(model: "Model | str", z: np.ndarray, *, batch_size: int = 64, dtype="uint8",
            color_order: str = "rgb") -> np.ndarray:
     """Latents (n, *latent_shape) through a generate/decode model -> (n, H, W, C) images
-    (uint8 / uint16, or float32 in [0, 1]).  Raises ValueError for a wrong latent shape."""
+    (uint8 / uint16, or float32 in [0, 1]).  Raises ValueError for a wrong latent shape, or a
+    result over MAX_RESULT_BYTES (use :func:`decode_batches`)."""
+    batches = decode_batches(model, z, batch_size=batch_size, dtype=dtype, color_order=color_order)
+    return _collect(batches, len(z), f"{len(z)} latents", "decode fewer at a time, or stream them with "
+                                                          "imgen.decode_batches")
+
+
+def decode_batches(model: "Model | str", z: np.ndarray, *, batch_size: int = 64, dtype="uint8",
+                   color_order: str = "rgb") -> Iterator[np.ndarray]:
+    """The images of :func:`decode` as (b, H, W, C) batches of at most ``batch_size``, in order, one
+    at a time.  Arguments (the latents' shape and values too) are checked when called (ValueError)."""
     model = _as_model(model, ("generate", "decode"), "decoding latents")
     want = latent_shape(model)
     z = np.asarray(z)
@@ -104,29 +171,51 @@ def decode(model: "Model | str", z: np.ndarray, *, batch_size: int = 64, dtype="
                          f"got {z.shape}")
     if not np.isfinite(z).all():
         raise ValueError("latents contain NaN or Inf")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    _check_count("batch_size", batch_size)
+    chunks = (z[start:start + batch_size] for start in range(0, len(z), batch_size))
+    return _decode_batches(model, chunks, dtype, color_order)
+
+
+def _decode_batches(model: "Model", batches: Iterable[np.ndarray], dtype, color_order: str) -> Iterator[np.ndarray]:
+    """Latent batches through the model -> (b, H, W, C) image batches, one at a time (arguments
+    checked now, not on the first next())."""
     dtype = _out_dtype(dtype)
+    _check_color_order(color_order)
     spec = model.inputs[0]
     tensor_dtype = np.float16 if spec.type == "tensor(float16)" else np.float32
-    outs = []
-    for start in range(0, len(z), batch_size):
-        out = model.run({spec.name: z[start:start + batch_size].astype(tensor_dtype)})[0]
-        if out.ndim != 4:
-            raise ModelError(f"model {model.name} returned shape {out.shape}; expected an NCHW image batch")
-        # from_tensor clamps float32 to [0, 1/scale], which is not [0, 1] for ranges other than
-        # (0, 1): clip here instead (integer outputs are always clamped to their type's range).
-        images = from_tensor(out, dtype=dtype, clamp=False, **_norm(model, dtype, color_order, out.shape[1]))
-        outs.append(np.clip(images, 0, 1, out=images) if dtype == np.float32 else images)
-    return np.concatenate(outs)
+
+    def run() -> Iterator[np.ndarray]:
+        for z in batches:
+            out = model.run({spec.name: z.astype(tensor_dtype)})[0]
+            if out.ndim != 4:
+                raise ModelError(f"model {model.name} returned shape {out.shape}; expected an NCHW image batch")
+            # from_tensor clamps float32 to [0, 1/scale], which is not [0, 1] for ranges other than
+            # (0, 1): clip here instead (integer outputs are always clamped to their type's range).
+            images = from_tensor(out, dtype=dtype, clamp=False, **_norm(model, dtype, color_order, out.shape[1]))
+            yield np.clip(images, 0, 1, out=images) if dtype == np.float32 else images
+
+    return run()
 
 
 def generate(model: "Model | str", n: int = 64, *, seed: int = 0, batch_size: int = 64, dtype="uint8",
              color_order: str = "rgb") -> np.ndarray:
     """``n`` new images (n, H, W, C) from a generator (or a VAE decoder): ``decode(model,
-    latents(model, n, seed))``; image k depends only on (seed, k), whatever the batch size."""
+    latents(model, n, seed))``; image k depends only on (seed, k), whatever the batch size.
+    Raises ValueError when the result would exceed MAX_RESULT_BYTES (use :func:`generate_batches`)."""
+    batches = generate_batches(model, n, seed=seed, batch_size=batch_size, dtype=dtype, color_order=color_order)
+    return _collect(batches, n, f"n={n}", "ask for fewer, or stream them with imgen.generate_batches")
+
+
+def generate_batches(model: "Model | str", n: int = 64, *, seed: int = 0, batch_size: int = 64, dtype="uint8",
+                     color_order: str = "rgb") -> Iterator[np.ndarray]:
+    """The images of ``generate(model, n, seed=seed)`` as (b, H, W, C) batches of at most
+    ``batch_size``, in order, one at a time: memory stays bounded by one batch whatever ``n``.
+    Arguments are checked when called (ValueError), before the first batch is drawn."""
     model = _as_model(model, ("generate", "decode"), "generating images")
-    return decode(model, latents(model, n, seed), batch_size=batch_size, dtype=dtype, color_order=color_order)
+    _check_count("n", n)
+    _check_count("batch_size", batch_size)
+    shape = latent_shape(model)
+    return _decode_batches(model, _latent_batches(shape, n, seed, batch_size), dtype, color_order)
 
 
 def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
@@ -140,24 +229,44 @@ def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
 
 
 def interpolate(model: "Model | str", seeds: Sequence[int], steps: int = 8, *, spherical: bool = True,
-                **kw) -> np.ndarray:
+                batch_size: int = 64, dtype="uint8", color_order: str = "rgb") -> np.ndarray:
     """Images along a path through the latents of ``seeds`` (each seed's latent is
     ``latents(model, 1, seed)[0]``): ``steps`` images per segment, the last seed included, so
     (len(seeds) - 1) * steps + 1 images.  Spherical interpolation by default (latents are
-    Gaussian, so a straight line passes through unlikely, low-norm points)."""
+    Gaussian, so a straight line passes through unlikely, low-norm points).  Raises ValueError when
+    the result would exceed MAX_RESULT_BYTES (use :func:`interpolate_batches`)."""
+    batches = interpolate_batches(model, seeds, steps, spherical=spherical, batch_size=batch_size, dtype=dtype,
+                                  color_order=color_order)
+    count = (len(seeds) - 1) * steps + 1
+    return _collect(batches, count, f"steps={steps} with {len(seeds)} seeds",
+                    "use fewer steps, or stream them with imgen.interpolate_batches")
+
+
+def interpolate_batches(model: "Model | str", seeds: Sequence[int], steps: int = 8, *, spherical: bool = True,
+                        batch_size: int = 64, dtype="uint8", color_order: str = "rgb") -> Iterator[np.ndarray]:
+    """The images of :func:`interpolate` as (b, H, W, C) batches of at most ``batch_size``, in order,
+    one at a time (the path's latents too are made batch by batch).  Arguments are checked when
+    called (ValueError)."""
     model = _as_model(model, ("generate", "decode"), "interpolating")
     if len(seeds) < 2:
         raise ValueError(f"interpolation needs at least two seeds, got {list(seeds)}")
-    if steps < 1:
-        raise ValueError(f"steps must be >= 1, got {steps}")
+    _check_count("steps", steps)
+    _check_count("batch_size", batch_size)
     points = [latents(model, 1, s)[0] for s in seeds]
-    path = []
-    for a, b in zip(points, points[1:]):
-        for k in range(steps):
-            t = k / steps
-            path.append(slerp(a, b, t) if spherical else ((1 - t) * a + t * b).astype(np.float32))
-    path.append(points[-1])
-    return decode(model, np.stack(path), **kw)
+
+    def path() -> Iterator[np.ndarray]:
+        for a, b in zip(points, points[1:]):
+            for k in range(steps):
+                t = k / steps
+                yield slerp(a, b, t) if spherical else ((1 - t) * a + t * b).astype(np.float32)
+        yield points[-1]
+
+    def chunks() -> Iterator[np.ndarray]:
+        latents_left = path()
+        while chunk := list(itertools.islice(latents_left, batch_size)):
+            yield np.stack(chunk)
+
+    return _decode_batches(model, chunks(), dtype, color_order)
 
 
 def encoder_size(model: "Model") -> tuple[int, int]:

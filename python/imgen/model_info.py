@@ -5,6 +5,7 @@ Every key is prefixed ``imgen.``; values are strings.  See docs/model-format.md.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -16,6 +17,11 @@ TASKS = ("denoise", "restore", "generate", "encode", "decode", "translate")
 IMAGE_TASKS = ("denoise", "restore", "translate")
 COLOR_ORDERS = ("rgb", "bgr")
 NOISE_KINDS = ("map", "scalar")
+#: Largest imgen.size_multiple and imgen.min_size: imgen pads every image (or tile) up to them, so a
+#: larger value would allocate absurdly for any input.
+MAX_SIDE = 4096
+#: Most elements of one latent (the product of imgen.latent_shape): 4 Mi, 16 MiB of float32.
+MAX_LATENT_ELEMENTS = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -52,28 +58,48 @@ class ModelInfo:
         return info
 
     def validate(self) -> None:
-        """Raise ModelError if a field holds an unsupported value."""
+        """Raise ModelError if a field holds an unsupported value; the message names the metadata
+        key (``imgen.min_size``), what was given and what is allowed."""
+        if self.schema is not None and self.schema < 1:
+            raise ModelError(f"imgen.schema must be >= 1, got {self.schema}")
         if self.task is not None and self.task not in TASKS:
-            raise ModelError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+            raise ModelError(f"imgen.task must be one of {', '.join(TASKS)}, got {self.task!r}")
         if self.channels is not None and self.channels not in (1, 3, 4):
-            raise ModelError(f"channels must be 1, 3 or 4, got {self.channels}")
+            raise ModelError(f"imgen.channels must be 1, 3 or 4, got {self.channels}")
         if self.color_order not in COLOR_ORDERS:
-            raise ModelError(f"color_order must be 'rgb' or 'bgr', got {self.color_order!r}")
+            raise ModelError(f"imgen.color_order must be 'rgb' or 'bgr', got {self.color_order!r}")
+        self._validate_range()
+        if self.scale is not None and self.scale < 1:
+            raise ModelError(f"imgen.scale must be a positive integer, got {self.scale}")
+        for key, value in (("size_multiple", self.size_multiple), ("min_size", self.min_size)):
+            if not 1 <= value <= MAX_SIDE:
+                raise ModelError(f"imgen.{key} must be an integer from 1 to {MAX_SIDE}, got {value}")
+        if self.tile is not None and self.tile < 0:
+            raise ModelError(f"imgen.tile must be >= 0 (0 = never tile), got {self.tile}")
+        if self.tile_overlap is not None and self.tile_overlap < 0:
+            raise ModelError(f"imgen.tile_overlap must be >= 0, got {self.tile_overlap}")
+        if self.noise_kind not in NOISE_KINDS:
+            raise ModelError(f"imgen.noise_kind must be 'map' or 'scalar', got {self.noise_kind!r}")
+        if self.latent_shape is not None:
+            self._validate_latent_shape()
+
+    def _validate_range(self) -> None:
+        given = ",".join(f"{v:g}" for v in self.value_range) if len(self.value_range) == 2 else self.value_range
+        if len(self.value_range) != 2 or not all(math.isfinite(v) for v in self.value_range):
+            raise ModelError(f"imgen.range must be two finite numbers low,high, got {given}")
         lo, hi = self.value_range
         if not lo < hi:
-            raise ModelError(f"value_range must be (low, high) with low < high, got {self.value_range}")
-        if self.scale is not None and self.scale < 1:
-            raise ModelError(f"scale must be a positive integer, got {self.scale}")
-        if self.size_multiple < 1:
-            raise ModelError(f"size_multiple must be >= 1, got {self.size_multiple}")
-        if self.min_size < 1:
-            raise ModelError(f"min_size must be >= 1, got {self.min_size}")
-        if self.tile is not None and self.tile < 0:
-            raise ModelError(f"tile must be >= 0 (0 = never tile), got {self.tile}")
-        if self.tile_overlap is not None and self.tile_overlap < 0:
-            raise ModelError(f"tile_overlap must be >= 0, got {self.tile_overlap}")
-        if self.noise_kind not in NOISE_KINDS:
-            raise ModelError(f"noise_kind must be 'map' or 'scalar', got {self.noise_kind!r}")
+            raise ModelError(f"imgen.range must have low < high, got {given}")
+
+    def _validate_latent_shape(self) -> None:
+        shape = self.latent_shape
+        given = ",".join(str(d) for d in shape)
+        if not shape or any(d < 1 for d in shape):
+            raise ModelError(f"imgen.latent_shape must be positive integers, got {given or '(empty)'}")
+        elements = math.prod(shape)
+        if elements > MAX_LATENT_ELEMENTS:
+            raise ModelError(f"imgen.latent_shape {given} has {elements} elements; at most "
+                             f"{MAX_LATENT_ELEMENTS} (16 MiB of float32) are allowed")
 
     def to_metadata(self) -> dict[str, str]:
         """The ``metadata_props`` entries that describe this model (for exporters)."""

@@ -7,6 +7,7 @@ model again on first use after unpickling, so a worker process can rebuild it on
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import dataclass
 from typing import Sequence
@@ -14,12 +15,16 @@ from typing import Sequence
 import numpy as np
 
 from ._validate import image_max
+from .denoise import WAVELETS
 from .errors import ImgenError
 from .model_info import IMAGE_TASKS
 
 log = logging.getLogger("imgen")
 
 METHODS = ("bm3d", "wavelet")
+STAGES = ("both", "hard")
+THRESHOLDS = ("bayes", "visu")
+MODES = ("soft", "hard")
 
 
 @dataclass(frozen=True)
@@ -62,10 +67,17 @@ class ProcessorOptions:
             raise ImgenError("give either a model or a method (bm3d or wavelet), not both or neither")
         if self.method is not None and self.method not in METHODS:
             raise ImgenError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
-        if self.sigma is not None and not self.sigma >= 0:
-            raise ImgenError(f"sigma must be >= 0, got {self.sigma}")
-        if self.color_order not in ("rgb", "bgr"):
-            raise ImgenError(f"color_order must be 'rgb' or 'bgr', got {self.color_order!r}")
+        if self.sigma is not None and not (math.isfinite(self.sigma) and self.sigma >= 0):
+            raise ImgenError(f"sigma must be a finite number >= 0, got {self.sigma}")
+        for name, value, allowed in (("stage", self.stage, STAGES), ("wavelet", self.wavelet, WAVELETS),
+                                     ("threshold", self.threshold, THRESHOLDS), ("mode", self.mode, MODES),
+                                     ("color_order", self.color_order, ("rgb", "bgr"))):
+            if value not in allowed:
+                raise ImgenError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+        for name, value, least in (("levels", self.levels, 1), ("shifts", self.shifts, 1), ("tile", self.tile, 0),
+                                   ("overlap", self.overlap, 0), ("threads", self.threads, 0)):
+            if value is not None and not value >= least:
+                raise ImgenError(f"{name} must be >= {least}, got {value}")
         if self.providers is not None and not isinstance(self.providers, tuple):
             object.__setattr__(self, "providers", tuple(self.providers))
         if self.model is not None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._args import nonnegative_float, positive_float, positive_int
+
 
 def add_resume_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true",
@@ -20,12 +22,12 @@ def add_ray_arguments(p: argparse.ArgumentParser, description: str | None = None
                    help="run on Ray: no ADDRESS starts a local instance (or joins $RAY_ADDRESS); "
                         "'auto' joins the cluster started here with `ray start --head`; HOST:PORT "
                         "a head node; ray://HOST:10001 through Ray Client")
-    g.add_argument("--workers", type=int, metavar="N",
+    g.add_argument("--workers", type=positive_int, metavar="N",
                    help="with --ray: workers (model actors / video tasks) at once (default: as many "
                         "as the cluster's CPUs or GPUs fit)")
-    g.add_argument("--cpus-per-worker", type=float, metavar="N",
+    g.add_argument("--cpus-per-worker", type=positive_float, metavar="N",
                    help="with --ray: CPUs each worker reserves, and its thread count (default 1)")
-    g.add_argument("--gpus-per-worker", type=float, metavar="N",
+    g.add_argument("--gpus-per-worker", type=nonnegative_float, metavar="N",
                    help="with --ray: GPUs each worker reserves (default: 1 when the model runs on "
                         "CUDA/TensorRT and the cluster has GPUs, else 0)")
     return g

@@ -6,7 +6,7 @@ import argparse
 import os
 import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -14,6 +14,10 @@ from ..engine import Model, load
 from ..errors import ImgenError
 from ..generative import make_grid, with_article
 from ..imageio import IMAGE_EXTENSIONS, ImageFileError, write_image
+from ._args import image_ext, positive_int, thread_count
+
+#: Most images one --grid file may hold (a 100 x 100 grid): the grid is made in memory.
+MAX_GRID_IMAGES = 10_000
 
 TASK_HINTS = {"generate": "a GAN generator", "decode": "a VAE decoder", "encode": "a VAE encoder",
               "translate": "a CycleGAN generator"}
@@ -21,15 +25,35 @@ TASK_HINTS = {"generate": "a GAN generator", "decode": "a VAE decoder", "encode"
 
 def add_session_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--providers", nargs="+", help="execution providers (default: TensorRT > CUDA > CPU)")
-    p.add_argument("--threads", type=int, help="onnxruntime threads (default: all cores)")
+    p.add_argument("--threads", type=thread_count, help="onnxruntime threads (default: all cores)")
 
 
 def add_output_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", required=True,
-                   help="output folder (one file per image), or with --grid the grid image file")
-    p.add_argument("--grid", action="store_true", help="write one grid image instead of one file per image")
-    p.add_argument("--cols", type=int, help="grid columns (default: about square)")
-    p.add_argument("--ext", default=".png", help="image file extension in a folder (default .png)")
+                   help="output folder (one file per image, written batch by batch), or with --grid the grid "
+                        "image file")
+    p.add_argument("--grid", action="store_true",
+                   help=f"write one grid image instead of one file per image (at most {MAX_GRID_IMAGES} images)")
+    p.add_argument("--cols", type=positive_int, help="grid columns (default: about square)")
+    p.add_argument("--ext", type=image_ext, default=".png",
+                   help=f"image file extension in a folder, one of {', '.join(IMAGE_EXTENSIONS)} (default .png)")
+
+
+def check_output(args: argparse.Namespace, count: int, counted_by: str) -> None:
+    """ImgenError for -o / --grid mistakes, before any image is made: a grid needs an image file
+    name and at most MAX_GRID_IMAGES images (``counted_by`` names the option that set ``count``);
+    a folder must not look like an image file."""
+    out = Path(args.output)
+    if args.grid:
+        if out.suffix.lower() not in IMAGE_EXTENSIONS:
+            raise ImgenError(f"--grid writes one image: -o must name an image file "
+                             f"({', '.join(IMAGE_EXTENSIONS)}), got {out}")
+        if count > MAX_GRID_IMAGES:
+            raise ImgenError(f"--grid puts every image in one picture made in memory: at most {MAX_GRID_IMAGES} "
+                             f"images, got {count} ({counted_by}); leave out --grid to write them batch by "
+                             f"batch into a folder")
+    elif out.suffix.lower() in IMAGE_EXTENSIONS:
+        raise ImgenError(f"-o {out} names an image file; give a folder, or add --grid for one grid image")
 
 
 def load_for(args: argparse.Namespace, tasks: Sequence[str], command: str, model: str | None = None) -> Model:
@@ -49,26 +73,31 @@ def to_bgr_file(img: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(img[..., ::-1]) if img.shape[2] == 3 else img
 
 
-def write_images(images: np.ndarray, args: argparse.Namespace, names: Sequence[str] | None = None) -> list[Path]:
-    """Write (N, H, W, C) RGB/gray images as one grid file (--grid) or one file each in a folder."""
+def write_grid(images: np.ndarray, args: argparse.Namespace) -> Path:
+    """Write (N, H, W, C) RGB/gray images as one grid image, the file -o (see check_output)."""
     out = Path(args.output)
     try:
-        if args.grid:
-            if out.suffix.lower() not in IMAGE_EXTENSIONS:
-                raise ImgenError(f"--grid writes one image: -o must name an image file "
-                                 f"({', '.join(IMAGE_EXTENSIONS)}), got {out}")
-            write_image(out, to_bgr_file(make_grid(images, cols=args.cols)))
-            return [out]
-        if out.suffix.lower() in IMAGE_EXTENSIONS:
-            raise ImgenError(f"-o {out} names an image file; give a folder, or add --grid for one grid image")
-        ext = args.ext if args.ext.startswith(".") else "." + args.ext
-        names = names or [f"{k:05d}" for k in range(len(images))]
-        paths = [out / f"{name}{ext}" for name in names]
-        for path, img in zip(paths, images):
-            write_image(path, to_bgr_file(img))
-        return paths
+        write_image(out, to_bgr_file(make_grid(images, cols=args.cols)))
     except ImageFileError as e:
         raise ImgenError(str(e)) from e
+    return out
+
+
+def write_images(batches: Iterable[np.ndarray], args: argparse.Namespace, names: Sequence[str] | None = None) -> int:
+    """Write (N, H, W, C) RGB/gray image batches one file per image into the folder -o, each batch
+    before the next is made (Ctrl+C keeps the files written); files are ``names`` (default 00000,
+    00001, ...) with --ext.  Returns how many were written."""
+    out = Path(args.output)
+    count = 0
+    try:
+        for batch in batches:
+            for img in batch:
+                name = names[count] if names is not None else f"{count:05d}"
+                write_image(out / f"{name}{args.ext}", to_bgr_file(img))
+                count += 1
+    except ImageFileError as e:
+        raise ImgenError(str(e)) from e
+    return count
 
 
 def save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:

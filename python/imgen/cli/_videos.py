@@ -109,8 +109,6 @@ def main_library(args: argparse.Namespace, encode) -> int:
         raise ImgenError(f"{args.input}: with --ray the input is a video file or a folder of videos")
     if args.fps is not None:
         raise ImgenError("--fps applies to frame folders; videos keep their own timestamps")
-    if not args.segment_seconds >= 0:
-        raise ImgenError(f"--segment-seconds must be >= 0, got {args.segment_seconds}")
     options = processor_options(args, color_order="rgb")
     jobs, problems = plan_videos([args.input], args.output)
     skipped = 0
@@ -149,13 +147,14 @@ def main_library(args: argparse.Namespace, encode) -> int:
 
 def add_video_ray_arguments(p: argparse.ArgumentParser) -> None:
     """--resume, --ray and friends, and --segment-seconds, for ``imgen video``."""
+    from ._args import nonnegative_float
     from ._distributed import add_ray_arguments, add_resume_argument
 
     add_resume_argument(p)
     g = add_ray_arguments(p, "INPUT may also be a folder of videos (searched recursively): each goes to its "
                              "relative path under OUTPUT, a folder -- one after another here, one per Ray "
                              "task with --ray. With --ray, INPUT is a video file or such a folder.")
-    g.add_argument("--segment-seconds", type=float, default=120.0, metavar="S",
+    g.add_argument("--segment-seconds", type=nonnegative_float, default=120.0, metavar="S",
                    help="with --ray: videos of at least 2*S seconds are cut on keyframes into segments of "
                         ">= S seconds, processed in parallel and joined without re-encoding (0 = never; "
                         "default 120)")

@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ImgenError
-from ..generative import decode
-from ._gen import add_output_arguments, add_session_arguments, load_for, write_images
+from ..generative import decode, decode_batches
+from ._args import positive_int
+from ._gen import add_output_arguments, add_session_arguments, check_output, load_for, write_grid, write_images
 
 
 def add_parser(sub) -> None:
@@ -19,7 +20,7 @@ def add_parser(sub) -> None:
     p.add_argument("model", help="an .onnx file or the name of a shipped model (task decode or generate)")
     p.add_argument("latents", help="a .npy or .npz file")
     p.add_argument("--key", default="mean", help=".npz: the array to decode (default: mean)")
-    p.add_argument("--batch-size", type=int, default=64, help="latents per model run (default 64)")
+    p.add_argument("--batch-size", type=positive_int, default=64, help="latents per model run (default 64)")
     add_output_arguments(p)
     add_session_arguments(p)
     p.set_defaults(func=main)
@@ -42,12 +43,18 @@ def read_latents(path: str, key: str) -> tuple[np.ndarray, list[str] | None]:
 
 
 def main(args: argparse.Namespace) -> int:
-    model = load_for(args, ("decode", "generate"), "decode")
     z, names = read_latents(args.latents, args.key)
+    count = z.shape[0] if z.ndim else 1
+    check_output(args, count, f"{count} latents in {args.latents}")
+    model = load_for(args, ("decode", "generate"), "decode")
     try:
-        images = decode(model, z, batch_size=args.batch_size)
+        if args.grid:
+            images = decode(model, z, batch_size=args.batch_size)
+            write_grid(images, args)
+            written = len(images)
+        else:
+            written = write_images(decode_batches(model, z, batch_size=args.batch_size), args, names)
     except ValueError as e:
         raise ImgenError(f"{args.latents}: {e}") from e
-    paths = write_images(images, args, names)
-    print(f"imgen: wrote {len(images)} image(s) to {paths[0] if args.grid else args.output}", file=sys.stderr)
+    print(f"imgen: wrote {written} image(s) to {args.output}", file=sys.stderr)
     return 0

@@ -5,7 +5,9 @@ import argparse
 
 from ..errors import ImgenError
 from ..imageio import plan_outputs
-from ..processors import METHODS, FrameProcessor, ProcessorOptions
+from ..denoise import WAVELETS
+from ..processors import METHODS, MODES, STAGES, THRESHOLDS, FrameProcessor, ProcessorOptions
+from ._args import nonnegative_float, positive_int, thread_count
 from ._batch import run_files
 from .run import add_io_arguments
 
@@ -17,7 +19,7 @@ def add_parser(sub) -> None:
                     "atomic writes, inputs never overwritten, failures listed, exit status 1 on failure).")
     add_io_arguments(p)
     add_method_arguments(p, required=False)
-    p.add_argument("--threads", type=int, help="threads (default: all cores)")
+    p.add_argument("--threads", type=thread_count, help="threads (default: all cores)")
     p.set_defaults(func=main)
 
 
@@ -27,20 +29,21 @@ def add_method_arguments(p: argparse.ArgumentParser, *, required: bool) -> None:
     how.add_argument("--method", choices=METHODS,
                      help="a classical denoiser" + ("" if required else " (default: bm3d)"))
     how.add_argument("--model", help="a learned model: an .onnx file or a shipped model name")
-    p.add_argument("--sigma", type=float, help="noise standard deviation on the 0-255 scale whatever the "
-                                               "file's bit depth (default: estimated per image)")
-    p.add_argument("--stage", choices=("both", "hard"), default="both", help="BM3D: both stages or the hard-threshold one")
-    p.add_argument("--wavelet", default="db1", help="wavelet: basis (db1..db8, sym2..sym8, bior1.5, haar)")
-    p.add_argument("--levels", type=int, help="wavelet: decomposition levels (default: as scikit-image)")
-    p.add_argument("--threshold", choices=("bayes", "visu"), default="bayes", help="wavelet: BayesShrink or VisuShrink")
-    p.add_argument("--mode", choices=("soft", "hard"), default="soft", help="wavelet: soft or hard thresholding")
-    p.add_argument("--shifts", type=int, default=1, help="wavelet: cycle-spinning shifts (translation invariance)")
+    p.add_argument("--sigma", type=nonnegative_float,
+                   help="noise standard deviation on the 0-255 scale whatever the file's bit depth (default: "
+                        "estimated per image)")
+    p.add_argument("--stage", choices=STAGES, default="both", help="BM3D: both stages or the hard-threshold one")
+    p.add_argument("--wavelet", default="db1", choices=WAVELETS, metavar="NAME",
+                   help=f"wavelet: basis, one of {', '.join(WAVELETS)} (default db1)")
+    p.add_argument("--levels", type=positive_int, help="wavelet: decomposition levels (default: as scikit-image)")
+    p.add_argument("--threshold", choices=THRESHOLDS, default="bayes", help="wavelet: BayesShrink or VisuShrink")
+    p.add_argument("--mode", choices=MODES, default="soft", help="wavelet: soft or hard thresholding")
+    p.add_argument("--shifts", type=positive_int, default=1,
+                   help="wavelet: cycle-spinning shifts (translation invariance)")
 
 
 def processor_options(args: argparse.Namespace, *, color_order: str) -> ProcessorOptions:
     """ProcessorOptions from the arguments of :func:`add_method_arguments` (+ --tile etc. if present)."""
-    if args.sigma is not None and not args.sigma >= 0:
-        raise ImgenError(f"--sigma must be >= 0, got {args.sigma}")
     return ProcessorOptions(
         model=args.model, method=None if args.model else (args.method or "bm3d"), sigma=args.sigma,
         tile=getattr(args, "tile", None), overlap=getattr(args, "overlap", None),

@@ -9,8 +9,9 @@ import numpy as np
 
 from ..engine import Model, load
 from ..errors import ImgenError
-from ..imageio import plan_outputs
+from ..imageio import IMAGE_EXTENSIONS, plan_outputs
 from ..processors import FrameProcessor, ProcessorOptions
+from ._args import image_ext, nonnegative_float, nonnegative_int, thread_count
 from ._batch import run_files, skip_done
 from ._distributed import add_ray_arguments, add_resume_argument, check_ray_arguments
 
@@ -25,8 +26,9 @@ def add_parser(sub) -> None:
                     "file is reported and the rest carry on (exit status 1 if anything failed).")
     p.add_argument("model", help="an .onnx file or the name of a shipped model")
     add_io_arguments(p)
-    p.add_argument("--sigma", type=float, help="noise level for models with a noise input, on the 0-255 "
-                                               "scale whatever the file's bit depth (default: estimated)")
+    p.add_argument("--sigma", type=nonnegative_float,
+                   help="noise level for models with a noise input, on the 0-255 scale whatever the file's bit "
+                        "depth (default: estimated)")
     add_tiling_arguments(p, threads_help="onnxruntime threads (default: all cores; with --ray see --cpus-per-worker)")
     add_resume_argument(p)
     add_ray_arguments(p)
@@ -36,16 +38,18 @@ def add_parser(sub) -> None:
 def add_io_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
     p.add_argument("-o", "--output", required=True, help="output folder (or file, for a single input file)")
-    p.add_argument("--ext", help="write outputs with this extension (.png, .tif, .jpg, ...)")
+    p.add_argument("--ext", type=image_ext,
+                   help=f"write outputs with this extension, one of {', '.join(IMAGE_EXTENSIONS)}")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 def add_tiling_arguments(p: argparse.ArgumentParser, *,
                          threads_help: str = "onnxruntime threads (default: all cores)") -> None:
-    p.add_argument("--tile", type=int, help="tile size in pixels (0 = never tile; default from the model, else 512)")
-    p.add_argument("--overlap", type=int, help="tile overlap in pixels (default from the model, else 64)")
+    p.add_argument("--tile", type=nonnegative_int,
+                   help="tile size in pixels (0 = never tile; default from the model, else 512)")
+    p.add_argument("--overlap", type=nonnegative_int, help="tile overlap in pixels (default from the model, else 64)")
     p.add_argument("--providers", nargs="+", help="execution providers (default: TensorRT > CUDA > CPU)")
-    p.add_argument("--threads", type=int, help=threads_help)
+    p.add_argument("--threads", type=thread_count, help=threads_help)
 
 
 @dataclass(frozen=True)

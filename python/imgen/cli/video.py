@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from ..errors import ImgenError
+from ._args import nonnegative_int, positive_float, positive_int, thread_count
 from ._distributed import check_ray_arguments
 from ._videos import add_video_ray_arguments, library_run, main_library
 from .denoise import add_method_arguments, processor_options
@@ -35,12 +36,15 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", required=True,
                    help="a video file (.mp4, .mkv, .mov, ...) or frames: a pattern such as out/%%06d.png or a folder")
     add_method_arguments(p, required=True)
-    p.add_argument("--tile", type=int, help="model: tile size in pixels (0 = never tile; default from the model, else 512)")
-    p.add_argument("--overlap", type=int, help="model: tile overlap in pixels (default from the model, else 64)")
+    p.add_argument("--tile", type=nonnegative_int,
+                   help="model: tile size in pixels (0 = never tile; default from the model, else 512)")
+    p.add_argument("--overlap", type=nonnegative_int,
+                   help="model: tile overlap in pixels (default from the model, else 64)")
     p.add_argument("--providers", nargs="+", help="model: execution providers (default: TensorRT > CUDA > CPU)")
-    p.add_argument("--threads", type=int, help="processing threads: onnxruntime's or imgen's kernels' (default: all cores)")
-    p.add_argument("--batch-size", type=int, default=4, help="frames per model call (default 4)")
-    p.add_argument("--queue-size", type=int, default=8, help="frames buffered between stages (default 8)")
+    p.add_argument("--threads", type=thread_count,
+                   help="processing threads: onnxruntime's or imgen's kernels' (default: all cores)")
+    p.add_argument("--batch-size", type=positive_int, default=4, help="frames per model call (default 4)")
+    p.add_argument("--queue-size", type=positive_int, default=8, help="frames buffered between stages (default 8)")
     enc = p.add_argument_group("encoding")
     enc.add_argument("--codec", help="video encoder (default: libx264 when available, else libx265, libvpx-vp9, "
                                      "libsvtav1 or mpeg4, whichever the container takes)")
@@ -51,7 +55,7 @@ def add_parser(sub) -> None:
     enc.add_argument("--encoder-option", action="append", default=[], metavar="KEY=VALUE",
                      help="further encoder option as FFmpeg names it (repeatable), e.g. tune=film")
     enc.add_argument("--no-copy", action="store_true", help="do not copy audio and subtitle streams")
-    p.add_argument("--fps", type=float, help="frame rate of frame-folder inputs (default 25)")
+    p.add_argument("--fps", type=positive_float, help="frame rate of frame-folder inputs (default 25)")
     p.add_argument("--on-bad-frame", choices=("skip", "stop"), default="skip",
                    help="an undecodable frame is reported and skipped (default) or stops the run")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -98,8 +102,6 @@ def main(args: argparse.Namespace) -> int:
     check_ray_arguments(args)
     if library_run(args):
         return main_library(args, options)
-    if args.fps is not None and not args.fps > 0:
-        raise ImgenError(f"--fps must be > 0, got {args.fps}")
     if args.threads is not None:
         from .. import set_num_threads
 

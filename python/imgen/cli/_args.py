@@ -1,0 +1,48 @@
+"""Argument types shared by the commands: a bad value is an argument error before anything runs
+("imgen run: error: argument --tile: must be an integer >= 0, got '-1'"), not a failure per file."""
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Callable
+
+from ..imageio import IMAGE_EXTENSIONS
+
+
+def _number(convert: Callable[[str], float], kind: str, test: Callable[[float], bool], bound: str,
+            hint: str = "") -> Callable[[str], float]:
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {kind} {bound}{hint}, got {text!r}") from None
+        if not (math.isfinite(value) and test(value)):
+            raise argparse.ArgumentTypeError(f"must be {kind} {bound}{hint}, got {text!r}")
+        return value
+
+    return parse
+
+
+positive_int = _number(int, "an integer", lambda v: v >= 1, ">= 1")
+nonnegative_int = _number(int, "an integer", lambda v: v >= 0, ">= 0")
+positive_float = _number(float, "a finite number", lambda v: v > 0, "> 0")
+nonnegative_float = _number(float, "a finite number", lambda v: v >= 0, ">= 0")
+thread_count = _number(int, "an integer", lambda v: v >= 1, ">= 1", " (leave --threads out for all cores)")
+
+
+def image_ext(text: str) -> str:
+    """An output extension imgen can write (".png" or "png"); returned with its dot."""
+    ext = text if text.startswith(".") else "." + text
+    if ext.lower() not in IMAGE_EXTENSIONS:
+        raise argparse.ArgumentTypeError(f"unknown image extension {text!r} (use one of {', '.join(IMAGE_EXTENSIONS)})")
+    return ext
+
+
+class AtLeast(argparse.Action):
+    """nargs="+" with a minimum count: ``action=AtLeast, nargs="+", const=2``."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if len(values) < self.const:
+            raise argparse.ArgumentError(
+                self, f"needs at least {self.const} values, got {len(values)} ({' '.join(map(str, values))})")
+        setattr(namespace, self.dest, values)

@@ -1,0 +1,54 @@
+"""The model contract read from ONNX metadata (python/imgen/model_info.py): bad values are refused
+at load, naming the key, what was given and what is allowed."""
+from __future__ import annotations
+
+import pytest
+
+import imgen
+from imgen import ModelError
+from imgen.model_info import parse_metadata
+
+import onnx_models as om
+
+
+@pytest.mark.parametrize("key, value, match", [
+    # values that would allocate absurdly on the first image / the first latent
+    ("min_size", "1000000", r"imgen\.min_size .*4096.*1000000"),
+    ("size_multiple", "100000", r"imgen\.size_multiple .*4096.*100000"),
+    ("latent_shape", "1000000,1000000", r"imgen\.latent_shape .*1000000000000 elements.*4194304"),
+    # values that load and fail (or mislead) later
+    ("latent_shape", "-4", r"imgen\.latent_shape .*positive.*-4"),
+    ("latent_shape", "8,0", r"imgen\.latent_shape .*positive.*8,0"),
+    ("range", "0,inf", r"imgen\.range .*finite.*0,inf"),
+    ("range", "nan,1", r"imgen\.range .*finite"),
+    ("range", "1,0", r"imgen\.range .*low < high"),
+    ("schema", "0", r"imgen\.schema .*>= 1"),
+    ("scale", "0", r"imgen\.scale "),
+    ("min_size", "0", r"imgen\.min_size "),
+    ("tile", "-1", r"imgen\.tile "),
+])
+def test_bad_metadata_is_refused_naming_the_key(key, value, match):
+    with pytest.raises(ModelError, match=match):
+        parse_metadata(om.meta(**{key: value}))
+
+
+def test_the_limits_themselves_are_accepted():
+    info = parse_metadata(om.meta(min_size=4096, size_multiple=4096, latent_shape="4,1024,1024", range="-1,1"))
+    assert (info.min_size, info.size_multiple, info.latent_shape) == (4096, 4096, (4, 1024, 1024))
+
+
+def test_load_names_the_file_and_the_key(tmp_path):
+    path = om.identity(tmp_path / "big.onnx", 3, om.meta(task="restore", min_size=1000000))
+    with pytest.raises(ModelError, match=r"big\.onnx.*imgen\.min_size"):
+        imgen.load(path)
+    gen = om.generator(tmp_path / "g.onnx", metadata={"imgen.latent_shape": "1000000,1000000"})
+    with pytest.raises(ModelError, match=r"g\.onnx.*imgen\.latent_shape"):
+        imgen.load(gen)
+
+
+def test_info_overrides_are_checked_the_same_way(tmp_path):
+    path = om.identity(tmp_path / "m.onnx", 3, om.meta(task="restore"))
+    with pytest.raises(ModelError, match=r"min_size .*4096"):
+        imgen.load(path, info={"min_size": 10**6})
+    with pytest.raises(ModelError, match=r"range .*finite"):
+        imgen.load(path, info={"value_range": (0.0, float("inf"))})
