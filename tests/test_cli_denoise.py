@@ -59,3 +59,15 @@ def test_denoise_with_a_model_and_errors(noisy_files, tmp_path, capsys):
     gen = om.identity(tmp_path / "g.onnx", 3, om.meta(task="generate", channels=3))
     assert main(["denoise", str(root), "-o", str(tmp_path / "y"), "--model", gen]) == 1
     assert "not a denoiser" in capsys.readouterr().err
+
+
+def test_a_decompression_bomb_is_that_files_error(noisy_files, tmp_path, capsys):
+    from test_imageio import bomb_png
+
+    root, clean = noisy_files
+    bomb_png(root / "bomb.png")
+    out = tmp_path / "out"
+    assert main(["denoise", str(root), "-o", str(out), "--method", "wavelet", "--sigma", "20", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "wrote 3 of 4" in err and "bomb.png: 60000x60000" in err and "over the limit" in err
+    assert sorted(p.name for p in out.iterdir()) == sorted(clean)

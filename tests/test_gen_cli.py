@@ -122,3 +122,17 @@ def test_translate_over_a_folder_tiled(models, tmp_path, rng):
     assert main(["translate", models["a2b"], str(src), "-o", str(out), "-q"]) == 1  # broken.png fails
     np.testing.assert_array_equal(cv2.imread(str(out / "nested" / "big.png")), big)  # identity, tiled
     assert (out / "small.png").exists() and not (out / "broken.png").exists()
+
+
+def test_a_decompression_bomb_is_a_listed_input_error(models, faces, tmp_path, capsys):
+    from test_imageio import bomb_png
+
+    bomb_png(faces / "bomb.png")
+    assert main(["encode", models["enc"], str(faces), "-o", str(tmp_path / "l.npz")]) == 1
+    err = capsys.readouterr().err
+    assert "bomb.png: 60000x60000" in err and "over the limit" in err and not (tmp_path / "l.npz").exists()
+    assert main(["reconstruct", models["enc"], models["dec"], str(faces), "-o", str(tmp_path / "r"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "wrote 3 of 4" in err and "bomb.png: 60000x60000" in err
+    assert main(["encode", models["enc"], str(faces / "a.png"), "--max-pixels", "35", "-o", str(tmp_path / "m.npz")]) == 1
+    assert "a.png: 6x6 = 36 pixels is over the limit of 35" in capsys.readouterr().err
