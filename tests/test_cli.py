@@ -157,3 +157,166 @@ def test_option_mistakes_are_argument_errors_before_any_file_is_read(identity_mo
     err = capsys.readouterr().err
     assert f"argument {option}" in err and shown in err, err
     assert not out.exists()
+
+
+# -- hardening: bombs, nested outputs, unreadable folders, EXIF/ICC, SIGTERM, stale temp files ---
+
+from test_imageio import bomb_png, deny, pillow_rgb, save_with_pillow, upright  # noqa: E402
+
+
+def test_a_decompression_bomb_is_that_files_error(identity_model, images, tmp_path, capsys):
+    root, _ = images
+    bomb_png(root / "sub" / "bomb.png")
+    out = tmp_path / "out"
+    assert main(["run", identity_model, str(root), "-o", str(out), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "wrote 6 of 7" in err and "bomb.png: 60000x60000" in err and "over the limit" in err
+    assert (out / "a.png").exists() and not (out / "sub" / "bomb.png").exists()
+
+
+def test_max_pixels_option(identity_model, images, tmp_path, capsys):
+    root, files = images
+    small = sum(1 for img in files.values() if img.shape[0] * img.shape[1] <= 400)
+    assert main(["run", identity_model, str(root), "-o", str(tmp_path / "o"), "-q", "--max-pixels", "400"]) == 1
+    err = capsys.readouterr().err
+    assert f"wrote {small} of 6" in err and "over the limit of 400" in err
+    with pytest.raises(SystemExit) as e:
+        main(["run", identity_model, str(root), "-o", str(tmp_path / "o"), "-q", "--max-pixels", "0"])
+    assert e.value.code == 2 and "--max-pixels: must be a whole number of pixels > 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["run", "m"], ["denoise"], ["translate", "m"], ["reconstruct", "e", "d"],
+                                     ["encode", "m"], ["video"]])
+def test_every_image_reading_command_takes_max_pixels(command):
+    from imgen.cli import build_parser
+
+    args = build_parser().parse_args(command + ["in", "-o", "out", "--max-pixels", "1e9"]
+                                     + (["--method", "wavelet"] if command == ["video"] else []))
+    assert args.max_pixels == 10**9
+
+
+def test_an_output_folder_inside_the_input_is_never_read(identity_model, images, capsys):
+    root, files = images
+    for _ in range(3):
+        assert main(["run", identity_model, str(root), "-o", str(root / "out"), "-q"]) == 0
+        assert "wrote 6 of 6" in capsys.readouterr().err
+    assert not (root / "out" / "out").exists()
+    assert sorted(str(p.relative_to(root / "out")) for p in (root / "out").rglob("*") if p.is_file()) == sorted(files)
+
+
+def test_an_unreadable_subfolder_is_reported(identity_model, images, tmp_path, monkeypatch, capsys):
+    root, _ = images
+    deny(monkeypatch, root / "sub")
+    assert main(["run", identity_model, str(root), "-o", str(tmp_path / "out"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "wrote 4 of 4" in err and f"{root / 'sub'}: cannot read the folder (Permission denied)" in err
+
+
+@pytest.mark.parametrize("ext", [".jpg", ".png"])
+def test_exif_orientation_applied_and_icc_profile_kept(identity_model, tmp_path, ext):
+    from PIL import Image, ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    y, x = np.mgrid[0:16, 0:24]
+    rgb = np.stack([x * 10, y * 15, (x + y) * 5], axis=2).astype(np.uint8)
+    src = save_with_pillow(tmp_path / f"photo{ext}", rgb, orientation=6, icc=srgb)
+    stored = pillow_rgb(src)
+    for out_ext in (".png", ".jpg", ".tif", ".webp"):
+        out = tmp_path / f"out{out_ext}"
+        assert main(["run", identity_model, str(src), "-o", str(out), "-q"]) == 0
+        with Image.open(out) as im:
+            assert im.size == (16, 24), out_ext  # upright: the sideways 24x16 stored pixels turned
+            assert im.info.get("icc_profile") == srgb, out_ext
+            assert not im.getexif().get(0x0112), out_ext
+            got = np.asarray(im.convert("RGB")).astype(int)
+        assert np.abs(got - upright(stored, 6)).mean() < 2, out_ext  # (JPEG outputs: chroma subsampled)
+
+
+def test_icc_profile_dropped_where_the_format_cannot_hold_it(identity_model, tmp_path, capsys):
+    from PIL import ImageCms
+
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    src = save_with_pillow(tmp_path / "p.png", np.zeros((4, 4, 3), np.uint8), icc=srgb)
+    assert main(["run", identity_model, str(src), "-o", str(tmp_path / "o.bmp"), "-q"]) == 0
+    assert "ICC profile" in capsys.readouterr().err
+
+
+def test_resume_removes_its_own_stale_temp_files_only(identity_model, images, tmp_path, capsys):
+    root, _ = images
+    out = tmp_path / "out"
+    (out / "sub").mkdir(parents=True)
+    stale = [out / ".a.png.0123abcd.tmp", out / "sub" / ".c.tif.89abcdef.tmp"]
+    users = [out / ".a.png.notes.tmp", out / "a.png.0123abcd.tmp", out / ".zz.png.0123abcd.tmp",
+             out / "sub" / ".c.tif.89abcdef.tmp.old"]
+    for p in stale + users:
+        p.write_bytes(b"left by kill -9")
+    assert main(["run", identity_model, str(root), "-o", str(out), "-q", "--resume"]) == 0
+    assert not any(p.exists() for p in stale)
+    assert all(p.read_bytes() == b"left by kill -9" for p in users)
+
+
+SLOW_CLI = """
+import sys, time
+from imgen import processors
+from imgen.cli import main
+real = processors.FrameProcessor.__call__
+
+def slow(self, frames):
+    time.sleep(float(sys.argv[1]))
+    out = real(self, frames)
+    with open(sys.argv[2], "a") as f:
+        f.write(f"{len(frames)}\\n")
+    return out
+
+processors.FrameProcessor.__call__ = slow
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def sigterm_after(args: list[str], frames: int, progress, *, delay: float = 0.2, timeout: float = 120):
+    """Run the CLI in a subprocess, its processor slowed by ``delay`` s per call and counting the
+    frames it has done in the file ``progress``; send SIGTERM once that reaches ``frames``.
+    Returns (exit status, stderr)."""
+    import os
+    import signal
+    import time
+    from pathlib import Path
+
+    import imgen
+
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(imgen.__file__).resolve().parent.parent),
+                                                       os.environ.get("PYTHONPATH", "")]))
+    def ready():
+        return progress.exists() and sum(map(int, progress.read_text().split())) >= frames
+
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_CLI, str(delay), str(progress)] + args, stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True, env=env)
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            assert proc.poll() is None, f"finished before it could be stopped: {proc.stderr.read()}"
+            assert time.monotonic() < deadline, "never got going"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, err
+
+
+def test_sigterm_stops_a_folder_run_between_files(tmp_path, rng):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    for i in range(20):
+        cv2.imwrite(str(src / f"{i:02d}.png"), rng.integers(0, 256, (16, 16), dtype=np.uint8))
+    code, err = sigterm_after(["denoise", str(src), "-o", str(out), "--method", "wavelet", "--sigma", "5", "-q"],
+                              3, tmp_path / "progress")
+    assert code == 143, err
+    assert "terminated" in err and "--resume" in err and "Traceback" not in err
+    done = [p for p in out.rglob("*") if not p.name.startswith(".")]
+    assert 2 <= len(done) < 20 and f"wrote {len(done)} of 20" in err
+    for p in done:
+        assert cv2.imread(str(p), cv2.IMREAD_UNCHANGED).shape == (16, 16)
+    assert not [p for p in out.rglob(".*")], "temporary files left behind"

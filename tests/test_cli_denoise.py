@@ -124,3 +124,15 @@ def test_other_option_mistakes_are_argument_errors(noisy_files, tmp_path, capsys
         main([*command, "-o", str(tmp_path / "out"), "-q", *args])
     assert e.value.code == 2
     assert f"argument {option}" in capsys.readouterr().err
+
+
+def test_a_decompression_bomb_is_that_files_error(noisy_files, tmp_path, capsys):
+    from test_imageio import bomb_png
+
+    root, clean = noisy_files
+    bomb_png(root / "bomb.png")
+    out = tmp_path / "out"
+    assert main(["denoise", str(root), "-o", str(out), "--method", "wavelet", "--sigma", "20", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "wrote 3 of 4" in err and "bomb.png: 60000x60000" in err and "over the limit" in err
+    assert sorted(p.name for p in out.iterdir()) == sorted(clean)

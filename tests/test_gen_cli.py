@@ -190,3 +190,17 @@ def test_option_mistakes_are_argument_errors_before_anything_runs(models, faces,
     if option == "--ext":
         assert ".png" in err and ".tiff" in err
     assert not out.exists()
+
+
+def test_a_decompression_bomb_is_a_listed_input_error(models, faces, tmp_path, capsys):
+    from test_imageio import bomb_png
+
+    bomb_png(faces / "bomb.png")
+    assert main(["encode", models["enc"], str(faces), "-o", str(tmp_path / "l.npz")]) == 1
+    err = capsys.readouterr().err
+    assert "bomb.png: 60000x60000" in err and "over the limit" in err and not (tmp_path / "l.npz").exists()
+    assert main(["reconstruct", models["enc"], models["dec"], str(faces), "-o", str(tmp_path / "r"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "wrote 3 of 4" in err and "bomb.png: 60000x60000" in err
+    assert main(["encode", models["enc"], str(faces / "a.png"), "--max-pixels", "35", "-o", str(tmp_path / "m.npz")]) == 1
+    assert "a.png: 6x6 = 36 pixels is over the limit of 35" in capsys.readouterr().err

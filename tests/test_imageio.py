@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
+from PIL import Image, ImageCms, ImageOps
 
-from imgen.imageio import ImageFileError, fit_to_format, plan_outputs, read_image, write_image
+from imgen import imageio
+from imgen.imageio import ImageFileError, find_images, fit_to_format, plan_outputs, read_image, write_image
 
 
 def test_read_write_round_trip_depths(tmp_path, rng):
@@ -84,3 +90,263 @@ def test_plan_outputs(tmp_path):
     (tmp_path / "x" / "a.png").write_bytes(b"x")
     jobs, problems = plan_outputs([tmp_path / "in" / "a.png", tmp_path / "x" / "a.png"], tmp_path / "o")
     assert len(jobs) == 1 and "also the output of" in problems[0]
+
+
+# -- the pixel limit: refused from the header, before decoding ---------------------------------
+
+def bomb_png(path, width=60000, height=60000):
+    """A 65-byte PNG whose header claims width x height RGB pixels (no pixel data)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    path.write_bytes(png)
+    return path
+
+
+@pytest.fixture
+def no_decoding(monkeypatch):
+    """Fails the test if OpenCV is asked to decode anything."""
+    def refuse(*a, **k):
+        raise AssertionError("cv2.imdecode called: the size was not checked before decoding")
+
+    monkeypatch.setattr(cv2, "imdecode", refuse)
+
+
+def test_a_decompression_bomb_is_refused_before_decoding(tmp_path, no_decoding):
+    bomb = bomb_png(tmp_path / "bomb.png")
+    assert bomb.stat().st_size == 65
+    with pytest.raises(ImageFileError, match=r"bomb.png: 60000x60000 .*over the limit of 500,000,000"):
+        read_image(bomb)
+
+
+def test_the_default_limit_allows_20000_squared():
+    assert imageio.DEFAULT_MAX_PIXELS >= 20000 * 20000
+    assert imageio.pixel_limit() == imageio.DEFAULT_MAX_PIXELS
+
+
+def _formats(tmp_path, rng):
+    """One small file per format OpenCV decodes here, written by OpenCV itself."""
+    files = {}
+    for name, img in {
+        "a.png": rng.integers(0, 256, (20, 30, 3), dtype=np.uint8),
+        "b16.png": rng.integers(0, 65536, (20, 30), dtype=np.uint16),
+        "c.jpg": rng.integers(0, 256, (20, 30, 3), dtype=np.uint8),
+        "d.tif": rng.random((20, 30, 3)).astype(np.float32),  # Pillow cannot open float RGB TIFF
+        "e16.tif": rng.integers(0, 65536, (20, 30, 4), dtype=np.uint16),
+        "f.bmp": rng.integers(0, 256, (20, 30, 3), dtype=np.uint8),
+        "g.webp": rng.integers(0, 256, (20, 30, 3), dtype=np.uint8),
+        "h.ppm": rng.integers(0, 256, (20, 30, 3), dtype=np.uint8),
+        "i.pgm": rng.integers(0, 256, (20, 30), dtype=np.uint8),
+        "j.pfm": rng.random((20, 30, 3)).astype(np.float32),
+        "k.hdr": rng.random((20, 30, 3)).astype(np.float32),
+        "l.jp2": rng.integers(0, 256, (20, 30, 3), dtype=np.uint8),
+        "m.ras": rng.integers(0, 256, (20, 30, 3), dtype=np.uint8),
+    }.items():
+        ok, buf = cv2.imencode(Path(name).suffix, img)
+        if ok:
+            (tmp_path / name).write_bytes(buf.tobytes())
+            files[name] = tmp_path / name
+    return files
+
+
+def test_every_format_opencv_decodes_is_checked_before_decoding(tmp_path, rng, monkeypatch):
+    files = _formats(tmp_path, rng)
+    assert {"a.png", "c.jpg", "d.tif", "g.webp", "j.pfm", "k.hdr"} <= set(files)
+    for name, path in files.items():
+        assert read_image(path, max_pixels=600).shape[:2] == (20, 30), name
+    monkeypatch.setattr(cv2, "imdecode", lambda *a, **k: pytest.fail("decoded before the size check"))
+    for name, path in files.items():
+        with pytest.raises(ImageFileError, match=r"30x20 = 600 pixels is over the limit of 599"):
+            read_image(path, max_pixels=599)
+
+
+def test_the_limit_from_the_environment(tmp_path, monkeypatch):
+    write_image(tmp_path / "a.png", np.zeros((20, 30), np.uint8))
+    monkeypatch.setenv("IMGEN_MAX_PIXELS", "599")
+    with pytest.raises(ImageFileError, match="limit of 599"):
+        read_image(tmp_path / "a.png")
+    assert read_image(tmp_path / "a.png", max_pixels=600).shape == (20, 30)  # the argument wins
+    monkeypatch.setenv("IMGEN_MAX_PIXELS", "lots")
+    with pytest.raises(ValueError, match="IMGEN_MAX_PIXELS"):
+        imageio.pixel_limit()
+
+
+def test_a_limit_above_opencvs_own_says_how_to_raise_that(tmp_path):
+    # OpenCV refuses images over OPENCV_IO_MAX_IMAGE_PIXELS (2**30 unless set before it loads)
+    with pytest.raises(ImageFileError, match="OPENCV_IO_MAX_IMAGE_PIXELS"):
+        read_image(bomb_png(tmp_path / "bomb.png"), max_pixels=10**10)
+
+
+def test_imgen_max_pixels_raises_opencvs_limit_when_set_before_start():
+    code = "import os, imgen.imageio; print(os.environ.get('OPENCV_IO_MAX_IMAGE_PIXELS'))"
+    env = dict(os.environ, IMGEN_MAX_PIXELS="2000000000")
+    env.pop("OPENCV_IO_MAX_IMAGE_PIXELS", None)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert res.stdout.strip() == "2000000000", res.stderr
+
+
+def test_opencv_errors_become_image_file_errors(tmp_path):
+    with pytest.raises(ImageFileError, match="x.png: OpenCV could not encode"):
+        write_image(tmp_path / "x.png", np.zeros((2, 2, 5), np.uint8))
+    assert not list(tmp_path.iterdir())
+
+
+# -- EXIF orientation and ICC profiles ---------------------------------------------------------
+
+def upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """What Pillow shows for these stored pixels with this EXIF orientation (ImageOps.exif_transpose)."""
+    im = Image.fromarray(pixels)
+    im.getexif()[0x0112] = orientation
+    return np.asarray(ImageOps.exif_transpose(im))
+
+
+def save_with_pillow(path, rgb: np.ndarray, *, orientation: int | None = None, icc: bytes | None = None):
+    kw = {}
+    if orientation is not None:
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        kw["exif"] = exif.tobytes()
+    if icc is not None:
+        kw["icc_profile"] = icc
+    if path.suffix == ".jpg":
+        kw.update(quality=100, subsampling=0)
+    if path.suffix == ".webp":
+        kw["lossless"] = True
+    Image.fromarray(rgb).save(path, **kw)
+    return path
+
+
+def pillow_rgb(path) -> np.ndarray:
+    """The stored pixels as Pillow decodes them (no orientation applied)."""
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+@pytest.fixture
+def srgb() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".tif", ".webp"])
+def test_exif_orientation_is_applied_on_read(tmp_path, rng, ext):
+    y, x = np.mgrid[0:6, 0:10]
+    rgb = np.stack([x * 25, y * 40, (x + y) * 10], axis=2).astype(np.uint8)  # smooth: JPEG stays close
+    rgb[0, 0] = (255, 0, 0)
+    for orientation in range(1, 9):
+        path = save_with_pillow(tmp_path / f"o{orientation}{ext}", rgb, orientation=orientation)
+        stored = pillow_rgb(path) if ext == ".jpg" else rgb
+        got = read_image(path)[..., ::-1]
+        want = upright(stored, orientation)
+        assert got.shape == want.shape, (ext, orientation)
+        assert np.abs(got.astype(int) - want).max() <= (3 if ext == ".jpg" else 0), (ext, orientation)
+
+
+@pytest.mark.parametrize("ext", [".png", ".tif"])
+def test_orientation_of_gray_16_bit_images(tmp_path, rng, ext):
+    gray = rng.integers(0, 65536, (5, 9), dtype=np.uint16)
+    for orientation in range(1, 9):
+        path = tmp_path / f"g{orientation}{ext}"
+        exif = Image.Exif()
+        exif[0x0112] = orientation
+        Image.fromarray(gray).save(path, exif=exif.tobytes())
+        np.testing.assert_array_equal(read_image(path), upright(gray, orientation))
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".tif", ".webp"])
+def test_icc_profiles_are_read_and_written(tmp_path, rng, ext, srgb):
+    rgb = rng.integers(0, 256, (6, 10, 3), dtype=np.uint8)
+    src = save_with_pillow(tmp_path / f"in{ext}", rgb, icc=srgb)
+    pixels, profile = imageio.read_image_and_profile(src)
+    assert profile == srgb
+    out = tmp_path / f"out{ext}"
+    write_image(out, pixels, icc_profile=profile)
+    with Image.open(out) as im:
+        assert im.info.get("icc_profile") == srgb
+        im.load()  # the file is still valid
+    np.testing.assert_array_equal(read_image(out), cv2.imdecode(cv2.imencode(ext, pixels)[1], cv2.IMREAD_UNCHANGED))
+    assert imageio.read_image_and_profile(out)[1] == srgb
+
+
+@pytest.mark.parametrize("name,shape,dtype", [("a.png", (6, 10, 4), np.uint16), ("b.tif", (6, 10), np.float32),
+                                              ("c.webp", (6, 10, 4), np.uint8), ("d.tif", (6, 10, 3), np.uint16)])
+def test_icc_profiles_go_into_deep_gray_and_alpha_files(tmp_path, srgb, name, shape, dtype):
+    img = np.full(shape, 7, dtype)
+    profile = srgb
+    if len(shape) == 2:
+        profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB")).tobytes()
+        profile = profile[:16] + b"GRAY" + profile[20:]  # a gray profile's header (enough for this check)
+    write_image(tmp_path / name, img, icc_profile=profile)
+    assert imageio.read_image_and_profile(tmp_path / name)[1] == profile
+    np.testing.assert_array_equal(read_image(tmp_path / name), img)
+
+
+def test_a_large_icc_profile_spans_several_jpeg_segments(tmp_path, srgb):
+    big = srgb[:0x24] + srgb[0x24:] + bytes(150_000)  # over two APP2 segments
+    write_image(tmp_path / "x.jpg", np.zeros((4, 4, 3), np.uint8), icc_profile=big)
+    with Image.open(tmp_path / "x.jpg") as im:
+        assert im.info["icc_profile"] == big
+
+
+def test_which_profiles_fit(srgb):
+    color, gray = np.zeros((2, 2, 3), np.uint8), np.zeros((2, 2), np.uint8)
+    assert imageio.icc_problem(srgb, color, "x.png") is None
+    assert "cannot hold" in imageio.icc_problem(srgb, color, "x.bmp")
+    assert "RGB" in imageio.icc_problem(srgb, gray, "x.png")
+    assert "not an ICC profile" in imageio.icc_problem(b"junk", color, "x.png")
+
+
+# -- the folder walker ----------------------------------------------------------------------------
+
+def test_an_output_folder_inside_the_input_folder_is_not_read(tmp_path):
+    src = tmp_path / "in"
+    (src / "out" / "deeper").mkdir(parents=True)
+    for p in ["a.png", "out/a.png", "out/deeper/b.png"]:
+        (src / p).write_bytes(b"x")
+    jobs, problems = plan_outputs([src], src / "out")
+    assert problems == [] and [(j.source.name, j.target) for j in jobs] == [("a.png", src / "out" / "a.png")]
+    jobs, problems = plan_outputs([src], src / "out" / "..")  # the input itself: refused, not skipped
+    assert "would overwrite an input" in problems[0]
+
+
+def deny(monkeypatch, folder: Path) -> None:
+    """Make ``folder`` unreadable to imgen's folder walker, as chmod 000 does for a non-root user."""
+    real = os.scandir
+
+    def scandir(path="."):
+        if Path(path).resolve() == folder.resolve():
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_an_unreadable_subfolder_is_a_problem(tmp_path, monkeypatch):
+    src = tmp_path / "in"
+    (src / "locked").mkdir(parents=True)
+    (src / "a.png").write_bytes(b"x")
+    (src / "locked" / "b.png").write_bytes(b"x")
+    deny(monkeypatch, src / "locked")
+    jobs, problems = plan_outputs([src], tmp_path / "out")
+    assert [j.source.name for j in jobs] == ["a.png"]
+    assert problems == [f"{src / 'locked'}: cannot read the folder (Permission denied)"]
+    jobs, problems = find_images([src / "locked"])
+    assert jobs == [] and problems == [f"{src / 'locked'}: cannot read the folder (Permission denied)"]
+
+
+def test_imgen_temp_files_are_never_inputs_and_stale_ones_go(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    targets = [out / "a.png", out / "v.mp4"]
+    stale = [".a.png.0123abcd.tmp", ".v.89abcdef.tmp.mp4"]
+    users = [".a.png.notes.tmp", "a.png.0123abcd.tmp", ".b.png.0123abcd.tmp", ".a.png.0123ABCD.tmp",
+             ".a.png.0123abcd.tmp.bak", ".v.89abcdef.tmp.mkv", ".c.0123abcd.tmp.png", "a.png"]
+    for name in stale + users:
+        (out / name).write_bytes(b"x")
+    assert [p.name for p, _ in find_images([out])[0]] == ["a.png"]
+    assert sorted(p.name for p in imageio.remove_stale_temps(targets)) == sorted(stale)
+    assert sorted(p.name for p in out.iterdir()) == sorted(users)

@@ -452,3 +452,70 @@ def test_without_pyav_imgen_imports_and_video_says_how_to_install(tmp_path, clip
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert res.returncode == 1, res.stderr
     assert "pip install 'imgen[video]'" in res.stderr
+
+
+# -- hardening: bombs among frames, output inside the input, SIGTERM, stale temp files -----------
+
+def test_a_decompression_bomb_among_frames_is_a_bad_frame(tmp_path, capsys):
+    from test_imageio import bomb_png
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(4):
+        cv2.imwrite(str(folder / f"{i}.png"), vc.frame_image(i, 16, 16))
+    bomb_png(folder / "2b.png")
+    out = tmp_path / "out"
+    assert main(["video", str(folder), "-o", str(out), "--method", "wavelet", "-q"]) == 1
+    err = capsys.readouterr().err
+    assert "2b.png: 60000x60000" in err and "over the limit" in err
+    assert len(list(out.glob("*.png"))) == 4
+    assert main(["video", str(folder), "-o", str(tmp_path / "o2"), "--method", "wavelet", "-q",
+                 "--max-pixels", "200"]) == 1  # 16x16 = 256 pixels each: every frame refused
+    assert "none of the 5 frame files" in capsys.readouterr().err
+
+
+def test_a_library_output_inside_the_library_is_never_read(clips, tmp_path, capsys):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    os.link(clips["mp4"], lib / "a.mp4")
+    for _ in range(2):
+        assert main(["video", str(lib), "-o", str(lib / "out"), "--method", "wavelet", "-q"]) == 0
+        assert "wrote 1 of 1 video(s)" in capsys.readouterr().err
+    assert sorted(p.relative_to(lib).as_posix() for p in lib.rglob("*")) == ["a.mp4", "out", "out/a.mp4"]
+
+
+def test_a_video_written_into_its_frame_folder_is_not_taken_for_a_library(tmp_path, capsys):
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i in range(4):
+        cv2.imwrite(str(folder / f"{i}.png"), vc.frame_image(i, 16, 16))
+    for _ in range(2):
+        assert main(["video", str(folder), "-o", str(folder / "clip.mp4"), "--method", "wavelet", "-q"]) == 0
+        assert "frames in 4, frames out 4" in capsys.readouterr().err
+    assert len(vc.read_clip(folder / "clip.mp4")["frames"]) == 4
+
+
+def test_resume_removes_stale_video_temp_files(clips, tmp_path):
+    lib, out = tmp_path / "lib", tmp_path / "out"
+    lib.mkdir()
+    out.mkdir()
+    os.link(clips["mp4"], lib / "a.mp4")
+    (out / ".a.0123abcd.tmp.mp4").write_bytes(b"killed -9")
+    keep = out / ".a.mp4.backup"
+    keep.write_bytes(b"mine")
+    assert main(["video", str(lib), "-o", str(out), "--method", "wavelet", "-q", "--resume"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [".a.mp4.backup", "a.mp4"]
+
+
+def test_sigterm_leaves_a_playable_partial_file(clips, tmp_path):
+    from test_cli import sigterm_after
+
+    dst = tmp_path / "out" / "o.mkv"
+    code, err = sigterm_after(["video", str(clips["long"]), "-o", str(dst), "--method", "wavelet", "-q",
+                               "--batch-size", "2", "--queue-size", "2"], 8, tmp_path / "progress", delay=0.15)
+    assert code == 143, err
+    partial = tmp_path / "out" / "o.partial.mkv"
+    assert "terminated" in err and str(partial) in err and "Traceback" not in err
+    assert not dst.exists() and leftovers(tmp_path / "out") == []
+    got = vc.read_clip(partial)
+    assert 0 < len(got["frames"]) < 30

@@ -6,6 +6,7 @@ import logging
 import sys
 
 from ..errors import ImgenError
+from ._signals import exit_status, sigterm_as_interrupt, stop_reason, stopped_words
 from . import (bench, decode, denoise, encode, export, generate, import_, info, reconstruct, run, train, translate,
                video)
 
@@ -37,13 +38,16 @@ def main(argv: list[str] | None = None) -> int:
         args.options = list(getattr(args, "options", [])) + extra
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="imgen: %(message)s")
     try:
-        return args.func(args)
+        with sigterm_as_interrupt():  # SIGTERM stops a run the way Ctrl+C does (cli/_signals.py)
+            return args.func(args)
     except ImgenError as e:
         print(f"imgen: error: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("imgen: interrupted; files already written are complete, nothing is half-written", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:
+        reason = stop_reason(e)
+        print(f"imgen: {stopped_words(reason)}; files already written are complete, nothing is half-written",
+              file=sys.stderr)
+        return exit_status(reason)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,7 +1,10 @@
 """The file loop shared by commands that turn images into images (run, denoise, ...).
 
 Reads are prefetched and writes done on a small I/O thread pool while the main thread
-computes; a bad file is reported and the rest carry on; outputs are written atomically.
+computes; a bad file is reported and the rest carry on; outputs are written atomically, upright
+(EXIF orientation applied on reading) and with the input's ICC profile where the format holds
+one.  Ctrl+C or SIGTERM stops the loop between files: the outputs already handed to the writers
+are finished, the summary says how many were not done, and the exit status is 130 or 143.
 """
 from __future__ import annotations
 
@@ -13,7 +16,10 @@ from typing import Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from ..imageio import ImageFileError, Job, fit_to_format, read_image, write_image
+from ..errors import ImgenError
+from ..imageio import (ImageFileError, Job, fit_to_format, icc_problem, pixel_limit, read_image_and_profile,
+                       remove_stale_temps, write_image)
+from ._signals import exit_status, stop_reason, stopped_words
 
 Process = Callable[[list[np.ndarray]], list[np.ndarray]]
 
@@ -21,7 +27,8 @@ Process = Callable[[list[np.ndarray]], list[np.ndarray]]
 @dataclass
 class Summary:
     """The outcome of a batch: outputs written, (source, message) failures, notes, resumed skips,
-    and problems (inputs that could not be planned, reported with the failures)."""
+    problems (inputs that could not be planned, reported with the failures), and, for a run
+    stopped early, why ("Ctrl+C" or "SIGTERM") and how many inputs were not done."""
 
     done: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
@@ -29,6 +36,8 @@ class Summary:
     skipped: int = 0
     problems: list[str] = field(default_factory=list)
     unit: str = "image"
+    stopped: str | None = None
+    not_done: int = 0
 
     def merge(self, other: "Summary") -> None:
         """Add another summary's counts, failures and notes to this one."""
@@ -37,13 +46,16 @@ class Summary:
         self.notes.update(other.notes)
         self.skipped += other.skipped
         self.problems.extend(other.problems)
+        self.stopped = self.stopped or other.stopped
+        self.not_done += other.not_done
 
     def report(self, problems: Sequence[str] = ()) -> int:
-        """Print the outcome to stderr; the exit code (0 all done, 1 something failed)."""
+        """Print the outcome to stderr; the exit code (0 all done, 1 something failed, 130/143
+        stopped by Ctrl+C/SIGTERM)."""
         for note in sorted(self.notes):
             print(f"note: {note}", file=sys.stderr)
         failed = list(problems) + self.problems + [f"{src}: {msg}" for src, msg in self.failures]
-        total = self.done + len(self.failures)
+        total = self.done + len(self.failures) + self.not_done
         line = f"imgen: wrote {self.done} of {total} {self.unit}(s)"
         if self.skipped:
             line += f"; {self.skipped} already done, skipped (--resume)"
@@ -52,28 +64,36 @@ class Summary:
             print(f"imgen: {len(failed)} problem(s):", file=sys.stderr)
             for line in failed:
                 print(f"  {line}", file=sys.stderr)
-            return 1
-        return 0
+        if self.stopped:
+            print(f"imgen: {stopped_words(self.stopped)}: {self.not_done} {self.unit}(s) not done; the outputs "
+                  f"written are complete (run again with --resume to finish)", file=sys.stderr)
+            return exit_status(self.stopped)
+        return 1 if failed else 0
 
 
 def skip_done(jobs: Sequence[Job]) -> tuple[list[Job], int]:
     """(jobs whose output does not exist yet, how many were skipped) for ``--resume``.
 
     Outputs are written to a temporary file and renamed into place, so an existing output is a
-    complete one from an earlier run.
+    complete one from an earlier run.  The temporary files such a run left beside these outputs
+    when it was killed (``kill -9``) are deleted (imgen's own names only).
     """
+    remove_stale_temps(job.target for job in jobs)
     todo = [job for job in jobs if not job.target.exists()]
     return todo, len(jobs) - len(todo)
 
 
-def _read(job: Job):
+def _read(job: Job, max_pixels: int | None):
+    """(pixels, ICC profile), or the error that names the file."""
     try:
-        return read_image(job.source)
+        return read_image_and_profile(job.source, max_pixels=max_pixels)
     except ImageFileError as e:
         return e
+    except Exception as e:  # noqa: BLE001 - whatever goes wrong reading one file is that file's error
+        return ImageFileError(f"{job.source}: cannot read ({type(e).__name__}: {e})")
 
 
-def _write(job: Job, image: np.ndarray) -> tuple[Job, str | None, list[str]]:
+def _write(job: Job, image: np.ndarray, profile: bytes | None) -> tuple[Job, str | None, list[str]]:
     notes = []
     try:
         fitted, note = fit_to_format(image, job.target)
@@ -81,36 +101,45 @@ def _write(job: Job, image: np.ndarray) -> tuple[Job, str | None, list[str]]:
             notes.append(f"alpha dropped: {job.target.suffix} files cannot store it")
         if note.reduced_depth:
             notes.append(f"samples reduced to what {job.target.suffix} files store (8-bit, or 16-bit PNG for float)")
-        write_image(job.target, fitted)
+        if profile is not None:
+            why = icc_problem(profile, fitted, job.target)
+            if why:
+                notes.append(f"ICC profile not kept: {why}")
+                profile = None
+        write_image(job.target, fitted, icc_profile=profile)
         return job, None, notes
     except ImageFileError as e:
         return job, str(e), notes
 
 
-def _process_chunk(process: Process, loaded: list[tuple[Job, np.ndarray]], summary: Summary):
+Loaded = tuple[Job, np.ndarray, "bytes | None"]  # a job, its pixels and ICC profile
+
+
+def _process_chunk(process: Process, loaded: list[Loaded], summary: Summary) -> list[Loaded]:
     """Run a chunk at once; if that fails, one by one so that only the culprit fails."""
     if not loaded:
         return []
     try:
-        return list(zip((j for j, _ in loaded), process([img for _, img in loaded])))
+        outs = process([img for _, img, _ in loaded])
+        return [(job, out, icc) for (job, _, icc), out in zip(loaded, outs)]
     except (ValueError, TypeError) as e:
         if len(loaded) == 1:
             summary.failures.append((str(loaded[0][0].source), str(e)))
             return []
-    out = []
-    for job, img in loaded:
+    done = []
+    for job, img, icc in loaded:
         try:
-            out.append((job, process([img])[0]))
+            done.append((job, process([img])[0], icc))
         except (ValueError, TypeError) as e:
             summary.failures.append((str(job.source), str(e)))
-    return out
+    return done
 
 
-def _record_read(job: Job, img, summary: Summary, loaded: list) -> None:
-    if isinstance(img, Exception):
-        summary.failures.append((str(job.source), str(img).split(": ", 1)[-1]))
+def _record_read(job: Job, read, summary: Summary, loaded: list[Loaded]) -> None:
+    if isinstance(read, Exception):
+        summary.failures.append((str(job.source), str(read).split(": ", 1)[-1]))
     else:
-        loaded.append((job, img))
+        loaded.append((job, *read))
 
 
 def _record_write(result: tuple[Job, str | None, list[str]], summary: Summary) -> None:
@@ -122,24 +151,34 @@ def _record_write(result: tuple[Job, str | None, list[str]], summary: Summary) -
         summary.done += 1
 
 
-def run_chunk(jobs: Sequence[Job], process: Process) -> Summary:
+def run_chunk(jobs: Sequence[Job], process: Process, *, max_pixels: int | None = None) -> Summary:
     """Read, process and write one chunk of jobs in this thread, exactly as ``run_files`` does.
 
     What a distributed worker runs per batch: the same reading, one-by-one fallback on a bad
     image, format fitting and atomic writes, without the prefetching threads.
     """
     summary = Summary()
-    loaded: list[tuple[Job, np.ndarray]] = []
+    loaded: list[Loaded] = []
     for job in jobs:
-        _record_read(job, _read(job), summary, loaded)
-    for job, out in _process_chunk(process, loaded, summary):
-        _record_write(_write(job, out), summary)
+        _record_read(job, _read(job, max_pixels), summary, loaded)
+    for job, out, icc in _process_chunk(process, loaded, summary):
+        _record_write(_write(job, out, icc), summary)
     return summary
 
 
 def run_files(jobs: Sequence[Job], process: Process, *, chunk: int = 8, desc: str = "images",
-              quiet: bool = False) -> Summary:
-    """Read every job's source, process it in chunks, and write the result to its target."""
+              quiet: bool = False, max_pixels: int | None = None) -> Summary:
+    """Read every job's source, process it in chunks, and write the result to its target.
+
+    max_pixels: images over this many pixels are refused (see imageio.read_image).  A
+    KeyboardInterrupt (Ctrl+C, or SIGTERM through the CLI) stops the loop between chunks: the
+    outputs already computed are written, and the summary records why it stopped and how many
+    jobs were not done.
+    """
+    try:
+        max_pixels = pixel_limit(max_pixels)  # a bad $IMGEN_MAX_PIXELS is one error, not one per file
+    except ValueError as e:
+        raise ImgenError(str(e)) from e
     summary = Summary()
     chunks = [list(jobs[i:i + chunk]) for i in range(0, len(jobs), chunk)]
     if not chunks:
@@ -148,22 +187,31 @@ def run_files(jobs: Sequence[Job], process: Process, *, chunk: int = 8, desc: st
 
     def settle(keep: int) -> None:
         while len(writes) > keep:
-            _record_write(writes.pop(0).result(), summary)
+            result = writes[0].result()
+            writes.pop(0)
+            _record_write(result, summary)
 
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="imgen-io") as io, \
             tqdm(total=len(jobs), unit="img", desc=desc, disable=True if quiet else None,
                  file=sys.stderr) as bar:
-        reads = [io.submit(_read, job) for job in chunks[0]]
-        for k, current in enumerate(chunks):
-            images = [f.result() for f in reads]
-            if k + 1 < len(chunks):
-                reads = [io.submit(_read, job) for job in chunks[k + 1]]
-            loaded = []
-            for job, img in zip(current, images):
-                _record_read(job, img, summary, loaded)
-            for job, out in _process_chunk(process, loaded, summary):
-                writes.append(io.submit(_write, job, out))
-            settle(keep=chunk)  # bound the images waiting to be written
-            bar.update(len(current))
-        settle(keep=0)
+        reads = [io.submit(_read, job, max_pixels) for job in chunks[0]]
+        try:
+            for k, current in enumerate(chunks):
+                images = [f.result() for f in reads]
+                if k + 1 < len(chunks):
+                    reads = [io.submit(_read, job, max_pixels) for job in chunks[k + 1]]
+                loaded: list[Loaded] = []
+                for job, img in zip(current, images):
+                    _record_read(job, img, summary, loaded)
+                for job, out, icc in _process_chunk(process, loaded, summary):
+                    writes.append(io.submit(_write, job, out, icc))
+                settle(keep=chunk)  # bound the images waiting to be written
+                bar.update(len(current))
+        except KeyboardInterrupt as e:
+            summary.stopped = stop_reason(e)
+            for f in reads:
+                f.cancel()
+        settle(keep=0)  # outputs handed to the writers are finished (each is written atomically)
+    if summary.stopped:
+        summary.not_done = len(jobs) - summary.done - len(summary.failures)
     return summary

@@ -51,11 +51,12 @@ def check_ray_arguments(args: argparse.Namespace) -> None:
 def run_on_ray(args: argparse.Namespace, settings) -> int:
     """``imgen run ... --ray``: the same job on Ray Data; prints the same report."""
     from ..distributed import run_images
+    from ..imageio import pixel_limit
 
     summary = run_images(
         args.inputs, args.output, settings.model, ext=args.ext, sigma=settings.sigma,
         tile=settings.tile, overlap=settings.overlap, providers=settings.providers,
         resume=args.resume, address=args.ray or None, workers=args.workers,
         cpus_per_worker=args.cpus_per_worker or 1, gpus_per_worker=args.gpus_per_worker,
-        progress=not args.quiet)
+        progress=not args.quiet, max_pixels=pixel_limit(args.max_pixels))  # the driver's $IMGEN_MAX_PIXELS too
     return summary.report()

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from ..imageio import Job, jobs_for
+from ..imageio import Job, jobs_for, walk_files
 from ._batch import Summary, skip_done
+from ._signals import stop_reason
 
 VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".m4v", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".mts",
                     ".m2ts", ".flv", ".wmv", ".ogv")
@@ -41,27 +42,40 @@ def is_video(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_EXTENSIONS
 
 
-def is_video_library(path: str | os.PathLike) -> bool:
-    """A folder with video files under it (not a folder of frames)."""
+def _outputs(output: str | os.PathLike | None) -> list[Path]:
+    """What the walker leaves out: the output (a folder or a video file) and its partial file."""
+    if output is None:
+        return []
+    from ..video.paths import partial_path
+
+    out = Path(output)
+    return [out, partial_path(out)]
+
+
+def is_video_library(path: str | os.PathLike, output: str | os.PathLike | None = None) -> bool:
+    """A folder with video files under it (not a folder of frames); ``output`` (a video written
+    into a frame folder, an output folder inside the library) does not count."""
     p = Path(path)
-    return p.is_dir() and any(f.is_file() and is_video(f) for f in p.rglob("*"))
+    return p.is_dir() and bool(walk_files(p, VIDEO_EXTENSIONS, [], skip=_outputs(output)))
 
 
 def plan_videos(inputs: Iterable[str | os.PathLike], output: str | os.PathLike) -> tuple[list[Job], list[str]]:
     """(jobs, problems) for video files and folders of them.
 
-    Folders are searched recursively and keep their relative paths under ``output``; a file
-    goes to ``output/<name>``, or to ``output`` itself when that names a video file and the
-    file is the only input.  Problems: missing inputs, folders without videos, outputs that
-    would overwrite an input or collide.
+    Folders are searched recursively (imageio.walk_files, leaving out an output folder inside
+    them) and keep their relative paths under ``output``; a file goes to ``output/<name>``, or
+    to ``output`` itself when that names a video file and the file is the only input.
+    Problems: missing inputs, folders without videos or that cannot be read, outputs that would
+    overwrite an input or collide.
     """
     inputs, out = [Path(p) for p in inputs], Path(output)
     single = len(inputs) == 1 and inputs[0].is_file() and is_video(out) and not out.is_dir()
     pairs, problems = [], []
     for src in inputs:
         if src.is_dir():
-            found = sorted(p for p in src.rglob("*") if p.is_file() and is_video(p))
-            if not found:
+            before = len(problems)
+            found = walk_files(src, VIDEO_EXTENSIONS, problems, skip=_outputs(out))
+            if not found and len(problems) == before:
                 problems.append(f"{src}: folder contains no videos ({', '.join(VIDEO_EXTENSIONS)})")
             pairs.extend((p, out / p.relative_to(src)) for p in found)
         elif src.is_file():
@@ -74,8 +88,9 @@ def plan_videos(inputs: Iterable[str | os.PathLike], output: str | os.PathLike) 
 def run_library(jobs: Sequence[Job], process_one: Callable[[Job], object], *, quiet: bool = True) -> LibrarySummary:
     """Process videos one after the other with ``process_one(job) -> VideoSummary``.
 
-    A VideoError (or other ImgenError/ValueError) fails that video only; Ctrl+C stops the loop
-    (outputs already finished are complete files).
+    A VideoError (or other ImgenError/ValueError) fails that video only; Ctrl+C (or SIGTERM
+    through the CLI) stops the loop: outputs already finished are complete files, the current
+    video keeps a playable partial file, and the summary records the stop.
     """
     from ..errors import ImgenError
 
@@ -87,13 +102,21 @@ def run_library(jobs: Sequence[Job], process_one: Callable[[Job], object], *, qu
             summary.record(str(job.source), process_one(job))
         except (ImgenError, ValueError) as e:
             summary.failures.append((str(job.source), str(e)))
+        except KeyboardInterrupt as e:
+            partial = getattr(getattr(e, "summary", None), "output", None)
+            if partial:
+                summary.notes.add(f"{job.source}: the frames done before the stop are in {partial}")
+            summary.stopped = stop_reason(e)
+            summary.not_done = len(jobs) - k + 1
+            break
     return summary
 
 
 def library_run(args: argparse.Namespace) -> bool:
     """Whether ``imgen video`` hands over to :func:`main_library`: with --ray, for a folder of
     videos, or to --resume a video file."""
-    return args.ray is not None or is_video_library(args.input) or (args.resume and Path(args.input).is_file())
+    return (args.ray is not None or is_video_library(args.input, args.output)
+            or (args.resume and Path(args.input).is_file()))
 
 
 def main_library(args: argparse.Namespace, encode) -> int:

@@ -68,6 +68,7 @@ def main(args: argparse.Namespace) -> int:
         if model.info.task not in ("denoise", "restore"):
             raise ImgenError(f"{args.model} is a {model.info.task} model, not a denoiser")
     process = FrameProcessor(options, model=model)
-    summary = run_files(jobs, process, chunk=8 if args.model else 1, desc=process.name, quiet=args.quiet)
+    summary = run_files(jobs, process, chunk=8 if args.model else 1, desc=process.name, quiet=args.quiet,
+                        max_pixels=args.max_pixels)
     summary.notes.update(process.notes)
     return summary.report(problems)

@@ -8,8 +8,9 @@ import numpy as np
 
 from ..errors import ImgenError
 from ..generative import encode
-from ..imageio import ImageFileError, find_images, read_image
+from ..imageio import ImageFileError, find_images, pixel_limit, read_image
 from ._gen import add_session_arguments, load_for, save_npz
+from .run import add_max_pixels_argument
 
 
 def add_parser(sub) -> None:
@@ -22,16 +23,21 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="the .npz file to write")
     p.add_argument("--resize", action="store_true", help="resize images to the encoder's size (else an error)")
     add_session_arguments(p)
+    add_max_pixels_argument(p)
     p.set_defaults(func=main)
 
 
-def read_inputs(inputs: list[str]) -> tuple[list[np.ndarray], list[str]]:
+def read_inputs(inputs: list[str], *, max_pixels: int | None = None) -> tuple[list[np.ndarray], list[str]]:
     """(images as read, relative names); ImgenError listing every input that failed."""
+    try:
+        max_pixels = pixel_limit(max_pixels)
+    except ValueError as e:
+        raise ImgenError(str(e)) from e
     found, problems = find_images(inputs)
     images, names = [], []
     for path, rel in found:
         try:
-            images.append(read_image(path))
+            images.append(read_image(path, max_pixels=max_pixels))
             names.append(rel.as_posix())
         except ImageFileError as e:
             problems.append(str(e))
@@ -44,7 +50,7 @@ def main(args: argparse.Namespace) -> int:
     if not args.output.endswith(".npz"):
         raise ImgenError(f"-o must name a .npz file, got {args.output}")
     model = load_for(args, ("encode",), "encode")
-    images, names = read_inputs(args.inputs)
+    images, names = read_inputs(args.inputs, max_pixels=args.max_pixels)
     means, logvars, problems = [], [], []
     for name, img in zip(names, images):
         try:

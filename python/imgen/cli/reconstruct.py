@@ -31,4 +31,5 @@ def main(args: argparse.Namespace) -> int:
     def process(images):
         return list(reconstruct(encoder, decoder, images, color_order="bgr", resize=args.resize))
 
-    return run_files(jobs, process, desc="reconstruct", quiet=args.quiet).report(problems)
+    return run_files(jobs, process, desc="reconstruct", quiet=args.quiet,
+                     max_pixels=args.max_pixels).report(problems)

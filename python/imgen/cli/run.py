@@ -9,7 +9,7 @@ import numpy as np
 
 from ..engine import Model, load
 from ..errors import ImgenError
-from ..imageio import IMAGE_EXTENSIONS, plan_outputs
+from ..imageio import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_PIXELS_VARIABLE, plan_outputs
 from ..processors import FrameProcessor, ProcessorOptions
 from ._args import image_ext, nonnegative_float, nonnegative_int, thread_count
 from ._batch import run_files, skip_done
@@ -41,6 +41,25 @@ def add_io_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ext", type=image_ext,
                    help=f"write outputs with this extension, one of {', '.join(IMAGE_EXTENSIONS)}")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_max_pixels_argument(p)
+
+
+def add_max_pixels_argument(p: argparse.ArgumentParser) -> None:
+    """--max-pixels N: the decompression-bomb guard of every command that reads image files."""
+    p.add_argument("--max-pixels", type=_pixels, metavar="N",
+                   help=f"refuse images of more than N pixels, read from the file's header before decoding "
+                        f"(default ${MAX_PIXELS_VARIABLE} or {DEFAULT_MAX_PIXELS:,}; above 2**30 also set "
+                        f"OPENCV_IO_MAX_IMAGE_PIXELS in the environment, or set {MAX_PIXELS_VARIABLE})")
+
+
+def _pixels(text: str) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not (value >= 1 and value == int(value)):
+        raise argparse.ArgumentTypeError(f"must be a whole number of pixels > 0 (e.g. 1e9), got {text!r}")
+    return int(value)
 
 
 def add_tiling_arguments(p: argparse.ArgumentParser, *,
@@ -129,7 +148,7 @@ def run_local(process: ModelProcess, args: argparse.Namespace) -> int:
     skipped = 0
     if getattr(args, "resume", False):
         jobs, skipped = skip_done(jobs)
-    summary = run_files(jobs, process, desc=process.model.name, quiet=args.quiet)
+    summary = run_files(jobs, process, desc=process.model.name, quiet=args.quiet, max_pixels=args.max_pixels)
     summary.notes.update(process.notes)
     summary.skipped = skipped
     return summary.report(problems)

@@ -7,8 +7,10 @@ import sys
 from ..errors import ImgenError
 from ._args import nonnegative_int, positive_float, positive_int, thread_count
 from ._distributed import check_ray_arguments
+from ._signals import exit_status, stop_reason, stopped_words
 from ._videos import add_video_ray_arguments, library_run, main_library
 from .denoise import add_method_arguments, processor_options
+from .run import add_max_pixels_argument
 
 _EPILOG = """\
 Decoding, processing and encoding overlap on their own threads (bounded queues: memory stays flat).
@@ -16,9 +18,10 @@ The output is written to a temporary file beside OUTPUT and renamed into place w
 input is never overwritten. Frame rate, timestamps (variable frame rate too) and colour tags are
 kept; audio and subtitle streams are copied without re-encoding when the container takes them.
 
-Ctrl+C stops cleanly: the frames encoded so far are finalised into a playable OUTPUT.partial.EXT
-(e.g. out.partial.mp4), OUTPUT itself is left untouched, and the exit status is 130. Frame-folder
-outputs keep the frames already written (each a complete file).
+Ctrl+C or SIGTERM stops cleanly: the frames encoded so far are finalised into a playable
+OUTPUT.partial.EXT (e.g. out.partial.mp4), OUTPUT itself is left untouched, no temporary file is
+left, and the exit status is 130 (Ctrl+C) or 143 (SIGTERM). Frame-folder outputs keep the frames
+already written (each a complete file). A folder of videos stops after the current one.
 
 An undecodable frame is reported and skipped (or ends the run with --on-bad-frame stop, keeping
 the frames before it as OUTPUT.partial.EXT); the summary lists frames in, frames out and every bad
@@ -59,6 +62,7 @@ def add_parser(sub) -> None:
     p.add_argument("--on-bad-frame", choices=("skip", "stop"), default="skip",
                    help="an undecodable frame is reported and skipped (default) or stops the run")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_max_pixels_argument(p)  # frame files
     add_video_ray_arguments(p)  # a folder of videos, --resume, --ray (cli/_videos.py)
     p.set_defaults(func=main)
 
@@ -111,12 +115,13 @@ def main(args: argparse.Namespace) -> int:
         summary = process_video(
             args.input, args.output, processor, options=options, on_bad_frame=args.on_bad_frame,
             progress=not args.quiet, batch_size=args.batch_size, queue_size=args.queue_size,
-            fps=args.fps, copy_streams=not args.no_copy, desc=processor.name)
+            fps=args.fps, copy_streams=not args.no_copy, desc=processor.name, max_pixels=args.max_pixels)
     except VideoInterrupted as e:
         _report(e.summary)
         kept = f"the frames done so far are in {e.summary.output}" if e.summary.output else "nothing was kept"
-        print(f"imgen: interrupted; {kept}; {args.output} was not written", file=sys.stderr)
-        return 130
+        reason = stop_reason(e)
+        print(f"imgen: {stopped_words(reason)}; {kept}; {args.output} was not written", file=sys.stderr)
+        return exit_status(reason)
     except VideoError as e:
         if e.summary is not None:
             _report(e.summary)

@@ -38,21 +38,22 @@ class ImageWorker:
     as the local loop does, and returns ``{"index", "error", "notes"}`` rows ("" = written).
     """
 
-    def __init__(self, make_process: ProcessFactory, threads: int):
+    def __init__(self, make_process: ProcessFactory, threads: int, max_pixels: int | None = None):
         from .. import set_num_threads
 
         set_num_threads(threads)
         self._process = make_process(threads)
+        self._max_pixels = max_pixels
 
     def __call__(self, batch: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         jobs = [Job(Path(s), Path(t)) for s, t in zip(batch["source"], batch["target"])]
         try:
-            summary = run_chunk(jobs, self._process)
+            summary = run_chunk(jobs, self._process, max_pixels=self._max_pixels)
         except Exception:  # noqa: BLE001 - an error run_chunk does not expect: isolate the file
             summary = Summary()
             for job in jobs:
                 try:
-                    summary.merge(run_chunk([job], self._process))
+                    summary.merge(run_chunk([job], self._process, max_pixels=self._max_pixels))
                 except Exception as e:  # noqa: BLE001 - reported against the file
                     summary.failures.append((str(job.source), f"{type(e).__name__}: {e}"))
         failed = dict(summary.failures)
@@ -72,6 +73,7 @@ def map_images(
     batch_size: int = 8,
     progress: bool = False,
     desc: str = "images",
+    max_pixels: int | None = None,
 ) -> Summary:
     """Run ``make_process``'s batch function over jobs on the connected Ray cluster.
 
@@ -80,7 +82,9 @@ def map_images(
     Batches are up to ``batch_size`` consecutive jobs, as in the local loop.  An actor that dies is
     restarted and its batch retried (``resources.max_retries`` times); files of a batch that
     still fails are retried one per batch, then reported as failures.  Needs ``ray.init`` (or
-    ``connected``) first.  Returns the Summary, failures in job order.
+    ``connected``) first.  max_pixels: images over this many pixels are refused (default: each
+    worker's $IMGEN_MAX_PIXELS, else imageio.DEFAULT_MAX_PIXELS).  Returns the Summary, failures
+    in job order.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -89,11 +93,11 @@ def map_images(
         return summary
     indexed = list(enumerate(jobs))
     with tqdm(total=len(jobs), unit="img", desc=desc, disable=not progress, file=sys.stderr) as bar:
-        rows = _run_dataset(indexed, make_process, resources, batch_size, bar)
+        rows = _run_dataset(indexed, make_process, resources, batch_size, bar, max_pixels)
         missing = [(i, job) for i, job in indexed if i not in rows]
         if missing and batch_size > 1:
             log.warning("%d file(s) lost with a failing worker; retrying them one per batch", len(missing))
-            rows.update(_run_dataset(missing, make_process, resources, 1, bar))
+            rows.update(_run_dataset(missing, make_process, resources, 1, bar, max_pixels))
     failures = []
     for i, job in indexed:
         row = rows.get(i)
@@ -112,7 +116,7 @@ def map_images(
 
 
 def _run_dataset(indexed: list[tuple[int, Job]], make_process: ProcessFactory, resources: WorkerResources,
-                 batch_size: int, bar: tqdm) -> dict[int, tuple[str, str]]:
+                 batch_size: int, bar: tqdm, max_pixels: int | None = None) -> dict[int, tuple[str, str]]:
     """One pass of the Ray Data pipeline; {job index: (error, notes)} for the rows that came back."""
     data = _ray.ray_data_module()
     items = [{"index": i, "source": os.path.abspath(job.source), "target": os.path.abspath(job.target)}
@@ -134,7 +138,8 @@ def _run_dataset(indexed: list[tuple[int, Job]], make_process: ProcessFactory, r
             warnings.filterwarnings("ignore", message=".*ray_remote_args.* is deprecated")
             ds = data.from_items(items, override_num_blocks=blocks).map_batches(
                 ImageWorker,
-                fn_constructor_kwargs={"make_process": make_process, "threads": threads},
+                fn_constructor_kwargs={"make_process": make_process, "threads": threads,
+                                       "max_pixels": max_pixels},
                 batch_size=per_block,
                 batch_format="numpy",
                 compute=data.ActorPoolStrategy(size=actors, max_tasks_in_flight_per_actor=1),
@@ -191,6 +196,7 @@ def run_images(
     batch_size: int = 8,
     max_retries: int = 3,
     progress: bool = False,
+    max_pixels: int | None = None,
 ) -> Summary:
     """``imgen run`` on a Ray cluster: same outputs, naming, atomic writes and failure report.
 
@@ -201,6 +207,7 @@ def run_images(
         the cluster's CPUs or GPUs fit).  cpus_per_worker: CPUs each actor reserves, and its
         onnxruntime and imgen thread count.  gpus_per_worker: default 1 when the model would run
         on CUDA/TensorRT and the cluster has GPUs, else 0 (and actors then run on the CPU).
+    max_pixels: images over this many pixels are refused (see map_images).
     Returns a Summary whose ``problems`` lists inputs that could not be planned; raises
     ImgenError (ModelError) when the model does not load or does not fit the settings.
     """
@@ -218,7 +225,7 @@ def run_images(
             settings = RunSettings(settings.model, ("cpu",), sigma, tile, overlap)
         resources = WorkerResources(workers, cpus_per_worker, gpus, max_retries)
         summary = map_images(jobs, settings, resources=resources, batch_size=batch_size,
-                             progress=progress, desc=checked.name)
+                             progress=progress, desc=checked.name, max_pixels=max_pixels)
     summary.problems.extend(problems)
     summary.skipped = skipped
     return summary

@@ -37,6 +37,7 @@ def process_video(
     copy_streams: bool = True,
     decode_threads: int = 0,
     desc: str | None = None,
+    max_pixels: int | None = None,
 ) -> VideoSummary:
     """Run ``processor`` over every frame of a video (or frame folder) and write the result.
 
@@ -58,6 +59,7 @@ def process_video(
     batch_size / queue_size: frames per processor call / frames buffered between stages.
     fps: the frame rate of frame-folder inputs (default 25).
     decode_threads: FFmpeg decoder threads (0 = automatic).
+    max_pixels: frame files over this many pixels are bad frames (see imgen.imageio.read_image).
 
     Decoding, processing and encoding run on their own threads, overlapped, with bounded queues
     between them.  The output is written to a temporary file beside ``dst`` and renamed into
@@ -66,9 +68,10 @@ def process_video(
     Returns a VideoSummary (frames_in, frames_out, bad_frames, seconds, output, ...).
     Raises VideoError (an ImgenError) for inputs or outputs that cannot be used and runs that
     fail or stop on a bad frame -- ``error.summary`` then says what was kept -- and
-    VideoInterrupted (a KeyboardInterrupt) on Ctrl+C or a KeyboardInterrupt from the processor:
-    the frames encoded so far are finalised into a playable ``OUTPUT.partial.EXT``
-    (``error.summary.output``; frame folders keep the frames written) and ``dst`` is not touched.
+    VideoInterrupted (a KeyboardInterrupt) on Ctrl+C, any KeyboardInterrupt raised in the calling
+    thread (its ``__cause__``) or one from the processor: the frames encoded so far are finalised
+    into a playable ``OUTPUT.partial.EXT`` (``error.summary.output``; frame folders keep the frames
+    written) and ``dst`` is not touched.
     """
     if not callable(processor):
         raise TypeError(f"processor must be a callable list[ndarray] -> list[ndarray], got {type(processor).__name__}")
@@ -83,7 +86,7 @@ def process_video(
         files = frame_files(source_loc)
         check_not_input(source_loc, target_loc, files)
         rate = Fraction(fps).limit_denominator(1001) if fps else DEFAULT_FOLDER_FPS  # 29.97 -> 2997/100
-        source = FrameFolderSource(files, fps=rate, on_bad_frame=on_bad_frame)
+        source = FrameFolderSource(files, fps=rate, on_bad_frame=on_bad_frame, max_pixels=max_pixels)
     else:
         check_not_input(source_loc, target_loc)
         if fps:
@@ -109,7 +112,7 @@ def process_video(
     bar = _progress_bar(progress, source.info.frames, desc)
     run.bar = bar
     thread = threading.Thread(target=run.main, name="imgen-video-write", daemon=True)
-    interrupted = False
+    interrupted: KeyboardInterrupt | None = None
     try:
         thread.start()
         # Waiting on an Event, not Thread.join: a join interrupted by Ctrl+C can take the thread
@@ -117,8 +120,8 @@ def process_video(
         try:
             while not run.finished.wait(0.1):
                 pass
-        except KeyboardInterrupt:
-            interrupted = True
+        except KeyboardInterrupt as e:  # Ctrl+C, or SIGTERM turned into one by the CLI
+            interrupted = e
             run.stop.set()
             run.finished.wait()  # the writer finalises the partial output
     finally:
@@ -134,8 +137,8 @@ def process_video(
     summary.notes = list(dict.fromkeys(notes + sorted(getattr(processor, "notes", ()))))
     summary.output = run.output
     summary.complete = run.outcome == "done"
-    if interrupted or run.outcome == "interrupted":
-        raise VideoInterrupted(summary)
+    if interrupted is not None or run.outcome == "interrupted":
+        raise VideoInterrupted(summary) from interrupted
     if run.outcome == "stopped":
         kept = f"; frames before it kept in {run.output}" if run.output else ""
         raise VideoError(f"stopped at a bad frame: {run.error}{kept}", summary) from run.error

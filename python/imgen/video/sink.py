@@ -77,8 +77,10 @@ class VideoFileSink:
         tmp = str(self._tmp)
         try:
             self._container = av.open(tmp, "w")
-        except (av.FFmpegError, ValueError) as e:
+        except BaseException as e:  # Ctrl+C / SIGTERM here too: no temporary file left behind
             self._tmp.unlink(missing_ok=True)
+            if not isinstance(e, (av.FFmpegError, ValueError)):
+                raise
             raise VideoError(f"{target}: FFmpeg cannot write {target.suffix or 'extension-less'} files ({e}); "
                              f"use .mp4, .mkv, .mov, ...") from e
         try:

@@ -267,11 +267,13 @@ class FrameFolderSource(_Counted):
     """Reads numbered image files as frames at a fixed rate (files as imgen.imageio reads them,
     turned from OpenCV's BGR order into RGB).  An unreadable file is a bad frame."""
 
-    def __init__(self, files: list[Path], *, fps: Fraction = DEFAULT_FOLDER_FPS, on_bad_frame: str = "skip"):
+    def __init__(self, files: list[Path], *, fps: Fraction = DEFAULT_FOLDER_FPS, on_bad_frame: str = "skip",
+                 max_pixels: int | None = None):
         super().__init__(on_bad_frame)
         if not fps > 0:
             raise ValueError(f"fps must be > 0, got {fps}")
         self.files = files
+        self.max_pixels = max_pixels
         first = self._first_readable()
         self.info = SourceInfo(width=first.shape[1], height=first.shape[0], rate=Fraction(fps),
                                time_base=1 / Fraction(fps), frames=len(files), pix_fmt=None,
@@ -280,7 +282,7 @@ class FrameFolderSource(_Counted):
     def _first_readable(self) -> np.ndarray:
         for path in self.files:
             try:
-                return read_image(path)
+                return read_image(path, max_pixels=self.max_pixels)
             except ImageFileError:
                 continue
         raise VideoError(f"none of the {len(self.files)} frame files can be read as an image "
@@ -290,7 +292,7 @@ class FrameFolderSource(_Counted):
         index = 0
         for number, path in enumerate(self.files):
             try:
-                image = read_image(path)
+                image = read_image(path, max_pixels=self.max_pixels)
             except ImageFileError as e:
                 self._bad(str(e), lost=True)
                 continue
