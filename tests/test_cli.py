@@ -161,7 +161,8 @@ def test_option_mistakes_are_argument_errors_before_any_file_is_read(identity_mo
 
 # -- hardening: bombs, nested outputs, unreadable folders, EXIF/ICC, SIGTERM, stale temp files ---
 
-from test_imageio import bomb_png, deny, pillow_rgb, save_with_pillow, upright  # noqa: E402
+from cli_process import sigterm_after  # noqa: E402
+from image_files import bomb_png, deny, pillow_rgb, save_with_pillow, upright  # noqa: E402
 
 
 def test_a_decompression_bomb_is_that_files_error(identity_model, images, tmp_path, capsys):
@@ -253,57 +254,6 @@ def test_resume_removes_its_own_stale_temp_files_only(identity_model, images, tm
     assert main(["run", identity_model, str(root), "-o", str(out), "-q", "--resume"]) == 0
     assert not any(p.exists() for p in stale)
     assert all(p.read_bytes() == b"left by kill -9" for p in users)
-
-
-SLOW_CLI = """
-import sys, time
-from imgen import processors
-from imgen.cli import main
-real = processors.FrameProcessor.__call__
-
-def slow(self, frames):
-    time.sleep(float(sys.argv[1]))
-    out = real(self, frames)
-    with open(sys.argv[2], "a") as f:
-        f.write(f"{len(frames)}\\n")
-    return out
-
-processors.FrameProcessor.__call__ = slow
-sys.exit(main(sys.argv[3:]))
-"""
-
-
-def sigterm_after(args: list[str], frames: int, progress, *, delay: float = 0.2, timeout: float = 120):
-    """Run the CLI in a subprocess, its processor slowed by ``delay`` s per call and counting the
-    frames it has done in the file ``progress``; send SIGTERM once that reaches ``frames``.
-    Returns (exit status, stderr)."""
-    import os
-    import signal
-    import time
-    from pathlib import Path
-
-    import imgen
-
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(imgen.__file__).resolve().parent.parent),
-                                                       os.environ.get("PYTHONPATH", "")]))
-    def ready():
-        return progress.exists() and sum(map(int, progress.read_text().split())) >= frames
-
-    proc = subprocess.Popen([sys.executable, "-c", SLOW_CLI, str(delay), str(progress)] + args, stderr=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, text=True, env=env)
-    try:
-        deadline = time.monotonic() + timeout
-        while not ready():
-            assert proc.poll() is None, f"finished before it could be stopped: {proc.stderr.read()}"
-            assert time.monotonic() < deadline, "never got going"
-            time.sleep(0.02)
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=timeout)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return proc.returncode, err
 
 
 def test_sigterm_stops_a_folder_run_between_files(tmp_path, rng):

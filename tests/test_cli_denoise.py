@@ -127,7 +127,7 @@ def test_other_option_mistakes_are_argument_errors(noisy_files, tmp_path, capsys
 
 
 def test_a_decompression_bomb_is_that_files_error(noisy_files, tmp_path, capsys):
-    from test_imageio import bomb_png
+    from image_files import bomb_png
 
     root, clean = noisy_files
     bomb_png(root / "bomb.png")

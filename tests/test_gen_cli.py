@@ -193,7 +193,7 @@ def test_option_mistakes_are_argument_errors_before_anything_runs(models, faces,
 
 
 def test_a_decompression_bomb_is_a_listed_input_error(models, faces, tmp_path, capsys):
-    from test_imageio import bomb_png
+    from image_files import bomb_png
 
     bomb_png(faces / "bomb.png")
     assert main(["encode", models["enc"], str(faces), "-o", str(tmp_path / "l.npz")]) == 1

@@ -9,10 +9,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms
 
 from imgen import imageio
 from imgen.imageio import ImageFileError, find_images, fit_to_format, plan_outputs, read_image, write_image
+
+from image_files import bomb_png, deny, pillow_rgb, save_with_pillow, upright
 
 
 def test_read_write_round_trip_depths(tmp_path, rng):
@@ -93,20 +95,6 @@ def test_plan_outputs(tmp_path):
 
 
 # -- the pixel limit: refused from the header, before decoding ---------------------------------
-
-def bomb_png(path, width=60000, height=60000):
-    """A 65-byte PNG whose header claims width x height RGB pixels (no pixel data)."""
-    import struct
-    import zlib
-
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-           + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
-    path.write_bytes(png)
-    return path
-
 
 @pytest.fixture
 def no_decoding(monkeypatch):
@@ -198,35 +186,6 @@ def test_opencv_errors_become_image_file_errors(tmp_path):
 
 # -- EXIF orientation and ICC profiles ---------------------------------------------------------
 
-def upright(pixels: np.ndarray, orientation: int) -> np.ndarray:
-    """What Pillow shows for these stored pixels with this EXIF orientation (ImageOps.exif_transpose)."""
-    im = Image.fromarray(pixels)
-    im.getexif()[0x0112] = orientation
-    return np.asarray(ImageOps.exif_transpose(im))
-
-
-def save_with_pillow(path, rgb: np.ndarray, *, orientation: int | None = None, icc: bytes | None = None):
-    kw = {}
-    if orientation is not None:
-        exif = Image.Exif()
-        exif[0x0112] = orientation
-        kw["exif"] = exif.tobytes()
-    if icc is not None:
-        kw["icc_profile"] = icc
-    if path.suffix == ".jpg":
-        kw.update(quality=100, subsampling=0)
-    if path.suffix == ".webp":
-        kw["lossless"] = True
-    Image.fromarray(rgb).save(path, **kw)
-    return path
-
-
-def pillow_rgb(path) -> np.ndarray:
-    """The stored pixels as Pillow decodes them (no orientation applied)."""
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
-
-
 @pytest.fixture
 def srgb() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
@@ -311,18 +270,6 @@ def test_an_output_folder_inside_the_input_folder_is_not_read(tmp_path):
     assert problems == [] and [(j.source.name, j.target) for j in jobs] == [("a.png", src / "out" / "a.png")]
     jobs, problems = plan_outputs([src], src / "out" / "..")  # the input itself: refused, not skipped
     assert "would overwrite an input" in problems[0]
-
-
-def deny(monkeypatch, folder: Path) -> None:
-    """Make ``folder`` unreadable to imgen's folder walker, as chmod 000 does for a non-root user."""
-    real = os.scandir
-
-    def scandir(path="."):
-        if Path(path).resolve() == folder.resolve():
-            raise PermissionError(13, "Permission denied", str(path))
-        return real(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
 
 
 def test_an_unreadable_subfolder_is_a_problem(tmp_path, monkeypatch):

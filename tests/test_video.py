@@ -457,7 +457,7 @@ def test_without_pyav_imgen_imports_and_video_says_how_to_install(tmp_path, clip
 # -- hardening: bombs among frames, output inside the input, SIGTERM, stale temp files -----------
 
 def test_a_decompression_bomb_among_frames_is_a_bad_frame(tmp_path, capsys):
-    from test_imageio import bomb_png
+    from image_files import bomb_png
 
     folder = tmp_path / "frames"
     folder.mkdir()
@@ -508,7 +508,7 @@ def test_resume_removes_stale_video_temp_files(clips, tmp_path):
 
 
 def test_sigterm_leaves_a_playable_partial_file(clips, tmp_path):
-    from test_cli import sigterm_after
+    from cli_process import sigterm_after
 
     dst = tmp_path / "out" / "o.mkv"
     code, err = sigterm_after(["video", str(clips["long"]), "-o", str(dst), "--method", "wavelet", "-q",
