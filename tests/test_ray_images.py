@@ -84,9 +84,9 @@ class CrashOnce:
         self.model, self.victim, self.marker = model, victim, marker
 
     def __call__(self, threads: int):
-        from imgen.cli.run import RunSettings
+        from imgen.processors import ProcessorOptions, build_processor
 
-        inner = RunSettings(self.model, ("cpu",))(threads)
+        inner = build_processor(ProcessorOptions(model=self.model, providers=("cpu",), color_order="bgr"), threads)
         victim, marker = self.victim, self.marker
 
         def process(images):

@@ -139,7 +139,7 @@ def test_long_video_in_segments(ray_cluster, model, clip, tmp_path):
     from imgen.processors import ProcessorOptions
     from imgen.video import EncodeOptions, make_processor, process_video
 
-    from imgen.cli._videos import plan_videos
+    from imgen.video.library import plan_videos
     from imgen.distributed.videos import run_videos
 
     encode = EncodeOptions(threads=1)
@@ -182,7 +182,7 @@ class CrashOnce:
 
 
 def test_killed_video_worker_is_retried(ray_cluster, model, clip, tmp_path):
-    from imgen.cli._videos import plan_videos
+    from imgen.video.library import plan_videos
     from imgen.distributed.videos import run_videos
 
     marker = tmp_path / "crashed"

@@ -224,6 +224,14 @@ class FrameProcessor:
         return _restore_colour(out, alpha, opts.color_order)
 
 
+def build_processor(options: ProcessorOptions, threads: int | None = None) -> FrameProcessor:
+    """A FrameProcessor for ``options`` with onnxruntime's thread count set to ``threads`` (what a
+    worker calls once with its CPU share; ``functools.partial(build_processor, options)`` pickles)."""
+    from dataclasses import replace
+
+    return FrameProcessor(options if threads is None else replace(options, threads=threads))
+
+
 def make_processor(
     *,
     model: str | os.PathLike | None = None,

@@ -6,7 +6,7 @@ import logging
 import sys
 
 from ..errors import ImgenError
-from ._signals import exit_status, sigterm_as_interrupt, stop_reason, stopped_words
+from ..interrupts import exit_status, sigterm_as_interrupt, stop_reason, stopped_words
 from . import (bench, decode, denoise, encode, export, generate, import_, info, reconstruct, run, train, translate,
                video)
 
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
         args.options = list(getattr(args, "options", [])) + extra
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="imgen: %(message)s")
     try:
-        with sigterm_as_interrupt():  # SIGTERM stops a run the way Ctrl+C does (cli/_signals.py)
+        with sigterm_as_interrupt():  # SIGTERM stops a run the way Ctrl+C does (imgen/interrupts.py)
             return args.func(args)
     except ImgenError as e:
         print(f"imgen: error: {e}", file=sys.stderr)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 
 from ._args import nonnegative_float, positive_float, positive_int
+from ._report import print_summary
 
 
 def add_resume_argument(p: argparse.ArgumentParser) -> None:
@@ -48,15 +49,15 @@ def check_ray_arguments(args: argparse.Namespace) -> None:
         raise ImgenError("--threads is the local run's setting; with --ray use --cpus-per-worker")
 
 
-def run_on_ray(args: argparse.Namespace, settings) -> int:
+def run_on_ray(args: argparse.Namespace, options) -> int:
     """``imgen run ... --ray``: the same job on Ray Data; prints the same report."""
     from ..distributed import run_images
     from ..imageio import pixel_limit
 
     summary = run_images(
-        args.inputs, args.output, settings.model, ext=args.ext, sigma=settings.sigma,
-        tile=settings.tile, overlap=settings.overlap, providers=settings.providers,
+        args.inputs, args.output, options.model, ext=args.ext, sigma=options.sigma,
+        tile=options.tile, overlap=options.overlap, providers=options.providers,
         resume=args.resume, address=args.ray or None, workers=args.workers,
         cpus_per_worker=args.cpus_per_worker or 1, gpus_per_worker=args.gpus_per_worker,
         progress=not args.quiet, max_pixels=pixel_limit(args.max_pixels))  # the driver's $IMGEN_MAX_PIXELS too
-    return summary.report()
+    return print_summary(summary)

@@ -1,115 +1,17 @@
-"""Many videos at once: ``imgen video FOLDER -o OUTFOLDER`` (a library of videos), locally or ``--ray``.
-
-A folder holding video files is a library: every video under it (recursively) is processed to
-the same relative path under the output folder, one after the other here or one per Ray task
-with ``--ray`` (a single video file with ``--ray`` is one task, or several segments when long).
-Outputs are written atomically by ``process_video``; a video that fails is reported and the
-rest carry on; ``--resume`` skips videos whose output exists.
+"""``imgen video FOLDER -o OUTFOLDER`` (a library of videos, video/library.py), a video with
+``--resume``, or anything with ``--ray`` (a single video file is one task, or several segments
+when long).
 """
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
 
-from ..imageio import Job, jobs_for, walk_files
-from ._batch import Summary, skip_done
-from ._signals import stop_reason
-
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".mov", ".m4v", ".avi", ".webm", ".mpg", ".mpeg", ".ts", ".mts",
-                    ".m2ts", ".flv", ".wmv", ".ogv")
-
-
-@dataclass
-class LibrarySummary(Summary):
-    """A Summary of videos, with each video's own VideoSummary by source path."""
-
-    unit: str = "video"
-    videos: dict = field(default_factory=dict)
-
-    def record(self, source: str, video) -> None:
-        """Count a finished video; its bad frames become problems (exit status 1), as with one video."""
-        self.videos[source] = video
-        self.done += 1
-        self.notes.update(video.notes)
-        self.problems.extend(f"{source}: bad frame: {b}" for b in video.bad_frames)
-
-
-def is_video(path: Path) -> bool:
-    return path.suffix.lower() in VIDEO_EXTENSIONS
-
-
-def _outputs(output: str | os.PathLike | None) -> list[Path]:
-    """What the walker leaves out: the output (a folder or a video file) and its partial file."""
-    if output is None:
-        return []
-    from ..video.paths import partial_path
-
-    out = Path(output)
-    return [out, partial_path(out)]
-
-
-def is_video_library(path: str | os.PathLike, output: str | os.PathLike | None = None) -> bool:
-    """A folder with video files under it (not a folder of frames); ``output`` (a video written
-    into a frame folder, an output folder inside the library) does not count."""
-    p = Path(path)
-    return p.is_dir() and bool(walk_files(p, VIDEO_EXTENSIONS, [], skip=_outputs(output)))
-
-
-def plan_videos(inputs: Iterable[str | os.PathLike], output: str | os.PathLike) -> tuple[list[Job], list[str]]:
-    """(jobs, problems) for video files and folders of them.
-
-    Folders are searched recursively (imageio.walk_files, leaving out an output folder inside
-    them) and keep their relative paths under ``output``; a file goes to ``output/<name>``, or
-    to ``output`` itself when that names a video file and the file is the only input.
-    Problems: missing inputs, folders without videos or that cannot be read, outputs that would
-    overwrite an input or collide.
-    """
-    inputs, out = [Path(p) for p in inputs], Path(output)
-    single = len(inputs) == 1 and inputs[0].is_file() and is_video(out) and not out.is_dir()
-    pairs, problems = [], []
-    for src in inputs:
-        if src.is_dir():
-            before = len(problems)
-            found = walk_files(src, VIDEO_EXTENSIONS, problems, skip=_outputs(out))
-            if not found and len(problems) == before:
-                problems.append(f"{src}: folder contains no videos ({', '.join(VIDEO_EXTENSIONS)})")
-            pairs.extend((p, out / p.relative_to(src)) for p in found)
-        elif src.is_file():
-            pairs.append((src, out if single else out / src.name))
-        else:
-            problems.append(f"{src}: no such file or folder")
-    return jobs_for(pairs, problems), problems
-
-
-def run_library(jobs: Sequence[Job], process_one: Callable[[Job], object], *, quiet: bool = True) -> LibrarySummary:
-    """Process videos one after the other with ``process_one(job) -> VideoSummary``.
-
-    A VideoError (or other ImgenError/ValueError) fails that video only; Ctrl+C (or SIGTERM
-    through the CLI) stops the loop: outputs already finished are complete files, the current
-    video keeps a playable partial file, and the summary records the stop.
-    """
-    from ..errors import ImgenError
-
-    summary = LibrarySummary()
-    for k, job in enumerate(jobs, 1):
-        if not quiet:
-            print(f"imgen: [{k}/{len(jobs)}] {job.source}", file=sys.stderr)
-        try:
-            summary.record(str(job.source), process_one(job))
-        except (ImgenError, ValueError) as e:
-            summary.failures.append((str(job.source), str(e)))
-        except KeyboardInterrupt as e:
-            partial = getattr(getattr(e, "summary", None), "output", None)
-            if partial:
-                summary.notes.add(f"{job.source}: the frames done before the stop are in {partial}")
-            summary.stopped = stop_reason(e)
-            summary.not_done = len(jobs) - k + 1
-            break
-    return summary
+from ..batch import skip_done
+from ..imageio import Job
+from ..video.library import is_video, is_video_library, plan_videos, run_library
+from ._report import announce, print_summary
 
 
 def library_run(args: argparse.Namespace) -> bool:
@@ -160,12 +62,12 @@ def main_library(args: argparse.Namespace, encode) -> int:
                                  batch_size=args.batch_size, queue_size=args.queue_size,
                                  copy_streams=not args.no_copy, desc=job.source.name)
 
-        summary = run_library(jobs, process_one, quiet=args.quiet)
+        summary = run_library(jobs, process_one, announce=None if args.quiet else announce)
     for source, video in summary.videos.items():
         print(f"imgen: {source}: {video.lines()[0]}", file=sys.stderr)
     summary.problems[:0] = problems
     summary.skipped = skipped
-    return summary.report()
+    return print_summary(summary)
 
 
 def add_video_ray_arguments(p: argparse.ArgumentParser) -> None:

@@ -8,7 +8,8 @@ from ..imageio import plan_outputs
 from ..denoise import WAVELETS
 from ..processors import METHODS, MODES, STAGES, THRESHOLDS, FrameProcessor, ProcessorOptions
 from ._args import nonnegative_float, positive_int, thread_count
-from ._batch import run_files
+from ..batch import run_files
+from ._report import print_summary
 from .run import add_io_arguments
 
 
@@ -71,4 +72,4 @@ def main(args: argparse.Namespace) -> int:
     summary = run_files(jobs, process, chunk=8 if args.model else 1, desc=process.name, quiet=args.quiet,
                         max_pixels=args.max_pixels)
     summary.notes.update(process.notes)
-    return summary.report(problems)
+    return print_summary(summary, problems)

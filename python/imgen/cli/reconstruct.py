@@ -5,7 +5,8 @@ import argparse
 
 from ..generative import reconstruct
 from ..imageio import plan_outputs
-from ._batch import run_files
+from ..batch import run_files
+from ._report import print_summary
 from ._gen import add_session_arguments, load_for
 from .run import add_io_arguments
 
@@ -31,5 +32,5 @@ def main(args: argparse.Namespace) -> int:
     def process(images):
         return list(reconstruct(encoder, decoder, images, color_order="bgr", resize=args.resize))
 
-    return run_files(jobs, process, desc="reconstruct", quiet=args.quiet,
-                     max_pixels=args.max_pixels).report(problems)
+    summary = run_files(jobs, process, desc="reconstruct", quiet=args.quiet, max_pixels=args.max_pixels)
+    return print_summary(summary, problems)

@@ -3,17 +3,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-from dataclasses import dataclass
 
-import numpy as np
-
-from ..engine import Model, load
-from ..errors import ImgenError
+from ..batch import run_files, skip_done
+from ..engine import Model
 from ..imageio import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_PIXELS_VARIABLE, plan_outputs
 from ..processors import FrameProcessor, ProcessorOptions
 from ._args import image_ext, nonnegative_float, nonnegative_int, thread_count
-from ._batch import run_files, skip_done
 from ._distributed import add_ray_arguments, add_resume_argument, check_ray_arguments
+from ._report import print_summary
 
 log = logging.getLogger("imgen")
 
@@ -71,77 +68,30 @@ def add_tiling_arguments(p: argparse.ArgumentParser, *,
     p.add_argument("--threads", type=thread_count, help=threads_help)
 
 
-@dataclass(frozen=True)
-class RunSettings:
-    """What ``imgen run`` does to images, picklable so that distributed workers rebuild it.
-
-    Calling it with a thread count loads the model (once) and returns the batch function.
-    """
-
-    model: str
-    providers: tuple[str, ...] | None = None
-    sigma: float | None = None
-    tile: int | None = None
-    overlap: int | None = None
-
-    def load(self, threads: int | None = None) -> Model:
-        """Load the model and check the settings against it (ImgenError when they do not fit)."""
-        return self.check(load(self.model, providers=self.providers, threads=threads))
-
-    def check(self, model: Model) -> Model:
-        """ImgenError when the settings do not fit the model."""
-        if self.sigma is not None and model.info.noise_input is None:
-            raise ImgenError(f"--sigma given, but model {model.name} has no noise-level input")
-        if self.sigma is not None and not self.sigma >= 0:
-            raise ImgenError(f"--sigma must be >= 0, got {self.sigma}")
-        return model
-
-    def processor_options(self) -> ProcessorOptions:
-        """The same work as a video/denoise processor, on BGR(A) files."""
-        return ProcessorOptions(model=self.model, sigma=self.sigma, tile=self.tile, overlap=self.overlap,
-                                providers=self.providers, color_order="bgr")
-
-    def __call__(self, threads: int | None = None) -> "ModelProcess":
-        return ModelProcess(self.load(threads), self)
-
-
-class ModelProcess:
-    """A loaded model applied to a chunk of BGR(A) images; ``notes`` lists the conversions."""
-
-    def __init__(self, model: Model, settings: RunSettings):
-        self.model = model
-        self.settings = settings
-        self._frames = FrameProcessor(settings.processor_options(), model=model)
-
-    @property
-    def notes(self) -> set[str]:
-        return self._frames.notes
-
-    def __call__(self, images: list[np.ndarray]) -> list[np.ndarray]:
-        return self._frames(images)
+def run_options(args: argparse.Namespace) -> ProcessorOptions:
+    """What ``imgen run`` (and translate) does to each file, from its arguments: BGR(A) files."""
+    return ProcessorOptions(model=args.model, sigma=getattr(args, "sigma", None), tile=args.tile,
+                            overlap=args.overlap, providers=tuple(args.providers) if args.providers else None,
+                            threads=args.threads, color_order="bgr")
 
 
 def main(args: argparse.Namespace) -> int:
     check_ray_arguments(args)
-    settings = RunSettings(args.model, tuple(args.providers) if args.providers else None,
-                           args.sigma, args.tile, args.overlap)
+    options = run_options(args)
     if args.ray is not None:
         from ._distributed import run_on_ray
 
-        return run_on_ray(args, settings)
-    return run_local(settings(args.threads), args)
+        return run_on_ray(args, options)
+    return run_local(FrameProcessor(options), args)
 
 
 def run_model(model: Model, args: argparse.Namespace) -> int:
     """Run an already loaded image-to-image model over args.inputs into args.output, as ``imgen run``
     does (used by ``imgen translate``)."""
-    settings = RunSettings(args.model, tuple(args.providers) if args.providers else None,
-                           getattr(args, "sigma", None), args.tile, args.overlap)
-    settings.check(model)
-    return run_local(ModelProcess(model, settings), args)
+    return run_local(FrameProcessor(run_options(args), model=model), args)
 
 
-def run_local(process: ModelProcess, args: argparse.Namespace) -> int:
+def run_local(process: FrameProcessor, args: argparse.Namespace) -> int:
     """The single-machine file loop: plan, skip finished outputs (--resume), run, report."""
     log.info("model %s on %s", process.model.name, process.model.provider)
     jobs, problems = plan_outputs(args.inputs, args.output, args.ext)
@@ -151,4 +101,4 @@ def run_local(process: ModelProcess, args: argparse.Namespace) -> int:
     summary = run_files(jobs, process, desc=process.model.name, quiet=args.quiet, max_pixels=args.max_pixels)
     summary.notes.update(process.notes)
     summary.skipped = skipped
-    return summary.report(problems)
+    return print_summary(summary, problems)

@@ -7,7 +7,7 @@ import sys
 from ..errors import ImgenError
 from ._args import nonnegative_int, positive_float, positive_int, thread_count
 from ._distributed import check_ray_arguments
-from ._signals import exit_status, stop_reason, stopped_words
+from ..interrupts import exit_status, stop_reason, stopped_words
 from ._videos import add_video_ray_arguments, library_run, main_library
 from .denoise import add_method_arguments, processor_options
 from .run import add_max_pixels_argument

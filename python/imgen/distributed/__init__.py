@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ._ray import RayMissingError, connected
 from ._resources import WorkerResources
-from ..cli._videos import LibrarySummary, plan_videos
+from ..video.library import LibrarySummary, plan_videos
 from .images import ImageWorker, map_images, run_images
 from .videos import run_videos
 

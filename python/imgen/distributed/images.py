@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from ..cli._batch import Process, Summary, run_chunk, skip_done
+from ..batch import Process, Summary, run_chunk, skip_done
 from ..errors import ImgenError
 from ..imageio import Job, plan_outputs
 from . import _ray
@@ -211,10 +211,14 @@ def run_images(
     Returns a Summary whose ``problems`` lists inputs that could not be planned; raises
     ImgenError (ModelError) when the model does not load or does not fit the settings.
     """
-    from ..cli.run import RunSettings
+    from dataclasses import replace
+    from functools import partial
 
-    settings = RunSettings(_model_ref(model), tuple(providers) if providers else None, sigma, tile, overlap)
-    checked = RunSettings(settings.model, ("cpu",), sigma, tile, overlap).load(threads=1)  # fail early, once
+    from ..processors import FrameProcessor, ProcessorOptions, build_processor
+
+    options = ProcessorOptions(model=_model_ref(model), sigma=sigma, tile=tile, overlap=overlap,
+                               providers=tuple(providers) if providers else None, color_order="bgr")
+    checked = FrameProcessor(replace(options, providers=("cpu",), threads=1))  # fail early, once
     jobs, problems = plan_outputs(inputs, output, ext)
     skipped = 0
     if resume:
@@ -222,9 +226,9 @@ def run_images(
     with _ray.connected(address, runtime_env=runtime_env):
         gpus = decide_gpus(providers, gpus_per_worker)
         if not gpus and providers is None:
-            settings = RunSettings(settings.model, ("cpu",), sigma, tile, overlap)
+            options = replace(options, providers=("cpu",))
         resources = WorkerResources(workers, cpus_per_worker, gpus, max_retries)
-        summary = map_images(jobs, settings, resources=resources, batch_size=batch_size,
+        summary = map_images(jobs, partial(build_processor, options), resources=resources, batch_size=batch_size,
                              progress=progress, desc=checked.name, max_pixels=max_pixels)
     summary.problems.extend(problems)
     summary.skipped = skipped

@@ -86,7 +86,7 @@ def run_videos(
     Every node must see the input and output paths.  Returns a LibrarySummary (failures in job
     order; each finished video's VideoSummary in ``videos``).
     """
-    from ..cli._videos import LibrarySummary
+    from ..video.library import LibrarySummary
     from ..processors import FrameProcessor, ProcessorOptions
     from ..video import EncodeOptions
 

@@ -1,4 +1,5 @@
-"""The file loop shared by commands that turn images into images (run, denoise, ...).
+"""The file loop that turns image files into image files (imgen run, denoise, translate, the Ray
+workers), and the Summary every batch of files or videos reports in.
 
 Reads are prefetched and writes done on a small I/O thread pool while the main thread
 computes; a bad file is reported and the rest carry on; outputs are written atomically, upright
@@ -16,10 +17,10 @@ from typing import Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
-from ..errors import ImgenError
-from ..imageio import (ImageFileError, Job, fit_to_format, icc_problem, pixel_limit, read_image_and_profile,
+from .errors import ImgenError
+from .imageio import (ImageFileError, Job, fit_to_format, icc_problem, pixel_limit, read_image_and_profile,
                        remove_stale_temps, write_image)
-from ._signals import exit_status, stop_reason, stopped_words
+from .interrupts import exit_status, stop_reason, stopped_words
 
 Process = Callable[[list[np.ndarray]], list[np.ndarray]]
 
@@ -49,26 +50,24 @@ class Summary:
         self.stopped = self.stopped or other.stopped
         self.not_done += other.not_done
 
-    def report(self, problems: Sequence[str] = ()) -> int:
-        """Print the outcome to stderr; the exit code (0 all done, 1 something failed, 130/143
-        stopped by Ctrl+C/SIGTERM)."""
-        for note in sorted(self.notes):
-            print(f"note: {note}", file=sys.stderr)
+    def report(self, problems: Sequence[str] = ()) -> tuple[list[str], int]:
+        """(the lines that tell the outcome, the exit code: 0 all done, 1 something failed,
+        130/143 stopped by Ctrl+C/SIGTERM).  ``problems``: inputs that could not be planned."""
+        lines = [f"note: {note}" for note in sorted(self.notes)]
         failed = list(problems) + self.problems + [f"{src}: {msg}" for src, msg in self.failures]
         total = self.done + len(self.failures) + self.not_done
         line = f"imgen: wrote {self.done} of {total} {self.unit}(s)"
         if self.skipped:
             line += f"; {self.skipped} already done, skipped (--resume)"
-        print(line, file=sys.stderr)
+        lines.append(line)
         if failed:
-            print(f"imgen: {len(failed)} problem(s):", file=sys.stderr)
-            for line in failed:
-                print(f"  {line}", file=sys.stderr)
+            lines.append(f"imgen: {len(failed)} problem(s):")
+            lines += [f"  {line}" for line in failed]
         if self.stopped:
-            print(f"imgen: {stopped_words(self.stopped)}: {self.not_done} {self.unit}(s) not done; the outputs "
-                  f"written are complete (run again with --resume to finish)", file=sys.stderr)
-            return exit_status(self.stopped)
-        return 1 if failed else 0
+            lines.append(f"imgen: {stopped_words(self.stopped)}: {self.not_done} {self.unit}(s) not done; the "
+                         f"outputs written are complete (run again with --resume to finish)")
+            return lines, exit_status(self.stopped)
+        return lines, 1 if failed else 0
 
 
 def skip_done(jobs: Sequence[Job]) -> tuple[list[Job], int]:
