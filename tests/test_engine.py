@@ -165,6 +165,42 @@ def test_tiled_run_fits_in_bounded_memory(tmp_path):
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
 
 
+def test_tiled_path_helpers_match_full_image_formulas(tmp_path, rng):
+    # estimate_sigma and the RGB -> gray conversion now work band by band (no full-size float
+    # copies); they must give exactly what the full-image numpy formulas gave.
+    from imgen.denoise import estimate_sigma
+
+    def sigma_full(img):
+        h, w = img.shape[0] // 2 * 2, img.shape[1] // 2 * 2
+        x = img[:h, :w].astype(np.float32, copy=False)
+        x = x[..., None] if x.ndim == 2 else x
+        hh = (x[0::2, 0::2] - x[0::2, 1::2] - x[1::2, 0::2] + x[1::2, 1::2]) * np.float32(0.5)
+        return float(np.mean([float(np.median(np.abs(hh[..., c]))) / 0.6744897501960817
+                              for c in range(hh.shape[-1])]))
+
+    def gray_full(img):
+        luma = img[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        if img.dtype != np.float32:
+            luma = np.clip(np.rint(luma), 0, 255 if img.dtype == np.uint8 else 65535).astype(img.dtype)
+        return luma
+
+    cases = [((2, 2), np.uint8), ((3, 5, 3), np.uint16), ((61, 47), np.float32), ((1200, 905, 3), np.uint8),
+             ((1301, 1100), np.uint16), ((900, 1203, 4), np.float32), ((40, 33, 1), np.uint8)]
+    for shape, dtype in cases:
+        if dtype == np.float32:
+            img = rng.random(shape).astype(np.float32)
+        else:
+            top = np.iinfo(dtype).max
+            img = np.clip(rng.normal(top / 2, top / 10, shape), 0, top).astype(dtype)
+        assert estimate_sigma(img) == sigma_full(img), (shape, dtype)
+        even = img[: img.shape[0] // 2 * 2 or 2]
+        assert estimate_sigma(even) == sigma_full(even), (shape, dtype)
+    model = imgen.load(om.identity(tmp_path / "g.onnx", 1, om.meta(task="restore", channels=1)))
+    for shape, dtype in [((1200, 905, 3), np.uint8), ((37, 41, 4), np.uint16), ((700, 333, 3), np.float32)]:
+        img = (rng.random(shape) * (1 if dtype == np.float32 else np.iinfo(dtype).max)).astype(dtype)
+        np.testing.assert_array_equal(model(img, convert_channels=True, tile=256)[..., 0], gray_full(img))
+
+
 def test_size_multiple_pads_and_crops(tmp_path, rng):
     model = imgen.load(om.identity(tmp_path / "m8.onnx", 3, om.meta(channels=3, size_multiple=8)))
     img = rng.integers(0, 256, (13, 21, 3), dtype=np.uint8)

@@ -208,7 +208,7 @@ class Model:
         for idx, img in enumerate(items):
             name = "image" if kind == "single" else f"images[{idx}]"
             img = as_image(img, name)
-            if img.dtype == np.float32 and not np.isfinite(img).all():
+            if img.dtype == np.float32 and not _all_finite(img):
                 raise ValueError(f"{name} contains NaN or Inf; imgen does not guess values for them")
             prepared.append(self._adapt_channels(img, name, convert_channels))
 
@@ -314,11 +314,15 @@ class Model:
                 f"pass convert_channels=True (CLI: converted automatically)"
             )
         if want == 1:
-            rgb = img[..., :3].astype(np.float32)
-            luma = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
-            if img.dtype != np.float32:
-                luma = np.clip(np.rint(luma), 0, image_max(img.dtype)).astype(img.dtype)
-            return luma, None, False
+            # Band by band, so a large image never has a full-size float copy.
+            coeffs = np.array([0.299, 0.587, 0.114], np.float32)
+            gray = np.empty(img.shape[:2], img.dtype)
+            for y0, y1 in _bands(img):
+                luma = img[y0:y1, :, :3].astype(np.float32) @ coeffs
+                if img.dtype != np.float32:
+                    luma = np.clip(np.rint(luma), 0, image_max(img.dtype)).astype(img.dtype)
+                gray[y0:y1] = luma
+            return gray, None, False
         base = img if gray2d else img[..., 0]
         rgb = np.repeat(base[..., None], 3, axis=2)
         if want == 4:
@@ -439,6 +443,18 @@ class Model:
                 raise ModelError(f"model {self.name} returned tiles of shape {out.shape[1:]}, expected {expected}")
             merger.add(out, indices)
         return _clamp_float(merger.finish(), clamp)
+
+
+def _bands(image: np.ndarray, samples: int = 1 << 20):
+    """(y0, y1) row bands of about `samples` samples each (a multiple of 16 rows), covering the image."""
+    per_row = max(1, image[0].size)
+    step = max(16, samples // per_row // 16 * 16)
+    return [(y, min(y + step, image.shape[0])) for y in range(0, image.shape[0], step)]
+
+
+def _all_finite(image: np.ndarray) -> bool:
+    """np.isfinite(image).all() without a full-size boolean array."""
+    return all(np.isfinite(image[y0:y1]).all() for y0, y1 in _bands(image))
 
 
 def _clamp_float(images: np.ndarray, clamp: bool) -> np.ndarray:
