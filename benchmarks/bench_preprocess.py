@@ -58,11 +58,12 @@ def imgen_tile_merge(img, tile, overlap):
     h, w, c = img.shape
     grid = imgen.plan_tiles(h, w, tile=tile, overlap=overlap)
     regions = grid.regions()
-    merger = imgen.TileMerger(h, w, c, grid.row_starts, grid.col_starts, grid.tile_height, grid.tile_width, overlap)
+    merger = imgen.TileMerger(h, w, c, grid.row_starts, grid.col_starts, grid.tile_height, grid.tile_width, overlap,
+                              dtype=np.uint8)
     for start in range(0, len(regions), 4):
         batch = regions[start:start + 4]
         merger.add(imgen.to_tensor(img, regions=batch), list(range(start, start + len(batch))))
-    return merger.finish(dtype=np.uint8)
+    return merger.finish()
 
 
 def median_times(fns: dict, repeats: int) -> dict:

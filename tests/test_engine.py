@@ -1,6 +1,10 @@
 """imgen.load / Model: metadata, layouts, batching, tiling and errors, on tiny ONNX models."""
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
@@ -128,6 +132,73 @@ def test_tiled_conv_has_no_seams(tmp_path, rng):
     # The outer overlap/4 = 4 pixels of each tile side carry no weight, so the 1-pixel
     # border effect of the 3x3 conv never reaches the result.
     np.testing.assert_allclose(tiled, whole, atol=1e-5)
+
+
+BOUNDED_MEMORY_SCRIPT = r"""
+import resource, sys
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import onnx_models as om
+import imgen
+
+n, headroom = 8000, 320 << 20
+model = imgen.load(om.identity(sys.argv[2], 1, om.meta(task="restore", channels=1)))
+img = np.empty((n, n), np.uint8)  # made in place: no large temporaries before the limit
+img[:] = (np.arange(n, dtype=np.uint8) * 7)[None, :]
+img += (np.arange(n, dtype=np.uint8) * 13)[:, None]
+model(img[:1100, :1100], tile=512, overlap=32)  # warm-up: thread pools, allocator arenas
+size = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmSize:")) << 10
+resource.setrlimit(resource.RLIMIT_AS, (size + headroom, resource.RLIM_INFINITY))
+out = model(img, tile=512, overlap=32)
+assert np.array_equal(out, img), "tiled identity is not exact"
+print("ok")
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc and RLIMIT_AS")
+def test_tiled_run_fits_in_bounded_memory(tmp_path):
+    # An 8000x8000 gray image: input and output 61 MiB each.  Full-size float accumulators (a
+    # running mean and a weight per pixel, 488 MiB) do not fit in 320 MiB above the process's size
+    # before the call; a band of open rows does.  A subprocess, so running out fails the test.
+    proc = subprocess.run([sys.executable, "-c", BOUNDED_MEMORY_SCRIPT, str(Path(__file__).parent),
+                           str(tmp_path / "id.onnx")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr[-2000:]
+
+
+def test_tiled_path_helpers_match_full_image_formulas(tmp_path, rng):
+    # estimate_sigma and the RGB -> gray conversion now work band by band (no full-size float
+    # copies); they must give exactly what the full-image numpy formulas gave.
+    from imgen.denoise import estimate_sigma
+
+    def sigma_full(img):
+        h, w = img.shape[0] // 2 * 2, img.shape[1] // 2 * 2
+        x = img[:h, :w].astype(np.float32, copy=False)
+        x = x[..., None] if x.ndim == 2 else x
+        hh = (x[0::2, 0::2] - x[0::2, 1::2] - x[1::2, 0::2] + x[1::2, 1::2]) * np.float32(0.5)
+        return float(np.mean([float(np.median(np.abs(hh[..., c]))) / 0.6744897501960817
+                              for c in range(hh.shape[-1])]))
+
+    def gray_full(img):
+        luma = img[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        if img.dtype != np.float32:
+            luma = np.clip(np.rint(luma), 0, 255 if img.dtype == np.uint8 else 65535).astype(img.dtype)
+        return luma
+
+    cases = [((2, 2), np.uint8), ((3, 5, 3), np.uint16), ((61, 47), np.float32), ((1200, 905, 3), np.uint8),
+             ((1301, 1100), np.uint16), ((900, 1203, 4), np.float32), ((40, 33, 1), np.uint8)]
+    for shape, dtype in cases:
+        if dtype == np.float32:
+            img = rng.random(shape).astype(np.float32)
+        else:
+            top = np.iinfo(dtype).max
+            img = np.clip(rng.normal(top / 2, top / 10, shape), 0, top).astype(dtype)
+        assert estimate_sigma(img) == sigma_full(img), (shape, dtype)
+        even = img[: img.shape[0] // 2 * 2 or 2]
+        assert estimate_sigma(even) == sigma_full(even), (shape, dtype)
+    model = imgen.load(om.identity(tmp_path / "g.onnx", 1, om.meta(task="restore", channels=1)))
+    for shape, dtype in [((1200, 905, 3), np.uint8), ((37, 41, 4), np.uint16), ((700, 333, 3), np.float32)]:
+        img = (rng.random(shape) * (1 if dtype == np.float32 else np.iinfo(dtype).max)).astype(dtype)
+        np.testing.assert_array_equal(model(img, convert_channels=True, tile=256)[..., 0], gray_full(img))
 
 
 def test_size_multiple_pads_and_crops(tmp_path, rng):

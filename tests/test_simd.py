@@ -29,11 +29,11 @@ out = {
     "psnr": np.array([metrics.psnr(img16, img16[::-1].copy())]),
 }
 g = imgen.plan_tiles(67, 91, tile=32, overlap=12)
-m = imgen.TileMerger(67, 91, 3, g.row_starts, g.col_starts, g.tile_height, g.tile_width, 12)
+m = imgen.TileMerger(67, 91, 3, g.row_starts, g.col_starts, g.tile_height, g.tile_width, 12, dtype="float32")
 tiles = imgen.to_tensor(img8, regions=g.regions(), dtype="float16")
 tiles = tiles + rng.normal(0, 0.01, tiles.shape).astype(np.float16)  # tiles that disagree
 m.add(tiles, list(range(len(g))))
-out["merge"] = m.finish(dtype="float32")
+out["merge"] = m.finish()
 np.savez(sys.argv[1], **out)
 """
 

@@ -1,5 +1,7 @@
-"""plan_tiles / TileMerger: coverage, exact identity round-trips, weights, scale."""
+"""plan_tiles / TileMerger: coverage, exact identity round-trips, weights, scale, bounded memory."""
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 import pytest
@@ -7,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import imgen
+from imgen import _core
 
 
 def merge_identity(img, tile, overlap, multiple=1, scale=1):
@@ -19,12 +22,12 @@ def merge_identity(img, tile, overlap, multiple=1, scale=1):
     c = tiles.shape[1]
     m = imgen.TileMerger(h * scale, w * scale, c, [y * scale for y in grid.row_starts],
                          [x * scale for x in grid.col_starts], grid.tile_height * scale,
-                         grid.tile_width * scale, overlap * scale)
+                         grid.tile_width * scale, overlap * scale, dtype=img.dtype)
     order = np.random.default_rng(0).permutation(len(grid))  # any order, any batching
     for chunk in np.array_split(order, 3):
         if len(chunk):
             m.add(tiles[chunk], chunk.tolist())
-    return m.finish(dtype=img.dtype), grid
+    return m.finish(), grid
 
 
 def test_plan_axis_layout():
@@ -81,7 +84,7 @@ def test_blend_weights_are_smooth_in_overlaps():
     n = len(grid)
     tiles = np.stack([np.full((1, grid.tile_height, grid.tile_width), float(k), np.float32) for k in range(n)])
     m.add(tiles, list(range(n)))
-    row = m.finish(dtype=np.float32)[0, :, 0]
+    row = m.finish()[0, :, 0]
     assert np.all(np.diff(row) >= 0)  # no dips or bumps: a monotone, seamless cross-fade
     start = grid.col_starts[1]
     # The first overlap/4 columns of tile 1 carry no weight; the ramp follows.
@@ -110,3 +113,148 @@ def test_merger_errors():
         imgen.plan_tiles(100, 100, tile=4, overlap=0, multiple=8)
     with pytest.raises(ValueError, match="positive"):
         imgen.plan_tiles(0, 100, tile=32)
+
+
+# -- bounded memory ------------------------------------------------------------------------------
+#
+# The merger writes finished rows straight into its output and keeps float accumulators only for
+# rows still open.  It must blend exactly as the full-image merger it replaced did: the digests
+# below are that merger's outputs (commit 9bc5059, GCC, x86-64) on the same deterministic tiles,
+# for both SIMD levels (the AVX2 blend contracts to FMA, which moves the last bit of float outputs).
+
+# name: (h, w, channels, tile, overlap, multiple, scale, tile dtype, out dtype, norm, clamp, order, batch)
+GOLDEN_CASES = {
+    "rgb_f32_rowmajor": (45, 70, 3, 16, 6, 1, 1, "float32", "float32", {}, False, "rows", 4),
+    "rgb_u8_norm_swap": (45, 70, 3, 16, 6, 1, 1, "float32", "uint8",
+                         {"mean": [0.1, 0.2, 0.3], "std": [0.5, 0.6, 0.7], "swap_rb": True}, False, "rows", 7),
+    "gray_f16_u16_x2_random": (37, 53, 1, 12, 5, 1, 2, "float16", "uint16", {}, False, "random", 3),
+    "rgba_f32_clamp_random": (40, 41, 4, 20, 8, 1, 1, "float32", "float32", {"scale": 0.5}, True, "random", 5),
+    "padded_rows_u8": (13, 50, 3, 16, 4, 8, 1, "float32", "uint8", {}, False, "rows", 2),
+}
+GOLDEN_DIGESTS = {
+    "avx2": {
+        "rgb_f32_rowmajor": "583fff7bfc2b81e39f2fcc85fa8d4e7b",
+        "rgb_u8_norm_swap": "7816e41aa778b68922b919612be6542c",
+        "gray_f16_u16_x2_random": "61f071d3bd2d9be9d51a71cd058e4b06",
+        "rgba_f32_clamp_random": "fe2da103c99d06de6ec642c3ac49b2dc",
+        "padded_rows_u8": "4bb02a860d3bf8af008a7e7287ab024b",
+    },
+    "baseline": {
+        "rgb_f32_rowmajor": "50cb345badbb888fdbb37ae3ebed5e5d",
+        "rgb_u8_norm_swap": "7816e41aa778b68922b919612be6542c",
+        "gray_f16_u16_x2_random": "45442c8c60a5649c7fc3d3347a7d6b27",
+        "rgba_f32_clamp_random": "e90bdc44c0dcdd711ab9fe7a6b34e622",
+        "padded_rows_u8": "4bb02a860d3bf8af008a7e7287ab024b",
+    },
+}
+
+
+def golden_values(n, seed):
+    """n floats in [-0.2, 1.2) from an integer hash: the same on every platform and numpy."""
+    m = np.uint64(2**32)
+    x = (np.arange(n, dtype=np.uint64) * np.uint64(2654435761) + np.uint64(seed * 40503 + 1)) % m
+    x = ((x ^ (x >> np.uint64(13))) * np.uint64(1274126177)) % m
+    return x.astype(np.float64) / 2**32 * 1.4 - 0.2
+
+
+def golden_case(name):
+    """(merger positional args, conversion kwargs, tiles that disagree, list of index batches)."""
+    h, w, c, tile, overlap, multiple, s, tdt, odt, norm, clamp, order, batch = GOLDEN_CASES[name]
+    grid = imgen.plan_tiles(h, w, tile=tile, overlap=overlap, multiple=multiple)
+    n = len(grid)
+    th, tw = grid.tile_height * s, grid.tile_width * s
+    tiles = golden_values(n * c * th * tw, sum(map(ord, name))).reshape(n, c, th, tw).astype(tdt)
+    args = (h * s, w * s, c, [y * s for y in grid.row_starts], [x * s for x in grid.col_starts],
+            th, tw, overlap * s)
+    idx = list(range(n))
+    if order == "random":
+        idx = [int(i) for i in (np.arange(n) * 7919 + 3) % n]  # a fixed permutation
+        assert sorted(idx) == list(range(n))
+    return args, dict(norm, dtype=odt, clamp=clamp), tiles, [idx[i:i + batch] for i in range(0, n, batch)]
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
+def test_merger_matches_the_full_image_merger(name):
+    args, kwargs, tiles, batches = golden_case(name)
+    m = imgen.TileMerger(*args, **kwargs)
+    for b in batches:
+        m.add(tiles[b], b)
+    out = m.finish()
+    digest = hashlib.sha256(out.tobytes()).hexdigest()[:32]
+    assert out.shape == (args[0], args[1], args[2]) and out.dtype == kwargs["dtype"]
+    assert digest == GOLDEN_DIGESTS[_core.simd_level()][name], (
+        "blend differs from the full-image merger (if the compiler changed, FMA contraction may differ)")
+
+
+@pytest.mark.parametrize("channels,dtype", [(1, np.uint8), (3, np.float32)])
+def test_merger_holds_only_a_band_of_rows(channels, dtype):
+    h, w, tile, overlap = 1000, 300, 64, 16
+    grid = imgen.plan_tiles(h, w, tile=tile, overlap=overlap)
+    rows, cols = grid.row_starts, grid.col_starts
+    img = (np.arange(h * w * channels) % 251).reshape(h, w, channels).astype(dtype)
+    if dtype == np.float32:
+        img /= 250
+    tiles = imgen.to_tensor(img, regions=grid.regions())
+    m = imgen.TileMerger(h, w, channels, rows, cols, tile, tile, overlap, dtype=dtype)
+    per_row = w * (channels + 1) * 4  # float32 mean per channel + weight
+    batch = 5  # batches that straddle grid rows, as the engine's do
+    for start in range(0, len(grid), batch):
+        idx = list(range(start, min(start + batch, len(grid))))
+        m.add(tiles[idx], idx)
+        done = idx[-1] + 1  # tiles added so far
+        complete = done // len(cols)  # grid rows complete
+        assert m.rows_done == (rows[complete] if complete < len(rows) else h)
+        assert m.accumulator_bytes <= (tile + (tile - overlap)) * per_row
+    stride = tile - overlap
+    # A ring of tile + stride rows (briefly also its first tile rows while it grew), not h rows.
+    assert m.peak_accumulator_bytes <= (2 * tile + stride) * per_row < h * per_row / 4
+    assert m.accumulator_bytes == 0  # released when the image is complete
+    np.testing.assert_array_equal(m.finish().reshape(img.shape), img)
+
+
+def test_merger_writes_into_out():
+    h, w = 40, 70
+    grid = imgen.plan_tiles(h, w, tile=16, overlap=4)
+    img = (np.arange(h * w * 3) % 256).reshape(h, w, 3).astype(np.uint8)
+    tiles = imgen.to_tensor(img, regions=grid.regions())
+    big = np.zeros((h + 2, w + 5, 3), np.uint8)
+    view = big[1:-1, 2:-3]  # rows strided: written in place
+    m = imgen.TileMerger(h, w, 3, grid.row_starts, grid.col_starts, 16, 16, 4, dtype=np.uint8, out=view)
+    m.add(tiles, list(range(len(grid))))
+    assert m.finish() is view
+    np.testing.assert_array_equal(view, img)
+    assert big[0].sum() == 0 and big[:, :2].sum() == 0 and big[:, -3:].sum() == 0
+    args = (h, w, 3, grid.row_starts, grid.col_starts, 16, 16, 4)
+    with pytest.raises(ValueError, match="out must be a uint8 array of shape"):
+        imgen.TileMerger(*args, dtype=np.uint8, out=np.zeros((h, w, 3), np.uint16))
+    with pytest.raises(ValueError, match="out must be a uint8 array of shape"):
+        imgen.TileMerger(*args, dtype=np.uint8, out=np.zeros((h, w + 1, 3), np.uint8))
+    with pytest.raises(ValueError, match="contiguous"):
+        imgen.TileMerger(*args, dtype=np.uint8, out=np.zeros((h, 2 * w, 3), np.uint8)[:, ::2])
+    with pytest.raises(TypeError, match="dtype must be uint8, uint16 or float32"):
+        imgen.TileMerger(*args, dtype=np.float16)
+
+
+def test_absurd_grids_and_mergers_are_refused():
+    # Sizes whose products overflow, or that no machine holds: clear errors, nothing allocated.
+    with pytest.raises(ValueError, match="overflows"):
+        imgen.TileMerger(2**40, 2**40, 3, [0], [0], 2**40, 2**40, 0)
+    with pytest.raises(ValueError, match="overflows"):
+        imgen.TileMerger(2**62, 4, 4, [0], [0], 2**62, 4, 0, dtype=np.float32)
+    with pytest.raises(MemoryError, match="more than this machine's memory"):
+        imgen.TileMerger(2**20, 2**20, 3, [0], [0], 2**20, 2**20, 0)  # 12 TiB
+    with pytest.raises(ValueError, match="at most 16777216"):
+        imgen.plan_tiles(2**62, 8, tile=2, overlap=1)
+    with pytest.raises(ValueError, match="at most 16777216"):
+        imgen.plan_tiles(10**5, 10**5, tile=8, overlap=4)
+    big = imgen.plan_tiles(2**62 + 1, 8, tile=2**63 - 1, multiple=2**62 + 2)  # rounding up: no overflow
+    assert big.tile_height == 2**62 + 2 and big.row_starts == [0]
+    starts = list(range(0, 4097 * 4, 4))  # 4097 x 4097 tiles > 2**24
+    with pytest.raises(ValueError, match="too large"):
+        imgen.TileMerger(4097 * 4, 4097 * 4, 1, starts, starts, 4, 4, 0, dtype=np.uint8)
+    with pytest.raises(ValueError, match="strictly increasing"):
+        imgen.TileMerger(50, 50, 1, [0, 18, 18], [0, 18], 32, 32, 8)
+    with pytest.raises(ValueError, match="do not cover"):
+        imgen.TileMerger(50, 50, 1, [0, 40], [0, 18], 32, 32, 0)
+    with pytest.raises(ValueError, match="outside"):
+        imgen.TileMerger(50, 50, 1, [0, 50], [0, 18], 32, 32, 8)

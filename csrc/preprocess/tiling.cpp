@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "common/cpu_features.hpp"
 #include "preprocess/blend_impl.hpp"
@@ -14,27 +17,91 @@
 
 namespace imgen {
 
+namespace {
+
+std::string str(int64_t v) { return std::to_string(v); }
+
+// The weight (before the min of both sides) at distance d from a side with a neighbour.
+double ramp_weight(int64_t d, int64_t margin, int64_t ramp) {
+  if (d < margin) return 0.0;
+  const double half_pi = 1.5707963267948966;
+  const double s =
+      std::sin(half_pi * (static_cast<double>(d - margin) + 0.5) / static_cast<double>(ramp));
+  return s * s;
+}
+
+// The pixels of a tile with a positive weight, [first, last), clipped to the axis: all but the
+// outer overlap/4 on each side that has a neighbour (the ramp itself is positive throughout).
+void positive_span(int64_t start, int64_t size, int64_t length, int64_t overlap, int64_t* first,
+                   int64_t* last) {
+  const int64_t inside = std::min(size, length - start);  // start < length, no overflow
+  const int64_t margin = overlap > 0 ? overlap / 4 : 0;
+  const bool left = start > 0, right = size < length - start;
+  *first = start + std::min(left ? margin : 0, inside);
+  *last = start + (right ? std::max<int64_t>(0, inside - margin) : inside);
+}
+
+// Starts on one axis must be strictly increasing, inside [0, length), and their positive spans
+// must cover the axis (every output pixel then gets a positive total weight).
+void check_axis(const std::vector<int64_t>& starts, int64_t size, int64_t length, int64_t overlap,
+                const char* what) {
+  std::vector<std::pair<int64_t, int64_t>> spans;
+  spans.reserve(starts.size());
+  for (size_t i = 0; i < starts.size(); ++i) {
+    const int64_t s = starts[i];
+    if (s < 0 || s >= length)
+      throw std::invalid_argument(std::string("tile ") + what + " start outside the image");
+    if (i > 0 && s <= starts[i - 1])
+      throw std::invalid_argument(std::string("tile ") + what + " starts must be strictly increasing");
+    int64_t first, last;
+    positive_span(s, size, length, overlap, &first, &last);
+    if (first < last) spans.emplace_back(first, last);
+  }
+  std::sort(spans.begin(), spans.end());
+  int64_t covered = 0;  // [0, covered) has a positive weight
+  for (const auto& [first, last] : spans) {
+    if (first > covered) break;
+    covered = std::max(covered, last);
+  }
+  if (covered < length)
+    throw std::invalid_argument(std::string("tile ") + what + "s do not cover the image");
+}
+
+bool mul_overflows(size_t a, size_t b, size_t* out) { return __builtin_mul_overflow(a, b, out); }
+
+}  // namespace
+
 AxisPlan plan_axis(int64_t length, int64_t tile, int64_t overlap, int64_t multiple) {
   if (length <= 0) throw std::invalid_argument("image size must be positive");
   if (multiple <= 0) throw std::invalid_argument("size multiple must be positive");
   if (overlap < 0) throw std::invalid_argument("overlap must be >= 0");
   const int64_t size = tile / multiple * multiple;
   if (size <= 0)
-    throw std::invalid_argument("tile size " + std::to_string(tile) +
-                                " is smaller than the size multiple " + std::to_string(multiple));
+    throw std::invalid_argument("tile size " + str(tile) + " is smaller than the size multiple " +
+                                str(multiple));
   AxisPlan plan;
   if (length <= size) {
-    plan.size = (length + multiple - 1) / multiple * multiple;
+    // length rounded up to `multiple`: at most `size`, so it cannot overflow (length + multiple
+    // - 1 could).
+    const int64_t rest = length % multiple;
+    plan.size = rest == 0 ? length : length + (multiple - rest);
     plan.starts.push_back(0);
     return plan;
   }
   if (overlap >= size)
-    throw std::invalid_argument("overlap " + std::to_string(overlap) +
-                                " must be smaller than the tile size " + std::to_string(size));
+    throw std::invalid_argument("overlap " + str(overlap) + " must be smaller than the tile size " +
+                                str(size));
   plan.size = size;
   const int64_t stride = size - overlap;
+  // Starts 0, stride, ... while a tile ends before the axis does, then length - size.
+  const int64_t count = (length - size + stride - 1) / stride + 1;  // length - size > 0
+  if (count > kMaxTiles)
+    throw std::invalid_argument("an axis of " + str(length) + " pixels in tiles of " + str(size) +
+                                " (overlap " + str(overlap) + ") needs " + str(count) +
+                                " tiles; at most " + str(kMaxTiles) + " are supported: use larger tiles");
+  plan.starts.reserve(static_cast<size_t>(count));
   for (int64_t s = 0;; s += stride) {
-    if (s + size >= length) {
+    if (size >= length - s) {
       plan.starts.push_back(length - size);
       break;
     }
@@ -44,131 +111,198 @@ AxisPlan plan_axis(int64_t length, int64_t tile, int64_t overlap, int64_t multip
 }
 
 std::vector<double> tile_weights(int64_t start, int64_t size, int64_t length, int64_t overlap) {
-  std::vector<double> w(static_cast<size_t>(size), 1.0);
+  const int64_t inside = std::max<int64_t>(0, std::min(size, length - start));
+  std::vector<double> w(static_cast<size_t>(inside), 1.0);
   if (overlap <= 0) return w;
-  const bool left = start > 0, right = start + size < length;
+  const bool left = start > 0, right = size < length - start;
   const int64_t margin = overlap / 4;
   const int64_t ramp = overlap - 2 * margin;
-  const double half_pi = 1.5707963267948966;
-  auto set = [&](int64_t i, double v) {
-    if (i >= 0 && i < size) w[static_cast<size_t>(i)] = std::min(w[static_cast<size_t>(i)], v);
-  };
-  for (int64_t d = 0; d < margin + ramp; ++d) {
-    double v = 0.0;
-    if (d >= margin) {
-      const double s = std::sin(half_pi * (static_cast<double>(d - margin) + 0.5) /
-                                static_cast<double>(ramp));
-      v = s * s;
-    }
-    if (left) set(d, v);
-    if (right) set(size - 1 - d, v);
+  const int64_t reach = margin + ramp;  // distances from a side that get less than 1
+  for (int64_t i = 0; i < inside; ++i) {
+    double v = 1.0;
+    if (left && i < reach) v = std::min(v, ramp_weight(i, margin, ramp));
+    const int64_t d = size - 1 - i;  // >= 0: i < inside <= size
+    if (right && d < reach) v = std::min(v, ramp_weight(d, margin, ramp));
+    w[static_cast<size_t>(i)] = v;
   }
   return w;
 }
 
-TileMerger::TileMerger(int64_t height, int64_t width, int64_t channels,
-                       std::vector<int64_t> row_starts, std::vector<int64_t> col_starts,
-                       int64_t tile_h, int64_t tile_w, int64_t overlap)
-    : height_(height),
-      width_(width),
-      channels_(channels),
+TileMerger::TileMerger(const ImageView& dst, std::vector<int64_t> row_starts,
+                       std::vector<int64_t> col_starts, int64_t tile_h, int64_t tile_w,
+                       int64_t overlap, const Normalize& norm, bool clamp)
+    : dst_(dst),
+      norm_(norm),
+      clamp_(clamp),
+      height_(dst.height),
+      width_(dst.width),
+      channels_(dst.channels),
       row_starts_(std::move(row_starts)),
       col_starts_(std::move(col_starts)),
       tile_h_(tile_h),
-      tile_w_(tile_w) {
-  if (height <= 0 || width <= 0) throw std::invalid_argument("merged image size must be positive");
-  if (channels < 1 || channels > 4 || channels == 2)
-    throw std::invalid_argument("merged image must have 1, 3 or 4 channels, got " +
-                                std::to_string(channels));
+      tile_w_(tile_w),
+      overlap_(overlap) {
+  if (height_ <= 0 || width_ <= 0) throw std::invalid_argument("merged image size must be positive");
+  if (channels_ < 1 || channels_ > 4 || channels_ == 2)
+    throw std::invalid_argument("merged image must have 1, 3 or 4 channels, got " + str(channels_));
+  if (dst.dtype == DType::f16) throw std::invalid_argument("merged image must not be float16");
+  if (dst.data == nullptr || dst.row_stride < width_ * channels_)
+    throw std::invalid_argument("merge destination is not a valid image");
   if (row_starts_.empty() || col_starts_.empty() || tile_h <= 0 || tile_w <= 0)
     throw std::invalid_argument("tile grid is empty");
   if (overlap < 0) throw std::invalid_argument("overlap must be >= 0");
-  // Per-axis weights; every pixel must get a positive total weight from the grid.
-  auto axis = [overlap](const std::vector<int64_t>& starts, int64_t size, int64_t length,
-                        const char* what, std::vector<std::vector<float>>& out) {
-    std::vector<double> total(static_cast<size_t>(length), 0.0);
-    for (int64_t s : starts) {
-      if (s < 0 || s >= length)
-        throw std::invalid_argument(std::string("tile ") + what + " start outside the image");
-      const std::vector<double> w = tile_weights(s, size, length, overlap);
-      out.emplace_back(w.begin(), w.end());
-      for (int64_t i = 0; i < size && s + i < length; ++i)
-        total[static_cast<size_t>(s + i)] += w[static_cast<size_t>(i)];
+  // The whole image's accumulators must be addressable: the ring never exceeds it.
+  size_t total;
+  if (mul_overflows(static_cast<size_t>(height_), static_cast<size_t>(width_), &total) ||
+      mul_overflows(total, static_cast<size_t>(channels_ + 1) * sizeof(float), &total) ||
+      total > static_cast<size_t>(PTRDIFF_MAX))
+    throw std::invalid_argument("merged image " + str(height_) + "x" + str(width_) + "x" +
+                                str(channels_) + " is too large");
+  size_t tiles;
+  if (mul_overflows(row_starts_.size(), col_starts_.size(), &tiles) ||
+      tiles > static_cast<size_t>(kMaxTiles))
+    throw std::invalid_argument("tile grid of " + std::to_string(row_starts_.size()) + " x " +
+                                std::to_string(col_starts_.size()) + " tiles is too large (at most " +
+                                str(kMaxTiles) + " tiles)");
+  check_axis(row_starts_, tile_h, height_, overlap, "row");
+  check_axis(col_starts_, tile_w, width_, overlap, "column");
+  added_.assign(tiles, 0);
+  row_added_.assign(row_starts_.size(), 0);
+}
+
+size_t TileMerger::ring_bytes(int64_t rows) const {
+  return static_cast<size_t>(rows) * static_cast<size_t>(width_) *
+         static_cast<size_t>(channels_ + 1) * sizeof(float);
+}
+
+int64_t TileMerger::rows_done() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return lo_;
+}
+
+size_t TileMerger::accumulator_bytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return ring_bytes(cap_);
+}
+
+size_t TileMerger::peak_accumulator_bytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return peak_bytes_;
+}
+
+void TileMerger::open_rows(int64_t end) {
+  if (end <= hi_) return;
+  const int64_t need = end - lo_;
+  if (need > cap_) {
+    // Grow by half again at least (so out-of-order adds do not copy the ring once per tile),
+    // never beyond the image.
+    const int64_t cap = std::min(height_, std::max(need, cap_ + cap_ / 2));
+    const size_t plane = static_cast<size_t>(cap) * static_cast<size_t>(width_);
+    LargeBuffer<float> mean(plane * static_cast<size_t>(channels_), /*zero=*/false);
+    LargeBuffer<float> weight(plane, /*zero=*/false);
+    const size_t row_bytes = static_cast<size_t>(width_) * sizeof(float);
+    for (int64_t y = lo_; y < hi_; ++y) {  // move the open rows to their new slots
+      const size_t slot = static_cast<size_t>(y % cap) * static_cast<size_t>(width_);
+      for (int64_t c = 0; c < channels_; ++c)
+        std::memcpy(mean.data() + static_cast<size_t>(c) * plane + slot, mean_row(c, y), row_bytes);
+      std::memcpy(weight.data() + slot, weight_row(y), row_bytes);
     }
-    for (double v : total)
-      if (!(v > 0.0))
-        throw std::invalid_argument(std::string("tile ") + what + "s do not cover the image");
-  };
-  axis(row_starts_, tile_h, height, "row", row_w_);
-  axis(col_starts_, tile_w, width, "column", col_w_);
-  // The mean needs no zeroing: a pixel's first contribution replaces it (see add).
-  mean_ = LargeBuffer<float>(static_cast<size_t>(channels * height * width), /*zero=*/false);
-  weight_ = LargeBuffer<float>(static_cast<size_t>(height * width), /*zero=*/true);
-  added_.assign(static_cast<size_t>(num_tiles()), 0);
+    peak_bytes_ = std::max(peak_bytes_, ring_bytes(cap_) + ring_bytes(cap));
+    mean_ = std::move(mean);
+    weight_ = std::move(weight);
+    cap_ = cap;
+  }
+  // New rows start with no weight; their mean needs no zeroing (a first contribution replaces it).
+  for (int64_t y = hi_; y < end; ++y) std::fill_n(weight_row(y), width_, 0.0f);
+  hi_ = end;
+}
+
+void TileMerger::finalise_rows(int64_t end, ThreadPool& pool) {
+  const size_t item = dtype_size(dst_.dtype);
+  const TensorView ring{mean_.data(), DType::f32, 1, channels_, cap_, width_};
+  while (lo_ < end) {
+    const int64_t slot = lo_ % cap_;
+    const int64_t n = std::min(end - lo_, cap_ - slot);  // contiguous slots
+    ImageView band = dst_;
+    band.data = static_cast<char*>(dst_.data) +
+                static_cast<size_t>(lo_) * static_cast<size_t>(dst_.row_stride) * item;
+    band.height = n;
+    from_tensor(ring, slot, 0, &band, 1, norm_, clamp_, &pool);
+    lo_ += n;
+  }
+  if (lo_ == height_) {  // done: give the ring back
+    mean_ = LargeBuffer<float>();
+    weight_ = LargeBuffer<float>();
+    cap_ = 0;
+    hi_ = lo_;
+  }
 }
 
 void TileMerger::add(const TensorView& tiles, const int64_t* indices, ThreadPool& pool) {
   if (tiles.channels != channels_ || tiles.height != tile_h_ || tiles.width != tile_w_)
-    throw std::invalid_argument(
-        "tiles must be (N, " + std::to_string(channels_) + ", " + std::to_string(tile_h_) + ", " +
-        std::to_string(tile_w_) + "), got (N, " + std::to_string(tiles.channels) + ", " +
-        std::to_string(tiles.height) + ", " + std::to_string(tiles.width) + ")");
+    throw std::invalid_argument("tiles must be (N, " + str(channels_) + ", " + str(tile_h_) + ", " +
+                                str(tile_w_) + "), got (N, " + str(tiles.channels) + ", " +
+                                str(tiles.height) + ", " + str(tiles.width) + ")");
+  std::lock_guard<std::mutex> lock(mutex_);
   const int64_t cols = static_cast<int64_t>(col_starts_.size());
+  int64_t end = hi_;
   for (int64_t t = 0; t < tiles.batch; ++t) {
     const int64_t idx = indices[t];
     if (idx < 0 || idx >= num_tiles())
-      throw std::invalid_argument("tile index " + std::to_string(idx) + " out of range [0, " +
-                                  std::to_string(num_tiles()) + ")");
+      throw std::invalid_argument("tile index " + str(idx) + " out of range [0, " +
+                                  str(num_tiles()) + ")");
     for (int64_t u = 0; u < t; ++u)
-      if (indices[u] == idx)
-        throw std::invalid_argument("tile " + std::to_string(idx) + " was added twice");
+      if (indices[u] == idx) throw std::invalid_argument("tile " + str(idx) + " was added twice");
     if (added_[static_cast<size_t>(idx)])
-      throw std::invalid_argument("tile " + std::to_string(idx) + " was added twice");
+      throw std::invalid_argument("tile " + str(idx) + " was added twice");
+    const int64_t y0 = row_starts_[static_cast<size_t>(idx / cols)];
+    end = std::max(end, y0 + std::min(tile_h_, height_ - y0));
   }
+  // Every tile's rows are >= lo_: rows below lo_ belong only to complete grid rows.
+  open_rows(end);
+  const size_t item = dtype_size(tiles.dtype);
+  const bool half = tiles.dtype == DType::f16;
+  const bool avx2 = cpu_has_avx2();
   for (int64_t t = 0; t < tiles.batch; ++t) {
     const int64_t idx = indices[t];
-    added_[static_cast<size_t>(idx)] = 1;
     const size_t gr = static_cast<size_t>(idx / cols), gc = static_cast<size_t>(idx % cols);
     const int64_t y0 = row_starts_[gr], x0 = col_starts_[gc];
-    const int64_t rows = std::min(tile_h_, height_ - y0);
-    const int64_t n = std::min(tile_w_, width_ - x0);
-    const float* wy = row_w_[gr].data();
-    const float* wx = col_w_[gc].data();
-    const size_t plane = static_cast<size_t>(height_ * width_);
-    const bool half = tiles.dtype == DType::f16;
-    const size_t item = dtype_size(tiles.dtype);
-    const bool avx2 = cpu_has_avx2();
+    const std::vector<double> wy_d = tile_weights(y0, tile_h_, height_, overlap_);
+    const std::vector<double> wx_d = tile_weights(x0, tile_w_, width_, overlap_);
+    const std::vector<float> wy(wy_d.begin(), wy_d.end()), wx(wx_d.begin(), wx_d.end());
+    const int64_t rows = static_cast<int64_t>(wy.size()), n = static_cast<int64_t>(wx.size());
     pool.parallel_for(rows, std::max<int64_t>(1, 8192 / (n * channels_)), [&](int64_t b, int64_t e) {
       std::vector<float> ratio(static_cast<size_t>(n));
       blend_detail::BlendRow row{};
       row.ratio = ratio.data();
-      row.wx = wx;
+      row.wx = wx.data();
       row.n = n;
       row.channels = channels_;
       row.half = half;
       for (int64_t y = b; y < e; ++y) {
-        row.wsum = weight_.data() + (y0 + y) * width_ + x0;
-        row.wy = wy[y];
+        row.wsum = weight_row(y0 + y) + x0;
+        row.wy = wy[static_cast<size_t>(y)];
         for (int64_t c = 0; c < channels_; ++c) {
-          row.mean[c] = mean_.data() + static_cast<size_t>(c) * plane + (y0 + y) * width_ + x0;
+          row.mean[c] = mean_row(c, y0 + y) + x0;
           const int64_t off = ((t * channels_ + c) * tile_h_ + y) * tile_w_;
           row.src[c] = static_cast<const char*>(tiles.data) + static_cast<size_t>(off) * item;
         }
         avx2 ? avx2::blend_tile_row(row) : baseline::blend_tile_row(row);
       }
     });
+    added_[static_cast<size_t>(idx)] = 1;
+    ++row_added_[gr];
   }
+  // Rows below the first incomplete grid row's start are final: no tile still missing covers them.
+  while (next_row_ < row_added_.size() && row_added_[next_row_] == cols) ++next_row_;
+  finalise_rows(next_row_ < row_starts_.size() ? row_starts_[next_row_] : height_, pool);
 }
 
-void TileMerger::finish(const ImageView& dst, const Normalize& norm, bool clamp,
-                        ThreadPool& pool) const {
-  if (dst.height != height_ || dst.width != width_ || dst.channels != channels_)
-    throw std::invalid_argument("merge destination has the wrong shape");
+void TileMerger::finish() const {
+  std::lock_guard<std::mutex> lock(mutex_);
   for (size_t i = 0; i < added_.size(); ++i)
     if (!added_[i])
       throw std::logic_error("tile " + std::to_string(i) + " was never added before finish()");
-  TensorView planes{const_cast<float*>(mean_.data()), DType::f32, 1, channels_, height_, width_};
-  from_tensor(planes, 0, 0, &dst, 1, norm, clamp, &pool);
 }
 
 }  // namespace imgen

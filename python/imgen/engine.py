@@ -211,7 +211,7 @@ class Model:
         for idx, img in enumerate(items):
             name = "image" if kind == "single" else f"images[{idx}]"
             img = as_image(img, name)
-            if img.dtype == np.float32 and not np.isfinite(img).all():
+            if img.dtype == np.float32 and not _all_finite(img):
                 raise ValueError(f"{name} contains NaN or Inf; imgen does not guess values for them")
             prepared.append(self._adapt_channels(img, name, convert_channels))
 
@@ -317,11 +317,15 @@ class Model:
                 f"pass convert_channels=True (CLI: converted automatically)"
             )
         if want == 1:
-            rgb = img[..., :3].astype(np.float32)
-            luma = rgb @ np.array([0.299, 0.587, 0.114], np.float32)
-            if img.dtype != np.float32:
-                luma = np.clip(np.rint(luma), 0, image_max(img.dtype)).astype(img.dtype)
-            return luma, None, False
+            # Band by band, so a large image never has a full-size float copy.
+            coeffs = np.array([0.299, 0.587, 0.114], np.float32)
+            gray = np.empty(img.shape[:2], img.dtype)
+            for y0, y1 in _bands(img):
+                luma = img[y0:y1, :, :3].astype(np.float32) @ coeffs
+                if img.dtype != np.float32:
+                    luma = np.clip(np.rint(luma), 0, image_max(img.dtype)).astype(img.dtype)
+                gray[y0:y1] = luma
+            return gray, None, False
         base = img if gray2d else img[..., 0]
         rgb = np.repeat(base[..., None], 3, axis=2)
         if want == 4:
@@ -410,32 +414,50 @@ class Model:
         grid = _core.plan_tiles(h, w, tile=tile, overlap=overlap, multiple=multiple)
         if fixed is not None and (grid.tile_height, grid.tile_width) != fixed:
             grid = _core.plan_tiles(h, w, tile=tile, overlap=overlap, multiple=max(fixed))
-        regions = grid.regions()
-        per_batch = batch_size or max(1, 4 * tile_size * tile_size // (grid.tile_height * grid.tile_width))
+        rows, cols = grid.row_starts, grid.col_starts
+        n_tiles, th, tw = len(rows) * len(cols), grid.tile_height, grid.tile_width
+        per_batch = batch_size or max(1, 4 * tile_size * tile_size // (th * tw))
         if isinstance(self._image_input.shape[0], int):
             per_batch = self._image_input.shape[0]
         norm = self._norm(image.dtype, color_order, c)
         if sigma is None and self.info.noise_input is not None:
             sigma = estimate_sigma(image)
+        if image.strides[0] <= 0 or not image[0].flags.c_contiguous:
+            # to_tensor would copy an image whose pixels are not contiguous for every batch.
+            image = np.ascontiguousarray(image)
+        # Tiles go in row-major order, so the merger converts each band of finished rows straight
+        # into the output and holds float accumulators only for about a tile height plus a stride.
         merger = None
         expected = None
-        for start in range(0, len(regions), per_batch):
-            batch = regions[start:start + per_batch]
+        for start in range(0, n_tiles, per_batch):
+            indices = list(range(start, min(start + per_batch, n_tiles)))
+            batch = [(rows[i // len(cols)], cols[i % len(cols)], th, tw) for i in indices]
             tensor = _core.to_tensor(image, dtype=self._tensor_dtype(), regions=batch, **norm)
             out = self.run(self._feeds(tensor, [sigma] * len(batch), [image] * len(batch)))[0]
             if merger is None:
                 s = self._scale_of(tensor.shape, out)
-                expected = (out.shape[1], grid.tile_height * s, grid.tile_width * s)
+                expected = (out.shape[1], th * s, tw * s)
                 merger = _core.TileMerger(
-                    h * s, w * s, out.shape[1],
-                    [y * s for y in grid.row_starts], [x * s for x in grid.col_starts],
-                    grid.tile_height * s, grid.tile_width * s, overlap * s,
+                    h * s, w * s, out.shape[1], [y * s for y in rows], [x * s for x in cols],
+                    th * s, tw * s, overlap * s,
+                    dtype=image.dtype, clamp=False, **self._norm(image.dtype, color_order, out.shape[1]),
                 )
             elif out.shape[1:] != expected:
                 raise ModelError(f"model {self.name} returned tiles of shape {out.shape[1:]}, expected {expected}")
-            merger.add(out, list(range(start, start + len(batch))))
-        norm_out = self._norm(image.dtype, color_order, merger.channels)
-        return _clamp_float(merger.finish(dtype=image.dtype, clamp=False, **norm_out), clamp)
+            merger.add(out, indices)
+        return _clamp_float(merger.finish(), clamp)
+
+
+def _bands(image: np.ndarray, samples: int = 1 << 20):
+    """(y0, y1) row bands of about `samples` samples each (a multiple of 16 rows), covering the image."""
+    per_row = max(1, image[0].size)
+    step = max(16, samples // per_row // 16 * 16)
+    return [(y, min(y + step, image.shape[0])) for y in range(0, image.shape[0], step)]
+
+
+def _all_finite(image: np.ndarray) -> bool:
+    """np.isfinite(image).all() without a full-size boolean array."""
+    return all(np.isfinite(image[y0:y1]).all() for y0, y1 in _bands(image))
 
 
 def _clamp_float(images: np.ndarray, clamp: bool) -> np.ndarray:
