@@ -37,25 +37,41 @@ class TileGrid:
         ...
 class TileMerger:
     """
-    Blend tile outputs back into one image.
+    Blend tile outputs back into one image, in bounded memory.
     
-    TileMerger(height, width, channels, row_starts, col_starts, tile_height, tile_width, overlap),
-    all in *output* pixels (multiply input positions by the model's scale).  Each tile is weighted by
-    a separable half-sine ramp over `overlap` pixels on sides that have a neighbour; every output
-    pixel is sum(w*x)/sum(w) in double precision, so an identity model reproduces its input exactly.
+    TileMerger(height, width, channels, row_starts, col_starts, tile_height, tile_width, overlap, *,
+    dtype="float32", scale=None, mean=None, std=None, swap_rb=False, clamp=None, out=None), all sizes
+    in *output* pixels (multiply input positions by the model's scale).  Each tile is weighted by a
+    separable half-sine ramp over `overlap` pixels on sides that have a neighbour; every output pixel
+    is the running weighted mean of the tiles covering it, so an identity model reproduces its input
+    exactly.  The result is an (H, W, C) array of `dtype` (uint8, uint16 or float32), converted as
+    from_tensor does with scale/mean/std/swap_rb/clamp; `out` may supply it (a writable array of that
+    shape and dtype, rows may be strided).  Rows are converted into it as soon as every grid row
+    covering them is complete, so float accumulators are held only for the rows still open (about one
+    tile height plus one stride when tiles are added in row-major order).  Starts must be strictly
+    increasing; grids beyond 2**24 tiles and images whose size overflows raise ValueError; memory
+    that cannot be had raises MemoryError.
     """
-    def __init__(self, height: typing.SupportsInt | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex, channels: typing.SupportsInt | typing.SupportsIndex, row_starts: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], col_starts: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], tile_height: typing.SupportsInt | typing.SupportsIndex, tile_width: typing.SupportsInt | typing.SupportsIndex, overlap: typing.SupportsInt | typing.SupportsIndex) -> None:
+    def __init__(self, height: typing.SupportsInt | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex, channels: typing.SupportsInt | typing.SupportsIndex, row_starts: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], col_starts: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex], tile_height: typing.SupportsInt | typing.SupportsIndex, tile_width: typing.SupportsInt | typing.SupportsIndex, overlap: typing.SupportsInt | typing.SupportsIndex, *, dtype: typing.Any = 'float32', scale: typing.Any = None, mean: typing.Any = None, std: typing.Any = None, swap_rb: bool = False, clamp: typing.Any = None, out: typing.Any = None) -> None:
         ...
     def add(self, tiles: numpy.ndarray, indices: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None:
         """
         Add an NCHW float batch of tile outputs; tile i is grid tile indices[i] (row-major).
         """
-    def finish(self, *, dtype: typing.Any = 'float32', scale: typing.Any = None, mean: typing.Any = None, std: typing.Any = None, swap_rb: bool = False, clamp: typing.Any = None) -> numpy.ndarray:
+    def finish(self) -> numpy.ndarray:
         """
-        The blended (H, W, C) image, converted as from_tensor does.
+        The blended (H, W, C) image; RuntimeError if some tile was never added.
+        """
+    @property
+    def accumulator_bytes(self) -> int:
+        """
+        Bytes of float accumulators held now.
         """
     @property
     def channels(self) -> int:
+        ...
+    @property
+    def dtype(self) -> numpy.dtype[typing.Any]:
         ...
     @property
     def height(self) -> int:
@@ -63,6 +79,16 @@ class TileMerger:
     @property
     def num_tiles(self) -> int:
         ...
+    @property
+    def peak_accumulator_bytes(self) -> int:
+        """
+        The most bytes of float accumulators held at once so far.
+        """
+    @property
+    def rows_done(self) -> int:
+        """
+        Output rows already final in the result (rows [0, rows_done)).
+        """
     @property
     def width(self) -> int:
         ...
