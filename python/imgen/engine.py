@@ -20,6 +20,7 @@ from ._validate import as_image, image_max
 from .denoise import estimate_sigma
 from .errors import ModelError
 from .model_info import IMAGE_TASKS, ModelInfo, parse_metadata
+from .pixels import adapt_channels, all_finite, clamp_float, normalization, restore_layout
 
 log = logging.getLogger("imgen")
 
@@ -211,9 +212,9 @@ class Model:
         for idx, img in enumerate(items):
             name = "image" if kind == "single" else f"images[{idx}]"
             img = as_image(img, name)
-            if img.dtype == np.float32 and not _all_finite(img):
+            if img.dtype == np.float32 and not all_finite(img):
                 raise ValueError(f"{name} contains NaN or Inf; imgen does not guess values for them")
-            prepared.append(self._adapt_channels(img, name, convert_channels))
+            prepared.append(adapt_channels(img, self.info.channels, convert=convert_channels, what=name, model=self.name))
 
         results: list[np.ndarray | None] = [None] * len(items)
         groups: dict[tuple, list[int]] = {}
@@ -235,7 +236,7 @@ class Model:
                     for i, out in zip(chunk, outs):
                         results[i] = out
         finished = [
-            _restore_layout(out, items[i], alpha, gray2d)
+            restore_layout(out, alpha, gray2d)
             for i, (out, (_, alpha, gray2d)) in enumerate(zip(results, prepared))
         ]
         if kind == "single":
@@ -301,46 +302,6 @@ class Model:
         budget = 4 * (tile_size or DEFAULT_TILE) ** 2
         return max(1, budget // (h * w))
 
-    def _adapt_channels(self, img: np.ndarray, name: str, convert: bool):
-        """(image with the model's channel count, alpha to re-attach or None, was 2-D)."""
-        want = self.info.channels
-        gray2d = img.ndim == 2
-        have = 1 if gray2d else img.shape[2]
-        if have == want:
-            return img, None, gray2d
-        if have == 4 and want == 3:
-            return img[..., :3], img[..., 3], gray2d
-        if not convert:
-            names = {1: "gray", 3: "colour", 4: "colour with alpha"}
-            raise ValueError(
-                f"model {self.name} expects {want} channel(s) ({names[want]}), {name} has {have}; "
-                f"pass convert_channels=True (CLI: converted automatically)"
-            )
-        if want == 1:
-            # Band by band, so a large image never has a full-size float copy.
-            coeffs = np.array([0.299, 0.587, 0.114], np.float32)
-            gray = np.empty(img.shape[:2], img.dtype)
-            for y0, y1 in _bands(img):
-                luma = img[y0:y1, :, :3].astype(np.float32) @ coeffs
-                if img.dtype != np.float32:
-                    luma = np.clip(np.rint(luma), 0, image_max(img.dtype)).astype(img.dtype)
-                gray[y0:y1] = luma
-            return gray, None, False
-        base = img if gray2d else img[..., 0]
-        rgb = np.repeat(base[..., None], 3, axis=2)
-        if want == 4:
-            alpha = np.full(base.shape, image_max(img.dtype), img.dtype)
-            rgb = np.concatenate([rgb, alpha[..., None]], axis=2)
-        return rgb, None, False
-
-    def _norm(self, dtype: np.dtype, color_order: str, channels: int) -> dict:
-        lo, hi = self.info.value_range
-        return {
-            "scale": (hi - lo) / image_max(dtype),
-            "mean": -lo,
-            "swap_rb": channels >= 3 and color_order != self.info.color_order,
-        }
-
     def _tensor_dtype(self):
         return _TENSOR_DTYPES[self._image_input.type]
 
@@ -394,14 +355,14 @@ class Model:
         c = 1 if images[0].ndim == 2 else images[0].shape[2]
         dtype = images[0].dtype
         ph, pw = self._padded(h, w)
-        norm = self._norm(dtype, color_order, c)
+        norm = normalization(self.info, dtype, color_order, c)
         regions = None if (ph, pw) == (h, w) else [(0, 0, ph, pw)] * len(images)
         tensor = _core.to_tensor(images, dtype=self._tensor_dtype(), regions=regions, **norm)
         out = self.run(self._feeds(tensor, sigmas, images))[0]
         s = self._scale_of(tensor.shape, out)
-        norm_out = self._norm(dtype, color_order, out.shape[1])
+        norm_out = normalization(self.info, dtype, color_order, out.shape[1])
         crop = None if (ph, pw) == (h, w) else (0, 0, h * s, w * s)
-        result = _clamp_float(_core.from_tensor(out, dtype=dtype, crop=crop, clamp=False, **norm_out), clamp)
+        result = clamp_float(_core.from_tensor(out, dtype=dtype, crop=crop, clamp=False, **norm_out), clamp)
         return list(result)
 
     def _run_tiled(self, image: np.ndarray, sigma, tile_size: int, overlap: int, color_order: str,
@@ -419,7 +380,7 @@ class Model:
         per_batch = batch_size or max(1, 4 * tile_size * tile_size // (th * tw))
         if isinstance(self._image_input.shape[0], int):
             per_batch = self._image_input.shape[0]
-        norm = self._norm(image.dtype, color_order, c)
+        norm = normalization(self.info, image.dtype, color_order, c)
         if sigma is None and self.info.noise_input is not None:
             sigma = estimate_sigma(image)
         if image.strides[0] <= 0 or not image[0].flags.c_contiguous:
@@ -440,32 +401,12 @@ class Model:
                 merger = _core.TileMerger(
                     h * s, w * s, out.shape[1], [y * s for y in rows], [x * s for x in cols],
                     th * s, tw * s, overlap * s,
-                    dtype=image.dtype, clamp=False, **self._norm(image.dtype, color_order, out.shape[1]),
+                    dtype=image.dtype, clamp=False, **normalization(self.info, image.dtype, color_order, out.shape[1]),
                 )
             elif out.shape[1:] != expected:
                 raise ModelError(f"model {self.name} returned tiles of shape {out.shape[1:]}, expected {expected}")
             merger.add(out, indices)
-        return _clamp_float(merger.finish(), clamp)
-
-
-def _bands(image: np.ndarray, samples: int = 1 << 20):
-    """(y0, y1) row bands of about `samples` samples each (a multiple of 16 rows), covering the image."""
-    per_row = max(1, image[0].size)
-    step = max(16, samples // per_row // 16 * 16)
-    return [(y, min(y + step, image.shape[0])) for y in range(0, image.shape[0], step)]
-
-
-def _all_finite(image: np.ndarray) -> bool:
-    """np.isfinite(image).all() without a full-size boolean array."""
-    return all(np.isfinite(image[y0:y1]).all() for y0, y1 in _bands(image))
-
-
-def _clamp_float(images: np.ndarray, clamp: bool) -> np.ndarray:
-    """Clip float32 outputs to [0, 1] in place when asked (the core clamps float32 to [0, 1/scale],
-    which is not white for a model whose range is not (0, 1)); integer outputs are already clamped."""
-    if clamp and images.dtype == np.float32:
-        np.clip(images, 0.0, 1.0, out=images)
-    return images
+        return clamp_float(merger.finish(), clamp)
 
 
 def _split_images(images) -> tuple[list[np.ndarray], str]:
@@ -482,17 +423,3 @@ def _split_images(images) -> tuple[list[np.ndarray], str]:
         return list(images), "list"
     raise TypeError(f"images must be a numpy array (HWC image or NHWC batch) or a list of arrays, "
                     f"got {type(images).__name__}")
-
-
-def _restore_layout(out: np.ndarray, original: np.ndarray, alpha: np.ndarray | None, gray2d: bool) -> np.ndarray:
-    """Put the caller's alpha back and drop the channel axis for 2-D gray input."""
-    if alpha is not None:
-        oh, ow = out.shape[:2]
-        if alpha.shape != (oh, ow):
-            import cv2
-
-            alpha = cv2.resize(alpha, (ow, oh), interpolation=cv2.INTER_LINEAR)
-        out = np.concatenate([out, alpha[..., None].astype(out.dtype)], axis=2)
-    if gray2d and out.shape[2] == 1:
-        out = out[..., 0]
-    return out

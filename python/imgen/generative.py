@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
 import numpy as np
 
 from ._core import from_tensor, to_tensor
-from ._validate import as_image, image_max
+from ._validate import as_image
 from .errors import ModelError
+from .pixels import clamp_float, normalization
 
 if TYPE_CHECKING:
     from .engine import Model
@@ -135,13 +136,6 @@ def _check_color_order(color_order: str) -> None:
         raise ValueError(f"color_order must be 'rgb' or 'bgr', got {color_order!r}")
 
 
-def _norm(model: "Model", dtype, color_order: str, channels: int) -> dict:
-    _check_color_order(color_order)
-    lo, hi = model.info.value_range
-    return {"scale": (hi - lo) / image_max(dtype), "mean": -lo,
-            "swap_rb": channels >= 3 and color_order != model.info.color_order}
-
-
 def _out_dtype(dtype) -> np.dtype:
     dtype = np.dtype(dtype)
     if dtype not in (np.uint8, np.uint16, np.float32):
@@ -189,10 +183,9 @@ def _decode_batches(model: "Model", batches: Iterable[np.ndarray], dtype, color_
             out = model.run({spec.name: z.astype(tensor_dtype)})[0]
             if out.ndim != 4:
                 raise ModelError(f"model {model.name} returned shape {out.shape}; expected an NCHW image batch")
-            # from_tensor clamps float32 to [0, 1/scale], which is not [0, 1] for ranges other than
-            # (0, 1): clip here instead (integer outputs are always clamped to their type's range).
-            images = from_tensor(out, dtype=dtype, clamp=False, **_norm(model, dtype, color_order, out.shape[1]))
-            yield np.clip(images, 0, 1, out=images) if dtype == np.float32 else images
+            images = from_tensor(out, dtype=dtype, clamp=False,
+                                 **normalization(model.info, dtype, color_order, out.shape[1]))
+            yield clamp_float(images, True)
 
     return run()
 
@@ -314,7 +307,8 @@ def encode(model: "Model | str", images, *, color_order: str = "rgb", resize: bo
         by_dtype = {img.dtype for img in chunk}
         if len(by_dtype) > 1:
             raise ValueError(f"images to encode must share one dtype, got {sorted(str(d) for d in by_dtype)}")
-        norm = _norm(model, chunk[0].dtype, color_order, want_c)
+        _check_color_order(color_order)
+        norm = normalization(model.info, chunk[0].dtype, color_order, want_c)
         tensor = to_tensor(chunk, dtype=tensor_dtype, **norm)
         mean, logvar = model.run({spec.name: tensor})[:2]
         means.append(mean.astype(np.float32))

@@ -18,6 +18,7 @@ from ._validate import image_max
 from .denoise import WAVELETS
 from .errors import ImgenError
 from .model_info import IMAGE_TASKS
+from .pixels import channel_count, with_alpha
 
 log = logging.getLogger("imgen")
 
@@ -178,7 +179,7 @@ class FrameProcessor:
         work, sigmas = [], []
         for img in images:
             sigma = self._sigma(img)
-            if planes and _channels(img) > 1:
+            if planes and channel_count(img) > 1:
                 group = _ycc_planes(img, opts.color_order)
                 work.append(group)
                 sigmas += [None if sigma is None else sigma / image_max(img.dtype) * n for n in YCC_NOISE]
@@ -200,7 +201,7 @@ class FrameProcessor:
 
     def _note_conversions(self, images: list[np.ndarray], want: int) -> None:
         for img in images:
-            have = _channels(img)
+            have = channel_count(img)
             if want == 1 and have > 1:
                 self.notes.add("1-channel model on colour images: run on Y, Cb and Cr separately, colour kept")
             elif have == 4 and want == 3:
@@ -269,10 +270,6 @@ def make_processor(
 
 # -- channel helpers ---------------------------------------------------------------------------
 
-def _channels(image: np.ndarray) -> int:
-    return 1 if image.ndim == 2 else image.shape[2]
-
-
 # BT.601 full-range RGB -> YCbCr (JPEG's); Cb and Cr are offset by half the range.  YCC_NOISE:
 # the standard deviation of each plane's noise for unit i.i.d. noise on R, G and B.
 _RGB_TO_YCC = np.array([[0.299, 0.587, 0.114],
@@ -306,12 +303,7 @@ def _from_ycc_planes(planes: list[np.ndarray], original: np.ndarray, color_order
     else:
         out = np.clip(np.rint(rgb * top), 0, top).astype(original.dtype)
     if original.shape[2] == 4:
-        import cv2
-
-        alpha = original[..., 3]
-        if alpha.shape != out.shape[:2]:
-            alpha = cv2.resize(alpha, (out.shape[1], out.shape[0]), interpolation=cv2.INTER_LINEAR)
-        out = np.dstack([out, alpha])
+        out = with_alpha(out, original[..., 3])
     return np.ascontiguousarray(out)
 
 
