@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from imgen import imageio
+from imgen import atomic, imageio
 from imgen.imageio import ImageFileError, find_images, fit_to_format, plan_outputs, read_image, write_image
 
 from image_files import bomb_png, deny, pillow_rgb, save_with_pillow, upright
@@ -295,5 +295,5 @@ def test_imgen_temp_files_are_never_inputs_and_stale_ones_go(tmp_path):
     for name in stale + users:
         (out / name).write_bytes(b"x")
     assert [p.name for p, _ in find_images([out])[0]] == ["a.png"]
-    assert sorted(p.name for p in imageio.remove_stale_temps(targets)) == sorted(stale)
+    assert sorted(p.name for p in atomic.remove_stale_temps(targets)) == sorted(stale)
     assert sorted(p.name for p in out.iterdir()) == sorted(users)
