@@ -494,13 +494,14 @@ class Job:
 
 
 def walk_files(folder: str | os.PathLike, extensions: Iterable[str], problems: list[str], *,
-               skip: Iterable[str | os.PathLike] = ()) -> list[Path]:
+               skip: Iterable[str | os.PathLike] = (), recursive: bool = True) -> list[Path]:
     """Files under ``folder`` (recursively, sorted) whose extension (any case) is in ``extensions``.
 
-    The one folder walker of imgen's commands.  Not followed: symlinked folders; not returned:
-    imgen's own temporary files.  ``skip``: folders (and files) below ``folder`` to leave out --
-    an output folder inside the input folder is never read as input.  A folder that cannot be
-    read is a line in ``problems``, like an unreadable file.
+    The one folder walker of imgen: commands' inputs, frame folders, benchmark and training
+    images.  Not followed: symlinked folders; not returned: imgen's own temporary files.
+    ``skip``: folders (and files) below ``folder`` to leave out -- an output folder inside the
+    input folder is never read as input.  ``recursive=False``: only the files directly in
+    ``folder``.  A folder that cannot be read is a line in ``problems``, like an unreadable file.
     """
     extensions = {e.lower() for e in extensions}
     skipped = {Path(p).resolve() for p in skip}
@@ -518,7 +519,7 @@ def walk_files(folder: str | os.PathLike, extensions: Iterable[str], problems: l
             path, real_path = current / entry.name, real / entry.name
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if real_path not in skipped:
+                    if recursive and real_path not in skipped:
                         pending.append((path, real_path))
                 elif (entry.is_file() and path.suffix.lower() in extensions and real_path not in skipped
                       and not is_temp_file(path)):
