@@ -1,6 +1,8 @@
 """imgen generate / encode / decode / reconstruct / translate end to end on tiny ONNX models."""
 from __future__ import annotations
 
+import os
+
 import cv2
 import numpy as np
 import pytest
@@ -83,6 +85,16 @@ def test_encode_then_decode_names_outputs_after_inputs(models, faces, tmp_path):
     np.testing.assert_allclose(data["mean"][1], imgen.encode(models["enc"], [img])[0][0], atol=1e-6)
     assert main(["decode", models["dec"], str(npz), "-o", str(tmp_path / "dec")]) == 0
     assert sorted(p.name for p in (tmp_path / "dec").iterdir()) == ["a.png", "b.png", "sub_c.png"]
+
+
+def test_encode_writes_the_npz_with_the_umask_permissions_not_0600(models, faces, tmp_path):
+    old = os.umask(0o022)
+    try:
+        assert main(["encode", models["enc"], str(faces), "-o", str(tmp_path / "lat.npz")]) == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "lat.npz").stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_decode_rejects_latents_of_the_wrong_size(models, tmp_path, capsys):

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from imgen import imageio
-from imgen.imageio import ImageFileError, find_images, fit_to_format, plan_outputs, read_image, write_image
+from imgen import atomic, imageio
+from imgen.imageio import (ImageFileError, find_images, fit_to_format, plan_outputs, read_image, walk_files,
+                           write_image)
 
 from image_files import bomb_png, deny, pillow_rgb, save_with_pillow, upright
 
@@ -285,6 +286,17 @@ def test_an_unreadable_subfolder_is_a_problem(tmp_path, monkeypatch):
     assert jobs == [] and problems == [f"{src / 'locked'}: cannot read the folder (Permission denied)"]
 
 
+def test_walk_files_not_recursive_lists_only_the_folder_itself(tmp_path):
+    for name in ("b.PNG", "a.png", "sub/c.png", "notes.txt", ".a.png.0123abcd.tmp", ".d.0123abcd.tmp.png"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    problems = []
+    assert walk_files(tmp_path, [".png"], problems, recursive=False) == [tmp_path / "a.png", tmp_path / "b.PNG"]
+    assert walk_files(tmp_path, [".png"], problems) == [tmp_path / "a.png", tmp_path / "b.PNG",
+                                                        tmp_path / "sub" / "c.png"]
+    assert problems == []
+
+
 def test_imgen_temp_files_are_never_inputs_and_stale_ones_go(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
@@ -295,5 +307,5 @@ def test_imgen_temp_files_are_never_inputs_and_stale_ones_go(tmp_path):
     for name in stale + users:
         (out / name).write_bytes(b"x")
     assert [p.name for p, _ in find_images([out])[0]] == ["a.png"]
-    assert sorted(p.name for p in imageio.remove_stale_temps(targets)) == sorted(stale)
+    assert sorted(p.name for p in atomic.remove_stale_temps(targets)) == sorted(stale)
     assert sorted(p.name for p in out.iterdir()) == sorted(users)

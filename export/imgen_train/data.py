@@ -16,15 +16,19 @@ import cv2
 import numpy as np
 import torch
 
-from imgen.imageio import IMAGE_EXTENSIONS as IMAGE_EXTS
+from imgen.imageio import IMAGE_EXTENSIONS as IMAGE_EXTS, walk_files
 
 
 def list_images(folder: str | Path) -> list[Path]:
-    """Image files directly in ``folder``, sorted by name.  Raises FileNotFoundError/ValueError."""
+    """Image files directly in ``folder``, sorted by name (imgen's folder walker, not recursive).
+    Raises FileNotFoundError/ValueError."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"image folder not found: {folder}")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+    problems: list[str] = []
+    files = walk_files(folder, IMAGE_EXTS, problems, recursive=False)
+    if problems:
+        raise ValueError(problems[0])
     if not files:
         raise ValueError(f"no images ({', '.join(IMAGE_EXTS)}) in {folder}")
     return files

@@ -31,6 +31,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from imgen.atomic import atomic_write
+
 from .graphs import Graph, graphs_for
 
 OPSET = 18
@@ -223,16 +225,11 @@ def make_int8(src: Path, dst: Path, graph: Graph, atol: float = INT8_ATOL) -> di
 
 
 def _export_one(graph: Graph, path: Path, arch: str, atol: float) -> tuple[float, list]:
-    """Write one graph to ``path`` only if it passes the parity gate."""
-    tmp = path.with_name(path.stem + ".tmp.onnx")
-    try:
+    """Write one graph to ``path`` (atomically) only if it passes the parity gate."""
+    with atomic_write(path, keep_suffix=True, mode=None) as tmp:
         _export_graph(graph, tmp, arch)
         _set_metadata(tmp, graph.metadata)
-        result = check_parity(graph, tmp, atol=atol, sizes=CHECK_SIZES if graph.spatial else BATCH_CHECKS)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return result
+        return check_parity(graph, tmp, atol=atol, sizes=CHECK_SIZES if graph.spatial else BATCH_CHECKS)
 
 
 def _variants(graph: Graph, path: Path, fp16: bool, int8: bool, measure: bool) -> dict[str, dict]:

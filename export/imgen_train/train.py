@@ -31,6 +31,7 @@ import cv2
 import torch
 from torch import nn
 
+from imgen.atomic import atomic_write
 from imgen.imageio import write_image
 
 from . import archs
@@ -145,9 +146,8 @@ def save_checkpoint(path: Path, model: nn.Module, o: TrainOptions, step: int, **
         "step": step,
         **extra,
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_write(path) as f:
+        torch.save(state, f)
 
 
 def load_model(checkpoint: str | os.PathLike | dict) -> tuple[nn.Module, dict]:

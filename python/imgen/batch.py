@@ -17,9 +17,10 @@ from typing import Callable, Sequence
 import numpy as np
 from tqdm import tqdm
 
+from .atomic import remove_stale_temps
 from .errors import ImgenError
 from .imageio import (ImageFileError, Job, fit_to_format, icc_problem, pixel_limit, read_image_and_profile,
-                       remove_stale_temps, write_image)
+                       write_image)
 from .interrupts import exit_status, stop_reason, stopped_words
 
 Process = Callable[[list[np.ndarray]], list[np.ndarray]]

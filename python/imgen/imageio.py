@@ -1,4 +1,4 @@
-"""Image files: reading, atomic writing, and finding images under folders.
+"""Image files: reading, writing (atomically, through imgen.atomic), and finding images under folders.
 
 Arrays are HWC in OpenCV's channel order (BGR / BGRA), uint8, uint16 or float32, as
 ``cv2.imdecode(..., IMREAD_UNCHANGED)`` gives them, turned upright by the file's EXIF orientation.
@@ -16,13 +16,14 @@ import io
 import logging
 import os
 import re
-import secrets
 import struct
 import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
+
+from .atomic import TempFileError, atomic_write, is_temp_file
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 _EIGHT_BIT_ONLY = (".jpg", ".jpeg", ".bmp", ".webp")
@@ -447,63 +448,7 @@ def _webp_with_icc(data: bytes, profile: bytes, img: np.ndarray) -> bytes:
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
-# -- temporary files and atomic writes ---------------------------------------------------------
-
-# .NAME.TAG.tmp (images) or .STEM.TAG.tmp.EXT (kept extension, for videos): TAG is 8 hex digits
-_TEMP_NAME = re.compile(r"\.(?P<base>.+)\.[0-9a-f]{8}\.tmp(?P<ext>\.[^.]+)?")
-
-
-def _temp_name(path: Path, tag: str, keep_suffix: bool) -> str:
-    return f".{path.stem}.{tag}.tmp{path.suffix}" if keep_suffix else f".{path.name}.{tag}.tmp"
-
-
-def is_temp_file(path: str | os.PathLike) -> bool:
-    """Whether the name is one of :func:`create_temp_beside`'s temporary files."""
-    return _TEMP_NAME.fullmatch(Path(path).name) is not None
-
-
-def create_temp_beside(path: Path, *, keep_suffix: bool = False) -> tuple[int, Path]:
-    """Open a new hidden temp file in the target's folder, with the umask's permissions (like a
-    plain open(); tempfile.mkstemp would make it 0600).  keep_suffix: end the name in the
-    target's extension (for writers that pick the format from it).  Returns (fd, temp path);
-    raises ImageFileError when the folder is not writable."""
-    for _ in range(100):
-        tmp = path.with_name(_temp_name(path, secrets.token_hex(4), keep_suffix))
-        try:
-            return os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666), tmp
-        except FileExistsError:
-            continue
-        except OSError as e:
-            raise ImageFileError(f"{path}: cannot create a file in {path.parent} ({e.strerror or e})") from e
-    raise ImageFileError(f"{path}: cannot find a free temporary name in {path.parent}")
-
-
-def remove_stale_temps(targets: Iterable[str | os.PathLike]) -> list[Path]:
-    """Delete the temporary files :func:`create_temp_beside` made for these targets and a killed
-    run left behind (``.NAME.TAG.tmp``, ``.STEM.TAG.tmp.EXT``); nothing else is touched.  Returns
-    the files deleted."""
-    by_folder: dict[Path, set[str]] = {}
-    for target in map(Path, targets):
-        by_folder.setdefault(target.parent, set()).add(target.name)
-    removed = []
-    for folder, names in by_folder.items():
-        try:
-            with os.scandir(folder) as entries:
-                candidates = [e.name for e in entries if e.name.startswith(".") and ".tmp" in e.name]
-        except OSError:
-            continue  # no such folder yet: nothing to clean
-        for name in candidates:
-            m = _TEMP_NAME.fullmatch(name)
-            if m and (m["base"] if m["ext"] is None else m["base"] + m["ext"]) in names:
-                try:
-                    (folder / name).unlink()
-                    removed.append(folder / name)
-                except FileNotFoundError:
-                    pass
-    if removed:
-        log.info("removed %d temporary file(s) left by an interrupted run", len(removed))
-    return removed
-
+# -- writing ------------------------------------------------------------------------------------
 
 def write_image(path: str | os.PathLike, img: np.ndarray, *, icc_profile: bytes | None = None) -> None:
     """Write an image atomically: encode, write a temp file beside the target, rename over it.
@@ -529,22 +474,13 @@ def write_image(path: str | os.PathLike, img: np.ndarray, *, icc_profile: bytes 
             data = _with_icc(data, ext, icc_profile, img)
         except (ValueError, struct.error, IndexError) as e:
             raise ImageFileError(f"{path}: cannot add the ICC profile ({e})") from e
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = create_temp_beside(path)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with atomic_write(path) as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if isinstance(e, OSError):
-            raise ImageFileError(f"{path}: cannot write ({e.strerror or e})") from e
-        raise
+    except TempFileError as e:
+        raise ImageFileError(str(e)) from e
+    except OSError as e:
+        raise ImageFileError(f"{path}: cannot write ({e.strerror or e})") from e
 
 
 # -- finding inputs ------------------------------------------------------------------------------
@@ -558,13 +494,14 @@ class Job:
 
 
 def walk_files(folder: str | os.PathLike, extensions: Iterable[str], problems: list[str], *,
-               skip: Iterable[str | os.PathLike] = ()) -> list[Path]:
+               skip: Iterable[str | os.PathLike] = (), recursive: bool = True) -> list[Path]:
     """Files under ``folder`` (recursively, sorted) whose extension (any case) is in ``extensions``.
 
-    The one folder walker of imgen's commands.  Not followed: symlinked folders; not returned:
-    imgen's own temporary files.  ``skip``: folders (and files) below ``folder`` to leave out --
-    an output folder inside the input folder is never read as input.  A folder that cannot be
-    read is a line in ``problems``, like an unreadable file.
+    The one folder walker of imgen: commands' inputs, frame folders, benchmark and training
+    images.  Not followed: symlinked folders; not returned: imgen's own temporary files.
+    ``skip``: folders (and files) below ``folder`` to leave out -- an output folder inside the
+    input folder is never read as input.  ``recursive=False``: only the files directly in
+    ``folder``.  A folder that cannot be read is a line in ``problems``, like an unreadable file.
     """
     extensions = {e.lower() for e in extensions}
     skipped = {Path(p).resolve() for p in skip}
@@ -582,7 +519,7 @@ def walk_files(folder: str | os.PathLike, extensions: Iterable[str], problems: l
             path, real_path = current / entry.name, real / entry.name
             try:
                 if entry.is_dir(follow_symlinks=False):
-                    if real_path not in skipped:
+                    if recursive and real_path not in skipped:
                         pending.append((path, real_path))
                 elif (entry.is_file() and path.suffix.lower() in extensions and real_path not in skipped
                       and not is_temp_file(path)):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..imageio import IMAGE_EXTENSIONS, read_image
+from ..imageio import IMAGE_EXTENSIONS, read_image, walk_files
 
 # Bundled with scikit-image (no download): natural photographs and textures, gray and colour.
 SAMPLE_GRAY = ("camera", "moon", "coins", "brick", "clock")
@@ -51,7 +51,10 @@ def folder_samples(folder: str | Path) -> list[Sample]:
     folder = Path(folder)
     if not folder.is_dir():
         raise ValueError(f"--images: {folder} is not a folder")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+    problems: list[str] = []
+    files = walk_files(folder, IMAGE_EXTENSIONS, problems, recursive=False)
+    if problems:
+        raise ValueError(f"--images: {problems[0]}")
     if not files:
         raise ValueError(f"--images: {folder} contains no images ({', '.join(IMAGE_EXTENSIONS)})")
     out = []

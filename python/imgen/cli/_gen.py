@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 
+from ..atomic import atomic_write
 from ..engine import Model, load
 from ..errors import ImgenError
 from ..generative import make_grid, with_article
@@ -101,14 +101,6 @@ def write_images(batches: Iterable[np.ndarray], args: argparse.Namespace, names:
 
 
 def save_npz(path: str | os.PathLike, **arrays: np.ndarray) -> None:
-    """np.savez to a temporary file beside ``path``, then renamed over it (never half-written)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """np.savez to ``path`` atomically (imgen.atomic: never half-written, umask permissions)."""
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)

@@ -14,14 +14,15 @@ import heapq
 import itertools
 import logging
 import os
-import secrets
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
 
+from ..atomic import commit, discard
 from ..video._av import require_av
 from ..video.result import VideoError
+from ..video.sink import create_temp_video
 
 log = logging.getLogger("imgen")
 
@@ -121,13 +122,17 @@ def _gops(container, stream) -> Iterator[list]:
 
 
 class _SegmentWriter:
-    """Stream-copies packets into a new file, renamed into place on close."""
+    """Stream-copies packets into a new file (imgen.atomic), renamed into place on close."""
 
     def __init__(self, av, path: Path, template):
         self.path = path
-        self.tmp = path.with_name(f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}")
-        self.out = av.open(str(self.tmp), "w")
-        self.stream = self.out.add_stream_from_template(template)
+        self.tmp = create_temp_video(path)
+        try:
+            self.out = av.open(str(self.tmp), "w")
+            self.stream = self.out.add_stream_from_template(template)
+        except BaseException:
+            discard(self.tmp)
+            raise
 
     def write(self, packet) -> None:
         packet.stream = self.stream
@@ -135,7 +140,7 @@ class _SegmentWriter:
 
     def close(self) -> None:
         self.out.close()
-        os.replace(self.tmp, self.path)
+        commit(self.tmp, self.path)
 
 
 def join_segments(processed: list[str], segments: list[Segment], source: str | os.PathLike,
@@ -153,8 +158,7 @@ def join_segments(processed: list[str], segments: list[Segment], source: str | o
     target = Path(target)
     inputs = [av.open(p) for p in processed]
     src = av.open(os.fspath(source))
-    tmp = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}")
-    out = None
+    tmp = out = None
     try:
         first = inputs[0].streams.video[0]
         for k, c in enumerate(inputs[1:], 1):
@@ -164,6 +168,7 @@ def join_segments(processed: list[str], segments: list[Segment], source: str | o
                 raise VideoError(f"processed segment {k} was encoded differently from segment 0; "
                                  f"process this video without segments")
         target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = create_temp_video(target)
         out = av.open(str(tmp), "w")
         video_out = out.add_stream_from_template(first)
         copies, copied = {}, []
@@ -187,14 +192,15 @@ def join_segments(processed: list[str], segments: list[Segment], source: str | o
             out.mux(packet)
         out.close()
         out = None
-        os.replace(tmp, target)
+        commit(tmp, target)
         return copied
     except av.FFmpegError as e:
         raise VideoError(f"{target}: cannot join the processed segments ({e})") from e
     finally:
         if out is not None:
             out.close()
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            discard(tmp)  # gone already when committed
         for c in inputs + [src]:
             c.close()
 

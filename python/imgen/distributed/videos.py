@@ -22,6 +22,7 @@ from typing import Any, Callable, Mapping, Sequence
 
 from tqdm import tqdm
 
+from ..atomic import atomic_write
 from ..errors import ImgenError
 from ..imageio import Job
 from . import _ray
@@ -227,9 +228,8 @@ def process_segment_task(source: str, done: str, settings: VideoTaskSettings):
     if Path(done).exists() and record.exists():
         return VideoSummary(**json.loads(record.read_text()))
     summary = _process(source, done, settings, copy_streams=False)
-    tmp = record.with_name(f".{record.name}.tmp")
-    tmp.write_text(json.dumps(asdict(summary)))
-    os.replace(tmp, record)
+    with atomic_write(record, mode="w") as f:
+        f.write(json.dumps(asdict(summary)))
     return summary
 
 

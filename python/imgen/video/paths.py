@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..imageio import IMAGE_EXTENSIONS
+from ..imageio import IMAGE_EXTENSIONS, walk_files
 from .result import VideoError
 
 DEFAULT_FRAME_NAME = "%06d.png"
@@ -75,14 +75,19 @@ def _natural_key(path: Path):
 
 
 def frame_files(location: Location) -> list[Path]:
-    """The frame files of a folder (images, natural order) or a pattern (by frame number)."""
+    """The frame files of a folder (images, natural order) or a pattern (by frame number); only
+    the files directly in the folder (imageio.walk_files, not recursive)."""
     folder = location.path
     if not folder.is_dir():
         raise VideoError(f"{folder}: no such folder")
     name = os.path.basename(location.pattern)
+    extensions = IMAGE_EXTENSIONS if name == "*" else [Path(name).suffix]
+    problems: list[str] = []
+    images = walk_files(folder, extensions, problems, recursive=False)
+    if problems:
+        raise VideoError(problems[0])
     if name == "*":
-        files = sorted((p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS),
-                       key=_natural_key)
+        files = sorted(images, key=_natural_key)
     else:
         prefix, rest = name.split("%", 1)
         match = _PRINTF.match("%" + rest)
@@ -90,11 +95,7 @@ def frame_files(location: Location) -> list[Path]:
         width = match.group(1)
         digits = rf"\d{{{int(width)},}}" if width else r"\d+"
         regex = re.compile(re.escape(prefix) + f"({digits})" + re.escape(suffix) + "$")
-        numbered = []
-        for p in folder.iterdir():
-            m = regex.match(p.name)
-            if m and p.is_file():
-                numbered.append((int(m.group(1)), p))
+        numbered = [(int(m.group(1)), p) for p in images if (m := regex.match(p.name))]
         files = [p for _, p in sorted(numbered)]
     if not files:
         raise VideoError(f"{location}: no frames found ({', '.join(IMAGE_EXTENSIONS)})")

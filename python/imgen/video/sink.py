@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..imageio import ImageFileError, create_temp_beside, fit_to_format, write_image
+from ..atomic import TempFileError, commit, create_temp_beside, discard
+from ..imageio import ImageFileError, fit_to_format, write_image
 from .encoding import SWS_COLORSPACE, add_video_stream, output_colour, pick_codec, pick_pix_fmt, set_frame_size
 from .options import EncodeOptions
 from .paths import Location, partial_path
@@ -44,12 +45,12 @@ def _rgb_for_video(image: np.ndarray) -> tuple[np.ndarray, str, str | None]:
     return np.ascontiguousarray(image), ("rgb48le" if deep else "rgb24"), note
 
 
-def _create_temp(target: Path) -> Path:
-    """A new empty file beside the target, ending in its extension (FFmpeg picks the container
-    from it), created with the umask's permissions (unlike mkstemp's 0600)."""
+def create_temp_video(target: Path) -> Path:
+    """A new empty temporary file beside the target (imgen.atomic), ending in its extension:
+    FFmpeg picks the container from it.  VideoError when the folder is not writable."""
     try:
         fd, tmp = create_temp_beside(target, keep_suffix=True)
-    except ImageFileError as e:
+    except TempFileError as e:
         raise VideoError(str(e)) from e
     os.close(fd)
     return tmp
@@ -73,12 +74,12 @@ class VideoFileSink:
         self._stream_map: dict[int, object] = {}
         self._last_pts: int | None = None
         target.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = _create_temp(target)
+        self._tmp = create_temp_video(target)
         tmp = str(self._tmp)
         try:
             self._container = av.open(tmp, "w")
         except BaseException as e:  # Ctrl+C / SIGTERM here too: no temporary file left behind
-            self._tmp.unlink(missing_ok=True)
+            discard(self._tmp)
             if not isinstance(e, (av.FFmpegError, ValueError)):
                 raise
             raise VideoError(f"{target}: FFmpeg cannot write {target.suffix or 'extension-less'} files ({e}); "
@@ -185,7 +186,7 @@ class VideoFileSink:
             raise VideoError("no frame could be read from the input; nothing written")
         try:
             self._close(trailing)
-            os.replace(self._tmp, self.target)
+            commit(self._tmp, self.target)
         except BaseException as e:
             self.discard()
             if isinstance(e, (OSError, self._av.FFmpegError)):
@@ -201,7 +202,7 @@ class VideoFileSink:
         partial = partial_path(self.target)
         try:
             self._close([])
-            os.replace(self._tmp, partial)
+            commit(self._tmp, partial)
         except (OSError, self._av.FFmpegError) as e:
             log.warning("could not keep the partial output: %s", e)
             self.discard()
@@ -214,7 +215,7 @@ class VideoFileSink:
             self._container.close()
         except Exception:  # the container may be half set up; the file goes anyway
             pass
-        self._tmp.unlink(missing_ok=True)
+        discard(self._tmp)
 
 
 class FrameFolderSink:
