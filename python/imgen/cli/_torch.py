@@ -30,3 +30,11 @@ def run_reporting(func, *args, **kwargs):
         return func(*args, **kwargs)
     except (ValueError, FileNotFoundError, RuntimeError) as e:
         raise ImgenError(str(e)) from e
+
+
+def add_checkpoint_arguments(p, checkpoint_help: str) -> None:
+    """CHECKPOINT, -o/--output, --name and --atol: what ``imgen export`` and ``imgen import`` share."""
+    p.add_argument("checkpoint", help=checkpoint_help)
+    p.add_argument("-o", "--output", required=True, help="the .onnx file to write")
+    p.add_argument("--name", help="imgen.name metadata (default: the output's stem)")
+    p.add_argument("--atol", type=float, default=1e-4, help="parity tolerance vs torch (default 1e-4)")

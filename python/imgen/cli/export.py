@@ -3,18 +3,15 @@ from __future__ import annotations
 
 import argparse
 
-from ._torch import import_train_module, run_reporting
+from ._torch import add_checkpoint_arguments, import_train_module, run_reporting
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("export", help="export a checkpoint to ONNX (needs imgen[train])",
                        description="Export a checkpoint to an ONNX model with imgen metadata; onnxruntime is "
                                    "checked against torch at odd sizes and the file is not kept if they differ.")
-    p.add_argument("checkpoint", help="an imgen-train checkpoint (or a state dict `imgen import` recognises)")
-    p.add_argument("-o", "--output", required=True, help="the .onnx file to write")
-    p.add_argument("--name", help="imgen.name metadata (default: the output's stem)")
+    add_checkpoint_arguments(p, "an imgen-train checkpoint (or a state dict `imgen import` recognises)")
     p.add_argument("--description", help="imgen.description metadata")
-    p.add_argument("--atol", type=float, default=1e-4, help="parity tolerance vs torch (default 1e-4)")
     p.add_argument("--fp16", action="store_true", help="also write NAME.fp16.onnx (checked against fp32)")
     p.add_argument("--int8", action="store_true", help="also write NAME.int8.onnx (dynamic quantisation)")
     p.add_argument("--measure", action="store_true", help="time each variant on a 256x256 image (CPU)")

@@ -3,17 +3,14 @@ from __future__ import annotations
 
 import argparse
 
-from ._torch import import_train_module, run_reporting
+from ._torch import add_checkpoint_arguments, import_train_module, run_reporting
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("import", help="convert a published checkpoint to ONNX (needs imgen[train])",
                        description="Detect a checkpoint's architecture from its weights (KAIR DnCNN/FFDNet, "
                                    "imgen-train) and export it with imgen metadata.")
-    p.add_argument("checkpoint", help="a .pth/.pt file")
-    p.add_argument("-o", "--output", required=True, help="the .onnx file to write")
-    p.add_argument("--name", help="imgen.name metadata (default: the output's stem)")
-    p.add_argument("--atol", type=float, default=1e-4, help="parity tolerance vs torch (default 1e-4)")
+    add_checkpoint_arguments(p, "a .pth/.pt file")
     p.set_defaults(func=main)
 
 
