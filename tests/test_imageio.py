@@ -12,6 +12,7 @@ import pytest
 from PIL import Image, ImageCms
 
 from imgen import atomic, imageio
+from imgen.icc import icc_problem
 from imgen.imageio import (ImageFileError, find_images, fit_to_format, plan_outputs, read_image, walk_files,
                            write_image)
 
@@ -254,10 +255,10 @@ def test_a_large_icc_profile_spans_several_jpeg_segments(tmp_path, srgb):
 
 def test_which_profiles_fit(srgb):
     color, gray = np.zeros((2, 2, 3), np.uint8), np.zeros((2, 2), np.uint8)
-    assert imageio.icc_problem(srgb, color, "x.png") is None
-    assert "cannot hold" in imageio.icc_problem(srgb, color, "x.bmp")
-    assert "RGB" in imageio.icc_problem(srgb, gray, "x.png")
-    assert "not an ICC profile" in imageio.icc_problem(b"junk", color, "x.png")
+    assert icc_problem(srgb, color, "x.png") is None
+    assert "cannot hold" in icc_problem(srgb, color, "x.bmp")
+    assert "RGB" in icc_problem(srgb, gray, "x.png")
+    assert "not an ICC profile" in icc_problem(b"junk", color, "x.png")
 
 
 # -- the folder walker ----------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from tqdm import tqdm
 
 from .atomic import remove_stale_temps
 from .errors import ImgenError
-from .imageio import (ImageFileError, Job, fit_to_format, icc_problem, pixel_limit, read_image_and_profile,
+from .icc import icc_problem
+from .imageio import (ImageFileError, Job, fit_to_format, pixel_limit, read_image_and_profile,
                        write_image)
 from .interrupts import exit_status, stop_reason, stopped_words
 
