@@ -9,6 +9,7 @@ import pytest
 from imgen.cli import main
 from imgen.metrics import psnr
 from imgen.video import VideoError, process_video
+from imgen.video.paths import Location, check_not_input, frame_files, input_location, output_location, partial_path
 
 import video_clips as vc
 from video_runs import identity
@@ -40,3 +41,67 @@ def test_input_is_never_overwritten(clips, tmp_path, capsys):
     assert main(["video", str(clips["mp4"]), "-o", str(clips["mp4"]), "--method", "wavelet", "-q"]) == 1
     assert "would overwrite the input" in capsys.readouterr().err
     assert clips["mp4"].read_bytes() == before
+
+
+# -- locations, without PyAV --------------------------------------------------------------------
+
+def test_input_locations(tmp_path):
+    (tmp_path / "clip.mp4").write_bytes(b"x")
+    assert input_location(tmp_path / "clip.mp4") == Location(tmp_path / "clip.mp4")
+    assert input_location(tmp_path) == Location(tmp_path, str(tmp_path / "*"))
+    pattern = input_location(f"{tmp_path}/f_%04d.png")
+    assert pattern == Location(tmp_path, f"{tmp_path}/f_%04d.png") and pattern.is_frames
+    assert str(pattern) == f"{tmp_path}/f_%04d.png" and str(input_location(tmp_path / "clip.mp4")) == str(tmp_path / "clip.mp4")
+    with pytest.raises(VideoError, match="no such file or folder"):
+        input_location(tmp_path / "gone.mp4")
+    with pytest.raises(VideoError, match="must hold one %d"):
+        input_location(f"{tmp_path}/%d_%d.png")
+    with pytest.raises(VideoError, match="must end in an image extension"):
+        input_location(f"{tmp_path}/%06d.mp4")
+
+
+def test_output_locations(tmp_path):
+    assert output_location(tmp_path) == Location(tmp_path, str(tmp_path / "%06d.png"))
+    assert output_location(f"{tmp_path}/new/") == Location(tmp_path / "new", str(tmp_path / "new" / "%06d.png"))
+    assert output_location(tmp_path / "noext") == Location(tmp_path / "noext", str(tmp_path / "noext" / "%06d.png"))
+    assert output_location(tmp_path / "o.mkv") == Location(tmp_path / "o.mkv")
+    assert output_location(f"{tmp_path}/%03d.tif") == Location(tmp_path, f"{tmp_path}/%03d.tif")
+    with pytest.raises(VideoError, match=r"an image file cannot hold a video; .*/o_%06d\.png or a folder"):
+        output_location(tmp_path / "o.png")
+
+
+def test_frame_files_in_natural_or_numbered_order(tmp_path):
+    for name in ("10.png", "2.png", "1.jpg", "notes.txt", "f_0003.png", "f_0001.png", "f_12.png", "f_00002.png"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "9.png").mkdir()  # a folder, whatever its name
+    names = [p.name for p in frame_files(input_location(tmp_path))]
+    assert names == ["1.jpg", "2.png", "10.png", "f_0001.png", "f_00002.png", "f_0003.png", "f_12.png"]
+    numbered = frame_files(input_location(f"{tmp_path}/f_%04d.png"))
+    assert [p.name for p in numbered] == ["f_0001.png", "f_00002.png", "f_0003.png"]  # 4 digits or more
+    assert [p.name for p in frame_files(input_location(f"{tmp_path}/f_%d.png"))] == [
+        "f_0001.png", "f_00002.png", "f_0003.png", "f_12.png"]
+    with pytest.raises(VideoError, match="no frames found"):
+        frame_files(input_location(f"{tmp_path}/g_%d.png"))
+    with pytest.raises(VideoError, match="no such folder"):
+        frame_files(Location(tmp_path / "gone", str(tmp_path / "gone" / "*")))
+
+
+def test_outputs_over_the_input_are_refused(tmp_path):
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"x")
+    assert partial_path(clip) == tmp_path / "clip.partial.mp4"
+    with pytest.raises(VideoError, match="would overwrite the input"):
+        check_not_input(input_location(clip), Location(clip))
+    check_not_input(input_location(clip), Location(tmp_path / "other.mp4"))
+    # nor may a stopped run's partial file land on the input
+    (tmp_path / "o.partial.mkv").write_bytes(b"x")
+    with pytest.raises(VideoError, match="would overwrite the input"):
+        check_not_input(input_location(tmp_path / "o.partial.mkv"), Location(tmp_path / "o.mkv"))
+    frames = [tmp_path / f"{i:06d}.png" for i in (1, 2, 3)]
+    folder = Location(tmp_path, str(tmp_path / "*"))
+    with pytest.raises(VideoError, match="would overwrite input frames such as"):
+        check_not_input(folder, output_location(tmp_path), frames)
+    check_not_input(folder, output_location(tmp_path / "out"), frames)
+    check_not_input(folder, output_location(f"{tmp_path}/%04d.png"), frames)  # 0001.png is not 000001.png
+    with pytest.raises(VideoError, match="would overwrite an input frame"):
+        check_not_input(folder, Location(tmp_path / "000002.partial.png"), [tmp_path / "000002.partial.png"])
