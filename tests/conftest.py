@@ -37,6 +37,22 @@ def rng():
 
 
 @pytest.fixture(scope="session")
+def clips(tmp_path_factory):
+    """Three short clips made with PyAV (tests/video_clips.py), shared by the video tests, which
+    only read them: "mp4" (20 frames, AAC), "vfr" (18 frames at a variable rate, with subtitles,
+    Matroska) and "long" (30 frames of 128x96).  Skips without PyAV."""
+    pytest.importorskip("av")
+    import video_clips as vc
+
+    root = tmp_path_factory.mktemp("clips")
+    return {
+        "mp4": vc.make_clip(root / "cfr.mp4", frames=20),
+        "vfr": vc.make_clip(root / "vfr.mkv", frames=18, vfr=True, subtitles=True),
+        "long": vc.make_clip(root / "long.mp4", frames=30, width=128, height=96),
+    }
+
+
+@pytest.fixture(scope="session")
 def ray_cluster():
     """A local 2-CPU Ray instance shared by every test that asks for it, shut down at the end of
     the session (starting one costs about 10 s here; skips without Ray Data).

@@ -77,6 +77,79 @@ def test_distributed_run_matches_local_run(ray_cluster, model, folder, tmp_path,
     assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())
 
 
+# -- imgen.distributed through its API ----------------------------------------------------------
+
+def _run_files(jobs, process, **kwargs):
+    """The single-machine loop over the same jobs; a processor's notes join the Summary's, as in
+    `imgen run` and in the Ray workers."""
+    from imgen.batch import run_files
+
+    summary = run_files(jobs, process, quiet=True, **kwargs)
+    summary.notes.update(getattr(process, "notes", ()))
+    return summary
+
+
+def test_run_images_matches_run_files(ray_cluster, model, folder, tmp_path):
+    from imgen.distributed import run_images
+    from imgen.imageio import plan_outputs
+    from imgen.processors import FrameProcessor, ProcessorOptions
+
+    local_jobs, _ = plan_outputs([folder], tmp_path / "local")
+    local = _run_files(local_jobs, FrameProcessor(ProcessorOptions(model=model, color_order="bgr")))
+    gone = tmp_path / "gone.png"
+    dist = tmp_path / "ray"
+    summary = run_images([folder, gone], dist, model, workers=2, batch_size=4)
+
+    assert summary.done == local.done == 11 and summary.skipped == 0 and summary.stopped is None
+    assert summary.failures == local.failures and [Path(s).name for s, _ in summary.failures] == ["broken.png"]
+    assert summary.notes == local.notes == {"1-channel images converted to the model's 3 channel(s)",
+                                            "alpha channels passed through untouched"}
+    assert summary.problems == [f"{gone}: no such file or folder"]
+    want = _files(tmp_path / "local")
+    assert _files(dist) == want
+
+    (dist / "sub" / "im3.png").unlink()
+    (dist / ".gray.png.0123abcd.tmp").write_bytes(b"left by a killed run")
+    again = run_images([folder], dist, model, resume=True, workers=1)
+    assert (again.done, again.skipped, [Path(s).name for s, _ in again.failures]) == (1, 10, ["broken.png"])
+    assert _files(dist) == want  # the missing output redone, the stale temporary file gone
+
+
+def picky_invert(images):
+    """A plain function as the process: inverts, and refuses 27-row images."""
+    if any(img.shape[0] == 27 for img in images):
+        raise ValueError("27 rows: refused")
+    return [np.iinfo(img.dtype).max - img for img in images]
+
+
+def picky_factory(threads: int):
+    return picky_invert
+
+
+def test_map_images_matches_run_files(ray_cluster, folder, tmp_path):
+    from imgen.distributed import WorkerResources, map_images
+    from imgen.imageio import Job, plan_outputs
+
+    jobs, _ = plan_outputs([folder], tmp_path / "local")
+    limit = 27 * 32  # im0..im3 (24..27 rows of 32) and the small ones pass; im4..im7 are over
+    local = _run_files(jobs, picky_invert, chunk=4, max_pixels=limit)
+    dist_jobs = [Job(j.source, tmp_path / "ray" / j.target.relative_to(tmp_path / "local")) for j in jobs]
+    summary = map_images(dist_jobs, picky_factory, resources=WorkerResources(workers=2), batch_size=4,
+                         max_pixels=limit)
+
+    assert summary.done == local.done == 6 and summary.notes == local.notes == set()
+    # the same failures with the same messages; map_images lists them in job order, while run_files
+    # lists a chunk's unreadable files before the images its process refused
+    assert sorted(summary.failures) == sorted(local.failures)
+    order = {str(j.source): k for k, j in enumerate(jobs)}
+    assert [order[s] for s, _ in summary.failures] == sorted(order[s] for s, _ in summary.failures)
+    assert sorted(Path(s).name for s, _ in summary.failures) == [
+        "broken.png", "im3.png", "im4.png", "im5.png", "im6.png", "im7.png"]
+    assert dict(summary.failures)[str(folder / "sub" / "im3.png")] == "27 rows: refused"
+    assert _files(tmp_path / "ray") == _files(tmp_path / "local")
+    assert map_images([], picky_factory).done == 0
+
+
 class CrashOnce:
     """A process factory whose worker dies (os._exit) the first time it meets one file."""
 

@@ -1,11 +1,11 @@
 """Short test clips made with PyAV (no files shipped): video with an audio track, subtitles,
-variable frame rates and colour tags."""
+variable frame rates and colour tags.  PyAV is imported by the functions that need it, so that
+frame_image works without it."""
 from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 
 SRT = ("1\n00:00:00,100 --> 00:00:00,400\nHello\n\n"
@@ -38,6 +38,8 @@ def make_clip(path, *, frames: int = 12, width: int = 64, height: int = 48, vfr:
               pix_fmt: str = "yuv420p", codec: str = "libx264") -> Path:
     """Write a clip: `frames` frames (ms timestamps), an AAC mono track covering them, optional SRT
     subtitles (Matroska) and BT.709 colour tags."""
+    import av
+
     path = Path(path)
     out = av.open(str(path), "w")
     vs = out.add_stream(codec, rate=25)
@@ -92,6 +94,8 @@ def make_clip(path, *, frames: int = 12, width: int = 64, height: int = 48, vfr:
 
 def read_clip(path) -> dict:
     """Frames (RGB arrays), their times in seconds, and each stream's packets as bytes."""
+    import av
+
     with av.open(str(path)) as c:
         info = {"streams": [(s.type, s.codec_context.name) for s in c.streams]}
         v = c.streams.video[0]

@@ -1,0 +1,41 @@
+"""imgen.video.sink: writing the processed frames -- timestamps kept (variable frame rates too),
+audio and subtitle packets copied where the container takes them, one frame size per video, no
+temporary file left after a failure.  Clips are made with PyAV (tests/video_clips.py)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+av = pytest.importorskip("av")
+
+from imgen.video import VideoError, process_video  # noqa: E402
+
+import video_clips as vc  # noqa: E402
+from video_runs import identity, leftovers  # noqa: E402
+
+
+def test_variable_frame_rate_and_subtitles_survive(clips, tmp_path):
+    src = vc.read_clip(clips["vfr"])
+    dst = tmp_path / "out.mkv"
+    summary = process_video(clips["vfr"], dst, identity, batch_size=3)
+    got = vc.read_clip(dst)
+    assert summary.frames_out == 18
+    assert len(set(np.round(np.diff(src["times"]), 3))) == 2  # really variable
+    np.testing.assert_allclose(got["times"], src["times"], atol=1e-3)
+    assert got["packets"]["subtitle"] == src["packets"]["subtitle"]
+    assert got["packets"]["audio"] == src["packets"]["audio"]
+    # mp4 cannot hold SRT: said so, the rest still written
+    s2 = process_video(clips["vfr"], tmp_path / "out.mp4", identity)
+    assert any("subtitle" in n and "not copied" in n for n in s2.notes)
+
+
+def test_a_processor_that_changes_size_midway_is_an_error(clips, tmp_path):
+    calls = [0]
+
+    def shrinking(frames):
+        calls[0] += 1
+        return [f[:-2] if calls[0] > 1 else f for f in frames]
+
+    with pytest.raises(VideoError, match="every frame must have one size"):
+        process_video(clips["mp4"], tmp_path / "o.mp4", shrinking, batch_size=2)
+    assert leftovers(tmp_path) == [] and not (tmp_path / "o.mp4").exists()
