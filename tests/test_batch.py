@@ -194,10 +194,8 @@ def test_a_model_processor_over_files_is_the_model_on_each_file(folder, tmp_path
                              "alpha channels passed through untouched"}
 
 
-@pytest.mark.xfail(strict=True, raises=FileExistsError,
-                   reason="bug: write_image creates the target's folder outside its ImageFileError handling, "
-                          "so a folder that cannot be created stops the whole run instead of failing one file")
 def test_an_output_folder_that_cannot_be_made_fails_its_files_only(folder, tmp_path):
+    """A file where an output sub-folder should go fails that folder's files, not the run."""
     out = tmp_path / "out"
     out.mkdir()
     (out / "sub").write_text("a file where the sub folder's outputs should go")
@@ -247,3 +245,18 @@ def test_skip_done_skips_finished_outputs_and_removes_stale_temp_files_only(fold
     assert skip_done([]) == ([], 0)
     assert skip_done([Job(folder / "a1.png", tmp_path / "nowhere" / "a1.png")]) == (
         [Job(folder / "a1.png", tmp_path / "nowhere" / "a1.png")], 0)
+
+
+def test_any_error_of_the_process_is_that_files_failure(folder, tmp_path):
+    """Not only ValueError/TypeError: whatever the process raises on one image fails that image
+    (as on a Ray worker), and the others are written."""
+    def picky(images):
+        if any(img.shape[0] == 13 for img in images):  # c3
+            raise RuntimeError("the model's runtime failed on this one")
+        return invert(images)
+
+    jobs = plan(folder, tmp_path / "out")
+    summary = run_files(jobs, picky, chunk=3, quiet=True)
+    failed = dict((Path(src).name, msg) for src, msg in summary.failures)
+    assert "RuntimeError: the model's runtime failed on this one" in failed.values()
+    assert summary.done + len(summary.failures) == len(jobs) and summary.done >= 4

@@ -111,6 +111,8 @@ def _write(job: Job, image: np.ndarray, profile: bytes | None) -> tuple[Job, str
         return job, None, notes
     except ImageFileError as e:
         return job, str(e), notes
+    except Exception as e:  # noqa: BLE001 - whatever goes wrong writing one file is that file's error
+        return job, f"{job.target}: cannot write ({type(e).__name__}: {e})", notes
 
 
 Loaded = tuple[Job, np.ndarray, "bytes | None"]  # a job, its pixels and ICC profile
@@ -123,17 +125,23 @@ def _process_chunk(process: Process, loaded: list[Loaded], summary: Summary) -> 
     try:
         outs = process([img for _, img, _ in loaded])
         return [(job, out, icc) for (job, _, icc), out in zip(loaded, outs)]
-    except (ValueError, TypeError) as e:
+    except Exception as e:  # noqa: BLE001 - whatever fails on one image is that image's failure
         if len(loaded) == 1:
-            summary.failures.append((str(loaded[0][0].source), str(e)))
+            summary.failures.append((str(loaded[0][0].source), _message(e)))
             return []
     done = []
     for job, img, icc in loaded:
         try:
             done.append((job, process([img])[0], icc))
-        except (ValueError, TypeError) as e:
-            summary.failures.append((str(job.source), str(e)))
+        except Exception as e:  # noqa: BLE001 - reported against the file; the batch goes on
+            summary.failures.append((str(job.source), _message(e)))
     return done
+
+
+def _message(e: Exception) -> str:
+    """The error as the report gives it: our own errors (ValueError, TypeError, ImgenError) by
+    their message, anything else with its type."""
+    return str(e) if isinstance(e, (ValueError, TypeError, ImgenError)) else f"{type(e).__name__}: {e}"
 
 
 def _record_read(job: Job, read, summary: Summary, loaded: list[Loaded]) -> None:
