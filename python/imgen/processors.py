@@ -89,8 +89,9 @@ class FrameProcessor:
     """A picklable ``list[ndarray] -> list[ndarray]`` built from :class:`ProcessorOptions`.
 
     Images are HWC (H, W) or (H, W, C) uint8 / uint16 / float32 in [0, 1]; outputs keep each
-    input's dtype, are scaled by ``scale`` (models with a scale factor) and keep gray/colour
-    as the input had it (see :class:`ProcessorOptions`).  ``notes`` collects what had to be
+    input's dtype and are scaled by ``scale`` (models with a scale factor).  Colour input stays
+    colour, also through a gray model (see :class:`ProcessorOptions`); gray input through a colour
+    model comes out in colour (three equal channels in, the model's colour out).  ``notes`` collects what had to be
     converted (gray/colour, alpha), for the caller to report.  Pickling keeps the options only;
     the model is loaded again on the first call in the new process.
     """
