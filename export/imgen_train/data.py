@@ -16,22 +16,13 @@ import cv2
 import numpy as np
 import torch
 
-from imgen.imageio import IMAGE_EXTENSIONS as IMAGE_EXTS, walk_files
+from imgen.imageio import images_in
 
 
 def list_images(folder: str | Path) -> list[Path]:
     """Image files directly in ``folder``, sorted by name (imgen's folder walker, not recursive).
-    Raises FileNotFoundError/ValueError."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"image folder not found: {folder}")
-    problems: list[str] = []
-    files = walk_files(folder, IMAGE_EXTS, problems, recursive=False)
-    if problems:
-        raise ValueError(problems[0])
-    if not files:
-        raise ValueError(f"no images ({', '.join(IMAGE_EXTS)}) in {folder}")
-    return files
+    Raises ValueError naming the folder when it is missing, unreadable or holds no images."""
+    return images_in(folder)
 
 
 def read_image(path: str | Path, channels: int) -> np.ndarray:

@@ -5,7 +5,7 @@ import logging
 import os
 from typing import Sequence
 
-from .errors import ModelError, RuntimeMissingError
+from .errors import ModelError, RuntimeMissingError, require
 
 log = logging.getLogger("imgen")
 
@@ -16,13 +16,8 @@ _GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 
 def onnxruntime():
     """The onnxruntime module, or RuntimeMissingError saying how to install it."""
-    try:
-        import onnxruntime as ort
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise RuntimeMissingError(
-            "imgen needs ONNX Runtime: pip install 'imgen[cpu]' (or 'imgen[gpu]' for CUDA/TensorRT)"
-        ) from e
-    return ort
+    return require("onnxruntime", purpose="imgen", extra="cpu", package="ONNX Runtime", error=RuntimeMissingError,
+                   install="pip install 'imgen[cpu]' (or 'imgen[gpu]' for CUDA/TensorRT)")
 
 
 def available_providers() -> list[str]:

@@ -262,6 +262,21 @@ def walk_files(folder: str | os.PathLike, extensions: Iterable[str], problems: l
     return sorted(found)
 
 
+def images_in(folder: str | os.PathLike) -> list[Path]:
+    """The image files directly in ``folder`` (not recursive), sorted by path.  ValueError naming
+    the folder when it is not a folder, cannot be read or holds no images."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"{folder} is not a folder")
+    problems: list[str] = []
+    files = walk_files(folder, IMAGE_EXTENSIONS, problems, recursive=False)
+    if problems:
+        raise ValueError(problems[0])
+    if not files:
+        raise ValueError(f"{folder} contains no images ({', '.join(IMAGE_EXTENSIONS)})")
+    return files
+
+
 def find_images(inputs: Iterable[str | os.PathLike], *,
                 skip: Iterable[str | os.PathLike] = ()) -> tuple[list[tuple[Path, Path]], list[str]]:
     """Image files among ``inputs`` (files, and folders searched recursively, sorted): a list of

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..imageio import IMAGE_EXTENSIONS, read_image, walk_files
+from ..imageio import images_in, read_image
 
 # Bundled with scikit-image (no download): natural photographs and textures, gray and colour.
 SAMPLE_GRAY = ("camera", "moon", "coins", "brick", "clock")
@@ -48,15 +48,10 @@ def builtin_samples(gray: bool = True, color: bool = True) -> list[Sample]:
 
 def folder_samples(folder: str | Path) -> list[Sample]:
     """Every image in a folder (sorted, not recursive); BGR files become RGB."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise ValueError(f"--images: {folder} is not a folder")
-    problems: list[str] = []
-    files = walk_files(folder, IMAGE_EXTENSIONS, problems, recursive=False)
-    if problems:
-        raise ValueError(f"--images: {problems[0]}")
-    if not files:
-        raise ValueError(f"--images: {folder} contains no images ({', '.join(IMAGE_EXTENSIONS)})")
+    try:
+        files = images_in(folder)
+    except ValueError as e:
+        raise ValueError(f"--images: {e}") from None
     out = []
     for p in files:
         img = read_image(p)

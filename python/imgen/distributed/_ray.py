@@ -6,34 +6,24 @@ import os
 from contextlib import contextmanager
 from typing import Any, Iterator, Mapping
 
-from ..errors import ImgenError
+from ..errors import ImgenError, MissingExtraError, require
 
 log = logging.getLogger("imgen")
 
-INSTALL_HINT = "pip install 'imgen[ray]'"
-
-
-class RayMissingError(ImgenError, ImportError):
+class RayMissingError(MissingExtraError):
     """Ray (or Ray Data's own dependencies) is not installed."""
 
 
 def ray_module():
     """The ray module, or RayMissingError saying how to install it."""
-    try:
-        import ray
-    except ImportError as e:
-        raise RayMissingError(f"distributed runs need Ray: {INSTALL_HINT}") from e
-    return ray
+    return require("ray", purpose="distributed runs", extra="ray", package="Ray", error=RayMissingError)
 
 
 def ray_data_module():
     """The ray.data module (needs pandas and pyarrow too), or RayMissingError."""
     ray_module()
-    try:
-        import ray.data
-    except ImportError as e:
-        raise RayMissingError(f"distributed image runs need Ray Data ({e}): {INSTALL_HINT}") from e
-    return ray.data
+    return require("ray.data", purpose="distributed image runs", extra="ray", package="Ray Data",
+                   error=RayMissingError)
 
 
 @contextmanager
