@@ -16,6 +16,8 @@ import imgen
 from imgen import _core
 from imgen.denoise import bm3d, estimate_sigma
 
+import isolated
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -304,6 +306,13 @@ def test_bad_shape(shape):
 def test_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         bm3d(np.zeros((16, 16), np.float32), sigma=0.1, **kwargs)
+
+
+def test_copy_of_broadcast_view_under_memory_limit_raises_memory_error():
+    got = isolated.outcome("import numpy as np, imgen.denoise",
+                           "imgen.denoise.bm3d(np.broadcast_to(np.zeros((1, 1), np.uint8), (100000, 100000)), sigma=5)",
+                           memory_limit=2 * isolated.GiB)
+    assert got.startswith("MemoryError"), got
 
 
 # --- Set12 ------------------------------------------------------------------------------------

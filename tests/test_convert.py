@@ -10,6 +10,8 @@ from hypothesis.extra import numpy as hnp
 
 import imgen
 
+import isolated
+
 DTYPES = [np.uint8, np.uint16, np.float32]
 MAXV = {np.uint8: 255, np.uint16: 65535, np.float32: 1.0}
 
@@ -215,3 +217,18 @@ def test_results_do_not_depend_on_thread_count(rng):
     np.testing.assert_array_equal(imgen.to_tensor(img), a)
     with pytest.raises(ValueError):
         imgen.set_num_threads(-1)
+
+
+# --- a failed copy of a non-contiguous input is a MemoryError, not a crash -----------------------
+
+IMPORTS = "import numpy as np, imgen"
+
+
+@pytest.mark.parametrize("expr", [
+    "imgen.to_tensor(np.broadcast_to(np.zeros((1, 1, 3), np.uint8), (100000, 100000, 3)))",
+    "imgen.to_tensor([np.broadcast_to(np.zeros((1, 1), np.uint16), (100000, 100000))])",
+    "imgen.from_tensor(np.broadcast_to(np.zeros(1, np.float32), (1, 3, 100000, 100000)))",
+])
+def test_copy_of_broadcast_view_under_memory_limit_raises_memory_error(expr):
+    got = isolated.outcome(IMPORTS, expr, memory_limit=2 * isolated.GiB)
+    assert got.startswith("MemoryError"), got

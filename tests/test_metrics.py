@@ -12,6 +12,8 @@ from hypothesis.extra import numpy as hnp
 import imgen
 from imgen import metrics
 
+import isolated
+
 skm = pytest.importorskip("skimage.metrics")
 
 WHITE = {np.uint8: 255, np.uint16: 65535, np.float32: 1.0}
@@ -273,3 +275,12 @@ def test_bad_data_range(fn, data_range):
         fn(a, a, data_range=data_range)
     with pytest.raises(TypeError, match="data_range"):
         fn(a, a, data_range="255")
+
+
+@pytest.mark.parametrize("fn", ["psnr", "ssim"])
+def test_copy_of_transposed_image_under_memory_limit_raises_memory_error(fn):
+    # a.T's pixels are not contiguous: the binding copies it, and that copy fails here (np.zeros
+    # maps its pages lazily, so nothing is touched)
+    got = isolated.outcome("import numpy as np, imgen.metrics\na = np.zeros((30000, 30000), np.uint8)",
+                           f"imgen.metrics.{fn}(a.T, a.T)", memory_limit=int(1.5 * isolated.GiB))
+    assert got.startswith("MemoryError"), got

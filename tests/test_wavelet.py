@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 import imgen
 from imgen.denoise import WAVELETS, dwt2, estimate_sigma, idwt2, wavelet
 
+import isolated
+
 pywt = pytest.importorskip("pywt")
 
 REPO = Path(__file__).resolve().parents[1]
@@ -324,6 +326,16 @@ def test_nan_pixels_are_rejected():
     img[3, 4, 1] = np.inf
     with pytest.raises(ValueError, match="NaN or infinity"):
         wavelet(img, sigma=0.1)
+
+
+@pytest.mark.parametrize("expr", [
+    "imgen.denoise.wavelet(np.broadcast_to(np.zeros((1, 1), np.uint8), (100000, 100000)), sigma=5)",
+    "imgen.denoise.dwt2(np.broadcast_to(np.zeros((1, 1), np.float32), (100000, 100000)).T)",
+    "imgen.denoise.idwt2([np.broadcast_to(np.zeros((1, 1), np.float32), (100000, 100000)).T])",
+])
+def test_copy_of_broadcast_view_under_memory_limit_raises_memory_error(expr):
+    got = isolated.outcome("import numpy as np, imgen.denoise", expr, memory_limit=2 * isolated.GiB)
+    assert got.startswith("MemoryError"), got
 
 
 def test_bad_transform_input():

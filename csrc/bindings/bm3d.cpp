@@ -104,10 +104,10 @@ py::array bm3d_py(py::array image, double sigma, const std::string& stage,
   return out;
 }
 
-py::array_t<float> as_float_array(const py::array& a, const char* what) {
+Float32Array as_float_array(const py::array& a, const char* what) {
   if (!py::isinstance<py::array_t<float>>(a) && a.dtype().kind() != 'f')
     throw py::type_error(std::string(what) + " must be a float array");
-  return py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
+  return ensure_float32(a);
 }
 
 }  // namespace

@@ -37,6 +37,19 @@ std::string shape_string(const py::array& arr) {
   return s.str();
 }
 
+py::array ensure_array(const py::handle& h, int flags) {
+  if (!h) throw py::value_error("expected an array, got a null handle");
+  PyObject* r = py::detail::npy_api::get().PyArray_FromAny_(
+      h.ptr(), nullptr, 0, 0, py::detail::npy_api::NPY_ARRAY_ENSUREARRAY_ | flags, nullptr);
+  if (!r) throw py::error_already_set();
+  return py::reinterpret_steal<py::array>(r);
+}
+
+Float32Array ensure_float32(const py::handle& h) {
+  // array_t's converting constructor throws error_already_set where array_t::ensure returns null.
+  return Float32Array(py::reinterpret_borrow<py::object>(h));
+}
+
 ImageView image_view(py::array& arr, const std::string& what, bool writable) {
   DType dt;
   if (!to_dtype(arr.dtype(), &dt) || dt == DType::f16)
@@ -58,7 +71,7 @@ ImageView image_view(py::array& arr, const std::string& what, bool writable) {
                        arr.strides(0) >= arr.shape(1) * c * item;
   if (!pixels_contiguous || !rows_ok) {
     if (writable) throw py::value_error(what + " must be C-contiguous");
-    arr = py::array::ensure(arr, py::array::c_style);
+    arr = ensure_array(arr, py::array::c_style);
   }
   if (writable && !arr.writeable()) throw py::value_error(what + " is read-only");
   ImageView v;

@@ -39,4 +39,14 @@ Normalize make_normalize(const py::object& scale, const py::object& mean, const 
 
 std::string shape_string(const py::array& arr);
 
+// py::array::ensure(h, flags) that never returns null: py::array::ensure clears the Python error
+// of a failed conversion and returns an empty handle, which then crashes on first use.  This
+// throws py::error_already_set instead, so the MemoryError of a copy that cannot be allocated
+// (or the TypeError of an unconvertible object) reaches Python.
+py::array ensure_array(const py::handle& h, int flags = 0);
+
+// The same for a C-contiguous float32 array (converting other dtypes, as array_t::ensure does).
+using Float32Array = py::array_t<float, py::array::c_style | py::array::forcecast>;
+Float32Array ensure_float32(const py::handle& h);
+
 }  // namespace imgen::bindings

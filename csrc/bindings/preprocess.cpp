@@ -128,7 +128,7 @@ py::array from_tensor_py(const py::array& tensor_in, const py::object& dtype,
     throw py::value_error("tensor must be NCHW (4-D) or CHW (3-D), got shape " +
                           shape_string(tensor));
   const bool batched = tensor.ndim() == 4;
-  tensor = py::array::ensure(tensor, py::array::c_style);
+  tensor = ensure_array(tensor, py::array::c_style);
   const int64_t n = batched ? tensor.shape(0) : 1;
   const int64_t c = tensor.shape(batched ? 1 : 0);
   const int64_t th = tensor.shape(batched ? 2 : 1), tw = tensor.shape(batched ? 3 : 2);

@@ -19,7 +19,7 @@ namespace {
 using namespace pybind11::literals;
 namespace wv = imgen::wavelet;
 
-using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+using FloatArray = Float32Array;
 
 constexpr int k_max_shifts = 256;
 constexpr int k_max_transform_levels = 30;
@@ -149,7 +149,7 @@ FloatArray as_float_2d(const py::handle& obj, const std::string& what) {
     throw py::value_error(what + " must be 2-D, got shape " + shape_string(arr));
   if (arr.shape(0) == 0 || arr.shape(1) == 0)
     throw py::value_error(what + " is empty (shape " + shape_string(arr) + ")");
-  return FloatArray::ensure(arr);
+  return ensure_float32(arr);
 }
 
 py::list dwt2_py(const py::object& image, const py::object& wavelet, const py::object& levels) {
