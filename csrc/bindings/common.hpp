@@ -49,4 +49,19 @@ py::array ensure_array(const py::handle& h, int flags = 0);
 using Float32Array = py::array_t<float, py::array::c_style | py::array::forcecast>;
 Float32Array ensure_float32(const py::handle& h);
 
+// str(obj), cut to at most 40 characters: the value as the caller wrote it, for error messages.
+std::string short_repr(const py::handle& obj);
+
+// An int argument: a Python int or anything with __index__ (numpy integers), not a bool.
+// Values beyond int64 saturate to INT64_MIN/INT64_MAX (every range check rejects them; messages
+// quote short_repr(obj)).  Throws TypeError("<name> must be an int, got <type>").
+int64_t int_arg(const py::handle& obj, const std::string& name);
+
+// A float argument: a Python int or float, or anything with __float__ / __index__, not a bool.
+// An int too large for a double becomes +-inf.  Throws TypeError("<name> must be a number, ...").
+double float_arg(const py::handle& obj, const std::string& name);
+
+// The name of obj's type, for messages.
+std::string type_name(const py::handle& obj);
+
 }  // namespace imgen::bindings

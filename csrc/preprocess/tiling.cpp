@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -24,7 +25,9 @@ AxisPlan plan_axis(int64_t length, int64_t tile, int64_t overlap, int64_t multip
                                 " is smaller than the size multiple " + std::to_string(multiple));
   AxisPlan plan;
   if (length <= size) {
-    plan.size = (length + multiple - 1) / multiple * multiple;
+    // length rounded up to `multiple`, without computing length + multiple - 1 (which overflows
+    // for lengths near 2**63); the result is at most size, a multiple that already fits.
+    plan.size = length % multiple == 0 ? length : (length / multiple + 1) * multiple;
     plan.starts.push_back(0);
     return plan;
   }
@@ -33,8 +36,10 @@ AxisPlan plan_axis(int64_t length, int64_t tile, int64_t overlap, int64_t multip
                                 " must be smaller than the tile size " + std::to_string(size));
   plan.size = size;
   const int64_t stride = size - overlap;
+  // s >= length - size rather than s + size >= length: the sum overflows for lengths near 2**63
+  // (and the loop then never ended).  s < length - size here, so s + stride cannot overflow.
   for (int64_t s = 0;; s += stride) {
-    if (s + size >= length) {
+    if (s >= length - size) {
       plan.starts.push_back(length - size);
       break;
     }
@@ -83,6 +88,12 @@ TileMerger::TileMerger(int64_t height, int64_t width, int64_t channels,
   if (row_starts_.empty() || col_starts_.empty() || tile_h <= 0 || tile_w <= 0)
     throw std::invalid_argument("tile grid is empty");
   if (overlap < 0) throw std::invalid_argument("overlap must be >= 0");
+  // channels * height * width sizes the buffers: it must not overflow (it would wrap to a small
+  // buffer that add() then writes past).  Checked by division, before anything is allocated.
+  if (height > std::numeric_limits<int64_t>::max() / width / channels)
+    throw std::invalid_argument("merged image of " + std::to_string(height) + "x" +
+                                std::to_string(width) + "x" + std::to_string(channels) +
+                                " samples is too large (more than 2**63 - 1)");
   // Per-axis weights; every pixel must get a positive total weight from the grid.
   auto axis = [overlap](const std::vector<int64_t>& starts, int64_t size, int64_t length,
                         const char* what, std::vector<std::vector<float>>& out) {
