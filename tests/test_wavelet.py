@@ -328,6 +328,26 @@ def test_nan_pixels_are_rejected():
         wavelet(img, sigma=0.1)
 
 
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"levels": 2**70}, r"levels must be between 1 and 4 for a 16x16 image with db1, got 1180591620717411303424 "),
+        ({"levels": -2**70}, r"levels must be between 1 and 4 .*got -1180591620717411303424 "),
+        ({"shifts": 2**64}, r"shifts must be between 1 and 256 .*got 18446744073709551616$"),
+        ({"sigma": 10**400}, r"sigma must be a finite number >= 0 .*got 100000"),
+    ],
+)
+def test_out_of_range_ints_name_the_parameter_and_its_range(kwargs, match):
+    # Python ints beyond int64 used to escape as "RuntimeError: Unable to cast Python instance"
+    with pytest.raises(ValueError, match=match):
+        wavelet(IMG, **kwargs)
+
+
+def test_transform_levels_beyond_int64_name_the_range():
+    with pytest.raises(ValueError, match="levels must be between 0 and 30 .*got 1180591620717411303424$"):
+        dwt2(np.zeros((4, 4), np.float32), "db1", 2**70)
+
+
 @pytest.mark.parametrize("expr", [
     "imgen.denoise.wavelet(np.broadcast_to(np.zeros((1, 1), np.uint8), (100000, 100000)), sigma=5)",
     "imgen.denoise.dwt2(np.broadcast_to(np.zeros((1, 1), np.float32), (100000, 100000)).T)",
