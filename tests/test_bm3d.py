@@ -4,6 +4,7 @@ from __future__ import annotations
 import glob
 import math
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from hypothesis import strategies as st
 import imgen
 from imgen import _core
 from imgen.denoise import bm3d, estimate_sigma
+
+import isolated
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -304,6 +307,78 @@ def test_bad_shape(shape):
 def test_bad_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):
         bm3d(np.zeros((16, 16), np.float32), sigma=0.1, **kwargs)
+
+
+@pytest.mark.parametrize("dtype, bound", [(np.uint8, "2.55e+08"), (np.uint16, "6.5535e+10"), (np.float32, "1e+06")])
+@pytest.mark.parametrize("sigma", [1e300, 1e39, -1.0, float("nan"), float("inf")])
+def test_sigma_out_of_range_names_the_range_in_image_units(dtype, bound, sigma):
+    # 1e300 is finite: it used to overflow on the way to the 0-255 scale and be called "not finite"
+    with pytest.raises(ValueError, match=rf"sigma must be in \[0, {re.escape(bound)}\] .*{np.dtype(dtype).name}") as e:
+        bm3d(np.zeros((16, 16), dtype), sigma=sigma)
+    assert "finite" not in str(e.value)
+
+
+def test_sigma_at_the_bound_works():
+    out = bm3d(np.full((16, 16), 0.5, np.float32), sigma=1e6)
+    assert np.isfinite(out).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"step_hard": 2**40}, r"step_hard must be in 1\.\.8 \(at most block_size_hard\), got 1099511627776$"),
+        ({"step_wiener": 2**70}, r"step_wiener must be in 1\.\.8 .*got 1180591620717411303424$"),
+        ({"step_hard": -2**70}, r"step_hard must be in 1\.\.8 .*got -1180591620717411303424$"),
+        ({"step_hard": 9}, r"step_hard must be in 1\.\.8"),  # used to leave pixels uncovered: NaN output
+        ({"step_wiener": 12, "block_size_wiener": 11, "transform_wiener": "dct"}, r"step_wiener must be in 1\.\.11"),
+        ({"block_size_hard": 2**40}, r"block_size_hard must be in 2\.\.16, got 1099511627776$"),
+        ({"search_window_hard": 2**31 + 1}, r"search_window_hard must be odd, in 1\.\.255, got 2147483649$"),
+        ({"search_window_wiener": 257}, r"search_window_wiener must be odd, in 1\.\.255"),
+        ({"max_blocks_wiener": 2**64}, r"max_blocks_wiener must be a power of two in 1\.\.64, got 18446744073709551616$"),
+        ({"lambda_3d": 1e300}, r"lambda_3d must be in \[0, 1000\], got 1e\+300$"),
+        ({"lambda_3d": 10**400}, r"lambda_3d must be in \[0, 1000\], got 1000000000"),
+        ({"mu2": 1e300}, r"mu2 must be in \[0, 1e\+06\], got 1e\+300$"),
+        ({"tau_match_hard": 1e300}, r"tau_match_hard must be in \[0, 1e\+30\], got 1e\+300$"),
+        ({"tau_match_wiener": float("inf")}, r"tau_match_wiener must be in \[0, 1e\+30\], got inf$"),
+        ({"beta_hard": 1e300}, r"beta_hard must be in \[0, 50\], got 1e\+300$"),
+        ({"beta_wiener": float("nan")}, r"beta_wiener must be in \[0, 50\], got nan$"),
+    ],
+)
+def test_out_of_range_parameter_names_itself_and_its_range(kwargs, match):
+    img = np.zeros((16, 16), np.float32)
+    with pytest.raises(ValueError, match=match) as e:
+        bm3d(img, sigma=0.1, **kwargs)
+    assert "array" not in str(e.value) and len(str(e.value)) < 300  # never the whole image
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"step_hard": "3"}, "step_hard must be an int, got str"),
+        ({"block_size_wiener": 8.0}, "block_size_wiener must be an int, got float"),
+        ({"max_blocks_hard": True}, "max_blocks_hard must be an int, got bool"),
+        ({"lambda_3d": "2.7"}, "lambda_3d must be a number, got str"),
+        ({"transform_hard": 5}, "transform_hard must be 'bior1.5' or 'dct', got int"),
+        ({"stage": None}, "stage must be 'both' or 'hard', got NoneType"),
+    ],
+)
+def test_wrong_parameter_type_names_itself_not_the_image(kwargs, match):
+    with pytest.raises(TypeError, match=match) as e:
+        bm3d(np.zeros((16, 16), np.float32), sigma=0.1, **kwargs)
+    assert "array" not in str(e.value)
+
+
+def test_numpy_integers_and_floats_are_accepted():
+    img = np.random.default_rng(0).random((24, 24)).astype(np.float32)
+    assert np.array_equal(bm3d(img, sigma=0.1, step_hard=np.int64(2), lambda_3d=np.float32(2.5)),
+                          bm3d(img, sigma=0.1, step_hard=2, lambda_3d=float(np.float32(2.5))))
+
+
+def test_copy_of_broadcast_view_under_memory_limit_raises_memory_error():
+    got = isolated.outcome("import numpy as np, imgen.denoise",
+                           "imgen.denoise.bm3d(np.broadcast_to(np.zeros((1, 1), np.uint8), (100000, 100000)), sigma=5)",
+                           memory_limit=2 * isolated.GiB)
+    assert got.startswith("MemoryError"), got
 
 
 # --- Set12 ------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from hypothesis.extra import numpy as hnp
 
 import imgen
 
+import isolated
+
 DTYPES = [np.uint8, np.uint16, np.float32]
 MAXV = {np.uint8: 255, np.uint16: 65535, np.float32: 1.0}
 
@@ -215,3 +217,69 @@ def test_results_do_not_depend_on_thread_count(rng):
     np.testing.assert_array_equal(imgen.to_tensor(img), a)
     with pytest.raises(ValueError):
         imgen.set_num_threads(-1)
+
+
+# --- windows near the int64 limits (offset + size must not overflow) ---------------------------
+
+IMPORTS = "import numpy as np, imgen"
+
+
+@pytest.mark.parametrize("crop", [
+    (2**63 - 10**6, 0, 10**6, 100),  # y + height wraps negative: used to read far outside (SIGSEGV)
+    (0, 2**63 - 10**6, 1, 10**6),    # the same on x
+    (2**63 - 1, 0, 1, 100),          # a wrap of one row: used to read the floats before the tensor
+])
+def test_from_tensor_crop_offset_plus_size_overflow_is_rejected(crop):
+    got = isolated.outcome(IMPORTS, f"imgen.from_tensor(np.zeros((1, 3, 1, 100), np.float32), "
+                                    f"dtype='float32', crop={crop!r})")
+    assert got.startswith("ValueError: crop"), got
+    assert "inside the tensor" in got and "1x100" in got
+
+
+@pytest.mark.parametrize("region", [
+    (2**63 - 2, 0, 4, 4),   # y + height overflows int64
+    (0, 2**63 - 2, 4, 4),
+    (-2**63, 0, 4, 4),      # -x overflows in the kernel
+    (0, -2**63, 4, 4),
+    (2**62, 0, 1, 1),       # y + height just past the bound
+    (0, 0, 2**62 + 1, 1),   # a size past the bound
+])
+def test_to_tensor_region_beyond_the_coordinate_bound_is_rejected(region):
+    got = isolated.outcome(IMPORTS, f"imgen.to_tensor(np.zeros((4, 4, 3), np.uint8), regions=[{region!r}])")
+    assert got.startswith("ValueError: region"), got
+    assert "2**62" in got
+
+
+def test_to_tensor_region_at_the_coordinate_bound_is_accepted():
+    img = np.arange(4 * 5 * 3, dtype=np.uint8).reshape(4, 5, 3)
+
+    def reflect(i: int, n: int) -> int:  # BORDER_REFLECT_101
+        i %= 2 * (n - 1)
+        return i if i < n else 2 * (n - 1) - i
+
+    for y, x in [(-2**62, 0), (2**62 - 2, 2**62 - 2), (0, -2**62)]:
+        got = imgen.to_tensor(img, regions=[(y, x, 2, 2)])
+        rows = [reflect(y + i, 4) for i in range(2)]
+        cols = [reflect(x + i, 5) for i in range(2)]
+        ref = img[np.ix_(rows, cols)].transpose(2, 0, 1)[None] * np.float32(1 / 255)
+        np.testing.assert_allclose(got, ref, rtol=1e-6)
+
+
+@pytest.mark.parametrize("region", [(2**63, 0, 1, 1), (0, -2**63 - 1, 1, 1), (0, 0, 2**64, 1)])
+def test_region_values_beyond_int64_name_the_bound(region):
+    with pytest.raises(ValueError, match=r"2\*\*62"):
+        imgen.to_tensor(np.zeros((4, 4), np.uint8), regions=[region])
+    with pytest.raises(ValueError, match="crop"):
+        imgen.from_tensor(np.zeros((1, 1, 4, 4), np.float32), crop=region)
+
+
+# --- a failed copy of a non-contiguous input is a MemoryError, not a crash -----------------------
+
+@pytest.mark.parametrize("expr", [
+    "imgen.to_tensor(np.broadcast_to(np.zeros((1, 1, 3), np.uint8), (100000, 100000, 3)))",
+    "imgen.to_tensor([np.broadcast_to(np.zeros((1, 1), np.uint16), (100000, 100000))])",
+    "imgen.from_tensor(np.broadcast_to(np.zeros(1, np.float32), (1, 3, 100000, 100000)))",
+])
+def test_copy_of_broadcast_view_under_memory_limit_raises_memory_error(expr):
+    got = isolated.outcome(IMPORTS, expr, memory_limit=2 * isolated.GiB)
+    assert got.startswith("MemoryError"), got

@@ -12,6 +12,8 @@ from hypothesis.extra import numpy as hnp
 import imgen
 from imgen import metrics
 
+import isolated
+
 skm = pytest.importorskip("skimage.metrics")
 
 WHITE = {np.uint8: 255, np.uint16: 65535, np.float32: 1.0}
@@ -273,3 +275,45 @@ def test_bad_data_range(fn, data_range):
         fn(a, a, data_range=data_range)
     with pytest.raises(TypeError, match="data_range"):
         fn(a, a, data_range="255")
+
+
+# --- extreme data_range and memory limits -------------------------------------------------------
+
+
+@pytest.mark.parametrize("data_range", [2e-268, 1e-300, 5e-324, 1e300, 1.7e308])
+def test_psnr_of_identical_images_is_inf_whatever_the_data_range(data_range):
+    # data_range**2 underflows (or overflows): 0 / 0 used to give NaN
+    a = np.zeros((16, 16), np.float32)
+    assert metrics.psnr(a, a, data_range=data_range) == math.inf
+
+
+@pytest.mark.parametrize("data_range", [2e-268, 1e-300, 1e300, 1.7e308])
+def test_psnr_with_extreme_data_range_is_finite_and_exact(data_range):
+    a = np.zeros((16, 16), np.float32)
+    b = np.full((16, 16), 0.5, np.float32)  # MSE 0.25
+    got = metrics.psnr(a, b, data_range=data_range)
+    assert got == pytest.approx(20 * math.log10(data_range) - 10 * math.log10(0.25), rel=1e-12)
+
+
+@pytest.mark.parametrize("data_range", [1e-300, 1e-100, 1e100, 1e300])
+def test_ssim_data_range_out_of_range_says_so(data_range):
+    a = np.zeros((16, 16), np.float32)
+    with pytest.raises(ValueError, match=r"data_range must be in \[1e-60, 1e\+60\]") as e:
+        metrics.ssim(a, a, data_range=data_range)
+    assert "NaN" not in str(e.value)
+
+
+@pytest.mark.parametrize("data_range", [1e-60, 1e60])
+def test_ssim_data_range_at_the_bounds_works(data_range):
+    a, b = noisy_pair((16, 16), np.float32, seed=3)
+    assert metrics.ssim(a, a, data_range=data_range) == pytest.approx(1.0, abs=1e-12)
+    assert -1.0 <= metrics.ssim(a, b, data_range=data_range) <= 1.0 + 1e-12
+
+
+@pytest.mark.parametrize("fn", ["psnr", "ssim"])
+def test_copy_of_transposed_image_under_memory_limit_raises_memory_error(fn):
+    # a.T's pixels are not contiguous: the binding copies it, and that copy fails here (np.zeros
+    # maps its pages lazily, so nothing is touched)
+    got = isolated.outcome("import numpy as np, imgen.metrics\na = np.zeros((30000, 30000), np.uint8)",
+                           f"imgen.metrics.{fn}(a.T, a.T)", memory_limit=int(1.5 * isolated.GiB))
+    assert got.startswith("MemoryError"), got

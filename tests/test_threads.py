@@ -9,6 +9,8 @@ import pytest
 import imgen
 from imgen import _core
 
+import isolated
+
 
 def test_default_is_available_cores():
     imgen.set_num_threads(0)
@@ -53,3 +55,31 @@ def test_concurrent_callers_share_the_pool(rng):
         t.join(timeout=60)
         assert not t.is_alive(), "a kernel call hung"
     assert not errors, errors
+
+
+def test_thread_count_above_the_cap_is_rejected_and_the_pool_kept():
+    got = isolated.outcome("import imgen\nimgen.set_num_threads(3)", "imgen.set_num_threads(3000)", timeout=60)
+    assert got == "ValueError: number of threads must be at most 1024 (got 3000; 0 = all cores)", got
+    with pytest.raises(ValueError, match="at most 1024"):
+        imgen.set_num_threads(2**40)
+
+
+def test_pool_that_cannot_start_its_threads_fails_cleanly_and_the_old_pool_keeps_working():
+    # 1000 threads need ~8 GB of stack address space: starting them fails part way under a
+    # 1 GiB limit.  The constructor used to destroy what its started workers waited on (a hang).
+    code = """
+import numpy as np, imgen
+imgen.set_num_threads(2)
+try:
+    imgen.set_num_threads(1000)
+except (RuntimeError, MemoryError) as e:
+    print(type(e).__name__, e)
+print("threads", imgen.get_num_threads())
+img = np.arange(300 * 200 * 3, dtype=np.uint8).reshape(300, 200, 3)
+print("works", bool((imgen.from_tensor(imgen.to_tensor(img))[0] == img).all()))
+"""
+    res = isolated.run_python(code, memory_limit=isolated.GiB, timeout=60)
+    assert res.returncode == 0, res.stderr[-2000:]
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("RuntimeError could not start 1000 kernel threads (only "), lines
+    assert lines[1:] == ["threads 2", "works True"]

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 import imgen
 from imgen import _core
 
+import isolated
+
 
 def merge_identity(img, tile, overlap, multiple=1, scale=1):
     """tile -> (nearest upscale) -> merge, as the engine does it."""
@@ -258,3 +260,30 @@ def test_absurd_grids_and_mergers_are_refused():
         imgen.TileMerger(50, 50, 1, [0, 40], [0, 18], 32, 32, 0)
     with pytest.raises(ValueError, match="outside"):
         imgen.TileMerger(50, 50, 1, [0, 50], [0, 18], 32, 32, 8)
+
+
+# --- sizes near the int64 limits ------------------------------------------------------------------
+
+
+def test_plan_near_int64_max_ends_flush_with_the_axis():
+    # s + size >= length overflowed for lengths near 2**63: the loop never ended (and grew its list
+    # until memory ran out), so this runs in a child process with a memory limit
+    got = isolated.outcome("import imgen", "imgen.plan_tiles(2**63 - 1, 10, tile=2**62, overlap=5).row_starts",
+                           memory_limit=2 * isolated.GiB, timeout=30)
+    stride = 2**62 - 5
+    assert got == f"returned: {[0, stride, 2**63 - 1 - 2**62]!r}", got
+
+
+def test_single_tile_rounding_up_near_int64_max_does_not_wrap():
+    # length + multiple - 1 overflowed: the tile size came out negative
+    n, tile = 2**63 - 2, 2**63 - 1
+    grid = imgen.plan_tiles(n, n, tile=tile, multiple=3)
+    assert grid.row_starts == [0] and grid.tile_height == 2**63 - 2 == n
+    grid = imgen.plan_tiles(n - 1, 4, tile=tile, multiple=3)
+    assert grid.tile_height == n and grid.tile_height % 3 == 0
+
+
+def test_merger_size_overflow_is_rejected_before_allocating():
+    got = isolated.outcome("import imgen", "imgen.TileMerger(2**31, 2**33, 4, [0], [0], 8, 8, 0)",
+                           memory_limit=2 * isolated.GiB)
+    assert got.startswith("ValueError: ") and "2147483648x8589934592x4" in got and "too large" in got, got

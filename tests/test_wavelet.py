@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 import imgen
 from imgen.denoise import WAVELETS, dwt2, estimate_sigma, idwt2, wavelet
 
+import isolated
+
 pywt = pytest.importorskip("pywt")
 
 REPO = Path(__file__).resolve().parents[1]
@@ -324,6 +326,36 @@ def test_nan_pixels_are_rejected():
     img[3, 4, 1] = np.inf
     with pytest.raises(ValueError, match="NaN or infinity"):
         wavelet(img, sigma=0.1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"levels": 2**70}, r"levels must be between 1 and 4 for a 16x16 image with db1, got 1180591620717411303424 "),
+        ({"levels": -2**70}, r"levels must be between 1 and 4 .*got -1180591620717411303424 "),
+        ({"shifts": 2**64}, r"shifts must be between 1 and 256 .*got 18446744073709551616$"),
+        ({"sigma": 10**400}, r"sigma must be a finite number >= 0 .*got 100000"),
+    ],
+)
+def test_out_of_range_ints_name_the_parameter_and_its_range(kwargs, match):
+    # Python ints beyond int64 used to escape as "RuntimeError: Unable to cast Python instance"
+    with pytest.raises(ValueError, match=match):
+        wavelet(IMG, **kwargs)
+
+
+def test_transform_levels_beyond_int64_name_the_range():
+    with pytest.raises(ValueError, match="levels must be between 0 and 30 .*got 1180591620717411303424$"):
+        dwt2(np.zeros((4, 4), np.float32), "db1", 2**70)
+
+
+@pytest.mark.parametrize("expr", [
+    "imgen.denoise.wavelet(np.broadcast_to(np.zeros((1, 1), np.uint8), (100000, 100000)), sigma=5)",
+    "imgen.denoise.dwt2(np.broadcast_to(np.zeros((1, 1), np.float32), (100000, 100000)).T)",
+    "imgen.denoise.idwt2([np.broadcast_to(np.zeros((1, 1), np.float32), (100000, 100000)).T])",
+])
+def test_copy_of_broadcast_view_under_memory_limit_raises_memory_error(expr):
+    got = isolated.outcome("import numpy as np, imgen.denoise", expr, memory_limit=2 * isolated.GiB)
+    assert got.startswith("MemoryError"), got
 
 
 def test_bad_transform_input():

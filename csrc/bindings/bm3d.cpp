@@ -2,7 +2,8 @@
 #include <pybind11/stl.h>
 
 #include <cmath>
-#include <optional>
+#include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,31 +16,59 @@ namespace {
 
 using namespace pybind11::literals;
 
-bm3d::Transform2D parse_transform(const std::string& name, const char* what) {
+bm3d::Transform2D parse_transform(const std::string& name, const std::string& what) {
   if (name == "bior1.5") return bm3d::Transform2D::bior15;
   if (name == "dct") return bm3d::Transform2D::dct;
-  throw py::value_error(std::string(what) + " must be 'bior1.5' or 'dct', got '" + name + "'");
+  throw py::value_error(what + " must be 'bior1.5' or 'dct', got '" + name + "'");
 }
 
-// One stage's keyword arguments; None keeps the profile's value.
-struct StageArgs {
-  std::optional<int> block_size, step, search_window, max_blocks;
-  std::optional<double> tau_match, beta;
-  std::optional<std::string> transform;
+std::string str_arg(const py::handle& obj, const std::string& name, const std::string& choices) {
+  if (!py::isinstance<py::str>(obj))
+    throw py::type_error(name + " must be " + choices + ", got " + type_name(obj));
+  return obj.cast<std::string>();
+}
 
-  void apply(bm3d::StageParams& s, const char* suffix) const {
-    if (block_size) s.block_size = *block_size;
-    if (step) s.step = *step;
-    if (search_window) s.search_window = *search_window;
-    if (max_blocks) s.max_blocks = *max_blocks;
-    if (tau_match) s.tau_match = static_cast<float>(*tau_match);
-    if (beta) s.beta = static_cast<float>(*beta);
-    if (transform) s.transform = parse_transform(*transform, (std::string("transform_") + suffix).c_str());
+// The keyword arguments of bm3d(), as Python objects: None keeps the profile's value.  They are
+// converted here (TypeError naming the keyword) and range-checked by bm3d::validate, which
+// quotes the values as written (`given`): a Python int beyond int64 or a float beyond the double
+// range is stored saturated, so its own text must be shown.
+struct Bm3dArgs {
+  py::dict kwargs;
+  std::map<std::string, std::string> given;
+
+  bool has(const char* keyword) const {
+    return kwargs.contains(keyword) && !kwargs[keyword].is_none();
+  }
+  void set_int(const char* keyword, int64_t& field) {
+    if (!has(keyword)) return;
+    const py::object obj = kwargs[keyword];
+    field = int_arg(obj, keyword);
+    given[keyword] = short_repr(obj);
+  }
+  void set_float(const char* keyword, double& field) {
+    if (!has(keyword)) return;
+    const py::object obj = kwargs[keyword];
+    field = float_arg(obj, keyword);
+    given[keyword] = short_repr(obj);
+  }
+  void set_transform(const char* keyword, bm3d::Transform2D& field) {
+    if (!has(keyword)) return;
+    field = parse_transform(str_arg(kwargs[keyword], keyword, "'bior1.5' or 'dct'"), keyword);
+  }
+  void apply(bm3d::StageParams& s, const std::string& stage) {
+    const auto k = [&stage](const char* field) { return std::string(field) + "_" + stage; };
+    set_int(k("block_size").c_str(), s.block_size);
+    set_int(k("step").c_str(), s.step);
+    set_int(k("search_window").c_str(), s.search_window);
+    set_int(k("max_blocks").c_str(), s.max_blocks);
+    set_float(k("tau_match").c_str(), s.tau_match);
+    set_float(k("beta").c_str(), s.beta);
+    set_transform(k("transform").c_str(), s.transform);
   }
 };
 
-float white_level(DType t) {
-  return t == DType::u8 ? 255.0f : t == DType::u16 ? 65535.0f : 1.0f;
+double white_level(DType t) {
+  return t == DType::u8 ? 255.0 : t == DType::u16 ? 65535.0 : 1.0;
 }
 
 py::dict params_dict(const bm3d::Params& p) {
@@ -63,29 +92,39 @@ py::dict params_dict(const bm3d::Params& p) {
   return d;
 }
 
-py::array bm3d_py(py::array image, double sigma, const std::string& stage,
-                  const StageArgs& hard, const StageArgs& wiener, std::optional<double> lambda_3d,
-                  std::optional<double> mu2) {
+py::array bm3d_py(py::array image, const py::object& sigma_obj, const py::object& stage_obj,
+                  Bm3dArgs& args) {
   py::array src = image;
   ImageView in = image_view(src, "image");
   if (in.channels != 1 && in.channels != 3)
     throw py::value_error("bm3d supports gray (H, W) / (H, W, 1) or colour (H, W, 3) images, got " +
                           std::to_string(in.channels) + " channels (shape " + shape_string(image) + ")");
-  if (!std::isfinite(sigma) || sigma < 0)
-    throw py::value_error("sigma must be finite and >= 0, got " + std::to_string(sigma));
+  // sigma is in the image's units: its range is checked here, where the units are known (the
+  // kernel's check, on the 0-255 scale, then always passes).
+  const double sigma = float_arg(sigma_obj, "sigma");
+  const double white = white_level(in.dtype);
+  const double max_sigma = bm3d::kMaxSigma255 / 255.0 * white;
+  if (!(sigma >= 0 && sigma <= max_sigma)) {
+    char range[160];
+    std::snprintf(range, sizeof range,
+                  "sigma must be in [0, %g] (the image's units: a million times the white level "
+                  "%g of %s images), got ",
+                  max_sigma, white, dtype_name(in.dtype));
+    throw py::value_error(range + short_repr(sigma_obj));
+  }
+  const std::string stage = str_arg(stage_obj, "stage", "'both' or 'hard'");
   bm3d::Stages stages;
   if (stage == "both") stages = bm3d::Stages::both;
   else if (stage == "hard") stages = bm3d::Stages::hard;
   else throw py::value_error("stage must be 'both' or 'hard', got '" + stage + "'");
 
-  const float sigma255 = static_cast<float>(sigma * 255.0 / white_level(in.dtype));
-  bm3d::Params p = bm3d::default_params(sigma255);
+  bm3d::Params p = bm3d::default_params(sigma * 255.0 / white);
   p.stages = stages;
-  hard.apply(p.hard, "hard");
-  wiener.apply(p.wiener, "wiener");
-  if (lambda_3d) p.lambda_3d = static_cast<float>(*lambda_3d);
-  if (mu2) p.mu2 = static_cast<float>(*mu2);
-  bm3d::validate(p);
+  args.apply(p.hard, "hard");
+  args.apply(p.wiener, "wiener");
+  args.set_float("lambda_3d", p.lambda_3d);
+  args.set_float("mu2", p.mu2);
+  bm3d::validate(p, &args.given);
 
   std::vector<py::ssize_t> shape(image.shape(), image.shape() + image.ndim());
   py::array out(image.dtype(), shape);
@@ -104,31 +143,35 @@ py::array bm3d_py(py::array image, double sigma, const std::string& stage,
   return out;
 }
 
-py::array_t<float> as_float_array(const py::array& a, const char* what) {
+Float32Array as_float_array(const py::array& a, const char* what) {
   if (!py::isinstance<py::array_t<float>>(a) && a.dtype().kind() != 'f')
     throw py::type_error(std::string(what) + " must be a float array");
-  return py::array_t<float, py::array::c_style | py::array::forcecast>::ensure(a);
+  return ensure_float32(a);
 }
 
 }  // namespace
 
 void bind_bm3d(py::module_& m) {
+  // Every argument but the image is taken as a Python object and converted in bm3d_py: a failed
+  // conversion by pybind11 would raise a TypeError that prints the whole image.
+  using O = const py::object&;
   m.def(
       "bm3d",
-      [](py::array image, double sigma, const std::string& stage, std::optional<int> block_size_hard,
-         std::optional<int> step_hard, std::optional<int> search_window_hard,
-         std::optional<int> max_blocks_hard, std::optional<double> tau_match_hard,
-         std::optional<double> lambda_3d, std::optional<double> beta_hard,
-         std::optional<std::string> transform_hard, std::optional<int> block_size_wiener,
-         std::optional<int> step_wiener, std::optional<int> search_window_wiener,
-         std::optional<int> max_blocks_wiener, std::optional<double> tau_match_wiener,
-         std::optional<double> beta_wiener, std::optional<std::string> transform_wiener,
-         std::optional<double> mu2) {
-        StageArgs hard{block_size_hard, step_hard,  search_window_hard, max_blocks_hard,
-                       tau_match_hard,  beta_hard,  transform_hard};
-        StageArgs wiener{block_size_wiener, step_wiener,  search_window_wiener, max_blocks_wiener,
-                         tau_match_wiener,  beta_wiener,  transform_wiener};
-        return bm3d_py(image, sigma, stage, hard, wiener, lambda_3d, mu2);
+      [](py::array image, O sigma, O stage, O block_size_hard, O step_hard, O search_window_hard,
+         O max_blocks_hard, O tau_match_hard, O lambda_3d, O beta_hard, O transform_hard,
+         O block_size_wiener, O step_wiener, O search_window_wiener, O max_blocks_wiener,
+         O tau_match_wiener, O beta_wiener, O transform_wiener, O mu2) {
+        Bm3dArgs args;
+        args.kwargs = py::dict(
+            "block_size_hard"_a = block_size_hard, "step_hard"_a = step_hard,
+            "search_window_hard"_a = search_window_hard, "max_blocks_hard"_a = max_blocks_hard,
+            "tau_match_hard"_a = tau_match_hard, "lambda_3d"_a = lambda_3d,
+            "beta_hard"_a = beta_hard, "transform_hard"_a = transform_hard,
+            "block_size_wiener"_a = block_size_wiener, "step_wiener"_a = step_wiener,
+            "search_window_wiener"_a = search_window_wiener,
+            "max_blocks_wiener"_a = max_blocks_wiener, "tau_match_wiener"_a = tau_match_wiener,
+            "beta_wiener"_a = beta_wiener, "transform_wiener"_a = transform_wiener, "mu2"_a = mu2);
+        return bm3d_py(image, sigma, stage, args);
       },
       "image"_a, py::kw_only(), "sigma"_a, "stage"_a = "both", "block_size_hard"_a = py::none(),
       "step_hard"_a = py::none(), "search_window_hard"_a = py::none(),
@@ -141,19 +184,26 @@ void bind_bm3d(py::module_& m) {
       R"doc(BM3D / CBM3D denoising of an HWC image (see imgen.denoise.bm3d).
 
 image: (H, W), (H, W, 1) or (H, W, 3); uint8, uint16 or float32.
-sigma: noise standard deviation in the image's units (0-255, 0-65535, 0-1).
+sigma: noise standard deviation in the image's units (0-255, 0-65535, 0-1), at most a million
+    times the white level.
 Parameters left as None take the profile bm3d_profile(sigma on the 0-255 scale) gives.
+Ranges: block_size 2..16, step 1..block_size, search_window odd in 1..255, max_blocks a power
+of two in 1..64, tau_match [0, 1e30], beta [0, 50], lambda_3d [0, 1000], mu2 [0, 1e6]; bior1.5
+needs 8x8 blocks.  Raises TypeError / ValueError naming the argument and its range.
 Returns a new array of the input's shape and dtype.)doc");
   m.def(
       "bm3d_profile",
-      [](double sigma255) {
-        if (!std::isfinite(sigma255) || sigma255 < 0)
-          throw py::value_error("sigma must be finite and >= 0");
-        return params_dict(bm3d::default_params(static_cast<float>(sigma255)));
+      [](const py::object& obj) {
+        const double sigma255 = float_arg(obj, "sigma255");
+        bm3d::Params p = bm3d::default_params(sigma255);
+        const std::map<std::string, std::string> given{{"sigma", short_repr(obj)}};
+        bm3d::validate(p, &given);
+        return params_dict(p);
       },
       "sigma255"_a,
       "The default BM3D parameters for a noise level on the 0-255 scale, as a dict.");
   m.def("_bm3d_transform_matrix", [](const std::string& name, int n) {
+    if (n < 2 || n > 16) throw py::value_error("n must be in 2..16, got " + std::to_string(n));
     const bm3d::TransformMatrix tm = bm3d::make_transform(parse_transform(name, "transform"), n);
     py::array_t<float> f({n, n}), i({n, n});
     std::copy(tm.forward.begin(), tm.forward.end(), f.mutable_data());

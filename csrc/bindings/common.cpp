@@ -3,6 +3,8 @@
 #include <pybind11/stl.h>
 
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <sstream>
 #include <vector>
 
@@ -37,6 +39,59 @@ std::string shape_string(const py::array& arr) {
   return s.str();
 }
 
+py::array ensure_array(const py::handle& h, int flags) {
+  if (!h) throw py::value_error("expected an array, got a null handle");
+  PyObject* r = py::detail::npy_api::get().PyArray_FromAny_(
+      h.ptr(), nullptr, 0, 0, py::detail::npy_api::NPY_ARRAY_ENSUREARRAY_ | flags, nullptr);
+  if (!r) throw py::error_already_set();
+  return py::reinterpret_steal<py::array>(r);
+}
+
+Float32Array ensure_float32(const py::handle& h) {
+  // array_t's converting constructor throws error_already_set where array_t::ensure returns null.
+  return Float32Array(py::reinterpret_borrow<py::object>(h));
+}
+
+std::string type_name(const py::handle& obj) {
+  return py::str(py::type::of(obj).attr("__name__"));
+}
+
+std::string short_repr(const py::handle& obj) {
+  std::string s = py::str(obj);
+  if (s.size() > 40) s = s.substr(0, 37) + "...";
+  return s;
+}
+
+int64_t int_arg(const py::handle& obj, const std::string& name) {
+  if (py::isinstance<py::bool_>(obj) || py::isinstance<py::float_>(obj) ||
+      !(py::isinstance<py::int_>(obj) || py::hasattr(obj, "__index__")))
+    throw py::type_error(name + " must be an int, got " + type_name(obj));
+  const py::int_ v = py::reinterpret_steal<py::int_>(PyNumber_Index(obj.ptr()));
+  if (!v) throw py::error_already_set();
+  int overflow = 0;
+  const long long r = PyLong_AsLongLongAndOverflow(v.ptr(), &overflow);
+  if (overflow > 0) return std::numeric_limits<int64_t>::max();
+  if (overflow < 0) return std::numeric_limits<int64_t>::min();
+  if (r == -1 && PyErr_Occurred()) throw py::error_already_set();
+  return static_cast<int64_t>(r);
+}
+
+double float_arg(const py::handle& obj, const std::string& name) {
+  if (py::isinstance<py::bool_>(obj) ||
+      !(py::isinstance<py::float_>(obj) || py::isinstance<py::int_>(obj) ||
+        py::hasattr(obj, "__float__") || py::hasattr(obj, "__index__")))
+    throw py::type_error(name + " must be a number, got " + type_name(obj));
+  const double v = PyFloat_AsDouble(obj.ptr());
+  if (v == -1.0 && PyErr_Occurred()) {
+    if (!PyErr_ExceptionMatches(PyExc_OverflowError)) throw py::error_already_set();
+    PyErr_Clear();  // an int beyond the double range
+    return py::int_(py::reinterpret_borrow<py::object>(obj)) < py::int_(0)
+               ? -std::numeric_limits<double>::infinity()
+               : std::numeric_limits<double>::infinity();
+  }
+  return v;
+}
+
 ImageView image_view(py::array& arr, const std::string& what, bool writable) {
   DType dt;
   if (!to_dtype(arr.dtype(), &dt) || dt == DType::f16)
@@ -58,7 +113,7 @@ ImageView image_view(py::array& arr, const std::string& what, bool writable) {
                        arr.strides(0) >= arr.shape(1) * c * item;
   if (!pixels_contiguous || !rows_ok) {
     if (writable) throw py::value_error(what + " must be C-contiguous");
-    arr = py::array::ensure(arr, py::array::c_style);
+    arr = ensure_array(arr, py::array::c_style);
   }
   if (writable && !arr.writeable()) throw py::value_error(what + " is read-only");
   ImageView v;

@@ -39,4 +39,29 @@ Normalize make_normalize(const py::object& scale, const py::object& mean, const 
 
 std::string shape_string(const py::array& arr);
 
+// py::array::ensure(h, flags) that never returns null: py::array::ensure clears the Python error
+// of a failed conversion and returns an empty handle, which then crashes on first use.  This
+// throws py::error_already_set instead, so the MemoryError of a copy that cannot be allocated
+// (or the TypeError of an unconvertible object) reaches Python.
+py::array ensure_array(const py::handle& h, int flags = 0);
+
+// The same for a C-contiguous float32 array (converting other dtypes, as array_t::ensure does).
+using Float32Array = py::array_t<float, py::array::c_style | py::array::forcecast>;
+Float32Array ensure_float32(const py::handle& h);
+
+// str(obj), cut to at most 40 characters: the value as the caller wrote it, for error messages.
+std::string short_repr(const py::handle& obj);
+
+// An int argument: a Python int or anything with __index__ (numpy integers), not a bool.
+// Values beyond int64 saturate to INT64_MIN/INT64_MAX (every range check rejects them; messages
+// quote short_repr(obj)).  Throws TypeError("<name> must be an int, got <type>").
+int64_t int_arg(const py::handle& obj, const std::string& name);
+
+// A float argument: a Python int or float, or anything with __float__ / __index__, not a bool.
+// An int too large for a double becomes +-inf.  Throws TypeError("<name> must be a number, ...").
+double float_arg(const py::handle& obj, const std::string& name);
+
+// The name of obj's type, for messages.
+std::string type_name(const py::handle& obj);
+
 }  // namespace imgen::bindings

@@ -92,7 +92,8 @@ Raises ValueError when a float image holds NaN or infinity.)doc");
         R"doc(Mean structural similarity (Wang et al. 2004), Gaussian window sigma 1.5, 11 taps.
 
 a, b: HWC images (H, W) or (H, W, C), C in {1, 3, 4}, at least 11x11, the same shape and dtype
-    (uint8, uint16 or float32).  data_range defaults to 255, 65535 or 1.0 (float32).
+    (uint8, uint16 or float32).  data_range defaults to 255, 65535 or 1.0 (float32); it must lie in
+    [1e-60, 1e60] (C1 and C2 are its squares).
 Colour images give the mean of the per-channel SSIM.
 Raises ValueError when a float image holds NaN or infinity.)doc");
 }

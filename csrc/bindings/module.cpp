@@ -1,8 +1,11 @@
 // imgen._core: the module definition.  One bind_* function per area, each in its own file.
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
 #include <memory>
+#include <string>
 
+#include "bindings/common.hpp"
 #include "common/thread_pool.hpp"
 
 namespace py = pybind11;
@@ -27,11 +30,20 @@ PYBIND11_MODULE(_core, m) {
   m.attr("_pool") = std::make_shared<ThreadPool>(0);
   m.def(
       "set_num_threads",
-      [](int n) {
+      [](const py::object& obj) {
+        const int64_t n = imgen::bindings::int_arg(obj, "number of threads");
         if (n < 0) throw py::value_error("number of threads must be >= 0 (0 = all cores)");
-        py::module_::import("imgen._core").attr("_pool") = std::make_shared<ThreadPool>(n);
+        if (n > ThreadPool::kMaxThreads)
+          throw py::value_error("number of threads must be at most " +
+                                std::to_string(ThreadPool::kMaxThreads) + " (got " +
+                                imgen::bindings::short_repr(obj) + "; 0 = all cores)");
+        // The new pool is made before the old one is replaced: if its threads cannot all be
+        // started, it throws (RuntimeError) and the old pool stays in use.
+        py::module_::import("imgen._core").attr("_pool") =
+            std::make_shared<ThreadPool>(static_cast<int>(n));
       },
-      "n"_a, "Set the number of threads the C++ kernels use (0 = all available cores).");
+      "n"_a,
+      "Set the number of threads the C++ kernels use (0 = all available cores; at most 1024).");
   m.def(
       "get_num_threads",
       []() {

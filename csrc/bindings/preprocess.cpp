@@ -40,16 +40,34 @@ std::vector<py::array> collect_images(const py::object& images) {
   return out;
 }
 
-Region parse_region(const py::handle& obj) {
-  std::vector<int64_t> v;
-  try {
-    v = obj.cast<std::vector<int64_t>>();
-  } catch (py::cast_error&) {
-    throw py::type_error("each region must be a (y, x, height, width) tuple of ints");
-  }
-  if (v.size() != 4) throw py::value_error("each region must be (y, x, height, width)");
-  if (v[2] <= 0 || v[3] <= 0) throw py::value_error("region height and width must be positive");
+// A (y, x, height, width) window argument; `what` ("region" or "crop") names it in messages.
+// Values beyond int64 saturate (and then fail the callers' bound checks).
+Region parse_region(const py::handle& obj, const std::string& what) {
+  if (!py::isinstance<py::sequence>(obj) || py::isinstance<py::str>(obj))
+    throw py::type_error(what + " must be a (y, x, height, width) tuple of ints, got " +
+                         type_name(obj));
+  const auto seq = py::reinterpret_borrow<py::sequence>(obj);
+  if (seq.size() != 4)
+    throw py::value_error(what + " must be (y, x, height, width), got " + short_repr(obj));
+  static const char* const names[4] = {"y", "x", "height", "width"};
+  int64_t v[4];
+  for (size_t i = 0; i < 4; ++i) v[i] = int_arg(seq[i], what + " " + names[i]);
+  if (v[2] <= 0 || v[3] <= 0)
+    throw py::value_error(what + " height and width must be positive, got " + short_repr(obj));
   return Region{v[0], v[1], v[2], v[3]};
+}
+
+// Regions may reach outside the image (the kernel reflects), but their coordinates stay within
+// +-2**62 so that y + row, x + column, -x and width - x never overflow int64 in the kernel.
+constexpr int64_t kRegionBound = int64_t{1} << 62;
+
+void check_region_bound(const Region& r, const py::handle& obj) {
+  // Written so that nothing overflows: height, width >= 1, so kRegionBound - height > INT64_MIN.
+  if (r.y < -kRegionBound || r.y > kRegionBound - r.height || r.x < -kRegionBound ||
+      r.x > kRegionBound - r.width)
+    throw py::value_error("region " + short_repr(obj) +
+                          " reaches beyond the coordinate bound: y and y + height, x and x + width "
+                          "must lie in [-2**62, 2**62] (pixels outside the image are reflected)");
 }
 
 py::array to_tensor_py(const py::object& images, const py::object& dtype, const py::object& scale,
@@ -71,7 +89,13 @@ py::array to_tensor_py(const py::object& images, const py::object& dtype, const 
   if (regions.is_none()) {
     for (const auto& v : views) regs.push_back(Region{0, 0, v.height, v.width});
   } else {
-    for (auto r : regions.cast<py::sequence>()) regs.push_back(parse_region(r));
+    if (!py::isinstance<py::sequence>(regions) || py::isinstance<py::str>(regions))
+      throw py::type_error("regions must be a list of (y, x, height, width) tuples, got " +
+                           type_name(regions));
+    for (auto r : py::reinterpret_borrow<py::sequence>(regions)) {
+      regs.push_back(parse_region(r, "region"));
+      check_region_bound(regs.back(), r);
+    }
     if (regs.empty()) throw py::value_error("regions is empty");
     for (const auto& r : regs)
       if (r.height != regs[0].height || r.width != regs[0].width)
@@ -128,7 +152,7 @@ py::array from_tensor_py(const py::array& tensor_in, const py::object& dtype,
     throw py::value_error("tensor must be NCHW (4-D) or CHW (3-D), got shape " +
                           shape_string(tensor));
   const bool batched = tensor.ndim() == 4;
-  tensor = py::array::ensure(tensor, py::array::c_style);
+  tensor = ensure_array(tensor, py::array::c_style);
   const int64_t n = batched ? tensor.shape(0) : 1;
   const int64_t c = tensor.shape(batched ? 1 : 0);
   const int64_t th = tensor.shape(batched ? 2 : 1), tw = tensor.shape(batched ? 3 : 2);
@@ -139,10 +163,14 @@ py::array from_tensor_py(const py::array& tensor_in, const py::object& dtype,
     throw py::value_error("tensor is empty (shape " + shape_string(tensor) + ")");
   Region window{0, 0, th, tw};
   if (!crop.is_none()) {
-    window = parse_region(crop);
-    if (window.y < 0 || window.x < 0 || window.y + window.height > th || window.x + window.width > tw)
-      throw py::value_error("crop (y, x, height, width) must lie inside the tensor's " +
-                            std::to_string(th) + "x" + std::to_string(tw) + " plane");
+    window = parse_region(crop, "crop");
+    // y > th - height rather than y + height > th: the sum overflows for y near 2**63.
+    if (window.y < 0 || window.x < 0 || window.y > th - window.height ||
+        window.x > tw - window.width)
+      throw py::value_error("crop " + short_repr(crop) + " must lie inside the tensor's " +
+                            std::to_string(th) + "x" + std::to_string(tw) +
+                            " plane: 0 <= y, y + height <= " + std::to_string(th) +
+                            ", 0 <= x, x + width <= " + std::to_string(tw));
   }
   py::dtype out_dt = parse_dtype(dtype);
   DType ot;
@@ -201,7 +229,8 @@ tensor = (pixel * scale - mean[c]) / std[c]; scale defaults to 1/255 (uint8), 1/
     1 (float32); mean/std are numbers or one value per tensor channel.
 swap_rb: swap channels 0 and 2 (BGR <-> RGB; alpha stays last).
 regions: (y, x, height, width) windows, one tensor item each, all the same size; pixels outside
-    the image are reflected (BORDER_REFLECT_101).  With one image, every region reads from it.
+    the image are reflected (BORDER_REFLECT_101), but y, y + height, x and x + width must lie in
+    [-2**62, 2**62].  With one image, every region reads from it.
 out: optional preallocated C-contiguous (N, C, H, W) array to write into.
 Returns the (N, C, H, W) array.  Raises TypeError/ValueError naming what was expected.)doc");
   m.def("from_tensor", &from_tensor_py, "tensor"_a, py::kw_only(), "dtype"_a = "uint8",

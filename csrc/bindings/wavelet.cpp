@@ -19,7 +19,7 @@ namespace {
 using namespace pybind11::literals;
 namespace wv = imgen::wavelet;
 
-using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+using FloatArray = Float32Array;
 
 constexpr int k_max_shifts = 256;
 constexpr int k_max_transform_levels = 30;
@@ -34,19 +34,6 @@ const wv::Wavelet& parse_wavelet(const py::object& obj) {
     throw py::value_error("unknown wavelet '" + name + "'; supported: " +
                           wv::supported_wavelet_names());
   return *w;
-}
-
-// An int argument (not a bool, not a float).
-int64_t parse_int(const py::object& obj, const char* name) {
-  if (py::isinstance<py::bool_>(obj) || !py::isinstance<py::int_>(obj)) {
-    // numpy integers are not py::int_ but index like one.
-    if (!py::isinstance<py::bool_>(obj) && py::hasattr(obj, "__index__") &&
-        !py::isinstance<py::float_>(obj))
-      return obj.attr("__index__")().cast<int64_t>();
-    throw py::type_error(std::string(name) + " must be an int, got " +
-                         std::string(py::str(py::type::of(obj).attr("__name__"))));
-  }
-  return obj.cast<int64_t>();
 }
 
 std::string choice(const py::object& obj, const char* name) {
@@ -83,21 +70,21 @@ py::array denoise_py(const py::array& image_in, const py::object& sigma, const p
           py::hasattr(sigma, "__float__")))
       throw py::type_error("sigma must be a number or None (estimate it), got " +
                            std::string(py::str(py::type::of(sigma).attr("__name__"))));
-    p.sigma = sigma.cast<double>();
+    p.sigma = float_arg(sigma, "sigma");  // an int beyond the double range: inf
     if (!std::isfinite(p.sigma) || p.sigma < 0.0)
       throw py::value_error("sigma must be a finite number >= 0 (in the image's units: 0-255 for "
                             "uint8, 0-65535 for uint16, 0-1 for float32), got " +
-                            std::string(py::str(sigma)));
+                            short_repr(sigma));
   }
 
   const int most = wv::max_levels(src.height, src.width, f);
   if (!levels.is_none()) {
-    const int64_t l = parse_int(levels, "levels");
+    const int64_t l = int_arg(levels, "levels");  // saturates beyond int64
     if (l < 1 || l > most)
       throw py::value_error("levels must be between 1 and " + std::to_string(most) + " for a " +
                             std::to_string(src.height) + "x" + std::to_string(src.width) +
                             " image with " + std::string(p.wavelet->name) + ", got " +
-                            std::to_string(l) + " (None: " +
+                            short_repr(levels) + " (None: " +
                             std::to_string(wv::default_levels(src.height, src.width, f)) + ")");
     p.levels = static_cast<int>(l);
   }
@@ -112,10 +99,10 @@ py::array denoise_py(const py::array& image_in, const py::object& sigma, const p
   else if (md == "hard") p.mode = wv::ThresholdMode::hard;
   else throw py::value_error("mode must be 'soft' or 'hard', got '" + md + "'");
 
-  const int64_t s = parse_int(shifts, "shifts");
+  const int64_t s = int_arg(shifts, "shifts");
   if (s < 1 || s > k_max_shifts)
     throw py::value_error("shifts must be between 1 and " + std::to_string(k_max_shifts) +
-                          " (1: no cycle spinning), got " + std::to_string(s));
+                          " (1: no cycle spinning), got " + short_repr(shifts));
   p.shifts = static_cast<int>(s);
 
   std::vector<py::ssize_t> shape(image.shape(), image.shape() + image.ndim());
@@ -149,7 +136,7 @@ FloatArray as_float_2d(const py::handle& obj, const std::string& what) {
     throw py::value_error(what + " must be 2-D, got shape " + shape_string(arr));
   if (arr.shape(0) == 0 || arr.shape(1) == 0)
     throw py::value_error(what + " is empty (shape " + shape_string(arr) + ")");
-  return FloatArray::ensure(arr);
+  return ensure_float32(arr);
 }
 
 py::list dwt2_py(const py::object& image, const py::object& wavelet, const py::object& levels) {
@@ -159,12 +146,12 @@ py::list dwt2_py(const py::object& image, const py::object& wavelet, const py::o
   const int64_t h = src.shape(0), wd = src.shape(1);
   int64_t nl = wv::max_level(std::min(h, wd), f);
   if (!levels.is_none()) {
-    nl = parse_int(levels, "levels");
+    nl = int_arg(levels, "levels");
     if (nl < 0 || nl > k_max_transform_levels)
       throw py::value_error("levels must be between 0 and " + std::to_string(k_max_transform_levels) +
                             " (pywt.dwt_max_level gives " +
                             std::to_string(wv::max_level(std::min(h, wd), f)) + " here), got " +
-                            std::to_string(nl));
+                            short_repr(levels));
   }
   std::vector<std::array<FloatArray, 3>> bands;
   std::vector<wv::DetailBands> details;
@@ -250,12 +237,10 @@ FloatArray idwt2_py(const py::object& coeffs, const py::object& wavelet, const p
     }
   }
   if (!shape.is_none()) {
-    std::vector<int64_t> s;
-    try {
-      s = shape.cast<std::vector<int64_t>>();
-    } catch (py::cast_error&) {
+    if (!py::isinstance<py::sequence>(shape) || py::isinstance<py::str>(shape))
       throw py::type_error("shape must be a (height, width) tuple of ints");
-    }
+    std::vector<int64_t> s;
+    for (auto v : py::reinterpret_borrow<py::sequence>(shape)) s.push_back(int_arg(v, "shape"));
     if (s.size() != 2 || s[0] < 1 || s[1] < 1 || s[0] > oh || s[1] > ow)
       throw py::value_error("shape must be (height, width) with 1 <= height <= " +
                             std::to_string(oh) + " and 1 <= width <= " + std::to_string(ow));

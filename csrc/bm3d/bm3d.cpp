@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <map>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -39,34 +41,63 @@ void run(ThreadPool* pool, int64_t n, int64_t grain, const std::function<void(in
     fn(0, n);
 }
 
-bool is_pow2(int n) { return n > 0 && (n & (n - 1)) == 0; }
+bool is_pow2(int64_t n) { return n > 0 && (n & (n - 1)) == 0; }
 
-// Messages name the parameters as the Python keywords do: block_size_hard, tau_match_wiener, ...
-void validate_stage(const StageParams& s, const char* stage) {
+std::string format_number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+// Range checks, in the order validate() reports them.  Keywords are the Python keywords.
+class Checker {
+ public:
+  explicit Checker(const std::map<std::string, std::string>* given) : given_(given) {}
+
+  void check(const std::string& keyword, bool ok, const std::string& range, const std::string& value) {
+    if (ok) return;
+    std::string shown = value;
+    if (given_) {
+      const auto it = given_->find(keyword);
+      if (it != given_->end()) shown = it->second;
+    }
+    throw std::invalid_argument(keyword + " must be " + range + ", got " + shown);
+  }
+  void number(const std::string& keyword, double v, double hi) {
+    // !(a && b) also rejects NaN
+    check(keyword, v >= 0 && v <= hi, "in [0, " + format_number(hi) + "]", format_number(v));
+  }
+  void integer(const std::string& keyword, int64_t v, int64_t lo, int64_t hi, const std::string& note = "") {
+    check(keyword, v >= lo && v <= hi,
+          "in " + std::to_string(lo) + ".." + std::to_string(hi) + note, std::to_string(v));
+  }
+
+ private:
+  const std::map<std::string, std::string>* given_;
+};
+
+void validate_stage(const StageParams& s, const char* stage, Checker& c) {
   const auto name = [stage](const char* field) { return std::string(field) + "_" + stage; };
-  if (s.block_size < 2 || s.block_size > 16)
-    throw std::invalid_argument(name("block_size") + " must be in 2..16, got " +
-                                std::to_string(s.block_size));
-  if (s.step < 1)
-    throw std::invalid_argument(name("step") + " must be >= 1, got " + std::to_string(s.step));
-  if (s.search_window < 1 || s.search_window % 2 == 0)
-    throw std::invalid_argument(name("search_window") + " must be odd and positive, got " +
-                                std::to_string(s.search_window));
-  if (!is_pow2(s.max_blocks) || s.max_blocks > 64)
-    throw std::invalid_argument(name("max_blocks") + " must be a power of two in 1..64, got " +
-                                std::to_string(s.max_blocks));
-  if (!std::isfinite(s.tau_match) || s.tau_match < 0)
-    throw std::invalid_argument(name("tau_match") + " must be finite and >= 0");
-  if (!(s.beta >= 0 && s.beta <= 50))  // I0(beta) overflows float weights far beyond 50
-    throw std::invalid_argument(name("beta") + " must be in 0..50");
-  if (s.transform == Transform2D::bior15 && s.block_size != 8)
-    throw std::invalid_argument(name("transform") + " bior1.5 needs " + name("block_size") +
-                                " 8, got " + std::to_string(s.block_size) + " (use 'dct')");
+  c.integer(name("block_size"), s.block_size, 2, 16);
+  // Reference blocks every `step` pixels cover every pixel only when step <= block_size (the
+  // aggregation divides by the covering weight, 0 elsewhere).
+  c.integer(name("step"), s.step, 1, s.block_size, " (at most " + name("block_size") + ")");
+  c.check(name("search_window"),
+          s.search_window >= 1 && s.search_window <= kMaxSearchWindow && s.search_window % 2 == 1,
+          "odd, in 1.." + std::to_string(kMaxSearchWindow), std::to_string(s.search_window));
+  c.check(name("max_blocks"), s.max_blocks >= 1 && s.max_blocks <= 64 && is_pow2(s.max_blocks),
+          "a power of two in 1..64", std::to_string(s.max_blocks));
+  c.number(name("tau_match"), s.tau_match, kMaxTauMatch);
+  c.number(name("beta"), s.beta, kMaxBeta);
+  c.check(name("transform"), s.transform != Transform2D::bior15 || s.block_size == 8,
+          "'dct' for " + name("block_size") + " " + std::to_string(s.block_size) +
+              " (bior1.5 needs " + name("block_size") + " 8)",
+          "'bior1.5'");
 }
 
 // Top-left coordinates of the reference blocks along an axis of `len` pixels: every `step`, and
 // the last block position always.
-std::vector<int64_t> ref_positions(int64_t len, int n, int step) {
+std::vector<int64_t> ref_positions(int64_t len, int n, int64_t step) {
   std::vector<int64_t> v;
   for (int64_t p = 0; p <= len - n; p += step) v.push_back(p);
   if (v.back() != len - n) v.push_back(len - n);
@@ -96,7 +127,8 @@ using TileKernel = void (*)(const StageJob&, const Tile&, const Scratch&);
 // after the other, `pad` floats (the layout of the noisy planes).
 std::vector<float> run_stage(StageJob job, const StageParams& sp, int64_t height, int64_t width,
                              size_t pad, ThreadPool* pool) {
-  const int n = sp.block_size;
+  // The parameters were validated: they fit the kernels' int / float fields.
+  const int n = static_cast<int>(sp.block_size);
   const int C = job.channels;
   const size_t plane = static_cast<size_t>(height * width);
   std::vector<float> num(plane * static_cast<size_t>(C) + 2 * pad, 0.0f);
@@ -113,13 +145,13 @@ std::vector<float> run_stage(StageJob job, const StageParams& sp, int64_t height
       fwd_t[j * static_cast<size_t>(n) + i] = tm.forward[i * static_cast<size_t>(n) + j];
       inv_t[j * static_cast<size_t>(n) + i] = tm.inverse[i * static_cast<size_t>(n) + j];
     }
-  const std::vector<float> window = kaiser_window_2d(n, sp.beta);
+  const std::vector<float> window = kaiser_window_2d(n, static_cast<float>(sp.beta));
   const std::vector<int64_t> rows = ref_positions(height, n, sp.step);
   const std::vector<int64_t> cols = ref_positions(width, n, sp.step);
   job.block = n;
-  job.half_window = (sp.search_window - 1) / 2;
-  job.max_blocks = sp.max_blocks;
-  job.tau_ssd = sp.tau_match * static_cast<float>(n * n);
+  job.half_window = static_cast<int>((sp.search_window - 1) / 2);
+  job.max_blocks = static_cast<int>(sp.max_blocks);
+  job.tau_ssd = static_cast<float>(sp.tau_match) * static_cast<float>(n * n);
   job.fwd = tm.forward.data();
   job.fwd_t = fwd_t.data();
   job.inv = tm.inverse.data();
@@ -252,30 +284,30 @@ void from_opponent(float* const* p, size_t n) {
 
 }  // namespace
 
-Params default_params(float sigma255) {
+Params default_params(double sigma255) {
   Params p;
   p.sigma = sigma255;
-  if (sigma255 > 40.0f) {
+  // Compared in float, as the kernels see sigma (the profile switch at 40 stays where it was).
+  if (static_cast<float>(sigma255) > 40.0f) {
     p.hard.max_blocks = 32;
     p.hard.step = 4;
-    p.hard.tau_match = 25000.0f;
-    p.lambda_3d = 2.8f;
+    p.hard.tau_match = 25000.0;
+    p.lambda_3d = 2.8;
     p.wiener.block_size = 11;
     p.wiener.step = 6;
-    p.wiener.tau_match = 3500.0f;
+    p.wiener.tau_match = 3500.0;
   }
   return p;
 }
 
-void validate(const Params& p) {
-  if (!std::isfinite(p.sigma) || p.sigma < 0)
-    throw std::invalid_argument("sigma must be finite and >= 0");
-  if (!std::isfinite(p.lambda_3d) || p.lambda_3d < 0)
-    throw std::invalid_argument("lambda_3d must be finite and >= 0");
-  if (!std::isfinite(p.mu2) || p.mu2 < 0)
-    throw std::invalid_argument("mu2 must be finite and >= 0");
-  validate_stage(p.hard, "hard");
-  if (p.stages == Stages::both) validate_stage(p.wiener, "wiener");
+void validate(const Params& p, const std::map<std::string, std::string>* given) {
+  Checker c(given);
+  c.check("sigma", p.sigma >= 0 && p.sigma <= kMaxSigma255,
+          "in [0, " + format_number(kMaxSigma255) + "] on the 0-255 scale", format_number(p.sigma));
+  c.number("lambda_3d", p.lambda_3d, kMaxLambda3d);
+  c.number("mu2", p.mu2, kMaxMu2);
+  validate_stage(p.hard, "hard", c);
+  if (p.stages == Stages::both) validate_stage(p.wiener, "wiener", c);
 }
 
 const char* simd_level() { return cpu_has_avx2() ? "avx2" : "baseline"; }
@@ -289,13 +321,13 @@ void denoise(const ImageView& src, const ImageView& dst, const Params& p, Thread
     throw std::invalid_argument("bm3d: dst must have the shape of src");
   if (src.height <= 0 || src.width <= 0) return;
   const int C = static_cast<int>(src.channels);
-  int nmax = p.hard.block_size;
+  int64_t nmax = p.hard.block_size;
   if (p.stages == Stages::both) nmax = std::max(nmax, p.wiener.block_size);
   const int64_t H = std::max<int64_t>(src.height, nmax), W = std::max<int64_t>(src.width, nmax);
   const size_t plane = static_cast<size_t>(H * W);
   // Padding before and after the planes: vector loops of block matching read up to a search
   // window's half width plus a vector outside a row (those lanes are discarded).
-  int max_half = (p.hard.search_window - 1) / 2;
+  int64_t max_half = (p.hard.search_window - 1) / 2;
   if (p.stages == Stages::both) max_half = std::max(max_half, (p.wiener.search_window - 1) / 2);
   const size_t pad = static_cast<size_t>(std::max<int64_t>(kPlanePad, max_half + 24));
   const size_t total = plane * static_cast<size_t>(C) + 2 * pad;
@@ -316,8 +348,11 @@ void denoise(const ImageView& src, const ImageView& dst, const Params& p, Thread
     if (!ok) finite_rows[static_cast<size_t>(b)] = 0;
   });
   if (std::find(finite_rows.begin(), finite_rows.end(), 0) != finite_rows.end())
-    throw std::invalid_argument("bm3d: image contains NaN or infinite values");
-  if (p.sigma == 0.0f && src.dtype == dst.dtype) {  // nothing to remove: an exact copy
+    throw std::invalid_argument(
+        "bm3d: image contains NaN or infinite values (or float32 values beyond +-1.3e36, which "
+        "overflow on the 0-255 scale)");
+  const float sigma = static_cast<float>(p.sigma);  // validated: at most kMaxSigma255
+  if (sigma == 0.0f && src.dtype == dst.dtype) {  // nothing to remove: an exact copy
     // (after the check for non-finite pixels, which sigma = 0 does not waive)
     const size_t item = dtype_size(src.dtype);
     const size_t row = static_cast<size_t>(src.width * src.channels) * item;
@@ -328,7 +363,7 @@ void denoise(const ImageView& src, const ImageView& dst, const Params& p, Thread
   }
 
   std::vector<float> result;
-  if (p.sigma == 0.0f) {
+  if (sigma == 0.0f) {
     result = std::move(noisy);
   } else {
     StageJob job;
@@ -339,16 +374,17 @@ void denoise(const ImageView& src, const ImageView& dst, const Params& p, Thread
       to_opponent(np, plane);
       // Noise of standard deviation sigma in R, G, B has sigma * ||row of the transform|| in each
       // opponent channel.
-      job.sigma[0] = p.sigma * std::sqrt(1.0f / 3.0f);
-      job.sigma[1] = p.sigma * std::sqrt(0.5f);
-      job.sigma[2] = p.sigma * std::sqrt(0.375f);
+      job.sigma[0] = sigma * std::sqrt(1.0f / 3.0f);
+      job.sigma[1] = sigma * std::sqrt(0.5f);
+      job.sigma[2] = sigma * std::sqrt(0.375f);
     } else {
-      job.sigma[0] = p.sigma;
+      job.sigma[0] = sigma;
     }
+    const float lambda_3d = static_cast<float>(p.lambda_3d), mu2 = static_cast<float>(p.mu2);
     for (int c = 0; c < C; ++c) {
       job.noisy[c] = np[c];
-      job.threshold[c] = p.lambda_3d * job.sigma[c];
-      job.wiener_s2[c] = std::max(p.mu2 * job.sigma[c] * job.sigma[c], 1e-30f);
+      job.threshold[c] = lambda_3d * job.sigma[c];
+      job.wiener_s2[c] = std::max(mu2 * job.sigma[c] * job.sigma[c], 1e-30f);
     }
     job.match = np[0];
     result = run_stage(job, p.hard, H, W, pad, pool);
@@ -363,7 +399,7 @@ void denoise(const ImageView& src, const ImageView& dst, const Params& p, Thread
   }
   float* rp[3] = {};
   for (int c = 0; c < C; ++c) rp[c] = result.data() + pad + plane * static_cast<size_t>(c);
-  if (C == 3 && p.sigma != 0.0f) from_opponent(rp, plane);
+  if (C == 3 && sigma != 0.0f) from_opponent(rp, plane);
 
   const float from255 = white_level(dst.dtype) / 255.0f;
   run(pool, dst.height, 32, [&](int64_t b, int64_t e) {

@@ -11,6 +11,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
 
 #include "bm3d/transforms.hpp"
 #include "common/image.hpp"
@@ -19,13 +21,16 @@
 namespace imgen::bm3d {
 
 // Parameters of one stage.  Distances and thresholds are on the 0-255 scale whatever the dtype.
+// The fields are wide (int64_t, double) so that validate() sees what the caller asked for; the
+// kernels narrow them to int / float once validated.
 struct StageParams {
-  int block_size = 8;       // blocks are block_size x block_size pixels (2..16)
-  int step = 3;             // reference blocks every `step` pixels (the last row/column always)
-  int search_window = 39;   // full search over a search_window^2 neighbourhood (odd)
-  int max_blocks = 16;      // most blocks per group, a power of two (1..64)
-  float tau_match = 3000;   // largest mean squared block difference a match may have
-  float beta = 2.0f;        // Kaiser window parameter for the aggregation
+  int64_t block_size = 8;      // blocks are block_size x block_size pixels (2..16)
+  int64_t step = 3;            // reference blocks every `step` pixels (1..block_size; the last
+                               // row/column always): a larger step leaves pixels uncovered
+  int64_t search_window = 39;  // full search over a search_window^2 neighbourhood (odd, 1..255)
+  int64_t max_blocks = 16;     // most blocks per group, a power of two (1..64)
+  double tau_match = 3000;     // largest mean squared block difference a match may have
+  double beta = 2.0;           // Kaiser window parameter for the aggregation (0..50)
   Transform2D transform = Transform2D::bior15;
 };
 
@@ -33,21 +38,38 @@ enum class Stages { hard, both };
 
 struct Params {
   // Noise standard deviation on the 0-255 scale (the caller converts from the image's units).
-  float sigma = 25.0f;
+  double sigma = 25.0;
   Stages stages = Stages::both;
   StageParams hard{};
-  float lambda_3d = 2.7f;   // stage-1 threshold: lambda_3d * sigma
-  float mu2 = 1.0f;         // stage-2 shrinkage B^2 / (B^2 + mu2 * sigma^2)
-  StageParams wiener{8, 3, 39, 32, 400.0f, 2.0f, Transform2D::dct};
+  double lambda_3d = 2.7;   // stage-1 threshold: lambda_3d * sigma
+  double mu2 = 1.0;         // stage-2 shrinkage B^2 / (B^2 + mu2 * sigma^2)
+  StageParams wiener{8, 3, 39, 32, 400.0, 2.0, Transform2D::dct};
 };
+
+// Upper bounds of the supported ranges (the lower bounds are 0, or 1 / 2 for sizes).  Each keeps
+// the float arithmetic of the kernels finite with the others at their bounds -- mu2 * sigma^2 is
+// at most 6.5e22, tau_match * block_size^2 at most 2.6e32 (float: 3.4e38) -- and lies far beyond
+// any useful value: sigma is a million times the white level, a lambda_3d of 1000 or a mu2 of
+// 1e6 removes everything, a 255^2 search window is 43 times the default's work per block.
+inline constexpr double kMaxSigma255 = 2.55e8;
+inline constexpr double kMaxLambda3d = 1000.0;
+inline constexpr double kMaxMu2 = 1e6;
+inline constexpr double kMaxTauMatch = 1e30;
+inline constexpr double kMaxBeta = 50.0;  // I0(beta) overflows float weights far beyond 50
+inline constexpr int64_t kMaxSearchWindow = 255;
 
 // The authors' normal profile for a noise level on the 0-255 scale, with the reference's changes
 // above sigma = 40 (32 blocks, step 4, lambda 2.8 and tau 25000 in stage 1; 11x11 blocks, step 6
 // and tau 3500 in stage 2).
-Params default_params(float sigma255);
+Params default_params(double sigma255);
 
-// Throws std::invalid_argument naming the first parameter outside its supported range.
-void validate(const Params& p);
+// Throws std::invalid_argument naming the first parameter outside its supported range, as its
+// Python keyword (sigma, step_hard, tau_match_wiener, ...), and that range:
+//   "step_hard must be in 1..8 (at most block_size_hard), got 12".
+// `given` (optional) maps keywords to the values as the caller wrote them, quoted instead of the
+// field's value -- for callers that had to saturate a value to store it (a Python int beyond
+// int64, a number beyond the double range).
+void validate(const Params& p, const std::map<std::string, std::string>* given = nullptr);
 
 // Denoises src into dst (same height, width and channels: 1 or 3; any of uint8/uint16/float32,
 // dst may differ from src in dtype).  Pixel units: 0-255 for uint8, 0-65535 for uint16, 0-1 for

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <stdexcept>
+#include <string>
 
 #if defined(__linux__)
 #include <sched.h>
@@ -35,18 +37,35 @@ int ThreadPool::available_cores() {
 }
 
 ThreadPool::ThreadPool(int num_threads)
-    : size_(num_threads > 0 ? num_threads : available_cores()) {
+    : size_(num_threads > 0 ? num_threads : std::min(available_cores(), kMaxThreads)) {
+  if (size_ > kMaxThreads)
+    throw std::invalid_argument("number of threads must be at most " +
+                                std::to_string(kMaxThreads) + ", got " + std::to_string(size_));
   workers_.reserve(static_cast<size_t>(size_ - 1));
-  for (int i = 1; i < size_; ++i) workers_.emplace_back([this] { worker_loop(); });
+  try {
+    for (int i = 1; i < size_; ++i) workers_.emplace_back([this] { worker_loop(); });
+  } catch (const std::exception& e) {
+    // A constructor that throws runs no destructor: the workers already started wait on wake_,
+    // which is about to be destroyed (and joinable std::threads may not be destroyed either).
+    // Stop and join them first.
+    const size_t started = workers_.size();
+    stop_workers();
+    throw std::runtime_error("could not start " + std::to_string(size_) +
+                             " kernel threads (only " + std::to_string(started + 1) +
+                             " could be, the caller's included): " + e.what());
+  }
 }
 
-ThreadPool::~ThreadPool() {
+ThreadPool::~ThreadPool() { stop_workers(); }
+
+void ThreadPool::stop_workers() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
+  workers_.clear();
 }
 
 // Claims and runs one chunk of `job`; false when no chunk was left to claim.

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -18,7 +19,16 @@ namespace imgen {
 
 class ThreadPool {
  public:
-  // num_threads <= 0 means "all available cores".
+  // The most threads a pool may have.  A fixed number, so that a setting behaves the same on every
+  // machine; above the hardware threads of today's largest servers (2 x 192 cores x 2 SMT = 768),
+  // so it limits no real machine; and each worker reserves a stack (8 MiB of address space by
+  // default), so 1024 workers already take 8 GiB of it.  Threads beyond the cores only add
+  // oversubscription.
+  static constexpr int kMaxThreads = 1024;
+
+  // num_threads <= 0 means "all available cores" (at most kMaxThreads).  Throws
+  // std::invalid_argument above kMaxThreads, and std::runtime_error naming the count when the
+  // threads cannot all be started (the ones that were are stopped and joined first).
   explicit ThreadPool(int num_threads = 0);
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
@@ -35,6 +45,7 @@ class ThreadPool {
  private:
   struct Job;
   void worker_loop();
+  void stop_workers();
   static bool run_one_chunk(Job& job);
 
   int size_;

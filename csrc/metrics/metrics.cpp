@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <functional>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -67,7 +69,10 @@ double mean_squared_error(const ImageView& a, const ImageView& b, ThreadPool* po
 }
 
 double psnr_from_mse(double mse, double data_range) {
-  return 10.0 * std::log10(data_range * data_range / mse);
+  if (mse == 0.0) return std::numeric_limits<double>::infinity();
+  // Not 10 log10(data_range^2 / mse): data_range^2 underflows to 0 below 1.5e-154 (0 / 0 = NaN
+  // for identical images, -inf otherwise) and overflows above 1.3e154.
+  return 20.0 * std::log10(data_range) - 10.0 * std::log10(mse);
 }
 
 double ssim(const ImageView& a, const ImageView& b, const SsimParams& params, ThreadPool* pool) {
@@ -75,6 +80,14 @@ double ssim(const ImageView& a, const ImageView& b, const SsimParams& params, Th
   if (a.height < kSsimTaps || a.width < kSsimTaps)
     throw std::invalid_argument("ssim: the images must be at least " + std::to_string(kSsimTaps) +
                                 "x" + std::to_string(kSsimTaps) + " pixels");
+  if (!(params.data_range >= kSsimMinDataRange && params.data_range <= kSsimMaxDataRange)) {
+    char msg[200];
+    std::snprintf(msg, sizeof msg,
+                  "ssim: data_range must be in [%g, %g] (C1 = (%g data_range)^2 and C2 = (%g "
+                  "data_range)^2 neither underflow nor overflow in double arithmetic), got %g",
+                  kSsimMinDataRange, kSsimMaxDataRange, params.k1, params.k2, params.data_range);
+    throw std::invalid_argument(msg);
+  }
   const int64_t c = a.channels;
   const int64_t out_h = a.height - 2 * kSsimRadius, out_w = a.width - 2 * kSsimRadius;
   std::vector<double> row_sums(static_cast<size_t>(out_h * c));

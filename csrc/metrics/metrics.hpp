@@ -18,6 +18,13 @@ inline constexpr double kSsimSigma = 1.5;
 inline constexpr int kSsimRadius = 5;
 inline constexpr int kSsimTaps = 2 * kSsimRadius + 1;
 
+// The data_range SSIM accepts.  C1 = (k1 L)^2 and C2 = (k2 L)^2 enter products of two such
+// terms (with squared moments of float32 samples, at most ~1e77): L in [1e-60, 1e60] keeps them
+// between ~1e-248 and ~1e233, clear of double underflow (C1 = 0: 0 / 0 for flat images) and
+// overflow (inf / inf).  Both give NaN otherwise.
+inline constexpr double kSsimMinDataRange = 1e-60;
+inline constexpr double kSsimMaxDataRange = 1e60;
+
 struct SsimParams {
   double data_range = 1.0;  // L, the dynamic range of the pixel values
   double k1 = 0.01;         // C1 = (k1 L)^2
@@ -28,7 +35,8 @@ struct SsimParams {
 // is NaN or infinite when a float input holds NaN or infinity.  `pool` may be null.
 double mean_squared_error(const ImageView& a, const ImageView& b, ThreadPool* pool);
 
-// 10 log10(data_range^2 / mse) in dB: +inf for mse == 0.
+// 10 log10(data_range^2 / mse) in dB, computed without forming data_range^2 (any positive finite
+// data_range works): +inf for mse == 0.
 double psnr_from_mse(double mse, double data_range);
 
 // Mean SSIM with the Gaussian window above and population (co)variances, computed in double:
@@ -38,7 +46,8 @@ double psnr_from_mse(double mse, double data_range);
 // structural_similarity(gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
 // channel_axis=-1).  The result is NaN when a float input holds NaN or infinity.
 // Throws std::invalid_argument when the images differ in size/channels/dtype or are smaller than
-// the window (kSsimTaps x kSsimTaps).
+// the window (kSsimTaps x kSsimTaps), or when params.data_range is outside
+// [kSsimMinDataRange, kSsimMaxDataRange].
 double ssim(const ImageView& a, const ImageView& b, const SsimParams& params, ThreadPool* pool);
 
 // The 1-D Gaussian weights of the window, normalised to sum 1 (scipy.ndimage's kernel).

@@ -24,6 +24,8 @@ struct Normalize {
 
 // A rectangle of an image, in pixels.  It may reach outside the image: outside pixels are taken by
 // reflection about the edge pixel (numpy "reflect", OpenCV BORDER_REFLECT_101), repeatedly if needed.
+// The kernels add offsets to y and x and negate them: callers keep y, y + height, x and x + width
+// within [-2**62, 2**62] (the bindings reject other regions), so that nothing overflows int64.
 struct Region {
   int64_t y = 0;
   int64_t x = 0;
@@ -39,7 +41,7 @@ void to_tensor(const ImageView* images, const Region* regions, int64_t count, co
                const Normalize& norm, ThreadPool* pool);
 
 // Writes the window (crop.y, crop.x, dst height, dst width) of src item i into dsts[i], for i in
-// [0, count).  Integer outputs are rounded half-to-even and clamped to the type's range (NaN -> 0);
+// [0, count).  The window must lie inside src's plane (the caller checks; it is read unchecked).  Integer outputs are rounded half-to-even and clamped to the type's range (NaN -> 0);
 // float outputs are clamped to [0, 1 / scale] only when `clamp` is set (NaN -> 0 then).
 void from_tensor(const TensorView& src, int64_t crop_y, int64_t crop_x, const ImageView* dsts,
                  int64_t count, const Normalize& norm, bool clamp, ThreadPool* pool);

@@ -59,8 +59,8 @@ def ssim(a: np.ndarray, b: np.ndarray, *, data_range: float | None = None) -> fl
         (uint8, uint16, float32; float64 is converted to float32).
     data_range: the span of pixel values; defaults to 255 (uint8), 65535 (uint16) or 1.0 (float).
     Raises TypeError for a non-array, an unsupported dtype or differing dtypes; ValueError for a
-    bad shape, differing shapes, images smaller than 11x11, a bad data_range, or a float image
-    holding NaN or infinity.
+    bad shape, differing shapes, images smaller than 11x11, a data_range outside [1e-60, 1e60]
+    (its squares C1, C2 would underflow or overflow), or a float image holding NaN or infinity.
     """
     a, b = _image_pair(a, b)
     return _core.ssim(a, b, data_range=data_range)

@@ -1,13 +1,12 @@
 """BM3D / CBM3D denoising (Dabov et al. 2007) on the C++ core."""
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 import numpy as np
 
 from .. import _core
-from .._validate import as_image, image_max
+from .._validate import as_image
 from ._sigma import estimate_sigma
 
 
@@ -50,9 +49,12 @@ def bm3d(
     with the reference's changes above sigma = 40 (on the 0-255 scale).
 
     Returns a new array of the input's shape and dtype; integer outputs are rounded and clipped,
-    float outputs are not clipped.  Raises TypeError for an unsupported dtype and ValueError for
-    an unsupported shape, channel count, parameter, or a sigma / pixel that is NaN, infinite or
-    (sigma) negative.
+    float outputs are not clipped.  Raises TypeError for an unsupported dtype or an argument of
+    the wrong type, and ValueError for an unsupported shape or channel count, a pixel that is NaN
+    or infinite, or an argument outside its range: sigma in [0, a million times the white level],
+    block sizes 2..16, steps 1..block size, search windows odd in 1..255, max_blocks a power of
+    two in 1..64, tau_match in [0, 1e30], beta in [0, 50], lambda_3d in [0, 1000], mu2 in
+    [0, 1e6].
     """
     img = as_image(image, "image")  # float64 -> float32
     if img.ndim == 3 and img.shape[2] not in (1, 3):
@@ -66,13 +68,8 @@ def bm3d(
         if img.dtype == np.float32 and not np.isfinite(img).all():
             raise ValueError("image contains NaN or infinite values")
         sigma = estimate_sigma(img)
-    else:
-        try:
-            sigma = float(sigma)
-        except (TypeError, ValueError):
-            raise TypeError(f"sigma must be a number or None, got {type(sigma).__name__}") from None
-        if not math.isfinite(sigma) or sigma < 0:
-            raise ValueError(f"sigma must be finite and >= 0 (in the image's units, 0-{image_max(img.dtype):g}), got {sigma}")
+    # The core checks sigma and the other arguments (types, ranges in the image's units) and
+    # names the argument and its range in its TypeError / ValueError.
     out = _core.bm3d(
         img,
         sigma=sigma,
