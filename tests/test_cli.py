@@ -140,6 +140,7 @@ def test_python_dash_m(identity_model):
     (["--overlap", "-8"], "--overlap", ">= 0"),
     (["--threads", "0"], "--threads", ">= 1"),
     (["--threads", "-2"], "--threads", ">= 1"),
+    (["--threads", "5000"], "--threads", "<= 1024"),
     (["--sigma", "-1"], "--sigma", "finite"),
     (["--sigma", "inf"], "--sigma", "finite"),
     (["--sigma", "nan"], "--sigma", "finite"),

@@ -156,3 +156,9 @@ for name, call in calls.items():
     assert res.returncode == 0, (res.returncode, res.stdout, res.stderr[-2000:])
     assert res.stdout.split("\n")[:-1] == [f"{n} MemoryError" for n in
                                            ("to_tensor", "from_tensor", "psnr", "wavelet", "bm3d")]
+
+
+@pytest.mark.parametrize("tile", [2**63, 2**64, -2**70, (2**63, 4), (4, 2**80)])
+def test_plan_tiles_tile_beyond_int64_names_the_bound(tile):
+    with pytest.raises(ValueError, match=r"tile size must be positive and at most 2\*\*63 - 1"):
+        imgen.plan_tiles(100, 100, tile=tile)

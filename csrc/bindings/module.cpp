@@ -28,6 +28,7 @@ PYBIND11_MODULE(_core, m) {
   // The pool lives in the module's namespace (no C++ global); kernels look it up per call and
   // hold a reference while they run, so replacing it never pulls it from under a running kernel.
   m.attr("_pool") = std::make_shared<ThreadPool>(0);
+  m.attr("MAX_THREADS") = ThreadPool::kMaxThreads;
   m.def(
       "set_num_threads",
       [](const py::object& obj) {

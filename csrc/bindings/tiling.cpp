@@ -32,18 +32,23 @@ struct TileGrid {
 TileGrid plan_tiles(int64_t height, int64_t width, const py::object& tile, int64_t overlap,
                     int64_t multiple) {
   int64_t tile_h, tile_w;
-  if (py::isinstance<py::int_>(tile)) {
-    tile_h = tile_w = tile.cast<int64_t>();
+  // int_arg saturates values beyond int64; such a tile is refused quoting the caller's value.
+  auto tile_side = [&tile](const py::handle& h, const char* name) {
+    const int64_t v = int_arg(h, name);
+    const bool saturated = (v == INT64_MAX || v == INT64_MIN) &&
+                           !py::reinterpret_steal<py::object>(PyNumber_Index(h.ptr())).equal(py::int_(v));
+    if (saturated || v <= 0)
+      throw py::value_error("tile size must be positive and at most 2**63 - 1, got " + short_repr(tile));
+    return v;
+  };
+  if (py::isinstance<py::sequence>(tile) && !py::isinstance<py::str>(tile)) {
+    const py::sequence pair = tile.cast<py::sequence>();
+    if (pair.size() != 2) throw py::type_error("tile must be an int or a (height, width) pair of ints");
+    tile_h = tile_side(pair[0], "tile height");
+    tile_w = tile_side(pair[1], "tile width");
   } else {
-    try {
-      std::tie(tile_h, tile_w) = tile.cast<std::pair<int64_t, int64_t>>();
-    } catch (py::cast_error&) {
-      throw py::type_error("tile must be an int or a (height, width) pair of ints");
-    }
+    tile_h = tile_w = tile_side(tile, "tile");
   }
-  if (tile_h <= 0 || tile_w <= 0)
-    throw py::value_error("tile size must be positive, got " + std::to_string(tile_h) + "x" +
-                          std::to_string(tile_w));
   AxisPlan rows = plan_axis(height, tile_h, overlap, multiple);
   AxisPlan cols = plan_axis(width, tile_w, overlap, multiple);
   // Each axis holds at most kMaxTiles starts, so the product cannot overflow.

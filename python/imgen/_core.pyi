@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['ThreadPool', 'TileGrid', 'TileMerger', 'available_cores', 'bm3d', 'bm3d_profile', 'from_tensor', 'get_num_threads', 'plan_tiles', 'psnr', 'set_num_threads', 'simd_level', 'ssim', 'to_tensor', 'wavelet_default_levels', 'wavelet_denoise', 'wavelet_dwt2', 'wavelet_idwt2', 'wavelet_names', 'wavelet_simd_level']
+__all__: list[str] = ['MAX_THREADS', 'ThreadPool', 'TileGrid', 'TileMerger', 'available_cores', 'bm3d', 'bm3d_profile', 'from_tensor', 'get_num_threads', 'plan_tiles', 'psnr', 'set_num_threads', 'simd_level', 'ssim', 'to_tensor', 'wavelet_default_levels', 'wavelet_denoise', 'wavelet_dwt2', 'wavelet_idwt2', 'wavelet_names', 'wavelet_simd_level']
 class ThreadPool:
     @property
     def size(self) -> int:
@@ -104,16 +104,20 @@ def available_cores() -> int:
     """
     Cores this process may run on (CPU affinity).
     """
-def bm3d(image: numpy.ndarray, *, sigma: typing.SupportsFloat | typing.SupportsIndex, stage: str = 'both', block_size_hard: typing.SupportsInt | typing.SupportsIndex | None = None, step_hard: typing.SupportsInt | typing.SupportsIndex | None = None, search_window_hard: typing.SupportsInt | typing.SupportsIndex | None = None, max_blocks_hard: typing.SupportsInt | typing.SupportsIndex | None = None, tau_match_hard: typing.SupportsFloat | typing.SupportsIndex | None = None, lambda_3d: typing.SupportsFloat | typing.SupportsIndex | None = None, beta_hard: typing.SupportsFloat | typing.SupportsIndex | None = None, transform_hard: str | None = None, block_size_wiener: typing.SupportsInt | typing.SupportsIndex | None = None, step_wiener: typing.SupportsInt | typing.SupportsIndex | None = None, search_window_wiener: typing.SupportsInt | typing.SupportsIndex | None = None, max_blocks_wiener: typing.SupportsInt | typing.SupportsIndex | None = None, tau_match_wiener: typing.SupportsFloat | typing.SupportsIndex | None = None, beta_wiener: typing.SupportsFloat | typing.SupportsIndex | None = None, transform_wiener: str | None = None, mu2: typing.SupportsFloat | typing.SupportsIndex | None = None) -> numpy.ndarray:
+def bm3d(image: numpy.ndarray, *, sigma: typing.Any, stage: typing.Any = 'both', block_size_hard: typing.Any = None, step_hard: typing.Any = None, search_window_hard: typing.Any = None, max_blocks_hard: typing.Any = None, tau_match_hard: typing.Any = None, lambda_3d: typing.Any = None, beta_hard: typing.Any = None, transform_hard: typing.Any = None, block_size_wiener: typing.Any = None, step_wiener: typing.Any = None, search_window_wiener: typing.Any = None, max_blocks_wiener: typing.Any = None, tau_match_wiener: typing.Any = None, beta_wiener: typing.Any = None, transform_wiener: typing.Any = None, mu2: typing.Any = None) -> numpy.ndarray:
     """
     BM3D / CBM3D denoising of an HWC image (see imgen.denoise.bm3d).
     
     image: (H, W), (H, W, 1) or (H, W, 3); uint8, uint16 or float32.
-    sigma: noise standard deviation in the image's units (0-255, 0-65535, 0-1).
+    sigma: noise standard deviation in the image's units (0-255, 0-65535, 0-1), at most a million
+        times the white level.
     Parameters left as None take the profile bm3d_profile(sigma on the 0-255 scale) gives.
+    Ranges: block_size 2..16, step 1..block_size, search_window odd in 1..255, max_blocks a power
+    of two in 1..64, tau_match [0, 1e30], beta [0, 50], lambda_3d [0, 1000], mu2 [0, 1e6]; bior1.5
+    needs 8x8 blocks.  Raises TypeError / ValueError naming the argument and its range.
     Returns a new array of the input's shape and dtype.
     """
-def bm3d_profile(sigma255: typing.SupportsFloat | typing.SupportsIndex) -> dict:
+def bm3d_profile(sigma255: typing.Any) -> dict:
     """
     The default BM3D parameters for a noise level on the 0-255 scale, as a dict.
     """
@@ -148,9 +152,9 @@ def psnr(a: numpy.ndarray, b: numpy.ndarray, *, data_range: typing.Any = None) -
         or float32).  data_range defaults to 255, 65535 or 1.0 (float32).
     Raises ValueError when a float image holds NaN or infinity.
     """
-def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
+def set_num_threads(n: typing.Any) -> None:
     """
-    Set the number of threads the C++ kernels use (0 = all available cores).
+    Set the number of threads the C++ kernels use (0 = all available cores; at most 1024).
     """
 def simd_level() -> str:
     """
@@ -161,7 +165,8 @@ def ssim(a: numpy.ndarray, b: numpy.ndarray, *, data_range: typing.Any = None) -
     Mean structural similarity (Wang et al. 2004), Gaussian window sigma 1.5, 11 taps.
     
     a, b: HWC images (H, W) or (H, W, C), C in {1, 3, 4}, at least 11x11, the same shape and dtype
-        (uint8, uint16 or float32).  data_range defaults to 255, 65535 or 1.0 (float32).
+        (uint8, uint16 or float32).  data_range defaults to 255, 65535 or 1.0 (float32); it must lie in
+        [1e-60, 1e60] (C1 and C2 are its squares).
     Colour images give the mean of the per-channel SSIM.
     Raises ValueError when a float image holds NaN or infinity.
     """
@@ -176,7 +181,8 @@ def to_tensor(images: typing.Any, *, dtype: typing.Any = 'float32', scale: typin
         1 (float32); mean/std are numbers or one value per tensor channel.
     swap_rb: swap channels 0 and 2 (BGR <-> RGB; alpha stays last).
     regions: (y, x, height, width) windows, one tensor item each, all the same size; pixels outside
-        the image are reflected (BORDER_REFLECT_101).  With one image, every region reads from it.
+        the image are reflected (BORDER_REFLECT_101), but y, y + height, x and x + width must lie in
+        [-2**62, 2**62].  With one image, every region reads from it.
     out: optional preallocated C-contiguous (N, C, H, W) array to write into.
     Returns the (N, C, H, W) array.  Raises TypeError/ValueError naming what was expected.
     """
@@ -204,4 +210,5 @@ def wavelet_simd_level() -> str:
     """
     The SIMD level the wavelet kernels use on this CPU: 'avx2' or 'baseline'.
     """
+MAX_THREADS: int = 1024
 _pool: ThreadPool

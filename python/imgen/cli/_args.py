@@ -6,6 +6,7 @@ import argparse
 import math
 from typing import Callable
 
+from .. import _core
 from ..imageio import IMAGE_EXTENSIONS
 
 
@@ -27,7 +28,8 @@ positive_int = _number(int, "an integer", lambda v: v >= 1, ">= 1")
 nonnegative_int = _number(int, "an integer", lambda v: v >= 0, ">= 0")
 positive_float = _number(float, "a finite number", lambda v: v > 0, "> 0")
 nonnegative_float = _number(float, "a finite number", lambda v: v >= 0, ">= 0")
-thread_count = _number(int, "an integer", lambda v: v >= 1, ">= 1", " (leave --threads out for all cores)")
+thread_count = _number(int, "an integer", lambda v: 1 <= v <= _core.MAX_THREADS, f">= 1 and <= {_core.MAX_THREADS}",
+                       " (leave --threads out for all cores)")
 
 
 def image_ext(text: str) -> str:
