@@ -132,6 +132,23 @@ def test_from_tensor_float_clamp_and_crop(rng):
     assert single.shape == (6, 8, 3)
 
 
+@pytest.mark.parametrize("norm", [{"scale": 2.0, "mean": 1.0}, {"scale": 0.5},
+                                  {"scale": 1 / 255, "mean": [0.1, 0.2, 0.3], "std": [0.5, 2.0, 3.0]}],
+                         ids=["signed_range", "scale_half", "mean_std"])
+def test_from_tensor_float_clamp_is_the_image_range(norm):
+    """clamp=True clips a float32 output to [0, 1] after the inverse normalisation, whatever
+    scale/mean/std were (scale=2, mean=1 is a [-1, 1]-range model's output)."""
+    t = np.linspace(-300, 300, 3 * 4 * 101, dtype=np.float32).reshape(1, 3, 4, 101)
+    t[0, :, 0, :3] = [-1, 1, np.nan]
+    raw = imgen.from_tensor(t, dtype="float32", **norm)
+    clamped = imgen.from_tensor(t, dtype="float32", clamp=True, **norm)
+    assert np.nanmin(raw) < 0 and np.nanmax(raw) > 1
+    assert clamped.min() == 0.0 and clamped.max() == 1.0
+    np.testing.assert_array_equal(clamped, np.clip(np.nan_to_num(raw, nan=0.0), 0, 1))
+    if norm == {"scale": 2.0, "mean": 1.0}:  # the model's -1, 1 and NaN are black, white and black
+        np.testing.assert_array_equal(clamped[0, 0, :3, 0], [0.0, 1.0, 0.0])
+
+
 def test_from_tensor_float16(rng):
     t = rng.random((1, 3, 5, 5)).astype(np.float16)
     np.testing.assert_array_equal(imgen.from_tensor(t), imgen.from_tensor(t.astype(np.float32)))

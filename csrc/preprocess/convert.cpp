@@ -69,7 +69,9 @@ void from_tensor(const TensorView& src, int64_t crop_y, int64_t crop_x, const Im
   switch (dsts[0].dtype) {
     case DType::u8: job.lo = 0.0f; job.hi = 255.0f; job.clamp = true; break;
     case DType::u16: job.lo = 0.0f; job.hi = 65535.0f; job.clamp = true; break;
-    default: job.lo = 0.0f; job.hi = 1.0f / norm.scale; job.clamp = clamp; break;
+    // A float32 image's own range, in image units (after the inverse normalisation): white = 1
+    // whatever scale/mean/std mapped it to the model's range.
+    default: job.lo = 0.0f; job.hi = 1.0f; job.clamp = clamp; break;
   }
   const bool avx2 = cpu_has_avx2();
   run_rows(pool, count * dsts[0].height, row_grain(dsts[0].width, src.channels),

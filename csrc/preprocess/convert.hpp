@@ -41,8 +41,10 @@ void to_tensor(const ImageView* images, const Region* regions, int64_t count, co
                const Normalize& norm, ThreadPool* pool);
 
 // Writes the window (crop.y, crop.x, dst height, dst width) of src item i into dsts[i], for i in
-// [0, count).  The window must lie inside src's plane (the caller checks; it is read unchecked).  Integer outputs are rounded half-to-even and clamped to the type's range (NaN -> 0);
-// float outputs are clamped to [0, 1 / scale] only when `clamp` is set (NaN -> 0 then).
+// [0, count).  The window must lie inside src's plane (the caller checks; it is read unchecked).
+// Integer outputs are rounded half-to-even and clamped to the type's range (NaN -> 0);
+// float outputs are clamped to the image range [0, 1] only when `clamp` is set (NaN -> 0 then),
+// after the inverse normalisation, whatever scale/mean/std were.
 void from_tensor(const TensorView& src, int64_t crop_y, int64_t crop_x, const ImageView* dsts,
                  int64_t count, const Normalize& norm, bool clamp, ThreadPool* pool);
 

@@ -128,7 +128,8 @@ def from_tensor(tensor: numpy.ndarray, *, dtype: typing.Any = 'uint8', scale: ty
     pixel = (tensor * std[c] + mean[c]) / scale, the inverse of to_tensor with the same arguments
     (scale defaults by the *output* dtype: 1/255 uint8, 1/65535 uint16, 1 float32).
     uint8/uint16 outputs are rounded half to even and clamped to the type's range (NaN -> 0);
-    float32 outputs are clamped to [0, 1/scale] only with clamp=True.
+    float32 outputs are clamped to [0, 1] (the image range, whatever scale/mean/std were) only
+    with clamp=True (NaN -> 0 then).
     crop: optional (y, x, height, width) window of the tensor plane to convert.
     Returns (N, H, W, C) for a 4-D tensor, (H, W, C) for a 3-D one.
     """

@@ -20,7 +20,7 @@ from ._validate import as_image, image_max
 from .denoise import estimate_sigma
 from .errors import ModelError
 from .model_info import IMAGE_TASKS, ModelInfo, parse_metadata
-from .pixels import adapt_channels, all_finite, clamp_float, normalization, restore_layout
+from .pixels import adapt_channels, all_finite, normalization, restore_layout
 
 log = logging.getLogger("imgen")
 
@@ -362,7 +362,7 @@ class Model:
         s = self._scale_of(tensor.shape, out)
         norm_out = normalization(self.info, dtype, color_order, out.shape[1])
         crop = None if (ph, pw) == (h, w) else (0, 0, h * s, w * s)
-        result = clamp_float(_core.from_tensor(out, dtype=dtype, crop=crop, clamp=False, **norm_out), clamp)
+        result = _core.from_tensor(out, dtype=dtype, crop=crop, clamp=clamp, **norm_out)
         return list(result)
 
     def _run_tiled(self, image: np.ndarray, sigma, tile_size: int, overlap: int, color_order: str,
@@ -401,12 +401,12 @@ class Model:
                 merger = _core.TileMerger(
                     h * s, w * s, out.shape[1], [y * s for y in rows], [x * s for x in cols],
                     th * s, tw * s, overlap * s,
-                    dtype=image.dtype, clamp=False, **normalization(self.info, image.dtype, color_order, out.shape[1]),
+                    dtype=image.dtype, clamp=clamp, **normalization(self.info, image.dtype, color_order, out.shape[1]),
                 )
             elif out.shape[1:] != expected:
                 raise ModelError(f"model {self.name} returned tiles of shape {out.shape[1:]}, expected {expected}")
             merger.add(out, indices)
-        return clamp_float(merger.finish(), clamp)
+        return merger.finish()
 
 
 def _split_images(images) -> tuple[list[np.ndarray], str]:

@@ -20,7 +20,7 @@ import numpy as np
 from ._core import from_tensor, to_tensor
 from ._validate import as_image
 from .errors import ModelError
-from .pixels import clamp_float, normalization
+from .pixels import normalization
 
 if TYPE_CHECKING:
     from .engine import Model
@@ -183,9 +183,8 @@ def _decode_batches(model: "Model", batches: Iterable[np.ndarray], dtype, color_
             out = model.run({spec.name: z.astype(tensor_dtype)})[0]
             if out.ndim != 4:
                 raise ModelError(f"model {model.name} returned shape {out.shape}; expected an NCHW image batch")
-            images = from_tensor(out, dtype=dtype, clamp=False,
-                                 **normalization(model.info, dtype, color_order, out.shape[1]))
-            yield clamp_float(images, True)
+            yield from_tensor(out, dtype=dtype, clamp=True,
+                              **normalization(model.info, dtype, color_order, out.shape[1]))
 
     return run()
 

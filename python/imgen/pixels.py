@@ -22,14 +22,6 @@ def normalization(info: ModelInfo, dtype: np.dtype, color_order: str, channels: 
             "swap_rb": channels >= 3 and color_order != info.color_order}
 
 
-def clamp_float(images: np.ndarray, clamp: bool) -> np.ndarray:
-    """Clip float32 outputs to [0, 1] in place when asked (the core clamps float32 to [0, 1/scale],
-    which is not white for a model whose range is not (0, 1)); integer outputs are already clamped."""
-    if clamp and images.dtype == np.float32:
-        np.clip(images, 0.0, 1.0, out=images)
-    return images
-
-
 def bands(image: np.ndarray, samples: int = 1 << 20) -> list[tuple[int, int]]:
     """(y0, y1) row bands of about `samples` samples each (a multiple of 16 rows), covering the image."""
     per_row = max(1, image[0].size)
