@@ -15,7 +15,10 @@ from hypothesis import strategies as st
 
 import imgen
 from imgen import _core
-from imgen.denoise import bm3d, estimate_sigma
+import dataclasses
+import inspect
+
+from imgen.denoise import Bm3dParams, bm3d, estimate_sigma
 
 import isolated
 
@@ -245,6 +248,51 @@ def test_parameters_override_the_profile(camera_crop):
     a = bm3d(img, sigma=0.1, block_size_wiener=6, step_hard=2, transform_hard="dct", max_blocks_hard=8)
     assert a.shape == img.shape and not np.array_equal(a, base)
     assert not np.array_equal(bm3d(img, sigma=0.1, mu2=0.4), base)
+
+
+# --- Bm3dParams -------------------------------------------------------------------------------
+
+
+def test_params_object_and_keywords_give_identical_output(camera_crop):
+    img = noisy(camera_crop[:48, :48], 0.1)
+    kw = {"block_size_wiener": 6, "step_hard": 2, "transform_hard": "dct", "max_blocks_hard": 8, "mu2": 0.7}
+    p = Bm3dParams(**kw)
+    by_keywords = bm3d(img, sigma=0.1, **kw)
+    assert np.array_equal(bm3d(img, sigma=0.1, params=p), by_keywords)
+    # keywords override the params object's fields; the rest of it stays
+    assert np.array_equal(bm3d(img, sigma=0.1, params=dataclasses.replace(p, step_hard=3), step_hard=2),
+                          by_keywords)
+    assert np.array_equal(bm3d(img, sigma=0.1, params=Bm3dParams()), bm3d(img, sigma=0.1))
+
+
+def test_unknown_params_field_is_a_type_error_at_construction():
+    with pytest.raises(TypeError, match="step_hrad"):
+        Bm3dParams(step_hrad=3)
+    with pytest.raises(TypeError):
+        Bm3dParams(8)  # keyword-only: no positional field order to get wrong
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Bm3dParams().mu2 = 2.0
+
+
+def test_bm3d_keywords_are_exactly_the_params_fields():
+    # the convenience keywords mirror the dataclass: one cannot gain a name the other lacks
+    sig = inspect.signature(bm3d).parameters
+    keywords = [n for n, p in sig.items() if p.kind is p.KEYWORD_ONLY and n not in ("sigma", "stage", "params")]
+    assert keywords == [f.name for f in dataclasses.fields(Bm3dParams)]
+
+
+@pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(Bm3dParams)])
+def test_core_reads_every_params_field(field):
+    # a wrong type in any field is reported by name: the binding reads each of them
+    with pytest.raises(TypeError, match=rf"^{field} must be"):
+        bm3d(np.zeros((16, 16), np.float32), sigma=0.1, params=Bm3dParams(**{field: object()}))
+
+
+def test_params_of_the_wrong_type():
+    with pytest.raises(TypeError, match="params must be a Bm3dParams or None, got dict"):
+        bm3d(np.zeros((16, 16), np.float32), sigma=0.1, params={"step_hard": 2})
+    with pytest.raises(TypeError, match=r"params must be an imgen\.denoise\.Bm3dParams or None, got int"):
+        _core.bm3d(np.zeros((16, 16), np.float32), sigma=0.1, params=3)
 
 
 # --- errors -----------------------------------------------------------------------------------

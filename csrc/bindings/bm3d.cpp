@@ -1,8 +1,6 @@
 // Bindings for BM3D denoising (csrc/bm3d).
 #include <pybind11/stl.h>
 
-#include <cmath>
-#include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
@@ -28,42 +26,54 @@ std::string str_arg(const py::handle& obj, const std::string& name, const std::s
   return obj.cast<std::string>();
 }
 
-// The keyword arguments of bm3d(), as Python objects: None keeps the profile's value.  They are
-// converted here (TypeError naming the keyword) and range-checked by bm3d::validate, which
-// quotes the values as written (`given`): a Python int beyond int64 or a float beyond the double
-// range is stored saturated, so its own text must be shown.
+// The tuning parameters of bm3d(), read by name from `params` (an imgen.denoise.Bm3dParams: the
+// attribute names are its field names; None keeps the profile's value).  This is the one place
+// the names meet the C++ struct.  The values are converted here (TypeError naming the field) and
+// range-checked by bm3d::validate only, which quotes them as written (`given`): a Python int
+// beyond int64 or a float beyond the double range is stored saturated, so its own text is shown.
 struct Bm3dArgs {
-  py::dict kwargs;
+  py::object params;  // None: the profile as it is
   std::map<std::string, std::string> given;
 
-  bool has(const char* keyword) const {
-    return kwargs.contains(keyword) && !kwargs[keyword].is_none();
+  py::object get(const std::string& name) const {
+    if (params.is_none()) return py::none();
+    if (!py::hasattr(params, name.c_str()))
+      throw py::type_error("params must be an imgen.denoise.Bm3dParams or None, got " +
+                           type_name(params) + " (no attribute " + name + ")");
+    return params.attr(name.c_str());
   }
-  void set_int(const char* keyword, int64_t& field) {
-    if (!has(keyword)) return;
-    const py::object obj = kwargs[keyword];
-    field = int_arg(obj, keyword);
-    given[keyword] = short_repr(obj);
+  void set_int(const std::string& name, int64_t& field) {
+    const py::object obj = get(name);
+    if (obj.is_none()) return;
+    field = int_arg(obj, name);
+    given[name] = short_repr(obj);
   }
-  void set_float(const char* keyword, double& field) {
-    if (!has(keyword)) return;
-    const py::object obj = kwargs[keyword];
-    field = float_arg(obj, keyword);
-    given[keyword] = short_repr(obj);
+  void set_float(const std::string& name, double& field) {
+    const py::object obj = get(name);
+    if (obj.is_none()) return;
+    field = float_arg(obj, name);
+    given[name] = short_repr(obj);
   }
-  void set_transform(const char* keyword, bm3d::Transform2D& field) {
-    if (!has(keyword)) return;
-    field = parse_transform(str_arg(kwargs[keyword], keyword, "'bior1.5' or 'dct'"), keyword);
+  void set_transform(const std::string& name, bm3d::Transform2D& field) {
+    const py::object obj = get(name);
+    if (obj.is_none()) return;
+    field = parse_transform(str_arg(obj, name, "'bior1.5' or 'dct'"), name);
   }
   void apply(bm3d::StageParams& s, const std::string& stage) {
     const auto k = [&stage](const char* field) { return std::string(field) + "_" + stage; };
-    set_int(k("block_size").c_str(), s.block_size);
-    set_int(k("step").c_str(), s.step);
-    set_int(k("search_window").c_str(), s.search_window);
-    set_int(k("max_blocks").c_str(), s.max_blocks);
-    set_float(k("tau_match").c_str(), s.tau_match);
-    set_float(k("beta").c_str(), s.beta);
-    set_transform(k("transform").c_str(), s.transform);
+    set_int(k("block_size"), s.block_size);
+    set_int(k("step"), s.step);
+    set_int(k("search_window"), s.search_window);
+    set_int(k("max_blocks"), s.max_blocks);
+    set_float(k("tau_match"), s.tau_match);
+    set_float(k("beta"), s.beta);
+    set_transform(k("transform"), s.transform);
+  }
+  void apply(bm3d::Params& p) {
+    apply(p.hard, "hard");
+    set_float("lambda_3d", p.lambda_3d);
+    apply(p.wiener, "wiener");
+    set_float("mu2", p.mu2);
   }
 };
 
@@ -93,38 +103,26 @@ py::dict params_dict(const bm3d::Params& p) {
 }
 
 py::array bm3d_py(py::array image, const py::object& sigma_obj, const py::object& stage_obj,
-                  Bm3dArgs& args) {
+                  const py::object& params) {
   py::array src = image;
   ImageView in = image_view(src, "image");
   if (in.channels != 1 && in.channels != 3)
     throw py::value_error("bm3d supports gray (H, W) / (H, W, 1) or colour (H, W, 3) images, got " +
                           std::to_string(in.channels) + " channels (shape " + shape_string(image) + ")");
-  // sigma is in the image's units: its range is checked here, where the units are known (the
-  // kernel's check, on the 0-255 scale, then always passes).
-  const double sigma = float_arg(sigma_obj, "sigma");
-  const double white = white_level(in.dtype);
-  const double max_sigma = bm3d::kMaxSigma255 / 255.0 * white;
-  if (!(sigma >= 0 && sigma <= max_sigma)) {
-    char range[160];
-    std::snprintf(range, sizeof range,
-                  "sigma must be in [0, %g] (the image's units: a million times the white level "
-                  "%g of %s images), got ",
-                  max_sigma, white, dtype_name(in.dtype));
-    throw py::value_error(range + short_repr(sigma_obj));
-  }
   const std::string stage = str_arg(stage_obj, "stage", "'both' or 'hard'");
   bm3d::Stages stages;
   if (stage == "both") stages = bm3d::Stages::both;
   else if (stage == "hard") stages = bm3d::Stages::hard;
   else throw py::value_error("stage must be 'both' or 'hard', got '" + stage + "'");
 
-  bm3d::Params p = bm3d::default_params(sigma * 255.0 / white);
+  // sigma is given in the image's units; validate() checks it on the 0-255 scale and states its
+  // range in the image's units, quoting the value as given.
+  const double sigma = float_arg(sigma_obj, "sigma");
+  Bm3dArgs args{params, {{"sigma", short_repr(sigma_obj)}}};
+  bm3d::Params p = bm3d::default_params(sigma * 255.0 / white_level(in.dtype));
   p.stages = stages;
-  args.apply(p.hard, "hard");
-  args.apply(p.wiener, "wiener");
-  args.set_float("lambda_3d", p.lambda_3d);
-  args.set_float("mu2", p.mu2);
-  bm3d::validate(p, &args.given);
+  args.apply(p);
+  bm3d::validate(p, &args.given, in.dtype);
 
   std::vector<py::ssize_t> shape(image.shape(), image.shape() + image.ndim());
   py::array out(image.dtype(), shape);
@@ -154,42 +152,19 @@ Float32Array as_float_array(const py::array& a, const char* what) {
 void bind_bm3d(py::module_& m) {
   // Every argument but the image is taken as a Python object and converted in bm3d_py: a failed
   // conversion by pybind11 would raise a TypeError that prints the whole image.
-  using O = const py::object&;
-  m.def(
-      "bm3d",
-      [](py::array image, O sigma, O stage, O block_size_hard, O step_hard, O search_window_hard,
-         O max_blocks_hard, O tau_match_hard, O lambda_3d, O beta_hard, O transform_hard,
-         O block_size_wiener, O step_wiener, O search_window_wiener, O max_blocks_wiener,
-         O tau_match_wiener, O beta_wiener, O transform_wiener, O mu2) {
-        Bm3dArgs args;
-        args.kwargs = py::dict(
-            "block_size_hard"_a = block_size_hard, "step_hard"_a = step_hard,
-            "search_window_hard"_a = search_window_hard, "max_blocks_hard"_a = max_blocks_hard,
-            "tau_match_hard"_a = tau_match_hard, "lambda_3d"_a = lambda_3d,
-            "beta_hard"_a = beta_hard, "transform_hard"_a = transform_hard,
-            "block_size_wiener"_a = block_size_wiener, "step_wiener"_a = step_wiener,
-            "search_window_wiener"_a = search_window_wiener,
-            "max_blocks_wiener"_a = max_blocks_wiener, "tau_match_wiener"_a = tau_match_wiener,
-            "beta_wiener"_a = beta_wiener, "transform_wiener"_a = transform_wiener, "mu2"_a = mu2);
-        return bm3d_py(image, sigma, stage, args);
-      },
-      "image"_a, py::kw_only(), "sigma"_a, "stage"_a = "both", "block_size_hard"_a = py::none(),
-      "step_hard"_a = py::none(), "search_window_hard"_a = py::none(),
-      "max_blocks_hard"_a = py::none(), "tau_match_hard"_a = py::none(),
-      "lambda_3d"_a = py::none(), "beta_hard"_a = py::none(), "transform_hard"_a = py::none(),
-      "block_size_wiener"_a = py::none(), "step_wiener"_a = py::none(),
-      "search_window_wiener"_a = py::none(), "max_blocks_wiener"_a = py::none(),
-      "tau_match_wiener"_a = py::none(), "beta_wiener"_a = py::none(),
-      "transform_wiener"_a = py::none(), "mu2"_a = py::none(),
-      R"doc(BM3D / CBM3D denoising of an HWC image (see imgen.denoise.bm3d).
+  m.def("bm3d", &bm3d_py, "image"_a, py::kw_only(), "sigma"_a, "stage"_a = "both",
+        "params"_a = py::none(),
+        R"doc(BM3D / CBM3D denoising of an HWC image (see imgen.denoise.bm3d).
 
 image: (H, W), (H, W, 1) or (H, W, 3); uint8, uint16 or float32.
 sigma: noise standard deviation in the image's units (0-255, 0-65535, 0-1), at most a million
     times the white level.
-Parameters left as None take the profile bm3d_profile(sigma on the 0-255 scale) gives.
+stage: 'both' or 'hard'.
+params: an imgen.denoise.Bm3dParams (its fields read by name) or None; fields left as None take
+    the profile bm3d_profile(sigma on the 0-255 scale) gives.
 Ranges: block_size 2..16, step 1..block_size, search_window odd in 1..255, max_blocks a power
 of two in 1..64, tau_match [0, 1e30], beta [0, 50], lambda_3d [0, 1000], mu2 [0, 1e6]; bior1.5
-needs 8x8 blocks.  Raises TypeError / ValueError naming the argument and its range.
+needs 8x8 blocks.  Raises TypeError / ValueError naming the parameter and its range.
 Returns a new array of the input's shape and dtype.)doc");
   m.def(
       "bm3d_profile",

@@ -6,8 +6,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <map>
 #include <functional>
+#include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -300,10 +301,19 @@ Params default_params(double sigma255) {
   return p;
 }
 
-void validate(const Params& p, const std::map<std::string, std::string>* given) {
+void validate(const Params& p, const std::map<std::string, std::string>* given,
+              std::optional<DType> units) {
   Checker c(given);
-  c.check("sigma", p.sigma >= 0 && p.sigma <= kMaxSigma255,
-          "in [0, " + format_number(kMaxSigma255) + "] on the 0-255 scale", format_number(p.sigma));
+  std::string sigma_range = "in [0, " + format_number(kMaxSigma255) + "] on the 0-255 scale";
+  if (units) {
+    const double white = white_level(*units);
+    char range[160];
+    std::snprintf(range, sizeof range,
+                  "in [0, %g] (the image's units: a million times the white level %g of %s images)",
+                  kMaxSigma255 / 255.0 * white, white, dtype_name(*units));
+    sigma_range = range;
+  }
+  c.check("sigma", p.sigma >= 0 && p.sigma <= kMaxSigma255, sigma_range, format_number(p.sigma));
   c.number("lambda_3d", p.lambda_3d, kMaxLambda3d);
   c.number("mu2", p.mu2, kMaxMu2);
   validate_stage(p.hard, "hard", c);

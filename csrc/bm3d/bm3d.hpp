@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "bm3d/transforms.hpp"
@@ -63,13 +64,17 @@ inline constexpr int64_t kMaxSearchWindow = 255;
 // and tau 3500 in stage 2).
 Params default_params(double sigma255);
 
-// Throws std::invalid_argument naming the first parameter outside its supported range, as its
-// Python keyword (sigma, step_hard, tau_match_wiener, ...), and that range:
+// The one check of the parameters' ranges (the bindings only convert types).  Throws
+// std::invalid_argument naming the first parameter outside its supported range, as its Python
+// keyword (sigma, step_hard, tau_match_wiener, ...), and that range:
 //   "step_hard must be in 1..8 (at most block_size_hard), got 12".
 // `given` (optional) maps keywords to the values as the caller wrote them, quoted instead of the
-// field's value -- for callers that had to saturate a value to store it (a Python int beyond
-// int64, a number beyond the double range).
-void validate(const Params& p, const std::map<std::string, std::string>* given = nullptr);
+// field's value -- for callers that had to saturate or rescale a value to store it (a Python int
+// beyond int64, a number beyond the double range, a sigma in the image's units).  `units`
+// (optional): the dtype of the image the caller gave sigma for, so that sigma's range is stated
+// in its units (the check itself is on p.sigma, the 0-255 scale).
+void validate(const Params& p, const std::map<std::string, std::string>* given = nullptr,
+              std::optional<DType> units = std::nullopt);
 
 // Denoises src into dst (same height, width and channels: 1 or 3; any of uint8/uint16/float32,
 // dst may differ from src in dtype).  Pixel units: 0-255 for uint8, 0-65535 for uint16, 0-1 for

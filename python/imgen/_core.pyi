@@ -104,17 +104,19 @@ def available_cores() -> int:
     """
     Cores this process may run on (CPU affinity).
     """
-def bm3d(image: numpy.ndarray, *, sigma: typing.Any, stage: typing.Any = 'both', block_size_hard: typing.Any = None, step_hard: typing.Any = None, search_window_hard: typing.Any = None, max_blocks_hard: typing.Any = None, tau_match_hard: typing.Any = None, lambda_3d: typing.Any = None, beta_hard: typing.Any = None, transform_hard: typing.Any = None, block_size_wiener: typing.Any = None, step_wiener: typing.Any = None, search_window_wiener: typing.Any = None, max_blocks_wiener: typing.Any = None, tau_match_wiener: typing.Any = None, beta_wiener: typing.Any = None, transform_wiener: typing.Any = None, mu2: typing.Any = None) -> numpy.ndarray:
+def bm3d(image: numpy.ndarray, *, sigma: typing.Any, stage: typing.Any = 'both', params: typing.Any = None) -> numpy.ndarray:
     """
     BM3D / CBM3D denoising of an HWC image (see imgen.denoise.bm3d).
     
     image: (H, W), (H, W, 1) or (H, W, 3); uint8, uint16 or float32.
     sigma: noise standard deviation in the image's units (0-255, 0-65535, 0-1), at most a million
         times the white level.
-    Parameters left as None take the profile bm3d_profile(sigma on the 0-255 scale) gives.
+    stage: 'both' or 'hard'.
+    params: an imgen.denoise.Bm3dParams (its fields read by name) or None; fields left as None take
+        the profile bm3d_profile(sigma on the 0-255 scale) gives.
     Ranges: block_size 2..16, step 1..block_size, search_window odd in 1..255, max_blocks a power
     of two in 1..64, tau_match [0, 1e30], beta [0, 50], lambda_3d [0, 1000], mu2 [0, 1e6]; bior1.5
-    needs 8x8 blocks.  Raises TypeError / ValueError naming the argument and its range.
+    needs 8x8 blocks.  Raises TypeError / ValueError naming the parameter and its range.
     Returns a new array of the input's shape and dtype.
     """
 def bm3d_profile(sigma255: typing.Any) -> dict:
