@@ -32,6 +32,18 @@ thread_count = _number(int, "an integer", lambda v: 1 <= v <= _core.MAX_THREADS,
                        " (leave --threads out for all cores)")
 
 
+
+def pixel_count(text: str) -> int:
+    """A whole number of pixels > 0, written as an int or in e-notation ("1e9")."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not (math.isfinite(value) and value >= 1 and value == int(value)):
+        raise argparse.ArgumentTypeError(f"must be a whole number of pixels > 0 (e.g. 1e9), got {text!r}")
+    return int(value)
+
+
 def image_ext(text: str) -> str:
     """An output extension imgen can write (".png" or "png"); returned with its dot."""
     ext = text if text.startswith(".") else "." + text

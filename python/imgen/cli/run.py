@@ -8,7 +8,7 @@ from ..batch import run_files, skip_done
 from ..engine import Model
 from ..imageio import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_PIXELS_VARIABLE, plan_outputs
 from ..processors import FrameProcessor, ProcessorOptions
-from ._args import image_ext, nonnegative_float, nonnegative_int, thread_count
+from ._args import image_ext, nonnegative_float, nonnegative_int, pixel_count, thread_count
 from ._distributed import add_ray_arguments, add_resume_argument, check_ray_arguments
 from ._report import print_summary
 
@@ -43,20 +43,10 @@ def add_io_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_max_pixels_argument(p: argparse.ArgumentParser) -> None:
     """--max-pixels N: the decompression-bomb guard of every command that reads image files."""
-    p.add_argument("--max-pixels", type=_pixels, metavar="N",
+    p.add_argument("--max-pixels", type=pixel_count, metavar="N",
                    help=f"refuse images of more than N pixels, read from the file's header before decoding "
                         f"(default ${MAX_PIXELS_VARIABLE} or {DEFAULT_MAX_PIXELS:,}; above 2**30 also set "
                         f"OPENCV_IO_MAX_IMAGE_PIXELS in the environment, or set {MAX_PIXELS_VARIABLE})")
-
-
-def _pixels(text: str) -> int:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not (value >= 1 and value == int(value)):
-        raise argparse.ArgumentTypeError(f"must be a whole number of pixels > 0 (e.g. 1e9), got {text!r}")
-    return int(value)
 
 
 def add_tiling_arguments(p: argparse.ArgumentParser, *,
