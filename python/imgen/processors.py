@@ -205,11 +205,9 @@ class FrameProcessor:
             have = channel_count(img)
             if want == 1 and have > 1:
                 self.notes.add("1-channel model on colour images: run on Y, Cb and Cr separately, colour kept")
-            elif have == 4 and want == 3:
-                self.notes.add("alpha channels passed through untouched")
-            elif have != want:
+            elif have != want and not (have == 4 and want == 3):
                 self.notes.add(f"{have}-channel images converted to the model's {want} channel(s)")
-            if have == 4 and want == 1:
+            if have == 4 and want in (1, 3):
                 self.notes.add("alpha channels passed through untouched")
 
     def _run_classical(self, image: np.ndarray) -> np.ndarray:
