@@ -120,7 +120,7 @@ def test_haar_needs_power_of_two():
 def test_constant_image_stays_constant(shape, dtype, value):
     img = np.full(shape, value, dtype)
     scale = {np.float32: 1.0, np.uint8: 255.0, np.uint16: 65535.0}[dtype]
-    out = bm3d(img, sigma=0.1 * scale).astype(np.float64)
+    out = bm3d(img, sigma=0.1).astype(np.float64)
     assert out.shape == img.shape
     # Flat, and the value up to the Wiener filter's shrinkage of the mean, 1 - sigma^2 / B^2 with
     # B the group's DC coefficient (here 1 - 5e-5 at most).
@@ -164,14 +164,13 @@ def test_colour_denoises():
     assert psnr(out, clean) > psnr(noisy_img, clean) + 8
 
 
-def test_sigma_is_in_the_image_units(camera_crop):
-    # The same image as uint8 (0-255), uint16 (0-65535) and float32 (0-1) with sigma in each
-    # one's units gives the same result, up to the block-matching decisions that rounding in the
-    # scaled input flips.
+def test_sigma_is_a_fraction_of_the_full_range_for_every_dtype(camera_crop):
+    # The same image as uint8 (0-255), uint16 (0-65535) and float32 (0-1) with one sigma gives
+    # the same result, up to the block-matching decisions that rounding in the scaled input flips.
     clean8 = np.round(camera_crop * 255).astype(np.uint8)
     noisy8 = np.clip(np.round(noisy(clean8.astype(np.float32), 20.0)), 0, 255).astype(np.uint8)
-    out8 = bm3d(noisy8, sigma=20)
-    out16 = bm3d(noisy8.astype(np.uint16) * 257, sigma=20 * 257)
+    out8 = bm3d(noisy8, sigma=20 / 255)
+    out16 = bm3d(noisy8.astype(np.uint16) * 257, sigma=20 / 255)
     outf = bm3d(noisy8.astype(np.float32) / 255, sigma=20 / 255)
     assert out8.dtype == np.uint8 and out16.dtype == np.uint16
     for other in (out16.astype(np.float64) / 257, outf.astype(np.float64) * 255):
@@ -226,13 +225,14 @@ def test_any_size_no_crash(h, w, channels, dtype, sigma_frac, stage, seed):
     peak = {np.uint8: 255, np.uint16: 65535, np.float32: 1.0}[dtype]
     rng = np.random.default_rng(seed)
     img = (rng.random(shape) * peak).astype(dtype)
-    out = bm3d(img, sigma=sigma_frac * peak, stage=stage)
+    out = bm3d(img, sigma=sigma_frac, stage=stage)
     assert out.shape == img.shape and out.dtype == img.dtype
     assert np.isfinite(out.astype(np.float64)).all()
 
 
 def test_high_noise_profile():
-    p25, p50 = _core.bm3d_profile(25), _core.bm3d_profile(50)
+    p25, p50 = _core.bm3d_profile(25 / 255), _core.bm3d_profile(50 / 255)
+    assert _core.bm3d_profile(40 / 255)["lambda_3d"] == pytest.approx(2.7)  # the switch is above 40
     assert p25["hard"] == {"block_size": 8, "step": 3, "search_window": 39, "max_blocks": 16,
                            "tau_match": 3000.0, "beta": 2.0, "transform": "bior1.5"}
     assert p25["wiener"]["block_size"] == 8 and p25["wiener"]["max_blocks"] == 32
@@ -321,7 +321,7 @@ def test_non_finite_pixels(bad, sigma):
 @pytest.mark.parametrize("dtype", [np.int32, np.int8, np.complex64, np.bool_, np.float16])
 def test_bad_dtype(dtype):
     with pytest.raises(TypeError, match="uint8, uint16 or float32"):
-        bm3d(np.zeros((16, 16), dtype), sigma=1)
+        bm3d(np.zeros((16, 16), dtype), sigma=0.1)
 
 
 def test_not_an_array():
@@ -357,17 +357,18 @@ def test_bad_parameters(kwargs, match):
         bm3d(np.zeros((16, 16), np.float32), sigma=0.1, **kwargs)
 
 
-@pytest.mark.parametrize("dtype, bound", [(np.uint8, "2.55e+08"), (np.uint16, "6.5535e+10"), (np.float32, "1e+06")])
-@pytest.mark.parametrize("sigma", [1e300, 1e39, -1.0, float("nan"), float("inf")])
-def test_sigma_out_of_range_names_the_range_in_image_units(dtype, bound, sigma):
-    # 1e300 is finite: it used to overflow on the way to the 0-255 scale and be called "not finite"
-    with pytest.raises(ValueError, match=rf"sigma must be in \[0, {re.escape(bound)}\] .*{np.dtype(dtype).name}") as e:
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+@pytest.mark.parametrize("sigma", [25, 1.0001, 1e300, 1e39, -1.0, float("nan"), float("inf")])
+def test_sigma_out_of_range_names_the_unit(dtype, sigma):
+    # 25 is the old 0-255 habit: refused, with the conversion, never taken as 25 times the range.
+    with pytest.raises(ValueError, match=r"sigma must be in \[0, 1\], a fraction of the full range \(25 on the "
+                                         r"0-255 scale is 25/255") as e:
         bm3d(np.zeros((16, 16), dtype), sigma=sigma)
     assert "finite" not in str(e.value)
 
 
 def test_sigma_at_the_bound_works():
-    out = bm3d(np.full((16, 16), 0.5, np.float32), sigma=1e6)
+    out = bm3d(np.full((16, 16), 0.5, np.float32), sigma=1.0)
     assert np.isfinite(out).all()
 
 
@@ -424,7 +425,7 @@ def test_numpy_integers_and_floats_are_accepted():
 
 def test_copy_of_broadcast_view_under_memory_limit_raises_memory_error():
     got = isolated.outcome("import numpy as np, imgen.denoise",
-                           "imgen.denoise.bm3d(np.broadcast_to(np.zeros((1, 1), np.uint8), (100000, 100000)), sigma=5)",
+                           "imgen.denoise.bm3d(np.broadcast_to(np.zeros((1, 1), np.uint8), (100000, 100000)), sigma=0.02)",
                            memory_limit=2 * isolated.GiB)
     assert got.startswith("MemoryError"), got
 

@@ -144,6 +144,7 @@ def test_python_dash_m(identity_model):
     (["--sigma", "-1"], "--sigma", "finite"),
     (["--sigma", "inf"], "--sigma", "finite"),
     (["--sigma", "nan"], "--sigma", "finite"),
+    (["--sigma", "256"], "--sigma", "in [0, 255] (the 0-255 scale)"),
     (["--ray", "--workers", "0"], "--workers", ">= 1"),
     (["--ray", "--cpus-per-worker", "0"], "--cpus-per-worker", "> 0"),
     (["--ray", "--gpus-per-worker", "-1"], "--gpus-per-worker", ">= 0"),

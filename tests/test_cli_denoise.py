@@ -56,10 +56,10 @@ def test_denoise_with_a_model_and_errors(noisy_files, tmp_path, capsys):
     assert "would overwrite an input" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["denoise", str(root), "-o", str(tmp_path / "x"), "--sigma", "-3"])
-    assert "argument --sigma: must be a finite number >= 0" in capsys.readouterr().err
+    assert "argument --sigma: must be a finite number in [0, 255] (the 0-255 scale)" in capsys.readouterr().err
     gen = om.identity(tmp_path / "g.onnx", 3, om.meta(task="generate", channels=3))
     assert main(["denoise", str(root), "-o", str(tmp_path / "y"), "--model", gen]) == 1
-    assert "not a denoiser" in capsys.readouterr().err
+    assert "is a generate model; imgen denoise needs a denoise or restore model" in capsys.readouterr().err
 
 
 def test_gray_model_keeps_colour_in_every_command(noisy_files, tmp_path, capsys):

@@ -175,8 +175,9 @@ def test_tiled_path_helpers_match_full_image_formulas(tmp_path, rng):
         x = img[:h, :w].astype(np.float32, copy=False)
         x = x[..., None] if x.ndim == 2 else x
         hh = (x[0::2, 0::2] - x[0::2, 1::2] - x[1::2, 0::2] + x[1::2, 1::2]) * np.float32(0.5)
+        white = 1.0 if img.dtype == np.float32 else float(np.iinfo(img.dtype).max)
         return float(np.mean([float(np.median(np.abs(hh[..., c]))) / 0.6744897501960817
-                              for c in range(hh.shape[-1])]))
+                              for c in range(hh.shape[-1])])) / white
 
     def gray_full(img):
         luma = img[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
@@ -246,16 +247,19 @@ def test_channel_mismatch_rejected_or_converted(rgb_identity, gray_identity, rng
     np.testing.assert_array_equal(luma[..., 0], expected.astype(np.uint8))
 
 
-def test_noise_input_sigma_in_image_units(tmp_path):
+def test_noise_input_sigma_is_a_fraction_of_the_full_range(tmp_path):
     for kind in ("map", "scalar"):
         model = imgen.load(om.minus_noise(tmp_path / f"n_{kind}.onnx", 1, kind))
         img = np.full((8, 8), 100, np.uint8)
-        assert (model(img, sigma=25) == 75).all()
+        assert (model(img, sigma=25 / 255) == 75).all()
+        assert (model(img.astype(np.uint16) * 257, sigma=25 / 255) == 75 * 257).all()
         f = np.full((8, 8), 0.5, np.float32)
         np.testing.assert_allclose(model(f, sigma=0.1), 0.4, atol=1e-6)
-        outs = model([img, img], sigma=[10, 20])
+        outs = model([img, img], sigma=[10 / 255, 20 / 255])
         assert (outs[0] == 90).all() and (outs[1] == 80).all()
-        np.testing.assert_array_equal(model(img, sigma=25, tile=4, overlap=2), model(img, sigma=25))
+        np.testing.assert_array_equal(model(img, sigma=0.1, tile=4, overlap=2), model(img, sigma=0.1))
+        with pytest.raises(ValueError, match=r"sigma must be in \[0, 1\].*25 on the 0-255 scale is 25/255"):
+            model(img, sigma=25)
 
 
 def test_noise_estimated_when_sigma_omitted(tmp_path, rng):
@@ -268,7 +272,7 @@ def test_noise_estimated_when_sigma_omitted(tmp_path, rng):
 
 def test_sigma_rejected_for_models_without_noise_input(rgb_identity):
     with pytest.raises(ValueError, match="no noise-level input"):
-        rgb_identity(np.zeros((4, 4, 3), np.uint8), sigma=5)
+        rgb_identity(np.zeros((4, 4, 3), np.uint8), sigma=0.02)
 
 
 @pytest.mark.parametrize("bad, exc, match", [
@@ -313,10 +317,23 @@ def test_model_that_does_not_fit_the_image(tmp_path):
         imgen.load(om.identity(tmp_path / "x.onnx", 3), info={"channels": 1})
 
 
-def test_wrong_task_for_call(tmp_path):
-    model = imgen.load(om.identity(tmp_path / "g.onnx", 3, om.meta(task="generate", channels=3)))
-    with pytest.raises(ModelError, match="generate model"):
-        model(np.zeros((4, 4, 3), np.uint8))
+def test_load_returns_the_wrapper_for_the_task(tmp_path):
+    gen = imgen.load(om.identity(tmp_path / "g.onnx", 3, om.meta(task="generate", channels=3)))
+    assert type(gen) is imgen.Generator and not callable(gen)  # only image models take images
+    restore = imgen.load(om.identity(tmp_path / "r.onnx", 3))
+    assert type(restore) is imgen.ImageModel and restore.info.task == "restore"
+    assert imgen.ImageModel.adopt(restore, "x") is restore
+    with pytest.raises(ModelError, match="is a generate model; running images needs a denoise or restore or "
+                                         "translate model"):
+        imgen.ImageModel.adopt(gen, "running images")
+    with pytest.raises(ModelError, match="is a generate model; ImageModel takes a denoise"):
+        imgen.ImageModel.open(tmp_path / "g.onnx")
+    # A plain Model of the right task is viewed as the wrapper, on the same session.
+    plain = imgen.Model.open(tmp_path / "r.onnx")
+    assert type(plain) is imgen.Model
+    viewed = imgen.ImageModel.adopt(plain, "x")
+    assert viewed._session is plain._session
+    np.testing.assert_array_equal(viewed(np.full((4, 4, 3), 9, np.uint8)), 9)
 
 
 def test_explicit_cpu_provider(tmp_path):

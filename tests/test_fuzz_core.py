@@ -139,8 +139,8 @@ calls = {{
     "to_tensor": lambda: imgen.to_tensor(img),
     "from_tensor": lambda: imgen.from_tensor(ten),
     "psnr": lambda: imgen.metrics.psnr(img, img),
-    "wavelet": lambda: imgen.denoise.wavelet(img, sigma=1),
-    "bm3d": lambda: imgen.denoise.bm3d(img[..., :1], sigma=1),
+    "wavelet": lambda: imgen.denoise.wavelet(img, sigma=0.01),
+    "bm3d": lambda: imgen.denoise.bm3d(img[..., :1], sigma=0.01),
 }}
 for name, call in calls.items():
     try:

@@ -28,12 +28,12 @@ def test_make_processor_pickles_and_matches_the_model(tmp_path, rng):
     for a, b, c in zip(proc(frames), clone(frames), direct):
         np.testing.assert_array_equal(a, c)
         np.testing.assert_array_equal(b, c)
-    wavelet = make_processor(method="wavelet", sigma=20)
+    wavelet = make_processor(method="wavelet", sigma=20 / 255)
     assert pickle.loads(pickle.dumps(wavelet))(frames)[0].shape == (12, 10, 3)
     with pytest.raises(imgen.ImgenError, match="either a model or a method"):
         make_processor()
     with pytest.raises(imgen.ImgenError, match="no noise-level input"):
-        make_processor(model=path, sigma=10)
+        make_processor(model=path, sigma=10 / 255)
 
 
 @pytest.mark.parametrize("options, match", [
@@ -58,7 +58,7 @@ def test_gray_model_runs_on_y_cb_cr_and_keeps_colour(tmp_path, rng):
     frame = rng.integers(20, 236, (9, 7, 3), dtype=np.uint8)
     proc = make_processor(model=path, sigma=0)
     np.testing.assert_array_equal(proc([frame])[0], frame)  # the colour transform round-trips
-    out = make_processor(model=path, sigma=10)([frame])[0]
+    out = make_processor(model=path, sigma=10 / 255)([frame])[0]
     # BT.601 full-range YCbCr, each plane minus its own share of the noise (sigma * row norm)
     m = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
     ycc = frame / 255.0 @ m.T - 10 / 255.0 * np.linalg.norm(m, axis=1)
@@ -74,8 +74,10 @@ def test_gray_model_runs_on_y_cb_cr_and_keeps_colour(tmp_path, rng):
     ({"model": "m.onnx", "method": "bm3d"}, "either a model or a method"),
     ({}, "either a model or a method"),
     ({"method": "nlmeans"}, "method must be one of bm3d, wavelet, got 'nlmeans'"),
-    ({"method": "bm3d", "sigma": -1}, "sigma must be a finite number >= 0"),
-    ({"method": "bm3d", "sigma": float("nan")}, "sigma must be a finite number >= 0"),
+    ({"method": "bm3d", "sigma": -1}, r"sigma must be in \[0, 1\], a fraction of the full range"),
+    ({"method": "bm3d", "sigma": float("nan")}, r"sigma must be in \[0, 1\]"),
+    ({"method": "bm3d", "sigma": 25}, r"sigma must be in \[0, 1\].*25 on the 0-255 scale is 25/255"),
+    ({"method": "bm3d", "sigma": "25"}, r"sigma must be a number"),
     ({"method": "bm3d", "color_order": "yuv"}, "color_order must be one of rgb, bgr, got 'yuv'"),
     ({"model": "m.onnx", "tile": -5}, "tile must be >= 0, got -5"),
 ])
@@ -89,30 +91,30 @@ def test_options_hold_a_model_path_as_text_and_providers_as_a_tuple(tmp_path):
     assert options.model == str(tmp_path / "m.onnx") and options.providers == ("cpu",)
     assert pickle.loads(pickle.dumps(options)) == options and hash(options) == hash(replace(options))
     with pytest.raises(FrozenInstanceError):
-        options.sigma = 3  # validated once, then trusted: it cannot change afterwards
+        options.sigma = 0.3  # validated once, then trusted: it cannot change afterwards
 
 
 # -- classical denoisers ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype, top", [(np.uint8, 255), (np.uint16, 65535), (np.float32, 1.0)])
-def test_classical_methods_are_the_denoisers_with_sigma_in_255_units(dtype, top, rng):
+def test_classical_methods_are_the_denoisers_with_one_sigma_for_every_dtype(dtype, top, rng):
     clean = rng.integers(0, 256, (24, 20, 3)) / 255.0
     noisy = np.clip(clean + rng.normal(0, 20 / 255, clean.shape), 0, 1)
     image = (noisy if dtype == np.float32 else np.rint(noisy * top)).astype(dtype)
-    wavelet = FrameProcessor(ProcessorOptions(method="wavelet", sigma=20, wavelet="db2", shifts=2, mode="hard"))
-    want = denoise.wavelet(image, sigma=20 / 255 * top, wavelet="db2", shifts=2, mode="hard")
+    wavelet = FrameProcessor(ProcessorOptions(method="wavelet", sigma=20 / 255, wavelet="db2", shifts=2, mode="hard"))
+    want = denoise.wavelet(image, sigma=20 / 255, wavelet="db2", shifts=2, mode="hard")
     np.testing.assert_array_equal(wavelet([image])[0], want)
     gray = image[..., 1]
-    bm3d = FrameProcessor(ProcessorOptions(method="bm3d", sigma=20, stage="hard"))
-    np.testing.assert_array_equal(bm3d([gray])[0], denoise.bm3d(gray, sigma=20 / 255 * top, stage="hard"))
+    bm3d = FrameProcessor(ProcessorOptions(method="bm3d", sigma=20 / 255, stage="hard"))
+    np.testing.assert_array_equal(bm3d([gray])[0], denoise.bm3d(gray, sigma=20 / 255, stage="hard"))
     assert all(out.dtype == image.dtype for out in wavelet([image, image]))
 
 
 def test_classical_methods_take_bgr_and_pass_alpha_through(rng):
     rgb = rng.integers(0, 256, (16, 18, 3), dtype=np.uint8)
     alpha = rng.integers(0, 256, (16, 18), dtype=np.uint8)
-    rgb_proc = make_processor(method="wavelet", sigma=15)
-    bgr_proc = make_processor(method="wavelet", sigma=15, color_order="bgr")
+    rgb_proc = make_processor(method="wavelet", sigma=15 / 255)
+    bgr_proc = make_processor(method="wavelet", sigma=15 / 255, color_order="bgr")
     want = rgb_proc([rgb])[0]
     np.testing.assert_array_equal(bgr_proc([rgb[..., ::-1]])[0], want[..., ::-1])
     rgba = np.dstack([rgb, alpha])
@@ -146,14 +148,14 @@ def test_a_gray_model_on_colour_takes_bgr_rgba_and_every_dtype(tmp_path, rng):
     path = om.minus_noise(tmp_path / "n.onnx", 1, kind="scalar")
     rgb = rng.integers(20, 236, (9, 7, 3), dtype=np.uint8)
     alpha = rng.integers(0, 256, (9, 7), dtype=np.uint8)
-    proc = make_processor(model=path, sigma=10)
+    proc = make_processor(model=path, sigma=10 / 255)
     want = proc([rgb])[0]
-    bgr = make_processor(model=path, sigma=10, color_order="bgr")
+    bgr = make_processor(model=path, sigma=10 / 255, color_order="bgr")
     np.testing.assert_array_equal(bgr([rgb[..., ::-1]])[0], want[..., ::-1])
     got = proc([np.dstack([rgb, alpha])])[0]
     np.testing.assert_array_equal(got, np.dstack([want, alpha]))
     assert "alpha channels passed through untouched" in proc.notes
-    # uint16 and float32: sigma 10 on the 0-255 scale, so the same result at a finer quantisation
+    # uint16 and float32: the same sigma (a fraction of the range), so the same result at a finer quantisation
     deep = proc([rgb.astype(np.uint16) * 257])[0]
     assert deep.dtype == np.uint16 and np.abs(deep / 257.0 - want).max() <= 0.5 + 1e-9
     flt = proc([rgb.astype(np.float32) / 255])[0]
@@ -191,11 +193,11 @@ def test_a_loaded_model_is_used_as_given_and_checked(tmp_path):
     proc = FrameProcessor(ProcessorOptions(model=path), model=model)
     assert proc.model is model and proc.name == "conv"
     with pytest.raises(imgen.ImgenError, match="no noise-level input"):
-        FrameProcessor(ProcessorOptions(model=path, sigma=5), model=model)
+        FrameProcessor(ProcessorOptions(model=path, sigma=0.02), model=model)
     with pytest.raises(imgen.ImgenError, match="a loaded model was given for a classical-denoiser processor"):
         FrameProcessor(ProcessorOptions(method="wavelet"), model=model)
     gen = om.generator(tmp_path / "g.onnx")
-    with pytest.raises(imgen.ImgenError, match="is a generate model; a processor needs an image-to-image model"):
+    with pytest.raises(imgen.ImgenError, match=r"is a generate model; a processor needs a denoise or restore or translate model \(image to image\)"):
         FrameProcessor(ProcessorOptions(model=gen))
     with pytest.raises(imgen.ImgenError, match="model file not found"):
         make_processor(model=tmp_path / "missing.onnx")

@@ -47,7 +47,7 @@ def test_denoise_gray_on_uint8_and_odd_sizes(camera_noisy):
     clean, noisy = camera_noisy
     model = imgen.load("denoise-gray", providers=["cpu"])
     img8 = np.clip(np.rint(noisy[:101, :77] * 255), 0, 255).astype(np.uint8)
-    out = model(img8, sigma=25)
+    out = model(img8, sigma=25 / 255)
     assert out.dtype == np.uint8 and out.shape == (101, 77)
     assert _psnr(out / 255, clean[:101, :77]) > _psnr(img8 / 255, clean[:101, :77]) + 5
 

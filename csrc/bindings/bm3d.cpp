@@ -77,10 +77,6 @@ struct Bm3dArgs {
   }
 };
 
-double white_level(DType t) {
-  return t == DType::u8 ? 255.0 : t == DType::u16 ? 65535.0 : 1.0;
-}
-
 py::dict params_dict(const bm3d::Params& p) {
   auto stage = [](const bm3d::StageParams& s) {
     py::dict d;
@@ -115,14 +111,13 @@ py::array bm3d_py(py::array image, const py::object& sigma_obj, const py::object
   else if (stage == "hard") stages = bm3d::Stages::hard;
   else throw py::value_error("stage must be 'both' or 'hard', got '" + stage + "'");
 
-  // sigma is given in the image's units; validate() checks it on the 0-255 scale and states its
-  // range in the image's units, quoting the value as given.
+  // sigma: a fraction of the full range, as the kernel takes it; validate() reports it as given.
   const double sigma = float_arg(sigma_obj, "sigma");
   Bm3dArgs args{params, {{"sigma", short_repr(sigma_obj)}}};
-  bm3d::Params p = bm3d::default_params(sigma * 255.0 / white_level(in.dtype));
+  bm3d::Params p = bm3d::default_params(sigma);
   p.stages = stages;
   args.apply(p);
-  bm3d::validate(p, &args.given, in.dtype);
+  bm3d::validate(p, &args.given);
 
   std::vector<py::ssize_t> shape(image.shape(), image.shape() + image.ndim());
   py::array out(image.dtype(), shape);
@@ -157,11 +152,11 @@ void bind_bm3d(py::module_& m) {
         R"doc(BM3D / CBM3D denoising of an HWC image (see imgen.denoise.bm3d).
 
 image: (H, W), (H, W, 1) or (H, W, 3); uint8, uint16 or float32.
-sigma: noise standard deviation in the image's units (0-255, 0-65535, 0-1), at most a million
-    times the white level.
+sigma: noise standard deviation as a fraction of the full range, in [0, 1], whatever the dtype
+    (25 on the 0-255 scale is 25/255).
 stage: 'both' or 'hard'.
 params: an imgen.denoise.Bm3dParams (its fields read by name) or None; fields left as None take
-    the profile bm3d_profile(sigma on the 0-255 scale) gives.
+    the profile bm3d_profile(sigma) gives.
 Ranges: block_size 2..16, step 1..block_size, search_window odd in 1..255, max_blocks a power
 of two in 1..64, tau_match [0, 1e30], beta [0, 50], lambda_3d [0, 1000], mu2 [0, 1e6]; bior1.5
 needs 8x8 blocks.  Raises TypeError / ValueError naming the parameter and its range.
@@ -169,14 +164,14 @@ Returns a new array of the input's shape and dtype.)doc");
   m.def(
       "bm3d_profile",
       [](const py::object& obj) {
-        const double sigma255 = float_arg(obj, "sigma255");
-        bm3d::Params p = bm3d::default_params(sigma255);
+        const double sigma = float_arg(obj, "sigma");
+        bm3d::Params p = bm3d::default_params(sigma);
         const std::map<std::string, std::string> given{{"sigma", short_repr(obj)}};
         bm3d::validate(p, &given);
         return params_dict(p);
       },
-      "sigma255"_a,
-      "The default BM3D parameters for a noise level on the 0-255 scale, as a dict.");
+      "sigma"_a,
+      "The default BM3D parameters for a noise level (a fraction of the full range), as a dict.");
   m.def("_bm3d_transform_matrix", [](const std::string& name, int n) {
     if (n < 2 || n > 16) throw py::value_error("n must be in 2..16, got " + std::to_string(n));
     const bm3d::TransformMatrix tm = bm3d::make_transform(parse_transform(name, "transform"), n);

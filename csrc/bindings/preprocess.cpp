@@ -115,9 +115,16 @@ py::array to_tensor_py(const py::object& images, const py::object& dtype, const 
   if (!to_dtype(out_dt, &t) || (t != DType::f32 && t != DType::f16))
     throw py::type_error("to_tensor: dtype must be float32 or float16, got " +
                          std::string(py::str(out_dt)));
+  int64_t bytes;
+  if (__builtin_mul_overflow(n, c, &bytes) || __builtin_mul_overflow(bytes, h, &bytes) ||
+      __builtin_mul_overflow(bytes, w, &bytes) ||
+      __builtin_mul_overflow(bytes, static_cast<int64_t>(dtype_size(t)), &bytes))
+    throw py::value_error("to_tensor: " + std::to_string(n) + " region(s) of " + std::to_string(h) +
+                          "x" + std::to_string(w) + " with " + std::to_string(c) +
+                          " channel(s) make a tensor too large to address: its size overflows");
   py::array result;
   if (out.is_none()) {
-    result = py::array(out_dt, std::vector<py::ssize_t>{n, c, h, w});
+    result = py::array(out_dt, std::vector<py::ssize_t>{n, c, h, w});  // MemoryError
   } else {
     result = out.cast<py::array>();
     DType ot;

@@ -71,10 +71,9 @@ py::array denoise_py(const py::array& image_in, const py::object& sigma, const p
       throw py::type_error("sigma must be a number or None (estimate it), got " +
                            std::string(py::str(py::type::of(sigma).attr("__name__"))));
     p.sigma = float_arg(sigma, "sigma");  // an int beyond the double range: inf
-    if (!std::isfinite(p.sigma) || p.sigma < 0.0)
-      throw py::value_error("sigma must be a finite number >= 0 (in the image's units: 0-255 for "
-                            "uint8, 0-65535 for uint16, 0-1 for float32), got " +
-                            short_repr(sigma));
+    if (!(p.sigma >= 0.0 && p.sigma <= 1.0))
+      throw py::value_error("sigma must be in [0, 1], a fraction of the full range (25 on the 0-255 "
+                            "scale is 25/255 = 0.098), got " + short_repr(sigma));
   }
 
   const int most = wv::max_levels(src.height, src.width, f);

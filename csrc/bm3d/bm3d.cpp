@@ -8,7 +8,6 @@
 #include <cstring>
 #include <functional>
 #include <map>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
@@ -215,13 +214,6 @@ float sample(const ImageView& v, int64_t y, int64_t x, int64_t c) {
   return static_cast<float>(v.row<const T>(y)[x * v.channels + c]);
 }
 
-float white_level(DType t) {
-  switch (t) {
-    case DType::u8: return 255.0f;
-    case DType::u16: return 65535.0f;
-    default: return 1.0f;
-  }
-}
 
 // src -> planar float (0-255 scale) of height x width (>= the image: reflected), row by row.
 // Returns false when a sample is not finite.
@@ -247,7 +239,7 @@ bool load_rows(const ImageView& src, float scale, int64_t height, int64_t width,
 template <class T>
 void store_rows(const ImageView& dst, float scale, int64_t width, const float* const* planes,
                 int64_t y0, int64_t y1) {
-  const float white = white_level(dst.dtype);
+  const float white = static_cast<float>(white_level(dst.dtype));
   for (int64_t y = y0; y < y1; ++y) {
     T* row = dst.row<T>(y);
     for (int64_t c = 0; c < dst.channels; ++c) {
@@ -285,11 +277,11 @@ void from_opponent(float* const* p, size_t n) {
 
 }  // namespace
 
-Params default_params(double sigma255) {
+Params default_params(double sigma) {
   Params p;
-  p.sigma = sigma255;
-  // Compared in float, as the kernels see sigma (the profile switch at 40 stays where it was).
-  if (static_cast<float>(sigma255) > 40.0f) {
+  p.sigma = sigma;
+  // Compared in float on the 0-255 scale, as the kernels see sigma (the profile switch at 40).
+  if (static_cast<float>(sigma * 255.0) > 40.0f) {
     p.hard.max_blocks = 32;
     p.hard.step = 4;
     p.hard.tau_match = 25000.0;
@@ -301,19 +293,11 @@ Params default_params(double sigma255) {
   return p;
 }
 
-void validate(const Params& p, const std::map<std::string, std::string>* given,
-              std::optional<DType> units) {
+void validate(const Params& p, const std::map<std::string, std::string>* given) {
   Checker c(given);
-  std::string sigma_range = "in [0, " + format_number(kMaxSigma255) + "] on the 0-255 scale";
-  if (units) {
-    const double white = white_level(*units);
-    char range[160];
-    std::snprintf(range, sizeof range,
-                  "in [0, %g] (the image's units: a million times the white level %g of %s images)",
-                  kMaxSigma255 / 255.0 * white, white, dtype_name(*units));
-    sigma_range = range;
-  }
-  c.check("sigma", p.sigma >= 0 && p.sigma <= kMaxSigma255, sigma_range, format_number(p.sigma));
+  c.check("sigma", p.sigma >= 0 && p.sigma <= kMaxSigma,
+          "in [0, 1], a fraction of the full range (25 on the 0-255 scale is 25/255 = 0.098)",
+          format_number(p.sigma));
   c.number("lambda_3d", p.lambda_3d, kMaxLambda3d);
   c.number("mu2", p.mu2, kMaxMu2);
   validate_stage(p.hard, "hard", c);
@@ -345,7 +329,7 @@ void denoise(const ImageView& src, const ImageView& dst, const Params& p, Thread
   std::vector<float> noisy(total, 0.0f);
   float* np[3] = {};
   for (int c = 0; c < C; ++c) np[c] = noisy.data() + pad + plane * static_cast<size_t>(c);
-  const float to255 = 255.0f / white_level(src.dtype);
+  const float to255 = static_cast<float>(255.0 / white_level(src.dtype));
   std::vector<char> finite_rows(static_cast<size_t>(H), 1);
   run(pool, H, 32, [&](int64_t b, int64_t e) {
     bool ok = true;
@@ -361,7 +345,7 @@ void denoise(const ImageView& src, const ImageView& dst, const Params& p, Thread
     throw std::invalid_argument(
         "bm3d: image contains NaN or infinite values (or float32 values beyond +-1.3e36, which "
         "overflow on the 0-255 scale)");
-  const float sigma = static_cast<float>(p.sigma);  // validated: at most kMaxSigma255
+  const float sigma = static_cast<float>(p.sigma * 255.0);  // on the 0-255 scale of the kernels
   if (sigma == 0.0f && src.dtype == dst.dtype) {  // nothing to remove: an exact copy
     // (after the check for non-finite pixels, which sigma = 0 does not waive)
     const size_t item = dtype_size(src.dtype);
@@ -411,7 +395,7 @@ void denoise(const ImageView& src, const ImageView& dst, const Params& p, Thread
   for (int c = 0; c < C; ++c) rp[c] = result.data() + pad + plane * static_cast<size_t>(c);
   if (C == 3 && sigma != 0.0f) from_opponent(rp, plane);
 
-  const float from255 = white_level(dst.dtype) / 255.0f;
+  const float from255 = static_cast<float>(white_level(dst.dtype) / 255.0);
   run(pool, dst.height, 32, [&](int64_t b, int64_t e) {
     switch (dst.dtype) {
       case DType::u8: store_rows<uint8_t>(dst, from255, W, rp, b, e); break;

@@ -12,7 +12,6 @@
 
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <string>
 
 #include "bm3d/transforms.hpp"
@@ -38,8 +37,9 @@ struct StageParams {
 enum class Stages { hard, both };
 
 struct Params {
-  // Noise standard deviation on the 0-255 scale (the caller converts from the image's units).
-  double sigma = 25.0;
+  // Noise standard deviation as a fraction of the full range (25 on the 0-255 scale: 25 / 255),
+  // whatever the image's dtype.
+  double sigma = 25.0 / 255.0;
   Stages stages = Stages::both;
   StageParams hard{};
   double lambda_3d = 2.7;   // stage-1 threshold: lambda_3d * sigma
@@ -49,20 +49,21 @@ struct Params {
 
 // Upper bounds of the supported ranges (the lower bounds are 0, or 1 / 2 for sizes).  Each keeps
 // the float arithmetic of the kernels finite with the others at their bounds -- mu2 * sigma^2 is
-// at most 6.5e22, tau_match * block_size^2 at most 2.6e32 (float: 3.4e38) -- and lies far beyond
-// any useful value: sigma is a million times the white level, a lambda_3d of 1000 or a mu2 of
-// 1e6 removes everything, a 255^2 search window is 43 times the default's work per block.
-inline constexpr double kMaxSigma255 = 2.55e8;
+// at most 6.5e10 (sigma on the kernels' 0-255 scale), tau_match * block_size^2 at most 2.6e32
+// (float: 3.4e38) -- and lies at or beyond any useful value: noise as strong as the full range,
+// a lambda_3d of 1000 or a mu2 of 1e6 removes everything, a 255^2 search window is 43 times the
+// default's work per block.
+inline constexpr double kMaxSigma = 1.0;
 inline constexpr double kMaxLambda3d = 1000.0;
 inline constexpr double kMaxMu2 = 1e6;
 inline constexpr double kMaxTauMatch = 1e30;
 inline constexpr double kMaxBeta = 50.0;  // I0(beta) overflows float weights far beyond 50
 inline constexpr int64_t kMaxSearchWindow = 255;
 
-// The authors' normal profile for a noise level on the 0-255 scale, with the reference's changes
-// above sigma = 40 (32 blocks, step 4, lambda 2.8 and tau 25000 in stage 1; 11x11 blocks, step 6
+// The authors' normal profile for a noise level `sigma` (a fraction of the full range), with the
+// reference's changes above 40 on the 0-255 scale (32 blocks, step 4, lambda 2.8 and tau 25000 in stage 1; 11x11 blocks, step 6
 // and tau 3500 in stage 2).
-Params default_params(double sigma255);
+Params default_params(double sigma);
 
 // The one check of the parameters' ranges (the bindings only convert types).  Throws
 // std::invalid_argument naming the first parameter outside its supported range, as its Python
@@ -70,15 +71,12 @@ Params default_params(double sigma255);
 //   "step_hard must be in 1..8 (at most block_size_hard), got 12".
 // `given` (optional) maps keywords to the values as the caller wrote them, quoted instead of the
 // field's value -- for callers that had to saturate or rescale a value to store it (a Python int
-// beyond int64, a number beyond the double range, a sigma in the image's units).  `units`
-// (optional): the dtype of the image the caller gave sigma for, so that sigma's range is stated
-// in its units (the check itself is on p.sigma, the 0-255 scale).
-void validate(const Params& p, const std::map<std::string, std::string>* given = nullptr,
-              std::optional<DType> units = std::nullopt);
+// beyond int64, a number beyond the double range).
+void validate(const Params& p, const std::map<std::string, std::string>* given = nullptr);
 
 // Denoises src into dst (same height, width and channels: 1 or 3; any of uint8/uint16/float32,
 // dst may differ from src in dtype).  Pixel units: 0-255 for uint8, 0-65535 for uint16, 0-1 for
-// float32 -- `p.sigma` is always on the 0-255 scale.  Integer outputs are rounded and clamped;
+// float32 -- `p.sigma` is always a fraction of the full range.  Integer outputs are rounded and clamped;
 // float outputs are not clamped.  Non-finite input pixels throw std::invalid_argument.  src and dst
 // may not overlap.  Results do not depend on the pool size; `pool` may be null.
 void denoise(const ImageView& src, const ImageView& dst, const Params& p, ThreadPool* pool);

@@ -22,6 +22,16 @@ inline const char* dtype_name(DType t) {
   return "?";
 }
 
+// The value of full white: 255 for uint8, 65535 for uint16, 1 for floats.  Noise levels are
+// given as a fraction of it (sigma 25 on the 0-255 scale is 25 / 255 for every dtype).
+inline double white_level(DType t) {
+  switch (t) {
+    case DType::u8: return 255.0;
+    case DType::u16: return 65535.0;
+    default: return 1.0;
+  }
+}
+
 inline size_t dtype_size(DType t) {
   switch (t) {
     case DType::u8: return 1;

@@ -313,7 +313,8 @@ void denoise(const ImageView& src, const ImageView& dst, const DenoiseParams& pa
 
   PlaneJob jobs[3];
   for (int c = 0; c < nplanes; ++c) {
-    double sigma = params.sigma;
+    // A given sigma is a fraction of the full range; the planes hold the image's own units.
+    double sigma = params.sigma >= 0.0 ? params.sigma * white_level(src.dtype) : params.sigma;
     if (sigma >= 0.0 && nplanes == 3) {
       const double* r = k_ycbcr[c];
       sigma *= std::sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);

@@ -25,7 +25,8 @@ struct DenoiseParams {
   ThresholdMethod method = ThresholdMethod::bayes;
   ThresholdMode mode = ThresholdMode::soft;
   int shifts = 1;       // cycle-spinning offsets averaged (1: the plain transform); see shift_offset
-  // Noise standard deviation in pixel units; < 0: estimate it per plane (gray, Y, Cb, Cr) from
+  // Noise standard deviation as a fraction of the full range (25 on the 0-255 scale: 25 / 255),
+  // whatever the dtype; < 0: estimate it per plane (gray, Y, Cb, Cr) from
   // the finest diagonal band of the chosen wavelet, as scikit-image does.
   double sigma = -1.0;
 };

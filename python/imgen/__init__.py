@@ -15,15 +15,20 @@ from ._core import (
     to_tensor,
 )
 
-from .engine import Model, TensorSpec, load, shipped_models
-from .generative import (decode, decode_batches, encode, generate, generate_batches, interpolate,
-                         interpolate_batches, latents, make_grid, reconstruct)
+from .engine import Model, TensorSpec, shipped_models
+from .generative import (Encoder, Generator, decode, decode_batches, encode, generate, generate_batches,
+                         interpolate, interpolate_batches, latents, make_grid, reconstruct)
+from .image_model import ImageModel
+from .loading import load
 from .errors import ImgenError, ModelError
 from .model_info import ModelInfo
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Encoder",
+    "Generator",
+    "ImageModel",
     "ImgenError",
     "Model",
     "ModelError",

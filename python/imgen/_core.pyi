@@ -109,19 +109,19 @@ def bm3d(image: numpy.ndarray, *, sigma: typing.Any, stage: typing.Any = 'both',
     BM3D / CBM3D denoising of an HWC image (see imgen.denoise.bm3d).
     
     image: (H, W), (H, W, 1) or (H, W, 3); uint8, uint16 or float32.
-    sigma: noise standard deviation in the image's units (0-255, 0-65535, 0-1), at most a million
-        times the white level.
+    sigma: noise standard deviation as a fraction of the full range, in [0, 1], whatever the dtype
+        (25 on the 0-255 scale is 25/255).
     stage: 'both' or 'hard'.
     params: an imgen.denoise.Bm3dParams (its fields read by name) or None; fields left as None take
-        the profile bm3d_profile(sigma on the 0-255 scale) gives.
+        the profile bm3d_profile(sigma) gives.
     Ranges: block_size 2..16, step 1..block_size, search_window odd in 1..255, max_blocks a power
     of two in 1..64, tau_match [0, 1e30], beta [0, 50], lambda_3d [0, 1000], mu2 [0, 1e6]; bior1.5
     needs 8x8 blocks.  Raises TypeError / ValueError naming the parameter and its range.
     Returns a new array of the input's shape and dtype.
     """
-def bm3d_profile(sigma255: typing.Any) -> dict:
+def bm3d_profile(sigma: typing.Any) -> dict:
     """
-    The default BM3D parameters for a noise level on the 0-255 scale, as a dict.
+    The default BM3D parameters for a noise level (a fraction of the full range), as a dict.
     """
 def from_tensor(tensor: numpy.ndarray, *, dtype: typing.Any = 'uint8', scale: typing.Any = None, mean: typing.Any = None, std: typing.Any = None, swap_rb: bool = False, clamp: typing.Any = None, crop: typing.Any = None, out: typing.Any = None) -> numpy.ndarray:
     """

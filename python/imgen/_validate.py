@@ -1,5 +1,7 @@
-"""Checks shared by the public functions: what an image array may be."""
+"""Checks shared by the public functions: what an image array and a noise level may be."""
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -37,3 +39,19 @@ def image_max(dtype: np.dtype) -> float:
     if dtype == np.uint16:
         return 65535.0
     return 1.0
+
+
+SIGMA_UNIT = "a fraction of the full range (25 on the 0-255 scale is 25/255 = 0.098)"
+
+
+def as_sigma(value: object, name: str = "sigma") -> float:
+    """A noise standard deviation as a float in [0, 1]: a fraction of the image's full range
+    whatever its dtype (the unit of every sigma in imgen's library; the CLI takes 0-255).
+    Raises TypeError for a non-number, ValueError outside [0, 1] (NaN included)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, {SIGMA_UNIT}; got {type(value).__name__}")
+    v = float(value) if not isinstance(value, int) or abs(value) < 2**1000 else math.inf
+    if not 0.0 <= v <= 1.0:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise ValueError(f"{name} must be in [0, 1], {SIGMA_UNIT}; got {shown}")
+    return v

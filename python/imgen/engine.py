@@ -1,33 +1,27 @@
-"""The inference engine: ONNX models run on HWC numpy images, tiled when large.
+"""The inference engine: an ONNX Runtime session and the imgen contract (``ModelInfo``) it runs under.
 
-``load()`` opens a model and reads its imgen metadata; calling the model runs it on images
-and returns images in the caller's dtype and layout.
+``Model`` holds the session, its ``info`` and ``run()`` (named tensors in, tensors out).  The
+wrappers for each purpose build on it: ``ImageModel`` (image to image: denoise, restore,
+translate) in :mod:`imgen.image_model`, ``Generator`` (generate, decode) and ``Encoder`` (encode)
+in :mod:`imgen.generative`; ``imgen.load`` (:mod:`imgen.loading`) picks the one the model's task
+names.
 """
 from __future__ import annotations
 
-import logging
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import ClassVar, Mapping, Sequence, TypeVar
 
 import numpy as np
 
-from . import _core
 from ._runtime import choose_providers, create_session, is_gpu
-from ._validate import as_image, image_max
-from .denoise import estimate_sigma
 from .errors import ModelError
-from .model_info import IMAGE_TASKS, ModelInfo, parse_metadata
-from .pixels import adapt_channels, all_finite, normalization, restore_layout
+from .model_info import ModelInfo, parse_metadata
 
-log = logging.getLogger("imgen")
-
-DEFAULT_TILE = 512
-DEFAULT_OVERLAP = 64
 _MODELS_DIR = Path(__file__).with_name("models")
-_TENSOR_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+
+M = TypeVar("M", bound="Model")
 
 
 @dataclass(frozen=True)
@@ -59,43 +53,21 @@ def resolve_model_path(name_or_path: str | os.PathLike) -> str:
     raise ModelError(f"model file not found: {path}{hint}")
 
 
-def load(
-    path: str | os.PathLike,
-    *,
-    providers: Sequence[str] | str | None = None,
-    threads: int | None = None,
-    info: Mapping[str, object] | None = None,
-) -> "Model":
-    """Open an ONNX model (a path, or the name of a shipped model).
-
-    providers: onnxruntime execution providers; None picks the best available
-        (TensorRT -> CUDA -> CPU).  threads: onnxruntime intra-op threads (None = its default).
-    info: ModelInfo fields that override or supply the file's imgen metadata, e.g.
-        {"channels": 3, "scale": 4} for a model exported without it.
-    Raises ModelError for a missing/corrupt file, bad metadata or unavailable providers.
-    """
-    resolved = resolve_model_path(path)
-    session = create_session(resolved, choose_providers(providers), threads)
-    meta = session.get_modelmeta().custom_metadata_map
-    try:
-        model_info = parse_metadata(meta)
-    except ModelError as e:
-        raise ModelError(f"{resolved}: {e}") from None
-    if info:
-        unknown = set(info) - set(ModelInfo.__dataclass_fields__)
-        if unknown:
-            raise ModelError(f"unknown model info fields: {', '.join(sorted(unknown))}")
-        model_info = model_info.replace(**info)
-    return Model(session, model_info, resolved)
+def with_article(word: str | None) -> str:
+    """'a generate', 'an encode' (for messages naming tasks)."""
+    word = str(word)
+    return ("an " if word[:1] in "aeiou" else "a ") + word
 
 
 class Model:
-    """A loaded ONNX model and its contract (``info``).
+    """A loaded ONNX model: its session, contract (``info``), ``inputs``/``outputs`` and ``run()``.
 
-    Call it on images: ``model(image)`` with an HWC image (H, W) / (H, W, C), an NHWC batch or a
-    list of images; uint8, uint16 or float32 (0-1).  Returns images of the same dtype and
-    layout (scaled by ``info.scale``).
+    Subclasses add what one purpose needs and list the tasks they serve in ``TASKS`` (empty here:
+    any task).  Open a model with ``imgen.load`` (the right subclass for its task) or
+    ``SomeModel.open(path)``; ``SomeModel.adopt(model, what)`` views a loaded model as that purpose.
     """
+
+    TASKS: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, session, info: ModelInfo, path: str):
         self._session = session
@@ -104,11 +76,65 @@ class Model:
         self.outputs = [TensorSpec(o.name, tuple(o.shape), o.type) for o in session.get_outputs()]
         self.provider = session.get_providers()[0]
         self._iobinding = is_gpu(self.provider)
-        self._image_input = next(
-            (s for s in self.inputs if s.name != info.noise_input and len(s.shape) == 4), None)
         self.info = self._complete_info(info)
+        if self.TASKS and self.info.task not in self.TASKS:
+            raise ModelError(f"model {self.name} is {with_article(self.info.task)} model; {type(self).__name__} "
+                             f"takes {with_article(' or '.join(self.TASKS))} model")
+
+    @classmethod
+    def open(
+        cls: type[M],
+        path: str | os.PathLike,
+        *,
+        providers: Sequence[str] | str | None = None,
+        threads: int | None = None,
+        info: Mapping[str, object] | None = None,
+    ) -> M:
+        """Open an ONNX model (a path, or the name of a shipped model) as this class.
+
+        providers: onnxruntime execution providers; None picks the best available
+            (TensorRT -> CUDA -> CPU).  threads: onnxruntime intra-op threads (None = its default).
+        info: ModelInfo fields that override or supply the file's imgen metadata, e.g.
+            {"channels": 3, "scale": 4} for a model exported without it.
+        Raises ModelError for a missing/corrupt file, bad metadata, unavailable providers or a
+        task this class does not serve.
+        """
+        resolved = resolve_model_path(path)
+        session = create_session(resolved, choose_providers(providers), threads)
+        meta = session.get_modelmeta().custom_metadata_map
+        try:
+            model_info = parse_metadata(meta)
+        except ModelError as e:
+            raise ModelError(f"{resolved}: {e}") from None
+        if info:
+            unknown = set(info) - set(ModelInfo.__dataclass_fields__)
+            if unknown:
+                raise ModelError(f"unknown model info fields: {', '.join(sorted(unknown))}")
+            model_info = model_info.replace(**info)
+        return cls(session, model_info, resolved)
+
+    @classmethod
+    def adopt(cls: type[M], model: "Model | str | os.PathLike", what: str, *,
+              tasks: Sequence[str] | None = None, hint: str = "") -> M:
+        """``model`` as this class: a path or shipped name is opened; a loaded model is reused
+        (same session).  The one check of a model's task: ModelError "model NAME is a TASK
+        model; WHAT needs a ... model HINT" unless its task is in ``tasks`` (default TASKS)."""
+        if not isinstance(model, Model):
+            model = Model.open(model)
+        wanted = tuple(tasks or cls.TASKS)
+        if wanted and model.info.task not in wanted:
+            raise ModelError(f"model {model.name} is {with_article(model.info.task)} model; {what} needs "
+                             f"{with_article(' or '.join(wanted))} model{hint}")
+        if isinstance(model, cls):
+            return model
+        return cls(model._session, model.info, model.path)
 
     # -- contract -----------------------------------------------------------------------------
+
+    @property
+    def image_input(self) -> TensorSpec | None:
+        """The 4-D (NCHW) input other than the noise input, if the model has one."""
+        return next((s for s in self.inputs if s.name != self.info.noise_input and len(s.shape) == 4), None)
 
     def _complete_info(self, info: ModelInfo) -> ModelInfo:
         if info.noise_input is not None and info.noise_input not in {i.name for i in self.inputs}:
@@ -116,27 +142,8 @@ class Model:
                 f"metadata names noise input {info.noise_input!r}, but the model's inputs are "
                 f"{', '.join(i.name for i in self.inputs)}"
             )
-        task = info.task
-        if task is None and self._image_input is not None:
-            task = "restore"
-        if task in IMAGE_TASKS:
-            spec = self._image_input
-            if spec is None or len(spec.shape) != 4:
-                raise ModelError(f"a {task} model needs a 4-D NCHW image input, got {self.inputs}")
-            if spec.type not in _TENSOR_DTYPES:
-                raise ModelError(f"image input {spec.name!r} must be float or float16, got {spec.type}")
-            graph_channels = spec.shape[1] if isinstance(spec.shape[1], int) else None
-            channels = info.channels or graph_channels
-            if channels is None:
-                raise ModelError(
-                    "the model has no imgen.channels metadata and a dynamic channel axis: "
-                    "pass info={'channels': 1 or 3}"
-                )
-            if graph_channels is not None and graph_channels != channels:
-                raise ModelError(f"metadata says {channels} channels but the graph input has {graph_channels}")
-            info = info.replace(task=task, channels=channels)
-        elif task != info.task:
-            info = info.replace(task=task)
+        if info.task is None and any(s.name != info.noise_input and len(s.shape) == 4 for s in self.inputs):
+            info = info.replace(task="restore")
         return info
 
     @property
@@ -145,10 +152,10 @@ class Model:
 
     def __repr__(self) -> str:
         i = self.info
-        return (f"Model({self.name!r}, task={i.task}, channels={i.channels}, scale={i.scale}, "
+        return (f"{type(self).__name__}({self.name!r}, task={i.task}, channels={i.channels}, scale={i.scale}, "
                 f"provider={self.provider})")
 
-    # -- raw execution ------------------------------------------------------------------------
+    # -- execution ----------------------------------------------------------------------------
 
     def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         """Run the session on named input tensors (onnxruntime's own vocabulary)."""
@@ -166,260 +173,3 @@ class Model:
             shapes = ", ".join(f"{k}{tuple(v.shape)}" for k, v in feeds.items())
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ModelError(f"model {self.name} failed on {shapes}: {msg}") from e
-
-    # -- images -------------------------------------------------------------------------------
-
-    def __call__(
-        self,
-        images,
-        *,
-        sigma: float | Sequence[float] | None = None,
-        tile: int | None = None,
-        overlap: int | None = None,
-        color_order: str = "rgb",
-        batch_size: int | None = None,
-        convert_channels: bool = False,
-        clamp: bool = False,
-    ):
-        """Run an image-to-image model.
-
-        images: an HWC image (H, W) / (H, W, C), an NHWC batch, or a list of images; uint8,
-            uint16 or float32 in [0, 1].  Float inputs with NaN/Inf raise ValueError.
-        sigma: noise level for models with a noise input, in the image's own units (25 for a
-            uint8 image, 25/255 for float); one value or one per image; None = estimated.
-        tile / overlap: tile size and overlap in input pixels.  Images larger than the tile are
-            run tile by tile and blended; tile=0 never tiles.  Defaults from the model's
-            metadata, else 512 / 64.
-        color_order: channel order of the caller's images ("rgb" or "bgr").
-        convert_channels: convert gray <-> colour to what the model expects (else ValueError).
-            RGBA images on RGB models keep their alpha untouched (resized for scale > 1).
-        clamp: clamp float32 outputs to [0, 1] (integer outputs are always clamped).
-        Returns images with the input's dtype and layout.
-        """
-        info = self.info
-        if info.task not in IMAGE_TASKS:
-            raise ModelError(f"model {self.name} is a {info.task} model; calling it on images needs "
-                             f"a denoise, restore or translate model")
-        if color_order not in ("rgb", "bgr"):
-            raise ValueError(f"color_order must be 'rgb' or 'bgr', got {color_order!r}")
-        items, kind = _split_images(images)
-        sigmas = self._sigmas(sigma, len(items))
-        tile_size, overlap_px = self._tiling(tile, overlap)
-        if batch_size is not None and batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-
-        prepared = []
-        for idx, img in enumerate(items):
-            name = "image" if kind == "single" else f"images[{idx}]"
-            img = as_image(img, name)
-            if img.dtype == np.float32 and not all_finite(img):
-                raise ValueError(f"{name} contains NaN or Inf; imgen does not guess values for them")
-            prepared.append(adapt_channels(img, self.info.channels, convert=convert_channels, what=name, model=self.name))
-
-        results: list[np.ndarray | None] = [None] * len(items)
-        groups: dict[tuple, list[int]] = {}
-        for idx, (work, _, _) in enumerate(prepared):
-            groups.setdefault((work.shape, work.dtype.str), []).append(idx)
-        for indices in groups.values():
-            work0 = prepared[indices[0]][0]
-            h, w = work0.shape[:2]
-            if self._needs_tiles(h, w, tile_size):
-                for idx in indices:
-                    results[idx] = self._run_tiled(prepared[idx][0], sigmas[idx], tile_size,
-                                                   overlap_px, color_order, clamp, batch_size)
-            else:
-                per_batch = batch_size or self._auto_batch(h, w, tile_size)
-                for start in range(0, len(indices), per_batch):
-                    chunk = indices[start:start + per_batch]
-                    outs = self._run_whole([prepared[i][0] for i in chunk], [sigmas[i] for i in chunk],
-                                           color_order, clamp)
-                    for i, out in zip(chunk, outs):
-                        results[i] = out
-        finished = [
-            restore_layout(out, alpha, gray2d)
-            for i, (out, (_, alpha, gray2d)) in enumerate(zip(results, prepared))
-        ]
-        if kind == "single":
-            return finished[0]
-        if kind == "batch":
-            if len({r.shape for r in finished}) != 1:
-                return finished
-            return np.stack(finished)
-        return finished
-
-    # -- helpers ------------------------------------------------------------------------------
-
-    def _sigmas(self, sigma, count: int) -> list[float | None]:
-        if self.info.noise_input is None:
-            if sigma is not None:
-                raise ValueError(f"model {self.name} has no noise-level input; sigma is not used")
-            return [None] * count
-        if sigma is None:
-            return [None] * count
-        values = [sigma] * count if np.isscalar(sigma) else list(sigma)
-        if len(values) != count:
-            raise ValueError(f"got {len(values)} sigma values for {count} images")
-        for v in values:
-            if not (isinstance(v, (int, float, np.floating, np.integer)) and math.isfinite(v) and v >= 0):
-                raise ValueError(f"sigma must be a finite number >= 0, got {v!r}")
-        return [float(v) for v in values]
-
-    def _tiling(self, tile: int | None, overlap: int | None) -> tuple[int, int]:
-        info = self.info
-        fixed = self._fixed_size()
-        if fixed is not None:
-            if tile not in (None, 0) and tile != max(fixed):
-                log.info("model %s has a fixed %dx%d input; tile size set to it", self.name, *fixed)
-            tile_size = max(fixed)
-        elif tile is None:
-            tile_size = info.tile if info.tile is not None else DEFAULT_TILE
-        else:
-            if tile < 0:
-                raise ValueError(f"tile must be >= 0 (0 = no tiling), got {tile}")
-            tile_size = tile
-        if overlap is None:
-            overlap = info.tile_overlap if info.tile_overlap is not None else DEFAULT_OVERLAP
-        if overlap < 0:
-            raise ValueError(f"overlap must be >= 0, got {overlap}")
-        if tile_size:
-            overlap = min(overlap, tile_size // 2)
-        return tile_size, overlap
-
-    def _fixed_size(self) -> tuple[int, int] | None:
-        shape = self._image_input.shape
-        if isinstance(shape[2], int) and isinstance(shape[3], int):
-            return shape[2], shape[3]
-        return None
-
-    def _needs_tiles(self, h: int, w: int, tile_size: int) -> bool:
-        if self._fixed_size() is not None:
-            return True
-        return tile_size > 0 and (h > tile_size or w > tile_size)
-
-    def _auto_batch(self, h: int, w: int, tile_size: int) -> int:
-        if isinstance(self._image_input.shape[0], int):
-            return self._image_input.shape[0]
-        budget = 4 * (tile_size or DEFAULT_TILE) ** 2
-        return max(1, budget // (h * w))
-
-    def _tensor_dtype(self):
-        return _TENSOR_DTYPES[self._image_input.type]
-
-    def _padded(self, h: int, w: int) -> tuple[int, int]:
-        m, least = self.info.size_multiple, self.info.min_size
-        ph = max(-(-h // m) * m, -(-least // m) * m)
-        pw = max(-(-w // m) * m, -(-least // m) * m)
-        return ph, pw
-
-    def _feeds(self, tensor: np.ndarray, sigmas: list[float | None], images: list[np.ndarray]) -> dict:
-        feeds = {self._image_input.name: tensor}
-        if self.info.noise_input is not None:
-            lo, hi = self.info.value_range
-            values = []
-            for s, img in zip(sigmas, images):
-                if s is None:
-                    s = estimate_sigma(img)
-                values.append(s / image_max(img.dtype) * (hi - lo))
-            spec = next(i for i in self.inputs if i.name == self.info.noise_input)
-            dtype = _TENSOR_DTYPES.get(spec.type, np.float32)
-            n = tensor.shape[0]
-            if self.info.noise_kind == "map":
-                noise = np.empty((n, 1) + tensor.shape[2:], dtype)
-            else:
-                noise = np.empty((n, 1, 1, 1), dtype)
-            for k in range(n):
-                noise[k] = values[k if len(values) == n else 0]
-            feeds[spec.name] = noise
-        return feeds
-
-    def _scale_of(self, in_shape: tuple, out: np.ndarray) -> int:
-        if out.ndim != 4 or out.shape[0] != in_shape[0]:
-            raise ModelError(f"model {self.name} returned shape {out.shape} for input {in_shape}; "
-                             f"expected an NCHW image batch")
-        if out.dtype not in (np.float32, np.float16):
-            raise ModelError(f"model {self.name} returned {out.dtype}; expected float32 or float16")
-        sh, sw = out.shape[2] / in_shape[2], out.shape[3] / in_shape[3]
-        expected = self.info.scale
-        if expected is not None:
-            if sh != expected or sw != expected:
-                raise ModelError(f"model {self.name} has scale {expected} but returned "
-                                 f"{out.shape[2]}x{out.shape[3]} for {in_shape[2]}x{in_shape[3]}")
-            return expected
-        if sh != sw or sh < 1 or sh != int(sh):
-            raise ModelError(f"model {self.name} output {out.shape[2]}x{out.shape[3]} is not an integer "
-                             f"multiple of its input {in_shape[2]}x{in_shape[3]}")
-        return int(sh)
-
-    def _run_whole(self, images: list[np.ndarray], sigmas, color_order: str, clamp: bool):
-        h, w = images[0].shape[:2]
-        c = 1 if images[0].ndim == 2 else images[0].shape[2]
-        dtype = images[0].dtype
-        ph, pw = self._padded(h, w)
-        norm = normalization(self.info, dtype, color_order, c)
-        regions = None if (ph, pw) == (h, w) else [(0, 0, ph, pw)] * len(images)
-        tensor = _core.to_tensor(images, dtype=self._tensor_dtype(), regions=regions, **norm)
-        out = self.run(self._feeds(tensor, sigmas, images))[0]
-        s = self._scale_of(tensor.shape, out)
-        norm_out = normalization(self.info, dtype, color_order, out.shape[1])
-        crop = None if (ph, pw) == (h, w) else (0, 0, h * s, w * s)
-        result = _core.from_tensor(out, dtype=dtype, crop=crop, clamp=clamp, **norm_out)
-        return list(result)
-
-    def _run_tiled(self, image: np.ndarray, sigma, tile_size: int, overlap: int, color_order: str,
-                   clamp: bool, batch_size: int | None) -> np.ndarray:
-        h, w = image.shape[:2]
-        c = 1 if image.ndim == 2 else image.shape[2]
-        fixed = self._fixed_size()
-        tile = fixed if fixed is not None else tile_size
-        multiple = self.info.size_multiple
-        grid = _core.plan_tiles(h, w, tile=tile, overlap=overlap, multiple=multiple)
-        if fixed is not None and (grid.tile_height, grid.tile_width) != fixed:
-            grid = _core.plan_tiles(h, w, tile=tile, overlap=overlap, multiple=max(fixed))
-        rows, cols = grid.row_starts, grid.col_starts
-        n_tiles, th, tw = len(rows) * len(cols), grid.tile_height, grid.tile_width
-        per_batch = batch_size or max(1, 4 * tile_size * tile_size // (th * tw))
-        if isinstance(self._image_input.shape[0], int):
-            per_batch = self._image_input.shape[0]
-        norm = normalization(self.info, image.dtype, color_order, c)
-        if sigma is None and self.info.noise_input is not None:
-            sigma = estimate_sigma(image)
-        if image.strides[0] <= 0 or not image[0].flags.c_contiguous:
-            # to_tensor would copy an image whose pixels are not contiguous for every batch.
-            image = np.ascontiguousarray(image)
-        # Tiles go in row-major order, so the merger converts each band of finished rows straight
-        # into the output and holds float accumulators only for about a tile height plus a stride.
-        merger = None
-        expected = None
-        for start in range(0, n_tiles, per_batch):
-            indices = list(range(start, min(start + per_batch, n_tiles)))
-            batch = [(rows[i // len(cols)], cols[i % len(cols)], th, tw) for i in indices]
-            tensor = _core.to_tensor(image, dtype=self._tensor_dtype(), regions=batch, **norm)
-            out = self.run(self._feeds(tensor, [sigma] * len(batch), [image] * len(batch)))[0]
-            if merger is None:
-                s = self._scale_of(tensor.shape, out)
-                expected = (out.shape[1], th * s, tw * s)
-                merger = _core.TileMerger(
-                    h * s, w * s, out.shape[1], [y * s for y in rows], [x * s for x in cols],
-                    th * s, tw * s, overlap * s,
-                    dtype=image.dtype, clamp=clamp, **normalization(self.info, image.dtype, color_order, out.shape[1]),
-                )
-            elif out.shape[1:] != expected:
-                raise ModelError(f"model {self.name} returned tiles of shape {out.shape[1:]}, expected {expected}")
-            merger.add(out, indices)
-        return merger.finish()
-
-
-def _split_images(images) -> tuple[list[np.ndarray], str]:
-    """(list of HWC images, "single" | "batch" | "list")."""
-    if isinstance(images, np.ndarray):
-        if images.ndim == 4:
-            if images.shape[0] == 0:
-                raise ValueError("the batch is empty (shape (0, ...))")
-            return list(images), "batch"
-        return [images], "single"
-    if isinstance(images, (list, tuple)):
-        if not images:
-            raise ValueError("the list of images is empty")
-        return list(images), "list"
-    raise TypeError(f"images must be a numpy array (HWC image or NHWC batch) or a list of arrays, "
-                    f"got {type(images).__name__}")

@@ -1,5 +1,8 @@
 """Generative models through the engine: sampling, latent interpolation, VAE encode/decode.
 
+``Generator`` (GAN generators, VAE decoders) and ``Encoder`` (VAE encoders) are the wrappers
+``imgen.load`` returns for those tasks; every function here also takes a path or shipped name.
+
 Latents are standard normal draws from ``numpy.random.default_rng(seed)``: ``latents(model, n,
 seed)`` is ``default_rng(seed).standard_normal((n, *latent_shape), dtype=float32)``, so image k of
 ``generate(model, n, seed=s)`` is the same whatever the batch size.  Images come back NHWC (C = the
@@ -13,17 +16,16 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import TYPE_CHECKING, Iterable, Iterator, Sequence
+import os
+from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
 from ._core import from_tensor, to_tensor
 from ._validate import as_image
+from .engine import Model
 from .errors import ModelError
 from .pixels import normalization
-
-if TYPE_CHECKING:
-    from .engine import Model
 
 #: Most bytes a result returned as one array (generate, interpolate, decode, latents) may take: 1 GiB.
 MAX_RESULT_BYTES = 1 << 30
@@ -50,39 +52,44 @@ def make_grid(images: np.ndarray | Sequence[np.ndarray], cols: int | None = None
     return grid
 
 
-def with_article(word: str | None) -> str:
-    """'a generate', 'an encode' (for messages naming tasks)."""
-    word = str(word)
-    return ("an " if word[:1] in "aeiou" else "a ") + word
+class Generator(Model):
+    """A GAN generator or a VAE decoder: latents (N, *latent_shape) float32 in, NCHW images out.
+    Use it with :func:`generate`, :func:`decode` and :func:`interpolate`."""
+
+    TASKS = ("generate", "decode")
+
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        """The latent shape (without batch): ``imgen.latent_shape``, else the graph's static input dims."""
+        if self.info.latent_shape:
+            return tuple(self.info.latent_shape)
+        dims = self.inputs[0].shape[1:]
+        if dims and all(isinstance(d, int) for d in dims):
+            return tuple(dims)
+        raise ModelError(f"model {self.name} has no imgen.latent_shape metadata and a dynamic latent input "
+                         f"{self.inputs[0].shape}: pass info={{'latent_shape': (N,)}} to imgen.load")
 
 
-def _as_model(model: "Model | str", tasks: tuple[str, ...], what: str) -> "Model":
-    from .engine import Model, load
+class Encoder(Model):
+    """A VAE encoder: NCHW images of one fixed size in, (mean, logvar) latents out (:func:`encode`)."""
 
-    if not isinstance(model, Model):
-        model = load(model)
-    if model.info.task not in tasks:
-        raise ModelError(f"model {model.name} is {with_article(model.info.task)} model; {what} needs "
-                         f"{with_article(' or '.join(tasks))} model")
-    return model
+    TASKS = ("encode",)
 
-
-def latent_shape(model: "Model") -> tuple[int, ...]:
-    """The latent shape (without batch): ``imgen.latent_shape``, else the graph's static input dims."""
-    if model.info.latent_shape:
-        return tuple(model.info.latent_shape)
-    dims = model.inputs[0].shape[1:]
-    if dims and all(isinstance(d, int) for d in dims):
-        return tuple(dims)
-    raise ModelError(f"model {model.name} has no imgen.latent_shape metadata and a dynamic latent input "
-                     f"{model.inputs[0].shape}: pass info={{'latent_shape': (N,)}} to imgen.load")
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(height, width) the encoder takes (its graph's static input size)."""
+        shape = self.inputs[0].shape
+        if len(shape) != 4 or not all(isinstance(d, int) for d in shape[2:]):
+            raise ModelError(f"encoder {self.name} needs a static (N, C, H, W) input, got {shape}")
+        return shape[2], shape[3]
 
 
-def latents(model: "Model | str", n: int, seed: int = 0) -> np.ndarray:
+
+def latents(model: "Generator | str | os.PathLike", n: int, seed: int = 0) -> np.ndarray:
     """(n, *latent_shape) float32 standard normal draws from ``numpy.random.default_rng(seed)``."""
-    model = _as_model(model, ("generate", "decode"), "latents")
+    model = Generator.adopt(model, "latents")
     _check_count("n", n)
-    shape = latent_shape(model)
+    shape = model.latent_shape
     total = n * math.prod(shape) * 4
     if total > MAX_RESULT_BYTES:
         raise ValueError(f"n={n} latents of shape {shape} take {_gib(total)} in one array, more than the "
@@ -143,7 +150,7 @@ def _out_dtype(dtype) -> np.dtype:
     return dtype
 
 
-def decode(model: "Model | str", z: np.ndarray, *, batch_size: int = 64, dtype="uint8",
+def decode(model: "Generator | str | os.PathLike", z: np.ndarray, *, batch_size: int = 64, dtype="uint8",
            color_order: str = "rgb") -> np.ndarray:
     """Latents (n, *latent_shape) through a generate/decode model -> (n, H, W, C) images
     (uint8 / uint16, or float32 in [0, 1]).  Raises ValueError for a wrong latent shape, or a
@@ -153,12 +160,12 @@ def decode(model: "Model | str", z: np.ndarray, *, batch_size: int = 64, dtype="
                                                           "imgen.decode_batches")
 
 
-def decode_batches(model: "Model | str", z: np.ndarray, *, batch_size: int = 64, dtype="uint8",
+def decode_batches(model: "Generator | str | os.PathLike", z: np.ndarray, *, batch_size: int = 64, dtype="uint8",
                    color_order: str = "rgb") -> Iterator[np.ndarray]:
     """The images of :func:`decode` as (b, H, W, C) batches of at most ``batch_size``, in order, one
     at a time.  Arguments (the latents' shape and values too) are checked when called (ValueError)."""
-    model = _as_model(model, ("generate", "decode"), "decoding latents")
-    want = latent_shape(model)
+    model = Generator.adopt(model, "decoding latents")
+    want = model.latent_shape
     z = np.asarray(z)
     if z.ndim != len(want) + 1 or tuple(z.shape[1:]) != want or z.shape[0] == 0:
         raise ValueError(f"model {model.name} takes latents of shape (N, {', '.join(map(str, want))}), "
@@ -170,7 +177,7 @@ def decode_batches(model: "Model | str", z: np.ndarray, *, batch_size: int = 64,
     return _decode_batches(model, chunks, dtype, color_order)
 
 
-def _decode_batches(model: "Model", batches: Iterable[np.ndarray], dtype, color_order: str) -> Iterator[np.ndarray]:
+def _decode_batches(model: Generator, batches: Iterable[np.ndarray], dtype, color_order: str) -> Iterator[np.ndarray]:
     """Latent batches through the model -> (b, H, W, C) image batches, one at a time (arguments
     checked now, not on the first next())."""
     dtype = _out_dtype(dtype)
@@ -189,7 +196,7 @@ def _decode_batches(model: "Model", batches: Iterable[np.ndarray], dtype, color_
     return run()
 
 
-def generate(model: "Model | str", n: int = 64, *, seed: int = 0, batch_size: int = 64, dtype="uint8",
+def generate(model: "Generator | str | os.PathLike", n: int = 64, *, seed: int = 0, batch_size: int = 64, dtype="uint8",
              color_order: str = "rgb") -> np.ndarray:
     """``n`` new images (n, H, W, C) from a generator (or a VAE decoder): ``decode(model,
     latents(model, n, seed))``; image k depends only on (seed, k), whatever the batch size.
@@ -198,15 +205,15 @@ def generate(model: "Model | str", n: int = 64, *, seed: int = 0, batch_size: in
     return _collect(batches, n, f"n={n}", "ask for fewer, or stream them with imgen.generate_batches")
 
 
-def generate_batches(model: "Model | str", n: int = 64, *, seed: int = 0, batch_size: int = 64, dtype="uint8",
+def generate_batches(model: "Generator | str | os.PathLike", n: int = 64, *, seed: int = 0, batch_size: int = 64, dtype="uint8",
                      color_order: str = "rgb") -> Iterator[np.ndarray]:
     """The images of ``generate(model, n, seed=seed)`` as (b, H, W, C) batches of at most
     ``batch_size``, in order, one at a time: memory stays bounded by one batch whatever ``n``.
     Arguments are checked when called (ValueError), before the first batch is drawn."""
-    model = _as_model(model, ("generate", "decode"), "generating images")
+    model = Generator.adopt(model, "generating images")
     _check_count("n", n)
     _check_count("batch_size", batch_size)
-    shape = latent_shape(model)
+    shape = model.latent_shape
     return _decode_batches(model, _latent_batches(shape, n, seed, batch_size), dtype, color_order)
 
 
@@ -220,7 +227,7 @@ def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
     return ((np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)).astype(np.float32)
 
 
-def interpolate(model: "Model | str", seeds: Sequence[int], steps: int = 8, *, spherical: bool = True,
+def interpolate(model: "Generator | str | os.PathLike", seeds: Sequence[int], steps: int = 8, *, spherical: bool = True,
                 batch_size: int = 64, dtype="uint8", color_order: str = "rgb") -> np.ndarray:
     """Images along a path through the latents of ``seeds`` (each seed's latent is
     ``latents(model, 1, seed)[0]``): ``steps`` images per segment, the last seed included, so
@@ -234,12 +241,12 @@ def interpolate(model: "Model | str", seeds: Sequence[int], steps: int = 8, *, s
                     "use fewer steps, or stream them with imgen.interpolate_batches")
 
 
-def interpolate_batches(model: "Model | str", seeds: Sequence[int], steps: int = 8, *, spherical: bool = True,
+def interpolate_batches(model: "Generator | str | os.PathLike", seeds: Sequence[int], steps: int = 8, *, spherical: bool = True,
                         batch_size: int = 64, dtype="uint8", color_order: str = "rgb") -> Iterator[np.ndarray]:
     """The images of :func:`interpolate` as (b, H, W, C) batches of at most ``batch_size``, in order,
     one at a time (the path's latents too are made batch by batch).  Arguments are checked when
     called (ValueError)."""
-    model = _as_model(model, ("generate", "decode"), "interpolating")
+    model = Generator.adopt(model, "interpolating")
     if len(seeds) < 2:
         raise ValueError(f"interpolation needs at least two seeds, got {list(seeds)}")
     _check_count("steps", steps)
@@ -261,15 +268,7 @@ def interpolate_batches(model: "Model | str", seeds: Sequence[int], steps: int =
     return _decode_batches(model, chunks(), dtype, color_order)
 
 
-def encoder_size(model: "Model") -> tuple[int, int]:
-    """(height, width) an encoder takes (its graph's static input size)."""
-    shape = model.inputs[0].shape
-    if len(shape) != 4 or not all(isinstance(d, int) for d in shape[2:]):
-        raise ModelError(f"encoder {model.name} needs a static (N, C, H, W) input, got {shape}")
-    return shape[2], shape[3]
-
-
-def encode(model: "Model | str", images, *, color_order: str = "rgb", resize: bool = False,
+def encode(model: "Encoder | str | os.PathLike", images, *, color_order: str = "rgb", resize: bool = False,
            batch_size: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """HWC images (a list, an NHWC batch or one image; uint8, uint16 or float32 in [0, 1]) through
     a VAE encoder -> (mean, logvar), each (n, *latent_shape) float32.
@@ -279,8 +278,8 @@ def encode(model: "Model | str", images, *, color_order: str = "rgb", resize: bo
     """
     import cv2
 
-    model = _as_model(model, ("encode",), "encoding images")
-    h, w = encoder_size(model)
+    model = Encoder.adopt(model, "encoding images")
+    h, w = model.input_size
     want_c = model.info.channels or model.inputs[0].shape[1]
     items = [images] if isinstance(images, np.ndarray) and images.ndim in (2, 3) else list(images)
     if not items:
@@ -315,7 +314,7 @@ def encode(model: "Model | str", images, *, color_order: str = "rgb", resize: bo
     return np.concatenate(means), np.concatenate(logvars)
 
 
-def reconstruct(encoder: "Model | str", decoder: "Model | str", images, *, color_order: str = "rgb",
+def reconstruct(encoder: "Encoder | str | os.PathLike", decoder: "Generator | str | os.PathLike", images, *, color_order: str = "rgb",
                 resize: bool = False, dtype=None) -> np.ndarray:
     """decode(encode(images) means): (n, H, W, C) images in ``dtype`` (default: the input's)."""
     mean, _ = encode(encoder, images, color_order=color_order, resize=resize)

@@ -7,17 +7,16 @@ model again on first use after unpickling, so a worker process can rebuild it on
 from __future__ import annotations
 
 import logging
-import math
 import os
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
 
-from ._validate import image_max
+from ._validate import as_sigma, image_max
 from .denoise import WAVELETS
 from .errors import ImgenError
-from .model_info import IMAGE_TASKS
+from .image_model import ImageModel
 from .pixels import channel_count, with_alpha
 
 log = logging.getLogger("imgen")
@@ -33,7 +32,8 @@ class ProcessorOptions:
     """What to run on each image; the fields mirror `imgen video` / `imgen denoise` options.
 
     model: an .onnx file or a shipped model name; or method: "bm3d" / "wavelet" (exactly one).
-    sigma: noise level on the 0-255 scale whatever the image dtype (None = estimated per image).
+    sigma: noise level, a fraction of the full range in [0, 1] whatever the image dtype (25 on
+        the 0-255 scale: 25/255; the CLI's --sigma takes 0-255); None = estimated per image.
     tile / overlap / providers / threads: as `imgen.load` and `Model.__call__` (model only;
         threads are onnxruntime's; the classical denoisers use `imgen.set_num_threads`).
     stage: BM3D stages ("both" or "hard").  wavelet / levels / threshold / mode / shifts: the
@@ -68,8 +68,11 @@ class ProcessorOptions:
             raise ImgenError("give either a model or a method (bm3d or wavelet), not both or neither")
         if self.method is not None and self.method not in METHODS:
             raise ImgenError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
-        if self.sigma is not None and not (math.isfinite(self.sigma) and self.sigma >= 0):
-            raise ImgenError(f"sigma must be a finite number >= 0, got {self.sigma}")
+        if self.sigma is not None:
+            try:
+                object.__setattr__(self, "sigma", as_sigma(self.sigma))
+            except (TypeError, ValueError) as e:
+                raise ImgenError(str(e)) from None
         for name, value, allowed in (("stage", self.stage, STAGES), ("wavelet", self.wavelet, WAVELETS),
                                      ("threshold", self.threshold, THRESHOLDS), ("mode", self.mode, MODES),
                                      ("color_order", self.color_order, ("rgb", "bgr"))):
@@ -103,8 +106,7 @@ class FrameProcessor:
         self._model = None
         if options.model is not None:
             if model is not None:
-                self._check(model)
-                self._model = model
+                self._model = self._check(model)
             else:
                 self._load()
         elif model is not None:
@@ -124,21 +126,20 @@ class FrameProcessor:
         what = f"model={self.options.model!r}" if self.options.model else f"method={self.options.method!r}"
         return f"FrameProcessor({what}, sigma={self.options.sigma})"
 
-    def _load(self):
-        from .engine import load
+    def _load(self) -> ImageModel:
+        from .engine import Model
 
         opts = self.options
-        model = load(opts.model, providers=list(opts.providers) if opts.providers else None, threads=opts.threads)
-        self._check(model)
-        self._model = model
-        return model
+        model = Model.open(opts.model, providers=list(opts.providers) if opts.providers else None,
+                           threads=opts.threads)
+        self._model = self._check(model)
+        return self._model
 
-    def _check(self, model) -> None:
-        if model.info.task not in IMAGE_TASKS:
-            raise ImgenError(f"{self.options.model} is a {model.info.task} model; a processor needs an "
-                             f"image-to-image model ({', '.join(IMAGE_TASKS)})")
+    def _check(self, model) -> ImageModel:
+        model = ImageModel.adopt(model, "a processor", hint=" (image to image)")
         if self.options.sigma is not None and model.info.noise_input is None:
             raise ImgenError(f"sigma given, but model {model.name} has no noise-level input")
+        return model
 
     @property
     def model(self):
@@ -169,21 +170,17 @@ class FrameProcessor:
             return self._run_model(list(images))
         return [self._run_classical(img) for img in images]
 
-    def _sigma(self, image: np.ndarray) -> float | None:
-        s = self.options.sigma
-        return None if s is None else s / 255.0 * image_max(image.dtype)
-
     def _run_model(self, images: list[np.ndarray]) -> list[np.ndarray]:
         model, opts = self.model, self.options
         self._note_conversions(images, model.info.channels)
         planes = model.info.channels == 1
         work, sigmas = [], []
+        sigma = opts.sigma
         for img in images:
-            sigma = self._sigma(img)
             if planes and channel_count(img) > 1:
                 group = _ycc_planes(img, opts.color_order)
                 work.append(group)
-                sigmas += [None if sigma is None else sigma / image_max(img.dtype) * n for n in YCC_NOISE]
+                sigmas += [None if sigma is None else sigma * n for n in YCC_NOISE]
             else:
                 work.append([img])
                 sigmas.append(sigma)
@@ -215,7 +212,7 @@ class FrameProcessor:
 
         opts = self.options
         work, alpha = _colour_view(image, opts.color_order)
-        sigma = self._sigma(image)
+        sigma = opts.sigma
         if opts.method == "wavelet":
             out = denoise.wavelet(work, sigma=sigma, wavelet=opts.wavelet, levels=opts.levels,
                                   method=opts.threshold, mode=opts.mode, shifts=opts.shifts)
@@ -252,8 +249,8 @@ def make_processor(
     """Build a processor (``list[ndarray] -> list[ndarray]``) from the CLI's options.
 
     Exactly one of model (an .onnx path or shipped model name; any image-to-image model,
-    upscalers included) and method ("bm3d" or "wavelet").  sigma is on the 0-255 scale
-    whatever the images' dtype; None estimates it per image.  The other fields are those of
+    upscalers included) and method ("bm3d" or "wavelet").  sigma is a fraction of the full range
+    (25/255 for 25 on the 0-255 scale) whatever the images' dtype; None estimates it per image.  The other fields are those of
     :class:`ProcessorOptions`.  The model is loaded now, so a bad path or a sigma for a model
     without a noise input raises ImgenError / ModelError here, not on the first frame.  The
     result pickles as its options (a worker process reloads the model on first use).

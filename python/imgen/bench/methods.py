@@ -110,16 +110,18 @@ def shipped_denoisers() -> list[str]:
 
 
 def _shipped_denoiser_models(threads: int) -> list:
-    from ..engine import load, shipped_models
+    from ..engine import Model, shipped_models
 
-    loaded = (load(name, threads=threads) for name in shipped_models())
+    loaded = (Model.open(name, threads=threads) for name in shipped_models())
     return [model for model in loaded if model.info.task in DENOISER_TASKS]
 
 
 def _learned_method(model, threads: int) -> Method:
-    """A bench method around a loaded imgen.Model (ValueError if it is not a denoiser)."""
-    if model.info.task not in DENOISER_TASKS:
-        raise ValueError(f"{model.name} is a {model.info.task} model, not a denoiser")
+    """A bench method around a model opened with imgen (ModelError, a ValueError, if it is not
+    a denoiser)."""
+    from ..image_model import ImageModel
+
+    model = ImageModel.adopt(model, "imgen bench", tasks=DENOISER_TASKS)
     noise = model.info.noise_input is not None
 
     def run(x, s):
@@ -150,8 +152,8 @@ def resolve(names: Sequence[str] | None, models: Sequence[str] | None, threads: 
     if models is None:
         loaded = _shipped_denoiser_models(threads)
     else:
-        from ..engine import load
+        from ..engine import Model
 
-        loaded = [load(m, threads=threads) for m in models]
+        loaded = [Model.open(m, threads=threads) for m in models]
     out += [_learned_method(model, threads) for model in loaded]
     return out, notes

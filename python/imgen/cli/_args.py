@@ -28,6 +28,15 @@ positive_int = _number(int, "an integer", lambda v: v >= 1, ">= 1")
 nonnegative_int = _number(int, "an integer", lambda v: v >= 0, ">= 0")
 positive_float = _number(float, "a finite number", lambda v: v > 0, "> 0")
 nonnegative_float = _number(float, "a finite number", lambda v: v >= 0, ">= 0")
+_level_255 = _number(float, "a finite number", lambda v: 0 <= v <= 255, "in [0, 255]", " (the 0-255 scale)")
+
+
+def sigma_255(text: str) -> float:
+    """--sigma as users give it, on the 0-255 scale whatever the file's bit depth (the papers'
+    unit), converted here, once, into the library's unit: a fraction of the full range."""
+    return _level_255(text) / 255.0
+
+
 thread_count = _number(int, "an integer", lambda v: 1 <= v <= _core.MAX_THREADS, f">= 1 and <= {_core.MAX_THREADS}",
                        " (leave --threads out for all cores)")
 

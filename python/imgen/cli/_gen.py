@@ -5,16 +5,18 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Sequence, TypeVar
 
 import numpy as np
 
 from ..atomic import atomic_write
-from ..engine import Model, load
+from ..engine import Model
 from ..errors import ImgenError
-from ..generative import make_grid, with_article
+from ..generative import make_grid
 from ..imageio import IMAGE_EXTENSIONS, ImageFileError, write_image
 from ._args import image_ext, positive_int, thread_count
+
+M = TypeVar("M", bound=Model)
 
 #: Most images one --grid file may hold (a 100 x 100 grid): the grid is made in memory.
 MAX_GRID_IMAGES = 10_000
@@ -56,14 +58,14 @@ def check_output(args: argparse.Namespace, count: int, counted_by: str) -> None:
         raise ImgenError(f"-o {out} names an image file; give a folder, or add --grid for one grid image")
 
 
-def load_for(args: argparse.Namespace, tasks: Sequence[str], command: str, model: str | None = None) -> Model:
-    """Load ``model`` (default args.model) and check its task; ImgenError naming what was expected."""
-    m = load(model or args.model, providers=args.providers, threads=args.threads)
-    if m.info.task not in tasks:
-        wanted = " or ".join(tasks)
-        hints = ", ".join(TASK_HINTS[t] for t in tasks if t in TASK_HINTS)
-        raise ImgenError(f"model {m.name} is {with_article(m.info.task)} model; imgen {command} needs {with_article(wanted)} model ({hints})")
-    return m
+def load_for(args: argparse.Namespace, purpose: type[M], command: str, *, tasks: Sequence[str] | None = None,
+             model: str | None = None) -> M:
+    """Open ``model`` (default args.model) as ``purpose`` (ImageModel, Generator, Encoder), for
+    one of ``tasks`` (default: the purpose's); ModelError naming what was expected, with a hint
+    ("a VAE decoder")."""
+    m = Model.open(model or args.model, providers=args.providers, threads=args.threads)
+    hints = ", ".join(TASK_HINTS[t] for t in (tasks or purpose.TASKS) if t in TASK_HINTS)
+    return purpose.adopt(m, f"imgen {command}", tasks=tasks, hint=f" ({hints})")
 
 
 def to_bgr_file(img: np.ndarray) -> np.ndarray:

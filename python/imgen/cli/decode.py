@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ImgenError
-from ..generative import decode, decode_batches
+from ..generative import Generator, decode, decode_batches
 from ._args import positive_int
 from ._gen import add_output_arguments, add_session_arguments, check_output, load_for, write_grid, write_images
 
@@ -46,7 +46,7 @@ def main(args: argparse.Namespace) -> int:
     z, names = read_latents(args.latents, args.key)
     count = z.shape[0] if z.ndim else 1
     check_output(args, count, f"{count} latents in {args.latents}")
-    model = load_for(args, ("decode", "generate"), "decode")
+    model = load_for(args, Generator, "decode")
     try:
         if args.grid:
             images = decode(model, z, batch_size=args.batch_size)

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import argparse
 
-from ..errors import ImgenError
 from ..imageio import plan_outputs
 from ..denoise import WAVELETS
 from ..processors import METHODS, MODES, STAGES, THRESHOLDS, FrameProcessor, ProcessorOptions
-from ._args import nonnegative_float, positive_int, thread_count
+from ._args import positive_int, sigma_255, thread_count
 from ..batch import run_files
 from ._report import print_summary
 from .run import add_io_arguments
@@ -30,7 +29,7 @@ def add_method_arguments(p: argparse.ArgumentParser, *, required: bool) -> None:
     how.add_argument("--method", choices=METHODS,
                      help="a classical denoiser" + ("" if required else " (default: bm3d)"))
     how.add_argument("--model", help="a learned model: an .onnx file or a shipped model name")
-    p.add_argument("--sigma", type=nonnegative_float,
+    p.add_argument("--sigma", type=sigma_255,
                    help="noise standard deviation on the 0-255 scale whatever the file's bit depth (default: "
                         "estimated per image)")
     p.add_argument("--stage", choices=STAGES, default="both", help="BM3D: both stages or the hard-threshold one")
@@ -63,11 +62,11 @@ def main(args: argparse.Namespace) -> int:
     jobs, problems = plan_outputs(args.inputs, args.output, args.ext)
     model = None
     if args.model:
-        from ..engine import load
+        from ..engine import Model
+        from ..image_model import ImageModel
 
-        model = load(args.model, threads=args.threads)
-        if model.info.task not in ("denoise", "restore"):
-            raise ImgenError(f"{args.model} is a {model.info.task} model, not a denoiser")
+        model = ImageModel.adopt(Model.open(args.model, threads=args.threads), "imgen denoise",
+                                 tasks=("denoise", "restore"))
     process = FrameProcessor(options, model=model)
     summary = run_files(jobs, process, chunk=8 if args.model else 1, desc=process.name, quiet=args.quiet,
                         max_pixels=args.max_pixels)

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 
 from ..errors import ImgenError
-from ..generative import encode
+from ..generative import Encoder, encode
 from ..imageio import ImageFileError, find_images, pixel_limit, read_image
 from ._gen import add_session_arguments, load_for, save_npz
 from .run import add_max_pixels_argument
@@ -49,7 +49,7 @@ def read_inputs(inputs: list[str], *, max_pixels: int | None = None) -> tuple[li
 def main(args: argparse.Namespace) -> int:
     if not args.output.endswith(".npz"):
         raise ImgenError(f"-o must name a .npz file, got {args.output}")
-    model = load_for(args, ("encode",), "encode")
+    model = load_for(args, Encoder, "encode")
     images, names = read_inputs(args.inputs, max_pixels=args.max_pixels)
     means, logvars, problems = [], [], []
     for name, img in zip(names, images):

@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from ..errors import ImgenError
-from ..generative import generate, generate_batches, interpolate, interpolate_batches
+from ..generative import Generator, generate, generate_batches, interpolate, interpolate_batches
 from ._args import AtLeast, nonnegative_int, positive_int
 from ._gen import add_output_arguments, add_session_arguments, check_output, load_for, write_grid, write_images
 
@@ -36,7 +36,7 @@ def main(args: argparse.Namespace) -> int:
     else:
         count = args.count
         check_output(args, count, f"-n {count}")
-    model = load_for(args, ("generate", "decode"), "generate")
+    model = load_for(args, Generator, "generate")
     try:
         if args.interpolate:
             path = dict(seeds=args.interpolate, steps=args.steps, spherical=not args.linear,

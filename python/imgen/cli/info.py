@@ -6,7 +6,7 @@ import dataclasses
 import json
 
 from .._runtime import available_providers
-from ..engine import load
+from ..loading import load
 
 
 def add_parser(sub) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..generative import reconstruct
+from ..generative import Encoder, Generator, reconstruct
 from ..imageio import plan_outputs
 from ..batch import run_files
 from ._report import print_summary
@@ -25,8 +25,8 @@ def add_parser(sub) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    encoder = load_for(args, ("encode",), "reconstruct", model=args.encoder)
-    decoder = load_for(args, ("decode", "generate"), "reconstruct", model=args.decoder)
+    encoder = load_for(args, Encoder, "reconstruct", model=args.encoder)
+    decoder = load_for(args, Generator, "reconstruct", model=args.decoder)
     jobs, problems = plan_outputs(args.inputs, args.output, args.ext)
 
     def process(images):

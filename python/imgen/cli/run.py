@@ -5,10 +5,10 @@ import argparse
 import logging
 
 from ..batch import run_files, skip_done
-from ..engine import Model
+from ..image_model import ImageModel
 from ..imageio import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_PIXELS_VARIABLE, plan_outputs
 from ..processors import FrameProcessor, ProcessorOptions
-from ._args import image_ext, nonnegative_float, nonnegative_int, pixel_count, thread_count
+from ._args import image_ext, nonnegative_int, pixel_count, sigma_255, thread_count
 from ._distributed import add_ray_arguments, add_resume_argument, check_ray_arguments
 from ._report import print_summary
 
@@ -23,7 +23,7 @@ def add_parser(sub) -> None:
                     "file is reported and the rest carry on (exit status 1 if anything failed).")
     p.add_argument("model", help="an .onnx file or the name of a shipped model")
     add_io_arguments(p)
-    p.add_argument("--sigma", type=nonnegative_float,
+    p.add_argument("--sigma", type=sigma_255,
                    help="noise level for models with a noise input, on the 0-255 scale whatever the file's bit "
                         "depth (default: estimated)")
     add_tiling_arguments(p, threads_help="onnxruntime threads (default: all cores; with --ray see --cpus-per-worker)")
@@ -75,7 +75,7 @@ def main(args: argparse.Namespace) -> int:
     return run_local(FrameProcessor(options), args)
 
 
-def run_model(model: Model, args: argparse.Namespace) -> int:
+def run_model(model: ImageModel, args: argparse.Namespace) -> int:
     """Run an already loaded image-to-image model over args.inputs into args.output, as ``imgen run``
     does (used by ``imgen translate``)."""
     return run_local(FrameProcessor(run_options(args), model=model), args)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..image_model import ImageModel
 from ._gen import load_for
 from .run import add_io_arguments, add_tiling_arguments, run_model
 
@@ -21,4 +22,4 @@ def add_parser(sub) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    return run_model(load_for(args, ("translate",), "translate"), args)
+    return run_model(load_for(args, ImageModel, "translate", tasks=("translate",)), args)

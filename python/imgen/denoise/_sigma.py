@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_image
+from .._validate import as_image, image_max
 
 # median(|N(0, 1)|): turns a median absolute deviation into a standard deviation.
 _MAD_TO_SIGMA = 0.6744897501960817
@@ -13,8 +13,8 @@ def estimate_sigma(image: np.ndarray) -> float:
     """Estimate the standard deviation of additive white Gaussian noise in an image.
 
     image: HWC (H, W) or (H, W, C) uint8, uint16 or float32/float64.
-    Returns sigma in the image's own units (0-255 for uint8, 0-65535 for uint16, 0-1 for float),
-    the mean of the per-channel estimates (Donoho's MAD of the finest diagonal Haar band:
+    Returns sigma as a fraction of the full range (a uint8 image with noise of 25 gray levels
+    gives about 25/255 = 0.098), the mean of the per-channel estimates (Donoho's MAD of the finest diagonal Haar band:
     median(|HH|) / 0.6745).  Images smaller than 2x2 raise ValueError.
     """
     img = as_image(image, "image")
@@ -32,7 +32,7 @@ def estimate_sigma(image: np.ndarray) -> float:
             b = x[y:y + step]
             hh[y // 2:(y + step) // 2] = (b[0::2, 0::2] - b[0::2, 1::2] - b[1::2, 0::2] + b[1::2, 1::2]) * np.float32(0.5)
         sigmas = [float(np.median(np.abs(hh[..., c]))) / _MAD_TO_SIGMA for c in range(hh.shape[-1])]
-        return float(np.mean(sigmas))
+        return float(np.mean(sigmas))  # the float image's units are already fractions
     # Integer images: a - b - c + d is an integer, so a histogram of its magnitude gives the exact
     # median (the same value as the float computation, which is exact for these integers).
     top = 2 * int(np.iinfo(img.dtype).max)
@@ -43,7 +43,7 @@ def estimate_sigma(image: np.ndarray) -> float:
         for c in range(x.shape[2]):
             counts[c] += np.bincount(d[..., c].ravel(), minlength=top + 1)
     sigmas = [_histogram_median(counts[c]) * 0.5 / _MAD_TO_SIGMA for c in range(x.shape[2])]
-    return float(np.mean(sigmas))
+    return float(np.mean(sigmas)) / image_max(img.dtype)
 
 
 def _histogram_median(counts: np.ndarray) -> float:

@@ -18,11 +18,11 @@ Transform = Literal["bior1.5", "dct"]
 class Bm3dParams:
     """BM3D's tuning parameters: the one list of their names (bm3d()'s keywords mirror it, and
     the core reads these attributes by name).  None takes the value of the authors' normal
-    profile, which imgen._core.bm3d_profile(s) lists for a noise level s on the 0-255 scale: 8x8
+    profile, which imgen._core.bm3d_profile(sigma) lists for a noise level sigma: 8x8
     blocks, reference blocks every 3 pixels, a 39x39 search window, at most 16 / 32 blocks per
     group, tau_match 3000 / 400 (mean squared block difference on the 0-255 scale), lambda_3d 2.7
     (hard threshold lambda_3d * sigma), Kaiser beta 2, bior1.5 / DCT block transforms, mu2 1
-    (Wiener shrinkage B^2 / (B^2 + mu2 sigma^2)), with the reference's changes above sigma = 40.
+    (Wiener shrinkage B^2 / (B^2 + mu2 sigma^2)), with the reference's changes above 40/255.
 
     Construction checks nothing but the names (an unknown one is a TypeError); types and ranges
     are checked once, by the core, when bm3d() runs: block sizes 2..16, steps 1..block size,
@@ -81,19 +81,19 @@ def bm3d(
     image: HWC (H, W), (H, W, 1) gray or (H, W, 3) colour; uint8, uint16, float32 or float64
         (float64 is filtered in float32 and returned as float64).  Colour is filtered in the
         opponent colour space, blocks matched on its luminance; the channel order does not matter.
-    sigma: the noise standard deviation in the image's own units -- 0-255 for uint8, 0-65535
-        for uint16, 0-1 for floats.  None estimates it with estimate_sigma(image).  0 returns a
-        copy.
+    sigma: the noise standard deviation as a fraction of the full range, whatever the dtype
+        (noise of 25 gray levels in a uint8 image: 25/255).  None estimates it with
+        estimate_sigma(image).  0 returns a copy.
     stage: "both" (hard thresholding, then Wiener filtering) or "hard" (the basic estimate).
     params: a Bm3dParams overriding the profile (see Bm3dParams for the fields, their defaults
         and ranges).  The other keywords are the same fields, given one by one: those not None
-        override params' value, so bm3d(x, sigma=25, step_hard=3) and
-        bm3d(x, sigma=25, params=Bm3dParams(step_hard=3)) are the same call.
+        override params' value, so bm3d(x, sigma=0.1, step_hard=3) and
+        bm3d(x, sigma=0.1, params=Bm3dParams(step_hard=3)) are the same call.
 
     Returns a new array of the input's shape and dtype; integer outputs are rounded and clipped,
     float outputs are not clipped.  Raises TypeError for an unsupported dtype or an argument of
     the wrong type, and ValueError for an unsupported shape or channel count, a pixel that is NaN
-    or infinite, or an argument outside its range: sigma in [0, a million times the white level],
+    or infinite, or an argument outside its range: sigma in [0, 1],
     the others as Bm3dParams lists (the message names the parameter and its range).
     """
     arguments = locals()  # first thing: exactly the arguments
@@ -112,8 +112,8 @@ def bm3d(
         if img.dtype == np.float32 and not np.isfinite(img).all():
             raise ValueError("image contains NaN or infinite values")
         sigma = estimate_sigma(img)
-    # The core checks sigma, stage, the channel count and params (types, ranges in the image's
-    # units) and names the argument and its range in its TypeError / ValueError.
+    # The core checks sigma, stage, the channel count and params (types and ranges) and names
+    # the argument and its range in its TypeError / ValueError.
     out = _core.bm3d(img, sigma=sigma, stage=stage, params=params)
     if isinstance(image, np.ndarray) and image.dtype != out.dtype:
         out = out.astype(image.dtype)

@@ -31,9 +31,9 @@ def wavelet(
         as float32).  3 channels are taken as RGB and denoised in YCbCr, like scikit-image's
         ``denoise_wavelet(..., channel_axis=-1, convert2ycbcr=True)``; a 4th (alpha) channel is
         copied.  BGR input works too, only with R and B weighted the other way round.
-    sigma: noise standard deviation in the image's own units (0-255 for uint8, 0-65535 for
-        uint16, 0-1 for float32).  None estimates it per plane (gray, or Y, Cb, Cr) as
-        scikit-image does: median(|cD1|) / 0.6745 over the non-zero coefficients of the finest
+    sigma: noise standard deviation as a fraction of the full range, in [0, 1] whatever the
+        dtype (noise of 25 gray levels in a uint8 image: 25/255).  None estimates it per plane
+        (gray, or Y, Cb, Cr) as scikit-image does: median(|cD1|) / 0.6745 over the non-zero coefficients of the finest
         diagonal band of the chosen wavelet (for db1 this is :func:`estimate_sigma`'s Haar
         estimate); an image with a side of 1 pixel gives 0 and comes back unchanged.
     wavelet: a name from :data:`WAVELETS`; thresholding assumes an orthogonal wavelet (haar, db*,

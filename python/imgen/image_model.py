@@ -1,0 +1,303 @@
+"""Image-to-image models (denoise, restore, translate): HWC numpy images in, images out, tiled
+when large.
+
+Pixels go to tensors and back through :mod:`imgen.pixels` and the C++ core (``to_tensor``,
+``from_tensor``, ``TileMerger``); ``Model.run`` executes.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+import numpy as np
+
+from . import _core
+from ._validate import as_image, as_sigma
+from .denoise import estimate_sigma
+from .engine import Model, with_article
+from .errors import ModelError
+from .model_info import IMAGE_TASKS, ModelInfo
+from .pixels import adapt_channels, all_finite, normalization, restore_layout
+
+log = logging.getLogger("imgen")
+
+DEFAULT_TILE = 512
+DEFAULT_OVERLAP = 64
+_TENSOR_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+
+
+class ImageModel(Model):
+    """An image-to-image model.  Call it on images: ``model(image)`` with an HWC image (H, W) /
+    (H, W, C), an NHWC batch or a list of images; uint8, uint16 or float32 (0-1).  Returns images
+    of the same dtype and layout (scaled by ``info.scale``)."""
+
+    TASKS = IMAGE_TASKS
+
+    def _complete_info(self, info: ModelInfo) -> ModelInfo:
+        info = super()._complete_info(info)
+        if info.task not in self.TASKS:
+            return info  # Model.__init__ names the task this class does not serve
+        spec = next((s for s in self.inputs if s.name != info.noise_input and len(s.shape) == 4), None)
+        if spec is None:
+            raise ModelError(f"{with_article(info.task)} model needs a 4-D NCHW image input, got {self.inputs}")
+        if spec.type not in _TENSOR_DTYPES:
+            raise ModelError(f"image input {spec.name!r} must be float or float16, got {spec.type}")
+        graph_channels = spec.shape[1] if isinstance(spec.shape[1], int) else None
+        channels = info.channels or graph_channels
+        if channels is None:
+            raise ModelError(
+                "the model has no imgen.channels metadata and a dynamic channel axis: "
+                "pass info={'channels': 1 or 3}"
+            )
+        if graph_channels is not None and graph_channels != channels:
+            raise ModelError(f"metadata says {channels} channels but the graph input has {graph_channels}")
+        return info.replace(channels=channels) if channels != info.channels else info
+
+    # -- images -------------------------------------------------------------------------------
+
+    def __call__(
+        self,
+        images,
+        *,
+        sigma: float | Sequence[float] | None = None,
+        tile: int | None = None,
+        overlap: int | None = None,
+        color_order: str = "rgb",
+        batch_size: int | None = None,
+        convert_channels: bool = False,
+        clamp: bool = False,
+    ):
+        """Run an image-to-image model.
+
+        images: an HWC image (H, W) / (H, W, C), an NHWC batch, or a list of images; uint8,
+            uint16 or float32 in [0, 1].  Float inputs with NaN/Inf raise ValueError.
+        sigma: noise level for models with a noise input, a fraction of the full range in
+            [0, 1] whatever the dtype (25 gray levels of a uint8 image: 25/255); one value or one
+            per image; None = estimated per image.
+        tile / overlap: tile size and overlap in input pixels.  Images larger than the tile are
+            run tile by tile and blended; tile=0 never tiles.  Defaults from the model's
+            metadata, else 512 / 64.
+        color_order: channel order of the caller's images ("rgb" or "bgr").
+        convert_channels: convert gray <-> colour to what the model expects (else ValueError).
+            RGBA images on RGB models keep their alpha untouched (resized for scale > 1).
+        clamp: clamp float32 outputs to [0, 1] (integer outputs are always clamped).
+        Returns what was given: one image for one image, an NHWC array for an NHWC batch, a list
+        for a list; each with its input's dtype and layout.
+        """
+        if color_order not in ("rgb", "bgr"):
+            raise ValueError(f"color_order must be 'rgb' or 'bgr', got {color_order!r}")
+        items, kind = _split_images(images)
+        sigmas = self._sigmas(sigma, len(items))
+        tile_size, overlap_px = self._tiling(tile, overlap)
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+
+        prepared = []
+        for idx, img in enumerate(items):
+            name = "image" if kind == "single" else f"images[{idx}]"
+            img = as_image(img, name)
+            if img.dtype == np.float32 and not all_finite(img):
+                raise ValueError(f"{name} contains NaN or Inf; imgen does not guess values for them")
+            prepared.append(adapt_channels(img, self.info.channels, convert=convert_channels, what=name,
+                                           model=self.name))
+
+        results: list[np.ndarray | None] = [None] * len(items)
+        groups: dict[tuple, list[int]] = {}
+        for idx, (work, _, _) in enumerate(prepared):
+            groups.setdefault((work.shape, work.dtype.str), []).append(idx)
+        for indices in groups.values():
+            work0 = prepared[indices[0]][0]
+            h, w = work0.shape[:2]
+            if self._needs_tiles(h, w, tile_size):
+                for idx in indices:
+                    results[idx] = self._run_tiled(prepared[idx][0], sigmas[idx], tile_size,
+                                                   overlap_px, color_order, clamp, batch_size)
+            else:
+                per_batch = batch_size or self._auto_batch(h, w, tile_size)
+                for start in range(0, len(indices), per_batch):
+                    chunk = indices[start:start + per_batch]
+                    outs = self._run_whole([prepared[i][0] for i in chunk], [sigmas[i] for i in chunk],
+                                           color_order, clamp)
+                    for i, out in zip(chunk, outs):
+                        results[i] = out
+        finished = [
+            restore_layout(out, alpha, gray2d)
+            for i, (out, (_, alpha, gray2d)) in enumerate(zip(results, prepared))
+        ]
+        if kind == "single":
+            return finished[0]
+        if kind == "batch":
+            return np.stack(finished)  # one input shape, so one output shape
+        return finished
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _sigmas(self, sigma, count: int) -> list[float | None]:
+        if self.info.noise_input is None:
+            if sigma is not None:
+                raise ValueError(f"model {self.name} has no noise-level input; sigma is not used")
+            return [None] * count
+        if sigma is None:
+            return [None] * count
+        values = [sigma] * count if np.isscalar(sigma) else list(sigma)
+        if len(values) != count:
+            raise ValueError(f"got {len(values)} sigma values for {count} images")
+        return [as_sigma(v) for v in values]
+
+    def _tiling(self, tile: int | None, overlap: int | None) -> tuple[int, int]:
+        info = self.info
+        fixed = self._fixed_size()
+        if fixed is not None:
+            if tile not in (None, 0) and tile != max(fixed):
+                log.info("model %s has a fixed %dx%d input; tile size set to it", self.name, *fixed)
+            tile_size = max(fixed)
+        elif tile is None:
+            tile_size = info.tile if info.tile is not None else DEFAULT_TILE
+        else:
+            if tile < 0:
+                raise ValueError(f"tile must be >= 0 (0 = no tiling), got {tile}")
+            tile_size = tile
+        if overlap is None:
+            overlap = info.tile_overlap if info.tile_overlap is not None else DEFAULT_OVERLAP
+        if overlap < 0:
+            raise ValueError(f"overlap must be >= 0, got {overlap}")
+        if tile_size:
+            overlap = min(overlap, tile_size // 2)
+        return tile_size, overlap
+
+    def _fixed_size(self) -> tuple[int, int] | None:
+        shape = self.image_input.shape
+        if isinstance(shape[2], int) and isinstance(shape[3], int):
+            return shape[2], shape[3]
+        return None
+
+    def _needs_tiles(self, h: int, w: int, tile_size: int) -> bool:
+        if self._fixed_size() is not None:
+            return True
+        return tile_size > 0 and (h > tile_size or w > tile_size)
+
+    def _auto_batch(self, h: int, w: int, tile_size: int) -> int:
+        if isinstance(self.image_input.shape[0], int):
+            return self.image_input.shape[0]
+        budget = 4 * (tile_size or DEFAULT_TILE) ** 2
+        return max(1, budget // (h * w))
+
+    def _tensor_dtype(self):
+        return _TENSOR_DTYPES[self.image_input.type]
+
+    def _padded(self, h: int, w: int) -> tuple[int, int]:
+        m, least = self.info.size_multiple, self.info.min_size
+        ph = max(-(-h // m) * m, -(-least // m) * m)
+        pw = max(-(-w // m) * m, -(-least // m) * m)
+        return ph, pw
+
+    def _feeds(self, tensor: np.ndarray, sigmas: list[float | None], images: list[np.ndarray]) -> dict:
+        feeds = {self.image_input.name: tensor}
+        if self.info.noise_input is not None:
+            lo, hi = self.info.value_range
+            values = []
+            for s, img in zip(sigmas, images):
+                values.append((estimate_sigma(img) if s is None else s) * (hi - lo))
+            spec = next(i for i in self.inputs if i.name == self.info.noise_input)
+            dtype = _TENSOR_DTYPES.get(spec.type, np.float32)
+            n = tensor.shape[0]
+            if self.info.noise_kind == "map":
+                noise = np.empty((n, 1) + tensor.shape[2:], dtype)
+            else:
+                noise = np.empty((n, 1, 1, 1), dtype)
+            for k in range(n):
+                noise[k] = values[k if len(values) == n else 0]
+            feeds[spec.name] = noise
+        return feeds
+
+    def _scale_of(self, in_shape: tuple, out: np.ndarray) -> int:
+        if out.ndim != 4 or out.shape[0] != in_shape[0]:
+            raise ModelError(f"model {self.name} returned shape {out.shape} for input {in_shape}; "
+                             f"expected an NCHW image batch")
+        if out.dtype not in (np.float32, np.float16):
+            raise ModelError(f"model {self.name} returned {out.dtype}; expected float32 or float16")
+        sh, sw = out.shape[2] / in_shape[2], out.shape[3] / in_shape[3]
+        expected = self.info.scale
+        if expected is not None:
+            if sh != expected or sw != expected:
+                raise ModelError(f"model {self.name} has scale {expected} but returned "
+                                 f"{out.shape[2]}x{out.shape[3]} for {in_shape[2]}x{in_shape[3]}")
+            return expected
+        if sh != sw or sh < 1 or sh != int(sh):
+            raise ModelError(f"model {self.name} output {out.shape[2]}x{out.shape[3]} is not an integer "
+                             f"multiple of its input {in_shape[2]}x{in_shape[3]}")
+        return int(sh)
+
+    def _run_whole(self, images: list[np.ndarray], sigmas, color_order: str, clamp: bool):
+        h, w = images[0].shape[:2]
+        c = 1 if images[0].ndim == 2 else images[0].shape[2]
+        dtype = images[0].dtype
+        ph, pw = self._padded(h, w)
+        norm = normalization(self.info, dtype, color_order, c)
+        regions = None if (ph, pw) == (h, w) else [(0, 0, ph, pw)] * len(images)
+        tensor = _core.to_tensor(images, dtype=self._tensor_dtype(), regions=regions, **norm)
+        out = self.run(self._feeds(tensor, sigmas, images))[0]
+        s = self._scale_of(tensor.shape, out)
+        norm_out = normalization(self.info, dtype, color_order, out.shape[1])
+        crop = None if (ph, pw) == (h, w) else (0, 0, h * s, w * s)
+        result = _core.from_tensor(out, dtype=dtype, crop=crop, clamp=clamp, **norm_out)
+        return list(result)
+
+    def _run_tiled(self, image: np.ndarray, sigma, tile_size: int, overlap: int, color_order: str,
+                   clamp: bool, batch_size: int | None) -> np.ndarray:
+        h, w = image.shape[:2]
+        c = 1 if image.ndim == 2 else image.shape[2]
+        fixed = self._fixed_size()
+        tile = fixed if fixed is not None else tile_size
+        multiple = self.info.size_multiple
+        grid = _core.plan_tiles(h, w, tile=tile, overlap=overlap, multiple=multiple)
+        if fixed is not None and (grid.tile_height, grid.tile_width) != fixed:
+            grid = _core.plan_tiles(h, w, tile=tile, overlap=overlap, multiple=max(fixed))
+        rows, cols = grid.row_starts, grid.col_starts
+        n_tiles, th, tw = len(rows) * len(cols), grid.tile_height, grid.tile_width
+        per_batch = batch_size or max(1, 4 * tile_size * tile_size // (th * tw))
+        if isinstance(self.image_input.shape[0], int):
+            per_batch = self.image_input.shape[0]
+        norm = normalization(self.info, image.dtype, color_order, c)
+        if sigma is None and self.info.noise_input is not None:
+            sigma = estimate_sigma(image)
+        if image.strides[0] <= 0 or not image[0].flags.c_contiguous:
+            # to_tensor would copy an image whose pixels are not contiguous for every batch.
+            image = np.ascontiguousarray(image)
+        # Tiles go in row-major order, so the merger converts each band of finished rows straight
+        # into the output and holds float accumulators only for about a tile height plus a stride.
+        merger = None
+        expected = None
+        for start in range(0, n_tiles, per_batch):
+            indices = list(range(start, min(start + per_batch, n_tiles)))
+            batch = [(rows[i // len(cols)], cols[i % len(cols)], th, tw) for i in indices]
+            tensor = _core.to_tensor(image, dtype=self._tensor_dtype(), regions=batch, **norm)
+            out = self.run(self._feeds(tensor, [sigma] * len(batch), [image] * len(batch)))[0]
+            if merger is None:
+                s = self._scale_of(tensor.shape, out)
+                expected = (out.shape[1], th * s, tw * s)
+                merger = _core.TileMerger(
+                    h * s, w * s, out.shape[1], [y * s for y in rows], [x * s for x in cols],
+                    th * s, tw * s, overlap * s,
+                    dtype=image.dtype, clamp=clamp, **normalization(self.info, image.dtype, color_order, out.shape[1]),
+                )
+            elif out.shape[1:] != expected:
+                raise ModelError(f"model {self.name} returned tiles of shape {out.shape[1:]}, expected {expected}")
+            merger.add(out, indices)
+        return merger.finish()
+
+
+def _split_images(images) -> tuple[list[np.ndarray], str]:
+    """(list of HWC images, "single" | "batch" | "list")."""
+    if isinstance(images, np.ndarray):
+        if images.ndim == 4:
+            if images.shape[0] == 0:
+                raise ValueError("the batch is empty (shape (0, ...))")
+            return list(images), "batch"
+        return [images], "single"
+    if isinstance(images, (list, tuple)):
+        if not images:
+            raise ValueError("the list of images is empty")
+        return list(images), "list"
+    raise TypeError(f"images must be a numpy array (HWC image or NHWC batch) or a list of arrays, "
+                    f"got {type(images).__name__}")
