@@ -92,8 +92,14 @@ AxisPlan plan_axis(int64_t length, int64_t tile, int64_t overlap, int64_t multip
     throw std::invalid_argument("overlap " + str(overlap) + " must be smaller than the tile size " +
                                 str(size));
   plan.size = size;
-  const int64_t stride = size - overlap;
-  // Starts 0, stride, ... while a tile ends before the axis does, then length - size.
+  // Every start is a multiple of `multiple`, so a model that works in blocks of that size (a
+  // U-Net's downsampling, a pixel unshuffle) sees each tile on the same grid as the whole image:
+  // the stride is rounded down to the multiple (the overlap grows by less than `multiple`) and
+  // the last tile starts at length - size rounded *up*, reaching past the end by less than
+  // `multiple` (filled by reflection, as a whole image is padded).
+  const int64_t stride = std::max(multiple, (size - overlap) / multiple * multiple);
+  const int64_t last = (length - size + multiple - 1) / multiple * multiple;  // no overflow: < length
+  // Starts 0, stride, ... while a tile ends before the axis does, then `last`.
   const int64_t count = (length - size + stride - 1) / stride + 1;  // length - size > 0
   if (count > kMaxTiles)
     throw std::invalid_argument("an axis of " + str(length) + " pixels in tiles of " + str(size) +
@@ -102,7 +108,7 @@ AxisPlan plan_axis(int64_t length, int64_t tile, int64_t overlap, int64_t multip
   plan.starts.reserve(static_cast<size_t>(count));
   for (int64_t s = 0;; s += stride) {
     if (size >= length - s) {
-      plan.starts.push_back(length - size);
+      plan.starts.push_back(last);
       break;
     }
     plan.starts.push_back(s);

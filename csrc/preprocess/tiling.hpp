@@ -29,8 +29,10 @@ inline constexpr int64_t kMaxTiles = int64_t{1} << 24;
 
 // Tile starts along one axis of `length` pixels.  The tile size is `tile` rounded down to a
 // multiple of `multiple`; an axis no longer than that gets one tile of `length` rounded *up* to
-// `multiple` (the excess is filled by reflection), otherwise tiles lie inside the image, `tile -
-// overlap` apart, the last one flush with the end.  Starts are strictly increasing.  Throws
+// `multiple` (the excess is filled by reflection), otherwise tiles start at multiples of
+// `multiple`, `tile - overlap` (rounded down to the multiple) apart, the last one at `length -
+// tile` rounded up to the multiple: with multiple 1 flush with the end, else reaching past it by
+// less than `multiple` (filled by reflection).  Starts are strictly increasing.  Throws
 // std::invalid_argument on bad sizes or more than kMaxTiles tiles.
 struct AxisPlan {
   std::vector<int64_t> starts;

@@ -62,7 +62,9 @@ def create_session(path: str, providers: list[str], threads: int | None):
         raise ModelError(f"model path is a folder, expected an .onnx file: {path}")
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.log_severity_level = 3
+    # Fatal only: onnxruntime's own error lines (coloured "[E:onnxruntime:...]" dumps) never reach
+    # the user; every failure comes back as one ModelError naming the model and its inputs.
+    opts.log_severity_level = 4
     if threads is not None:
         if threads < 0:
             raise ValueError(f"threads must be >= 0 (0 = onnxruntime's default), got {threads}")

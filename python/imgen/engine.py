@@ -17,7 +17,7 @@ import numpy as np
 
 from ._runtime import choose_providers, create_session, is_gpu
 from .errors import ModelError
-from .model_info import ModelInfo, parse_metadata
+from .model_info import METADATA_KEYS, ModelInfo, parse_metadata
 
 _MODELS_DIR = Path(__file__).with_name("models")
 
@@ -89,23 +89,32 @@ class Model:
         providers: Sequence[str] | str | None = None,
         threads: int | None = None,
         info: Mapping[str, object] | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> M:
         """Open an ONNX model (a path, or the name of a shipped model) as this class.
 
         providers: onnxruntime execution providers; None picks the best available
             (TensorRT -> CUDA -> CPU).  threads: onnxruntime intra-op threads (None = its default).
-        info: ModelInfo fields that override or supply the file's imgen metadata, e.g.
-            {"channels": 3, "scale": 4} for a model exported without it.
-        Raises ModelError for a missing/corrupt file, bad metadata, unavailable providers or a
-        task this class does not serve.
+        metadata: imgen metadata entries as text, without the ``imgen.`` prefix, that override
+            or supply the file's (what ``--info KEY=VALUE`` gives): {"noise_input": "sigma",
+            "scale": "4", "range": "-1,1"}; parsed and checked like the file's own.
+        info: ModelInfo fields that override or supply the metadata, e.g. {"channels": 3,
+            "scale": 4} for a model exported without them.
+        Raises ModelError for a missing/corrupt file, bad metadata (an unknown key given in
+        ``metadata`` too), unavailable providers or a task this class does not serve.
         """
         resolved = resolve_model_path(path)
         session = create_session(resolved, choose_providers(providers), threads)
-        meta = session.get_modelmeta().custom_metadata_map
+        meta = dict(session.get_modelmeta().custom_metadata_map)
+        given = {f"imgen.{key}": str(value) for key, value in (metadata or {}).items()}
         try:
-            model_info = parse_metadata(meta)
+            model_info = parse_metadata({**meta, **given})
         except ModelError as e:
             raise ModelError(f"{resolved}: {e}") from None
+        unknown = sorted(key[len("imgen."):] for key in given if key[len("imgen."):] in model_info.extra)
+        if unknown:
+            raise ModelError(f"unknown model info key(s) {', '.join(unknown)}; known: "
+                             f"{', '.join(k for k in METADATA_KEYS if k != 'schema')}")
         if info:
             unknown = set(info) - set(ModelInfo.__dataclass_fields__)
             if unknown:

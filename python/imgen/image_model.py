@@ -7,6 +7,7 @@ Pixels go to tensors and back through :mod:`imgen.pixels` and the C++ core (``to
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -23,6 +24,10 @@ log = logging.getLogger("imgen")
 
 DEFAULT_TILE = 512
 DEFAULT_OVERLAP = 64
+#: The smallest tile an out-of-memory retry halves down to.
+MIN_RETRY_TILE = 64
+_OUT_OF_MEMORY = ("failed to allocate memory", "bad_alloc", "out of memory", "cudaerrormemoryallocation",
+                  "cuda_error_out_of_memory")
 _TENSOR_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 
 
@@ -42,6 +47,14 @@ class ImageModel(Model):
             raise ModelError(f"{with_article(info.task)} model needs a 4-D NCHW image input, got {self.inputs}")
         if spec.type not in _TENSOR_DTYPES:
             raise ModelError(f"image input {spec.name!r} must be float or float16, got {spec.type}")
+        others = [i for i in self.inputs if i.name not in (spec.name, info.noise_input)]
+        if others:
+            first = others[0].name
+            raise ModelError(
+                f"model {info.name or Path(self.path).stem} has input(s) "
+                f"{', '.join(f'{i.name!r} {list(i.shape)}' for i in others)} besides its image input {spec.name!r}; "
+                f"imgen feeds an image and, if declared, a noise level: if {first!r} is the noise level, say so "
+                f"with info={{'noise_input': {first!r}}} (command line: --info noise_input={first})")
         graph_channels = spec.shape[1] if isinstance(spec.shape[1], int) else None
         channels = info.channels or graph_channels
         if channels is None:
@@ -110,16 +123,26 @@ class ImageModel(Model):
             h, w = work0.shape[:2]
             if self._needs_tiles(h, w, tile_size):
                 for idx in indices:
-                    results[idx] = self._run_tiled(prepared[idx][0], sigmas[idx], tile_size,
-                                                   overlap_px, color_order, clamp, batch_size)
-            else:
-                per_batch = batch_size or self._auto_batch(h, w, tile_size)
-                for start in range(0, len(indices), per_batch):
-                    chunk = indices[start:start + per_batch]
+                    results[idx] = self._run_tiled_fitting(prepared[idx][0], sigmas[idx], tile_size,
+                                                           overlap_px, color_order, clamp, batch_size)
+                continue
+            per_batch = batch_size or self._auto_batch(h, w, tile_size)
+            for start in range(0, len(indices), per_batch):
+                chunk = indices[start:start + per_batch]
+                try:
                     outs = self._run_whole([prepared[i][0] for i in chunk], [sigmas[i] for i in chunk],
                                            color_order, clamp)
-                    for i, out in zip(chunk, outs):
-                        results[i] = out
+                except ModelError as e:
+                    if not _out_of_memory(e) or self._fixed_size() is not None:
+                        raise
+                    # Out of memory on whole images: each one again, in tiles of half its side.
+                    half = -(-max(h, w) // 2)
+                    log.warning("model %s ran out of memory on %d image(s) of %dx%d; running them in "
+                                "tiles of %d", self.name, len(chunk), w, h, half)
+                    outs = [self._run_tiled_fitting(prepared[i][0], sigmas[i], half, min(overlap_px, half // 2),
+                                                    color_order, clamp, 1) for i in chunk]
+                for i, out in zip(chunk, outs):
+                    results[i] = out
         finished = [
             restore_layout(out, alpha, gray2d)
             for i, (out, (_, alpha, gray2d)) in enumerate(zip(results, prepared))
@@ -177,10 +200,34 @@ class ImageModel(Model):
         return tile_size > 0 and (h > tile_size or w > tile_size)
 
     def _auto_batch(self, h: int, w: int, tile_size: int) -> int:
+        """Images (or tiles) of h x w per run: the equivalent of 4 input tiles of the default
+        tile's pixels, counted at the output's size (an x4 upscaler runs 16 times fewer)."""
         if isinstance(self.image_input.shape[0], int):
             return self.image_input.shape[0]
         budget = 4 * (tile_size or DEFAULT_TILE) ** 2
-        return max(1, budget // (h * w))
+        return max(1, budget // (h * w * (self.info.scale or 1) ** 2))
+
+    def _run_tiled_fitting(self, image: np.ndarray, sigma, tile_size: int, overlap: int, color_order: str,
+                           clamp: bool, batch_size: int | None) -> np.ndarray:
+        """_run_tiled, retried on out-of-memory errors: first one tile per run, then tiles of half
+        the size (down to MIN_RETRY_TILE or the model's size requirements), with a warning each time."""
+        least = max(MIN_RETRY_TILE, self.info.size_multiple, self.info.min_size)
+        while True:
+            try:
+                return self._run_tiled(image, sigma, tile_size, overlap, color_order, clamp, batch_size)
+            except ModelError as e:
+                if not _out_of_memory(e) or self._fixed_size() is not None:
+                    raise
+                if batch_size != 1:
+                    batch_size = 1
+                    log.warning("model %s ran out of memory on a batch of tiles; running one tile at a time",
+                                self.name)
+                    continue
+                if tile_size // 2 < least:
+                    raise ModelError(f"{e} (out of memory even with one {tile_size}x{tile_size} tile at a time)") from e
+                tile_size //= 2
+                overlap = min(overlap, tile_size // 2)
+                log.warning("model %s ran out of memory; retrying with %dx%d tiles", self.name, tile_size, tile_size)
 
     def _tensor_dtype(self):
         return _TENSOR_DTYPES[self.image_input.type]
@@ -226,6 +273,7 @@ class ImageModel(Model):
         if sh != sw or sh < 1 or sh != int(sh):
             raise ModelError(f"model {self.name} output {out.shape[2]}x{out.shape[3]} is not an integer "
                              f"multiple of its input {in_shape[2]}x{in_shape[3]}")
+        self.info = self.info.replace(scale=int(sh))  # measured on the first run, as ModelInfo says
         return int(sh)
 
     def _run_whole(self, images: list[np.ndarray], sigmas, color_order: str, clamp: bool):
@@ -255,9 +303,8 @@ class ImageModel(Model):
             grid = _core.plan_tiles(h, w, tile=tile, overlap=overlap, multiple=max(fixed))
         rows, cols = grid.row_starts, grid.col_starts
         n_tiles, th, tw = len(rows) * len(cols), grid.tile_height, grid.tile_width
-        per_batch = batch_size or max(1, 4 * tile_size * tile_size // (th * tw))
-        if isinstance(self.image_input.shape[0], int):
-            per_batch = self.image_input.shape[0]
+        per_batch = self._auto_batch(th, tw, tile_size) if batch_size is None or isinstance(
+            self.image_input.shape[0], int) else batch_size
         norm = normalization(self.info, image.dtype, color_order, c)
         if sigma is None and self.info.noise_input is not None:
             sigma = estimate_sigma(image)
@@ -301,3 +348,12 @@ def _split_images(images) -> tuple[list[np.ndarray], str]:
         return list(images), "list"
     raise TypeError(f"images must be a numpy array (HWC image or NHWC batch) or a list of arrays, "
                     f"got {type(images).__name__}")
+
+
+def _out_of_memory(error: ModelError) -> bool:
+    """Whether a failed run ran out of memory (onnxruntime's CPU or CUDA allocators, or Python's)."""
+    cause = error.__cause__
+    if isinstance(cause, MemoryError):
+        return True
+    text = f"{error} {cause}".lower()
+    return any(marker in text for marker in _OUT_OF_MEMORY)

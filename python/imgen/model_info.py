@@ -149,10 +149,11 @@ def _floats(key: str, value: str, count: int | None = None) -> tuple[float, ...]
     return parts
 
 
-_KNOWN = {
+#: The metadata keys imgen reads (after the ``imgen.`` prefix); others are kept in ModelInfo.extra.
+METADATA_KEYS = (
     "schema", "task", "channels", "color_order", "range", "scale", "size_multiple", "min_size",
     "tile", "tile_overlap", "noise_input", "noise_kind", "latent_shape", "name", "description",
-}
+)
 
 
 def parse_metadata(props: Mapping[str, str]) -> ModelInfo:
@@ -182,7 +183,7 @@ def parse_metadata(props: Mapping[str, str]) -> ModelInfo:
         kw["value_range"] = _floats("imgen.range", meta["range"], 2)
     if "latent_shape" in meta:
         kw["latent_shape"] = tuple(_int("imgen.latent_shape", p) for p in meta["latent_shape"].split(","))
-    kw["extra"] = {k: v for k, v in meta.items() if k not in _KNOWN}
+    kw["extra"] = {k: v for k, v in meta.items() if k not in METADATA_KEYS}
     info = ModelInfo(**kw)  # type: ignore[arg-type]
     info.validate()
     return info

@@ -34,8 +34,10 @@ class ProcessorOptions:
     model: an .onnx file or a shipped model name; or method: "bm3d" / "wavelet" (exactly one).
     sigma: noise level, a fraction of the full range in [0, 1] whatever the image dtype (25 on
         the 0-255 scale: 25/255; the CLI's --sigma takes 0-255); None = estimated per image.
-    tile / overlap / providers / threads: as `imgen.load` and `Model.__call__` (model only;
-        threads are onnxruntime's; the classical denoisers use `imgen.set_num_threads`).
+    tile / overlap / batch_size / providers / threads: as `imgen.load` and `ImageModel.__call__`
+        (model only; threads are onnxruntime's; the classical denoisers use `imgen.set_num_threads`).
+    info: (key, value) metadata entries that override or supply the model file's
+        (`Model.open(metadata=...)`, the CLI's --info KEY=VALUE).
     stage: BM3D stages ("both" or "hard").  wavelet / levels / threshold / mode / shifts: the
         wavelet denoiser's basis, decomposition levels, "bayes"/"visu", "soft"/"hard" and
         cycle-spinning shifts.
@@ -53,6 +55,8 @@ class ProcessorOptions:
     sigma: float | None = None
     tile: int | None = None
     overlap: int | None = None
+    batch_size: int | None = None
+    info: tuple[tuple[str, str], ...] = ()
     providers: tuple[str, ...] | None = None
     threads: int | None = None
     stage: str = "both"
@@ -79,11 +83,18 @@ class ProcessorOptions:
             if value not in allowed:
                 raise ImgenError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
         for name, value, least in (("levels", self.levels, 1), ("shifts", self.shifts, 1), ("tile", self.tile, 0),
-                                   ("overlap", self.overlap, 0), ("threads", self.threads, 0)):
+                                   ("overlap", self.overlap, 0), ("threads", self.threads, 0),
+                                   ("batch_size", self.batch_size, 1)):
             if value is not None and not value >= least:
                 raise ImgenError(f"{name} must be >= {least}, got {value}")
         if self.providers is not None and not isinstance(self.providers, tuple):
             object.__setattr__(self, "providers", tuple(self.providers))
+        info = tuple(self.info.items()) if isinstance(self.info, dict) else tuple(tuple(kv) for kv in self.info)
+        if any(len(kv) != 2 for kv in info):
+            raise ImgenError(f"info must be (key, value) pairs or a dict, got {self.info!r}")
+        if info and self.model is None:
+            raise ImgenError("info describes a model; a classical method takes none")
+        object.__setattr__(self, "info", tuple((str(k), str(v)) for k, v in info))
         if self.model is not None:
             object.__setattr__(self, "model", os.fspath(self.model))
 
@@ -131,7 +142,7 @@ class FrameProcessor:
 
         opts = self.options
         model = Model.open(opts.model, providers=list(opts.providers) if opts.providers else None,
-                           threads=opts.threads)
+                           threads=opts.threads, metadata=dict(opts.info))
         self._model = self._check(model)
         return self._model
 
@@ -188,8 +199,8 @@ class FrameProcessor:
         kwargs = {}
         if model.info.noise_input is not None and opts.sigma is not None:
             kwargs["sigma"] = sigmas
-        outs = model(flat, tile=opts.tile, overlap=opts.overlap, color_order=opts.color_order,
-                     convert_channels=True, **kwargs)
+        outs = model(flat, tile=opts.tile, overlap=opts.overlap, batch_size=opts.batch_size,
+                     color_order=opts.color_order, convert_channels=True, **kwargs)
         result, k = [], 0
         for img, group in zip(images, work):
             got = outs[k:k + len(group)]

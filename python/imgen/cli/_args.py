@@ -37,6 +37,23 @@ def sigma_255(text: str) -> float:
     return _level_255(text) / 255.0
 
 
+def info_entry(text: str) -> tuple[str, str]:
+    """--info KEY=VALUE: one imgen metadata entry (key without the ``imgen.`` prefix)."""
+    key, sep, value = text.partition("=")
+    key = key.strip().removeprefix("imgen.")
+    if not sep or not key or not value.strip():
+        raise argparse.ArgumentTypeError(f"must be KEY=VALUE, an imgen metadata entry such as noise_input=sigma "
+                                         f"or scale=4, got {text!r}")
+    return key, value.strip()
+
+
+def add_info_argument(p: argparse.ArgumentParser) -> None:
+    """--info KEY=VALUE (repeatable), for every command that opens a model."""
+    p.add_argument("--info", type=info_entry, action="append", default=[], metavar="KEY=VALUE",
+                   help="model metadata that overrides or supplies the file's (repeatable), e.g. "
+                        "--info noise_input=sigma --info scale=4; keys as in docs/model-format.md")
+
+
 thread_count = _number(int, "an integer", lambda v: 1 <= v <= _core.MAX_THREADS, f">= 1 and <= {_core.MAX_THREADS}",
                        " (leave --threads out for all cores)")
 

@@ -14,7 +14,7 @@ from ..engine import Model
 from ..errors import ImgenError
 from ..generative import make_grid
 from ..imageio import IMAGE_EXTENSIONS, ImageFileError, write_image
-from ._args import image_ext, positive_int, thread_count
+from ._args import add_info_argument, image_ext, positive_int, thread_count
 
 M = TypeVar("M", bound=Model)
 
@@ -28,6 +28,7 @@ TASK_HINTS = {"generate": "a GAN generator", "decode": "a VAE decoder", "encode"
 def add_session_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--providers", nargs="+", help="execution providers (default: TensorRT > CUDA > CPU)")
     p.add_argument("--threads", type=thread_count, help="onnxruntime threads (default: all cores)")
+    add_info_argument(p)
 
 
 def add_output_arguments(p: argparse.ArgumentParser) -> None:
@@ -63,7 +64,7 @@ def load_for(args: argparse.Namespace, purpose: type[M], command: str, *, tasks:
     """Open ``model`` (default args.model) as ``purpose`` (ImageModel, Generator, Encoder), for
     one of ``tasks`` (default: the purpose's); ModelError naming what was expected, with a hint
     ("a VAE decoder")."""
-    m = Model.open(model or args.model, providers=args.providers, threads=args.threads)
+    m = Model.open(model or args.model, providers=args.providers, threads=args.threads, metadata=dict(args.info))
     hints = ", ".join(TASK_HINTS[t] for t in (tasks or purpose.TASKS) if t in TASK_HINTS)
     return purpose.adopt(m, f"imgen {command}", tasks=tasks, hint=f" ({hints})")
 

@@ -6,7 +6,7 @@ import argparse
 from ..imageio import plan_outputs
 from ..denoise import WAVELETS
 from ..processors import METHODS, MODES, STAGES, THRESHOLDS, FrameProcessor, ProcessorOptions
-from ._args import positive_int, sigma_255, thread_count
+from ._args import add_info_argument, positive_int, sigma_255, thread_count
 from ..batch import run_files
 from ._report import print_summary
 from .run import add_io_arguments
@@ -29,6 +29,7 @@ def add_method_arguments(p: argparse.ArgumentParser, *, required: bool) -> None:
     how.add_argument("--method", choices=METHODS,
                      help="a classical denoiser" + ("" if required else " (default: bm3d)"))
     how.add_argument("--model", help="a learned model: an .onnx file or a shipped model name")
+    add_info_argument(p)
     p.add_argument("--sigma", type=sigma_255,
                    help="noise standard deviation on the 0-255 scale whatever the file's bit depth (default: "
                         "estimated per image)")
@@ -47,6 +48,7 @@ def processor_options(args: argparse.Namespace, *, color_order: str) -> Processo
     return ProcessorOptions(
         model=args.model, method=None if args.model else (args.method or "bm3d"), sigma=args.sigma,
         tile=getattr(args, "tile", None), overlap=getattr(args, "overlap", None),
+        batch_size=getattr(args, "batch_size", None), info=tuple(args.info),
         providers=getattr(args, "providers", None), threads=args.threads, stage=args.stage,
         wavelet=args.wavelet, levels=args.levels, threshold=args.threshold, mode=args.mode,
         shifts=args.shifts, color_order=color_order,
@@ -65,7 +67,8 @@ def main(args: argparse.Namespace) -> int:
         from ..engine import Model
         from ..image_model import ImageModel
 
-        model = ImageModel.adopt(Model.open(args.model, threads=args.threads), "imgen denoise",
+        model = ImageModel.adopt(Model.open(args.model, threads=args.threads, metadata=dict(args.info)),
+                                 "imgen denoise",
                                  tasks=("denoise", "restore"))
     process = FrameProcessor(options, model=model)
     summary = run_files(jobs, process, chunk=8 if args.model else 1, desc=process.name, quiet=args.quiet,

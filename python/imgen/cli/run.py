@@ -8,7 +8,7 @@ from ..batch import run_files, skip_done
 from ..image_model import ImageModel
 from ..imageio import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_PIXELS_VARIABLE, plan_outputs
 from ..processors import FrameProcessor, ProcessorOptions
-from ._args import image_ext, nonnegative_int, pixel_count, sigma_255, thread_count
+from ._args import add_info_argument, image_ext, nonnegative_int, pixel_count, positive_int, sigma_255, thread_count
 from ._distributed import add_ray_arguments, add_resume_argument, check_ray_arguments
 from ._report import print_summary
 
@@ -54,6 +54,10 @@ def add_tiling_arguments(p: argparse.ArgumentParser, *,
     p.add_argument("--tile", type=nonnegative_int,
                    help="tile size in pixels (0 = never tile; default from the model, else 512)")
     p.add_argument("--overlap", type=nonnegative_int, help="tile overlap in pixels (default from the model, else 64)")
+    p.add_argument("--batch-size", type=positive_int,
+                   help="images or tiles per model run (default: about four 512x512 inputs' worth, counted at the "
+                        "output size; out of memory, imgen retries one tile at a time, then with smaller tiles)")
+    add_info_argument(p)
     p.add_argument("--providers", nargs="+", help="execution providers (default: TensorRT > CUDA > CPU)")
     p.add_argument("--threads", type=thread_count, help=threads_help)
 
@@ -61,7 +65,8 @@ def add_tiling_arguments(p: argparse.ArgumentParser, *,
 def run_options(args: argparse.Namespace) -> ProcessorOptions:
     """What ``imgen run`` (and translate) does to each file, from its arguments: BGR(A) files."""
     return ProcessorOptions(model=args.model, sigma=getattr(args, "sigma", None), tile=args.tile,
-                            overlap=args.overlap, providers=tuple(args.providers) if args.providers else None,
+                            overlap=args.overlap, batch_size=args.batch_size, info=tuple(args.info),
+                            providers=tuple(args.providers) if args.providers else None,
                             threads=args.threads, color_order="bgr")
 
 
