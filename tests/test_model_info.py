@@ -52,3 +52,40 @@ def test_info_overrides_are_checked_the_same_way(tmp_path):
         imgen.load(path, info={"min_size": 10**6})
     with pytest.raises(ModelError, match=r"range .*finite"):
         imgen.load(path, info={"value_range": (0.0, float("inf"))})
+
+
+# What import writes for the engine (issue #14): channels beyond colour, noise units, receptive
+# field, whole-image dependence, square inputs and which keys were inferred.
+
+def test_import_keys_round_trip():
+    info = imgen.ModelInfo(task="denoise", channels=3, input_channels=4, extra_channels="noise",
+                           noise_units="fraction", receptive_field=37, whole_image=False, square=True,
+                           size_multiple=8, inferred=("receptive_field", "size_multiple"))
+    back = parse_metadata(info.to_metadata())
+    assert back == info.replace(schema=1)
+    assert back.overlap_needed == 148
+    assert parse_metadata({"imgen.channels": "1"}).overlap_needed is None
+
+
+def test_older_files_read_the_same_defaults():
+    info = parse_metadata({"imgen.channels": "3"})
+    assert (info.input_channels, info.extra_channels, info.noise_units, info.receptive_field,
+            info.whole_image, info.square, info.inferred) == (None, None, "fraction", None, None, False, ())
+
+
+@pytest.mark.parametrize("meta, match", [
+    ({"imgen.whole_image": "maybe"}, r"imgen\.whole_image must be true or false, got 'maybe'"),
+    ({"imgen.noise_units": "db"}, r"imgen\.noise_units must be 'fraction' or '255'"),
+    ({"imgen.extra_channels": "depth"}, r"imgen\.extra_channels must be 'alpha' or 'noise'"),
+    ({"imgen.channels": "3", "imgen.extra_channels": "noise"}, r"needs imgen\.input_channels"),
+    ({"imgen.channels": "3", "imgen.input_channels": "5", "imgen.extra_channels": "noise"},
+     r"channels 1 or 3 and imgen\.input_channels one more, got channels 3, input_channels 5"),
+    ({"imgen.channels": "3", "imgen.input_channels": "4"}, r"imgen\.extra_channels=noise"),
+    ({"imgen.channels": "3", "imgen.extra_channels": "alpha"}, r"'alpha' needs imgen\.channels 4"),
+    ({"imgen.input_channels": "65"}, r"imgen\.input_channels must be an integer from 1 to 64"),
+    ({"imgen.receptive_field": "-2"}, r"imgen\.receptive_field must be an integer from 0"),
+    ({"imgen.inferred": "scale,colour"}, r"imgen\.inferred names unknown keys colour"),
+])
+def test_bad_import_keys_are_refused_naming_the_key(meta, match):
+    with pytest.raises(ModelError, match=match):
+        parse_metadata(meta)

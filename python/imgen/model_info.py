@@ -17,6 +17,14 @@ TASKS = ("denoise", "restore", "generate", "encode", "decode", "translate")
 IMAGE_TASKS = ("denoise", "restore", "translate")
 COLOR_ORDERS = ("rgb", "bgr")
 NOISE_KINDS = ("map", "scalar")
+#: What the image input's channels beyond the colour ones mean: an alpha channel (imgen.channels 4)
+#: or a noise-level map appended to the colour channels (DRUNet's RGB+sigma input).
+EXTRA_CHANNELS = ("alpha", "noise")
+#: Units of the noise level fed to a model: a fraction of the full range (0-1, imgen's unit; 25/255
+#: for sigma 25 on 8-bit images) or the 0-255 scale.
+NOISE_UNITS = ("fraction", "255")
+#: Most channels of an image input tensor (imgen.input_channels).
+MAX_INPUT_CHANNELS = 64
 #: Largest imgen.size_multiple and imgen.min_size: imgen pads every image (or tile) up to them, so a
 #: larger value would allocate absurdly for any input.
 MAX_SIDE = 4096
@@ -32,6 +40,14 @@ class ModelInfo:
         graph.  value_range: the tensor values that black and white map to.  scale: output size /
         input size (None = measured on the first run).  size_multiple: input height and width must
         be multiples of it (imgen pads by reflection).  tile: preferred tile size (0 = never tile).
+    input_channels: channels of the image input tensor when it is more than ``channels`` (a noise map
+        appended); extra_channels: what channels after the colour ones mean ("alpha", "noise").
+    noise_units: sigma as a fraction of the full range ("fraction") or on the 0-255 scale ("255").
+    receptive_field: radius in input pixels that one output pixel sees (a seam-free tile overlap
+        needs it, see docs/model-format.md); whole_image: True when the output depends on the whole
+        input (global pooling, image-wide attention: tiles can never match the whole image).
+    square: height and width must be equal.  inferred: metadata keys found by probing the graph
+        rather than declared by the model's author (``imgen import`` of a third-party file).
     """
 
     task: str | None = None
@@ -50,6 +66,13 @@ class ModelInfo:
     name: str | None = None
     description: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
+    input_channels: int | None = None
+    extra_channels: str | None = None
+    noise_units: str = "fraction"
+    receptive_field: int | None = None
+    whole_image: bool | None = None
+    square: bool = False
+    inferred: tuple[str, ...] = ()
 
     def replace(self, **changes: object) -> "ModelInfo":
         """A copy with some fields changed (validated)."""
@@ -82,6 +105,41 @@ class ModelInfo:
             raise ModelError(f"imgen.noise_kind must be 'map' or 'scalar', got {self.noise_kind!r}")
         if self.latent_shape is not None:
             self._validate_latent_shape()
+        self._validate_channels()
+        if self.noise_units not in NOISE_UNITS:
+            raise ModelError(f"imgen.noise_units must be 'fraction' or '255', got {self.noise_units!r}")
+        if self.receptive_field is not None and not 0 <= self.receptive_field <= 65536:
+            raise ModelError(f"imgen.receptive_field must be an integer from 0 to 65536, got {self.receptive_field}")
+        unknown = [k for k in self.inferred if k not in METADATA_KEYS]
+        if unknown:
+            raise ModelError(f"imgen.inferred names unknown keys {', '.join(unknown)}; expected keys such as "
+                             f"scale, size_multiple, receptive_field")
+
+    def _validate_channels(self) -> None:
+        if self.extra_channels is not None and self.extra_channels not in EXTRA_CHANNELS:
+            raise ModelError(f"imgen.extra_channels must be 'alpha' or 'noise', got {self.extra_channels!r}")
+        if self.extra_channels == "alpha" and self.channels not in (None, 4):
+            raise ModelError(f"imgen.extra_channels 'alpha' needs imgen.channels 4, got {self.channels}")
+        if self.input_channels is None:
+            if self.extra_channels == "noise":
+                raise ModelError("imgen.extra_channels 'noise' needs imgen.input_channels (colour channels + 1)")
+            return
+        if not 1 <= self.input_channels <= MAX_INPUT_CHANNELS:
+            raise ModelError(f"imgen.input_channels must be an integer from 1 to {MAX_INPUT_CHANNELS}, "
+                             f"got {self.input_channels}")
+        if self.extra_channels == "noise":
+            if self.channels not in (1, 3) or self.input_channels != self.channels + 1:
+                raise ModelError(f"imgen.extra_channels 'noise' needs imgen.channels 1 or 3 and imgen.input_channels "
+                                 f"one more, got channels {self.channels}, input_channels {self.input_channels}")
+        elif self.channels is not None and self.input_channels != self.channels:
+            raise ModelError(f"imgen.input_channels {self.input_channels} differs from imgen.channels "
+                             f"{self.channels}; say what the extra channels are with imgen.extra_channels=noise")
+
+    @property
+    def overlap_needed(self) -> int | None:
+        """The smallest tile overlap that blends seam-free at the receptive field (None = unknown):
+        the outer quarter of an overlap gets no weight, so four radii, at least 8 (docs/model-format.md)."""
+        return None if self.receptive_field is None else max(8, 4 * self.receptive_field)
 
     def _validate_range(self) -> None:
         given = ",".join(f"{v:g}" for v in self.value_range) if len(self.value_range) == 2 else self.value_range
@@ -128,6 +186,20 @@ class ModelInfo:
             out["imgen.name"] = self.name
         if self.description is not None:
             out["imgen.description"] = self.description
+        if self.input_channels is not None:
+            out["imgen.input_channels"] = str(self.input_channels)
+        if self.extra_channels is not None:
+            out["imgen.extra_channels"] = self.extra_channels
+        if self.noise_input is not None or self.extra_channels == "noise" or self.noise_units != "fraction":
+            out["imgen.noise_units"] = self.noise_units
+        if self.receptive_field is not None:
+            out["imgen.receptive_field"] = str(self.receptive_field)
+        if self.whole_image is not None:
+            out["imgen.whole_image"] = "true" if self.whole_image else "false"
+        if self.square:
+            out["imgen.square"] = "true"
+        if self.inferred:
+            out["imgen.inferred"] = ",".join(self.inferred)
         out.update({PREFIX + k: v for k, v in self.extra.items()})
         return out
 
@@ -149,10 +221,18 @@ def _floats(key: str, value: str, count: int | None = None) -> tuple[float, ...]
     return parts
 
 
+def _bool(key: str, value: str) -> bool:
+    low = value.lower()
+    if low not in ("true", "false", "1", "0"):
+        raise ModelError(f"metadata {key} must be true or false, got {value!r}")
+    return low in ("true", "1")
+
+
 #: The metadata keys imgen reads (after the ``imgen.`` prefix); others are kept in ModelInfo.extra.
 METADATA_KEYS = (
     "schema", "task", "channels", "color_order", "range", "scale", "size_multiple", "min_size",
     "tile", "tile_overlap", "noise_input", "noise_kind", "latent_shape", "name", "description",
+    "input_channels", "extra_channels", "noise_units", "receptive_field", "whole_image", "square", "inferred",
 )
 
 
@@ -173,16 +253,22 @@ def parse_metadata(props: Mapping[str, str]) -> ModelInfo:
     for key in ("task", "noise_input", "name", "description"):
         if key in meta:
             kw[key] = meta[key]
-    for key in ("color_order", "noise_kind"):
+    for key in ("color_order", "noise_kind", "extra_channels", "noise_units"):
         if key in meta:
             kw[key] = meta[key].lower()
-    for key in ("channels", "scale", "size_multiple", "min_size", "tile", "tile_overlap"):
+    for key in ("channels", "scale", "size_multiple", "min_size", "tile", "tile_overlap", "input_channels",
+                "receptive_field"):
         if key in meta:
             kw[key] = _int("imgen." + key, meta[key])
     if "range" in meta:
         kw["value_range"] = _floats("imgen.range", meta["range"], 2)
     if "latent_shape" in meta:
         kw["latent_shape"] = tuple(_int("imgen.latent_shape", p) for p in meta["latent_shape"].split(","))
+    for key in ("whole_image", "square"):
+        if key in meta:
+            kw[key] = _bool("imgen." + key, meta[key])
+    if meta.get("inferred"):
+        kw["inferred"] = tuple(k.strip() for k in meta["inferred"].split(",") if k.strip())
     kw["extra"] = {k: v for k, v in meta.items() if k not in METADATA_KEYS}
     info = ModelInfo(**kw)  # type: ignore[arg-type]
     info.validate()
