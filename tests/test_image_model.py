@@ -165,3 +165,114 @@ def test_out_of_memory_at_the_smallest_tile_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(imgen.Model, "run", never)
     with pytest.raises(ModelError, match=r"out of memory even with one 64x64 tile at a time"):
         model(np.zeros((300, 300), np.uint8), tile=128)
+
+
+def noise_channel(path, channels=1, metadata=None) -> str:
+    """y = image - noise map, the map appended as the last input channel (DRUNet's layout)."""
+    const = [numpy_helper.from_array(np.array([v], np.int64), name)
+             for name, v in (("zero", 0), ("c", channels), ("c1", channels + 1), ("axis", 1))]
+    nodes = [helper.make_node("Slice", ["x", "zero", "c", "axis"], ["img"]),
+             helper.make_node("Slice", ["x", "c", "c1", "axis"], ["noise"]),
+             helper.make_node("Sub", ["img", "noise"], ["y"])]
+    graph = helper.make_graph(nodes, "noise_channel", [om._image("x", channels + 1)], [om._image("y", channels)],
+                              initializer=const)
+    meta = om.meta(task="denoise", channels=channels, input_channels=channels + 1, extra_channels="noise")
+    meta.update(metadata or {})
+    return om._save(graph, path, meta)
+
+
+@pytest.mark.parametrize("units, fed", [("fraction", 25 / 255), ("255", 25 / 255)])
+def test_a_noise_map_channel_is_appended_in_the_models_units(tmp_path, units, fed):
+    extra = {"imgen.noise_units": units}
+    if units == "255":  # y = x - map / 255: the model wants sigma on the 0-255 scale
+        path = noise_channel(tmp_path / "n.onnx", 1, extra)
+        proto = onnx.load(path)
+        scale = numpy_helper.from_array(np.array(1 / 255, np.float32), "k")
+        proto.graph.initializer.append(scale)
+        proto.graph.node.insert(2, helper.make_node("Mul", ["noise", "k"], ["noise_scaled"]))
+        proto.graph.node[3].input[1] = "noise_scaled"
+        onnx.save(proto, path)
+    else:
+        path = noise_channel(tmp_path / "n.onnx", 1, extra)
+    model = imgen.load(path)
+    assert model.takes_noise_level and model.info.channels == 1
+    assert (model(np.full((6, 7), 100, np.uint8), sigma=fed) == 75).all()
+    tiled = model(np.full((70, 90), 100, np.uint8), sigma=fed, tile=32, overlap=8)
+    assert (tiled == 75).all()
+
+
+def test_a_noise_map_channel_the_file_does_not_declare_is_named(tmp_path):
+    path = noise_channel(tmp_path / "n.onnx", 3, {"imgen.input_channels": "", "imgen.extra_channels": ""})
+    proto = onnx.load(path)
+    keep = [(p.key, p.value) for p in proto.metadata_props if p.value]
+    del proto.metadata_props[:]
+    for key, value in keep:
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, path)
+    with pytest.raises(ModelError, match=r"metadata says 3 input channels but the graph input has 4; if the last 1 "
+                                         r"is a noise-level map.*--info extra_channels=noise"):
+        imgen.load(path)
+    model = imgen.load(path, info={"input_channels": 4, "extra_channels": "noise"})
+    assert model(np.full((4, 4, 3), 0.5, np.float32), sigma=0.1).shape == (4, 4, 3)
+
+
+def test_colour_into_a_four_channel_model_gets_an_opaque_alpha_only_when_declared(tmp_path):
+    plain = imgen.load(om.identity(tmp_path / "p.onnx", 4, om.meta(task="restore", channels=4)))
+    rgb = np.dstack([np.full((3, 3), v, np.uint8) for v in (10, 20, 30)])
+    with pytest.raises(ValueError, match=r"takes 4 channels but does not say what the 4th is.*extra_channels=alpha"):
+        plain(rgb, convert_channels=True)
+    rgba = np.dstack([rgb, np.full((3, 3), 99, np.uint8)])
+    np.testing.assert_array_equal(plain(rgba), rgba)  # four in, four out: nothing to convert
+    alpha = imgen.load(om.identity(tmp_path / "a.onnx", 4, om.meta(task="restore", channels=4,
+                                                                    extra_channels="alpha")))
+    out = alpha(rgb, convert_channels=True)
+    np.testing.assert_array_equal(out, np.dstack([rgb, np.full((3, 3), 255, np.uint8)]))  # R, G, B, opaque
+    assert alpha(rgb[..., 0], convert_channels=True).shape == (3, 3, 4)
+
+
+def test_whole_image_models_run_whole_unless_tiles_are_asked_for(tmp_path, monkeypatch, caplog):
+    model = imgen.load(om.identity(tmp_path / "w.onnx", 1, om.meta(task="restore", channels=1, whole_image="true")))
+    shapes = []
+    real = imgen.Model.run
+
+    def recording(self, feeds):
+        shapes.append(next(iter(feeds.values())).shape)
+        return real(self, feeds)
+
+    monkeypatch.setattr(imgen.Model, "run", recording)
+    img = np.zeros((700, 600), np.uint8)
+    model(img)
+    assert shapes == [(1, 1, 700, 600)]
+    with caplog.at_level(logging.WARNING, logger="imgen"):
+        model(img, tile=256)
+    assert "depends on the whole image" in caplog.text and len(shapes) > 2
+
+
+def test_default_overlap_comes_from_the_receptive_field(tmp_path):
+    path, _, _ = om.conv3x3(tmp_path / "c.onnx", 1, om.meta(task="restore", channels=1, receptive_field=1))
+    model = imgen.load(path)
+    assert model._tiling(None, None) == (512, 8)  # four radii, at least 8
+    img = np.random.default_rng(0).random((300, 260), dtype=np.float32)
+    np.testing.assert_allclose(model(img, tile=64), model(img, tile=0), atol=1e-5)
+    declared, _, _ = om.conv3x3(tmp_path / "d.onnx", 1, om.meta(task="restore", channels=1, receptive_field=1,
+                                                                  tile_overlap=20))
+    assert imgen.load(declared)._tiling(None, None) == (512, 20)
+
+
+def test_square_models_get_square_inputs(tmp_path, monkeypatch):
+    model = imgen.load(om.identity(tmp_path / "s.onnx", 1, om.meta(task="restore", channels=1, square="true")))
+    shapes = []
+    real = imgen.Model.run
+
+    def recording(self, feeds):
+        shapes.append(next(iter(feeds.values())).shape)
+        return real(self, feeds)
+
+    monkeypatch.setattr(imgen.Model, "run", recording)
+    img = np.arange(30 * 50, dtype=np.uint16).reshape(30, 50)
+    np.testing.assert_array_equal(model(img), img)
+    assert shapes[-1][2:] == (50, 50)
+    big = np.arange(100 * 300, dtype=np.uint32).reshape(100, 300).astype(np.uint16)
+    np.testing.assert_array_equal(model(big, tile=128, overlap=16), big)
+    assert all(s[2] == s[3] for s in shapes)

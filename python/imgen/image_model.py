@@ -56,15 +56,25 @@ class ImageModel(Model):
                 f"imgen feeds an image and, if declared, a noise level: if {first!r} is the noise level, say so "
                 f"with info={{'noise_input': {first!r}}} (command line: --info noise_input={first})")
         graph_channels = spec.shape[1] if isinstance(spec.shape[1], int) else None
-        channels = info.channels or graph_channels
+        channels = info.channels or (None if info.input_channels else graph_channels)
         if channels is None:
             raise ModelError(
                 "the model has no imgen.channels metadata and a dynamic channel axis: "
                 "pass info={'channels': 1 or 3}"
             )
-        if graph_channels is not None and graph_channels != channels:
-            raise ModelError(f"metadata says {channels} channels but the graph input has {graph_channels}")
+        tensor_channels = info.input_channels or channels
+        if graph_channels is not None and graph_channels != tensor_channels:
+            hint = (f"; if the last {graph_channels - channels} is a noise-level map, declare it with "
+                    f"--info input_channels={graph_channels} --info extra_channels=noise"
+                    if graph_channels == channels + 1 else "")
+            raise ModelError(f"metadata says {tensor_channels} input channels but the graph input has "
+                             f"{graph_channels}{hint}")
         return info.replace(channels=channels) if channels != info.channels else info
+
+    @property
+    def takes_noise_level(self) -> bool:
+        """Whether the model is told the noise level: a noise input, or a noise-map channel."""
+        return self.info.noise_input is not None or self.info.extra_channels == "noise"
 
     # -- images -------------------------------------------------------------------------------
 
@@ -112,7 +122,7 @@ class ImageModel(Model):
             if img.dtype == np.float32 and not all_finite(img):
                 raise ValueError(f"{name} contains NaN or Inf; imgen does not guess values for them")
             prepared.append(adapt_channels(img, self.info.channels, convert=convert_channels, what=name,
-                                           model=self.name))
+                                           model=self.name, fourth=self.info.extra_channels))
 
         results: list[np.ndarray | None] = [None] * len(items)
         groups: dict[tuple, list[int]] = {}
@@ -156,7 +166,7 @@ class ImageModel(Model):
     # -- helpers ------------------------------------------------------------------------------
 
     def _sigmas(self, sigma, count: int) -> list[float | None]:
-        if self.info.noise_input is None:
+        if not self.takes_noise_level:
             if sigma is not None:
                 raise ValueError(f"model {self.name} has no noise-level input; sigma is not used")
             return [None] * count
@@ -174,14 +184,20 @@ class ImageModel(Model):
             if tile not in (None, 0) and tile != max(fixed):
                 log.info("model %s has a fixed %dx%d input; tile size set to it", self.name, *fixed)
             tile_size = max(fixed)
+        elif tile is None and info.whole_image:
+            tile_size = 0  # tiles could never match: run whole unless the caller asks for tiles
         elif tile is None:
             tile_size = info.tile if info.tile is not None else DEFAULT_TILE
         else:
             if tile < 0:
                 raise ValueError(f"tile must be >= 0 (0 = no tiling), got {tile}")
             tile_size = tile
+            if tile and info.whole_image:
+                log.warning("model %s's output depends on the whole image (imgen.whole_image): tiles of %d "
+                            "will not match running it whole", self.name, tile)
         if overlap is None:
-            overlap = info.tile_overlap if info.tile_overlap is not None else DEFAULT_OVERLAP
+            # The file's tile overlap, else enough for its receptive field, else the default.
+            overlap = next(v for v in (info.tile_overlap, info.overlap_needed, DEFAULT_OVERLAP) if v is not None)
         if overlap < 0:
             raise ValueError(f"overlap must be >= 0, got {overlap}")
         if tile_size:
@@ -236,26 +252,32 @@ class ImageModel(Model):
         m, least = self.info.size_multiple, self.info.min_size
         ph = max(-(-h // m) * m, -(-least // m) * m)
         pw = max(-(-w // m) * m, -(-least // m) * m)
+        if self.info.square:
+            ph = pw = max(ph, pw)
         return ph, pw
 
     def _feeds(self, tensor: np.ndarray, sigmas: list[float | None], images: list[np.ndarray]) -> dict:
-        feeds = {self.image_input.name: tensor}
-        if self.info.noise_input is not None:
-            lo, hi = self.info.value_range
-            values = []
-            for s, img in zip(sigmas, images):
-                values.append((estimate_sigma(img) if s is None else s) * (hi - lo))
-            spec = next(i for i in self.inputs if i.name == self.info.noise_input)
-            dtype = _TENSOR_DTYPES.get(spec.type, np.float32)
-            n = tensor.shape[0]
-            if self.info.noise_kind == "map":
-                noise = np.empty((n, 1) + tensor.shape[2:], dtype)
-            else:
-                noise = np.empty((n, 1, 1, 1), dtype)
-            for k in range(n):
-                noise[k] = values[k if len(values) == n else 0]
-            feeds[spec.name] = noise
-        return feeds
+        """The session's inputs: the image tensor, and the noise level where the model takes one
+        (a noise input, or a map appended as the last image channel), in the model's noise units:
+        imgen.noise_units "fraction" is sigma in the tensor's own units (sigma * (hi - lo) of its
+        value range: the fraction itself for a [0, 1] model), "255" is sigma on the 0-255 scale."""
+        if not self.takes_noise_level:
+            return {self.image_input.name: tensor}
+        lo, hi = self.info.value_range
+        unit = 255.0 if self.info.noise_units == "255" else hi - lo
+        values = [(estimate_sigma(img) if s is None else s) * unit for s, img in zip(sigmas, images)]
+        n = tensor.shape[0]
+        per_item = [values[k if len(values) == n else 0] for k in range(n)]
+        if self.info.extra_channels == "noise":
+            noise = np.empty((n, 1) + tensor.shape[2:], tensor.dtype)
+            noise[:] = np.asarray(per_item, tensor.dtype).reshape(n, 1, 1, 1)
+            return {self.image_input.name: np.concatenate([tensor, noise], axis=1)}
+        spec = next(i for i in self.inputs if i.name == self.info.noise_input)
+        dtype = _TENSOR_DTYPES.get(spec.type, np.float32)
+        shape = (n, 1) + tensor.shape[2:] if self.info.noise_kind == "map" else (n, 1, 1, 1)
+        noise = np.empty(shape, dtype)
+        noise[:] = np.asarray(per_item, dtype).reshape(n, 1, 1, 1)
+        return {self.image_input.name: tensor, spec.name: noise}
 
     def _scale_of(self, in_shape: tuple, out: np.ndarray) -> int:
         if out.ndim != 4 or out.shape[0] != in_shape[0]:
@@ -303,10 +325,12 @@ class ImageModel(Model):
             grid = _core.plan_tiles(h, w, tile=tile, overlap=overlap, multiple=max(fixed))
         rows, cols = grid.row_starts, grid.col_starts
         n_tiles, th, tw = len(rows) * len(cols), grid.tile_height, grid.tile_width
+        if self.info.square:  # the shorter side's tiles reach past the image (reflected)
+            th = tw = max(th, tw)
         per_batch = self._auto_batch(th, tw, tile_size) if batch_size is None or isinstance(
             self.image_input.shape[0], int) else batch_size
         norm = normalization(self.info, image.dtype, color_order, c)
-        if sigma is None and self.info.noise_input is not None:
+        if sigma is None and self.takes_noise_level:
             sigma = estimate_sigma(image)
         if image.strides[0] <= 0 or not image[0].flags.c_contiguous:
             # to_tensor would copy an image whose pixels are not contiguous for every batch.

@@ -38,12 +38,15 @@ def channel_count(image: np.ndarray) -> int:
     return 1 if image.ndim == 2 else image.shape[2]
 
 
-def adapt_channels(img: np.ndarray, want: int, *, convert: bool, what: str, model: str):
+def adapt_channels(img: np.ndarray, want: int, *, convert: bool, what: str, model: str,
+                   fourth: str | None = None):
     """(image with ``want`` channels, alpha to re-attach or None, was 2-D).
 
     RGBA on a 3-channel model keeps its alpha aside; other mismatches raise ValueError naming
     ``model`` and ``what`` (the image) unless ``convert``: colour -> BT.601 luma, gray -> three
-    equal channels (plus opaque alpha for 4-channel models)."""
+    equal channels; for a 4-channel model whose 4th channel is alpha (``fourth="alpha"``) an opaque
+    alpha is added.  A 4-channel model that does not say what its 4th channel is cannot be fed
+    converted images (ValueError naming the metadata that would say it)."""
     gray2d = img.ndim == 2
     have = channel_count(img)
     if have == want:
@@ -54,6 +57,10 @@ def adapt_channels(img: np.ndarray, want: int, *, convert: bool, what: str, mode
         names = {1: "gray", 3: "colour", 4: "colour with alpha"}
         raise ValueError(f"model {model} expects {want} channel(s) ({names[want]}), {what} has {have}; "
                          f"pass convert_channels=True (CLI: converted automatically)")
+    if want == 4 and fourth != "alpha":
+        raise ValueError(f"model {model} takes 4 channels but does not say what the 4th is, so {what} "
+                         f"({have} channel(s)) cannot be converted: if it is alpha, declare it with "
+                         f"info={{'extra_channels': 'alpha'}} (command line: --info extra_channels=alpha)")
     if want == 1:
         # Band by band, so a large image never has a full-size float copy.
         gray = np.empty(img.shape[:2], img.dtype)
@@ -64,8 +71,8 @@ def adapt_channels(img: np.ndarray, want: int, *, convert: bool, what: str, mode
             gray[y0:y1] = luma
         return gray, None, False
     base = img if gray2d else img[..., 0]
-    rgb = np.repeat(base[..., None], 3, axis=2)
-    if want == 4:
+    rgb = np.repeat(base[..., None], 3, axis=2) if have == 1 else img[..., :3]
+    if want == 4:  # colour (or gray made colour) with an opaque alpha
         alpha = np.full(base.shape, image_max(img.dtype), img.dtype)
         rgb = np.concatenate([rgb, alpha[..., None]], axis=2)
     return rgb, None, False

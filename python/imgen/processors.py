@@ -148,7 +148,7 @@ class FrameProcessor:
 
     def _check(self, model) -> ImageModel:
         model = ImageModel.adopt(model, "a processor", hint=" (image to image)")
-        if self.options.sigma is not None and model.info.noise_input is None:
+        if self.options.sigma is not None and not model.takes_noise_level:
             raise ImgenError(f"sigma given, but model {model.name} has no noise-level input")
         return model
 
@@ -197,7 +197,7 @@ class FrameProcessor:
                 sigmas.append(sigma)
         flat = [p for group in work for p in group]
         kwargs = {}
-        if model.info.noise_input is not None and opts.sigma is not None:
+        if model.takes_noise_level and opts.sigma is not None:
             kwargs["sigma"] = sigmas
         outs = model(flat, tile=opts.tile, overlap=opts.overlap, batch_size=opts.batch_size,
                      color_order=opts.color_order, convert_channels=True, **kwargs)
