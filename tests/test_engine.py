@@ -317,25 +317,6 @@ def test_model_that_does_not_fit_the_image(tmp_path):
         imgen.load(om.identity(tmp_path / "x.onnx", 3), info={"channels": 1})
 
 
-def test_load_returns_the_wrapper_for_the_task(tmp_path):
-    gen = imgen.load(om.identity(tmp_path / "g.onnx", 3, om.meta(task="generate", channels=3)))
-    assert type(gen) is imgen.Generator and not callable(gen)  # only image models take images
-    restore = imgen.load(om.identity(tmp_path / "r.onnx", 3))
-    assert type(restore) is imgen.ImageModel and restore.info.task == "restore"
-    assert imgen.ImageModel.adopt(restore, "x") is restore
-    with pytest.raises(ModelError, match="is a generate model; running images needs a denoise or restore or "
-                                         "translate model"):
-        imgen.ImageModel.adopt(gen, "running images")
-    with pytest.raises(ModelError, match="is a generate model; ImageModel takes a denoise"):
-        imgen.ImageModel.open(tmp_path / "g.onnx")
-    # A plain Model of the right task is viewed as the wrapper, on the same session.
-    plain = imgen.Model.open(tmp_path / "r.onnx")
-    assert type(plain) is imgen.Model
-    viewed = imgen.ImageModel.adopt(plain, "x")
-    assert viewed._session is plain._session
-    np.testing.assert_array_equal(viewed(np.full((4, 4, 3), 9, np.uint8)), 9)
-
-
 def test_explicit_cpu_provider(tmp_path):
     model = imgen.load(om.identity(tmp_path / "c.onnx", 3), providers="cpu", threads=1)
     assert model.provider == "CPUExecutionProvider"
