@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-#: Ray's Python loggers (Ray Core, Ray Data, the runtime environment agent's client side).
+#: Ray's Python loggers (the driver's side of Ray Core and its runtime environments).
 RAY_LOGGERS = ("ray",)
 
 
@@ -23,8 +23,9 @@ def default_log_path() -> Path:
 
 @contextmanager
 def ray_output_to(path: str | os.PathLike) -> Iterator[Path]:
-    """Send everything written to file descriptor 2 (Ray's C++ log lines, its child processes'
-    output) and Ray's Python loggers to ``path`` (appended, created 0600) for the duration.
+    """Send everything written to file descriptors 1 and 2 and ``sys.stdout`` (Ray's C++ log
+    lines, its child processes' output, the error messages it prints) and Ray's Python loggers
+    to ``path`` (appended, created 0600) for the duration.
 
     ``sys.stderr`` and the logging handlers that wrote to it keep writing to the terminal, so
     imgen's progress bar, log lines and report are unchanged.  Restored on exit.
@@ -36,7 +37,12 @@ def ray_output_to(path: str | os.PathLike) -> Iterator[Path]:
             stream.flush()
         except (AttributeError, ValueError, OSError):
             pass
-    saved_fd = os.dup(2)
+    saved_fd, saved_out = os.dup(2), os.dup(1)
+    old_stdout = sys.stdout
+    # Ray prints its error messages (a worker or node died, ...) with print() to sys.stdout.
+    ray_stdout = io.TextIOWrapper(io.FileIO(os.dup(sink), "w"), encoding="utf-8", errors="backslashreplace",
+                                  line_buffering=True)
+    sys.stdout = ray_stdout
     old_stderr, terminal = sys.stderr, None
     moved: list[logging.StreamHandler] = []
     if _writes_to_fd2(old_stderr):
@@ -61,6 +67,7 @@ def ray_output_to(path: str | os.PathLike) -> Iterator[Path]:
         if lg.level == logging.NOTSET or lg.level > logging.INFO:
             lg.setLevel(logging.INFO)
     os.dup2(sink, 2)
+    os.dup2(sink, 1)
     try:
         yield path
     finally:
@@ -68,8 +75,16 @@ def ray_output_to(path: str | os.PathLike) -> Iterator[Path]:
             sys.stderr.flush()
         except (ValueError, OSError):
             pass
+        try:
+            sys.stdout.flush()
+        except (ValueError, OSError):
+            pass
         os.dup2(saved_fd, 2)
+        os.dup2(saved_out, 1)
         os.close(saved_fd)
+        os.close(saved_out)
+        sys.stdout = old_stdout
+        ray_stdout.close()
         os.close(sink)
         for lg, (propagate, level, handlers) in zip(loggers, saved_loggers):
             lg.handlers = handlers

@@ -39,7 +39,7 @@ def check_nodes(ray, *, timeout: float | None = 600) -> None:
     others: list[str] = []
     ready, late = ray.wait(list(refs), num_returns=len(refs), timeout=timeout)
     for ref in ready:
-        where = refs[ref].get("NodeManagerAddress", "?")
+        where = f"{refs[ref].get('NodeManagerAddress', '?')}:{refs[ref].get('NodeManagerPort', '?')}"
         try:
             ok, detail, host = ray.get(ref)
         except ray.exceptions.RuntimeEnvSetupError as e:
