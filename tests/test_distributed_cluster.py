@@ -8,6 +8,7 @@ The tests run in file order: the last two change the cluster (a node killed, a n
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -194,3 +195,11 @@ def test_node_without_imgen_is_named(cluster, model, folder, tmp_path):
     assert f":{node.manager_port} " in line and "No module named 'imgen'" in line
     assert "--ray-pip" in line and "--runtime-env" in line
     assert not (tmp_path / "out").exists()
+
+    # The fix the line offers: ship imgen to the workers with a runtime environment (here its path).
+    env_file = tmp_path / "env.json"
+    env_file.write_text(json.dumps({"env_vars": {"PYTHONPATH": PYTHONPATH}}))
+    r = imgen_cli(cluster, ["run", model, str(folder), "-o", str(tmp_path / "out"), "-q",
+                            "--ray", cluster.address, "--runtime-env", str(env_file)], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert only_imgen_lines(r.stderr)[-1] == "imgen: wrote 16 of 16 image(s)"
