@@ -71,7 +71,8 @@ def folder(tmp_path_factory):
 
 def imgen_cli(cluster, args: list[str], cwd: Path, *, env: dict | None = None, timeout: float = 300):
     """``python -m imgen ARGS`` as an operator runs it: its own process, real stderr."""
-    return subprocess.run([sys.executable, "-m", "imgen", *args], cwd=cwd, env=env or cluster.env,
+    env = dict(env or cluster.env, TMPDIR=str(cwd))  # where the run's Ray log file goes
+    return subprocess.run([sys.executable, "-m", "imgen", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -102,8 +103,10 @@ def test_run_across_both_nodes_matches_local(cluster, model, folder, tmp_path):
     r = imgen_cli(cluster, ["run", model, str(folder), "-o", str(tmp_path / "ray"), "-q",
                             "--ray", cluster.address, "--workers", "2"], tmp_path)
     assert r.returncode == 0, r.stderr
-    lines = only_imgen_lines(r.stderr)  # Ray's own lines went to its log file
+    lines = only_imgen_lines(r.stderr)  # Ray's own lines went to its log file, which is named
     assert lines[-1] == "imgen: wrote 16 of 16 image(s)"
+    for log in tmp_path.glob("imgen-ray-*.log"):  # there when Ray said something
+        assert f"imgen: Ray's own messages are in {log} (-v shows them here)" in lines
     assert files(tmp_path / "ray") == files(tmp_path / "local")
 
 

@@ -20,6 +20,14 @@ from imgen.cli import main
 import onnx_models as om
 
 
+@pytest.fixture(autouse=True)
+def _ray_logs_in_tmp_path(tmp_path, monkeypatch):
+    """--ray runs of the CLI leave Ray's log file in $TMPDIR: here, the test's own folder."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
+
 @pytest.fixture(scope="module")
 def model(tmp_path_factory):
     path, _, _ = om.conv3x3(tmp_path_factory.mktemp("model") / "conv.onnx", 3,

@@ -32,10 +32,13 @@ def check_nodes(ray, *, timeout: float | None = 600) -> None:
     from .. import __version__
 
     nodes = [n for n in ray.nodes() if n.get("Alive")]
+    if not nodes:
+        return
     probe = ray.remote(num_cpus=0, max_retries=0)(_as_local(_probe))
     refs = {probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)).remote(): n
             for n in nodes}
     broken: list[tuple[str, str]] = []
+    setup: list[tuple[str, str]] = []
     others: list[str] = []
     ready, late = ray.wait(list(refs), num_returns=len(refs), timeout=timeout)
     for ref in ready:
@@ -43,7 +46,7 @@ def check_nodes(ray, *, timeout: float | None = 600) -> None:
         try:
             ok, detail, host = ray.get(ref)
         except ray.exceptions.RuntimeEnvSetupError as e:
-            broken.append((where, f"its runtime environment could not be set up: {_last_line(e)}"))
+            setup.append((where, _last_line(e)))
             continue
         except ray.exceptions.RayError:  # the node died or went away: Ray schedules around it
             continue
@@ -51,8 +54,14 @@ def check_nodes(ray, *, timeout: float | None = 600) -> None:
             broken.append((f"{where} ({host})", detail))
         elif detail != __version__:
             others.append(f"{where} ({host}) has imgen {detail}")
+    for ref in late:
+        ray.cancel(ref, force=True)
     if late:
         log.warning("%d node(s) did not answer within %ss; going on", len(late), timeout)
+    if setup:
+        raise ImgenError(
+            f"the job's runtime environment could not be set up on node {', '.join(w for w, _ in setup)} "
+            f"({setup[0][1]}); check --runtime-env / --ray-pip (docs/distributed.md)")
     if broken:
         where = ", ".join(w for w, _ in broken)
         raise ImgenError(

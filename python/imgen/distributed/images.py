@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections import deque
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
@@ -131,6 +132,7 @@ def _run_pool(items: list[Item], make_process: ProcessFactory, resources: Worker
              len(items), len(batches), size, resources.cpus_per_worker, resources.gpus_per_worker)
     inflight: dict[Any, tuple[Any, list[Item]]] = {}
     rows: dict[int, tuple[str, str]] = {}
+    unavailable: dict[int, int] = {}  # first job index of a batch: times its actor was unreachable
     try:
         while batches or inflight:
             while batches and idle:
@@ -150,6 +152,15 @@ def _run_pool(items: list[Item], make_process: ProcessFactory, resources: Worker
                 except ray.exceptions.RayActorError as e:
                     if getattr(e, "actor_init_failed", False):
                         raise ImgenError(f"the Ray workers failed to start: {_last_line(e)}") from None
+                    first = batch[0][0]
+                    if (isinstance(e, ray.exceptions.ActorUnavailableError)
+                            and unavailable.get(first, 0) <= resources.max_retries):
+                        # Sent while its actor was restarting after another batch killed it: again.
+                        unavailable[first] = unavailable.get(first, 0) + 1
+                        time.sleep(0.5 * unavailable[first])  # give the restart a moment
+                        batches.appendleft(batch)
+                        idle.append(actor)
+                        continue
                     log.info("a worker died %d time(s) on a batch of %d file(s): %s", resources.max_retries + 1,
                              len(batch), _last_line(e))
                     result = []
