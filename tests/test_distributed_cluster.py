@@ -142,6 +142,16 @@ def test_video_bytes_identical_to_local(cluster, model, tmp_path):
     assert (tmp_path / "ray.mp4").read_bytes() == (tmp_path / "local.mp4").read_bytes()
 
 
+def test_runtime_env_that_fails_is_named(cluster, model, folder, tmp_path):
+    r = imgen_cli(cluster, ["run", model, str(folder), "-o", str(tmp_path / "out"), "-q", "--ray", cluster.address,
+                            "--ray-pip", str(tmp_path / "missing-1.0-py3-none-any.whl")], tmp_path)
+    assert r.returncode == 1
+    (line,) = [x for x in only_imgen_lines(r.stderr) if "error" in x]
+    assert "imgen: error: the job's runtime environment could not be set up on node " in line
+    assert "check --runtime-env / --ray-pip" in line
+    assert not (tmp_path / "out").exists()
+
+
 DRIVER = """
 import logging, sys
 from imgen.distributed import WorkerResources, connected, map_images
@@ -189,7 +199,12 @@ def test_node_lost_mid_run(cluster, model, folder, tmp_path):
 
 
 def test_node_without_imgen_is_named(cluster, model, folder, tmp_path):
-    env = dict(cluster.env, PYTHONPATH=str(Path(__file__).parent))  # no imgen on this node
+    # A node without imgen: where imgen is installed in site-packages (CI), a package that
+    # shadows it and fails as a missing one would.
+    bare = tmp_path / "bare" / "imgen"
+    bare.mkdir(parents=True)
+    (bare / "__init__.py").write_text('raise ModuleNotFoundError("No module named \'imgen\'", name="imgen")\n')
+    env = dict(cluster.env, PYTHONPATH=os.pathsep.join([str(bare.parent), str(Path(__file__).parent)]))
     node = cluster.add_node(num_cpus=1, env=env, name="bare")
     r = imgen_cli(cluster, ["run", model, str(folder), "-o", str(tmp_path / "out"), "-q",
                             "--ray", cluster.address], tmp_path)
