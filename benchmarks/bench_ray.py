@@ -95,9 +95,11 @@ def main() -> None:
 
     import ray
 
-    from imgen.cli.run import RunSettings
+    from functools import partial
+
     from imgen.distributed import WorkerResources, map_images
     from imgen.imageio import plan_outputs
+    from imgen.processors import ProcessorOptions, build_processor
 
     work = Path(tempfile.mkdtemp(prefix="bench-ray-"))
     try:
@@ -108,15 +110,16 @@ def main() -> None:
             ray.init(address=args.address)
         else:
             ray.init(num_cpus=2, include_dashboard=False)
+        make_process = partial(build_processor, ProcessorOptions(model=model, providers=("cpu",), color_order="bgr"))
         print(f"Ray start-up: {time.perf_counter() - t0:.2f} s; cluster {ray.cluster_resources().get('CPU')} CPUs",
               flush=True)
 
         def local(threads: int):
             def run(out: Path) -> dict:
                 jobs, _ = plan_outputs([work / "in"], out)
-                process = RunSettings(model, ("cpu",))(threads)
+                process = make_process(threads)
                 from imgen import set_num_threads
-                from imgen.cli._batch import run_files
+                from imgen.batch import run_files
 
                 set_num_threads(threads)
                 run_files(jobs, process, quiet=True)
@@ -129,7 +132,7 @@ def main() -> None:
                 log.unlink(missing_ok=True)
                 jobs, _ = plan_outputs([work / "in"], out)
                 started = time.time()
-                map_images(jobs, Timed(RunSettings(model, ("cpu",)), str(log)),
+                map_images(jobs, Timed(make_process, str(log)),
                            resources=WorkerResources(workers=workers, cpus_per_worker=1))
                 batches = [json.loads(line) for line in log.read_text().splitlines()]
                 first, last = min(b["start"] for b in batches), max(b["end"] for b in batches)

@@ -55,12 +55,11 @@ def clips(tmp_path_factory):
 @pytest.fixture(scope="session")
 def ray_cluster():
     """A local 2-CPU Ray instance shared by every test that asks for it, shut down at the end of
-    the session (starting one costs about 10 s here; skips without Ray Data).
+    the session (starting one costs about 10 s here; skips without Ray).
 
     Workers import imgen from where this process does and the tests' helpers from tests/.
     """
     ray = pytest.importorskip("ray")
-    pytest.importorskip("ray.data", reason="Ray Data needs pandas and pyarrow: pip install 'imgen[ray]'")
     import logging
 
     assert not ray.is_initialized(), "a Ray runtime is already running in the test process"

@@ -17,6 +17,14 @@ from imgen.cli import main
 
 import onnx_models as om
 
+
+@pytest.fixture(autouse=True)
+def _ray_logs_in_tmp_path(tmp_path, monkeypatch):
+    """--ray runs of the CLI leave Ray's log file in $TMPDIR: here, the test's own folder."""
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+
 av = pytest.importorskip("av")
 
 

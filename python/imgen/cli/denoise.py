@@ -7,7 +7,8 @@ from ..imageio import plan_outputs
 from ..denoise import WAVELETS
 from ..processors import METHODS, MODES, STAGES, THRESHOLDS, FrameProcessor, ProcessorOptions
 from ._args import add_info_argument, positive_int, sigma_255, thread_count
-from ..batch import run_files
+from ..batch import run_files, skip_done
+from ._distributed import add_ray_arguments, add_resume_argument, check_ray_arguments
 from ._report import print_summary
 from .run import add_io_arguments
 
@@ -19,7 +20,11 @@ def add_parser(sub) -> None:
                     "atomic writes, inputs never overwritten, failures listed, exit status 1 on failure).")
     add_io_arguments(p)
     add_method_arguments(p, required=False)
-    p.add_argument("--threads", type=thread_count, help="threads (default: all cores)")
+    p.add_argument("--threads", type=thread_count,
+                   help="threads (default: all cores; with --ray see --cpus-per-worker)")
+    add_resume_argument(p)
+    add_ray_arguments(p, "BM3D is the slow one worth spreading out: each worker denoises one file at a time "
+                         "(a learned --model gets batches of 8, as locally).")
     p.set_defaults(func=main)
 
 
@@ -56,22 +61,40 @@ def processor_options(args: argparse.Namespace, *, color_order: str) -> Processo
 
 
 def main(args: argparse.Namespace) -> int:
+    check_ray_arguments(args)
     options = processor_options(args, color_order="bgr")
+    if args.ray is not None:
+        from ._distributed import run_on_ray
+
+        if args.model:
+            _check_denoiser(args, threads=1)
+        return run_on_ray(args, options, batch_size=_chunk(args))
     if args.threads is not None:
         from .. import set_num_threads
 
         set_num_threads(args.threads)
     jobs, problems = plan_outputs(args.inputs, args.output, args.ext)
-    model = None
-    if args.model:
-        from ..engine import Model
-        from ..image_model import ImageModel
-
-        model = ImageModel.adopt(Model.open(args.model, threads=args.threads, metadata=dict(args.info)),
-                                 "imgen denoise",
-                                 tasks=("denoise", "restore"))
+    skipped = 0
+    if args.resume:
+        jobs, skipped = skip_done(jobs)
+    model = _check_denoiser(args, threads=args.threads) if args.model else None
     process = FrameProcessor(options, model=model)
-    summary = run_files(jobs, process, chunk=8 if args.model else 1, desc=process.name, quiet=args.quiet,
+    summary = run_files(jobs, process, chunk=_chunk(args), desc=process.name, quiet=args.quiet,
                         max_pixels=args.max_pixels)
     summary.notes.update(process.notes)
+    summary.skipped = skipped
     return print_summary(summary, problems)
+
+
+def _chunk(args: argparse.Namespace) -> int:
+    """Files per model call: 8 for a learned model, 1 for a classical method (one image at a time)."""
+    return 8 if args.model else 1
+
+
+def _check_denoiser(args: argparse.Namespace, *, threads: int | None):
+    """The model opened as a denoiser (ModelError naming what was expected if it is not one)."""
+    from ..engine import Model
+    from ..image_model import ImageModel
+
+    model = Model.open(args.model, threads=threads, metadata=dict(args.info))
+    return ImageModel.adopt(model, "imgen denoise", tasks=("denoise", "restore"))

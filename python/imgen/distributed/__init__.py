@@ -1,7 +1,7 @@
 """Distributed batch processing on Ray (the optional extra ``imgen[ray]``).
 
-Image folders go through Ray Data (``map_batches`` over a pool of actors, one loaded model per
-actor); videos are sharded one per Ray task, long ones one segment per task (cut on keyframes,
+Image folders go to a pool of Ray actors (one loaded model per actor, fed batches of file
+paths); videos are sharded one per Ray task, long ones one segment per task (cut on keyframes,
 joined without re-encoding).  Importing this package does not import Ray: the functions do, when
 called, and say ``pip install 'imgen[ray]'`` when it is missing.
 

@@ -10,8 +10,9 @@ from ..errors import ImgenError, MissingExtraError, require
 
 log = logging.getLogger("imgen")
 
+
 class RayMissingError(MissingExtraError):
-    """Ray (or Ray Data's own dependencies) is not installed."""
+    """Ray is not installed."""
 
 
 def ray_module():
@@ -19,44 +20,70 @@ def ray_module():
     return require("ray", purpose="distributed runs", extra="ray", package="Ray", error=RayMissingError)
 
 
-def ray_data_module():
-    """The ray.data module (needs pandas and pyarrow too), or RayMissingError."""
-    ray_module()
-    return require("ray.data", purpose="distributed image runs", extra="ray", package="Ray Data",
-                   error=RayMissingError)
-
-
 @contextmanager
 def connected(address: str | None = None, *, runtime_env: Mapping[str, Any] | None = None,
-              num_cpus: int | None = None) -> Iterator[Any]:
+              num_cpus: int | None = None, ray_logs: bool | None = None, check: bool = True) -> Iterator[Any]:
     """Use the Ray runtime this process is already connected to, or connect for the duration.
 
     address: None or "" starts a local Ray instance (or joins the cluster named by
         ``$RAY_ADDRESS``); "auto" joins the cluster started on this machine by ``ray start
-        --head``; "HOST:PORT" a cluster's head node; "ray://HOST:10001" goes through Ray Client.
-    runtime_env: Ray's runtime environment for the workers (e.g. env_vars, pip, py_modules).
+        --head``; "HOST:PORT" a cluster's head node; "ray://HOST:10001" goes through Ray Client
+        (needs ``ray[client]``).  Unreachable addresses and missing authentication tokens are
+        ImgenErrors naming the cause.
+    runtime_env: Ray's runtime environment for the workers (e.g. env_vars, pip, working_dir).
     num_cpus: CPUs of a local instance that this call starts (default: all).
+    ray_logs: forward the workers' output (and Ray's messages about them) to this process's
+        stderr; False leaves it in Ray's session logs (``/tmp/ray/session_*/logs`` on each node).
+        Default: when imgen's logger shows INFO (``imgen -v``).  Ray's Python loggers ("ray",
+        at WARNING) keep their own handlers; ``_logs.ray_output_to`` sends them to a file.
+    check: first make sure the workers of every node import imgen (``_nodes.check_nodes``).
     A connection made here is closed on exit; an existing one is left as it was.
     """
     ray = ray_module()
     if ray.is_initialized():
+        if check:
+            _check_nodes(ray)
         yield ray
         return
-    kwargs: dict[str, Any] = {"logging_level": logging.WARNING, "log_to_driver": True}
+    if ray_logs is None:
+        ray_logs = log.isEnabledFor(logging.INFO)
+    target = address or os.environ.get("RAY_ADDRESS") or ""
+    _check_address(address or "", target)
+    kwargs: dict[str, Any] = {"log_to_driver": ray_logs, "logging_level": logging.WARNING}
     if runtime_env:
         kwargs["runtime_env"] = dict(runtime_env)
-    joining = bool(address) or bool(os.environ.get("RAY_ADDRESS"))
-    if not joining:
+    if not target:
         kwargs.update(include_dashboard=False, num_cpus=num_cpus)
     try:
         ray.init(address=address or None, **kwargs)
+    except ray.exceptions.AuthenticationError:
+        from ._address import auth_message
+
+        raise ImgenError(auth_message(target)) from None
     except (ConnectionError, ValueError, RuntimeError) as e:
-        raise ImgenError(f"cannot connect to Ray at {address or os.environ.get('RAY_ADDRESS')}: {e}") from e
-    log.info("Ray: %s", "joined " + (address or os.environ["RAY_ADDRESS"]) if joining else "local instance")
+        raise ImgenError(f"cannot connect to Ray at {target or 'a new local instance'}: {e}") from None
+    log.info("Ray: %s", f"joined {target}" if target else "local instance")
     try:
+        if check:
+            _check_nodes(ray)
         yield ray
     finally:
         ray.shutdown()
+
+
+def _check_address(address: str, target: str) -> None:
+    from . import _address
+
+    if target.startswith("ray://"):
+        _address.check_client()
+    elif address and address != "auto":  # Ray itself sends the token to "auto" and $RAY_ADDRESS
+        _address.check_reachable(address)
+
+
+def _check_nodes(ray) -> None:
+    from ._nodes import check_nodes
+
+    check_nodes(ray)
 
 
 def cluster_resources() -> dict[str, float]:

@@ -76,7 +76,9 @@ def run_videos(
     processor: ``imgen.processors.ProcessorOptions`` or a ``FrameProcessor`` (rebuilt in each
         task with ``threads`` = its CPUs, on the CPU unless GPUs are reserved), or any picklable
         ``list[ndarray] -> list[ndarray]`` callable, sent as it is.
-    encode: ``imgen.video.EncodeOptions`` (encoder threads default to the task's CPUs).
+    encode: ``imgen.video.EncodeOptions``.  Its thread count is not changed to the task's CPUs: the
+        encoder's bitstream depends on it, and the default (a fixed count) makes the same bytes
+        as the local run.
     on_bad_frame / batch_size / queue_size / copy_streams: as ``process_video``.
     segment_seconds: videos of at least twice this are cut on keyframes into segments of at
         least this many seconds, one task each (None or 0: never).
@@ -97,6 +99,10 @@ def run_videos(
         raise ValueError(f"segment_seconds must be >= 0 (0 or None: never segment), got {segment_seconds}")
     options = processor.options if isinstance(processor, FrameProcessor) else processor
     if isinstance(options, ProcessorOptions):
+        if options.model is not None:
+            from .images import _model_ref
+
+            options = replace(options, model=_model_ref(options.model))  # workers may run elsewhere
         FrameProcessor(replace(options, providers=("cpu",), threads=1))  # a bad model fails here, once
     elif not callable(processor):
         raise TypeError(f"processor must be ProcessorOptions, a FrameProcessor or a callable, got {type(processor).__name__}")
@@ -119,7 +125,7 @@ def run_videos(
         remote = {"num_cpus": resources.cpus_per_worker, "num_gpus": resources.gpus_per_worker,
                   "max_retries": resources.max_retries}
         settings = VideoTaskSettings(
-            work, encode if encode.threads else replace(encode, threads=threads), on_bad_frame, batch_size,
+            work, encode, on_bad_frame, batch_size,
             queue_size, copy_streams, segment_seconds or None, threads, remote)
         results = _run_tasks(ray, jobs, settings, resources, progress)
     for i, job in enumerate(jobs):

@@ -11,6 +11,11 @@ from .source import Colour, SourceInfo
 SWS_COLORSPACE = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}
 _FIXED_QUANTISER = 3  # for encoders without CRF and no bitrate (mpeg4: 2 best .. 31 worst)
 _MPEG4_MAX_TIMEBASE = 65535
+#: Encoder threads when EncodeOptions.threads is 0.  Fixed rather than FFmpeg's automatic choice,
+#: which follows the machine's CPU count: x264/x265 frame threads and FFmpeg's slice-threaded
+#: encoders make a different bitstream for each thread count, and the same input must encode to
+#: the same bytes on any machine (a laptop, a 1-CPU Ray worker).
+DEFAULT_THREADS = 4
 
 
 def pick_codec(av, options: EncodeOptions, container):
@@ -94,7 +99,7 @@ def add_video_stream(av, container, codec, options: EncodeOptions, info: SourceI
     time_base = encoder_time_base(codec, info)
     cc.time_base = time_base
     cc.framerate = info.rate.limit_denominator(1_000_000)
-    cc.thread_count = options.threads
+    cc.thread_count = options.threads or DEFAULT_THREADS
     if info.sample_aspect_ratio:
         cc.sample_aspect_ratio = info.sample_aspect_ratio
 

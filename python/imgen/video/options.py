@@ -22,7 +22,7 @@ class EncodeOptions:
     pix_fmt: the encoded pixel format; None keeps the source's when the encoder takes it, else
         yuv420p (yuv420p10le for sources deeper than 8 bits, when the encoder takes it).
     preset: the encoder's speed preset (x264: ultrafast .. veryslow); None = its default.
-    threads: encoder threads, 0 = FFmpeg's automatic choice.
+    threads: encoder threads, 0 = a fixed default (encoding.DEFAULT_THREADS: the same bytes on any machine).
     extra: further encoder options as FFmpeg names them, e.g. {"tune": "film"}.
     """
 
