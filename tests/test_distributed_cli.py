@@ -94,3 +94,20 @@ def test_denoise_resume_without_ray(noisy, tmp_path, capsys):
     assert main([*args, "--resume"]) == 0
     assert "imgen: wrote 1 of 1 image(s); 2 already done, skipped (--resume)" in capsys.readouterr().err
     assert (out / "n1.png").exists() and (out / "n0.png").stat().st_mtime_ns == kept
+
+
+def test_cluster_options_are_checked_when_built_and_turned_into_argument_values():
+    from imgen.distributed import ClusterOptions
+
+    from imgen.cli._distributed import cluster_options
+
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        ClusterOptions(workers=0)
+    with pytest.raises(ValueError, match="cpus_per_worker must be > 0"):
+        ClusterOptions(cpus_per_worker=0)
+    with pytest.raises(ValueError, match="gpus_per_worker must be >= 0"):
+        ClusterOptions(gpus_per_worker=-1)
+    args = argparse.Namespace(ray="auto", runtime_env=None, ray_pip=None, workers=3, cpus_per_worker=None,
+                              gpus_per_worker=0.5)
+    assert cluster_options(args) == ClusterOptions(address="auto", workers=3, cpus_per_worker=1, gpus_per_worker=0.5)
+    assert ClusterOptions(gpus_per_worker=0.5).resources(0.5).gpus_per_worker == 0.5

@@ -99,7 +99,7 @@ def _run_files(jobs, process, **kwargs):
 
 
 def test_run_images_matches_run_files(ray_cluster, model, folder, tmp_path):
-    from imgen.distributed import run_images
+    from imgen.distributed import ClusterOptions, run_images
     from imgen.imageio import plan_outputs
     from imgen.processors import FrameProcessor, ProcessorOptions
 
@@ -107,7 +107,7 @@ def test_run_images_matches_run_files(ray_cluster, model, folder, tmp_path):
     local = _run_files(local_jobs, FrameProcessor(ProcessorOptions(model=model, color_order="bgr")))
     gone = tmp_path / "gone.png"
     dist = tmp_path / "ray"
-    summary = run_images([folder, gone], dist, model, workers=2, batch_size=4)
+    summary = run_images([folder, gone], dist, model, cluster=ClusterOptions(workers=2), batch_size=4)
 
     assert summary.done == local.done == 11 and summary.skipped == 0 and summary.stopped is None
     assert summary.failures == local.failures and [Path(s).name for s, _ in summary.failures] == ["broken.png"]
@@ -119,7 +119,7 @@ def test_run_images_matches_run_files(ray_cluster, model, folder, tmp_path):
 
     (dist / "sub" / "im3.png").unlink()
     (dist / ".gray.png.0123abcd.tmp").write_bytes(b"left by a killed run")
-    again = run_images([folder], dist, model, resume=True, workers=1)
+    again = run_images([folder], dist, model, resume=True, cluster=ClusterOptions(workers=1))
     assert (again.done, again.skipped, [Path(s).name for s, _ in again.failures]) == (1, 10, ["broken.png"])
     assert _files(dist) == want  # the missing output redone, the stale temporary file gone
 

@@ -191,11 +191,12 @@ class CrashOnce:
 
 def test_killed_video_worker_is_retried(ray_cluster, model, clip, tmp_path):
     from imgen.video.library import plan_videos
-    from imgen.distributed.videos import run_videos
+    from imgen.distributed import ClusterOptions, run_videos
 
     marker = tmp_path / "crashed"
     jobs, _ = plan_videos([clip], tmp_path / "out.mp4")
-    summary = run_videos(jobs, CrashOnce(model, str(marker)), segment_seconds=None, max_retries=2)
+    summary = run_videos(jobs, CrashOnce(model, str(marker)), segment_seconds=None,
+                         cluster=ClusterOptions(max_retries=2))
     assert marker.exists(), "the worker never crashed: the test proves nothing"
     assert summary.failures == [] and summary.done == 1
     assert len(frames(tmp_path / "out.mp4")) == 20

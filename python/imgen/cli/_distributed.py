@@ -113,10 +113,12 @@ def _load_runtime_env(text: str) -> dict[str, Any]:
     return env
 
 
-def cluster_arguments(args: argparse.Namespace) -> dict[str, Any]:
-    """run_images / run_videos keyword arguments from --ray and friends."""
-    return {"address": args.ray or None, "runtime_env": runtime_env(args), "workers": args.workers,
-            "cpus_per_worker": args.cpus_per_worker or 1, "gpus_per_worker": args.gpus_per_worker}
+def cluster_options(args: argparse.Namespace):
+    """The ClusterOptions of --ray and friends."""
+    from ..distributed import ClusterOptions
+
+    return ClusterOptions(address=args.ray or None, runtime_env=runtime_env(args), workers=args.workers,
+                          cpus_per_worker=args.cpus_per_worker or 1, gpus_per_worker=args.gpus_per_worker)
 
 
 @contextmanager
@@ -155,10 +157,10 @@ def run_on_ray(args: argparse.Namespace, options, *, batch_size: int = 8) -> int
     from ..distributed import run_images
     from ..imageio import pixel_limit
 
-    kwargs = cluster_arguments(args)
+    cluster = cluster_options(args)
     with ray_output(args):
         summary = run_images(
-            args.inputs, args.output, options, ext=args.ext, resume=args.resume, batch_size=batch_size,
-            progress=not args.quiet, max_pixels=pixel_limit(args.max_pixels),  # the driver's $IMGEN_MAX_PIXELS too
-            **kwargs)
+            args.inputs, args.output, options, ext=args.ext, resume=args.resume, cluster=cluster,
+            batch_size=batch_size, progress=not args.quiet,
+            max_pixels=pixel_limit(args.max_pixels))  # the driver's $IMGEN_MAX_PIXELS too
     return print_summary(summary)

@@ -41,14 +41,14 @@ def main_library(args: argparse.Namespace, encode) -> int:
         jobs, skipped = skip_done(jobs)
     if args.ray is not None:
         from ..distributed.videos import run_videos
-        from ._distributed import cluster_arguments, ray_output
+        from ._distributed import cluster_options, ray_output
 
-        kwargs = cluster_arguments(args)
+        cluster = cluster_options(args)
         with ray_output(args):
             summary = run_videos(
                 jobs, options, encode=encode, on_bad_frame=args.on_bad_frame, batch_size=args.batch_size,
                 queue_size=args.queue_size, copy_streams=not args.no_copy, segment_seconds=args.segment_seconds,
-                resume=args.resume, progress=not args.quiet, **kwargs)
+                resume=args.resume, cluster=cluster, progress=not args.quiet)
     else:
         from ..video import process_video
 

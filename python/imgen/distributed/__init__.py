@@ -6,19 +6,20 @@ joined without re-encoding).  Importing this package does not import Ray: the fu
 called, and say ``pip install 'imgen[ray]'`` when it is missing.
 
     from imgen.distributed import run_images, run_videos, plan_videos
-    summary = run_images(["photos/"], "out/", "model.onnx", address="auto", resume=True)
+    summary = run_images(["photos/"], "out/", "model.onnx", cluster=ClusterOptions(address="auto"), resume=True)
     jobs, problems = plan_videos(["films/"], "out/")
     summary = run_videos(jobs, ProcessorOptions(model="model.onnx"), segment_seconds=120)
 """
 from __future__ import annotations
 
 from ._ray import RayMissingError, connected
-from ._resources import WorkerResources
+from ._resources import ClusterOptions, WorkerResources
 from ..video.library import LibrarySummary, plan_videos
 from .images import ImageWorker, map_images, run_images
 from .videos import run_videos
 
 __all__ = [
+    "ClusterOptions",
     "ImageWorker",
     "LibrarySummary",
     "RayMissingError",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from . import _ray
 
@@ -29,6 +29,38 @@ class WorkerResources:
             raise ValueError(f"gpus_per_worker must be >= 0, got {self.gpus_per_worker}")
         if self.max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """Where a distributed run goes and how wide (what ``run_images`` and ``run_videos`` share).
+
+    address / runtime_env: see ``connected`` (None = a local instance, or the cluster already
+    connected to).  workers, cpus_per_worker, max_retries: as :class:`WorkerResources`.
+    gpus_per_worker: None decides it from the model's providers (:func:`decide_gpus`).
+    Checked when built (ValueError naming the field).
+    """
+
+    address: str | None = None
+    runtime_env: Mapping[str, Any] | None = None
+    workers: int | None = None
+    cpus_per_worker: float = 1
+    gpus_per_worker: float | None = None
+    max_retries: int = 3
+
+    def __post_init__(self):
+        self.resources(self.gpus_per_worker or 0)  # the one check of the numbers
+
+    def resources(self, gpus: float) -> WorkerResources:
+        """What each worker reserves, with ``gpus`` GPUs."""
+        return WorkerResources(self.workers, self.cpus_per_worker, gpus, self.max_retries)
+
+    def gpus_for(self, options) -> float:
+        """GPUs per worker for a ProcessorOptions: decided from a model's providers when not
+        given; a classical method needs none unless asked."""
+        if options.model:
+            return decide_gpus(options.providers, self.gpus_per_worker)
+        return float(self.gpus_per_worker or 0)
 
 
 def fit_workers(resources: WorkerResources, tasks: int) -> int:

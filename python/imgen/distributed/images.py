@@ -17,7 +17,7 @@ import sys
 import time
 from collections import deque
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 from tqdm import tqdm
 
@@ -25,7 +25,7 @@ from ..batch import Process, Summary, run_chunk, skip_done
 from ..errors import ImgenError
 from ..imageio import Job, plan_outputs
 from . import _ray
-from ._resources import WorkerResources, decide_gpus, fit_workers
+from ._resources import ClusterOptions, WorkerResources, fit_workers
 
 log = logging.getLogger("imgen")
 
@@ -189,13 +189,8 @@ def run_images(
     *,
     ext: str | None = None,
     resume: bool = False,
-    address: str | None = None,
-    runtime_env: Mapping[str, Any] | None = None,
-    workers: int | None = None,
-    cpus_per_worker: float = 1,
-    gpus_per_worker: float | None = None,
+    cluster: ClusterOptions = ClusterOptions(),
     batch_size: int = 8,
-    max_retries: int = 3,
     progress: bool = False,
     max_pixels: int | None = None,
 ) -> Summary:
@@ -206,12 +201,12 @@ def run_images(
         shipped model name, run as ``imgen run`` runs it.
     inputs/output/ext: as ``imgen run`` (folders recursive, relative paths kept); every node
         must see these paths (a shared filesystem).
-    resume: skip jobs whose output already exists.  address / runtime_env: see ``connected``.
-    workers: actors (default: as many as the cluster's CPUs or GPUs fit).  cpus_per_worker: CPUs
-    each actor reserves, and its onnxruntime and imgen thread count.  gpus_per_worker: default 1
-    when the model would run on CUDA/TensorRT and the cluster has GPUs, else 0 (and actors then
-    run on the CPU).  max_retries: retries of a batch whose worker died.  batch_size: files per
-    actor call.  max_pixels: images over this many pixels are refused (see map_images).
+    resume: skip jobs whose output already exists.  cluster: where and how wide
+    (:class:`ClusterOptions`: workers are actors, by default as many as the cluster's CPUs or GPUs
+    fit; each reserves cpus_per_worker CPUs, also its onnxruntime and imgen thread count, and
+    gpus_per_worker GPUs, by default 1 when the model would run on CUDA/TensorRT and the cluster
+    has GPUs, else 0, the actors then running on the CPU; max_retries: retries of a batch whose
+    worker died).  batch_size: files per actor call.  max_pixels: images over this many pixels are refused (see map_images).
     Returns a Summary whose ``problems`` lists inputs that could not be planned; raises
     ImgenError (ModelError) when the model does not load or does not fit the settings.
     """
@@ -233,12 +228,12 @@ def run_images(
     skipped = 0
     if resume:
         jobs, skipped = skip_done(jobs)
-    with _ray.connected(address, runtime_env=runtime_env):
-        gpus = decide_gpus(options.providers, gpus_per_worker) if options.model else float(gpus_per_worker or 0)
+    with _ray.connected(cluster.address, runtime_env=cluster.runtime_env):
+        gpus = cluster.gpus_for(options)
         if options.model and not gpus and options.providers is None:
             options = replace(options, providers=("cpu",))
-        resources = WorkerResources(workers, cpus_per_worker, gpus, max_retries)
-        summary = map_images(jobs, partial(build_processor, options), resources=resources, batch_size=batch_size,
+        summary = map_images(jobs, partial(build_processor, options), resources=cluster.resources(gpus),
+                             batch_size=batch_size,
                              progress=progress, desc=checked.name, max_pixels=max_pixels)
     summary.problems.extend(problems)
     summary.skipped = skipped

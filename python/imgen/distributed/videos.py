@@ -26,7 +26,7 @@ from ..atomic import atomic_write
 from ..errors import ImgenError
 from ..imageio import Job
 from . import _ray
-from ._resources import WorkerResources, decide_gpus
+from ._resources import ClusterOptions, WorkerResources
 
 log = logging.getLogger("imgen")
 
@@ -63,12 +63,7 @@ def run_videos(
     copy_streams: bool = True,
     segment_seconds: float | None = 120.0,
     resume: bool = False,
-    address: str | None = None,
-    runtime_env: Mapping[str, Any] | None = None,
-    workers: int | None = None,
-    cpus_per_worker: float = 1,
-    gpus_per_worker: float | None = None,
-    max_retries: int = 3,
+    cluster: ClusterOptions = ClusterOptions(),
     progress: bool = False,
 ):
     """Process videos (``Job(source, target)``, e.g. from ``plan_videos``) as Ray tasks.
@@ -84,8 +79,8 @@ def run_videos(
         least this many seconds, one task each (None or 0: never).
     resume: keep finished segments of an earlier run (skipping finished *videos* is the
         caller's choice of jobs, e.g. ``skip_done``).
-    address / runtime_env / workers / cpus_per_worker / gpus_per_worker / max_retries: as
-        ``run_images``; ``workers`` bounds the videos in flight.
+    cluster: as ``run_images`` (:class:`ClusterOptions`); its ``workers`` bounds the videos in
+        flight, its ``max_retries`` the retries of a task whose worker died.
     Every node must see the input and output paths.  Returns a LibrarySummary (failures in job
     order; each finished video's VideoSummary in ``videos``).
     """
@@ -110,18 +105,18 @@ def run_videos(
     if not jobs:
         return summary
     encode = encode or EncodeOptions()
-    threads = max(1, int(cpus_per_worker))
+    threads = max(1, int(cluster.cpus_per_worker))
     if not resume:
         for job in jobs:
             shutil.rmtree(segment_dir(job.target), ignore_errors=True)
-    with _ray.connected(address, runtime_env=runtime_env) as ray:
+    with _ray.connected(cluster.address, runtime_env=cluster.runtime_env) as ray:
         if isinstance(options, ProcessorOptions):
-            gpus = decide_gpus(options.providers, gpus_per_worker) if options.model else float(gpus_per_worker or 0)
+            gpus = cluster.gpus_for(options)
             providers = options.providers if (options.providers or gpus or not options.model) else ("cpu",)
             work = replace(options, threads=threads, providers=providers)
         else:
-            gpus, work = float(gpus_per_worker or 0), processor
-        resources = WorkerResources(workers, cpus_per_worker, gpus, max_retries)
+            gpus, work = float(cluster.gpus_per_worker or 0), processor
+        resources = cluster.resources(gpus)
         remote = {"num_cpus": resources.cpus_per_worker, "num_gpus": resources.gpus_per_worker,
                   "max_retries": resources.max_retries}
         settings = VideoTaskSettings(
