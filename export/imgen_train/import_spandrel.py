@@ -236,4 +236,4 @@ def export_spandrel(descriptor, path: str | Path, *, name: str | None = None, de
         if probe:
             info = probe_graph(tmp, info).info
             _set_metadata(tmp, info.to_metadata())
-    return ExportReport(str(path), err, checked)
+    return ExportReport(str(path), err, checked, metadata=info.to_metadata())
