@@ -117,19 +117,20 @@ def read_layers(path: str | Path) -> list[Layer]:
 
 
 def fold(x: torch.Tensor) -> torch.Tensor:
-    """FFDNet's SubP at scale 0.5: (N, C, H, W) -> (N, 4C, H/2, W/2); channel (i*2+j)*C + c holds pixel
-    (2y+j, 2x+i) of channel c -- MATLAB's column-major block order."""
+    """FFDNet's SubP at scale 0.5: (N, C, H, W) -> (N, 4C, H/2, W/2); channel c*4 + i*2 + j holds pixel
+    (2y+j, 2x+i) of channel c -- MATLAB's column-major block order (the order that reproduces the
+    papers: any other loses 3-12 dB, docs/import.md)."""
     n, c, h, w = x.shape
     x = x.reshape(n, c, h // 2, 2, w // 2, 2)          # n, c, y, j, x, i
-    return x.permute(0, 5, 3, 1, 2, 4).reshape(n, 4 * c, h // 2, w // 2)
+    return x.permute(0, 1, 5, 3, 2, 4).reshape(n, 4 * c, h // 2, w // 2)
 
 
 def unfold(x: torch.Tensor) -> torch.Tensor:
     """The inverse of ``fold`` (SubP at scale 2)."""
     n, c4, h, w = x.shape
     c = c4 // 4
-    x = x.reshape(n, 2, 2, c, h, w)                    # n, i, j, c, y, x
-    return x.permute(0, 3, 4, 2, 5, 1).reshape(n, c, 2 * h, 2 * w)
+    x = x.reshape(n, c, 2, 2, h, w)                    # n, c, i, j, y, x
+    return x.permute(0, 1, 4, 3, 5, 2).reshape(n, c, 2 * h, 2 * w)
 
 
 class SimpleNN(nn.Module):
