@@ -1,6 +1,6 @@
 """Recognise a checkpoint's architecture from its state dict (spandrel-style) and load it.
 
-    imgen import dncnn_25.pth -o dncnn25.onnx     (imgen_train.convert: load_any, then export)
+    imgen import dncnn_25.pth -o dncnn25.onnx     (imgen_train.convert; other architectures: import_spandrel)
 
 Recognised: imgen-train checkpoints (they name their architecture and config), KAIR DnCNN with
 batch norm merged (``model.0.weight``, ``model.2.weight``, ... ``model.N.weight``: 3x3 convs with
