@@ -219,14 +219,17 @@ def _probe_multiple(runner: _Runner, base: int) -> int:
                      "give imgen.size_multiple with --info size_multiple=N")
 
 
-def _changed(runner: _Runner, x: np.ndarray, y: int, xx: int) -> tuple[np.ndarray, int]:
-    """Mask of output pixels that change when input pixel (y, xx) changes, and the scale."""
+def _changed(runner: _Runner, x: np.ndarray, points) -> tuple[list[np.ndarray], int]:
+    """Per input pixel (y, x) in ``points``: the mask of output pixels that change when that pixel
+    changes (any change at all: outside the receptive field the output is bit-identical); the scale."""
     a = runner.run(x)
-    x2 = x.copy()
-    x2[:, : runner.info.channels or x.shape[1], y, xx] = 1.0 - x2[:, : runner.info.channels or x.shape[1], y, xx]
-    b = runner.run(x2)
-    diff = np.abs(a - b).max(axis=(0, 1))
-    return diff > 0, a.shape[2] // x.shape[2]
+    c = runner.info.channels or x.shape[1]
+    masks = []
+    for y, xx in points:
+        x2 = x.copy()
+        x2[:, :c, y, xx] = 1.0 - x2[:, :c, y, xx]
+        masks.append(np.abs(a - runner.run(x2)).max(axis=(0, 1)) > 0)
+    return masks, a.shape[2] // x.shape[2]
 
 
 def _radius(mask: np.ndarray, scale: int, y: int, x: int) -> int:
@@ -250,16 +253,19 @@ def probe_receptive(runner: _Runner, multiple: int, min_size: int, square: bool,
     sizes = [fixed] if fixed else [(_round(max(s, min_size), multiple),) * 2 for s in PROBE_SIZES]
     for h, w in sizes:
         x = rng.random((1, c, h, w), dtype=np.float32)
-        mask, scale = _changed(runner, x, h // 2, w // 2)
-        if not _touches_border(mask):
-            r = _radius(mask, scale, h // 2, w // 2)
-            return r, False, [f"a one-pixel change at the centre of {h}x{w} reaches {r} pixels -> receptive field {r}"]
+        # two points at different offsets within any window or block grid (windowed attention reaches
+        # farther from some positions than from others)
+        points = [(h // 2, w // 2), (h // 2 + 5, w // 2 + 3)]
+        masks, scale = _changed(runner, x, points)
+        if not any(_touches_border(m) for m in masks):
+            r = max(_radius(m, scale, y, xx) for m, (y, xx) in zip(masks, points))
+            return r, False, [f"one-pixel changes near the centre of {h}x{w} reach {r} pixels -> receptive field {r}"]
     if fixed or square:
         return None, None, [f"a one-pixel change reaches the border of {h}x{w}; whole-image dependence not probed "
                             f"({'fixed size' if fixed else 'square inputs only'})"]
     sh, sw = _round(max(STRIP[0], min_size), multiple), _round(STRIP[1], multiple)
     x = rng.random((1, c, sh, sw), dtype=np.float32)
-    mask, scale = _changed(runner, x, sh // 2, 0)
+    (mask,), scale = _changed(runner, x, [(sh // 2, 0)])
     if mask[:, -1].any():
         return None, True, [f"a one-pixel change at one end of a {sh}x{sw} strip changes the other end: the output "
                             "depends on the whole image (global pooling or image-wide attention); tiling cannot match"]
