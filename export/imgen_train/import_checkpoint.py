@@ -193,7 +193,7 @@ def read_checkpoint(path, *, trust_pickle: bool = False):
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         text = str(e)
-        pickled = "Weights only load failed" in text or "Unsupported global" in text
+        pickled = "Unsupported global" in text or "GLOBAL " in text  # a class named in the pickle
         if pickled and trust_pickle:
             try:
                 return torch.load(path, map_location="cpu", weights_only=False)
@@ -204,7 +204,8 @@ def read_checkpoint(path, *, trust_pickle: bool = False):
         if pickled:
             raise UnknownCheckpointError(f"{path} holds a pickled Python object, not only tensors (a whole "
                                          f"nn.Module?). " + PICKLE_HINT.format(path=path, stem=path.with_suffix(""))) from None
-        first = text.strip().split(". ")[0].splitlines()[0] if text.strip() else type(e).__name__
+        detail = text.split("WeightsUnpickler error:", 1)[-1].strip() if "WeightsUnpickler" in text else text.strip()
+        first = detail.split(". ")[0].splitlines()[0] if detail else type(e).__name__
         raise UnknownCheckpointError(f"cannot read {path} as a torch checkpoint of tensors ({first})") from e
 
 
