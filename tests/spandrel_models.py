@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import warnings
 from pathlib import Path
 
 STUBS = Path(__file__).resolve().parent / "stubs"
@@ -68,7 +69,9 @@ def state_dict(arch: str, seed: int = 0) -> dict:
 
     module, cls, kwargs = SMALL[arch]
     torch.manual_seed(seed)
-    net = _arch(module, cls)(**kwargs).eval()
+    with warnings.catch_warnings():  # SwinIR-family constructors: torch.meshgrid's indexing notice
+        warnings.filterwarnings("ignore", message="torch.meshgrid", category=UserWarning)
+        net = _arch(module, cls)(**kwargs).eval()
     with torch.no_grad():  # random but not degenerate: norm layers and zero-initialised scales
         for name, p in net.named_parameters():  # (NAFNet's beta/gamma) away from their init
             if p.dim() == 1 and ("norm" in name or name.endswith("weight")):

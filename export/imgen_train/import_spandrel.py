@@ -18,6 +18,7 @@ field and whole-image dependence are then measured on the ONNX file (``imgen.ado
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -85,7 +86,9 @@ def load_descriptor(state_dict: Mapping[str, torch.Tensor]):
     """spandrel's descriptor (eval, float32, CPU) for a state dict; ValueError naming the problem."""
     spandrel = spandrel_module()
     try:
-        descriptor = spandrel.ModelLoader("cpu").load_from_state_dict(dict(state_dict))
+        with warnings.catch_warnings():  # architectures' own deprecation noise (torch.meshgrid indexing)
+            warnings.filterwarnings("ignore", message="torch.meshgrid", category=UserWarning)
+            descriptor = spandrel.ModelLoader("cpu").load_from_state_dict(dict(state_dict))
     except spandrel.UnsupportedModelError:
         raise ValueError("spandrel does not recognise this state dict either") from None
     except (KeyError, RuntimeError, AssertionError, ValueError) as e:
