@@ -107,3 +107,20 @@ def test_stub_normalize_and_rotate_match_their_definitions():
         torch.testing.assert_close(rotate(x, 90.0), torch.rot90(x, 1, dims=(-2, -1)))
         with pytest.raises(NotImplementedError):
             rotate(x, 30.0)
+
+
+def test_adopting_the_bare_graph_finds_what_spandrel_declared(tmp_path, capsys):
+    """Two paths to the same metadata: spandrel's descriptor (+ probe) and probing the bare graph."""
+    import onnx
+
+    from imgen.adopt import adopt
+
+    out = _import("Compact", tmp_path)
+    bare = onnx.load(str(out))
+    declared = {p.key: p.value for p in bare.metadata_props}
+    del bare.metadata_props[:]
+    onnx.save(bare, str(tmp_path / "bare.onnx"))
+    found = adopt(tmp_path / "bare.onnx", tmp_path / "adopted.onnx").info
+    assert (found.scale, found.size_multiple, found.channels) == (4, 1, 3)
+    assert found.receptive_field == int(declared["imgen.receptive_field"])
+    assert {"scale", "size_multiple", "channels", "receptive_field"} <= set(found.inferred)
