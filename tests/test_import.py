@@ -119,3 +119,36 @@ def test_dncnn25_reproduces_published_set12_psnr(shared, tmp_path):
         scores.append(10 * math.log10(1 / np.mean((out.astype(np.float64) - x) ** 2)))
     assert len(scores) == 12
     assert abs(np.mean(scores) - 30.44) <= 0.05, f"Set12 mean PSNR {np.mean(scores):.3f} dB"
+
+
+class PickledDnCNN(torch.nn.Module):
+    """A whole module, pickled as the official DnCNN PyTorch release is (keys like KAIR's)."""
+
+    def __init__(self):
+        super().__init__()
+        self.model = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(),
+                                         torch.nn.Conv2d(8, 1, 3, padding=1))
+
+
+def test_pickled_module_is_refused_with_the_way_out(tmp_path, capsys):
+    torch.save(PickledDnCNN(), tmp_path / "whole.pth")
+    assert cli_main(["import", str(tmp_path / "whole.pth"), "-o", str(tmp_path / "w.onnx")]) == 1
+    err = capsys.readouterr().err
+    assert "pickled Python object" in err and "state_dict()" in err and "--trust-pickle" in err
+    assert not (tmp_path / "w.onnx").exists()
+
+
+def test_trust_pickle_loads_it_and_the_help_says_unsafe(tmp_path, capsys):
+    torch.save(PickledDnCNN(), tmp_path / "whole.pth")
+    assert cli_main(["import", str(tmp_path / "whole.pth"), "-o", str(tmp_path / "w.onnx"), "--trust-pickle"]) == 0
+    assert imgen.load(str(tmp_path / "w.onnx"), providers=["cpu"]).info.channels == 1
+    with pytest.raises(SystemExit):
+        cli_main(["import", "--help"])
+    assert "UNSAFE" in capsys.readouterr().out
+
+
+def test_safetensors_checkpoints_import(tmp_path):
+    safetensors = pytest.importorskip("safetensors.torch", reason="imgen[import] installs safetensors")
+    safetensors.save_file(kair_dncnn_state(), str(tmp_path / "k.safetensors"))
+    model, description = load_any(tmp_path / "k.safetensors")
+    assert model.name == "dncnn" and "k.safetensors" in description

@@ -63,7 +63,7 @@ def test_import_keys_round_trip():
                            size_multiple=8, inferred=("receptive_field", "size_multiple"))
     back = parse_metadata(info.to_metadata())
     assert back == info.replace(schema=1)
-    assert back.overlap_needed == 148
+    assert back.overlap_needed == 152
     assert parse_metadata({"imgen.channels": "1"}).overlap_needed is None
 
 

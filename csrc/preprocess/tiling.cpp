@@ -96,9 +96,13 @@ AxisPlan plan_axis(int64_t length, int64_t tile, int64_t overlap, int64_t multip
   // U-Net's downsampling, a pixel unshuffle) sees each tile on the same grid as the whole image:
   // the stride is rounded down to the multiple (the overlap grows by less than `multiple`) and
   // the last tile starts at length - size rounded *up*, reaching past the end by less than
-  // `multiple` (filled by reflection, as a whole image is padded).
-  const int64_t stride = std::max(multiple, (size - overlap) / multiple * multiple);
-  const int64_t last = (length - size + multiple - 1) / multiple * multiple;  // no overflow: < length
+  // `multiple` (filled by reflection, as a whole image is padded).  When the overlap leaves less
+  // than one multiple of stride (a fixed-size model's tiles), the starts cannot be aligned
+  // without losing the overlap: they are `size - overlap` apart, the last flush with the end.
+  const bool aligned = size - overlap >= multiple;
+  const int64_t stride = aligned ? (size - overlap) / multiple * multiple : size - overlap;
+  // No overflow: multiple <= size, so length - size + multiple - 1 < length.
+  const int64_t last = aligned ? (length - size + multiple - 1) / multiple * multiple : length - size;
   // Starts 0, stride, ... while a tile ends before the axis does, then `last`.
   const int64_t count = (length - size + stride - 1) / stride + 1;  // length - size > 0
   if (count > kMaxTiles)

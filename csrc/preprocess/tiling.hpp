@@ -32,7 +32,9 @@ inline constexpr int64_t kMaxTiles = int64_t{1} << 24;
 // `multiple` (the excess is filled by reflection), otherwise tiles start at multiples of
 // `multiple`, `tile - overlap` (rounded down to the multiple) apart, the last one at `length -
 // tile` rounded up to the multiple: with multiple 1 flush with the end, else reaching past it by
-// less than `multiple` (filled by reflection).  Starts are strictly increasing.  Throws
+// less than `multiple` (filled by reflection).  Where `tile - overlap` is less than `multiple`,
+// starts are `tile - overlap` apart, unaligned, the last flush with the end.  Starts are strictly
+// increasing.  Throws
 // std::invalid_argument on bad sizes or more than kMaxTiles tiles.
 struct AxisPlan {
   std::vector<int64_t> starts;

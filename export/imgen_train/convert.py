@@ -1,22 +1,81 @@
-"""A checkpoint file to an imgen ONNX file: recognise and load it (import_checkpoint), then export
-it with the parity gate (export_onnx).  What ``imgen export`` and ``imgen import`` run.
+"""A checkpoint file to an imgen ONNX file: what ``imgen export`` and ``imgen import`` run.
+
+``export_checkpoint`` tries, in order: an imgen-train checkpoint, the KAIR DnCNN/FFDNet layouts
+(import_checkpoint), a MatConvNet ``.mat`` (import_matconvnet), then every architecture spandrel
+knows (import_spandrel); each route ends in a parity-checked export with imgen metadata.  Third-party
+``.onnx`` files need no torch: ``imgen.adopt``.
 """
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-from .export_onnx import ATOL, ExportReport, export
-from .import_checkpoint import load_any
+import numpy as np
+
+from .export_onnx import ATOL, ExportReport, _export_one, export
+from .graphs import Graph
+from .import_checkpoint import (UnknownCheckpointError, _unwrap, is_imgen_checkpoint, load_any,
+                                model_from_state_dict, read_checkpoint)
+
+
+def _matconvnet(path: Path, output: Path, name: str | None, description: str | None, atol: float) -> ExportReport:
+    from .import_matconvnet import load_matconvnet
+
+    net, info = load_matconvnet(path)
+    info = info.replace(name=name or output.stem, description=description or info.description)
+    noise = info.noise_input is not None
+
+    def feeds(batch, h, w, rng):
+        image = rng.random((batch, info.channels, h, w)).astype(np.float32)
+        if not noise:
+            return {"image": image}
+        return {"image": image, "sigma": rng.uniform(0, 75 / 255, (batch, 1, 1, 1)).astype(np.float32)}
+
+    graph = Graph("", net, ("image", "sigma") if noise else ("image",), ("output",), info.to_metadata(), feeds,
+                  spatial=True, size_multiple=info.size_multiple)
+    err, checked = _export_one(graph, output, info.extra["arch"], atol)
+    return ExportReport(str(output), err, checked, metadata=info.to_metadata())
+
+
+def _spandrel(obj, output: Path, name: str | None, description: str | None, atol: float,
+              first_error: UnknownCheckpointError, source: Path) -> ExportReport:
+    from .import_spandrel import SpandrelUnavailable, export_spandrel, load_descriptor
+
+    try:
+        descriptor = load_descriptor(_unwrap(obj))
+    except SpandrelUnavailable as e:
+        raise UnknownCheckpointError(f"{first_error}. {e}") from None
+    except ValueError as e:
+        raise UnknownCheckpointError(f"{first_error}; {e}") from None
+    desc = description or (f"{descriptor.architecture.name} ({', '.join(descriptor.tags) or 'default'}), "
+                           f"imported by spandrel from {source.name}")
+    return export_spandrel(descriptor, output, name=name, description=desc, atol=atol)
 
 
 def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, *, name: str | None = None,
                       description: str | None = None, atol: float = ATOL, fp16: bool = False,
-                      int8: bool = False, measure: bool = False) -> ExportReport:
-    """Export an imgen-train checkpoint, or any checkpoint import_checkpoint recognises, to ``output``.
+                      int8: bool = False, measure: bool = False, trust_pickle: bool = False) -> ExportReport:
+    """Export an imgen-train checkpoint, or any published checkpoint imgen recognises, to ``output``.
 
     description: imgen.description metadata (default: what the checkpoint says of itself).
-    Raises FileNotFoundError, UnknownCheckpointError (a ValueError) or ExportError (parity).
+    trust_pickle: unpickle a whole pickled nn.Module (unsafe: runs code from the file).
+    Raises FileNotFoundError, UnknownCheckpointError or MatConvNetError (ValueErrors) or ExportError.
     """
-    model, found = load_any(checkpoint)
+    source, output = Path(checkpoint), Path(output)
+    if not source.exists():
+        raise FileNotFoundError(f"checkpoint not found: {source}")
+    if source.suffix.lower() == ".mat":
+        return _matconvnet(source, output, name, description, atol)
+    obj = read_checkpoint(source, trust_pickle=trust_pickle)
+    if is_imgen_checkpoint(obj):
+        model, found = load_any(source)
+    else:
+        try:
+            model = model_from_state_dict(obj)
+        except UnknownCheckpointError as e:
+            if not str(e).startswith("unrecognised checkpoint"):
+                raise
+            return _spandrel(obj, output, name, description, atol, e, source)
+        found = f"{model.name} {model.config.__dict__}, imported from {source.name}"
     return export(model, output, name=name, description=found if description is None else description,
                   atol=atol, fp16=fp16, int8=int8, measure=measure)

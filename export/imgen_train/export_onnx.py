@@ -56,6 +56,7 @@ class ExportReport:
     checked_sizes: list[tuple[int, int, int]]
     variants: dict[str, dict] = field(default_factory=dict)
     parts: dict[str, dict] = field(default_factory=dict)  # models of several networks: part -> report
+    metadata: dict[str, str] = field(default_factory=dict)  # the imgen.* entries written (imports)
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=2, default=str)

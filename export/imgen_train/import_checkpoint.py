@@ -1,6 +1,6 @@
 """Recognise a checkpoint's architecture from its state dict (spandrel-style) and load it.
 
-    imgen import dncnn_25.pth -o dncnn25.onnx     (imgen_train.convert: load_any, then export)
+    imgen import dncnn_25.pth -o dncnn25.onnx     (imgen_train.convert; other architectures: import_spandrel)
 
 Recognised: imgen-train checkpoints (they name their architecture and config), KAIR DnCNN with
 batch norm merged (``model.0.weight``, ``model.2.weight``, ... ``model.N.weight``: 3x3 convs with
@@ -166,17 +166,58 @@ def _describe(model: nn.Module, state: Mapping) -> str:
     return desc + "; docs/models.md"
 
 
-def load_any(path) -> tuple[nn.Module, str]:
-    """(model in eval mode, a description for the metadata) from any recognised checkpoint file."""
+PICKLE_HINT = ("imgen does not unpickle Python objects, because unpickling runs code from the file. Where you "
+               "trust the file, save its weights as a state dict: python -c \"import torch; "
+               "m = torch.load('{path}', weights_only=False); torch.save(m.state_dict(), '{stem}.state.pth')\" "
+               "and import that; or pass --trust-pickle (unsafe: runs code from the file)")
+
+
+def read_checkpoint(path, *, trust_pickle: bool = False):
+    """The object a checkpoint file holds: tensors only (``weights_only``), ``.safetensors`` through
+    safetensors.  A pickled object (a whole nn.Module) raises UnknownCheckpointError saying how to turn
+    it into a state dict, unless ``trust_pickle`` (unsafe: unpickling runs code from the file)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"checkpoint not found: {path}")
+    if path.suffix.lower() == ".safetensors":
+        try:
+            from safetensors.torch import load_file
+        except ImportError:
+            raise UnknownCheckpointError(f"{path}: .safetensors files need safetensors: pip install "
+                                         "'imgen[import]'") from None
+        try:
+            return load_file(str(path), device="cpu")
+        except Exception as e:  # safetensors raises its own error types
+            raise UnknownCheckpointError(f"cannot read {path} as safetensors ({e})") from e
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        first = str(e).strip().split(". ")[0].splitlines()[0]
+        text = str(e)
+        pickled = "Unsupported global" in text or "GLOBAL " in text  # a class named in the pickle
+        if pickled and trust_pickle:
+            try:
+                return torch.load(path, map_location="cpu", weights_only=False)
+            except Exception as e2:
+                raise UnknownCheckpointError(f"cannot unpickle {path} even with --trust-pickle "
+                                             f"({str(e2).splitlines()[0] if str(e2) else type(e2).__name__}); the "
+                                             "classes it names must be importable") from e2
+        if pickled:
+            raise UnknownCheckpointError(f"{path} holds a pickled Python object, not only tensors (a whole "
+                                         f"nn.Module?). " + PICKLE_HINT.format(path=path, stem=path.with_suffix(""))) from None
+        detail = text.split("WeightsUnpickler error:", 1)[-1].strip() if "WeightsUnpickler" in text else text.strip()
+        first = detail.split(". ")[0].splitlines()[0] if detail else type(e).__name__
         raise UnknownCheckpointError(f"cannot read {path} as a torch checkpoint of tensors ({first})") from e
-    if isinstance(obj, Mapping) and obj.get("format") == CHECKPOINT_FORMAT:
+
+
+def is_imgen_checkpoint(obj) -> bool:
+    return isinstance(obj, Mapping) and obj.get("format") == CHECKPOINT_FORMAT
+
+
+def load_any(path, *, trust_pickle: bool = False) -> tuple[nn.Module, str]:
+    """(model in eval mode, a description for the metadata) from an imgen-train or KAIR checkpoint."""
+    path = Path(path)
+    obj = read_checkpoint(path, trust_pickle=trust_pickle)
+    if is_imgen_checkpoint(obj):
         model, state = load_model(obj)
         return model, _describe(model, state)
     model = model_from_state_dict(obj)

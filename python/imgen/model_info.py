@@ -138,8 +138,8 @@ class ModelInfo:
     @property
     def overlap_needed(self) -> int | None:
         """The smallest tile overlap that blends seam-free at the receptive field (None = unknown):
-        the outer quarter of an overlap gets no weight, so four radii, at least 8 (docs/model-format.md)."""
-        return None if self.receptive_field is None else max(8, 4 * self.receptive_field)
+        the outer quarter of an overlap gets no weight, so four times (radius + 1), at least 8."""
+        return None if self.receptive_field is None else max(8, 4 * (self.receptive_field + 1))
 
     def _validate_range(self) -> None:
         given = ",".join(f"{v:g}" for v in self.value_range) if len(self.value_range) == 2 else self.value_range

@@ -1,21 +1,46 @@
-"""``imgen import CHECKPOINT.pth -o model.onnx``: recognise a published checkpoint and export it (needs PyTorch)."""
+"""``imgen import FILE -o model.onnx``: a published checkpoint (needs PyTorch), a MatConvNet ``.mat``
+(PyTorch and h5py) or a third-party ``.onnx`` file (onnx only) to an imgen ONNX file; docs/import.md."""
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 from ._torch import add_checkpoint_arguments, import_train_module, run_reporting
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("import", help="convert a published checkpoint to ONNX (needs imgen[train])",
-                       description="Detect a checkpoint's architecture from its weights (KAIR DnCNN/FFDNet, "
-                                   "imgen-train) and export it with imgen metadata.")
-    add_checkpoint_arguments(p, "a .pth/.pt file")
+    p = sub.add_parser("import", help="convert a published checkpoint or adopt an ONNX file (docs/import.md)",
+                       description="Turn a published model into a self-describing imgen ONNX file: .pth/.pt/.ckpt/"
+                                   ".safetensors checkpoints (imgen-train, KAIR DnCNN/FFDNet, every architecture "
+                                   "spandrel knows; needs imgen[import]), MatConvNet DnCNN/FFDNet .mat files, or a "
+                                   "third-party .onnx file (its graph read and probed, imgen metadata written).")
+    add_checkpoint_arguments(p, "a .pth/.pt/.ckpt/.safetensors checkpoint, a MatConvNet .mat or an .onnx file")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="UNSAFE: unpickle a checkpoint that holds a whole pickled nn.Module, which runs code from "
+                        "the file; only for files you trust (better: save its state_dict and import that)")
     p.set_defaults(func=main)
 
 
+def _adopt(args: argparse.Namespace) -> int:
+    from ..adopt import adopt
+
+    result = adopt(args.checkpoint, args.output)
+    info = result.info if args.name is None else result.info.replace(name=args.name)
+    if args.name is not None:
+        from ..adopt import write_metadata
+
+        write_metadata(args.output, args.output, info)
+    print(json.dumps({"path": str(args.output), "metadata": info.to_metadata(), "inferred": list(info.inferred),
+                      "how": result.notes}, indent=2))
+    return 0
+
+
 def main(args: argparse.Namespace) -> int:
+    if Path(args.checkpoint).suffix.lower() == ".onnx":
+        return _adopt(args)
     convert = import_train_module("convert", "import")
-    report = run_reporting(convert.export_checkpoint, args.checkpoint, args.output, name=args.name, atol=args.atol)
+    report = run_reporting(convert.export_checkpoint, args.checkpoint, args.output, name=args.name, atol=args.atol,
+                           trust_pickle=args.trust_pickle)
     print(report.to_json())
     return 0

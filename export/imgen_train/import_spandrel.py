@@ -1,0 +1,242 @@
+"""Any architecture spandrel knows (ESRGAN, Compact, SwinIR, HAT, DAT, SPAN, DRUNet, SCUNet, NAFNet, FBCNN,
+RetinexFormer, ... about 40), loaded by spandrel and exported with imgen metadata from its descriptor.
+
+    imgen import 4x-UltraSharp.pth -o ultrasharp.onnx       (imgen_train.convert -> export_spandrel)
+
+spandrel (MIT, ``pip install --no-deps spandrel``; docs/import.md) recognises the architecture and its
+hyper-parameters from the state dict.  Its ``ImageModelDescriptor`` maps onto imgen's metadata
+(``descriptor_info``): scale, channels, size requirements (minimum, multiple of, square), tiling
+advice (``DISCOURAGED``/``INTERNAL`` -> whole_image) and purpose (-> task).  Models whose input is
+colour plus a noise-level map (DRUNet, FDnCNN) are exported raw, with ``imgen.extra_channels=noise``
+(sigma as a fraction of the full range), instead of spandrel's fixed sigma 15.
+
+The graph takes height and width that are multiples of the size requirement (imgen pads by
+reflection, as spandrel does); the parity gate (``check_padded``) compares onnxruntime on the padded
+input with spandrel's own call at a size that is a multiple and one that is not.  The receptive
+field and whole-image dependence are then measured on the ONNX file (``imgen.adopt.probe``).
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import torch
+from torch import nn
+
+from imgen import ModelInfo
+from imgen.atomic import atomic_write
+
+from .export_onnx import ATOL, ExportError, ExportReport, _quiet_exporter, _set_metadata, _session
+
+OPSET = 18
+#: Architectures whose input tensor is the image plus a noise-level map (one more channel).
+NOISE_MAP_ARCHS = ("DRUNet",)
+#: Architectures imgen treats as denoisers (the rest: restore).
+DENOISE_ARCHS = ("DnCNN", "DRUNet", "SCUNet")
+#: Architectures the dynamo exporter crashes on (torch 2.13: a segfault while decomposing SPAN's
+#: re-parameterised convolutions); they go through the TorchScript exporter, and the parity gate
+#: checks its dynamic height and width at sizes other than the traced one.
+TORCHSCRIPT_ARCHS = ("SPAN",)
+log = logging.getLogger("imgen_train")
+
+
+class SpandrelUnavailable(ImportError):
+    """spandrel (or torchvision, which it imports) is not installed; the message says what to install."""
+
+
+def spandrel_module():
+    """The spandrel package, or SpandrelUnavailable naming what to install."""
+    try:
+        import spandrel
+    except ModuleNotFoundError as e:
+        if e.name == "torchvision":
+            raise SpandrelUnavailable(
+                "spandrel imports torchvision, which is not installed: install the torchvision wheel that "
+                "matches your torch (CPU: pip install torchvision --index-url https://download.pytorch.org/whl/cpu); "
+                "docs/import.md") from None
+        raise SpandrelUnavailable(
+            f"checkpoints of other architectures are read by spandrel, which is not installed (missing {e.name}): "
+            "pip install 'imgen[import]' && pip install --no-deps 'spandrel>=0.4,<0.5' (docs/import.md)") from None
+    return spandrel
+
+
+def is_noise_map_model(descriptor) -> bool:
+    """True when the network's input is the image plus a sigma map (DRUNet, FDnCNN)."""
+    arch = descriptor.architecture.id
+    return arch in NOISE_MAP_ARCHS or (arch == "DnCNN" and getattr(descriptor.model, "mode", "") == "FDnCNN")
+
+
+class _Call(nn.Module):
+    """The descriptor's own call (FBCNN's first output, ...) without spandrel's padding."""
+
+    def __init__(self, descriptor):
+        super().__init__()
+        self.net = descriptor.model
+        self._call = descriptor._call_fn  # noqa: SLF001 -- spandrel's per-architecture call
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return self._call(self.net, image)
+
+
+def load_descriptor(state_dict: Mapping[str, torch.Tensor]):
+    """spandrel's descriptor (eval, float32, CPU) for a state dict; ValueError naming the problem."""
+    spandrel = spandrel_module()
+    try:
+        with warnings.catch_warnings():  # architectures' own deprecation noise (torch.meshgrid indexing)
+            warnings.filterwarnings("ignore", message="torch.meshgrid", category=UserWarning)
+            descriptor = spandrel.ModelLoader("cpu").load_from_state_dict(dict(state_dict))
+    except spandrel.UnsupportedModelError:
+        raise ValueError("spandrel does not recognise this state dict either") from None
+    except (KeyError, RuntimeError, AssertionError, ValueError) as e:
+        raise ValueError(f"spandrel recognised an architecture but could not load the weights: {e}") from e
+    if not isinstance(descriptor, spandrel.ImageModelDescriptor):
+        raise ValueError(f"{descriptor.architecture.name} is a {descriptor.purpose} model (image and mask); "
+                         "imgen runs image-to-image models only")
+    return descriptor.eval().float()
+
+
+def descriptor_info(descriptor, *, name: str | None = None, description: str | None = None) -> ModelInfo:
+    """imgen metadata for a spandrel descriptor (what spandrel declares; probing adds the rest)."""
+    spandrel = spandrel_module()
+    req = descriptor.size_requirements
+    noise_map = is_noise_map_model(descriptor)
+    channels = descriptor.input_channels
+    arch = descriptor.architecture.id
+    whole = True if descriptor.tiling == spandrel.ModelTiling.INTERNAL else None
+    tags = ",".join(descriptor.tags)
+    return ModelInfo(
+        task="denoise" if arch in DENOISE_ARCHS else "restore", channels=channels,
+        input_channels=channels + 1 if noise_map else None, extra_channels="noise" if noise_map else None,
+        value_range=(0.0, 1.0), scale=descriptor.scale, size_multiple=req.multiple_of,
+        min_size=max(1, req.minimum), square=req.square, tile=0 if whole else None, whole_image=whole,
+        name=name, description=description,
+        extra={"arch": arch, "arch_tags": tags, "purpose": descriptor.purpose,
+               "spandrel_tiling": descriptor.tiling.name.lower(), "importer": "spandrel"},
+    )
+
+
+def _round(n: int, m: int) -> int:
+    return -(-n // m) * m
+
+
+@dataclass
+class _Sizes:
+    trace: tuple[int, int]
+    checks: tuple[tuple[int, int], ...]
+
+
+def plan_sizes(info: ModelInfo) -> _Sizes:
+    """Trace at a non-square multiple of the requirement (no padding branch folded away); check at
+    another multiple and at a size that is not one (reflect-padded as imgen does)."""
+    m, lo = info.size_multiple, info.min_size
+    base = _round(max(lo, 24), m)
+    if info.square:
+        return _Sizes((base + m, base + m), ((base, base), (base + 2 * m + 3, base + 2 * m + 3)))
+    return _Sizes((base + m, base + 2 * m), ((base, base + 3 * m), (base + m + 3, base + 5)))
+
+
+def _pad(x: torch.Tensor, info: ModelInfo) -> torch.Tensor:
+    """Pad bottom/right to the size requirements: reflect, then replicate past the image's size."""
+    from spandrel import SizeRequirements
+    from spandrel.__helpers.size_req import pad_tensor  # type: ignore[import-not-found]
+
+    req = SizeRequirements(minimum=info.min_size if info.min_size > 1 else 0, multiple_of=info.size_multiple,
+                           square=info.square)
+    return pad_tensor(x, req)[1]
+
+
+def _inputs(info: ModelInfo, h: int, w: int, rng: np.random.Generator) -> torch.Tensor:
+    x = torch.from_numpy(rng.random((1, info.channels, h, w)).astype(np.float32))
+    if info.extra_channels == "noise":
+        sigma = torch.full((1, 1, h, w), float(rng.uniform(5, 50)) / 255)
+        x = torch.cat([x, sigma], dim=1)
+    return x
+
+
+def check_padded(module: nn.Module, path: Path, info: ModelInfo, sizes, *, atol: float = ATOL,
+                 seed: int = 0) -> tuple[float, list[tuple[int, int, int]]]:
+    """onnxruntime on the padded input, cropped, against torch at each (height, width); ExportError
+    above ``atol`` (the file is then not kept)."""
+    sess = _session(path)
+    rng = np.random.default_rng(seed)
+    worst, checked, s = 0.0, [], info.scale or 1
+    for h, w in sizes:
+        x = _inputs(info, h, w, rng)
+        with torch.no_grad():
+            ref = module(_pad(x, info))[:, :, :h * s, :w * s].numpy()
+        padded = _pad(x, info).numpy()
+        got = sess.run(None, {sess.get_inputs()[0].name: padded})[0]
+        if got.shape[:2] != ref.shape[:2] or got.shape[2] < h * s or got.shape[3] < w * s:
+            raise ExportError(f"{path}: onnxruntime returned {got.shape} for a {padded.shape} input, torch "
+                              f"{tuple(ref.shape)} after cropping, at {h}x{w}")
+        err = float(np.max(np.abs(got[:, :, :h * s, :w * s].astype(np.float64) - ref)))
+        worst = max(worst, err)
+        if not err <= atol:
+            raise ExportError(f"{path}: onnxruntime differs from torch by {err:.3g} at {h}x{w} (padded to "
+                              f"{padded.shape[2]}x{padded.shape[3]}; tolerance {atol:g}); the export is not kept")
+        checked.append((1, h, w))
+    return worst, checked
+
+
+def _export(module: nn.Module, info: ModelInfo, path: Path, trace: tuple[int, int]) -> None:
+    """torch.onnx.export with dynamic batch/height/width (multiples of the size requirement); the
+    legacy TorchScript exporter when dynamo cannot (the parity gate then checks it at other sizes)."""
+    m = info.size_multiple
+    example = _inputs(info, *trace, np.random.default_rng(0))
+    lo = max(1, -(-max(info.min_size, 1) // m))
+    hd = torch.export.Dim("height_div", min=lo, max=65536 // m)
+    wd = hd if info.square else torch.export.Dim("width_div", min=lo, max=65536 // m)
+    shapes = ({0: torch.export.Dim("batch", min=1, max=1024), 2: m * hd if m > 1 else hd,
+               3: m * wd if m > 1 else wd},)
+    if m == 1:  # a plain Dim: give it the names onnx shows
+        hd = torch.export.Dim("height", min=lo, max=65536)
+        wd = hd if info.square else torch.export.Dim("width", min=lo, max=65536)
+        shapes = ({0: torch.export.Dim("batch", min=1, max=1024), 2: hd, 3: wd},)
+    with _quiet_exporter():
+        try:
+            if info.extra.get("arch") in TORCHSCRIPT_ARCHS:
+                raise ExportError("known to crash the dynamo exporter")
+            program = torch.onnx.export(module, (example,), input_names=["image"], output_names=["output"],
+                                        opset_version=OPSET, dynamo=True, dynamic_shapes=shapes,
+                                        external_data=False, optimize=True, verbose=False)
+            program.save(str(path), external_data=False)
+            return
+        except Exception as e:  # noqa: BLE001 -- the exporter raises many types; fall back below
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            log.info("dynamo export failed (%s); trying the TorchScript exporter", first[:200])
+        try:
+            torch.onnx.export(module, (example,), str(path), input_names=["image"], output_names=["output"],
+                              opset_version=OPSET, dynamo=False,
+                              dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
+                                            "output": {0: "batch", 2: "out_height", 3: "out_width"}})
+        except Exception as e:  # noqa: BLE001
+            raise ExportError(f"torch.onnx.export failed for {info.extra.get('arch')}: {e}") from e
+
+
+def export_spandrel(descriptor, path: str | Path, *, name: str | None = None, description: str | None = None,
+                    atol: float = ATOL, probe: bool = True) -> ExportReport:
+    """Export a spandrel descriptor to ``path`` (atomically, only if it passes the parity gate).
+
+    probe: measure the receptive field and whole-image dependence on the ONNX file and write them
+    (imgen.receptive_field, imgen.whole_image, imgen.tile_overlap; listed in imgen.inferred).
+    """
+    from imgen.adopt import probe as probe_graph
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    info = descriptor_info(descriptor, name=name or path.stem, description=description)
+    module = descriptor.model if is_noise_map_model(descriptor) else _Call(descriptor)
+    module = module.eval()
+    sizes = plan_sizes(info)
+    with atomic_write(path, keep_suffix=True, mode=None) as tmp:
+        _export(module, info, tmp, sizes.trace)
+        _set_metadata(tmp, info.to_metadata())
+        err, checked = check_padded(module, tmp, info, sizes.checks, atol=atol)
+        if probe:
+            info = probe_graph(tmp, info).info
+            _set_metadata(tmp, info.to_metadata())
+    return ExportReport(str(path), err, checked, metadata=info.to_metadata())

@@ -1,0 +1,126 @@
+"""imgen_train.import_spandrel: small random-init models of the architectures spandrel knows, imported
+through ``imgen import``: metadata from the descriptor, the padded parity gate at two sizes, the
+probed receptive field, and tiled == whole within 1e-4 at the declared overlap for convolutional ones.
+
+Without the real torchvision, tests/stubs stands in (tests/stubs/README.md)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="imgen_train needs torch (pip install torch, then imgen[train])")
+pytest.importorskip("onnxscript", reason="the dynamo ONNX exporter needs onnxscript (imgen[train])")
+import spandrel_models as sm  # noqa: E402
+
+STUB = sm.use_stubs()
+spandrel = pytest.importorskip("spandrel", reason="pip install 'imgen[import]' && pip install --no-deps spandrel")
+
+import imgen  # noqa: E402
+from imgen.cli import main as cli_main  # noqa: E402
+from imgen_train.import_spandrel import descriptor_info, load_descriptor, plan_sizes  # noqa: E402
+
+#: arch -> (scale, size_multiple, whole_image, convolutional: tiled == whole at the declared overlap)
+EXPECTED = {
+    "Compact": (4, 1, False, True),
+    "ESRGAN": (2, 1, False, True),
+    "SPAN": (2, 1, False, True),
+    "PLKSR": (2, 1, False, True),
+    "DRUNet": (1, 8, False, False),
+    "NAFNet": (1, 1, True, False),
+    "SwinIR": (2, 1, False, False),
+}
+SLOW = {"DRUNet", "NAFNet", "SwinIR"}
+
+
+def _import(arch, tmp_path):
+    torch.save(sm.state_dict(arch), tmp_path / f"{arch}.pth")
+    out = tmp_path / f"{arch}.onnx"
+    assert cli_main(["import", str(tmp_path / f"{arch}.pth"), "-o", str(out)]) == 0
+    return out
+
+
+@pytest.mark.parametrize("arch", [pytest.param(a, marks=pytest.mark.slow) if a in SLOW else a for a in EXPECTED])
+def test_spandrel_architecture_imports_and_describes_itself(arch, tmp_path, capsys):
+    out = _import(arch, tmp_path)
+    report = capsys.readouterr().out
+    assert '"max_abs_error"' in report
+    import onnx
+
+    props = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    scale, multiple, whole, _ = EXPECTED[arch]
+    assert props["imgen.arch"] == arch and props["imgen.importer"] == "spandrel"
+    assert (int(props["imgen.scale"]), int(props["imgen.size_multiple"])) == (scale, multiple)
+    assert props["imgen.whole_image"] == ("true" if whole else "false")
+    if not whole:
+        assert int(props["imgen.receptive_field"]) > 0
+        assert int(props["imgen.tile_overlap"]) >= 4 * int(props["imgen.receptive_field"])
+    assert "whole_image" in props["imgen.inferred"].split(",") or props.get("imgen.spandrel_tiling") == "internal"
+
+
+def test_drunet_noise_map_input_is_declared(tmp_path):
+    d = load_descriptor(sm.state_dict("DRUNet"))
+    info = descriptor_info(d)
+    assert (info.channels, info.input_channels, info.extra_channels, info.noise_units, info.task) == (
+        3, 4, "noise", "fraction", "denoise")
+
+
+def test_sizes_keep_padding_branches():
+    d = load_descriptor(sm.state_dict("DRUNet"))
+    sizes = plan_sizes(descriptor_info(d))
+    assert all(s % 8 == 0 for s in sizes.trace) and sizes.trace[0] != sizes.trace[1]
+    assert any(h % 8 or w % 8 for h, w in sizes.checks)   # one check size is padded
+    assert any(not (h % 8 or w % 8) for h, w in sizes.checks)
+
+
+@pytest.mark.parametrize("arch", [a for a, e in EXPECTED.items() if e[3]])
+def test_tiled_equals_whole_at_the_declared_overlap(arch, tmp_path, capsys):
+    out = _import(arch, tmp_path)
+    m = imgen.load(str(out), providers=["cpu"])
+    img = np.random.default_rng(0).random((70, 90, 3), dtype=np.float32)
+    whole = m(img)
+    tiled = m(img, tile=48 + 2 * m.info.tile_overlap, overlap=m.info.tile_overlap)
+    assert m.info.tile_overlap >= m.info.overlap_needed
+    np.testing.assert_allclose(tiled, whole, atol=1e-4)
+
+
+def test_unrecognised_state_dict_names_every_route(tmp_path, capsys):
+    torch.save({"encoder.conv1.weight": torch.zeros(8, 3, 7, 7)}, tmp_path / "x.pth")
+    assert cli_main(["import", str(tmp_path / "x.pth"), "-o", str(tmp_path / "x.onnx")]) == 1
+    err = capsys.readouterr().err
+    assert "KAIR DnCNN" in err and "spandrel does not recognise" in err
+    assert not (tmp_path / "x.onnx").exists()
+
+
+def test_stub_is_only_used_without_torchvision():
+    import importlib.util
+
+    origin = importlib.util.find_spec("torchvision").origin or ""
+    assert ("tests/stubs" in origin) == STUB
+
+
+def test_stub_normalize_and_rotate_match_their_definitions():
+    from torchvision.transforms.functional import normalize, rotate
+
+    x = torch.rand(1, 3, 4, 5)
+    torch.testing.assert_close(normalize(x, [0.5] * 3, [0.25] * 3), (x - 0.5) / 0.25)
+    if STUB:
+        torch.testing.assert_close(rotate(x, 90.0), torch.rot90(x, 1, dims=(-2, -1)))
+        with pytest.raises(NotImplementedError):
+            rotate(x, 30.0)
+
+
+def test_adopting_the_bare_graph_finds_what_spandrel_declared(tmp_path, capsys):
+    """Two paths to the same metadata: spandrel's descriptor (+ probe) and probing the bare graph."""
+    import onnx
+
+    from imgen.adopt import adopt
+
+    out = _import("Compact", tmp_path)
+    bare = onnx.load(str(out))
+    declared = {p.key: p.value for p in bare.metadata_props}
+    del bare.metadata_props[:]
+    onnx.save(bare, str(tmp_path / "bare.onnx"))
+    found = adopt(tmp_path / "bare.onnx", tmp_path / "adopted.onnx").info
+    assert (found.scale, found.size_multiple, found.channels) == (4, 1, 3)
+    assert found.receptive_field == int(declared["imgen.receptive_field"])
+    assert {"scale", "size_multiple", "channels", "receptive_field"} <= set(found.inferred)
