@@ -49,8 +49,10 @@ def add_parser(sub) -> None:
     p.add_argument("--batch-size", type=positive_int, default=4, help="frames per model call (default 4)")
     p.add_argument("--queue-size", type=positive_int, default=8, help="frames buffered between stages (default 8)")
     enc = p.add_argument_group("encoding")
-    enc.add_argument("--codec", help="video encoder (default: libx264 when available, else libx265, libvpx-vp9, "
-                                     "libsvtav1 or mpeg4, whichever the container takes)")
+    enc.add_argument("--codec", help="video encoder, or 'same' for the input's codec (HEVC in, libx265 out; "
+                                     "default: libx264 when available, else libx265, libvpx-vp9, libsvtav1 or "
+                                     "mpeg4, whichever the container takes and, for inputs over 8 bits, keeps "
+                                     "their depth)")
     enc.add_argument("--crf", type=float, help="constant rate factor (default 18; x264/x265/vp9/av1)")
     enc.add_argument("--bitrate", type=_bitrate, help="target bitrate instead of CRF, e.g. 8M or 2500k")
     enc.add_argument("--pix-fmt", help="pixel format (default: the source's when the encoder takes it, else yuv420p)")
@@ -58,10 +60,20 @@ def add_parser(sub) -> None:
     enc.add_argument("--encoder-option", action="append", default=[], metavar="KEY=VALUE",
                      help="further encoder option as FFmpeg names it (repeatable), e.g. tune=film")
     enc.add_argument("--no-copy", action="store_true", help="do not copy audio and subtitle streams")
+    even = enc.add_mutually_exclusive_group()
+    even.add_argument("--pad", dest="even", action="store_const", const="pad",
+                      help="frames of odd width or height: repeat the last column / row to make them even "
+                           "(yuv420p needs even sizes)")
+    even.add_argument("--crop", dest="even", action="store_const", const="crop",
+                      help="frames of odd width or height: drop the last column / row to make them even")
+    enc.add_argument("--deinterlace", action="store_true",
+                     help="interlaced input becomes progressive (FFmpeg's bwdif, one frame per frame); "
+                          "default: coded interlaced where the encoder can (x264, MPEG-2), else noted")
     p.add_argument("--fps", type=positive_float, help="frame rate of frame-folder inputs (default 25)")
     p.add_argument("--on-bad-frame", choices=("skip", "stop"), default="skip",
                    help="an undecodable frame is reported and skipped (default) or stops the run")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar, and no [info] lines from encoder libraries (x265, SVT-AV1)")
     add_max_pixels_argument(p)  # frame files
     add_video_ray_arguments(p)  # a folder of videos, --resume, --ray (cli/_videos.py)
     p.set_defaults(func=main)
@@ -100,7 +112,8 @@ def main(args: argparse.Namespace) -> int:
         require_av()  # the [video] extra; says how to install it
     try:
         options = EncodeOptions(codec=args.codec, crf=args.crf, bitrate=args.bitrate, pix_fmt=args.pix_fmt,
-                                preset=args.preset, extra=_encoder_options(args.encoder_option))
+                                preset=args.preset, extra=_encoder_options(args.encoder_option),
+                                even=args.even, deinterlace=args.deinterlace, quiet=args.quiet)
     except ValueError as e:
         raise ImgenError(str(e)) from e
     check_ray_arguments(args)

@@ -15,7 +15,8 @@ import numpy as np
 
 from ..atomic import TempFileError, commit, create_temp_beside, discard
 from ..imageio import ImageFileError, fit_to_format, write_image
-from .encoding import SWS_COLORSPACE, add_video_stream, output_colour, pick_codec, pick_pix_fmt, set_frame_size
+from .encoding import (SWS_COLORSPACE, add_video_stream, carry_extras, even_size, output_colour, pick_codec,
+                       pick_pix_fmt, set_frame_size)
 from .options import EncodeOptions
 from .paths import Location, partial_path
 from .result import VideoError
@@ -43,6 +44,18 @@ def _rgb_for_video(image: np.ndarray) -> tuple[np.ndarray, str, str | None]:
         image = image[..., :3]
         note = "alpha channels dropped: the video holds no alpha"
     return np.ascontiguousarray(image), ("rgb48le" if deep else "rgb24"), note
+
+
+def _fit_even(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """HWC or HW image cropped or edge-padded to size (width, height), at most one pixel each way."""
+    width, height = size
+    image = image[:height, :width]
+    pad_h, pad_w = height - image.shape[0], width - image.shape[1]
+    if pad_h > 1 or pad_w > 1:  # a frame of another size: left for the size check to report
+        return image
+    if pad_h > 0 or pad_w > 0:
+        image = np.pad(image, [(0, max(pad_h, 0)), (0, max(pad_w, 0))] + [(0, 0)] * (image.ndim - 2), mode="edge")
+    return image
 
 
 def create_temp_video(target: Path) -> Path:
@@ -85,11 +98,12 @@ class VideoFileSink:
             raise VideoError(f"{target}: FFmpeg cannot write {target.suffix or 'extension-less'} files ({e}); "
                              f"use .mp4, .mkv, .mov, ...") from e
         try:
-            self._codec = pick_codec(av, options, self._container)
+            self._codec = pick_codec(av, options, self._container, info)
             self._pix_fmt = pick_pix_fmt(self._codec, options, info)
             self._video, self._time_base = add_video_stream(av, self._container, self._codec, options, info,
                                                             pix_fmt=self._pix_fmt)
             self._add_copies()
+            self._copy_tags()
         except BaseException:
             self.discard()
             raise
@@ -108,15 +122,41 @@ class VideoFileSink:
                 continue
             if s.language:
                 out.metadata["language"] = s.language
+            if s.metadata.get("title"):
+                out.metadata["title"] = s.metadata["title"]
+            out.disposition = s.disposition
             self._stream_map[s.index] = out
             self.copied.append(label)
+
+    def _copy_tags(self) -> None:
+        """The container's title (and like tags), its chapters, the video stream's title,
+        language and dispositions."""
+        info = self.info
+        for key, value in info.tags.items():
+            self._container.metadata[key] = value
+        for key, value in info.video_tags.items():
+            self._video.metadata[key] = value
+        if info.video_disposition:
+            self._video.disposition = info.video_disposition
+        if info.chapters:
+            try:
+                self._container.set_chapters(info.chapters)
+            except (ValueError, TypeError, self._av.FFmpegError) as e:
+                self.notes.append(f"chapters not copied: {e}")
 
     # -- writing --------------------------------------------------------------------------
 
     def _start(self, image: np.ndarray) -> None:
         height, width = image.shape[:2]
         self._colour = output_colour(self.info, height)
+        self._size = even_size(self._av, self._pix_fmt, width, height, self.options.even)
+        if self._size != (width, height):
+            how = "padded (last row / column repeated)" if self.options.even == "pad" else "cropped"
+            self.notes.append(f"frames of {width}x{height} {how} to {self._size[0]}x{self._size[1]} for "
+                              f"{self._pix_fmt}")
+            width, height = self._size
         set_frame_size(self._av, self._video, width=width, height=height, colour=self._colour)
+        carry_extras(self._video, self.info.extras, self.options, self.notes)
         self._sws_space = SWS_COLORSPACE.get(self._colour.space)
         self._sws_range = self._colour.range or None
         self._started = True
@@ -152,7 +192,10 @@ class VideoFileSink:
         if not self._started:
             self._start(frame.image)
         self._mux_copied(frame.packets)
-        array, fmt, note = _rgb_for_video(frame.image)
+        image = frame.image
+        if image.ndim >= 2 and self.options.even and (image.shape[1], image.shape[0]) != self._size:
+            image = _fit_even(image, self._size)
+        array, fmt, note = _rgb_for_video(image)
         if note and note not in self.notes:
             self.notes.append(note)
         if array.shape[:2] != (self._video.height, self._video.width):

@@ -14,11 +14,15 @@ from typing import Iterator
 import numpy as np
 
 from ..imageio import ImageFileError, read_image
+from .extras import StreamExtras, read_extras
 from .result import VideoError
 
 log = logging.getLogger("imgen")
 
 BAD_FRAME_ACTIONS = ("skip", "stop")
+#: Container and stream tags copied to the output (others, such as encoder or DURATION, describe the file).
+KEPT_TAGS = ("title", "comment", "description", "synopsis", "artist", "album", "date", "copyright", "genre",
+             "language")
 DEFAULT_FOLDER_FPS = Fraction(25)
 _MAX_READ_ERRORS = 16  # consecutive unreadable stretches before the rest of a file is given up
 
@@ -57,11 +61,20 @@ class SourceInfo:
     height: int
     rate: Fraction            # average frames per second
     time_base: Fraction
-    frames: int | None        # frame count if the container says, else an estimate, else None
+    frames: int | None        # the video stream's frame count if its header says, else an estimate from its
+                              # own duration, else None (never from the container: audio may outlast video)
     pix_fmt: str | None       # None for frame folders
     deep: bool                # more than 8 bits per sample
     colour: Colour = Colour()
     sample_aspect_ratio: Fraction | None = None
+    duration: Fraction | None = None   # seconds the video stream's own header announces, if it does
+    frames_exact: bool = False         # frames is the header's count, not an estimate
+    codec: str | None = None           # the input's decoder name ("h264", "hevc", ...); None for frame folders
+    extras: StreamExtras = StreamExtras()  # rotation, HDR10 metadata, field order (from the first frame)
+    tags: dict = field(default_factory=dict)          # container tags worth keeping (title, comment, ...)
+    chapters: list = field(default_factory=list)      # PyAV chapter dicts (id, start, end, time_base, metadata)
+    video_tags: dict = field(default_factory=dict)    # the video stream's title / language
+    video_disposition: int = 0                        # its AV_DISPOSITION_* flags
 
 
 class BadFrameStop(Exception):
@@ -143,19 +156,23 @@ class VideoFileSource(_Counted):
             raise VideoError(f"{self.path}: the video stream has no frame size (corrupt header?)")
         rate = as_fraction(stream.average_rate or stream.guessed_rate or stream.base_rate) or Fraction(25)
         time_base = as_fraction(stream.time_base) or 1 / rate
+        duration = _stream_duration(stream, time_base)
         frames = stream.frames or None
-        if frames is None and stream.duration and stream.time_base:
-            frames = int(round(float(stream.duration * time_base * rate)))
-        elif frames is None and container.duration:
-            frames = int(round(container.duration / 1_000_000 * float(rate)))
+        exact = frames is not None
+        if frames is None and duration:
+            frames = int(round(duration * rate))
         fmt = self._av.VideoFormat(cc.pix_fmt) if cc.pix_fmt else None
         deep = bool(fmt and max(c.bits for c in fmt.components) > 8)
         self.info = SourceInfo(
             width=cc.width, height=cc.height, rate=rate, time_base=time_base,
             frames=frames or None, pix_fmt=cc.pix_fmt, deep=deep,
             colour=Colour(int(cc.color_range), int(cc.colorspace), int(cc.color_primaries), int(cc.color_trc)),
-            sample_aspect_ratio=as_fraction(cc.sample_aspect_ratio),
+            sample_aspect_ratio=as_fraction(cc.sample_aspect_ratio), duration=duration, frames_exact=exact,
+            codec=cc.name, tags=kept_tags(container.metadata), chapters=list(container.chapters()),
+            video_tags=kept_tags(stream.metadata), video_disposition=int(stream.disposition),
         )
+        self._start = Fraction(stream.start_time or 0) * time_base
+        self._end: Fraction | None = None  # end of the last frame decoded, in seconds
         self._rgb_format = "rgb48le" if deep else "rgb24"
         self._reformatter = self._av.video.reformatter.VideoReformatter()
         flags = self._av.video.reformatter.Interpolation
@@ -228,10 +245,13 @@ class VideoFileSource(_Counted):
                 if pts is None:
                     pts = 0 if last_pts is None else last_pts + step
                 last_pts = pts
+                tb = as_fraction(frame.time_base) or self.info.time_base
+                self._end = (pts + (frame.duration or step)) * tb
                 if frame.is_corrupt:
                     self._bad(f"frame #{index} (t={_seconds(pts, frame.time_base)}): decoded with errors", lost=False)
                 if index == 0:
                     self._adopt_colour(frame)
+                    self.info.extras = read_extras(frame, int(self.stream.codec_context.field_order or 0))
                 image = self._reformatter.reformat(frame, format=self._rgb_format, interpolation=self._interpolation,
                                                    threads=1).to_ndarray()
                 self.frames_in += 1
@@ -242,15 +262,21 @@ class VideoFileSource(_Counted):
         self._account(packets - failed - index)
 
     def _account(self, silent_drops: int) -> None:
-        """Report frames lost without an error: packets the decoder gave no frame for, and frames
-        the header announces that the file does not hold (a truncated file)."""
+        """Report frames lost without an error (packets the decoder gave no frame for), and note a
+        video stream that ends well before what its own header announces: with no decode error
+        that is no failure (the header may be wrong), but it may be a truncated file."""
         if silent_drops > 0:
             self._bad(f"{silent_drops} frame(s) the decoder gave nothing for (damaged data)", lost=None)
             self.frames_in += silent_drops
-        expected = self.info.frames
-        if expected and self.frames_in < 0.95 * expected - 1:
-            self._bad(f"the input ends after {self.frames_in} of the ~{expected} frames its header announces "
-                      f"(truncated or damaged file?)", lost=None)
+        info = self.info
+        if info.frames_exact and info.frames and self.frames_in < 0.95 * info.frames - 1:
+            self.notes.append(f"the video stream ends after {self.frames_in} of the {info.frames} frames its "
+                              f"header announces (truncated file?)")
+        elif info.duration and self._end is not None:
+            played = self._end - self._start
+            if played < 0.95 * info.duration - 1 / info.rate:
+                self.notes.append(f"the video stream ends at {float(played):.2f} s of the {float(info.duration):.2f} s "
+                                  f"its header announces (truncated file?)")
 
     def _adopt_colour(self, frame) -> None:
         """Frame-level colour tags fill in what the stream header left unspecified."""
@@ -301,6 +327,27 @@ class FrameFolderSource(_Counted):
             self.frames_in += 1
             yield DecodedFrame(index, image, number, self.info.time_base)
             index += 1
+
+
+def _stream_duration(stream, time_base: Fraction) -> Fraction | None:
+    """Seconds the video stream itself announces: its duration field, else its DURATION tag
+    (Matroska / WebM write one per stream, "HH:MM:SS.fffffffff")."""
+    if stream.duration:
+        return stream.duration * time_base
+    tag = stream.metadata.get("DURATION") or stream.metadata.get("duration")
+    if not tag:
+        return None
+    try:
+        h, m, sec = tag.strip().split(":")
+        value = int(h) * 3600 + int(m) * 60 + Fraction(sec)
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def kept_tags(metadata) -> dict:
+    """The tags of KEPT_TAGS in a container's or stream's metadata (any letter case)."""
+    return {k.lower(): v for k, v in (metadata or {}).items() if k.lower() in KEPT_TAGS and v}
 
 
 def as_fraction(value) -> Fraction | None:
