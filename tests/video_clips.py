@@ -43,11 +43,12 @@ def make_clip(path, *, frames: int = 12, width: int = 64, height: int = 48, vfr:
               audio: bool = True, subtitles: bool = False, bt709: bool = True,
               pix_fmt: str = "yuv420p", codec: str = "libx264", audio_seconds: float | None = None,
               rotation: int | None = None, options: dict | None = None, colour: dict | None = None,
-              tags: bool = False) -> Path:
+              tags: bool = False, interlaced: bool = False) -> Path:
     """Write a clip: `frames` frames (ms timestamps), an AAC mono track covering them (or lasting
     audio_seconds), optional SRT subtitles (Matroska), BT.709 colour tags (or `colour`: codec
     context colour fields), a display rotation, encoder options; tags: a container title, two
-    chapters, stream titles and a forced subtitle stream."""
+    chapters, stream titles and a forced subtitle stream; interlaced: x264 interlaced coding, top
+    field first."""
     import av
 
     path = Path(path)
@@ -61,6 +62,13 @@ def make_clip(path, *, frames: int = 12, width: int = 64, height: int = 48, vfr:
         vs.codec_context.options = {**vs.codec_context.options, **options}
     if rotation is not None:
         vs.set_display_rotation(rotation)
+    marker = None
+    if interlaced:
+        from imgen.video.fields import FieldMarker
+
+        flags = av.codec.context.Flags
+        vs.codec_context.flags |= flags.interlaced_dct | flags.interlaced_me
+        vs.codec_context.field_order = 2
     if colour:
         for key, value in colour.items():
             setattr(vs.codec_context, key, value)
@@ -99,6 +107,9 @@ def make_clip(path, *, frames: int = 12, width: int = 64, height: int = 48, vfr:
         space = (colour or {}).get("colorspace", 1 if bt709 else None)
         f = f.reformat(format=pix_fmt, dst_colorspace=space, dst_color_range=1 if bt709 or colour else None)
         f.pts, f.time_base = t, Fraction(1, 1000)
+        if interlaced:
+            marker = marker or FieldMarker(av, f, Fraction(1, 1000), top_first=True)
+            f = marker.mark(f)
         for p in vs.encode(f):
             out.mux(p)
     for p in vs.encode():

@@ -94,7 +94,8 @@ def process_video(
         source = VideoFileSource(
             source_loc.path, on_bad_frame=on_bad_frame, threads=decode_threads,
             copy_streams=copy_streams and not target_loc.is_frames,
-            no_copy_reason="frame folders hold only images" if copy_streams else "copying turned off")
+            no_copy_reason="frame folders hold only images" if copy_streams else "copying turned off",
+            deinterlace=options.deinterlace)
     notes = source.notes
     try:
         if target_loc.is_frames:

@@ -196,6 +196,30 @@ def set_frame_size(av, stream, *, width: int, height: int, colour: Colour) -> No
     cc.color_primaries, cc.color_trc = colour.primaries, colour.trc
 
 
+#: Encoders that code interlaced frames (FFmpeg's interlaced DCT / ME flags, field order per frame).
+INTERLACED_ENCODERS = ("libx264", "mpeg2video", "mpeg4")
+
+
+def interlaced_coding(av, stream, extras: StreamExtras, notes: list[str]) -> bool:
+    """For an interlaced source, set the encoder to code fields (True: frames must then be marked
+    with their field order, see imgen.video.fields.FieldMarker), or note that it cannot."""
+    if not extras.interlaced:
+        return False
+    cc = stream.codec_context
+    name = cc.codec.name
+    order = FIELD_ORDERS[extras.field_order]
+    if name not in INTERLACED_ENCODERS:
+        notes.append(f"interlaced input ({order}) encoded by {name} as progressive frames with the fields woven "
+                     f"together; pass --deinterlace for a progressive picture, or --codec libx264 to keep "
+                     f"interlaced coding")
+        return False
+    flags = av.codec.context.Flags
+    cc.flags = cc.flags | flags.interlaced_dct | flags.interlaced_me
+    cc.field_order = extras.field_order
+    notes.append(f"interlaced input kept interlaced ({order}, coded by {name})")
+    return True
+
+
 def carry_extras(stream, extras: StreamExtras, options: EncodeOptions, notes: list[str]) -> None:
     """Before the encoder opens: the source's display matrix onto the output stream, HDR10 static
     metadata into x265 / SVT-AV1 parameters (a note where the encoder cannot take it), and the

@@ -15,8 +15,9 @@ import numpy as np
 
 from ..atomic import TempFileError, commit, create_temp_beside, discard
 from ..imageio import ImageFileError, fit_to_format, write_image
-from .encoding import (SWS_COLORSPACE, add_video_stream, carry_extras, even_size, output_colour, pick_codec,
-                       pick_pix_fmt, set_frame_size)
+from .encoding import (SWS_COLORSPACE, add_video_stream, carry_extras, even_size, interlaced_coding,
+                       output_colour, pick_codec, pick_pix_fmt, set_frame_size)
+from .fields import FieldMarker
 from .options import EncodeOptions
 from .paths import Location, partial_path
 from .result import VideoError
@@ -157,6 +158,8 @@ class VideoFileSink:
             width, height = self._size
         set_frame_size(self._av, self._video, width=width, height=height, colour=self._colour)
         carry_extras(self._video, self.info.extras, self.options, self.notes)
+        self._interlaced = interlaced_coding(self._av, self._video, self.info.extras, self.notes)
+        self._marker: FieldMarker | None = None
         self._sws_space = SWS_COLORSPACE.get(self._colour.space)
         self._sws_range = self._colour.range or None
         self._started = True
@@ -209,6 +212,11 @@ class VideoFileSink:
         video_frame.color_trc = self._colour.trc
         video_frame.pts = self._timestamp(frame)
         video_frame.time_base = self._time_base
+        if self._interlaced:
+            if self._marker is None:
+                self._marker = FieldMarker(av, video_frame, self._time_base,
+                                           top_first=self.info.extras.top_field_first)
+            video_frame = self._marker.mark(video_frame)
         for packet in self._video.encode(video_frame):
             self._container.mux(packet)
         self.frames_out += 1

@@ -6,7 +6,7 @@ streams to copy that came before it -- and count what they read, bad frames incl
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
@@ -14,7 +14,7 @@ from typing import Iterator
 import numpy as np
 
 from ..imageio import ImageFileError, read_image
-from .extras import StreamExtras, read_extras
+from .extras import FIELD_ORDERS, StreamExtras, read_extras
 from .result import VideoError
 
 log = logging.getLogger("imgen")
@@ -114,8 +114,10 @@ class VideoFileSource(_Counted):
     """
 
     def __init__(self, path: Path, *, on_bad_frame: str = "skip", threads: int = 0, copy_streams: bool = True,
-                 no_copy_reason: str = "copying turned off"):
+                 no_copy_reason: str = "copying turned off", deinterlace: bool = False):
         super().__init__(on_bad_frame)
+        self.deinterlace = deinterlace
+        self._deinterlacer = None
         from ._av import require_av
 
         av = require_av()
@@ -173,6 +175,7 @@ class VideoFileSource(_Counted):
         )
         self._start = Fraction(stream.start_time or 0) * time_base
         self._end: Fraction | None = None  # end of the last frame decoded, in seconds
+        self._last_pts: int | None = None
         self._rgb_format = "rgb48le" if deep else "rgb24"
         self._reformatter = self._av.video.reformatter.VideoReformatter()
         flags = self._av.video.reformatter.Interpolation
@@ -213,13 +216,51 @@ class VideoFileSource(_Counted):
                                       f"the file was not read")
                     return
 
+    def _decoded(self, frame, index: int, step: int, pending: list) -> DecodedFrame:
+        """A decoded PyAV frame as a DecodedFrame (RGB; missing timestamps filled in), counted."""
+        pts = frame.pts
+        if pts is None:
+            pts = 0 if self._last_pts is None else self._last_pts + step
+        self._last_pts = pts
+        tb = as_fraction(frame.time_base) or self.info.time_base
+        self._end = (pts + (frame.duration or step)) * tb
+        if frame.is_corrupt:
+            self._bad(f"frame #{index} (t={_seconds(pts, frame.time_base)}): decoded with errors", lost=False)
+        image = self._reformatter.reformat(frame, format=self._rgb_format, interpolation=self._interpolation,
+                                           threads=1).to_ndarray()
+        self.frames_in += 1
+        return DecodedFrame(index, image, pts, tb, pending)
+
+    def _deinterlaced(self, decoded: list, index: int) -> list:
+        """The decoded frames; through bwdif with deinterlace=True when the stream is interlaced
+        (known from the first frame, whose tags and side data are read here)."""
+        if index == 0 and decoded and self._deinterlacer is None:
+            first = decoded[0]
+            self._adopt_colour(first)
+            extras = read_extras(first, int(self.stream.codec_context.field_order or 0))
+            if self.deinterlace and extras.interlaced:
+                from .fields import Deinterlacer
+
+                self.notes.append(f"deinterlaced ({FIELD_ORDERS[extras.field_order]}) with FFmpeg's bwdif: "
+                                  f"the output is progressive, one frame per input frame")
+                self._deinterlacer = Deinterlacer(self._av, first, self.info.time_base)
+                extras = replace(extras, field_order=1)
+            elif self.deinterlace:
+                self.notes.append("deinterlacing was asked for, but the input is progressive: nothing to deinterlace")
+            self.info.extras = extras
+        if not self._deinterlacer:
+            return decoded
+        out = []
+        for frame in decoded:
+            out.extend(self._deinterlacer.push(frame))
+        return out
+
     def _decode(self) -> Iterator[DecodedFrame]:
         av = self._av
         pending: list = []
         index = 0
         video_index = self.stream.index
         step = max(1, round(1 / (self.info.rate * self.info.time_base))) if self.info.rate else 1
-        last_pts = None
         flushed = False
         packets = failed = 0
         for packet in self._packets():
@@ -240,24 +281,14 @@ class VideoFileSource(_Counted):
                 where = _packet_time(packet)
                 self._bad(f"frame after #{index}{where}: cannot decode ({_reason(e)})", lost=True)
                 continue
-            for frame in decoded:
-                pts = frame.pts
-                if pts is None:
-                    pts = 0 if last_pts is None else last_pts + step
-                last_pts = pts
-                tb = as_fraction(frame.time_base) or self.info.time_base
-                self._end = (pts + (frame.duration or step)) * tb
-                if frame.is_corrupt:
-                    self._bad(f"frame #{index} (t={_seconds(pts, frame.time_base)}): decoded with errors", lost=False)
-                if index == 0:
-                    self._adopt_colour(frame)
-                    self.info.extras = read_extras(frame, int(self.stream.codec_context.field_order or 0))
-                image = self._reformatter.reformat(frame, format=self._rgb_format, interpolation=self._interpolation,
-                                                   threads=1).to_ndarray()
-                self.frames_in += 1
-                yield DecodedFrame(index, image, pts, as_fraction(frame.time_base) or self.info.time_base, pending)
+            for frame in self._deinterlaced(decoded, index):
+                yield self._decoded(frame, index, step, pending)
                 pending = []
                 index += 1
+        for frame in self._deinterlacer.flush() if self._deinterlacer else ():
+            yield self._decoded(frame, index, step, pending)
+            pending = []
+            index += 1
         self.trailing_packets = pending
         self._account(packets - failed - index)
 
