@@ -139,7 +139,7 @@ def read_clip(path) -> dict:
     import av
 
     with av.open(str(path)) as c:
-        info = {"streams": [(s.type, s.codec_context.name) for s in c.streams]}
+        info = {"streams": [(s.type, s.codec_context.name if s.codec_context else None) for s in c.streams]}
         v = c.streams.video[0]
         cc = v.codec_context
         info["colour"] = (int(cc.color_range), int(cc.colorspace), int(cc.color_primaries), int(cc.color_trc))

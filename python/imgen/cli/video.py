@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from ..errors import ImgenError
-from ._args import nonnegative_int, positive_float, positive_int, thread_count
+from ._args import nonnegative_float, nonnegative_int, positive_float, positive_int, thread_count
 from ._distributed import check_ray_arguments
 from ..interrupts import exit_status, stop_reason, stopped_words
 from ._videos import add_video_ray_arguments, library_run, main_library
@@ -22,6 +22,10 @@ Ctrl+C or SIGTERM stops cleanly: the frames encoded so far are finalised into a 
 OUTPUT.partial.EXT (e.g. out.partial.mp4), OUTPUT itself is left untouched, no temporary file is
 left, and the exit status is 130 (Ctrl+C) or 143 (SIGTERM). Frame-folder outputs keep the frames
 already written (each a complete file). A folder of videos stops after the current one.
+Videos of at least 2 x --part-seconds are written as closed parts in a hidden folder beside OUTPUT
+(.NAME.imgen-parts); after Ctrl+C, SIGTERM or even kill -9, the same command with --resume decodes
+and processes only what comes after the last closed part. The finished run deletes the parts and
+any OUTPUT.partial.EXT; a run without --resume starts over.
 
 An undecodable frame is reported and skipped (or ends the run with --on-bad-frame stop, keeping
 the frames before it as OUTPUT.partial.EXT); the summary lists frames in, frames out and every bad
@@ -69,6 +73,10 @@ def add_parser(sub) -> None:
     enc.add_argument("--deinterlace", action="store_true",
                      help="interlaced input becomes progressive (FFmpeg's bwdif, one frame per frame); "
                           "default: coded interlaced where the encoder can (x264, MPEG-2), else noted")
+    p.add_argument("--part-seconds", type=nonnegative_float, default=60.0, metavar="S",
+                   help="videos of at least 2*S seconds are written as closed parts of ~S seconds (joined "
+                        "without re-encoding at the end), so that a run stopped in any way (Ctrl+C, SIGTERM, "
+                        "kill -9) continues with --resume from its last part; 0 = one file (default 60)")
     p.add_argument("--fps", type=positive_float, help="frame rate of frame-folder inputs (default 25)")
     p.add_argument("--on-bad-frame", choices=("skip", "stop"), default="skip",
                    help="an undecodable frame is reported and skipped (default) or stops the run")
@@ -128,7 +136,8 @@ def main(args: argparse.Namespace) -> int:
         summary = process_video(
             args.input, args.output, processor, options=options, on_bad_frame=args.on_bad_frame,
             progress=not args.quiet, batch_size=args.batch_size, queue_size=args.queue_size,
-            fps=args.fps, copy_streams=not args.no_copy, desc=processor.name, max_pixels=args.max_pixels)
+            fps=args.fps, copy_streams=not args.no_copy, desc=processor.name, max_pixels=args.max_pixels,
+            part_seconds=args.part_seconds)
     except VideoInterrupted as e:
         _report(e.summary)
         kept = f"the frames done so far are in {e.summary.output}" if e.summary.output else "nothing was kept"

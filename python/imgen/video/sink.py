@@ -59,6 +59,43 @@ def _fit_even(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return image
 
 
+def add_copied_streams(av, container, streams: list, notes: list[str]) -> tuple[dict, list[str]]:
+    """Output streams for the input's audio/subtitle streams (title, language and dispositions
+    kept): ({input stream index: output stream}, labels); those the container refuses are noted."""
+    mapping, labels = {}, []
+    for s in streams:
+        label = f"{s.type} #{s.index} ({s.codec_context.name})"
+        try:
+            out = container.add_stream_from_template(s)
+        except (ValueError, av.FFmpegError) as e:
+            notes.append(f"{label} not copied: {e}")
+            continue
+        if s.language:
+            out.metadata["language"] = s.language
+        if s.metadata.get("title"):
+            out.metadata["title"] = s.metadata["title"]
+        out.disposition = s.disposition
+        mapping[s.index] = out
+        labels.append(label)
+    return mapping, labels
+
+
+def copy_tags(av, container, video, info: SourceInfo, notes: list[str]) -> None:
+    """The input's container title (and like tags) and chapters, and its video stream's title,
+    language and dispositions, onto the output (before its header is written)."""
+    for key, value in info.tags.items():
+        container.metadata[key] = value
+    for key, value in info.video_tags.items():
+        video.metadata[key] = value
+    if info.video_disposition:
+        video.disposition = info.video_disposition
+    if info.chapters:
+        try:
+            container.set_chapters(info.chapters)
+        except (ValueError, TypeError, av.FFmpegError) as e:
+            notes.append(f"chapters not copied: {e}")
+
+
 def create_temp_video(target: Path) -> Path:
     """A new empty temporary file beside the target (imgen.atomic), ending in its extension:
     FFmpeg picks the container from it.  VideoError when the folder is not writable."""
@@ -103,47 +140,13 @@ class VideoFileSink:
             self._pix_fmt = pick_pix_fmt(self._codec, options, info)
             self._video, self._time_base = add_video_stream(av, self._container, self._codec, options, info,
                                                             pix_fmt=self._pix_fmt)
-            self._add_copies()
-            self._copy_tags()
+            self._stream_map, self.copied = add_copied_streams(av, self._container, copy_streams, notes)
+            copy_tags(av, self._container, self._video, info, notes)
         except BaseException:
             self.discard()
             raise
         self._started = False
         self._reformatter = av.video.reformatter.VideoReformatter()
-
-    def _add_copies(self) -> None:
-        """Output streams for the audio/subtitle streams (added now, on the caller's thread,
-        before decoding starts; packets are muxed as they come)."""
-        for s in self._copy_streams:
-            label = f"{s.type} #{s.index} ({s.codec_context.name})"
-            try:
-                out = self._container.add_stream_from_template(s)
-            except (ValueError, self._av.FFmpegError) as e:
-                self.notes.append(f"{label} not copied: {e}")
-                continue
-            if s.language:
-                out.metadata["language"] = s.language
-            if s.metadata.get("title"):
-                out.metadata["title"] = s.metadata["title"]
-            out.disposition = s.disposition
-            self._stream_map[s.index] = out
-            self.copied.append(label)
-
-    def _copy_tags(self) -> None:
-        """The container's title (and like tags), its chapters, the video stream's title,
-        language and dispositions."""
-        info = self.info
-        for key, value in info.tags.items():
-            self._container.metadata[key] = value
-        for key, value in info.video_tags.items():
-            self._video.metadata[key] = value
-        if info.video_disposition:
-            self._video.disposition = info.video_disposition
-        if info.chapters:
-            try:
-                self._container.set_chapters(info.chapters)
-            except (ValueError, TypeError, self._av.FFmpegError) as e:
-                self.notes.append(f"chapters not copied: {e}")
 
     # -- writing --------------------------------------------------------------------------
 
@@ -231,13 +234,15 @@ class VideoFileSink:
         self._container.close()
 
     def finish(self, trailing: list) -> str:
-        """Flush the encoder, close the file and rename it to the target; returns the target."""
+        """Flush the encoder, close the file and rename it to the target (an OUTPUT.partial.EXT
+        an earlier stopped run left is deleted); returns the target."""
         if self.frames_out == 0:
             self.discard()
             raise VideoError("no frame could be read from the input; nothing written")
         try:
             self._close(trailing)
             commit(self._tmp, self.target)
+            partial_path(self.target).unlink(missing_ok=True)  # an earlier stopped run's, now superseded
         except BaseException as e:
             self.discard()
             if isinstance(e, (OSError, self._av.FFmpegError)):

@@ -118,6 +118,10 @@ class VideoFileSource(_Counted):
         super().__init__(on_bad_frame)
         self.deinterlace = deinterlace
         self._deinterlacer = None
+        self._extras_read = False
+        self.demux_copies = True  # False: copy_streams are listed, but their packets not read
+        self.start_pts: int | None = None  # set by start_at()
+        self.skipped_decoded = 0  # frames decoded before start_pts and dropped
         from ._av import require_av
 
         av = require_av()
@@ -184,6 +188,17 @@ class VideoFileSource(_Counted):
         # For rgb48 output that combination is broken with BILINEAR (9 dB); BICUBIC gives 41 dB.
         self._interpolation = (flags.BICUBIC if deep else flags.BILINEAR) | flags.ACCURATE_RND | flags.FULL_CHR_H_INT
 
+    def start_at(self, pts: int) -> None:
+        """Begin at the first frame shown at or after ``pts`` (the video stream's time base):
+        seek to the keyframe before it, decode from there and drop what comes before.  Call
+        before frames()."""
+        self.start_pts = int(pts)
+        try:
+            self._container.seek(self.start_pts, stream=self.stream, backward=True)
+        except self._av.FFmpegError as e:
+            raise VideoError(f"{self.path}: cannot seek to resume at t={_seconds(pts, self.info.time_base)} ({e}); "
+                             f"run without --resume") from e
+
     def close(self) -> None:
         """Close the input (frames() does so itself when it ends)."""
         self._container.close()
@@ -198,7 +213,7 @@ class VideoFileSource(_Counted):
             self._container.close()
 
     def _packets(self):
-        streams = [self.stream] + self.copy_streams
+        streams = [self.stream] + (self.copy_streams if self.demux_copies else [])
         failures = 0  # in a row, without a packet read in between
         while True:
             try:
@@ -234,7 +249,8 @@ class VideoFileSource(_Counted):
     def _deinterlaced(self, decoded: list, index: int) -> list:
         """The decoded frames; through bwdif with deinterlace=True when the stream is interlaced
         (known from the first frame, whose tags and side data are read here)."""
-        if index == 0 and decoded and self._deinterlacer is None:
+        if decoded and not self._extras_read:
+            self._extras_read = True
             first = decoded[0]
             self._adopt_colour(first)
             extras = read_extras(first, int(self.stream.codec_context.field_order or 0))
@@ -282,6 +298,9 @@ class VideoFileSource(_Counted):
                 self._bad(f"frame after #{index}{where}: cannot decode ({_reason(e)})", lost=True)
                 continue
             for frame in self._deinterlaced(decoded, index):
+                if self.start_pts is not None and frame.pts is not None and frame.pts < self.start_pts:
+                    self.skipped_decoded += 1
+                    continue
                 yield self._decoded(frame, index, step, pending)
                 pending = []
                 index += 1
@@ -290,7 +309,7 @@ class VideoFileSource(_Counted):
             pending = []
             index += 1
         self.trailing_packets = pending
-        self._account(packets - failed - index)
+        self._account(packets - failed - index - self.skipped_decoded)
 
     def _account(self, silent_drops: int) -> None:
         """Report frames lost without an error (packets the decoder gave no frame for), and note a
