@@ -110,3 +110,13 @@ def test_short_videos_are_one_file(clips, tmp_path):
     s = process_video(clips["mp4"], tmp_path / "o.mp4", identity, part_seconds=0.5)  # 0.8 s < 2 x 0.5 s
     assert s.complete and leftovers(tmp_path) == [] and not any("part" in n for n in s.notes)
     np.testing.assert_allclose(vc.read_clip(tmp_path / "o.mp4")["times"], vc.read_clip(clips["mp4"])["times"])
+
+
+def test_an_unreadable_journal_or_stray_files_are_dealt_with(long_clip, tmp_path):
+    out = tmp_path / "out.mkv"
+    folder = work_dir(out)
+    (folder / "junk").mkdir(parents=True)
+    (folder / "journal.json").write_text("{not json")
+    s = process_video(long_clip, out, identity, part_seconds=0.4, resume=True)
+    assert s.complete and s.frames_in == 75 and any("journal is unreadable" in n for n in s.notes)
+    assert leftovers(tmp_path) == []

@@ -100,6 +100,8 @@ def process_video(
         check_not_input(source_loc, target_loc, files)
         rate = Fraction(fps).limit_denominator(1001) if fps else DEFAULT_FOLDER_FPS  # 29.97 -> 2997/100
         source = FrameFolderSource(files, fps=rate, on_bad_frame=on_bad_frame, max_pixels=max_pixels)
+        if options.deinterlace:
+            source.notes.append("deinterlacing applies to video files; frame files were used as they are")
     else:
         check_not_input(source_loc, target_loc)
         if fps:

@@ -88,8 +88,8 @@ def open_journal(target: Path, key: dict, *, resume: bool) -> tuple[Journal, str
                 return journal, None
         else:
             note = ("an earlier run's parts were deleted: " +
-                    ("they were made from another input or with other settings" if resume
-                     else "--resume was not given"))
+                    ("they were made from another input or with other settings (or their journal is "
+                     "unreadable)" if resume else "--resume was not given"))
         shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, exist_ok=True)
     journal = Journal(folder, key)
@@ -123,6 +123,10 @@ def _tidy(journal: Journal) -> None:
     journal.parts = kept
     keep = {JOURNAL} | {p.file for p in kept}
     for entry in os.scandir(journal.folder):
-        if entry.name not in keep:
+        if entry.name in keep:
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
             Path(entry.path).unlink(missing_ok=True)
     journal.save()
