@@ -57,3 +57,16 @@ def test_chapters_titles_and_dispositions_are_copied(tmp_path):
     process_video(src, tmp_path / "out.mp4", identity)  # mp4: title and chapters too (no SRT)
     got = described(tmp_path / "out.mp4")
     assert got[0] == want[0] and got[1] == want[1]
+
+
+def test_impossible_decoding_timestamps_from_an_encoder_are_repaired():
+    """libx265 here sometimes hands out garbage dts for the first packets of a very short clip."""
+    from types import SimpleNamespace
+
+    from imgen.video.sink import VideoFileSink
+
+    muxed = []
+    sink = SimpleNamespace(_last_dts=None, _container=SimpleNamespace(mux=lambda p: muxed.append((p.pts, p.dts))))
+    for pts, dts in [(0, 269577365191771824), (80, -5), (40, 40), (120, 100)]:
+        VideoFileSink._mux_encoded(sink, SimpleNamespace(pts=pts, dts=dts))
+    assert muxed == [(0, 0), (80, 1), (40, 40), (120, 100)]

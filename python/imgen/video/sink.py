@@ -124,6 +124,7 @@ class VideoFileSink:
         self._copy_streams = copy_streams
         self._stream_map: dict[int, object] = {}
         self._last_pts: int | None = None
+        self._last_dts: int | None = None
         target.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = create_temp_video(target)
         tmp = str(self._tmp)
@@ -221,15 +222,27 @@ class VideoFileSink:
                                            top_first=self.info.extras.top_field_first)
             video_frame = self._marker.mark(video_frame)
         for packet in self._video.encode(video_frame):
-            self._container.mux(packet)
+            self._mux_encoded(packet)
         self.frames_out += 1
+
+    def _mux_encoded(self, packet) -> None:
+        """Mux an encoded packet, repairing an impossible decoding timestamp (after the shown
+        one, or not after the previous): libx265 in this FFmpeg leaves the first ones unset
+        (garbage) on very short clips, and the muxer would refuse the file."""
+        pts, dts = packet.pts, packet.dts
+        if pts is not None and dts is not None:
+            if dts > pts or (self._last_dts is not None and dts <= self._last_dts):
+                dts = pts if self._last_dts is None else min(pts, self._last_dts + 1)
+                packet.dts = dts
+            self._last_dts = dts
+        self._container.mux(packet)
 
     # -- ending ---------------------------------------------------------------------------
 
     def _close(self, trailing: list) -> None:
         if self._started:
             for packet in self._video.encode(None):
-                self._container.mux(packet)
+                self._mux_encoded(packet)
             self._mux_copied(trailing)
         self._container.close()
 
