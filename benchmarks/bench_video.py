@@ -125,11 +125,13 @@ def naive(src: Path, dst: Path, processor, preset: str | None = None) -> int:
     return n
 
 
-def pipelined(src: Path, dst: Path, processor, batch_size: int, preset: str | None = None) -> int:
+def pipelined(src: Path, dst: Path, processor, batch_size: int, preset: str | None = None,
+              part_seconds: float | None = None) -> int:
     from imgen.video import EncodeOptions, process_video
 
+    parts = {} if part_seconds is None else {"part_seconds": part_seconds}
     return process_video(src, dst, processor, batch_size=batch_size,
-                         options=EncodeOptions(preset=preset)).frames_out
+                         options=EncodeOptions(preset=preset), **parts).frames_out
 
 
 def breakdown(src: Path, preset: str | None = None) -> dict[str, float]:
@@ -183,6 +185,9 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=4)
     ap.add_argument("--preset", help="x264 preset for both contenders (default: x264's, medium)")
+    ap.add_argument("--part-seconds", type=float,
+                    help="imgen: write the output as closed parts of S seconds, joined at the end (the "
+                         "resumable path; default: process_video's, 60 s, so a short clip is one file)")
     ap.add_argument("--processors", nargs="+", default=["cnn", "wavelet", "identity"],
                     choices=["cnn", "wavelet", "identity", "wait40"])
     args = ap.parse_args()
@@ -215,7 +220,7 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
                     dst = tmp / f"out-{contender}.mp4"
                     t0, c0 = time.perf_counter(), time.process_time()
                     n = (naive(clip, dst, proc, args.preset) if contender == "naive"
-                         else pipelined(clip, dst, proc, args.batch_size, args.preset))
+                         else pipelined(clip, dst, proc, args.batch_size, args.preset, args.part_seconds))
                     times[contender].append(time.perf_counter() - t0)
                     cpu[contender].append(time.process_time() - c0)
                     assert n == args.frames, (contender, n)

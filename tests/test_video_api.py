@@ -148,3 +148,18 @@ def test_without_pyav_imgen_imports_and_video_says_how_to_install(tmp_path, clip
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert res.returncode == 1, res.stderr
     assert "pip install 'imgen[video]'" in res.stderr
+
+
+def test_a_complete_run_clears_what_a_stopped_or_killed_run_left(clips, tmp_path):
+    """kill -9 leaves a hidden temporary file, Ctrl+C an OUTPUT.partial.EXT: a complete run of the
+    same output deletes both (even without --resume)."""
+    from video_runs import identity, leftovers
+
+    stale = tmp_path / ".o.0123abcd.tmp.mp4"
+    stale.write_bytes(b"half a video")
+    (tmp_path / "o.partial.mp4").write_bytes(b"an earlier partial")
+    other = tmp_path / ".unrelated.tmp"
+    other.write_bytes(b"not ours")
+    process_video(clips["mp4"], tmp_path / "o.mp4", identity)
+    assert not stale.exists() and not (tmp_path / "o.partial.mp4").exists()
+    assert leftovers(tmp_path) == [".unrelated.tmp"]

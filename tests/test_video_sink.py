@@ -39,3 +39,34 @@ def test_a_processor_that_changes_size_midway_is_an_error(clips, tmp_path):
     with pytest.raises(VideoError, match="every frame must have one size"):
         process_video(clips["mp4"], tmp_path / "o.mp4", shrinking, batch_size=2)
     assert leftovers(tmp_path) == [] and not (tmp_path / "o.mp4").exists()
+
+
+def test_chapters_titles_and_dispositions_are_copied(tmp_path):
+    src = vc.make_clip(tmp_path / "in.mkv", frames=12, subtitles=True, tags=True)
+
+    def described(path):
+        with av.open(str(path)) as c:
+            return (c.metadata.get("title"), [(ch["start"] * ch["time_base"], ch["end"] * ch["time_base"],
+                                               ch["metadata"]) for ch in c.chapters()],
+                    [(s.type, s.metadata.get("title"), s.language, int(s.disposition)) for s in c.streams])
+
+    want = described(src)
+    assert want[0] == "A test clip" and len(want[1]) == 2 and want[2][2][3]  # the premise: forced subtitles
+    process_video(src, tmp_path / "out.mkv", identity)
+    assert described(tmp_path / "out.mkv") == want
+    process_video(src, tmp_path / "out.mp4", identity)  # mp4: title and chapters too (no SRT)
+    got = described(tmp_path / "out.mp4")
+    assert got[0] == want[0] and got[1] == want[1]
+
+
+def test_impossible_decoding_timestamps_from_an_encoder_are_repaired():
+    """libx265 here sometimes hands out garbage dts for the first packets of a very short clip."""
+    from types import SimpleNamespace
+
+    from imgen.video.sink import VideoFileSink
+
+    muxed = []
+    sink = SimpleNamespace(_last_dts=None, _container=SimpleNamespace(mux=lambda p: muxed.append((p.pts, p.dts))))
+    for pts, dts in [(0, 269577365191771824), (80, -5), (40, 40), (120, 100)]:
+        VideoFileSink._mux_encoded(sink, SimpleNamespace(pts=pts, dts=dts))
+    assert muxed == [(0, 0), (80, 1), (40, 40), (120, 100)]

@@ -29,9 +29,10 @@ def test_truncated_and_corrupt_files(clips, tmp_path, capsys):
     process_video(clips["long"], mkv, identity, options=EncodeOptions(preset="ultrafast"))
     data = mkv.read_bytes()
     (tmp_path / "cut.mkv").write_bytes(data[: len(data) * 6 // 10])
-    assert main(["video", str(tmp_path / "cut.mkv"), "-o", str(tmp_path / "b.mkv"), "--method", "wavelet", "-q"]) == 1
+    # no decode error: what was there is processed (exit 0), the short stream noted
+    assert main(["video", str(tmp_path / "cut.mkv"), "-o", str(tmp_path / "b.mkv"), "--method", "wavelet", "-q"]) == 0
     err = capsys.readouterr().err
-    assert "the input ends after" in err and "truncated" in err
+    assert "note: the video stream ends at" in err and "s its header announces (truncated file?)" in err
     n_in = int(err.split("frames in ")[1].split(",")[0])
     assert 5 < n_in < 30 and f"frames out {n_in}," in err
     assert len(vc.read_clip(tmp_path / "b.mkv")["frames"]) == n_in
@@ -46,7 +47,7 @@ def test_truncated_and_corrupt_files(clips, tmp_path, capsys):
     data = fast.read_bytes()
     (tmp_path / "fast_cut.mp4").write_bytes(data[: len(data) * 6 // 10])
     summary = process_video(tmp_path / "fast_cut.mp4", tmp_path / "f.mp4", identity)
-    assert any("the input ends after" in b for b in summary.bad_frames)
+    assert any("ends after" in n and "of the 30 frames its header announces" in n for n in summary.notes)
     assert 5 < summary.frames_in < 30 and summary.frames_out >= summary.frames_in - 1
 
     bad = bytearray(clips["long"].read_bytes())  # garbage over the middle of the stream
@@ -67,6 +68,24 @@ def test_truncated_and_corrupt_files(clips, tmp_path, capsys):
     with pytest.raises(VideoError, match="cannot open as a video"):
         process_video(tmp_path / "junk.mp4", tmp_path / "e.mp4", identity)
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("vfr", [False, True])
+def test_audio_outlasting_video_and_variable_rates_are_complete(tmp_path, capsys, vfr):
+    """Issue #21: the frame estimate comes from the video stream (Matroska's per-stream DURATION),
+    not the container's duration (here the audio's), and VFR streams are checked in time, not
+    frames -- so these valid files are complete, exit 0, and count as done for --resume."""
+    src = vc.make_clip(tmp_path / "in.mkv", frames=75, vfr=vfr, audio_seconds=6.0)
+    with av.open(str(src)) as c:  # the premise: the container lasts longer than the video
+        assert c.duration / 1e6 > 5.9 and c.streams.video[0].frames == 0
+    out = tmp_path / "out" / "in.mkv"
+    args = ["video", str(src), "-o", str(out), "--method", "wavelet", "-q", "--on-bad-frame", "stop"]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "frames in 75, frames out 75, bad 0" in err and "ends" not in err and "truncated" not in err
+    assert out.exists() and not (tmp_path / "out" / "in.partial.mkv").exists()
+    assert main(args + ["--resume"]) == 0
+    assert "1 already done, skipped" in capsys.readouterr().err
 
 
 def test_read_errors_are_reported_and_reading_resumes(clips, monkeypatch):

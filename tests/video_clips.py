@@ -33,11 +33,22 @@ def frame_times_ms(count: int, vfr: bool) -> list[int]:
     return times
 
 
+#: HDR10 static metadata as x265 takes it (BT.2020 primaries, D65, 1000 / 0.0001 cd/m², MaxCLL 1000, MaxFALL 400).
+HDR10_X265 = ("master-display=G(8500,39850)B(6550,2300)R(35400,14600)WP(15635,16450)L(10000000,1):"
+              "max-cll=1000,400")
+PQ_BT2020 = {"colorspace": 9, "color_primaries": 9, "color_trc": 16, "color_range": 1}
+
+
 def make_clip(path, *, frames: int = 12, width: int = 64, height: int = 48, vfr: bool = False,
               audio: bool = True, subtitles: bool = False, bt709: bool = True,
-              pix_fmt: str = "yuv420p", codec: str = "libx264") -> Path:
-    """Write a clip: `frames` frames (ms timestamps), an AAC mono track covering them, optional SRT
-    subtitles (Matroska) and BT.709 colour tags."""
+              pix_fmt: str = "yuv420p", codec: str = "libx264", audio_seconds: float | None = None,
+              rotation: int | None = None, options: dict | None = None, colour: dict | None = None,
+              tags: bool = False, interlaced: bool = False) -> Path:
+    """Write a clip: `frames` frames (ms timestamps), an AAC mono track covering them (or lasting
+    audio_seconds), optional SRT subtitles (Matroska), BT.709 colour tags (or `colour`: codec
+    context colour fields), a display rotation, encoder options; tags: a container title, two
+    chapters, stream titles and a forced subtitle stream; interlaced: x264 interlaced coding, top
+    field first."""
     import av
 
     path = Path(path)
@@ -47,7 +58,21 @@ def make_clip(path, *, frames: int = 12, width: int = 64, height: int = 48, vfr:
     vs.codec_context.time_base = Fraction(1, 1000)
     if codec == "libx264":
         vs.codec_context.options = {"preset": "ultrafast", "crf": "10"}
-    if bt709:
+    if options:
+        vs.codec_context.options = {**vs.codec_context.options, **options}
+    if rotation is not None:
+        vs.set_display_rotation(rotation)
+    marker = None
+    if interlaced:
+        from imgen.video.fields import FieldMarker
+
+        flags = av.codec.context.Flags
+        vs.codec_context.flags |= flags.interlaced_dct | flags.interlaced_me
+        vs.codec_context.field_order = 2
+    if colour:
+        for key, value in colour.items():
+            setattr(vs.codec_context, key, value)
+    if bt709 and not colour:
         cc = vs.codec_context
         cc.colorspace = cc.color_primaries = cc.color_trc = 1
         cc.color_range = 1
@@ -61,19 +86,36 @@ def make_clip(path, *, frames: int = 12, width: int = 64, height: int = 48, vfr:
         srt.write_text(SRT)
         sub_in = av.open(str(srt))
         sub_out = out.add_stream_from_template(sub_in.streams.subtitles[0])
+    if tags:
+        out.metadata["title"] = "A test clip"
+        vs.metadata["title"] = "Main picture"
+        if aus is not None:
+            aus.metadata["title"] = "Commentary"
+        if sub_out is not None:
+            sub_out.metadata["title"] = "Signs"
+            sub_out.disposition = av.stream.Disposition.forced
+        span = frame_times_ms(frames, vfr)[-1] + 40
+        out.set_chapters([{"id": 1, "start": 0, "end": span // 2, "time_base": Fraction(1, 1000),
+                           "metadata": {"title": "Opening"}},
+                          {"id": 2, "start": span // 2, "end": span, "time_base": Fraction(1, 1000),
+                           "metadata": {"title": "Ending"}}])
     deep = "10" in pix_fmt or "16" in pix_fmt
     times = frame_times_ms(frames, vfr)
     for i, t in enumerate(times):
         img = frame_image(i, height, width, deep)
         f = av.VideoFrame.from_ndarray(img, format="rgb48le" if deep else "rgb24")
-        f = f.reformat(format=pix_fmt, dst_colorspace=1 if bt709 else None, dst_color_range=1 if bt709 else None)
+        space = (colour or {}).get("colorspace", 1 if bt709 else None)
+        f = f.reformat(format=pix_fmt, dst_colorspace=space, dst_color_range=1 if bt709 or colour else None)
         f.pts, f.time_base = t, Fraction(1, 1000)
+        if interlaced:
+            marker = marker or FieldMarker(av, f, Fraction(1, 1000), top_first=True)
+            f = marker.mark(f)
         for p in vs.encode(f):
             out.mux(p)
     for p in vs.encode():
         out.mux(p)
     if aus is not None:
-        total = int((times[-1] + 40) / 1000 * 16000)
+        total = int((audio_seconds or (times[-1] + 40) / 1000) * 16000)
         for k in range(0, total, 1024):
             samples = (np.sin(np.arange(k, k + 1024) / 10.0) * 8000).astype(np.int16)[None]
             a = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
@@ -97,7 +139,7 @@ def read_clip(path) -> dict:
     import av
 
     with av.open(str(path)) as c:
-        info = {"streams": [(s.type, s.codec_context.name) for s in c.streams]}
+        info = {"streams": [(s.type, s.codec_context.name if s.codec_context else None) for s in c.streams]}
         v = c.streams.video[0]
         cc = v.codec_context
         info["colour"] = (int(cc.color_range), int(cc.colorspace), int(cc.color_primaries), int(cc.color_trc))

@@ -62,7 +62,8 @@ def main_library(args: argparse.Namespace, encode) -> int:
             return process_video(job.source, job.target, processor, options=encode,
                                  on_bad_frame=args.on_bad_frame, progress=not args.quiet,
                                  batch_size=args.batch_size, queue_size=args.queue_size,
-                                 copy_streams=not args.no_copy, desc=job.source.name)
+                                 copy_streams=not args.no_copy, desc=job.source.name, resume=args.resume,
+                                 part_seconds=args.part_seconds)
 
         summary = run_library(jobs, process_one, announce=None if args.quiet else announce)
     for source, video in summary.videos.items():

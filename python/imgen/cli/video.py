@@ -5,7 +5,7 @@ import argparse
 import sys
 
 from ..errors import ImgenError
-from ._args import nonnegative_int, positive_float, positive_int, thread_count
+from ._args import nonnegative_float, nonnegative_int, positive_float, positive_int, thread_count
 from ._distributed import check_ray_arguments
 from ..interrupts import exit_status, stop_reason, stopped_words
 from ._videos import add_video_ray_arguments, library_run, main_library
@@ -22,6 +22,10 @@ Ctrl+C or SIGTERM stops cleanly: the frames encoded so far are finalised into a 
 OUTPUT.partial.EXT (e.g. out.partial.mp4), OUTPUT itself is left untouched, no temporary file is
 left, and the exit status is 130 (Ctrl+C) or 143 (SIGTERM). Frame-folder outputs keep the frames
 already written (each a complete file). A folder of videos stops after the current one.
+Videos of at least 2 x --part-seconds are written as closed parts in a hidden folder beside OUTPUT
+(.NAME.imgen-parts); after Ctrl+C, SIGTERM or even kill -9, the same command with --resume decodes
+and processes only what comes after the last closed part. The finished run deletes the parts and
+any OUTPUT.partial.EXT; a run without --resume starts over.
 
 An undecodable frame is reported and skipped (or ends the run with --on-bad-frame stop, keeping
 the frames before it as OUTPUT.partial.EXT); the summary lists frames in, frames out and every bad
@@ -49,8 +53,10 @@ def add_parser(sub) -> None:
     p.add_argument("--batch-size", type=positive_int, default=4, help="frames per model call (default 4)")
     p.add_argument("--queue-size", type=positive_int, default=8, help="frames buffered between stages (default 8)")
     enc = p.add_argument_group("encoding")
-    enc.add_argument("--codec", help="video encoder (default: libx264 when available, else libx265, libvpx-vp9, "
-                                     "libsvtav1 or mpeg4, whichever the container takes)")
+    enc.add_argument("--codec", help="video encoder, or 'same' for the input's codec (HEVC in, libx265 out; "
+                                     "default: libx264 when available, else libx265, libvpx-vp9, libsvtav1 or "
+                                     "mpeg4, whichever the container takes and, for inputs over 8 bits, keeps "
+                                     "their depth)")
     enc.add_argument("--crf", type=float, help="constant rate factor (default 18; x264/x265/vp9/av1)")
     enc.add_argument("--bitrate", type=_bitrate, help="target bitrate instead of CRF, e.g. 8M or 2500k")
     enc.add_argument("--pix-fmt", help="pixel format (default: the source's when the encoder takes it, else yuv420p)")
@@ -58,10 +64,24 @@ def add_parser(sub) -> None:
     enc.add_argument("--encoder-option", action="append", default=[], metavar="KEY=VALUE",
                      help="further encoder option as FFmpeg names it (repeatable), e.g. tune=film")
     enc.add_argument("--no-copy", action="store_true", help="do not copy audio and subtitle streams")
+    even = enc.add_mutually_exclusive_group()
+    even.add_argument("--pad", dest="even", action="store_const", const="pad",
+                      help="frames of odd width or height: repeat the last column / row to make them even "
+                           "(yuv420p needs even sizes)")
+    even.add_argument("--crop", dest="even", action="store_const", const="crop",
+                      help="frames of odd width or height: drop the last column / row to make them even")
+    enc.add_argument("--deinterlace", action="store_true",
+                     help="interlaced input becomes progressive (FFmpeg's bwdif, one frame per frame); "
+                          "default: coded interlaced where the encoder can (x264, MPEG-2), else noted")
+    p.add_argument("--part-seconds", type=nonnegative_float, default=60.0, metavar="S",
+                   help="videos of at least 2*S seconds are written as closed parts of ~S seconds (joined "
+                        "without re-encoding at the end), so that a run stopped in any way (Ctrl+C, SIGTERM, "
+                        "kill -9) continues with --resume from its last part; 0 = one file (default 60)")
     p.add_argument("--fps", type=positive_float, help="frame rate of frame-folder inputs (default 25)")
     p.add_argument("--on-bad-frame", choices=("skip", "stop"), default="skip",
                    help="an undecodable frame is reported and skipped (default) or stops the run")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress bar, and no [info] lines from encoder libraries (x265, SVT-AV1)")
     add_max_pixels_argument(p)  # frame files
     add_video_ray_arguments(p)  # a folder of videos, --resume, --ray (cli/_videos.py)
     p.set_defaults(func=main)
@@ -100,7 +120,8 @@ def main(args: argparse.Namespace) -> int:
         require_av()  # the [video] extra; says how to install it
     try:
         options = EncodeOptions(codec=args.codec, crf=args.crf, bitrate=args.bitrate, pix_fmt=args.pix_fmt,
-                                preset=args.preset, extra=_encoder_options(args.encoder_option))
+                                preset=args.preset, extra=_encoder_options(args.encoder_option),
+                                even=args.even, deinterlace=args.deinterlace, quiet=args.quiet)
     except ValueError as e:
         raise ImgenError(str(e)) from e
     check_ray_arguments(args)
@@ -115,7 +136,8 @@ def main(args: argparse.Namespace) -> int:
         summary = process_video(
             args.input, args.output, processor, options=options, on_bad_frame=args.on_bad_frame,
             progress=not args.quiet, batch_size=args.batch_size, queue_size=args.queue_size,
-            fps=args.fps, copy_streams=not args.no_copy, desc=processor.name, max_pixels=args.max_pixels)
+            fps=args.fps, copy_streams=not args.no_copy, desc=processor.name, max_pixels=args.max_pixels,
+            part_seconds=args.part_seconds)
     except VideoInterrupted as e:
         _report(e.summary)
         kept = f"the frames done so far are in {e.summary.output}" if e.summary.output else "nothing was kept"

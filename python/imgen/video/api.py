@@ -6,12 +6,16 @@ import os
 import sys
 import threading
 import time
+from dataclasses import replace
 from fractions import Fraction
 from typing import Callable, Sequence
 
 import numpy as np
 
+from ..atomic import remove_stale_temps
+from .journal import open_journal, remove_work_dir, source_key
 from .options import EncodeOptions
+from .parts import DEFAULT_PART_SECONDS, PartedSink
 from .paths import check_not_input, frame_files, input_location, output_location
 from .pipeline import DEFAULT_BATCH_SIZE, DEFAULT_QUEUE_SIZE, pipelined
 from .result import VideoError, VideoInterrupted, VideoSummary
@@ -38,6 +42,8 @@ def process_video(
     decode_threads: int = 0,
     desc: str | None = None,
     max_pixels: int | None = None,
+    resume: bool = False,
+    part_seconds: float | None = DEFAULT_PART_SECONDS,
 ) -> VideoSummary:
     """Run ``processor`` over every frame of a video (or frame folder) and write the result.
 
@@ -60,10 +66,17 @@ def process_video(
     fps: the frame rate of frame-folder inputs (default 25).
     decode_threads: FFmpeg decoder threads (0 = automatic).
     max_pixels: frame files over this many pixels are bad frames (see imgen.imageio.read_image).
+    part_seconds: a video file made into a video file and lasting at least twice this (its video
+        stream's own duration) is written as closed parts of about this many source seconds,
+        journalled in a hidden folder beside ``dst`` (:mod:`imgen.video.parts`), then joined by
+        remuxing; None or 0 = always one file.  resume: continue such a run that was stopped or
+        killed -- only the frames after its last closed part are decoded and processed (when the
+        input and the settings are unchanged); without it, an earlier run's parts are deleted.
 
     Decoding, processing and encoding run on their own threads, overlapped, with bounded queues
     between them.  The output is written to a temporary file beside ``dst`` and renamed into
-    place when complete; the input is never overwritten.
+    place when complete; the input is never overwritten.  Temporary files a killed run left
+    beside ``dst`` are deleted; a complete run deletes an earlier run's ``OUTPUT.partial.EXT``.
 
     Returns a VideoSummary (frames_in, frames_out, bad_frames, seconds, output, ...).
     Raises VideoError (an ImgenError) for inputs or outputs that cannot be used and runs that
@@ -87,6 +100,8 @@ def process_video(
         check_not_input(source_loc, target_loc, files)
         rate = Fraction(fps).limit_denominator(1001) if fps else DEFAULT_FOLDER_FPS  # 29.97 -> 2997/100
         source = FrameFolderSource(files, fps=rate, on_bad_frame=on_bad_frame, max_pixels=max_pixels)
+        if options.deinterlace:
+            source.notes.append("deinterlacing applies to video files; frame files were used as they are")
     else:
         check_not_input(source_loc, target_loc)
         if fps:
@@ -94,14 +109,12 @@ def process_video(
         source = VideoFileSource(
             source_loc.path, on_bad_frame=on_bad_frame, threads=decode_threads,
             copy_streams=copy_streams and not target_loc.is_frames,
-            no_copy_reason="frame folders hold only images" if copy_streams else "copying turned off")
+            no_copy_reason="frame folders hold only images" if copy_streams else "copying turned off",
+            deinterlace=options.deinterlace)
     notes = source.notes
     try:
-        if target_loc.is_frames:
-            sink = FrameFolderSink(target_loc, notes=notes)
-        else:
-            sink = VideoFileSink(target_loc.path, options=options, info=source.info,
-                                 copy_streams=source.copy_streams, notes=notes)
+        sink = _make_sink(source, target_loc, processor, options, copy_streams=copy_streams, resume=resume,
+                          part_seconds=part_seconds)
     except BaseException:
         if isinstance(source, VideoFileSource):
             source.close()
@@ -150,6 +163,43 @@ def process_video(
             raise VideoError(f"processing failed at frame {sink.frames_out}: {run.error}", summary) from run.error
         raise run.error
     return summary
+
+
+def _make_sink(source, target_loc, processor, options: EncodeOptions, *, copy_streams: bool, resume: bool,
+               part_seconds: float | None):
+    """The sink for the target: frame files, one video file, or closed parts (long videos; the
+    source then starts where an earlier run's parts end, when resuming)."""
+    if target_loc.is_frames:
+        return FrameFolderSink(target_loc, notes=source.notes)
+    target = target_loc.path
+    remove_stale_temps([target])
+    info = source.info
+    long = isinstance(source, VideoFileSource) and part_seconds and info.duration and info.duration >= 2 * part_seconds
+    if not long:
+        remove_work_dir(target)  # an earlier parted run's, now superseded
+        return VideoFileSink(target, options=options, info=info, copy_streams=source.copy_streams, notes=source.notes)
+    key_options = replace(options, quiet=False, threads=0)
+    settings = f"{key_options!r} {_describe(processor)} part_seconds={part_seconds}"
+    journal, note = open_journal(target, source_key(source.path, settings), resume=resume)
+    if note:
+        source.notes.append(note)
+    if journal.parts:
+        source.start_at(journal.resume_pts)
+        source.notes.append(f"resumed: {journal.frames_done} frame(s) in {len(journal.parts)} part(s) from an earlier "
+                            f"run kept; decoding began at t={float(journal.resume_pts * info.time_base):.3f} s")
+    source.demux_copies = False  # the join copies audio and subtitles from the file
+    return PartedSink(target, options=options, info=info, source=source.path, copy_streams=bool(source.copy_streams),
+                      notes=source.notes, journal=journal, part_seconds=part_seconds)
+
+
+def _describe(processor) -> str:
+    """What the processor does, for the resume journal: its options when it has them (a
+    FrameProcessor), else its qualified name."""
+    options = getattr(processor, "options", None)
+    if options is not None:
+        return repr(options)
+    named = processor if hasattr(processor, "__qualname__") else type(processor)
+    return f"{named.__module__}.{named.__qualname__}"
 
 
 class _Run:

@@ -15,7 +15,9 @@ import numpy as np
 
 from ..atomic import TempFileError, commit, create_temp_beside, discard
 from ..imageio import ImageFileError, fit_to_format, write_image
-from .encoding import SWS_COLORSPACE, add_video_stream, output_colour, pick_codec, pick_pix_fmt, set_frame_size
+from .encoding import (SWS_COLORSPACE, add_video_stream, carry_extras, even_size, interlaced_coding,
+                       output_colour, pick_codec, pick_pix_fmt, set_frame_size)
+from .fields import FieldMarker
 from .options import EncodeOptions
 from .paths import Location, partial_path
 from .result import VideoError
@@ -43,6 +45,55 @@ def _rgb_for_video(image: np.ndarray) -> tuple[np.ndarray, str, str | None]:
         image = image[..., :3]
         note = "alpha channels dropped: the video holds no alpha"
     return np.ascontiguousarray(image), ("rgb48le" if deep else "rgb24"), note
+
+
+def _fit_even(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """HWC or HW image cropped or edge-padded to size (width, height), at most one pixel each way."""
+    width, height = size
+    image = image[:height, :width]
+    pad_h, pad_w = height - image.shape[0], width - image.shape[1]
+    if pad_h > 1 or pad_w > 1:  # a frame of another size: left for the size check to report
+        return image
+    if pad_h > 0 or pad_w > 0:
+        image = np.pad(image, [(0, max(pad_h, 0)), (0, max(pad_w, 0))] + [(0, 0)] * (image.ndim - 2), mode="edge")
+    return image
+
+
+def add_copied_streams(av, container, streams: list, notes: list[str]) -> tuple[dict, list[str]]:
+    """Output streams for the input's audio/subtitle streams (title, language and dispositions
+    kept): ({input stream index: output stream}, labels); those the container refuses are noted."""
+    mapping, labels = {}, []
+    for s in streams:
+        label = f"{s.type} #{s.index} ({s.codec_context.name})"
+        try:
+            out = container.add_stream_from_template(s)
+        except (ValueError, av.FFmpegError) as e:
+            notes.append(f"{label} not copied: {e}")
+            continue
+        if s.language:
+            out.metadata["language"] = s.language
+        if s.metadata.get("title"):
+            out.metadata["title"] = s.metadata["title"]
+        out.disposition = s.disposition
+        mapping[s.index] = out
+        labels.append(label)
+    return mapping, labels
+
+
+def copy_tags(av, container, video, info: SourceInfo, notes: list[str]) -> None:
+    """The input's container title (and like tags) and chapters, and its video stream's title,
+    language and dispositions, onto the output (before its header is written)."""
+    for key, value in info.tags.items():
+        container.metadata[key] = value
+    for key, value in info.video_tags.items():
+        video.metadata[key] = value
+    if info.video_disposition:
+        video.disposition = info.video_disposition
+    if info.chapters:
+        try:
+            container.set_chapters(info.chapters)
+        except (ValueError, TypeError, av.FFmpegError) as e:
+            notes.append(f"chapters not copied: {e}")
 
 
 def create_temp_video(target: Path) -> Path:
@@ -73,6 +124,7 @@ class VideoFileSink:
         self._copy_streams = copy_streams
         self._stream_map: dict[int, object] = {}
         self._last_pts: int | None = None
+        self._last_dts: int | None = None
         target.parent.mkdir(parents=True, exist_ok=True)
         self._tmp = create_temp_video(target)
         tmp = str(self._tmp)
@@ -85,38 +137,33 @@ class VideoFileSink:
             raise VideoError(f"{target}: FFmpeg cannot write {target.suffix or 'extension-less'} files ({e}); "
                              f"use .mp4, .mkv, .mov, ...") from e
         try:
-            self._codec = pick_codec(av, options, self._container)
+            self._codec = pick_codec(av, options, self._container, info)
             self._pix_fmt = pick_pix_fmt(self._codec, options, info)
             self._video, self._time_base = add_video_stream(av, self._container, self._codec, options, info,
                                                             pix_fmt=self._pix_fmt)
-            self._add_copies()
+            self._stream_map, self.copied = add_copied_streams(av, self._container, copy_streams, notes)
+            copy_tags(av, self._container, self._video, info, notes)
         except BaseException:
             self.discard()
             raise
         self._started = False
         self._reformatter = av.video.reformatter.VideoReformatter()
 
-    def _add_copies(self) -> None:
-        """Output streams for the audio/subtitle streams (added now, on the caller's thread,
-        before decoding starts; packets are muxed as they come)."""
-        for s in self._copy_streams:
-            label = f"{s.type} #{s.index} ({s.codec_context.name})"
-            try:
-                out = self._container.add_stream_from_template(s)
-            except (ValueError, self._av.FFmpegError) as e:
-                self.notes.append(f"{label} not copied: {e}")
-                continue
-            if s.language:
-                out.metadata["language"] = s.language
-            self._stream_map[s.index] = out
-            self.copied.append(label)
-
     # -- writing --------------------------------------------------------------------------
 
     def _start(self, image: np.ndarray) -> None:
         height, width = image.shape[:2]
         self._colour = output_colour(self.info, height)
+        self._size = even_size(self._av, self._pix_fmt, width, height, self.options.even)
+        if self._size != (width, height):
+            how = "padded (last row / column repeated)" if self.options.even == "pad" else "cropped"
+            self.notes.append(f"frames of {width}x{height} {how} to {self._size[0]}x{self._size[1]} for "
+                              f"{self._pix_fmt}")
+            width, height = self._size
         set_frame_size(self._av, self._video, width=width, height=height, colour=self._colour)
+        carry_extras(self._video, self.info.extras, self.options, self.notes)
+        self._interlaced = interlaced_coding(self._av, self._video, self.info.extras, self.notes)
+        self._marker: FieldMarker | None = None
         self._sws_space = SWS_COLORSPACE.get(self._colour.space)
         self._sws_range = self._colour.range or None
         self._started = True
@@ -152,7 +199,10 @@ class VideoFileSink:
         if not self._started:
             self._start(frame.image)
         self._mux_copied(frame.packets)
-        array, fmt, note = _rgb_for_video(frame.image)
+        image = frame.image
+        if image.ndim >= 2 and self.options.even and (image.shape[1], image.shape[0]) != self._size:
+            image = _fit_even(image, self._size)
+        array, fmt, note = _rgb_for_video(image)
         if note and note not in self.notes:
             self.notes.append(note)
         if array.shape[:2] != (self._video.height, self._video.width):
@@ -166,27 +216,46 @@ class VideoFileSink:
         video_frame.color_trc = self._colour.trc
         video_frame.pts = self._timestamp(frame)
         video_frame.time_base = self._time_base
+        if self._interlaced:
+            if self._marker is None:
+                self._marker = FieldMarker(av, video_frame, self._time_base,
+                                           top_first=self.info.extras.top_field_first)
+            video_frame = self._marker.mark(video_frame)
         for packet in self._video.encode(video_frame):
-            self._container.mux(packet)
+            self._mux_encoded(packet)
         self.frames_out += 1
+
+    def _mux_encoded(self, packet) -> None:
+        """Mux an encoded packet, repairing an impossible decoding timestamp (after the shown
+        one, or not after the previous): libx265 in this FFmpeg leaves the first ones unset
+        (garbage) on very short clips, and the muxer would refuse the file."""
+        pts, dts = packet.pts, packet.dts
+        if pts is not None and dts is not None:
+            if dts > pts or (self._last_dts is not None and dts <= self._last_dts):
+                dts = pts if self._last_dts is None else min(pts, self._last_dts + 1)
+                packet.dts = dts
+            self._last_dts = dts
+        self._container.mux(packet)
 
     # -- ending ---------------------------------------------------------------------------
 
     def _close(self, trailing: list) -> None:
         if self._started:
             for packet in self._video.encode(None):
-                self._container.mux(packet)
+                self._mux_encoded(packet)
             self._mux_copied(trailing)
         self._container.close()
 
     def finish(self, trailing: list) -> str:
-        """Flush the encoder, close the file and rename it to the target; returns the target."""
+        """Flush the encoder, close the file and rename it to the target (an OUTPUT.partial.EXT
+        an earlier stopped run left is deleted); returns the target."""
         if self.frames_out == 0:
             self.discard()
             raise VideoError("no frame could be read from the input; nothing written")
         try:
             self._close(trailing)
             commit(self._tmp, self.target)
+            partial_path(self.target).unlink(missing_ok=True)  # an earlier stopped run's, now superseded
         except BaseException as e:
             self.discard()
             if isinstance(e, (OSError, self._av.FFmpegError)):

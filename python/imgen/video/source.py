@@ -6,7 +6,7 @@ streams to copy that came before it -- and count what they read, bad frames incl
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
@@ -14,11 +14,15 @@ from typing import Iterator
 import numpy as np
 
 from ..imageio import ImageFileError, read_image
+from .extras import FIELD_ORDERS, StreamExtras, read_extras
 from .result import VideoError
 
 log = logging.getLogger("imgen")
 
 BAD_FRAME_ACTIONS = ("skip", "stop")
+#: Container and stream tags copied to the output (others, such as encoder or DURATION, describe the file).
+KEPT_TAGS = ("title", "comment", "description", "synopsis", "artist", "album", "date", "copyright", "genre",
+             "language")
 DEFAULT_FOLDER_FPS = Fraction(25)
 _MAX_READ_ERRORS = 16  # consecutive unreadable stretches before the rest of a file is given up
 
@@ -57,11 +61,20 @@ class SourceInfo:
     height: int
     rate: Fraction            # average frames per second
     time_base: Fraction
-    frames: int | None        # frame count if the container says, else an estimate, else None
+    frames: int | None        # the video stream's frame count if its header says, else an estimate from its
+                              # own duration, else None (never from the container: audio may outlast video)
     pix_fmt: str | None       # None for frame folders
     deep: bool                # more than 8 bits per sample
     colour: Colour = Colour()
     sample_aspect_ratio: Fraction | None = None
+    duration: Fraction | None = None   # seconds the video stream's own header announces, if it does
+    frames_exact: bool = False         # frames is the header's count, not an estimate
+    codec: str | None = None           # the input's decoder name ("h264", "hevc", ...); None for frame folders
+    extras: StreamExtras = StreamExtras()  # rotation, HDR10 metadata, field order (from the first frame)
+    tags: dict = field(default_factory=dict)          # container tags worth keeping (title, comment, ...)
+    chapters: list = field(default_factory=list)      # PyAV chapter dicts (id, start, end, time_base, metadata)
+    video_tags: dict = field(default_factory=dict)    # the video stream's title / language
+    video_disposition: int = 0                        # its AV_DISPOSITION_* flags
 
 
 class BadFrameStop(Exception):
@@ -101,8 +114,14 @@ class VideoFileSource(_Counted):
     """
 
     def __init__(self, path: Path, *, on_bad_frame: str = "skip", threads: int = 0, copy_streams: bool = True,
-                 no_copy_reason: str = "copying turned off"):
+                 no_copy_reason: str = "copying turned off", deinterlace: bool = False):
         super().__init__(on_bad_frame)
+        self.deinterlace = deinterlace
+        self._deinterlacer = None
+        self._extras_read = False
+        self.demux_copies = True  # False: copy_streams are listed, but their packets not read
+        self.start_pts: int | None = None  # set by start_at()
+        self.skipped_decoded = 0  # frames decoded before start_pts and dropped
         from ._av import require_av
 
         av = require_av()
@@ -143,19 +162,24 @@ class VideoFileSource(_Counted):
             raise VideoError(f"{self.path}: the video stream has no frame size (corrupt header?)")
         rate = as_fraction(stream.average_rate or stream.guessed_rate or stream.base_rate) or Fraction(25)
         time_base = as_fraction(stream.time_base) or 1 / rate
+        duration = _stream_duration(stream, time_base)
         frames = stream.frames or None
-        if frames is None and stream.duration and stream.time_base:
-            frames = int(round(float(stream.duration * time_base * rate)))
-        elif frames is None and container.duration:
-            frames = int(round(container.duration / 1_000_000 * float(rate)))
+        exact = frames is not None
+        if frames is None and duration:
+            frames = int(round(duration * rate))
         fmt = self._av.VideoFormat(cc.pix_fmt) if cc.pix_fmt else None
         deep = bool(fmt and max(c.bits for c in fmt.components) > 8)
         self.info = SourceInfo(
             width=cc.width, height=cc.height, rate=rate, time_base=time_base,
             frames=frames or None, pix_fmt=cc.pix_fmt, deep=deep,
             colour=Colour(int(cc.color_range), int(cc.colorspace), int(cc.color_primaries), int(cc.color_trc)),
-            sample_aspect_ratio=as_fraction(cc.sample_aspect_ratio),
+            sample_aspect_ratio=as_fraction(cc.sample_aspect_ratio), duration=duration, frames_exact=exact,
+            codec=cc.name, tags=kept_tags(container.metadata), chapters=list(container.chapters()),
+            video_tags=kept_tags(stream.metadata), video_disposition=int(stream.disposition),
         )
+        self._start = Fraction(stream.start_time or 0) * time_base
+        self._end: Fraction | None = None  # end of the last frame decoded, in seconds
+        self._last_pts: int | None = None
         self._rgb_format = "rgb48le" if deep else "rgb24"
         self._reformatter = self._av.video.reformatter.VideoReformatter()
         flags = self._av.video.reformatter.Interpolation
@@ -163,6 +187,17 @@ class VideoFileSource(_Counted):
         # round trip on a test pattern); accurate rounding with full chroma interpolation gives 48 dB.
         # For rgb48 output that combination is broken with BILINEAR (9 dB); BICUBIC gives 41 dB.
         self._interpolation = (flags.BICUBIC if deep else flags.BILINEAR) | flags.ACCURATE_RND | flags.FULL_CHR_H_INT
+
+    def start_at(self, pts: int) -> None:
+        """Begin at the first frame shown at or after ``pts`` (the video stream's time base):
+        seek to the keyframe before it, decode from there and drop what comes before.  Call
+        before frames()."""
+        self.start_pts = int(pts)
+        try:
+            self._container.seek(self.start_pts, stream=self.stream, backward=True)
+        except self._av.FFmpegError as e:
+            raise VideoError(f"{self.path}: cannot seek to resume at t={_seconds(pts, self.info.time_base)} ({e}); "
+                             f"run without --resume") from e
 
     def close(self) -> None:
         """Close the input (frames() does so itself when it ends)."""
@@ -178,7 +213,7 @@ class VideoFileSource(_Counted):
             self._container.close()
 
     def _packets(self):
-        streams = [self.stream] + self.copy_streams
+        streams = [self.stream] + (self.copy_streams if self.demux_copies else [])
         failures = 0  # in a row, without a packet read in between
         while True:
             try:
@@ -196,13 +231,52 @@ class VideoFileSource(_Counted):
                                       f"the file was not read")
                     return
 
+    def _decoded(self, frame, index: int, step: int, pending: list) -> DecodedFrame:
+        """A decoded PyAV frame as a DecodedFrame (RGB; missing timestamps filled in), counted."""
+        pts = frame.pts
+        if pts is None:
+            pts = 0 if self._last_pts is None else self._last_pts + step
+        self._last_pts = pts
+        tb = as_fraction(frame.time_base) or self.info.time_base
+        self._end = (pts + (frame.duration or step)) * tb
+        if frame.is_corrupt:
+            self._bad(f"frame #{index} (t={_seconds(pts, frame.time_base)}): decoded with errors", lost=False)
+        image = self._reformatter.reformat(frame, format=self._rgb_format, interpolation=self._interpolation,
+                                           threads=1).to_ndarray()
+        self.frames_in += 1
+        return DecodedFrame(index, image, pts, tb, pending)
+
+    def _deinterlaced(self, decoded: list, index: int) -> list:
+        """The decoded frames; through bwdif with deinterlace=True when the stream is interlaced
+        (known from the first frame, whose tags and side data are read here)."""
+        if decoded and not self._extras_read:
+            self._extras_read = True
+            first = decoded[0]
+            self._adopt_colour(first)
+            extras = read_extras(first, int(self.stream.codec_context.field_order or 0))
+            if self.deinterlace and extras.interlaced:
+                from .fields import Deinterlacer
+
+                self.notes.append(f"deinterlaced ({FIELD_ORDERS[extras.field_order]}) with FFmpeg's bwdif: "
+                                  f"the output is progressive, one frame per input frame")
+                self._deinterlacer = Deinterlacer(self._av, first, self.info.time_base)
+                extras = replace(extras, field_order=1)
+            elif self.deinterlace:
+                self.notes.append("deinterlacing was asked for, but the input is progressive: nothing to deinterlace")
+            self.info.extras = extras
+        if not self._deinterlacer:
+            return decoded
+        out = []
+        for frame in decoded:
+            out.extend(self._deinterlacer.push(frame))
+        return out
+
     def _decode(self) -> Iterator[DecodedFrame]:
         av = self._av
         pending: list = []
         index = 0
         video_index = self.stream.index
         step = max(1, round(1 / (self.info.rate * self.info.time_base))) if self.info.rate else 1
-        last_pts = None
         flushed = False
         packets = failed = 0
         for packet in self._packets():
@@ -223,34 +297,36 @@ class VideoFileSource(_Counted):
                 where = _packet_time(packet)
                 self._bad(f"frame after #{index}{where}: cannot decode ({_reason(e)})", lost=True)
                 continue
-            for frame in decoded:
-                pts = frame.pts
-                if pts is None:
-                    pts = 0 if last_pts is None else last_pts + step
-                last_pts = pts
-                if frame.is_corrupt:
-                    self._bad(f"frame #{index} (t={_seconds(pts, frame.time_base)}): decoded with errors", lost=False)
-                if index == 0:
-                    self._adopt_colour(frame)
-                image = self._reformatter.reformat(frame, format=self._rgb_format, interpolation=self._interpolation,
-                                                   threads=1).to_ndarray()
-                self.frames_in += 1
-                yield DecodedFrame(index, image, pts, as_fraction(frame.time_base) or self.info.time_base, pending)
+            for frame in self._deinterlaced(decoded, index):
+                if self.start_pts is not None and frame.pts is not None and frame.pts < self.start_pts:
+                    self.skipped_decoded += 1
+                    continue
+                yield self._decoded(frame, index, step, pending)
                 pending = []
                 index += 1
+        for frame in self._deinterlacer.flush() if self._deinterlacer else ():
+            yield self._decoded(frame, index, step, pending)
+            pending = []
+            index += 1
         self.trailing_packets = pending
-        self._account(packets - failed - index)
+        self._account(packets - failed - index - self.skipped_decoded)
 
     def _account(self, silent_drops: int) -> None:
-        """Report frames lost without an error: packets the decoder gave no frame for, and frames
-        the header announces that the file does not hold (a truncated file)."""
+        """Report frames lost without an error (packets the decoder gave no frame for), and note a
+        video stream that ends well before what its own header announces: with no decode error
+        that is no failure (the header may be wrong), but it may be a truncated file."""
         if silent_drops > 0:
             self._bad(f"{silent_drops} frame(s) the decoder gave nothing for (damaged data)", lost=None)
             self.frames_in += silent_drops
-        expected = self.info.frames
-        if expected and self.frames_in < 0.95 * expected - 1:
-            self._bad(f"the input ends after {self.frames_in} of the ~{expected} frames its header announces "
-                      f"(truncated or damaged file?)", lost=None)
+        info = self.info
+        if info.frames_exact and info.frames and self.frames_in < 0.95 * info.frames - 1:
+            self.notes.append(f"the video stream ends after {self.frames_in} of the {info.frames} frames its "
+                              f"header announces (truncated file?)")
+        elif info.duration and self._end is not None:
+            played = self._end - self._start
+            if played < 0.95 * info.duration - 1 / info.rate:
+                self.notes.append(f"the video stream ends at {float(played):.2f} s of the {float(info.duration):.2f} s "
+                                  f"its header announces (truncated file?)")
 
     def _adopt_colour(self, frame) -> None:
         """Frame-level colour tags fill in what the stream header left unspecified."""
@@ -301,6 +377,27 @@ class FrameFolderSource(_Counted):
             self.frames_in += 1
             yield DecodedFrame(index, image, number, self.info.time_base)
             index += 1
+
+
+def _stream_duration(stream, time_base: Fraction) -> Fraction | None:
+    """Seconds the video stream itself announces: its duration field, else its DURATION tag
+    (Matroska / WebM write one per stream, "HH:MM:SS.fffffffff")."""
+    if stream.duration:
+        return stream.duration * time_base
+    tag = stream.metadata.get("DURATION") or stream.metadata.get("duration")
+    if not tag:
+        return None
+    try:
+        h, m, sec = tag.strip().split(":")
+        value = int(h) * 3600 + int(m) * 60 + Fraction(sec)
+    except ValueError:
+        return None
+    return value if value > 0 else None
+
+
+def kept_tags(metadata) -> dict:
+    """The tags of KEPT_TAGS in a container's or stream's metadata (any letter case)."""
+    return {k.lower(): v for k, v in (metadata or {}).items() if k.lower() in KEPT_TAGS and v}
 
 
 def as_fraction(value) -> Fraction | None:
