@@ -72,12 +72,25 @@ def write_chart(result: BenchResult, path: Path) -> str | None:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        from matplotlib.lines import Line2D
     except ImportError:
         return "chart skipped: matplotlib is not installed (pip install 'imgen[bench]')"
+    fig = chart_figure(result)
+    if fig is None:
+        return "chart skipped: no method produced a result"
+    with atomic_write(path) as f:
+        fig.savefig(f, dpi=110, format="png")
+    plt.close(fig)
+    return None
+
+
+def chart_figure(result: BenchResult):
+    """The chart as a matplotlib Figure (None when no result is finite); needs matplotlib."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
     rows = [r for r in result.summary() if math.isfinite(r["psnr"]) and r["wall_s_per_mpix"] > 0]
     if not rows:
-        return "chart skipped: no method produced a result"
+        return None
     panels = sorted({(r["kind"], r["sigma"]) for r in rows}, key=lambda k: (k[0] != "gray", k[1]))
     cols = min(3, len(panels))
     nrows = math.ceil(len(panels) / cols)
@@ -109,23 +122,32 @@ def write_chart(result: BenchResult, path: Path) -> str | None:
                for f in families]
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
     fig.tight_layout(rect=(0, 0.5 / (4 * nrows + 0.5), 1, 1))
-    with atomic_write(path) as f:
-        fig.savefig(f, dpi=110, format="png")
-    plt.close(fig)
-    return None
+    return fig
+
+
+def fit_label(text: str, width: int) -> tuple[str, float]:
+    """The label and OpenCV font scale that fit `width` pixels: the font shrinks first (to 0.45);
+    only a name too long even then loses its end (marked "~")."""
+    import cv2
+
+    def w(t: str, scale: float) -> int:
+        return cv2.getTextSize(t, cv2.FONT_HERSHEY_PLAIN, scale, 1)[0][0]
+
+    scale = 0.8
+    while scale > 0.45 and w(text, scale) > width - 4:
+        scale -= 0.05
+    fitted = text
+    while len(fitted) > 1 and w(fitted, scale) > width - 4:
+        fitted = fitted[:-2] + "~"
+    return fitted, scale
 
 
 def _label_strip(text: str, width: int, height: int = 14) -> np.ndarray:
-    """A black strip with the text in yellow, shrunk (never cut) to fit the width; RGB uint8."""
+    """A black strip with the text in yellow (fit_label); RGB uint8."""
     import cv2
 
     strip = np.zeros((height, width, 3), np.uint8)
-    scale = 0.8
-    while scale > 0.45 and cv2.getTextSize(text, cv2.FONT_HERSHEY_PLAIN, scale, 1)[0][0] > width - 4:
-        scale -= 0.05
-    fitted = text
-    while len(fitted) > 1 and cv2.getTextSize(fitted, cv2.FONT_HERSHEY_PLAIN, scale, 1)[0][0] > width - 4:
-        fitted = fitted[:-2] + "~"  # only names too long for even the smallest font lose their end
+    fitted, scale = fit_label(text, width)
     cv2.putText(strip, fitted, (2, height - 4), cv2.FONT_HERSHEY_PLAIN, scale, (255, 255, 0), 1, cv2.LINE_AA)
     return strip
 
