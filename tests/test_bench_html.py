@@ -204,3 +204,10 @@ def test_cli_report_of_a_folder_without_a_run(tmp_path, capsys):
     assert "bench.json does not exist" in err and "Traceback" not in err
     assert main(["bench", "--report", str(tmp_path / "nope")]) == 1
     assert "is not a folder" in capsys.readouterr().err
+
+
+def test_pictures_for_at_most_max_images(result):
+    crops = gallery.crops_from_result(result, max_images=1)
+    assert {c.image for c in crops} == {"camera"}
+    page = html.render(report.document(result), crops)
+    assert "Pictures for 1 of the 2 images." in page and len(_data(page)["images"]) == 1

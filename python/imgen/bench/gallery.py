@@ -17,6 +17,7 @@ import numpy as np
 from ..atomic import atomic_write
 
 CROP = 128  # pixels per side: shown 1:1, zoomable in the page
+MAX_IMAGES = 24  # pictures for at most this many images (the first), so a big folder keeps the page small
 MAX_CROPS = 10_000  # a saved file holding more is refused, not loaded
 CLEAN, NOISY = "clean", "noisy"
 
@@ -37,15 +38,16 @@ def to_u8(img: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(np.asarray(img, np.float32) * 255.0), 0, 255).astype(np.uint8)
 
 
-def crops_from_result(result, size: int = CROP) -> list[Crop]:
+def crops_from_result(result, size: int = CROP, max_images: int | None = MAX_IMAGES) -> list[Crop]:
     """Centre crops of a BenchResult run with keep_outputs=True (clean, noisy per sigma, each
-    method's output per sigma); [] when it kept no outputs."""
+    method's output per sigma) for its first `max_images` images (None: all); [] when it kept
+    no outputs."""
     if not result.samples:
         return []
     sigmas = sorted({key[0] for key in result.outputs})
     methods = result.config["methods"]
     crops = []
-    for sample in result.samples:
+    for sample in result.samples[:max_images]:
         h, w = sample.image.shape[:2]
         y, x = max(0, (h - size) // 2), max(0, (w - size) // 2)
 

@@ -209,8 +209,11 @@ def render(doc: dict, crops: list[gallery.Crop] | None) -> str:
     cfg = doc["config"]
     subtitle = (f"{len(cfg.get('images', []))} image(s) from {cfg.get('image_source', '?')}, "
                 f"{len(doc['summary'])} result rows, {cfg.get('date', '')}")
-    img_note = ("" if images else '<p class="note">No crops were saved with this run (report-crops.npz), '
-                                  "so there are no pictures to compare.</p>")
+    total = len(cfg.get("images", []))
+    img_note = ("" if len(images) >= total else
+                f'<p class="note">Pictures for {len(images)} of the {total} images.</p>' if images else
+                '<p class="note">No crops were saved with this run (report-crops.npz), '
+                "so there are no pictures to compare.</p>")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>imgen bench report</title><style>{_asset("report.css")}</style></head>

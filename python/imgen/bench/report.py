@@ -159,7 +159,7 @@ def write_crops(result: BenchResult, path: Path, size: int = 96) -> None:
     Needs a result run with keep_outputs=True."""
     from .gallery import crops_from_result
 
-    crops = crops_from_result(result, size)
+    crops = crops_from_result(result, size, max_images=None)
     if not crops:
         return
     import cv2
