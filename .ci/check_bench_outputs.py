@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check what `imgen bench` wrote: CSV, JSON and PNG files present and sound.
+"""Check what `imgen bench` wrote: CSV, JSON, PNG files and the HTML report present and sound.
 
     python3 .ci/check_bench_outputs.py bench-out
 """
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -15,7 +16,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 def problems(out: Path) -> list[str]:
     found = []
-    for name in ("bench.csv", "bench.json", "psnr_vs_time.png", "crops.png"):
+    for name in ("bench.csv", "bench.json", "psnr_vs_time.png", "crops.png", "index.html"):
         path = out / name
         if not path.is_file() or path.stat().st_size == 0:
             found.append(f"{path} is missing or empty")
@@ -33,6 +34,11 @@ def problems(out: Path) -> list[str]:
         found.append(f"bench.csv has {len(rows)} rows, bench.json {len(records)} records")
     for failure in doc.get("failures", []):
         found.append(f"method failed: {failure}")
+    page = (out / "index.html").read_text(encoding="utf-8")
+    if 'id="bench-data"' not in page or page.count('<tr data-method=') != len(doc.get("summary", [])):
+        found.append("index.html does not hold one table row per summary row")
+    if re.search(r"(src|href)=[\"']?(https?:|//)", page):
+        found.append("index.html loads something from the network; it must be self-contained")
     families = {r["family"] for r in records}
     for family in ("imgen", "learned", "peer"):
         if family not in families:
@@ -46,7 +52,7 @@ def main(argv: list[str]) -> int:
     for p in found:
         print(f"bench outputs: {p}", file=sys.stderr)
     if not found:
-        print(f"bench outputs: {out} holds CSV, JSON and PNG files; all methods ran")
+        print(f"bench outputs: {out} holds CSV, JSON, PNG files and index.html; all methods ran")
     return 1 if found else 0
 
 

@@ -1,4 +1,5 @@
-"""Bench output: a terminal table, CSV and JSON files, a PSNR-vs-time chart and a crop sheet."""
+"""Bench output: a terminal table, CSV and JSON files, a PSNR-vs-time chart and a crop sheet
+(the HTML report is html.py).  Files are written atomically."""
 from __future__ import annotations
 
 import csv
@@ -9,8 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_write
 from ..imageio import write_image
 from .runner import BenchResult
+
+# Marker colour per method family, in the PNG chart and its legend.
+FAMILY_COLORS = {"imgen": "tab:blue", "learned": "tab:green", "peer": "tab:gray"}
+FAMILY_NAMES = {"imgen": "imgen (classical)", "learned": "learned model", "peer": "peer library"}
 
 
 def format_table(result: BenchResult) -> str:
@@ -40,20 +46,27 @@ def format_table(result: BenchResult) -> str:
 
 def write_csv(result: BenchResult, path: Path) -> None:
     fields = list(result.records[0].keys()) if result.records else []
-    with open(path, "w", newline="") as f:
+    with atomic_write(path, mode="w") as f:
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         writer.writerows(result.records)
 
 
+def document(result: BenchResult) -> dict:
+    """What bench.json holds and the HTML report is built from: config, summary, records,
+    skipped (method -> why) and failures."""
+    return {"config": result.config, "summary": result.summary(), "records": result.records,
+            "skipped": result.notes, "failures": result.failures}
+
+
 def write_json(result: BenchResult, path: Path) -> None:
-    doc = {"config": result.config, "summary": result.summary(), "records": result.records, "skipped": result.notes,
-           "failures": result.failures}
-    path.write_text(json.dumps(doc, indent=2))
+    with atomic_write(path, mode="w") as f:
+        f.write(json.dumps(document(result), indent=2))
 
 
 def write_chart(result: BenchResult, path: Path) -> str | None:
-    """PSNR against time per megapixel (log scale), one panel per (set, sigma).  None if written."""
+    """PSNR against time per megapixel (log scale), one panel per (set, sigma), a legend for the
+    family colours, labels kept inside the axes.  None if written, else why not."""
     try:
         import matplotlib
 
@@ -61,66 +74,119 @@ def write_chart(result: BenchResult, path: Path) -> str | None:
         import matplotlib.pyplot as plt
     except ImportError:
         return "chart skipped: matplotlib is not installed (pip install 'imgen[bench]')"
-    rows = result.summary()
-    if not rows:
+    fig = chart_figure(result)
+    if fig is None:
         return "chart skipped: no method produced a result"
+    with atomic_write(path) as f:
+        fig.savefig(f, dpi=110, format="png")
+    plt.close(fig)
+    return None
+
+
+def chart_figure(result: BenchResult):
+    """The chart as a matplotlib Figure (None when no result is finite); needs matplotlib."""
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    rows = [r for r in result.summary() if math.isfinite(r["psnr"]) and r["wall_s_per_mpix"] > 0]
+    if not rows:
+        return None
     panels = sorted({(r["kind"], r["sigma"]) for r in rows}, key=lambda k: (k[0] != "gray", k[1]))
     cols = min(3, len(panels))
     nrows = math.ceil(len(panels) / cols)
-    fig, axes = plt.subplots(nrows, cols, figsize=(5 * cols, 4 * nrows), squeeze=False)
-    colors = {"imgen": "tab:blue", "learned": "tab:green", "peer": "tab:gray"}
+    fig, axes = plt.subplots(nrows, cols, figsize=(5 * cols, 4 * nrows + 0.5), squeeze=False)
     for ax, (kind, sigma) in zip(axes.flat, panels):
-        for r in (r for r in rows if (r["kind"], r["sigma"]) == (kind, sigma)):
-            ax.scatter(r["wall_s_per_mpix"], r["psnr"], color=colors.get(r["family"], "black"))
-            ax.annotate(r["method"], (r["wall_s_per_mpix"], r["psnr"]), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")
+        pts = [r for r in rows if (r["kind"], r["sigma"]) == (kind, sigma)]
+        xs = [math.log10(r["wall_s_per_mpix"]) for r in pts]
+        ys = [r["psnr"] for r in pts]
+        # Room for the labels: a margin on each side, in log10 units and dB.
+        x0, x1 = min(xs) - 0.25, max(xs) + 0.25
+        y0, y1 = min(ys) - 0.6, max(ys) + 0.6
+        for r, lx in zip(pts, xs):
+            ax.scatter(r["wall_s_per_mpix"], r["psnr"], color=FAMILY_COLORS.get(r["family"], "black"), zorder=3)
+            right_half = (lx - x0) / (x1 - x0) > 0.6  # label to the left there, so it stays inside
+            ax.annotate(r["method"], (r["wall_s_per_mpix"], r["psnr"]), fontsize=7, zorder=4,
+                        xytext=(-4 if right_half else 4, 3), textcoords="offset points",
+                        ha="right" if right_half else "left", annotation_clip=True)
         ax.set_xscale("log")
+        ax.set_xlim(10 ** x0, 10 ** x1)
+        ax.set_ylim(y0, y1)
         ax.set_title(f"{kind}, sigma = {sigma:g}")
         ax.set_xlabel("seconds per megapixel (log)")
         ax.set_ylabel("PSNR (dB)")
         ax.grid(True, which="both", alpha=0.3)
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return None
+    families = [f for f in FAMILY_COLORS if any(r["family"] == f for r in rows)]
+    handles = [Line2D([], [], marker="o", linestyle="", color=FAMILY_COLORS[f], label=FAMILY_NAMES[f])
+               for f in families]
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
+    fig.tight_layout(rect=(0, 0.5 / (4 * nrows + 0.5), 1, 1))
+    return fig
+
+
+def fit_label(text: str, width: int) -> tuple[str, float]:
+    """The label and OpenCV font scale that fit `width` pixels: the font shrinks first (to 0.45);
+    only a name too long even then loses its end (marked "~")."""
+    import cv2
+
+    def w(t: str, scale: float) -> int:
+        return cv2.getTextSize(t, cv2.FONT_HERSHEY_PLAIN, scale, 1)[0][0]
+
+    scale = 0.8
+    while scale > 0.45 and w(text, scale) > width - 4:
+        scale -= 0.05
+    fitted = text
+    while len(fitted) > 1 and w(fitted, scale) > width - 4:
+        fitted = fitted[:-2] + "~"
+    return fitted, scale
+
+
+def _label_strip(text: str, width: int, height: int = 14) -> np.ndarray:
+    """A black strip with the text in yellow (fit_label); RGB uint8."""
+    import cv2
+
+    strip = np.zeros((height, width, 3), np.uint8)
+    fitted, scale = fit_label(text, width)
+    cv2.putText(strip, fitted, (2, height - 4), cv2.FONT_HERSHEY_PLAIN, scale, (255, 255, 0), 1, cv2.LINE_AA)
+    return strip
 
 
 def write_crops(result: BenchResult, path: Path, size: int = 96) -> None:
-    """A sheet: for each sigma and image a row of centre crops, clean | noisy | each method.
+    """A sheet: for each sigma and image a row of centre crops -- the image's name and sigma,
+    clean, noisy, then each method that ran on it -- each under a label that fits its column.
 
     Needs a result run with keep_outputs=True."""
+    from .gallery import crops_from_result
+
+    crops = crops_from_result(result, size, max_images=None)
+    if not crops:
+        return
     import cv2
 
-    sigmas = sorted({k[0] for k in result.outputs})
-    methods = result.config["methods"]
+    names = [c.source for c in crops if c.sigma is not None and c.source != "noisy"]
+    col = max(size, max((cv2.getTextSize(n, cv2.FONT_HERSHEY_PLAIN, 0.6, 1)[0][0] + 6 for n in names), default=0))
+    col = min(col, 2 * size)
+    clean = {c.image: c.pixels for c in crops if c.sigma is None}
+    rows: dict[tuple, list] = {}
+    for c in crops:
+        if c.sigma is not None:
+            rows.setdefault((c.sigma, c.image), []).append(c)
+
+    def cell(label: str, pixels: np.ndarray | None) -> np.ndarray:
+        tile = np.full((size, col, 3), 255, np.uint8)
+        if pixels is not None:
+            px = pixels if pixels.ndim == 3 else np.repeat(pixels[..., None], 3, axis=2)
+            tile[:px.shape[0], :px.shape[1]] = px
+        return np.pad(np.concatenate([_label_strip(label, col), tile]), ((1, 1), (1, 1), (0, 0)), constant_values=255)
+
     blocks = []
-    for sigma in sigmas:
-        for sample in result.samples:
-            name, img = sample.name, sample.image
-            h, w = img.shape[:2]
-            y, x = max(0, (h - size) // 2), max(0, (w - size) // 2)
-
-            def cut(a):
-                a = np.clip(a[y:y + size, x:x + size], 0, 1)
-                a = a if a.ndim == 3 else np.repeat(a[..., None], 3, axis=2)
-                tile = np.zeros((size, size, 3), np.float32)
-                tile[:a.shape[0], :a.shape[1]] = a
-                return tile
-
-            cells = [("clean", cut(img)), (f"noisy {sigma:g}", cut(result.protocol.noisy(img, sigma)))]
-            for m in methods:
-                out = result.outputs.get((sigma, name, m))
-                cells.append((m, cut(out) if out is not None else np.zeros((size, size, 3), np.float32)))
-            row = []
-            for label, tile in cells:
-                tile = (tile[..., ::-1] * 255).astype(np.uint8).copy()
-                cv2.rectangle(tile, (0, 0), (size - 1, 12), (0, 0, 0), thickness=-1)  # legible on white
-                cv2.putText(tile, label[:14], (2, 10), cv2.FONT_HERSHEY_PLAIN, 0.7, (0, 255, 255), 1, cv2.LINE_AA)
-                row.append(np.pad(tile, ((1, 1), (1, 1), (0, 0))))
-            blocks.append(np.concatenate(row, axis=1))
-    if blocks:
-        width = max(b.shape[1] for b in blocks)
-        blocks = [np.pad(b, ((0, 0), (0, width - b.shape[1]), (0, 0))) for b in blocks]
-        write_image(path, np.concatenate(blocks, axis=0))
+    for (sigma, image), cs in sorted(rows.items(), key=lambda kv: kv[0][0]):
+        name = cell(image, None)  # the row's name above, its sigma in the blank tile
+        cv2.putText(name, f"sigma {sigma:g}", (4, 40), cv2.FONT_HERSHEY_PLAIN, 0.9, (0, 0, 0), 1, cv2.LINE_AA)
+        cells = [name, cell("clean", clean.get(image))]
+        cells += [cell(f"noisy {sigma:g}" if c.source == "noisy" else c.source, c.pixels) for c in cs]
+        blocks.append(np.concatenate(cells, axis=1))
+    width = max(b.shape[1] for b in blocks)
+    blocks = [np.pad(b, ((0, 0), (0, width - b.shape[1]), (0, 0)), constant_values=255) for b in blocks]
+    write_image(path, np.ascontiguousarray(np.concatenate(blocks, axis=0)[..., ::-1]))

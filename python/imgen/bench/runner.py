@@ -74,6 +74,30 @@ def _time(method: Method, noisy: np.ndarray, sigma: float, repeats: int):
     return out, statistics.median(walls), statistics.median(cpus)
 
 
+# CPU features that decide which kernels run (x86 flags from /proc/cpuinfo, Arm "Features").
+SIMD_FLAGS = ("sse2", "ssse3", "sse4_1", "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw",
+              "avx512vl", "avx512_vnni", "avx512_bf16", "amx_tile", "neon", "asimd", "sve")
+
+
+def _machine() -> dict:
+    """Platform, processor, model name, core count and the SIMD flags the CPU reports (Linux:
+    /proc/cpuinfo; elsewhere the flags list is empty)."""
+    model, flags = platform.processor() or platform.machine(), []
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key == "model name" and value.strip():
+                    model = value.strip()
+                elif key in ("flags", "Features") and not flags:
+                    present = set(value.split())
+                    flags = [name for name in SIMD_FLAGS if name in present]
+    except OSError:  # not Linux
+        pass
+    return {"platform": platform.platform(), "processor": model, "cores": os.cpu_count(), "cpu_flags": flags}
+
+
 def _versions() -> dict:
     import cv2
     import onnxruntime
@@ -191,8 +215,7 @@ def run(
         "image_source": "scikit-image samples" if images is None else str(images) if isinstance(images, (str, os.PathLike)) else "given",
         "methods": [m.name for m in chosen], "method_notes": {m.name: m.note for m in chosen if m.note},
         "protocol": asdict(protocol), "crop": crop, "repeats": repeats, "threads": threads,
-        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                    "cores": os.cpu_count()},
+        "machine": _machine(),
         "versions": _versions(), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
     return BenchResult(records, config, notes, failures, outputs, samples if keep_outputs else [], protocol)

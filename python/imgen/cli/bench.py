@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -13,8 +14,9 @@ def add_parser(sub) -> None:
         "bench", help="classical-vs-learned denoising benchmark",
         description="Denoise a set of images at several noise levels with imgen's classical and learned "
                     "denoisers and the peers that are installed; report PSNR/SSIM and time, and write "
-                    "CSV, JSON, a PSNR-vs-time chart and a crop sheet.  With no options it runs on "
-                    "centre 256x256 crops of scikit-image's bundled photographs at sigma 15, 25, 50.")
+                    "CSV, JSON, a PSNR-vs-time chart, a crop sheet and a self-contained HTML report "
+                    "(index.html).  With no options it runs on centre 256x256 crops of scikit-image's "
+                    "bundled photographs at sigma 15, 25, 50.")
     p.add_argument("--images", help="a folder of images (default: scikit-image's bundled photographs)")
     p.add_argument("--methods", nargs="+", help="classical/peer methods (default: all that are installed): "
                                                 "bm3d wavelet wavelet-ti opencv-nlm skimage-wavelet skimage-nlm bm3d-ref")
@@ -30,12 +32,51 @@ def add_parser(sub) -> None:
     p.add_argument("--y-channel", action="store_true", help="score colour images on BT.601 luma")
     p.add_argument("--crop", type=int, help="centre-crop every image to this size (default: 256 for the "
                                              "bundled photographs, none for --images)")
+    p.add_argument("--report", metavar="DIR", help="run nothing: rebuild DIR/index.html from an earlier run's "
+                                                   "DIR/bench.json (and its crops, report-crops.npz)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=main)
 
 
+# Options that change what a run measures, in the order the command line given back lists them.
+_RUN_OPTIONS = ("images", "methods", "models", "sigmas", "threads", "repeats", "seed", "quantize", "shave",
+                "y_channel", "crop")
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The run as one command line, defaults spelled out: what the report shows to repeat it."""
+    parts = ["imgen", "bench"]
+    for name in _RUN_OPTIONS:
+        value = getattr(args, name)
+        flag = "--" + name.replace("_", "-")
+        if value is None or value is False:
+            continue
+        if value is True:
+            parts.append(flag)
+        elif isinstance(value, list):
+            parts += [flag] + [f"{v:g}" if isinstance(v, float) else str(v) for v in value]
+        else:
+            parts += [flag, str(value)]
+    return shlex.join(parts)
+
+
+def rebuild_report(folder: str) -> int:
+    from ..bench import html
+
+    try:
+        page, note = html.write_from_folder(folder)
+    except ValueError as e:
+        raise ImgenError(str(e)) from e
+    if note:
+        print(f"imgen: {note}", file=sys.stderr)
+    print(f"wrote {page}", file=sys.stderr)
+    return 0
+
+
 def main(args: argparse.Namespace) -> int:
-    from ..bench import Protocol, report, run
+    if args.report is not None:
+        return rebuild_report(args.report)
+    from ..bench import Protocol, gallery, html, report, run
 
     out = Path(args.out)
     try:
@@ -45,16 +86,20 @@ def main(args: argparse.Namespace) -> int:
                      keep_outputs=True, progress=not args.quiet)
     except (ValueError, ImportError) as e:
         raise ImgenError(str(e)) from e
+    result.config["command"] = command_line(args)
     print(report.format_table(result))
     out.mkdir(parents=True, exist_ok=True)
     report.write_csv(result, out / "bench.csv")
     report.write_json(result, out / "bench.json")
     note = report.write_chart(result, out / "psnr_vs_time.png")
     report.write_crops(result, out / "crops.png")
+    crops = gallery.crops_from_result(result)
+    gallery.save(out / html.CROPS_FILE, crops)
+    html.write(out / "index.html", report.document(result), crops)
     if note:
         print(note, file=sys.stderr)
-    print(f"wrote {out / 'bench.csv'}, {out / 'bench.json'}, {out / 'psnr_vs_time.png'}, {out / 'crops.png'}",
-          file=sys.stderr)
+    print(f"wrote {out / 'index.html'} (open it in a browser), {out / 'bench.csv'}, {out / 'bench.json'}, "
+          f"{out / 'psnr_vs_time.png'}, {out / 'crops.png'}", file=sys.stderr)
     if result.failures:
         failed = sorted({f["method"] for f in result.failures})
         print(f"imgen: {len(result.failures)} run(s) failed ({', '.join(failed)}); the others are in the report",
