@@ -191,7 +191,8 @@ def _process(source: str, target: str, settings: VideoTaskSettings, *, copy_stre
     return process_video(source, target, _processor(settings), options=settings.encode,
                          on_bad_frame=settings.on_bad_frame, batch_size=settings.batch_size,
                          queue_size=settings.queue_size, copy_streams=copy_streams,
-                         decode_threads=settings.threads)
+                         decode_threads=settings.threads,
+                         part_seconds=None)  # Ray retries whole tasks; its segments are the parts
 
 
 def process_video_task(source: str, target: str, settings: VideoTaskSettings) -> tuple:
