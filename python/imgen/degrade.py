@@ -12,7 +12,7 @@ import numpy as np
 
 from ._validate import as_image, as_sigma, image_max
 
-__all__ = ["blur", "downscale", "fixed_kernels", "gaussian_kernel", "jpeg", "motion_kernel"]
+__all__ = ["as_kernel", "blur", "downscale", "fixed_kernels", "gaussian_kernel", "jpeg", "motion_kernel"]
 
 
 # --- MATLAB imresize (bicubic, antialiased) --------------------------------------------------
@@ -148,7 +148,9 @@ def fixed_kernels() -> dict[str, np.ndarray]:
     }
 
 
-def _as_kernel(kernel: object) -> np.ndarray:
+def as_kernel(kernel: object) -> np.ndarray:
+    """A blur kernel as float64 summing to 1: a 2-D array, or a name from :func:`fixed_kernels`.
+    Raises ValueError naming what is accepted."""
     if isinstance(kernel, str):
         table = fixed_kernels()
         if kernel not in table:
@@ -187,7 +189,7 @@ def blur(image: np.ndarray, kernel: np.ndarray | str, sigma_noise: float = 0.0, 
     ``default_rng(seed)``).  ``boundary``: 'reflect' (mirrored edges) or 'circular' (periodic, the
     FFT model of Wiener deconvolution).  Same dtype and layout; integers rounded and clipped."""
     image = as_image(image)
-    k = _as_kernel(kernel)
+    k = as_kernel(kernel)
     sigma_noise = as_sigma(sigma_noise, "sigma_noise")
     if boundary not in ("reflect", "circular"):
         raise ValueError(f"boundary must be 'reflect' or 'circular', got {boundary!r}")
