@@ -69,3 +69,16 @@ def test_restore_method_not_of_task(tmp_path, clean, capsys):
     assert main(["restore", str(src), "-o", str(tmp_path / "out"), "--task", "sr", "--method", "wiener",
                  "--scale", "2", "-q"]) == 1
     assert "bicubic, lanczos" in capsys.readouterr().err
+
+
+def test_video_frames_upscaled_classically(tmp_path):
+    """The restore tasks reach `imgen video` (frame folders need no PyAV)."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(frames / f"{i:06d}.png"), data.astronaut()[i * 8:i * 8 + 40, :48][..., ::-1])
+    out = tmp_path / "out"
+    assert main(["video", str(frames), "-o", str(out), "--task", "sr", "--method", "lanczos", "--scale", "2"]) == 0
+    written = sorted(out.glob("*.png"))
+    assert len(written) == 3
+    assert cv2.imread(str(written[0])).shape == (80, 96, 3)
