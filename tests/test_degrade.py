@@ -142,3 +142,12 @@ def test_jpeg_float_and_bad_quality():
     for bad in (0, 101, 5.5, True):
         with pytest.raises(ValueError, match="quality"):
             degrade.jpeg(img, bad)
+
+
+@pytest.mark.parametrize("fn", [lambda im: degrade.downscale(im, 2), lambda im: degrade.blur(im, "gauss1.6"),
+                                lambda im: degrade.jpeg(im, 50)])
+def test_nan_refused(fn):
+    img = np.zeros((30, 30), np.float32)
+    img[3, 4] = np.nan
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        fn(img)

@@ -10,9 +10,18 @@ import math
 
 import numpy as np
 
-from ._validate import as_image, as_sigma, image_max
+from ._validate import as_image as _as_image
+from ._validate import as_sigma, image_max
 
-__all__ = ["as_kernel", "blur", "downscale", "fixed_kernels", "gaussian_kernel", "jpeg", "motion_kernel"]
+
+def as_image(image: object) -> np.ndarray:
+    """An HWC/HW image as ``_validate.as_image`` checks it, float images also free of NaN/Inf."""
+    image = _as_image(image)
+    if image.dtype == np.float32 and not np.all(np.isfinite(image)):
+        raise ValueError("image contains NaN or Inf; a float image must hold finite values in [0, 1]")
+    return image
+
+__all__ = ["as_image", "as_kernel", "blur", "downscale", "fixed_kernels", "gaussian_kernel", "jpeg", "motion_kernel"]
 
 
 # --- MATLAB imresize (bicubic, antialiased) --------------------------------------------------

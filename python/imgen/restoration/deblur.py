@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_image, image_max
-from ..degrade import as_kernel
+from .._validate import image_max
+from ..degrade import as_image, as_kernel
 
 
 def _per_plane(image: np.ndarray, kernel, fn) -> np.ndarray:

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .._validate import as_image
+from ..degrade import as_image
 
 # quality -> error std on the 0-255 scale (benchmarks/jpeg_error_sigma.py, train400, 2026-12-01)
 _TABLE = ((1, 16.573), (5, 16.573), (10, 12.842), (15, 11.145), (20, 10.102), (25, 9.326), (30, 8.717),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_image
+from ..degrade import as_image
 
 INTERPOLATIONS = ("bicubic", "lanczos")
 
