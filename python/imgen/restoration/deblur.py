@@ -11,6 +11,14 @@ from .._validate import image_max
 from ..degrade import as_image, as_kernel
 
 
+def _skimage_restoration():
+    try:
+        from skimage import restoration
+    except ImportError:
+        raise ImportError("classical deblurring needs scikit-image: pip install 'imgen[restore]'") from None
+    return restoration
+
+
 def _per_plane(image: np.ndarray, kernel, fn) -> np.ndarray:
     image = as_image(image)
     k = as_kernel(kernel)
@@ -33,8 +41,7 @@ def wiener(image: np.ndarray, kernel, *, balance: float = 0.01) -> np.ndarray:
     """Wiener deconvolution (``skimage.restoration.wiener``, Laplacian regulariser) of an HWC/HW
     image blurred by ``kernel`` (array or a name from ``imgen.degrade.fixed_kernels``); ``balance``
     (> 0) trades sharpness for noise.  Same dtype and layout."""
-    from skimage.restoration import wiener as sk_wiener
-
+    sk_wiener = _skimage_restoration().wiener
     if not isinstance(balance, (int, float)) or isinstance(balance, bool) or not 0 < balance <= 1e3:
         raise ValueError(f"balance must be a number in (0, 1000], got {balance!r}")
     return _per_plane(image, kernel, lambda p, k: sk_wiener(p, k, float(balance), clip=False))
@@ -43,8 +50,7 @@ def wiener(image: np.ndarray, kernel, *, balance: float = 0.01) -> np.ndarray:
 def richardson_lucy(image: np.ndarray, kernel, *, iterations: int = 30) -> np.ndarray:
     """Richardson-Lucy deconvolution (``skimage.restoration.richardson_lucy``) with ``iterations``
     (1-1000) of an HWC/HW image blurred by ``kernel``.  Same dtype and layout."""
-    from skimage.restoration import richardson_lucy as sk_rl
-
+    sk_rl = _skimage_restoration().richardson_lucy
     if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or not 1 <= iterations <= 1000:
         raise ValueError(f"iterations must be an integer from 1 to 1000, got {iterations!r}")
     return _per_plane(image, kernel, lambda p, k: sk_rl(np.clip(p, 0, 1), k, num_iter=int(iterations), clip=True))
