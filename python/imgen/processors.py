@@ -88,7 +88,7 @@ class ProcessorOptions:
         if (self.model is None) == (self.method is None):
             raise ImgenError(f"give either a model or a method ({' or '.join(allowed)}), not both or neither")
         if self.method is not None and self.method not in allowed:
-            raise ImgenError(f"method for task {self.task} must be one of {', '.join(allowed)}, got {self.method!r}")
+            raise ImgenError(f"method must be one of {', '.join(allowed)}, got {self.method!r} (task {self.task})")
         self._check_task_fields()
         if self.sigma is not None:
             try:
