@@ -22,6 +22,7 @@ from .image_model import ImageModel
 from .loading import load
 from .errors import ImgenError, ModelError
 from .model_info import ModelInfo
+from ._restore import restore
 
 __version__ = "0.1.0"
 
@@ -49,6 +50,7 @@ __all__ = [
     "latents",
     "make_grid",
     "reconstruct",
+    "restore",
     "from_tensor",
     "get_num_threads",
     "metrics",

@@ -18,10 +18,12 @@ from .denoise import WAVELETS
 from .errors import ImgenError
 from .image_model import ImageModel
 from .pixels import channel_count, with_alpha
+from .restoration import METHODS as TASK_METHODS
+from .restoration import TASKS
 
 log = logging.getLogger("imgen")
 
-METHODS = ("bm3d", "wavelet")
+METHODS = tuple(dict.fromkeys(m for ms in TASK_METHODS.values() for m in ms))   # every task's
 STAGES = ("both", "hard")
 THRESHOLDS = ("bayes", "visu")
 MODES = ("soft", "hard")
@@ -42,6 +44,12 @@ class ProcessorOptions:
         wavelet denoiser's basis, decomposition levels, "bayes"/"visu", "soft"/"hard" and
         cycle-spinning shifts.
     color_order: channel order of the images, "rgb" (video frames) or "bgr" (OpenCV files).
+    task: "denoise" (default), "sr", "deblur" or "jpeg"; picks the classical methods allowed
+        (``imgen.restoration.METHODS``).  scale: SR factor (2-16; needed by classical SR, checked
+        against a model's).  kernel: the known blur kernel for classical deblurring, a name from
+        ``imgen.degrade.fixed_kernels`` or a 2-D array (kept as a tuple of rows).  balance /
+        iterations: Wiener's regularisation and Richardson-Lucy's iteration count.  quality: the
+        JPEG quality the images were saved at (1-100; sets BM3D's sigma, ``restoration.jpeg_sigma``).
 
     A 1-channel model on colour images keeps the colour: it runs on the Y, Cb and Cr planes
     (BT.601, full range) separately, a given sigma scaled to each plane's noise level, and the
@@ -66,12 +74,22 @@ class ProcessorOptions:
     mode: str = "soft"
     shifts: int = 1
     color_order: str = "rgb"
+    task: str = "denoise"
+    scale: int | None = None
+    kernel: str | tuple[tuple[float, ...], ...] | None = None
+    balance: float = 0.01
+    iterations: int = 30
+    quality: int | None = None
 
     def __post_init__(self):
+        if self.task not in TASKS:
+            raise ImgenError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        allowed = TASK_METHODS[self.task]
         if (self.model is None) == (self.method is None):
-            raise ImgenError("give either a model or a method (bm3d or wavelet), not both or neither")
-        if self.method is not None and self.method not in METHODS:
-            raise ImgenError(f"method must be one of {', '.join(METHODS)}, got {self.method!r}")
+            raise ImgenError(f"give either a model or a method ({' or '.join(allowed)}), not both or neither")
+        if self.method is not None and self.method not in allowed:
+            raise ImgenError(f"method must be one of {', '.join(allowed)}, got {self.method!r} (task {self.task})")
+        self._check_task_fields()
         if self.sigma is not None:
             try:
                 object.__setattr__(self, "sigma", as_sigma(self.sigma))
@@ -97,6 +115,34 @@ class ProcessorOptions:
         object.__setattr__(self, "info", tuple((str(k), str(v)) for k, v in info))
         if self.model is not None:
             object.__setattr__(self, "model", os.fspath(self.model))
+
+    def _check_task_fields(self) -> None:
+        """scale / kernel / quality / balance / iterations: valid, and given where the task needs them."""
+        from .degrade import as_kernel
+
+        for name, value, lo, hi in (("scale", self.scale, 1, 16), ("quality", self.quality, 1, 100),
+                                    ("iterations", self.iterations, 1, 1000)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
+                                      or not lo <= value <= hi):
+                raise ImgenError(f"{name} must be an integer from {lo} to {hi}, got {value!r}")
+        if isinstance(self.balance, bool) or not isinstance(self.balance, (int, float)) \
+                or not 0 < self.balance <= 1000:
+            raise ImgenError(f"balance must be a number in (0, 1000], got {self.balance!r}")
+        if self.method is not None and self.task == "sr" and self.scale is None:
+            raise ImgenError("classical super-resolution needs a scale (2, 3, 4, ...)")
+        if self.method is not None and self.task == "deblur" and self.kernel is None:
+            raise ImgenError("classical deblurring needs the blur kernel (a fixed kernel's name or a 2-D array)")
+        if self.kernel is not None:
+            try:
+                k = as_kernel(self.kernel if isinstance(self.kernel, str) else np.asarray(self.kernel, np.float64))
+            except (TypeError, ValueError) as e:
+                raise ImgenError(str(e)) from None
+            if not isinstance(self.kernel, str):
+                object.__setattr__(self, "kernel", tuple(tuple(float(v) for v in row) for row in k))
+        for name in ("scale", "kernel", "quality"):
+            needs = {"scale": "sr", "kernel": "deblur", "quality": "jpeg"}[name]
+            if getattr(self, name) is not None and self.task != needs:
+                raise ImgenError(f"{name} is for task {needs}, not {self.task}")
 
 
 class FrameProcessor:
@@ -150,6 +196,9 @@ class FrameProcessor:
         model = ImageModel.adopt(model, "a processor", hint=" (image to image)")
         if self.options.sigma is not None and not model.takes_noise_level:
             raise ImgenError(f"sigma given, but model {model.name} has no noise-level input")
+        want = self.options.scale
+        if want is not None and int(model.info.scale or 1) != want:
+            raise ImgenError(f"scale {want} asked for, but model {model.name} upscales by {model.info.scale or 1}")
         return model
 
     @property
@@ -168,7 +217,9 @@ class FrameProcessor:
     def scale(self) -> int:
         """How much the processor enlarges images (1 for denoisers; a model's scale, if known)."""
         model = self.model
-        return int(model.info.scale or 1) if model is not None else 1
+        if model is None:
+            return self.options.scale if self.options.task == "sr" else 1
+        return int(model.info.scale or 1)
 
     # -- processing -----------------------------------------------------------------------
 
@@ -219,12 +270,21 @@ class FrameProcessor:
                 self.notes.add("alpha channels passed through untouched")
 
     def _run_classical(self, image: np.ndarray) -> np.ndarray:
-        from . import denoise
+        from . import denoise, restoration
 
         opts = self.options
+        if opts.task == "sr":   # interpolation treats channels alike: alpha is enlarged with the rest
+            return restoration.upscale(image, opts.scale, method=opts.method)
         work, alpha = _colour_view(image, opts.color_order)
         sigma = opts.sigma
-        if opts.method == "wavelet":
+        kernel = opts.kernel if isinstance(opts.kernel, str) or opts.kernel is None else np.asarray(opts.kernel)
+        if opts.task == "deblur" and opts.method == "wiener":
+            out = restoration.wiener(work, kernel, balance=opts.balance)
+        elif opts.task == "deblur":
+            out = restoration.richardson_lucy(work, kernel, iterations=opts.iterations)
+        elif opts.task == "jpeg":
+            out = restoration.dejpeg_bm3d(work, opts.quality, sigma=sigma)
+        elif opts.method == "wavelet":
             out = denoise.wavelet(work, sigma=sigma, wavelet=opts.wavelet, levels=opts.levels,
                                   method=opts.threshold, mode=opts.mode, shifts=opts.shifts)
         else:
@@ -256,11 +316,16 @@ def make_processor(
     mode: str = "soft",
     shifts: int = 1,
     color_order: str = "rgb",
+    task: str = "denoise",
+    scale: int | None = None,
+    kernel=None,
+    quality: int | None = None,
 ) -> FrameProcessor:
     """Build a processor (``list[ndarray] -> list[ndarray]``) from the CLI's options.
 
     Exactly one of model (an .onnx path or shipped model name; any image-to-image model,
-    upscalers included) and method ("bm3d" or "wavelet").  sigma is a fraction of the full range
+    upscalers included) and method (one of ``imgen.restoration.METHODS[task]``; task "denoise" by
+    default: "bm3d" or "wavelet"; scale / kernel / quality as :class:`ProcessorOptions`).  sigma is a fraction of the full range
     (25/255 for 25 on the 0-255 scale) whatever the images' dtype; None estimates it per image.  The other fields are those of
     :class:`ProcessorOptions`.  The model is loaded now, so a bad path or a sigma for a model
     without a noise input raises ImgenError / ModelError here, not on the first frame.  The
@@ -270,7 +335,7 @@ def make_processor(
         model=None if model is None else os.fspath(model), method=method, sigma=sigma, tile=tile,
         overlap=overlap, providers=None if providers is None else tuple(providers), threads=threads,
         stage=stage, wavelet=wavelet, levels=levels, threshold=threshold, mode=mode, shifts=shifts,
-        color_order=color_order,
+        color_order=color_order, task=task, scale=scale, kernel=kernel, quality=quality,
     )
     return FrameProcessor(options)
 

@@ -7,10 +7,10 @@ import sys
 
 from ..errors import ImgenError
 from ..interrupts import exit_status, sigterm_as_interrupt, stop_reason, stopped_words
-from . import (bench, decode, denoise, encode, export, generate, import_, info, reconstruct, run, train, translate,
-               video)
+from . import (bench, decode, denoise, encode, export, generate, import_, info, reconstruct, restore, run, train,
+               translate, video)
 
-COMMANDS = (info, run, denoise, video, translate, generate, encode, decode, reconstruct, bench, train, export, import_)
+COMMANDS = (info, run, denoise, restore, video, translate, generate, encode, decode, reconstruct, bench, train, export, import_)
 
 
 def build_parser() -> argparse.ArgumentParser:

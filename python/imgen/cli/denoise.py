@@ -6,7 +6,9 @@ import argparse
 from ..imageio import plan_outputs
 from ..denoise import WAVELETS
 from ..processors import METHODS, MODES, STAGES, THRESHOLDS, FrameProcessor, ProcessorOptions
-from ._args import add_info_argument, positive_int, sigma_255, thread_count
+from ..restoration import METHODS as TASK_METHODS
+from ..restoration import TASKS
+from ._args import add_info_argument, positive_float, positive_int, sigma_255, thread_count
 from ..batch import run_files, skip_done
 from ._distributed import add_ray_arguments, add_resume_argument, check_ray_arguments
 from ._report import print_summary
@@ -28,11 +30,14 @@ def add_parser(sub) -> None:
     p.set_defaults(func=main)
 
 
-def add_method_arguments(p: argparse.ArgumentParser, *, required: bool) -> None:
-    """--method/--model, --sigma and the classical denoisers' options (shared with `imgen video`)."""
+def add_method_arguments(p: argparse.ArgumentParser, *, required: bool, tasks: bool = False) -> None:
+    """--method/--model, --sigma and the classical denoisers' options (shared with `imgen video`);
+    with ``tasks``, also --task and the restoration tasks' options (`imgen restore`, `imgen video`)."""
     how = p.add_mutually_exclusive_group(required=required)
-    how.add_argument("--method", choices=METHODS,
-                     help="a classical denoiser" + ("" if required else " (default: bm3d)"))
+    methods = METHODS if tasks else TASK_METHODS["denoise"]
+    how.add_argument("--method", choices=methods,
+                     help=("a classical method: " + "; ".join(f"{t}: {', '.join(m)}" for t, m in TASK_METHODS.items())
+                           if tasks else "a classical denoiser") + ("" if required else " (default: the task's first)"))
     how.add_argument("--model", help="a learned model: an .onnx file or a shipped model name")
     add_info_argument(p)
     p.add_argument("--sigma", type=sigma_255,
@@ -46,21 +51,54 @@ def add_method_arguments(p: argparse.ArgumentParser, *, required: bool) -> None:
     p.add_argument("--mode", choices=MODES, default="soft", help="wavelet: soft or hard thresholding")
     p.add_argument("--shifts", type=positive_int, default=1,
                    help="wavelet: cycle-spinning shifts (translation invariance)")
+    if tasks:
+        add_task_arguments(p)
 
+
+def add_task_arguments(p: argparse.ArgumentParser) -> None:
+    """--task and what the restoration tasks need: --scale, --kernel, --quality, --balance, --iterations."""
+    p.add_argument("--task", choices=TASKS, default="denoise", help="what to restore (default: denoise)")
+    p.add_argument("--scale", type=positive_int, help="sr: the enlargement factor (classical methods need it; "
+                                                      "checked against a model's)")
+    p.add_argument("--kernel", help="deblur: the known blur kernel, a fixed kernel's name (gauss1.6, gauss3, "
+                                    "motion19, motion25) or a .npy file holding a 2-D array")
+    p.add_argument("--quality", type=positive_int, help="jpeg: the quality the images were saved at (sets BM3D's "
+                                                        "sigma; default: sigma estimated per image)")
+    p.add_argument("--balance", type=positive_float, default=0.01, help="deblur, wiener: regularisation (default 0.01)")
+    p.add_argument("--iterations", type=positive_int, default=30,
+                   help="deblur, richardson_lucy: iterations (default 30)")
+
+
+def _kernel(text: str | None):
+    """--kernel: a fixed kernel's name as is, or a .npy file's 2-D array."""
+    if text is None or not text.endswith(".npy"):
+        return text
+    import numpy as np
+
+    from ..errors import ImgenError
+
+    try:
+        return np.load(text, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise ImgenError(f"--kernel {text}: cannot read a 2-D array from it ({e})") from None
 
 def processor_options(args: argparse.Namespace, *, color_order: str) -> ProcessorOptions:
     """ProcessorOptions from the arguments of :func:`add_method_arguments` (+ --tile etc. if present)."""
+    task = getattr(args, "task", "denoise")
     return ProcessorOptions(
-        model=args.model, method=None if args.model else (args.method or "bm3d"), sigma=args.sigma,
+        model=args.model, method=None if args.model else (args.method or TASK_METHODS[task][0]), sigma=args.sigma,
         tile=getattr(args, "tile", None), overlap=getattr(args, "overlap", None),
         batch_size=getattr(args, "batch_size", None), info=tuple(args.info),
         providers=getattr(args, "providers", None), threads=args.threads, stage=args.stage,
         wavelet=args.wavelet, levels=args.levels, threshold=args.threshold, mode=args.mode,
-        shifts=args.shifts, color_order=color_order,
+        shifts=args.shifts, color_order=color_order, task=task, scale=getattr(args, "scale", None),
+        kernel=_kernel(getattr(args, "kernel", None)), quality=getattr(args, "quality", None),
+        balance=getattr(args, "balance", 0.01), iterations=getattr(args, "iterations", 30),
     )
 
 
 def main(args: argparse.Namespace) -> int:
+    """`imgen denoise` and `imgen restore`: the options, then the folder run of `imgen run`."""
     check_ray_arguments(args)
     options = processor_options(args, color_order="bgr")
     if args.ray is not None:
@@ -97,4 +135,4 @@ def _check_denoiser(args: argparse.Namespace, *, threads: int | None):
     from ..image_model import ImageModel
 
     model = Model.open(args.model, threads=threads, metadata=dict(args.info))
-    return ImageModel.adopt(model, "imgen denoise", tasks=("denoise", "restore"))
+    return ImageModel.adopt(model, f"imgen {getattr(args, 'command', 'denoise')}", tasks=("denoise", "restore"))

@@ -42,7 +42,7 @@ def add_parser(sub) -> None:
     p.add_argument("input", metavar="INPUT", help="a video file, a folder of frames, or a pattern such as frames/%%06d.png")
     p.add_argument("-o", "--output", required=True,
                    help="a video file (.mp4, .mkv, .mov, ...) or frames: a pattern such as out/%%06d.png or a folder")
-    add_method_arguments(p, required=True)
+    add_method_arguments(p, required=True, tasks=True)
     p.add_argument("--tile", type=nonnegative_int,
                    help="model: tile size in pixels (0 = never tile; default from the model, else 512)")
     p.add_argument("--overlap", type=nonnegative_int,

@@ -1,0 +1,30 @@
+"""``imgen.restore``: one call for every restoration task, classical or learned, on one image."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ._validate import as_image
+from .processors import FrameProcessor, ProcessorOptions
+
+
+def restore(image: np.ndarray, *, task: str = "denoise", method: str | None = None,
+            model: str | os.PathLike | None = None, scale: int | None = None, kernel=None,
+            quality: int | None = None, sigma: float | None = None, tile: int | None = None,
+            overlap: int | None = None, color_order: str = "rgb", **params) -> np.ndarray:
+    """Restore one HWC/HW image (uint8 / uint16 / float32 in [0, 1]; dtype and layout kept, size
+    times ``scale`` for SR).
+
+    task: "sr", "deblur", "jpeg" or "denoise".  Exactly one of method (classical:
+    ``imgen.restoration.METHODS[task]``, e.g. "bicubic", "wiener", "bm3d") and model (an .onnx file
+    or shipped name).  scale: SR factor; kernel: blur kernel (name from
+    ``imgen.degrade.fixed_kernels`` or a 2-D array); quality: JPEG quality; sigma: noise level (a
+    fraction of the full range).  Other keywords are :class:`imgen.processors.ProcessorOptions`
+    fields (balance, iterations, stage, wavelet, ...).  Raises ImgenError for options that do not fit.
+    """
+    image = as_image(image)
+    options = ProcessorOptions(model=None if model is None else os.fspath(model), method=method, task=task,
+                               scale=scale, kernel=kernel, quality=quality, sigma=sigma, tile=tile,
+                               overlap=overlap, color_order=color_order, **params)
+    return FrameProcessor(options)([image])[0]
