@@ -86,6 +86,22 @@ def test_distributed_run_matches_local_run(ray_cluster, model, folder, tmp_path,
     assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())
 
 
+def test_translate_on_ray_matches_local(ray_cluster, folder, tmp_path, capsys):
+    """imgen translate takes the same --ray and --resume as run (issue #22: every batch command)."""
+    path, _, _ = om.conv3x3(tmp_path / "t.onnx", 3, om.meta(task="translate", channels=3, name="t"))
+    local, dist = tmp_path / "local", tmp_path / "ray"
+    assert main(["translate", path, str(folder), "-o", str(local), "-q"]) == 1
+    assert main(["translate", path, str(folder), "-o", str(dist), "-q", "--ray", "--workers", "2"]) == 1
+    got, want = _files(dist), _files(local)
+    assert len(want) == 11 and got == want
+    capsys.readouterr()
+    assert main(["translate", path, str(folder), "-o", str(dist), "-q", "--ray", "--resume"]) == 1
+    assert "11 already done, skipped (--resume)" in capsys.readouterr().err
+    restore, _, _ = om.conv3x3(tmp_path / "r.onnx", 3, om.meta(task="restore", channels=3))
+    assert main(["translate", restore, str(folder), "-o", str(tmp_path / "x"), "--ray"]) == 1
+    assert "needs a translate model" in capsys.readouterr().err
+
+
 # -- imgen.distributed through its API ----------------------------------------------------------
 
 def _run_files(jobs, process, **kwargs):

@@ -1,12 +1,14 @@
 """``imgen translate MODEL INPUT... -o OUT``: an image-to-image translation model (e.g. a CycleGAN
-generator) over files and folders, tiled through the engine for large images."""
+generator) over files and folders, tiled through the engine for large images; ``--ray`` spreads
+the files over a Ray cluster as ``imgen run`` does."""
 from __future__ import annotations
 
 import argparse
 
 from ..image_model import ImageModel
+from ._distributed import add_ray_arguments, add_resume_argument, check_ray_arguments
 from ._gen import load_for
-from .run import add_io_arguments, add_tiling_arguments, run_model
+from .run import add_io_arguments, add_tiling_arguments, run_model, run_options
 
 
 def add_parser(sub) -> None:
@@ -17,9 +19,17 @@ def add_parser(sub) -> None:
                     "inputs are never overwritten; a bad file is reported and the rest carry on (exit status 1).")
     p.add_argument("model", help="an .onnx file or the name of a shipped model (task translate)")
     add_io_arguments(p)
-    add_tiling_arguments(p)
+    add_tiling_arguments(p, threads_help="onnxruntime threads (default: all cores; with --ray see --cpus-per-worker)")
+    add_resume_argument(p)
+    add_ray_arguments(p)
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
-    return run_model(load_for(args, ImageModel, "translate", tasks=("translate",)), args)
+    check_ray_arguments(args)
+    model = load_for(args, ImageModel, "translate", tasks=("translate",))  # the task is checked here, once
+    if args.ray is not None:
+        from ._distributed import run_on_ray
+
+        return run_on_ray(args, run_options(args))
+    return run_model(model, args)
