@@ -26,6 +26,8 @@ import onnx_models as om
     ("scale", "0", r"imgen\.scale "),
     ("min_size", "0", r"imgen\.min_size "),
     ("tile", "-1", r"imgen\.tile "),
+    ("mask_polarity", "2", r"imgen\.mask_polarity .*'1'.*'2'"),
+    ("zero_holes", "maybe", r"imgen\.zero_holes .*1/0.*maybe"),
 ])
 def test_bad_metadata_is_refused_naming_the_key(key, value, match):
     with pytest.raises(ModelError, match=match):
@@ -52,3 +54,10 @@ def test_info_overrides_are_checked_the_same_way(tmp_path):
         imgen.load(path, info={"min_size": 10**6})
     with pytest.raises(ModelError, match=r"range .*finite"):
         imgen.load(path, info={"value_range": (0.0, float("inf"))})
+
+
+def test_inpaint_metadata_round_trips():
+    info = parse_metadata(om.meta(task="inpaint", mask_input="mask", mask_polarity="0", zero_holes="true"))
+    assert (info.task, info.mask_input, info.mask_polarity, info.zero_holes) == ("inpaint", "mask", "0", True)
+    assert parse_metadata(info.to_metadata()) == info
+    assert parse_metadata(om.meta(task="inpaint")).mask_polarity == "1"
