@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
 
@@ -37,8 +38,16 @@ class MaskSource:
         if self.colour is not None:
             return mask_from_colour(image, self.colour, self.tolerance)
         if self.path is not None:
-            return read_mask(self.path, image.shape, invert=self.invert)
+            return _one_mask(self.path, image.shape[:2], self.invert)
         return read_mask(_in_folder(self.folder, name), image.shape, invert=self.invert)
+
+
+@lru_cache(maxsize=4)
+def _one_mask(path: str, shape: tuple[int, int], invert: bool) -> np.ndarray:
+    """The mask file shared by every image of a run, read once per image size (read-only)."""
+    mask = read_mask(path, shape, invert=invert)
+    mask.setflags(write=False)
+    return mask
 
 
 def _in_folder(folder: str, name: str | None) -> Path:
@@ -52,8 +61,9 @@ def _in_folder(folder: str, name: str | None) -> Path:
 
 
 class InpaintProcessor:
-    """Fill each image's holes with ``method`` or ``model`` (a loaded InpaintModel); ``names``:
-    the images' file names, in order, for per-image masks (None when one mask serves all)."""
+    """Fill each image's holes with ``method`` or ``model`` (a loaded InpaintModel).  ``name``:
+    the file name of the image being processed, set by the caller when masks come one per image
+    from a folder."""
 
     def __init__(self, masks: MaskSource, *, method: str | None = None, model=None, color_order: str = "bgr"):
         self.masks, self.method, self.model, self.color_order = masks, method, model, color_order
