@@ -140,3 +140,11 @@ def test_an_inpaint_model_must_name_its_mask_input(tmp_path):
     restore = om.identity(tmp_path / "r.onnx", metadata=om.meta(task="restore"))
     with pytest.raises(ModelError, match="needs an inpaint model"):
         imgen.inpaint(_image(np.float32), _mask(), model=restore)
+
+
+def test_biharmonic_without_scikit_image_names_the_extra(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "skimage.restoration", None)
+    with pytest.raises(imgen.errors.MissingExtraError, match=r"scikit-image.*imgen\[bench\]"):
+        imgen.inpaint(_image(np.uint8), _mask(), method="biharmonic")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import MissingExtraError
 from .compose import compose
 
 METHODS = ("telea", "ns", "biharmonic")
@@ -24,7 +25,11 @@ def _cv2(image: np.ndarray, mask: np.ndarray, flag: int, radius: int) -> np.ndar
 
 
 def _biharmonic(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    from skimage.restoration import inpaint_biharmonic
+    try:
+        from skimage.restoration import inpaint_biharmonic
+    except ImportError:
+        raise MissingExtraError("inpainting method biharmonic needs scikit-image: pip install 'imgen[bench]' "
+                         "(or scikit-image); telea and ns need nothing more") from None
 
     top = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(image.dtype, 1.0)
     filled = inpaint_biharmonic(image.astype(np.float64) / top, mask,
