@@ -94,5 +94,8 @@ def test_an_inpaint_model_and_bad_arguments(tmp_path, capsys):
         main(["inpaint", src, "--mask", mask, "-o", str(tmp_path / "x.png"), "--method", "magic"])
     with pytest.raises(SystemExit):
         main(["inpaint", src, "-o", str(tmp_path / "x.png"), "--method", "telea"])
+    assert main(["inpaint", src, "--mask", str(tmp_path / "nothere.png"), "-o", str(tmp_path / "x.png"),
+                 "--method", "telea"]) != 0
+    assert "--mask " + str(tmp_path / "nothere.png") + ": no such file" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["inpaint", src, "--mask-colour", "1,2", "-o", str(tmp_path / "x.png"), "--method", "telea"])

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from ..batch import Summary, run_files, skip_done
+from ..errors import ImgenError
 from ..imageio import plan_outputs
 from ..inpainting.classical import METHODS
 from ..inpainting.model import InpaintModel
@@ -49,6 +51,9 @@ def add_parser(sub) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    for flag, path, kind in (("--mask", args.mask, os.path.isfile), ("--mask-dir", args.mask_dir, os.path.isdir)):
+        if path is not None and not kind(path):
+            raise ImgenError(f"{flag} {path}: no such {'file' if flag == '--mask' else 'folder'}")
     masks = MaskSource(path=args.mask, folder=args.mask_dir, alpha=args.mask_from_alpha, colour=args.mask_colour,
                        tolerance=args.mask_tolerance, invert=args.mask_invert)
     model = None
