@@ -7,11 +7,11 @@ import sys
 
 from ..errors import ImgenError
 from ..interrupts import exit_status, sigterm_as_interrupt, stop_reason, stopped_words
-from . import (bench, decode, denoise, encode, export, generate, import_, info, inpaint, reconstruct, run, train,
-               translate, video)
+from . import (bench, decode, denoise, encode, export, generate, import_, info, inpaint, reconstruct, run, serve,
+               train, translate, video)
 
 COMMANDS = (info, run, denoise, inpaint, video, translate, generate, encode, decode, reconstruct, bench, train, export,
-            import_)
+            import_, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:
