@@ -35,9 +35,8 @@ def add_parser(sub) -> None:
 
 def main(args: argparse.Namespace) -> int:
     try:
-        import uvicorn
-
         from ..serve.app import Limits, create_app
+        from ..serve.server import run_server
     except ImportError as e:
         raise MissingExtraError(f"imgen serve needs the [serve] extra: pip install 'imgen[serve]' ({e})") from None
     from ..processors import ProcessorOptions
@@ -56,10 +55,7 @@ def main(args: argparse.Namespace) -> int:
     limits = Limits(max_body=int(args.max_body_mb * (1 << 20)), max_pixels=args.max_pixels, timeout=args.timeout)
     app = create_app(models, limits=limits, token=token, max_batch=args.max_batch, max_delay_ms=args.max_delay_ms,
                      max_queue=args.max_queue, sessions=args.sessions)
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning",
-                            timeout_graceful_shutdown=args.grace)
-    server = uvicorn.Server(config)
     print(f"imgen: serving {', '.join(sorted(models))} on http://{args.host}:{args.port}", flush=True)
-    server.run()  # uvicorn: SIGTERM/SIGINT stop accepting, drain requests in flight (up to --grace), return
+    run_server(app, host=args.host, port=args.port, grace=args.grace)
     return 0
 
