@@ -80,6 +80,8 @@ def test_get_endpoints(client):
     info = client.get("/v1/models/noisy").json()
     assert info["metadata"]["imgen.noise_input"] == "sigma"
     assert client.get("/v1/models/bm3d").json()["kind"] == "classical"
+    missing = client.get("/v1/models/nope")
+    assert missing.status_code == 404 and "no model named 'nope'" in missing.json()["error"]
     assert client.get("/healthz").status_code == 200
     assert client.get("/readyz").json()["ready"] is True
     client.post("/v1/models/ident", content=b"junk")
@@ -126,6 +128,7 @@ def test_bearer_token(models, rng):
         assert c.post("/v1/models/ident", content=img,
                       headers={"Authorization": "Bearer s3cret"}).status_code == 200
         assert c.get("/healthz").status_code == 200
+        assert c.get("/v1/models").status_code == 401
 
 
 def _slow(models, delay):

@@ -50,6 +50,12 @@ class Client:
         path = f"/v1/models/{urllib.parse.quote(name, safe='')}?{urllib.parse.urlencode(query)}"
         return np.load(io.BytesIO(self._request("POST", path, buf.getvalue())), allow_pickle=False)
 
+    def processor(self, name: str, *, sigma: float | None = None, tile: int | None = None,
+                  color_order: str = "bgr", parallel: int = 8) -> "RemoteProcessor":
+        """A ``list[HWC] -> list[HWC]`` that runs ``name`` on the server, up to ``parallel`` images at
+        once (so the server can batch them); what `imgen run --server` hands its file loop."""
+        return RemoteProcessor(self, name, sigma=sigma, tile=tile, color_order=color_order, parallel=parallel)
+
     def run_bytes(self, name: str, data: bytes, *, sigma: float | None = None, fmt: str | None = None) -> bytes:
         """Image file bytes in, image file bytes out (the format sent unless ``fmt``)."""
         query = {} if fmt is None else {"format": fmt}
@@ -82,3 +88,22 @@ class Client:
             raise ServerError(e.code, text) from None
         except (urllib.error.URLError, OSError) as e:
             raise ImgenError(f"cannot reach {self.url}: {getattr(e, 'reason', e)}") from None
+
+
+class RemoteProcessor:
+    """Images (HWC, any dtype the server takes) through a served model, in order; see Client.processor."""
+
+    def __init__(self, client: Client, name: str, *, sigma: float | None, tile: int | None, color_order: str,
+                 parallel: int):
+        self.client, self.name, self.parallel = client, name, max(1, parallel)
+        self.kwargs = {"sigma": sigma, "tile": tile, "color_order": color_order}
+        self.notes: set[str] = set()
+
+    def __call__(self, images) -> list[np.ndarray]:
+        from concurrent.futures import ThreadPoolExecutor
+
+        images = list(images)
+        if len(images) <= 1:
+            return [self.client.run(self.name, img, **self.kwargs) for img in images]
+        with ThreadPoolExecutor(min(self.parallel, len(images))) as pool:
+            return list(pool.map(lambda img: self.client.run(self.name, img, **self.kwargs), images))

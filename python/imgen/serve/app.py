@@ -152,7 +152,11 @@ def create_app(models: dict[str, ServedModel], *, limits: Limits = Limits(), tok
     routes = [Route("/v1/models", list_models), Route("/v1/models/{name}", model_info, methods=["GET"]),
               Route("/v1/models/{name}", infer, methods=["POST"]), Route("/healthz", healthz),
               Route("/readyz", readyz), Route("/metrics", metrics_endpoint)]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    async def http_error(request: Request, e: HttpError) -> Response:
+        metrics.errors.labels(e.kind).inc()
+        return JSONResponse({"error": str(e)}, status_code=e.status, headers=e.headers)
+
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HttpError: http_error})
     app.state.metrics = metrics
     return app
 
