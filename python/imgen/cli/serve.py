@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 from pathlib import Path
 
 from ..errors import ImgenError, MissingExtraError
@@ -30,17 +31,25 @@ def add_parser(sub) -> None:
     p.add_argument("--tile", type=int, help="tile size for large images (as imgen run)")
     p.add_argument("--threads", type=thread_count, help="onnxruntime threads per session")
     add_info_argument(p)
+    g = p.add_argument_group("Ray Serve (needs imgen[ray-serve])")
+    g.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="deploy on a Ray cluster with Ray Serve (no ADDRESS: a local Ray instance; 'auto': the "
+                        "cluster started on this machine)")
+    g.add_argument("--replicas", type=positive_int, default=1, help="replicas (default 1)")
+    g.add_argument("--min-replicas", type=positive_int, help="autoscaling: fewest replicas")
+    g.add_argument("--max-replicas", type=positive_int, help="autoscaling: most replicas")
+    g.add_argument("--cpus-per-replica", type=nonnegative_float, default=1.0, help="CPUs per replica (default 1)")
+    g.add_argument("--gpus-per-replica", type=nonnegative_float, default=0.0, help="GPUs per replica (default 0)")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
     try:
-        from ..serve.app import Limits, create_app
+        from ..serve.app import Limits
         from ..serve.server import run_server
     except ImportError as e:
         raise MissingExtraError(f"imgen serve needs the [serve] extra: pip install 'imgen[serve]' ({e})") from None
     from ..processors import ProcessorOptions
-    from ..serve.models import serve_models
 
     token = None
     if args.token_file is not None:
@@ -51,11 +60,48 @@ def main(args: argparse.Namespace) -> int:
         if not token:
             raise ImgenError(f"{args.token_file}: the token file is empty")
     base = ProcessorOptions(method="bm3d", tile=args.tile, threads=args.threads)
-    models = serve_models(args.models, base, info=tuple(args.info))
     limits = Limits(max_body=int(args.max_body_mb * (1 << 20)), max_pixels=args.max_pixels, timeout=args.timeout)
-    app = create_app(models, limits=limits, token=token, max_batch=args.max_batch, max_delay_ms=args.max_delay_ms,
-                     max_queue=args.max_queue, sessions=args.sessions)
+    make_app = functools.partial(_make_app, list(args.models), base, tuple(args.info),
+                                 dict(limits=limits, token=token, max_batch=args.max_batch,
+                                      max_delay_ms=args.max_delay_ms, max_queue=args.max_queue,
+                                      sessions=args.sessions))
+    if args.ray is not None:
+        return _serve_on_ray(make_app, args)
+    app = make_app()
+    models = app.state.models
     print(f"imgen: serving {', '.join(sorted(models))} on http://{args.host}:{args.port}", flush=True)
     run_server(app, host=args.host, port=args.port, grace=args.grace)
+    return 0
+
+
+def _make_app(specs, base, info, app_options):
+    from ..serve.app import create_app
+    from ..serve.models import serve_models
+
+    return create_app(serve_models(specs, base, info=info), **app_options)
+
+
+def _serve_on_ray(make_app, args) -> int:
+    """Deploy on Ray Serve, then wait for SIGTERM/Ctrl+C and take the deployment down."""
+    import threading
+
+    try:
+        import ray
+    except ImportError:
+        raise MissingExtraError("imgen serve --ray needs Ray Serve: pip install 'imgen[ray-serve]'") from None
+    from ..serve.ray_serve import Replicas, deploy, shutdown
+
+    make_app()  # the models load here first: a bad model is one error before anything is deployed
+    ray.init(address=args.ray or None, include_dashboard=False)
+    replicas = Replicas(replicas=args.replicas, min_replicas=args.min_replicas, max_replicas=args.max_replicas,
+                        cpus=args.cpus_per_replica, gpus=args.gpus_per_replica)
+    deploy(make_app, replicas, host=args.host, port=args.port)
+    print(f"imgen: serving on Ray Serve at http://{args.host}:{args.port}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:  # SIGTERM arrives as KeyboardInterrupt through the CLI
+        pass
+    finally:
+        shutdown()
     return 0
 

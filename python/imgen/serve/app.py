@@ -158,6 +158,7 @@ def create_app(models: dict[str, ServedModel], *, limits: Limits = Limits(), tok
 
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HttpError: http_error})
     app.state.metrics = metrics
+    app.state.models = models
     return app
 
 
