@@ -183,3 +183,12 @@ def test_queue_full_is_503_with_retry_after(models):
     assert codes[0] == 200 and codes[-1] == 503
     full = next(r for r in replies if r.status_code == 503)
     assert full.headers["retry-after"] == "1"
+
+
+def test_a_bad_image_does_not_fail_its_batch_mates(models, rng):
+    app = create_app(models, max_batch=8, max_delay_ms=300)
+    good = rng.random((6, 6, 3), dtype=np.float32)
+    bad = np.full((6, 6, 3), np.nan, np.float32)
+    r_good, r_bad = asyncio.run(_concurrent(app, [npy(good), npy(bad)]))
+    assert r_good.status_code == 200 and r_bad.status_code == 400
+    np.testing.assert_array_equal(np.load(io.BytesIO(r_good.content)), good)

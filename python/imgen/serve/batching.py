@@ -68,16 +68,30 @@ class Batcher:
         async with self._sessions:
             if self._on_batch is not None:
                 self._on_batch(len(group))
+            loop = asyncio.get_running_loop()
             try:
-                outs = await asyncio.get_running_loop().run_in_executor(self._pool, run, [g[0] for g in group])
-            except BaseException as e:  # the batch's failure is each request's failure
-                for _, future in group:
-                    if not future.done():
-                        future.set_exception(e)
+                outs = await loop.run_in_executor(self._pool, run, [g[0] for g in group])
+            except Exception as e:
+                if len(group) == 1:
+                    _settle(group[0][1], error=e)
+                    return
+                # one bad image must not fail its batch-mates: run each alone, each gets its own answer
+                for image, future in group:
+                    try:
+                        _settle(future, (await loop.run_in_executor(self._pool, run, [image]))[0])
+                    except Exception as e1:
+                        _settle(future, error=e1)
                 return
         for (_, future), out in zip(group, outs):
-            if not future.done():
-                future.set_result(out)
+            _settle(future, out)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _settle(future: asyncio.Future, result=None, *, error: BaseException | None = None) -> None:
+    if not future.done():  # a request that timed out has cancelled its future
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)

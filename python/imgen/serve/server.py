@@ -27,5 +27,8 @@ class _DrainingServer(uvicorn.Server):
 
 def run_server(app, *, host: str, port: int, grace: float) -> None:
     """Serve ``app`` until SIGTERM/SIGINT, then drain for at most ``grace`` seconds."""
+    from cv2.utils import logging as cv_logging
+
+    cv_logging.setLogLevel(cv_logging.LOG_LEVEL_ERROR)  # errors only: a corrupt upload is the client's 400, not a warning line per request
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=grace)
     _DrainingServer(config).run()
