@@ -46,3 +46,14 @@ def test_sigterm_drains_in_flight_request_and_exits_0(rng):
             urllib.request.urlopen(url + "/healthz", timeout=2)
     finally:
         stop(proc)
+
+
+def test_empty_token_file_and_bad_model_are_one_error(tmp_path, capsys):
+    from imgen.cli import main
+
+    empty = tmp_path / "token"
+    empty.write_text("\n")
+    assert main(["serve", "--token-file", str(empty)]) == 1
+    assert "the token file is empty" in capsys.readouterr().err
+    assert main(["serve", str(tmp_path / "missing.onnx")]) == 1
+    assert "missing.onnx" in capsys.readouterr().err
