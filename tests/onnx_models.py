@@ -111,3 +111,12 @@ def encoder(path, latent=8, channels=1, size=6, seed=1, metadata=None):
     md = meta(task="encode", channels=channels, range="0,1", latent_shape=latent)
     md.update(metadata or {})
     return _save(graph, path, md)
+
+
+def add_mask(path, channels=3, metadata=None):
+    """An inpaint stand-in: y = x + 0.25 * mask (x NCHW, mask N1HW, broadcast over channels)."""
+    quarter = numpy_helper.from_array(np.array(0.25, np.float32), "quarter")
+    nodes = [helper.make_node("Mul", ["mask", "quarter"], ["q"]), helper.make_node("Add", ["x", "q"], ["y"])]
+    graph = helper.make_graph(nodes, "add_mask", [_image("x", channels), _image("mask", 1)],
+                              [_image("y", channels)], initializer=[quarter])
+    return _save(graph, path, metadata)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import glob
 import math
 import os
-import re
 import warnings
 from pathlib import Path
 

@@ -8,7 +8,7 @@ import logging
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper, numpy_helper
 
 import imgen
 from imgen.errors import ModelError

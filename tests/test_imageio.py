@@ -310,3 +310,18 @@ def test_imgen_temp_files_are_never_inputs_and_stale_ones_go(tmp_path):
     assert [p.name for p, _ in find_images([out])[0]] == ["a.png"]
     assert sorted(p.name for p in atomic.remove_stale_temps(targets)) == sorted(stale)
     assert sorted(p.name for p in out.iterdir()) == sorted(users)
+
+
+def test_decode_image_matches_read_image_and_guards_pixels(tmp_path):
+    from imgen.imageio import PixelLimitError, decode_image, encode_image
+
+    img = np.arange(12 * 7 * 3, dtype=np.uint8).reshape(12, 7, 3)
+    path = tmp_path / "a.png"
+    path.write_bytes(encode_image(img, ".png"))
+    got, profile = decode_image(path.read_bytes(), name="upload")
+    np.testing.assert_array_equal(got, read_image(path))
+    assert profile is None
+    with pytest.raises(PixelLimitError, match="upload: 7x12 = 84 pixels is over the limit of 83"):
+        decode_image(path.read_bytes(), name="upload", max_pixels=83)
+    with pytest.raises(ImageFileError, match="upload: not a readable image"):
+        decode_image(b"\x89PNG junk", name="upload")

@@ -4,7 +4,6 @@ there (research files, read through IMGEN_SHARED only)."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest

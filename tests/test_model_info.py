@@ -26,6 +26,8 @@ import onnx_models as om
     ("scale", "0", r"imgen\.scale "),
     ("min_size", "0", r"imgen\.min_size "),
     ("tile", "-1", r"imgen\.tile "),
+    ("mask_polarity", "2", r"imgen\.mask_polarity .*'1'.*'2'"),
+    ("zero_holes", "maybe", r"imgen\.zero_holes .*1/0.*maybe"),
 ])
 def test_bad_metadata_is_refused_naming_the_key(key, value, match):
     with pytest.raises(ModelError, match=match):
@@ -89,3 +91,10 @@ def test_older_files_read_the_same_defaults():
 def test_bad_import_keys_are_refused_naming_the_key(meta, match):
     with pytest.raises(ModelError, match=match):
         parse_metadata(meta)
+
+
+def test_inpaint_metadata_round_trips():
+    info = parse_metadata(om.meta(task="inpaint", mask_input="mask", mask_polarity="0", zero_holes="true"))
+    assert (info.task, info.mask_input, info.mask_polarity, info.zero_holes) == ("inpaint", "mask", "0", True)
+    assert parse_metadata(info.to_metadata()) == info
+    assert parse_metadata(om.meta(task="inpaint")).mask_polarity == "1"

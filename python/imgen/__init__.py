@@ -19,6 +19,7 @@ from .engine import Model, TensorSpec, shipped_models
 from .generative import (Encoder, Generator, decode, decode_batches, encode, generate, generate_batches,
                          interpolate, interpolate_batches, latents, make_grid, reconstruct)
 from .image_model import ImageModel
+from .inpainting import InpaintModel, inpaint
 from .loading import load
 from .errors import ImgenError, ModelError
 from .model_info import ModelInfo
@@ -30,6 +31,7 @@ __all__ = [
     "Encoder",
     "Generator",
     "ImageModel",
+    "InpaintModel",
     "ImgenError",
     "Model",
     "ModelError",
@@ -45,6 +47,7 @@ __all__ = [
     "encode",
     "generate",
     "generate_batches",
+    "inpaint",
     "interpolate",
     "interpolate_batches",
     "latents",

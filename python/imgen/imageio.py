@@ -72,6 +72,10 @@ class ImageFileError(Exception):
     """An image file could not be read or written; the message names the file."""
 
 
+class PixelLimitError(ImageFileError):
+    """An image is larger than the pixel limit (refused from its header before decoding)."""
+
+
 def pixel_limit(max_pixels: int | None = None) -> int:
     """The pixel limit reads use: ``max_pixels`` if given, else $IMGEN_MAX_PIXELS, else
     DEFAULT_MAX_PIXELS.  ValueError when either is not a positive whole number."""
@@ -104,6 +108,15 @@ def read_image_and_profile(path: str | os.PathLike, *,
         data = path.read_bytes()
     except OSError as e:
         raise ImageFileError(f"{path}: cannot read ({e.strerror or e})") from e
+    return decode_image(data, name=str(path), max_pixels=limit)
+
+
+def decode_image(data: bytes, *, name: str = "image", max_pixels: int | None = None) -> tuple[np.ndarray, bytes | None]:
+    """Decode image bytes as :func:`read_image_and_profile` reads a file (the same pixel guard from
+    the header before decoding, EXIF orientation, ICC profile); ``name`` stands for the path in
+    messages.  PixelLimitError when over the limit, ImageFileError when not a readable image."""
+    path = name
+    limit = pixel_limit(max_pixels)
     if not data:
         raise ImageFileError(f"{path}: file is empty")
     header = read_header(data)
@@ -131,14 +144,14 @@ def read_image_and_profile(path: str | os.PathLike, *,
     return img, header.icc_profile if header is not None else None
 
 
-def _check_pixels(path: Path, width: int, height: int, limit: int) -> None:
+def _check_pixels(path: Path | str, width: int, height: int, limit: int) -> None:
     if width * height > limit:
-        raise ImageFileError(
+        raise PixelLimitError(
             f"{path}: {width}x{height} = {width * height:,} pixels is over the limit of {limit:,} (a guard "
             f"against decompression bombs; raise it with max_pixels, ${MAX_PIXELS_VARIABLE} or --max-pixels)")
 
 
-def _opencv_read_error(path: Path, e: cv2.error) -> str:
+def _opencv_read_error(path: Path | str, e: cv2.error) -> str:
     text = str(e)
     if "CV_IO_MAX_IMAGE_PIXELS" in text:
         limit = os.environ.get(_OPENCV_VARIABLE, str(_OPENCV_DEFAULT))
@@ -194,19 +207,7 @@ def write_image(path: str | os.PathLike, img: np.ndarray, *, icc_profile: bytes 
     ext = path.suffix.lower()
     if ext not in IMAGE_EXTENSIONS:
         raise ImageFileError(f"{path}: unknown image extension {ext!r} (use one of {', '.join(IMAGE_EXTENSIONS)})")
-    what = f"a {img.dtype} {img.shape} image as {ext}"
-    try:
-        ok, buf = cv2.imencode(ext, img)
-    except cv2.error as e:
-        raise ImageFileError(f"{path}: OpenCV could not encode {what} ({_opencv_reason(str(e))})") from e
-    if not ok:
-        raise ImageFileError(f"{path}: OpenCV could not encode {what}")
-    data = buf.tobytes()
-    if icc_profile:
-        try:
-            data = with_icc(data, ext, icc_profile, img)
-        except (ValueError, struct.error, IndexError) as e:
-            raise ImageFileError(f"{path}: cannot add the ICC profile ({e})") from e
+    data = encode_image(img, ext, icc_profile=icc_profile, name=str(path))
     try:
         with atomic_write(path) as f:
             f.write(data)
@@ -214,6 +215,25 @@ def write_image(path: str | os.PathLike, img: np.ndarray, *, icc_profile: bytes 
         raise ImageFileError(str(e)) from e
     except OSError as e:
         raise ImageFileError(f"{path}: cannot write ({e.strerror or e})") from e
+
+
+def encode_image(img: np.ndarray, ext: str, *, icc_profile: bytes | None = None, name: str = "image") -> bytes:
+    """An image (HWC BGR(A) or (H, W); already fitted with :func:`fit_to_format`) encoded as the
+    format of ``ext`` (".png", ...), ICC profile embedded if given.  ImageFileError naming ``name``."""
+    what = f"a {img.dtype} {img.shape} image as {ext}"
+    try:
+        ok, buf = cv2.imencode(ext, img)
+    except cv2.error as e:
+        raise ImageFileError(f"{name}: OpenCV could not encode {what} ({_opencv_reason(str(e))})") from e
+    if not ok:
+        raise ImageFileError(f"{name}: OpenCV could not encode {what}")
+    data = buf.tobytes()
+    if icc_profile:
+        try:
+            data = with_icc(data, ext, icc_profile, img)
+        except (ValueError, struct.error, IndexError) as e:
+            raise ImageFileError(f"{name}: cannot add the ICC profile ({e})") from e
+    return data
 
 
 # -- finding inputs ------------------------------------------------------------------------------

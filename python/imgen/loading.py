@@ -7,9 +7,10 @@ from typing import Mapping, Sequence
 from .engine import Model
 from .generative import Encoder, Generator
 from .image_model import ImageModel
+from .inpainting.model import InpaintModel
 
 #: The wrapper for each purpose; a model whose task none of them serves stays a plain Model.
-PURPOSES: tuple[type[Model], ...] = (ImageModel, Generator, Encoder)
+PURPOSES: tuple[type[Model], ...] = (ImageModel, Generator, Encoder, InpaintModel)
 
 
 def load(
@@ -20,7 +21,7 @@ def load(
     info: Mapping[str, object] | None = None,
 ) -> Model:
     """Open an ONNX model (a path, or the name of a shipped model): an ImageModel (denoise,
-    restore, translate; call it on images), a Generator (generate, decode) or an Encoder (encode),
+    restore, translate; call it on images), a Generator (generate, decode) an Encoder (encode) or an InpaintModel (inpaint),
     as its ``imgen.task`` metadata says; else a plain Model (``run()`` only).
 
     providers: onnxruntime execution providers; None picks the best available

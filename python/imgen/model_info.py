@@ -13,7 +13,7 @@ from .errors import ModelError
 
 SCHEMA_VERSION = 1
 PREFIX = "imgen."
-TASKS = ("denoise", "restore", "generate", "encode", "decode", "translate")
+TASKS = ("denoise", "restore", "generate", "encode", "decode", "translate", "inpaint")
 IMAGE_TASKS = ("denoise", "restore", "translate")
 COLOR_ORDERS = ("rgb", "bgr")
 NOISE_KINDS = ("map", "scalar")
@@ -25,6 +25,8 @@ EXTRA_CHANNELS = ("alpha", "noise")
 NOISE_UNITS = ("fraction", "255")
 #: Most channels of an image input tensor (imgen.input_channels).
 MAX_INPUT_CHANNELS = 64
+#: imgen.mask_polarity: the mask value that marks a missing pixel.
+MASK_POLARITIES = ("1", "0")
 #: Largest imgen.size_multiple and imgen.min_size: imgen pads every image (or tile) up to them, so a
 #: larger value would allocate absurdly for any input.
 MAX_SIDE = 4096
@@ -62,6 +64,9 @@ class ModelInfo:
     noise_input: str | None = None
     noise_kind: str = "map"
     latent_shape: tuple[int, ...] | None = None
+    mask_input: str | None = None
+    mask_polarity: str = "1"
+    zero_holes: bool = False
     schema: int | None = None
     name: str | None = None
     description: str | None = None
@@ -114,6 +119,9 @@ class ModelInfo:
         if unknown:
             raise ModelError(f"imgen.inferred names unknown keys {', '.join(unknown)}; expected keys such as "
                              f"scale, size_multiple, receptive_field")
+        if self.mask_polarity not in MASK_POLARITIES:
+            raise ModelError(f"imgen.mask_polarity must be '1' (1 = missing) or '0' (0 = missing), "
+                             f"got {self.mask_polarity!r}")
 
     def _validate_channels(self) -> None:
         if self.extra_channels is not None and self.extra_channels not in EXTRA_CHANNELS:
@@ -182,6 +190,10 @@ class ModelInfo:
             out["imgen.noise_kind"] = self.noise_kind
         if self.latent_shape is not None:
             out["imgen.latent_shape"] = ",".join(str(d) for d in self.latent_shape)
+        if self.mask_input is not None:
+            out["imgen.mask_input"] = self.mask_input
+            out["imgen.mask_polarity"] = self.mask_polarity
+            out["imgen.zero_holes"] = "1" if self.zero_holes else "0"
         if self.name is not None:
             out["imgen.name"] = self.name
         if self.description is not None:
@@ -222,10 +234,12 @@ def _floats(key: str, value: str, count: int | None = None) -> tuple[float, ...]
 
 
 def _bool(key: str, value: str) -> bool:
-    low = value.lower()
-    if low not in ("true", "false", "1", "0"):
-        raise ModelError(f"metadata {key} must be true or false, got {value!r}")
-    return low in ("true", "1")
+    lowered = value.lower()
+    if lowered in ("1", "true", "yes"):
+        return True
+    if lowered in ("0", "false", "no"):
+        return False
+    raise ModelError(f"metadata {key} must be true or false (or 1/0), got {value!r}")
 
 
 #: The metadata keys imgen reads (after the ``imgen.`` prefix); others are kept in ModelInfo.extra.
@@ -233,6 +247,7 @@ METADATA_KEYS = (
     "schema", "task", "channels", "color_order", "range", "scale", "size_multiple", "min_size",
     "tile", "tile_overlap", "noise_input", "noise_kind", "latent_shape", "name", "description",
     "input_channels", "extra_channels", "noise_units", "receptive_field", "whole_image", "square", "inferred",
+    "mask_input", "mask_polarity", "zero_holes",
 )
 
 
@@ -250,7 +265,7 @@ def parse_metadata(props: Mapping[str, str]) -> ModelInfo:
                 f"model metadata uses imgen schema {kw['schema']}, this imgen reads up to "
                 f"{SCHEMA_VERSION}: upgrade imgen"
             )
-    for key in ("task", "noise_input", "name", "description"):
+    for key in ("task", "noise_input", "mask_input", "mask_polarity", "name", "description"):
         if key in meta:
             kw[key] = meta[key]
     for key in ("color_order", "noise_kind", "extra_channels", "noise_units"):
@@ -260,6 +275,8 @@ def parse_metadata(props: Mapping[str, str]) -> ModelInfo:
                 "receptive_field"):
         if key in meta:
             kw[key] = _int("imgen." + key, meta[key])
+    if "zero_holes" in meta:
+        kw["zero_holes"] = _bool("imgen.zero_holes", meta["zero_holes"])
     if "range" in meta:
         kw["value_range"] = _floats("imgen.range", meta["range"], 2)
     if "latent_shape" in meta:

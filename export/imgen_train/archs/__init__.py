@@ -1,6 +1,6 @@
 """The architecture registry: every architecture imgen_train knows, listed in one place.
 
-Denoisers (dncnn, ffdnet) are one network; generative architectures (dcgan, vae, cyclegan) are one
+Denoisers (dncnn, ffdnet) and the inpainter (gated_inpaint) are one network; generative architectures (dcgan, vae, cyclegan) are one
 module holding the networks trained together (generator + discriminator, encoder + decoder, ...).
 
 ``ARCHS`` maps a name to (model class, config dataclass).  ``build(name, **options)`` makes a
@@ -17,6 +17,7 @@ from .cyclegan import CycleGAN, CycleGANConfig
 from .dcgan import DCGAN, DCGANConfig
 from .dncnn import DnCNN, DnCNNConfig
 from .ffdnet import FFDNet, FFDNetConfig
+from .gated import GatedInpaint, GatedInpaintConfig
 from .vae import VAE, VAEConfig
 
 
@@ -40,6 +41,7 @@ ARCHS: dict[str, ArchEntry] = _registry(
     ("dcgan", DCGAN, DCGANConfig),
     ("vae", VAE, VAEConfig),
     ("cyclegan", CycleGAN, CycleGANConfig),
+    ("gated_inpaint", GatedInpaint, GatedInpaintConfig),
 )
 
 
@@ -75,4 +77,4 @@ def task_of(name: str) -> str:
 
 
 __all__ = ["ARCHS", "ArchEntry", "CycleGAN", "CycleGANConfig", "DCGAN", "DCGANConfig", "DnCNN", "DnCNNConfig",
-           "FFDNet", "FFDNetConfig", "VAE", "VAEConfig", "build", "config_for", "option_names", "task_of"]
+           "FFDNet", "FFDNetConfig", "GatedInpaint", "GatedInpaintConfig", "VAE", "VAEConfig", "build", "config_for", "option_names", "task_of"]

@@ -7,10 +7,11 @@ import sys
 
 from ..errors import ImgenError
 from ..interrupts import exit_status, sigterm_as_interrupt, stop_reason, stopped_words
-from . import (bench, decode, denoise, encode, export, generate, import_, info, reconstruct, restore, run, train,
-               translate, video)
+from . import (bench, decode, denoise, encode, export, generate, import_, info, inpaint, reconstruct, restore, run,
+               serve, train, translate, video)
 
-COMMANDS = (info, run, denoise, restore, video, translate, generate, encode, decode, reconstruct, bench, train, export, import_)
+COMMANDS = (info, run, denoise, restore, inpaint, video, translate, generate, encode, decode, reconstruct, bench, train,
+            export, import_, serve)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,6 +29,9 @@ def add_parser(sub) -> None:
     add_tiling_arguments(p, threads_help="onnxruntime threads (default: all cores; with --ray see --cpus-per-worker)")
     add_resume_argument(p)
     add_ray_arguments(p)
+    p.add_argument("--server", metavar="URL",
+                   help="run MODEL on an `imgen serve` server (http://HOST:PORT) instead of here; "
+                        "$IMGEN_TOKEN: its bearer token")
     p.set_defaults(func=main)
 
 
@@ -72,6 +75,8 @@ def run_options(args: argparse.Namespace) -> ProcessorOptions:
 
 def main(args: argparse.Namespace) -> int:
     check_ray_arguments(args)
+    if getattr(args, "server", None):
+        return run_remote(args)
     options = run_options(args)
     if args.ray is not None:
         from ._distributed import run_on_ray
@@ -95,5 +100,29 @@ def run_local(process: FrameProcessor, args: argparse.Namespace) -> int:
         jobs, skipped = skip_done(jobs)
     summary = run_files(jobs, process, desc=process.model.name, quiet=args.quiet, max_pixels=args.max_pixels)
     summary.notes.update(process.notes)
+    summary.skipped = skipped
+    return print_summary(summary, problems)
+
+
+def run_remote(args: argparse.Namespace) -> int:
+    """``imgen run --server URL``: the same file loop, each image sent to the server's MODEL."""
+    import os
+
+    from ..client import Client
+    from ..errors import ImgenError
+
+    if args.ray is not None:
+        raise ImgenError("--server and --ray exclude each other: the server runs the model")
+    try:
+        client = Client(args.server, token=os.environ.get("IMGEN_TOKEN") or None)
+    except ValueError as e:
+        raise ImgenError(str(e)) from None
+    process = client.processor(args.model, sigma=args.sigma, tile=args.tile, color_order="bgr")
+    client.info(args.model)  # an unknown model or an unreachable server: one error up front
+    jobs, problems = plan_outputs(args.inputs, args.output, args.ext)
+    skipped = 0
+    if getattr(args, "resume", False):
+        jobs, skipped = skip_done(jobs)
+    summary = run_files(jobs, process, desc=args.model, quiet=args.quiet, max_pixels=args.max_pixels)
     summary.skipped = skipped
     return print_summary(summary, problems)
