@@ -10,8 +10,6 @@ copied once over the whole timeline.
 """
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
 import os
 from dataclasses import dataclass
@@ -28,7 +26,6 @@ log = logging.getLogger("imgen")
 
 #: Containers that keep a copied stream's time base and timestamps (segments use the source's).
 _SEGMENT_CONTAINERS = (".mp4", ".mov", ".m4v", ".mkv")
-_PROBE_PACKETS = 64  # processed packets read to find a segment's first shown timestamp
 
 
 @dataclass(frozen=True)
@@ -155,10 +152,7 @@ def join_segments(processed: list[str], segments: list[Segment], source: str | o
     Returns labels of the copied streams.  Raises VideoError.
     """
     av = require_av()
-    target = Path(target)
-    inputs = [av.open(p) for p in processed]
-    src = av.open(os.fspath(source))
-    tmp = out = None
+    inputs = [av.open(os.fspath(p)) for p in processed]
     try:
         first = inputs[0].streams.video[0]
         for k, c in enumerate(inputs[1:], 1):
@@ -167,72 +161,24 @@ def join_segments(processed: list[str], segments: list[Segment], source: str | o
                     (first.codec_context.name, first.width, first.height, bytes(first.codec_context.extradata or b"")):
                 raise VideoError(f"processed segment {k} was encoded differently from segment 0; "
                                  f"process this video without segments")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = create_temp_video(target)
-        out = av.open(str(tmp), "w")
-        video_out = out.add_stream_from_template(first)
-        copies, copied = {}, []
-        if copy_streams:
-            for s in src.streams:
-                if s.type not in ("audio", "subtitle"):
-                    continue
-                try:
-                    o = out.add_stream_from_template(s)
-                except (ValueError, av.FFmpegError) as e:
-                    log.warning("%s #%d not copied: %s", s.type, s.index, e)
-                    continue
-                if s.language:
-                    o.metadata["language"] = s.language
-                copies[s.index] = o
-                copied.append(f"{s.type} #{s.index} ({s.codec_context.name})")
-        streams = [_video_packets(c, seg, video_out) for c, seg in zip(inputs, segments)]
-        if copies:
-            streams.append(_copied_packets(src, copies))
-        for _, _, packet in heapq.merge(*streams, key=lambda item: (item[0], item[1])):
-            out.mux(packet)
-        out.close()
-        out = None
-        commit(tmp, target)
-        return copied
-    except av.FFmpegError as e:
-        raise VideoError(f"{target}: cannot join the processed segments ({e})") from e
     finally:
-        if out is not None:
-            out.close()
-        if tmp is not None:
-            discard(tmp)  # gone already when committed
-        for c in inputs + [src]:
+        for c in inputs:
             c.close()
+    # The join of a long video's closed parts (imgen.video.join) does the rest: the same remux,
+    # with the source's tags, chapters, rotation and dispositions carried over.
+    from ..video.join import join_parts
+    from ..video.source import VideoFileSource
 
-
-_order = itertools.count()
-
-
-def _video_packets(container, segment: Segment, out_stream) -> Iterator[tuple]:
-    """(time in seconds, order, packet) of a processed segment, shifted to the segment's start."""
-    stream = container.streams.video[0]
-    tb = Fraction(stream.time_base)
-    packets = (p for p in container.demux(stream) if p.size)
-    head = list(itertools.islice(packets, _PROBE_PACKETS))
-    if not head:
-        return
-    first_shown = min(p.pts for p in head if p.pts is not None)
-    shift = round(segment.start / tb) - first_shown
-    for packet in itertools.chain(head, packets):
-        packet.pts = None if packet.pts is None else packet.pts + shift
-        packet.dts = None if packet.dts is None else packet.dts + shift
-        packet.stream = out_stream
-        when = (packet.dts if packet.dts is not None else packet.pts) * tb
-        yield when, next(_order), packet
-
-
-def _copied_packets(container, copies: dict) -> Iterator[tuple]:
-    """(time in seconds, order, packet) of the source's audio/subtitle packets, in file order."""
-    streams = [s for s in container.streams if s.index in copies]
-    for packet in container.demux(streams):
-        if not packet.size:
-            continue
-        t = packet.dts if packet.dts is not None else packet.pts
-        when = (t * Fraction(packet.time_base)) if t is not None else Fraction(0)
-        packet.stream = copies[packet.stream_index]
-        yield when, next(_order), packet
+    reader = VideoFileSource(Path(source), copy_streams=copy_streams)
+    try:
+        info = reader.info
+    finally:
+        reader.close()
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    notes: list[str] = []
+    copied = join_parts(av, [(Path(p), Fraction(seg.start)) for p, seg in zip(processed, segments)],
+                        Path(source), info, target, copy_streams=copy_streams, notes=notes)
+    for note in notes:
+        log.warning("%s: %s", target, note)
+    return copied
