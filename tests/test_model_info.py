@@ -76,7 +76,7 @@ def test_older_files_read_the_same_defaults():
 
 
 @pytest.mark.parametrize("meta, match", [
-    ({"imgen.whole_image": "maybe"}, r"imgen\.whole_image must be true or false, got 'maybe'"),
+    ({"imgen.whole_image": "maybe"}, r"imgen\.whole_image must be true or false \(or 1/0\), got 'maybe'"),
     ({"imgen.noise_units": "db"}, r"imgen\.noise_units must be 'fraction' or '255'"),
     ({"imgen.extra_channels": "depth"}, r"imgen\.extra_channels must be 'alpha' or 'noise'"),
     ({"imgen.channels": "3", "imgen.extra_channels": "noise"}, r"needs imgen\.input_channels"),

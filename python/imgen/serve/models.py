@@ -7,7 +7,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import ImgenError
-from ..processors import METHODS, FrameProcessor, ProcessorOptions
+from ..processors import FrameProcessor, ProcessorOptions
+from ..restoration import METHODS as TASK_METHODS
+
+#: The classical methods always served: the denoisers (their one option, sigma, fits a query).
+DENOISERS = TASK_METHODS["denoise"]
 
 
 @dataclass
@@ -44,8 +48,8 @@ def serve_models(specs: list[str], base: ProcessorOptions | None = None, *,
                                        if f.name not in ("model", "method", "info")}
     fields["color_order"] = "bgr"
     served: dict[str, ServedModel] = {}
-    for spec in list(specs) + [m for m in METHODS if m not in specs]:
-        if spec in METHODS:
+    for spec in list(specs) + [m for m in DENOISERS if m not in specs]:
+        if spec in DENOISERS:
             name, opts = spec, ProcessorOptions(method=spec, **fields)
         else:
             name = Path(spec).stem if spec.endswith(".onnx") else spec
