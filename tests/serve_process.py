@@ -10,7 +10,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -22,7 +21,12 @@ def free_port() -> int:
 def start(*args: str, timeout: float = 60.0) -> tuple[subprocess.Popen, str]:
     """(process, base URL) once /readyz answers 200."""
     port = free_port()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "python"), str(ROOT / "export")]))
+    # The imgen this test imported (the checkout's in a dev build, the installed one in CI: the
+    # checkout's python/ has no built _core there), ahead of whatever else is on the path.
+    import imgen
+
+    here = str(Path(imgen.__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
     log = tempfile.TemporaryFile()
     proc = subprocess.Popen([sys.executable, "-m", "imgen", "serve", *args, "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=log)
