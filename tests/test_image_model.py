@@ -30,6 +30,19 @@ def block_mean(path, block=8, metadata=None) -> str:
     return om._save(graph, path, om.meta(task="restore", channels=1, size_multiple=block, **(metadata or {})))
 
 
+def run_shapes(monkeypatch) -> list[tuple]:
+    """The shapes of the first input of every Model.run from now on (the list fills as runs happen)."""
+    shapes = []
+    real = imgen.Model.run
+
+    def recording(self, feeds):
+        shapes.append(next(iter(feeds.values())).shape)
+        return real(self, feeds)
+
+    monkeypatch.setattr(imgen.Model, "run", recording)
+    return shapes
+
+
 @pytest.mark.parametrize("shape", [(100, 150), (64, 203), (37, 41)])
 def test_tiles_start_on_the_models_size_grid(tmp_path, rng, shape):
     model = imgen.load(block_mean(tmp_path / "b.onnx"))
@@ -233,14 +246,7 @@ def test_colour_into_a_four_channel_model_gets_an_opaque_alpha_only_when_declare
 
 def test_whole_image_models_run_whole_unless_tiles_are_asked_for(tmp_path, monkeypatch, caplog):
     model = imgen.load(om.identity(tmp_path / "w.onnx", 1, om.meta(task="restore", channels=1, whole_image="true")))
-    shapes = []
-    real = imgen.Model.run
-
-    def recording(self, feeds):
-        shapes.append(next(iter(feeds.values())).shape)
-        return real(self, feeds)
-
-    monkeypatch.setattr(imgen.Model, "run", recording)
+    shapes = run_shapes(monkeypatch)
     img = np.zeros((700, 600), np.uint8)
     model(img)
     assert shapes == [(1, 1, 700, 600)]
@@ -262,14 +268,7 @@ def test_default_overlap_comes_from_the_receptive_field(tmp_path):
 
 def test_square_models_get_square_inputs(tmp_path, monkeypatch):
     model = imgen.load(om.identity(tmp_path / "s.onnx", 1, om.meta(task="restore", channels=1, square="true")))
-    shapes = []
-    real = imgen.Model.run
-
-    def recording(self, feeds):
-        shapes.append(next(iter(feeds.values())).shape)
-        return real(self, feeds)
-
-    monkeypatch.setattr(imgen.Model, "run", recording)
+    shapes = run_shapes(monkeypatch)
     img = np.arange(30 * 50, dtype=np.uint16).reshape(30, 50)
     np.testing.assert_array_equal(model(img), img)
     assert shapes[-1][2:] == (50, 50)
