@@ -152,3 +152,56 @@ def test_safetensors_checkpoints_import(tmp_path):
     safetensors.save_file(kair_dncnn_state(), str(tmp_path / "k.safetensors"))
     model, description = load_any(tmp_path / "k.safetensors")
     assert model.name == "dncnn" and "k.safetensors" in description
+
+
+def test_cli_import_info_is_written_into_the_file(tmp_path, capsys):
+    torch.save(kair_dncnn_state(), tmp_path / "k.pth")
+    out = tmp_path / "k.onnx"
+    assert cli_main(["import", str(tmp_path / "k.pth"), "-o", str(out), "--info", "tile_overlap=24",
+                     "--info", "imgen.description=declared by hand", "--info", "receptive_field=5"]) == 0
+    assert '"imgen.tile_overlap": "24"' in capsys.readouterr().out
+    m = imgen.load(str(out), providers=["cpu"])
+    assert (m.info.tile_overlap, m.info.receptive_field, m.info.description) == (24, 5, "declared by hand")
+    assert "tile_overlap" not in m.info.inferred and not [p for p in tmp_path.iterdir() if ".tmp" in p.name]
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("bogus=1", "unknown model info key(s) bogus"),
+    ("schema=1", "unknown model info key(s) schema"),
+    ("scale=0", "imgen.scale must be a positive integer, got 0"),
+    ("whole_image=maybe", "imgen.whole_image"),
+])
+def test_cli_import_info_is_validated_and_nothing_is_written(tmp_path, capsys, entry, message):
+    torch.save(kair_dncnn_state(), tmp_path / "k.pth")
+    out = tmp_path / "k.onnx"
+    assert cli_main(["import", str(tmp_path / "k.pth"), "-o", str(out), "--info", entry]) == 1
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [tmp_path / "k.pth"]
+
+
+def test_cli_import_info_needs_key_equals_value(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli_main(["import", str(tmp_path / "k.pth"), "-o", str(tmp_path / "k.onnx"), "--info", "scale"])
+    assert e.value.code == 2 and "must be KEY=VALUE" in capsys.readouterr().err
+
+
+def test_bench_takes_an_imported_model(tmp_path, capsys):
+    """An imported published model goes straight into the classical-vs-learned table."""
+    import cv2
+    from skimage import data
+
+    torch.save(kair_dncnn_state(), tmp_path / "k.pth")
+    model = tmp_path / "kair-dncnn.onnx"
+    assert cli_main(["import", str(tmp_path / "k.pth"), "-o", str(model)]) == 0
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "cam.png"), data.camera()[:40, :48])
+    out = tmp_path / "out"
+    capsys.readouterr()
+    assert cli_main(["bench", "--images", str(folder), "--methods", "wavelet", "--models", str(model),
+                     "--sigmas", "25", "--repeats", "1", "--out", str(out), "-q"]) == 0
+    import json
+
+    rows = json.loads((out / "bench.json").read_text())
+    text = json.dumps(rows)
+    assert "kair-dncnn" in text and "wavelet" in text

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 
 from .export_onnx import ATOL, ExportReport, _export_one, export
-from .graphs import Graph
+from .graphs import Graph, graphs_for
 from .import_checkpoint import (UnknownCheckpointError, _unwrap, is_imgen_checkpoint, load_any,
                                 model_from_state_dict, read_checkpoint)
 
@@ -38,7 +39,7 @@ def _matconvnet(path: Path, output: Path, name: str | None, description: str | N
 
 
 def _spandrel(obj, output: Path, name: str | None, description: str | None, atol: float,
-              first_error: UnknownCheckpointError, source: Path) -> ExportReport:
+              first_error: UnknownCheckpointError, source: Path, metadata) -> ExportReport:
     from .import_spandrel import SpandrelUnavailable, export_spandrel, load_descriptor
 
     try:
@@ -49,23 +50,30 @@ def _spandrel(obj, output: Path, name: str | None, description: str | None, atol
         raise UnknownCheckpointError(f"{first_error}; {e}") from None
     desc = description or (f"{descriptor.architecture.name} ({', '.join(descriptor.tags) or 'default'}), "
                            f"imported by spandrel from {source.name}")
-    return export_spandrel(descriptor, output, name=name, description=desc, atol=atol)
+    return export_spandrel(descriptor, output, name=name, description=desc, atol=atol, metadata=metadata)
 
 
 def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, *, name: str | None = None,
                       description: str | None = None, atol: float = ATOL, fp16: bool = False,
-                      int8: bool = False, measure: bool = False, trust_pickle: bool = False) -> ExportReport:
+                      int8: bool = False, measure: bool = False, trust_pickle: bool = False,
+                      metadata: Mapping[str, str] | None = None) -> ExportReport:
     """Export an imgen-train checkpoint, or any published checkpoint imgen recognises, to ``output``.
 
     description: imgen.description metadata (default: what the checkpoint says of itself).
     trust_pickle: unpickle a whole pickled nn.Module (unsafe: runs code from the file).
+    metadata: imgen metadata the import cannot infer (``imgen import --info KEY=VALUE``: keys without
+    ``imgen.``, text values), validated like a file's own and written into ``output``.
     Raises FileNotFoundError, UnknownCheckpointError or MatConvNetError (ValueErrors) or ExportError.
     """
     source, output = Path(checkpoint), Path(output)
     if not source.exists():
         raise FileNotFoundError(f"checkpoint not found: {source}")
+    if metadata:
+        from imgen.adopt import check_declarable
+
+        check_declarable(metadata)  # unknown keys refused before anything runs; values once declared
     if source.suffix.lower() == ".mat":
-        return _matconvnet(source, output, name, description, atol)
+        return _declared(lambda to: _matconvnet(source, to, name or output.stem, description, atol), output, metadata)
     obj = read_checkpoint(source, trust_pickle=trust_pickle)
     if is_imgen_checkpoint(obj):
         model, found = load_any(source)
@@ -75,7 +83,27 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
         except UnknownCheckpointError as e:
             if not str(e).startswith("unrecognised checkpoint"):
                 raise
-            return _spandrel(obj, output, name, description, atol, e, source)
+            return _spandrel(obj, output, name, description, atol, e, source, metadata)
         found = f"{model.name} {model.config.__dict__}, imported from {source.name}"
-    return export(model, output, name=name, description=found if description is None else description,
-                  atol=atol, fp16=fp16, int8=int8, measure=measure)
+    if metadata and len(graphs_for(model)) > 1:
+        raise ValueError(f"--info declares the metadata of one file, and {model.name} exports "
+                         f"{len(graphs_for(model))} networks: import without --info, then declare each part's "
+                         "with imgen import PART.onnx -o PART.onnx --info KEY=VALUE")
+    return _declared(lambda to: export(model, to, name=name or output.stem,
+                                       description=found if description is None else description,
+                                       atol=atol, fp16=fp16, int8=int8, measure=measure), output, metadata)
+
+
+def _declared(write, output: Path, metadata: Mapping[str, str] | None) -> ExportReport:
+    """``write(path) -> ExportReport``, then ``metadata`` declared over what it wrote (imgen import --info):
+    written to a temporary file beside ``output`` and renamed into place only when the values are valid."""
+    if not metadata:
+        return write(output)
+    from imgen.adopt import declare_file
+    from imgen.atomic import atomic_write
+
+    with atomic_write(output, keep_suffix=True, mode=None) as tmp:
+        report = write(Path(tmp))
+        report.metadata = declare_file(tmp, metadata).to_metadata()
+    report.path = str(output)
+    return report

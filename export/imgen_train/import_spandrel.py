@@ -18,6 +18,7 @@ field and whole-image dependence are then measured on the ONNX file (``imgen.ado
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,28 @@ OPSET = 18
 NOISE_MAP_ARCHS = ("DRUNet",)
 #: Architectures imgen treats as denoisers (the rest: restore).
 DENOISE_ARCHS = ("DnCNN", "DRUNet", "SCUNet")
+#: The grid an architecture's windows (or its own internal padding) lie on, read from the network: the
+#: network pads its input to a multiple of it by itself, so a tile that does not start on that grid
+#: sees other windows than the whole image does.  It becomes part of imgen.size_multiple (imgen then
+#: pads, and aligns every tile start, to it) and is written as imgen.window.
+WINDOW_MULTIPLES = {
+    "SwinIR": lambda net: net.window_size,
+    "Swin2SR": lambda net: net.window_size,
+    "HAT": lambda net: net.window_size,
+    "OmniSR": lambda net: net.window_size,
+    "GRL": lambda net: net.pad_size,
+    "DAT": lambda net: max(max(m.split_size) for m in net.modules() if hasattr(m, "split_size")),
+    "SCUNet": lambda net: 64,           # check_image_size pads to 64 (three 2x downsamplings, windows of 8)
+    "FBCNN": lambda net: 8,             # three 2x downsamplings, replication-padded to 8 inside
+    "NAFNet": lambda net: net.padder_size,
+    "KBNet": lambda net: net.padder_size,
+}
+#: What an architecture's exported output is, where its own forward returns more than the image.
+OUTPUT_NOTES = {
+    "FBCNN": "the restored image: the first of FBCNN's (image, predicted JPEG quality factor) outputs; the "
+             "quality factor is predicted from the input inside the graph and not exported, and no qf input "
+             "is taken",
+}
 #: Architectures the dynamo exporter crashes on (torch 2.13: a segfault while decomposing SPAN's
 #: re-parameterised convolutions); they go through the TorchScript exporter, and the parity gate
 #: checks its dynamic height and width at sizes other than the traced one.
@@ -64,10 +87,35 @@ def spandrel_module():
     return spandrel
 
 
+def window_multiple(descriptor) -> int | None:
+    """The grid the network's windows / internal padding lie on (WINDOW_MULTIPLES), None if unknown."""
+    read = WINDOW_MULTIPLES.get(descriptor.architecture.id)
+    if read is None:
+        return None
+    try:
+        value = int(read(descriptor.model))
+    except (AttributeError, TypeError, ValueError):
+        return None
+    return value if value > 1 else None
+
+
 def is_noise_map_model(descriptor) -> bool:
     """True when the network's input is the image plus a sigma map (DRUNet, FDnCNN)."""
     arch = descriptor.architecture.id
     return arch in NOISE_MAP_ARCHS or (arch == "DnCNN" and getattr(descriptor.model, "mode", "") == "FDnCNN")
+
+
+class _Inpaint(nn.Module):
+    """image (N, C, H, W) and mask (N, 1, H, W; 1 = missing) in [0, 1] -> the filled image, through the
+    descriptor's call (LaMa: image * (1 - mask) and the mask concatenated, holes composed back)."""
+
+    def __init__(self, descriptor):
+        super().__init__()
+        self.net = descriptor.model
+        self._call = descriptor._call_fn  # noqa: SLF001
+
+    def forward(self, image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return self._call(self.net, image, mask)
 
 
 class _Call(nn.Module):
@@ -93,10 +141,15 @@ def load_descriptor(state_dict: Mapping[str, torch.Tensor]):
         raise ValueError("spandrel does not recognise this state dict either") from None
     except (KeyError, RuntimeError, AssertionError, ValueError) as e:
         raise ValueError(f"spandrel recognised an architecture but could not load the weights: {e}") from e
-    if not isinstance(descriptor, spandrel.ImageModelDescriptor):
-        raise ValueError(f"{descriptor.architecture.name} is a {descriptor.purpose} model (image and mask); "
-                         "imgen runs image-to-image models only")
+    if not isinstance(descriptor, (spandrel.ImageModelDescriptor, spandrel.MaskedImageModelDescriptor)):
+        raise ValueError(f"{descriptor.architecture.name} is a {descriptor.purpose} model of a kind imgen does "
+                         "not run (imgen runs image-to-image and image+mask inpainting models)")
     return descriptor.eval().float()
+
+
+def is_inpaint_model(descriptor) -> bool:
+    """True for spandrel's image + mask models (LaMa): exported as an imgen ``inpaint`` model."""
+    return descriptor.purpose == "Inpainting"
 
 
 def descriptor_info(descriptor, *, name: str | None = None, description: str | None = None) -> ModelInfo:
@@ -108,14 +161,25 @@ def descriptor_info(descriptor, *, name: str | None = None, description: str | N
     arch = descriptor.architecture.id
     whole = True if descriptor.tiling == spandrel.ModelTiling.INTERNAL else None
     tags = ",".join(descriptor.tags)
+    window = window_multiple(descriptor)
+    extra = {"arch": arch, "arch_tags": tags, "purpose": descriptor.purpose,
+             "spandrel_tiling": descriptor.tiling.name.lower(), "importer": "spandrel"}
+    if window:
+        extra["window"] = str(window)
+    if arch in OUTPUT_NOTES:
+        extra["output"] = OUTPUT_NOTES[arch]
+    if is_inpaint_model(descriptor):  # image and mask: LaMa zeroes the holes and appends the mask itself
+        return ModelInfo(
+            task="inpaint", channels=channels, value_range=(0.0, 1.0), scale=1,
+            size_multiple=math.lcm(req.multiple_of, window or 1), min_size=max(1, req.minimum), square=req.square,
+            mask_input="mask", mask_polarity="1", zero_holes=True, whole_image=True, tile=0,
+            name=name, description=description, extra=extra)
     return ModelInfo(
         task="denoise" if arch in DENOISE_ARCHS else "restore", channels=channels,
         input_channels=channels + 1 if noise_map else None, extra_channels="noise" if noise_map else None,
-        value_range=(0.0, 1.0), scale=descriptor.scale, size_multiple=req.multiple_of,
+        value_range=(0.0, 1.0), scale=descriptor.scale, size_multiple=math.lcm(req.multiple_of, window or 1),
         min_size=max(1, req.minimum), square=req.square, tile=0 if whole else None, whole_image=whole,
-        name=name, description=description,
-        extra={"arch": arch, "arch_tags": tags, "purpose": descriptor.purpose,
-               "spandrel_tiling": descriptor.tiling.name.lower(), "importer": "spandrel"},
+        name=name, description=description, extra=extra,
     )
 
 
@@ -149,12 +213,23 @@ def _pad(x: torch.Tensor, info: ModelInfo) -> torch.Tensor:
     return pad_tensor(x, req)[1]
 
 
-def _inputs(info: ModelInfo, h: int, w: int, rng: np.random.Generator) -> torch.Tensor:
+def _inputs(info: ModelInfo, h: int, w: int, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
+    """The graph's inputs at h x w: the image (plus a sigma map), or image and mask (inpaint: a
+    random rectangle of holes, 1 = missing)."""
     x = torch.from_numpy(rng.random((1, info.channels, h, w)).astype(np.float32))
     if info.extra_channels == "noise":
         sigma = torch.full((1, 1, h, w), float(rng.uniform(5, 50)) / 255)
         x = torch.cat([x, sigma], dim=1)
-    return x
+    if info.task != "inpaint":
+        return (x,)
+    mask = torch.zeros((1, 1, h, w))
+    y0, x0 = int(rng.integers(0, h // 2)), int(rng.integers(0, w // 2))
+    mask[..., y0:y0 + h // 3 + 1, x0:x0 + w // 3 + 1] = 1.0
+    return x, mask
+
+
+def _names(info: ModelInfo) -> list[str]:
+    return ["image", info.mask_input] if info.task == "inpaint" else ["image"]
 
 
 def check_padded(module: nn.Module, path: Path, info: ModelInfo, sizes, *, atol: float = ATOL,
@@ -165,11 +240,15 @@ def check_padded(module: nn.Module, path: Path, info: ModelInfo, sizes, *, atol:
     rng = np.random.default_rng(seed)
     worst, checked, s = 0.0, [], info.scale or 1
     for h, w in sizes:
-        x = _inputs(info, h, w, rng)
-        with torch.no_grad():
-            ref = module(_pad(x, info))[:, :, :h * s, :w * s].numpy()
-        padded = _pad(x, info).numpy()
-        got = sess.run(None, {sess.get_inputs()[0].name: padded})[0]
+        padded = [_pad(x, info).numpy().copy() for x in _inputs(info, h, w, rng)]
+        with torch.no_grad():  # copies: some networks scale their input in place (RCAN's x *= rgb_range)
+            ref = module(*(torch.from_numpy(p.copy()) for p in padded))[:, :, :h * s, :w * s].numpy()
+        try:
+            got = sess.run(None, dict(zip(_names(info), padded)))[0]
+        except Exception as e:  # noqa: BLE001 -- onnxruntime's own error types
+            raise ExportError(f"{path}: onnxruntime cannot run the exported {info.extra.get('arch')} graph at "
+                              f"{h}x{w}: {str(e).strip().splitlines()[0][:300]}") from None
+        padded = padded[0]
         if got.shape[:2] != ref.shape[:2] or got.shape[2] < h * s or got.shape[3] < w * s:
             raise ExportError(f"{path}: onnxruntime returned {got.shape} for a {padded.shape} input, torch "
                               f"{tuple(ref.shape)} after cropping, at {h}x{w}")
@@ -187,6 +266,7 @@ def _export(module: nn.Module, info: ModelInfo, path: Path, trace: tuple[int, in
     legacy TorchScript exporter when dynamo cannot (the parity gate then checks it at other sizes)."""
     m = info.size_multiple
     example = _inputs(info, *trace, np.random.default_rng(0))
+    names = _names(info)
     lo = max(1, -(-max(info.min_size, 1) // m))
     hd = torch.export.Dim("height_div", min=lo, max=65536 // m)
     wd = hd if info.square else torch.export.Dim("width_div", min=lo, max=65536 // m)
@@ -196,11 +276,12 @@ def _export(module: nn.Module, info: ModelInfo, path: Path, trace: tuple[int, in
         hd = torch.export.Dim("height", min=lo, max=65536)
         wd = hd if info.square else torch.export.Dim("width", min=lo, max=65536)
         shapes = ({0: torch.export.Dim("batch", min=1, max=1024), 2: hd, 3: wd},)
+    shapes = shapes * len(example)  # an inpaint model's mask has the image's batch, height and width
     with _quiet_exporter():
         try:
             if info.extra.get("arch") in TORCHSCRIPT_ARCHS:
                 raise ExportError("known to crash the dynamo exporter")
-            program = torch.onnx.export(module, (example,), input_names=["image"], output_names=["output"],
+            program = torch.onnx.export(module, example, input_names=names, output_names=["output"],
                                         opset_version=OPSET, dynamo=True, dynamic_shapes=shapes,
                                         external_data=False, optimize=True, verbose=False)
             program.save(str(path), external_data=False)
@@ -209,27 +290,33 @@ def _export(module: nn.Module, info: ModelInfo, path: Path, trace: tuple[int, in
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             log.info("dynamo export failed (%s); trying the TorchScript exporter", first[:200])
         try:
-            torch.onnx.export(module, (example,), str(path), input_names=["image"], output_names=["output"],
+            axes = {n: {0: "batch", 2: "height", 3: "width"} for n in names}
+            torch.onnx.export(module, example, str(path), input_names=names, output_names=["output"],
                               opset_version=OPSET, dynamo=False,
-                              dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
-                                            "output": {0: "batch", 2: "out_height", 3: "out_width"}})
+                              dynamic_axes={**axes, "output": {0: "batch", 2: "out_height", 3: "out_width"}})
         except Exception as e:  # noqa: BLE001
             raise ExportError(f"torch.onnx.export failed for {info.extra.get('arch')}: {e}") from e
 
 
 def export_spandrel(descriptor, path: str | Path, *, name: str | None = None, description: str | None = None,
-                    atol: float = ATOL, probe: bool = True) -> ExportReport:
+                    atol: float = ATOL, probe: bool = True, metadata: Mapping[str, str] | None = None) -> ExportReport:
     """Export a spandrel descriptor to ``path`` (atomically, only if it passes the parity gate).
 
     probe: measure the receptive field and whole-image dependence on the ONNX file and write them
     (imgen.receptive_field, imgen.whole_image, imgen.tile_overlap; listed in imgen.inferred).
+    metadata: entries declared over the descriptor's (``--info``; imgen.adopt.declare), before the
+    export, so a declared size multiple is what the graph is traced and checked at; probing keeps them.
     """
+    from imgen.adopt import declare
     from imgen.adopt import probe as probe_graph
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    info = descriptor_info(descriptor, name=name or path.stem, description=description)
-    module = descriptor.model if is_noise_map_model(descriptor) else _Call(descriptor)
+    info = declare(descriptor_info(descriptor, name=name or path.stem, description=description), metadata)
+    if is_inpaint_model(descriptor):
+        module, probe = _Inpaint(descriptor), False  # whole_image declared: the probe feeds no mask
+    else:
+        module = descriptor.model if is_noise_map_model(descriptor) else _Call(descriptor)
     module = module.eval()
     sizes = plan_sizes(info)
     with atomic_write(path, keep_suffix=True, mode=None) as tmp:

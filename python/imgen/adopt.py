@@ -28,7 +28,7 @@ import numpy as np
 from ._runtime import choose_providers, create_session
 from .atomic import atomic_write
 from .errors import ModelError, require
-from .model_info import ModelInfo, parse_metadata
+from .model_info import METADATA_KEYS, ModelInfo, parse_metadata
 
 log = logging.getLogger("imgen")
 
@@ -349,8 +349,9 @@ def probe(path: str | os.PathLike, info: ModelInfo | None = None, *, declared: s
     if "imgen.receptive_field" not in declared or "imgen.whole_image" not in declared:
         r, whole, why = probe_receptive(runner, info.size_multiple, info.min_size, info.square, facts.fixed_size)
         notes += why
-        more.update(receptive_field=r, whole_image=whole)
-        info = info.replace(receptive_field=r, whole_image=whole)
+        measured = {k: v for k, v in (("receptive_field", r), ("whole_image", whole)) if f"imgen.{k}" not in declared}
+        more.update(measured)  # a declared whole_image (spandrel's INTERNAL tiling, --info) is kept
+        info = info.replace(**measured)
     tiling = {} if {"imgen.tile", "imgen.tile_overlap"} & declared else _tiling_for(info)
     if facts.fixed_size and not {"imgen.tile"} & declared:
         tiling = {"tile": facts.fixed_size[0], **({"tile_overlap": tiling["tile_overlap"]}
@@ -359,6 +360,40 @@ def probe(path: str | os.PathLike, info: ModelInfo | None = None, *, declared: s
     keys = [k for k in (*found, *more, *tiling) if getattr(info, k) is not None]
     inferred = tuple(dict.fromkeys([*info.inferred, *keys]))
     return Probe(info.replace(inferred=inferred), notes)
+
+
+#: Keys ``imgen import --info`` may declare: every imgen metadata key but the schema version and the
+#: importer's own list of inferred keys.
+DECLARABLE = tuple(k for k in METADATA_KEYS if k not in ("schema", "inferred"))
+
+
+def check_declarable(metadata: Mapping[str, str]) -> None:
+    """ModelError naming the keys of ``metadata`` that are not imgen metadata keys (DECLARABLE)."""
+    unknown = sorted(k for k in metadata if k not in DECLARABLE)
+    if unknown:
+        raise ModelError(f"unknown model info key(s) {', '.join(unknown)}; known: {', '.join(DECLARABLE)}")
+
+
+def declare(info: ModelInfo, metadata: Mapping[str, str] | None) -> ModelInfo:
+    """``info`` with ``metadata`` (text values, keys without ``imgen.``, as ``--info KEY=VALUE`` gives
+    them) laid over it, parsed and validated like a file's own metadata; a declared key is no longer
+    listed as inferred.  ModelError naming an unknown key or a bad value."""
+    if not metadata:
+        return info
+    check_declarable(metadata)
+    try:
+        merged = parse_metadata({**info.to_metadata(), **{f"imgen.{k}": str(v) for k, v in metadata.items()}})
+    except ModelError as e:
+        raise ModelError(f"--info: {e}") from None
+    return merged.replace(inferred=tuple(k for k in merged.inferred if k not in metadata))
+
+
+def declare_file(path: str | os.PathLike, metadata: Mapping[str, str] | None) -> ModelInfo:
+    """Rewrite ``path``'s imgen metadata with ``metadata`` declared over it (``declare``), atomically."""
+    info = declare(parse_metadata(_props(path)), metadata)
+    if metadata:
+        write_metadata(path, path, info)
+    return info
 
 
 def write_metadata(src: str | os.PathLike, dst: str | os.PathLike, info: ModelInfo) -> None:
@@ -376,9 +411,10 @@ def write_metadata(src: str | os.PathLike, dst: str | os.PathLike, info: ModelIn
 
 
 def adopt(src: str | os.PathLike, dst: str | os.PathLike, *, info: Mapping[str, object] | None = None,
-          threads: int | None = None) -> Probe:
-    """Write ``dst``: ``src`` with imgen metadata (what it declares, ``info`` overrides, the rest
-    probed).  Returns the Probe (the metadata written and how each value was found)."""
+          metadata: Mapping[str, str] | None = None, threads: int | None = None) -> Probe:
+    """Write ``dst``: ``src`` with imgen metadata (what it declares, ``info`` (ModelInfo fields) and
+    ``metadata`` (text entries, as ``--info``) override, the rest probed).  Returns the Probe (the
+    metadata written and how each value was found)."""
     src = Path(src)
     if not src.is_file():
         raise ModelError(f"model file not found: {src}")
@@ -395,6 +431,8 @@ def adopt(src: str | os.PathLike, dst: str | os.PathLike, *, info: Mapping[str, 
             raise ModelError(f"unknown model info fields: {', '.join(sorted(unknown))}")
         base = base.replace(**info)
         declared |= {"imgen." + ("range" if k == "value_range" else k) for k in info}
+    base = declare(base, metadata)
+    declared |= {f"imgen.{k}" for k in metadata or ()}
     result = probe(src, base, declared=declared, threads=threads)
     if not result.info.name:
         result.info = result.info.replace(name=Path(dst).stem)

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ._args import add_info_argument
 from ._torch import add_checkpoint_arguments, import_train_module, run_reporting
 
 
@@ -19,13 +20,14 @@ def add_parser(sub) -> None:
     p.add_argument("--trust-pickle", action="store_true",
                    help="UNSAFE: unpickle a checkpoint that holds a whole pickled nn.Module, which runs code from "
                         "the file; only for files you trust (better: save its state_dict and import that)")
+    add_info_argument(p)
     p.set_defaults(func=main)
 
 
 def _adopt(args: argparse.Namespace) -> int:
     from ..adopt import adopt
 
-    result = adopt(args.checkpoint, args.output)
+    result = adopt(args.checkpoint, args.output, metadata=dict(args.info))
     info = result.info if args.name is None else result.info.replace(name=args.name)
     if args.name is not None:
         from ..adopt import write_metadata
@@ -41,6 +43,6 @@ def main(args: argparse.Namespace) -> int:
         return _adopt(args)
     convert = import_train_module("convert", "import")
     report = run_reporting(convert.export_checkpoint, args.checkpoint, args.output, name=args.name, atol=args.atol,
-                           trust_pickle=args.trust_pickle)
+                           trust_pickle=args.trust_pickle, metadata=dict(args.info))
     print(report.to_json())
     return 0
