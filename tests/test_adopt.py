@@ -128,3 +128,34 @@ def test_bad_files_are_clear_errors(tmp_path, capsys):
         gen = om.generator(tmp_path / "g.onnx")
         read_graph(gen)
     assert not (tmp_path / "o.onnx").exists()
+
+
+def test_cli_import_info_declares_what_probing_would_infer(tmp_path, capsys):
+    src = global_pool(tmp_path / "g.onnx")   # probing alone: whole_image true, tile 0
+    out = tmp_path / "a.onnx"
+    assert cli_main(["import", src, "-o", str(out), "--info", "whole_image=false", "--info", "tile_overlap=16",
+                     "--info", "receptive_field=3"]) == 0
+    capsys.readouterr()
+    m = imgen.load(str(out), providers=["cpu"])
+    assert (m.info.whole_image, m.info.tile_overlap, m.info.receptive_field) == (False, 16, 3)
+    assert not {"whole_image", "tile_overlap", "receptive_field"} & set(m.info.inferred)
+    assert "scale" in m.info.inferred
+
+
+@pytest.mark.parametrize("entry, message", [("window=8", "unknown model info key(s) window"),
+                                            ("range=1,0", "imgen.range must have low < high")])
+def test_cli_import_info_errors_leave_no_file(tmp_path, capsys, entry, message):
+    src = conv_stack(tmp_path / "c.onnx", layers=1)
+    assert cli_main(["import", src, "-o", str(tmp_path / "a.onnx"), "--info", entry]) == 1
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "a.onnx").exists()
+
+
+def test_declare_validates_across_keys():
+    from imgen.adopt import declare
+
+    base = imgen.ModelInfo(channels=3)
+    assert declare(base, {"input_channels": "4", "extra_channels": "noise"}).extra_channels == "noise"
+    with pytest.raises(ModelError, match="extra_channels 'noise' needs"):
+        declare(base, {"extra_channels": "noise"})
+    assert declare(base, None) is base

@@ -32,7 +32,7 @@ EXPECTED = {
     "PLKSR": (2, 1, False, True),
     "RCAN": (2, 1, True, False),          # channel attention: global average pooling
     "DRUNet": (1, 8, False, False),
-    "NAFNet": (1, 16, True, False),        # pads to 2 ** encoders itself; simplified channel attention
+    "NAFNet": (1, 2, True, False),         # pads to 2 ** encoders itself; simplified channel attention
     "SwinIR": (2, 4, False, False),        # window 4 in the small configuration -> size multiple 4
     "FBCNN": (1, 8, True, False),          # quality-factor head: global pooling
     "DAT": (2, 4, True, False),            # split windows 2x4 -> 4; channel-wise self-attention
@@ -161,3 +161,55 @@ def test_adopting_the_bare_graph_finds_what_spandrel_declared(tmp_path, capsys):
     assert (found.scale, found.size_multiple, found.channels) == (4, 1, 3)
     assert found.receptive_field == int(declared["imgen.receptive_field"])
     assert {"scale", "size_multiple", "channels", "receptive_field"} <= set(found.inferred)
+
+
+@pytest.fixture(scope="module")
+def lama(tmp_path_factory):
+    """A narrow random-init LaMa (spandrel's code, 8 features, one FFC block) exported by export_spandrel."""
+    from imgen_train.import_spandrel import export_spandrel
+
+    descriptor = sm.small_lama()
+    out = tmp_path_factory.mktemp("lama") / "lama.onnx"
+    return descriptor, out, export_spandrel(descriptor, out)
+
+
+@pytest.mark.slow
+def test_lama_imports_as_an_inpaint_model_with_its_mask_contract(lama):
+    import onnx
+
+    _, out, report = lama
+    assert report.max_abs_error <= 1e-4 and len(report.checked_sizes) == 2   # FFT convolutions: ONNX DFT
+    graph = onnx.load(str(out)).graph
+    assert [i.name for i in graph.input] == ["image", "mask"] and "DFT" in {n.op_type for n in graph.node}
+    m = imgen.load(str(out), providers=["cpu"])
+    assert type(m).__name__ == "InpaintModel"
+    info = m.info
+    assert (info.task, info.mask_input, info.mask_polarity, info.zero_holes) == ("inpaint", "mask", "1", True)
+    assert (info.size_multiple, info.min_size, info.whole_image, info.extra["arch"]) == (8, 16, True, "LaMa")
+
+
+@pytest.mark.slow
+def test_imported_lama_fills_holes_as_spandrel_does(lama):
+    """Two paths: imgen's InpaintModel (crop, reflect-pad to 8, zero the holes) and spandrel's own call."""
+    descriptor, out, _ = lama
+    rng = np.random.default_rng(1)
+    img = rng.random((37, 45, 3), dtype=np.float32)
+    holes = np.zeros((37, 45), bool)
+    holes[9:20, 14:30] = True
+    got = imgen.load(str(out), providers=["cpu"])(img, holes)
+    ref = descriptor(torch.from_numpy(img.transpose(2, 0, 1)[None].copy()),
+                     torch.from_numpy(holes[None, None].astype(np.float32)))[0].numpy().transpose(1, 2, 0)
+    np.testing.assert_array_equal(got[~holes], img[~holes])
+    np.testing.assert_allclose(got[holes], ref[holes], atol=1e-4)
+    assert np.abs(got[holes] - img[holes]).mean() > 0.01
+
+
+@pytest.mark.slow
+def test_full_size_lama_state_dict_is_detected_as_inpainting():
+    """spandrel's detection builds the published generator (64 features, 18 FFC blocks)."""
+    from spandrel.architectures.LaMa import LaMa
+
+    torch.manual_seed(0)
+    d = load_descriptor(LaMa(in_nc=4, out_nc=3).state_dict())
+    info = descriptor_info(d)
+    assert (info.task, info.channels, info.mask_input, info.size_multiple, info.min_size) == ("inpaint", 3, "mask", 8, 16)
