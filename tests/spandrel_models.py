@@ -41,7 +41,7 @@ SMALL = {
     "RCAN": ("RCAN", "RCAN", dict(scale=2, n_resgroups=1, n_resblocks=1, n_feats=16, reduction=4)),
     "NAFNet": ("NAFNet", "NAFNet", dict(img_channel=3, width=8, middle_blk_num=1, enc_blk_nums=[1], dec_blk_nums=[1])),
     "SCUNet": ("SCUNet", "SCUNet", dict(in_nc=3, config=[1, 1, 1, 1, 1, 1, 1], dim=64)),  # heads of 32: dim >= 64
-    "SwinIR": ("SwinIR", "SwinIR", dict(in_chans=3, embed_dim=12, depths=[1], num_heads=[2], window_size=4,
+    "SwinIR": ("SwinIR", "SwinIR", dict(in_chans=3, embed_dim=12, depths=[2], num_heads=[2], window_size=4,
                                         mlp_ratio=2.0, upscale=2, upsampler="pixelshuffledirect")),
     "FBCNN": ("FBCNN", "FBCNN", dict(in_nc=3, out_nc=3, nc=[8, 8, 8, 512], nb=2)),  # QF head 512 wide; nb 1 unwraps
     "RetinexFormer": ("RetinexFormer", "RetinexFormer", dict(n_feat=8, stage=1, num_blocks=[1, 1, 1])),

@@ -33,7 +33,8 @@ EXPECTED = {
     "RCAN": (2, 1, True, False),          # channel attention: global average pooling
     "DRUNet": (1, 8, False, False),
     "NAFNet": (1, 2, True, False),         # pads to 2 ** encoders itself; simplified channel attention
-    "SwinIR": (2, 4, False, False),        # window 4 in the small configuration -> size multiple 4
+    "SwinIR": (2, 4, False, True),         # window 4 -> size multiple 4; a plain and a shifted-window block:
+                                           # on the window grid, tiles equal the whole image (docs/import.md)
     "FBCNN": (1, 8, True, False),          # quality-factor head: global pooling
     "DAT": (2, 4, True, False),            # split windows 2x4 -> 4; channel-wise self-attention
     "SCUNet": (1, 64, False, False),       # pads to 64 itself
@@ -92,6 +93,18 @@ def test_spandrel_architecture_imports_and_describes_itself(arch, imported):
         assert int(props["imgen.receptive_field"]) > 0
         assert int(props["imgen.tile_overlap"]) >= 4 * int(props["imgen.receptive_field"])
     assert "whole_image" in props["imgen.inferred"].split(",") or props.get("imgen.spandrel_tiling") == "internal"
+    if multiple > 1 and arch not in ("DRUNet",):  # the network's own window/padding grid, declared
+        assert int(props["imgen.window"]) == multiple
+    if arch == "FBCNN":  # forward returns (image, quality factor): the image is exported, and said so
+        assert "quality factor" in props["imgen.output"] and len(onnx.load(str(out)).graph.output) == 1
+
+
+def test_window_grid_is_read_from_the_network():
+    from imgen_train.import_spandrel import window_multiple
+
+    d = load_descriptor(sm.state_dict("SwinIR"))
+    assert window_multiple(d) == 4 and descriptor_info(d).size_multiple == 4
+    assert window_multiple(load_descriptor(sm.state_dict("Compact"))) is None
 
 
 def test_drunet_noise_map_input_is_declared(tmp_path):
