@@ -8,7 +8,10 @@ hyper-parameters from the state dict.  Its ``ImageModelDescriptor`` maps onto im
 (``descriptor_info``): scale, channels, size requirements (minimum, multiple of, square), tiling
 advice (``DISCOURAGED``/``INTERNAL`` -> whole_image) and purpose (-> task).  Models whose input is
 colour plus a noise-level map (DRUNet, FDnCNN) are exported raw, with ``imgen.extra_channels=noise``
-(sigma as a fraction of the full range), instead of spandrel's fixed sigma 15.
+(sigma as a fraction of the full range), instead of spandrel's fixed sigma 15.  The grid a network's
+windows or own padding lie on (SwinIR's window, SCUNet's 64, ...: ``WINDOW_MULTIPLES``) is folded into
+``imgen.size_multiple`` so imgen's tiles start on it.  Image + mask models (LaMa) become ``inpaint``
+models with inputs ``image`` and ``mask`` (1 = missing).
 
 The graph takes height and width that are multiples of the size requirement (imgen pads by
 reflection, as spandrel does); the parity gate (``check_padded``) compares onnxruntime on the padded
