@@ -313,7 +313,7 @@ void rgb_to_yuv420_py(const py::object& rgb, const py::object& y, const py::obje
 }
 
 py::array yuv420_to_rgb_py(const py::object& y, const py::object& u, const py::object& v, double kr, double kb,
-                           bool full_range, const py::object& out) {
+                           bool full_range, bool cosited, const py::object& out) {
   const Yuv420View src = yuv_planes(y, u, v, false);
   const YuvMatrix m = matrix_arg(kr, kb, full_range);
   py::array result = out.is_none() ? py::array(py::dtype("uint8"), std::vector<py::ssize_t>{src.height, src.width, 3})
@@ -321,7 +321,7 @@ py::array yuv420_to_rgb_py(const py::object& y, const py::object& u, const py::o
   auto pool = current_pool();
   {
     py::gil_scoped_release release;
-    yuv420_to_rgb(src, static_cast<uint8_t*>(result.mutable_data()), result.strides(0), m, pool.get());
+    yuv420_to_rgb(src, static_cast<uint8_t*>(result.mutable_data()), result.strides(0), m, cosited, pool.get());
   }
   return result;
 }
@@ -367,11 +367,12 @@ v=None and u the (ceil(H/2), 2*ceil(W/2)) interleaved UV plane (nv12).  Rows may
 BT.709 0.2126/0.0722); full_range: 0-255 instead of 16-235/16-240.  Chroma is filtered as
 libswscale's default (within one level of it).  Runs on imgen's threads without the GIL.)doc");
   m.def("yuv420_to_rgb", &yuv420_to_rgb_py, "y"_a, "u"_a, "v"_a = py::none(), py::kw_only(), "kr"_a = 0.299,
-        "kb"_a = 0.114, "full_range"_a = false, "out"_a = py::none(),
+        "kb"_a = 0.114, "full_range"_a = false, "cosited"_a = false, "out"_a = py::none(),
         R"doc(Convert the planes of an 8-bit 4:2:0 frame to an (H, W, 3) uint8 RGB24 image.
 
-Planes as rgb_to_yuv420's (v=None: nv12).  Chroma is upsampled bilinearly from centred sites, as
-libswscale with ACCURATE_RND | FULL_CHR_H_INT (within one level of it).  out: optional
+Planes as rgb_to_yuv420's (v=None: nv12).  Chroma is upsampled bilinearly from centred sites, or
+horizontally co-sited (left) ones with cosited=True (H.264/MPEG-2 frames), as libswscale with
+ACCURATE_RND | FULL_CHR_H_INT (within one level of it).  out: optional
 writable (H, W, 3) uint8 array with contiguous rows.  Runs on imgen's threads without the GIL.)doc");
   m.def("simd_level", &convert_simd_level,
         "The SIMD level the pixel kernels use on this CPU: 'avx2' or 'baseline'.");

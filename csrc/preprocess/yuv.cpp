@@ -59,10 +59,10 @@ void rgb_to_yuv420(const uint8_t* rgb, int64_t rgb_stride, const Yuv420View& dst
            [&](int64_t b, int64_t e) { avx2 ? avx2::to_yuv_rows(job, b, e) : baseline::to_yuv_rows(job, b, e); });
 }
 
-void yuv420_to_rgb(const Yuv420View& src, uint8_t* rgb, int64_t rgb_stride, const YuvMatrix& m,
+void yuv420_to_rgb(const Yuv420View& src, uint8_t* rgb, int64_t rgb_stride, const YuvMatrix& m, bool cosited,
                    ThreadPool* pool) {
   if (src.height <= 0 || src.width <= 0) return;
-  const yuv_detail::ToRgbJob job{src, rgb, rgb_stride, yuv_detail::coefficients(m)};
+  const yuv_detail::ToRgbJob job{src, rgb, rgb_stride, yuv_detail::coefficients(m), cosited};
   const bool avx2 = cpu_has_avx2();
   run_rows(pool, src.height, grain_rows(src.width),
            [&](int64_t b, int64_t e) { avx2 ? avx2::to_rgb_rows(job, b, e) : baseline::to_rgb_rows(job, b, e); });

@@ -5,8 +5,10 @@
 // The chroma filters are libswscale's (FFmpeg 7) so that results match it within one level:
 //   rgb -> yuv: chroma of each 2-wide column pair, rows weighted 1/8, 3/8, 3/8, 1/8 over
 //               rows 2j-1 .. 2j+2 (edges repeated) -- swscale's default BILINEAR downscale;
-//   yuv -> rgb: bilinear chroma upsampling with centred chroma sites (3/4 nearer, 1/4 farther, both
-//               directions) -- swscale with ACCURATE_RND | FULL_CHR_H_INT.
+//   yuv -> rgb: bilinear chroma upsampling -- swscale with ACCURATE_RND | FULL_CHR_H_INT: vertically
+//               from centred sites (3/4 nearer, 1/4 farther); horizontally the same, or from
+//               co-sited (left) samples with `cosited` (H.264/MPEG-2 streams: FFmpeg's decoders
+//               tag their frames so and swscale follows the tag).
 // Odd widths/heights: the chroma planes are ceil(w / 2) x ceil(h / 2); edge pixels are repeated.
 #pragma once
 
@@ -38,7 +40,7 @@ struct Yuv420View {
 // rgb: height x width x 3 uint8, rows `rgb_stride` bytes apart.  `pool` may be null.
 void rgb_to_yuv420(const uint8_t* rgb, int64_t rgb_stride, const Yuv420View& dst, const YuvMatrix& m,
                    ThreadPool* pool);
-void yuv420_to_rgb(const Yuv420View& src, uint8_t* rgb, int64_t rgb_stride, const YuvMatrix& m,
+void yuv420_to_rgb(const Yuv420View& src, uint8_t* rgb, int64_t rgb_stride, const YuvMatrix& m, bool cosited,
                    ThreadPool* pool);
 
 // Which SIMD level the YUV kernels run with on this CPU: "avx2" or "baseline".

@@ -32,6 +32,7 @@ struct ToRgbJob {
   uint8_t* rgb;
   int64_t rgb_stride;
   Coeffs k;
+  bool cosited;
 };
 
 }  // namespace imgen::yuv_detail

@@ -223,12 +223,13 @@ def wavelet_simd_level() -> str:
     """
     The SIMD level the wavelet kernels use on this CPU: 'avx2' or 'baseline'.
     """
-def yuv420_to_rgb(y: typing.Any, u: typing.Any, v: typing.Any = None, *, kr: typing.SupportsFloat | typing.SupportsIndex = 0.299, kb: typing.SupportsFloat | typing.SupportsIndex = 0.114, full_range: bool = False, out: typing.Any = None) -> numpy.ndarray:
+def yuv420_to_rgb(y: typing.Any, u: typing.Any, v: typing.Any = None, *, kr: typing.SupportsFloat | typing.SupportsIndex = 0.299, kb: typing.SupportsFloat | typing.SupportsIndex = 0.114, full_range: bool = False, cosited: bool = False, out: typing.Any = None) -> numpy.ndarray:
     """
     Convert the planes of an 8-bit 4:2:0 frame to an (H, W, 3) uint8 RGB24 image.
     
-    Planes as rgb_to_yuv420's (v=None: nv12).  Chroma is upsampled bilinearly from centred sites, as
-    libswscale with ACCURATE_RND | FULL_CHR_H_INT (within one level of it).  out: optional
+    Planes as rgb_to_yuv420's (v=None: nv12).  Chroma is upsampled bilinearly from centred sites, or
+    horizontally co-sited (left) ones with cosited=True (H.264/MPEG-2 frames), as libswscale with
+    ACCURATE_RND | FULL_CHR_H_INT (within one level of it).  out: optional
     writable (H, W, 3) uint8 array with contiguous rows.  Runs on imgen's threads without the GIL.
     """
 MAX_THREADS: int = 1024

@@ -38,15 +38,45 @@ def _planes(frame) -> list[np.ndarray]:
     return out
 
 
-def frame_to_rgb(frame) -> np.ndarray | None:
+def frame_to_rgb(frame, *, cosited: bool = False) -> np.ndarray | None:
     """(H, W, 3) uint8 RGB of a yuv420p/yuvj420p/nv12 PyAV frame (its colorspace and range tags
-    honoured, as swscale does), or None for other formats."""
+    honoured, as swscale does; chroma sites centred or, with ``cosited``, left), or None for other
+    formats."""
     name = frame.format.name
     if name not in _FORMATS:
         return None
     planes = _planes(frame)
     v = planes[2] if len(planes) == 3 else None
-    return _core.yuv420_to_rgb(planes[0], planes[1], v, **_matrix(name, frame.colorspace, frame.color_range))
+    return _core.yuv420_to_rgb(planes[0], planes[1], v, cosited=cosited,
+                               **_matrix(name, frame.colorspace, frame.color_range))
+
+
+class StreamToRgb:
+    """Decoded frames of one stream -> RGB24: imgen's core where it reproduces ``reference`` (the
+    swscale conversion, ``frame -> ndarray``) within one level on the stream's first handled frame,
+    with the chroma siting that does so (PyAV does not expose the frame's chroma location: H.264
+    frames are co-sited, frames made by PyAV centred); ``reference`` for the whole stream otherwise
+    and for frames of other formats."""
+
+    def __init__(self, reference):
+        self._reference = reference
+        self._cosited: bool | None = None  # None: not decided yet
+        self.uses_core = False
+
+    def __call__(self, frame) -> np.ndarray:
+        if self._cosited is None:
+            if frame.format.name not in _FORMATS:
+                return self._reference(frame)
+            expected = self._reference(frame)
+            for cosited in (True, False):
+                out = frame_to_rgb(frame, cosited=cosited)
+                if np.abs(out.astype(np.int16) - expected).max() <= 1:
+                    self._cosited, self.uses_core = cosited, True
+                    return out
+            self._cosited = False
+            return expected
+        out = frame_to_rgb(frame, cosited=self._cosited) if self.uses_core else None
+        return self._reference(frame) if out is None else out
 
 
 def rgb_to_frame(av, rgb: np.ndarray, pix_fmt: str, colorspace: int | None, color_range: int | None):

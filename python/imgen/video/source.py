@@ -14,7 +14,7 @@ from typing import Iterator
 import numpy as np
 
 from ..imageio import ImageFileError, read_image
-from ._yuv import frame_to_rgb
+from ._yuv import StreamToRgb
 from .extras import FIELD_ORDERS, StreamExtras, read_extras
 from .result import VideoError
 
@@ -189,6 +189,11 @@ class VideoFileSource(_Counted):
         # For rgb48 output that combination is broken with BILINEAR (9 dB); BICUBIC gives 41 dB.
         # 8-bit 4:2:0 frames skip swscale: imgen's core converts them as this combination does (_yuv).
         self._interpolation = (flags.BICUBIC if deep else flags.BILINEAR) | flags.ACCURATE_RND | flags.FULL_CHR_H_INT
+        self._to_rgb = self._swscale if deep else StreamToRgb(self._swscale)
+
+    def _swscale(self, frame) -> np.ndarray:
+        return self._reformatter.reformat(frame, format=self._rgb_format, interpolation=self._interpolation,
+                                          threads=1).to_ndarray()
 
     def start_at(self, pts: int) -> None:
         """Begin at the first frame shown at or after ``pts`` (the video stream's time base):
@@ -243,10 +248,7 @@ class VideoFileSource(_Counted):
         self._end = (pts + (frame.duration or step)) * tb
         if frame.is_corrupt:
             self._bad(f"frame #{index} (t={_seconds(pts, frame.time_base)}): decoded with errors", lost=False)
-        image = None if self._rgb_format != "rgb24" else frame_to_rgb(frame)
-        if image is None:
-            image = self._reformatter.reformat(frame, format=self._rgb_format, interpolation=self._interpolation,
-                                               threads=1).to_ndarray()
+        image = self._to_rgb(frame)
         self.frames_in += 1
         return DecodedFrame(index, image, pts, tb, pending)
 
