@@ -5,6 +5,7 @@
 
 #include "bindings/common.hpp"
 #include "preprocess/convert.hpp"
+#include "preprocess/yuv.hpp"
 
 namespace imgen::bindings {
 
@@ -221,6 +222,110 @@ py::array from_tensor_py(const py::array& tensor_in, const py::object& dtype,
   return result;
 }
 
+// A 2-D uint8 plane argument (rows may be padded: row stride >= width * elem); checked to be
+// height x width elements of `elem` bytes each, the last axis contiguous.
+struct Plane {
+  uint8_t* data;
+  int64_t stride;
+};
+
+Plane plane_arg(const py::object& obj, const std::string& what, int64_t height, int64_t width, int64_t elem,
+                bool writable) {
+  if (!py::isinstance<py::array>(obj))
+    throw py::type_error(what + " must be a numpy uint8 array, got " + type_name(obj));
+  py::array a = obj.cast<py::array>();
+  DType t;
+  if (!to_dtype(a.dtype(), &t) || t != DType::u8)
+    throw py::type_error(what + " must be uint8, got " + std::string(py::str(a.dtype())));
+  const int64_t want_w = width * elem;
+  if (a.ndim() != 2 || a.shape(0) != height || a.shape(1) != want_w)
+    throw py::value_error(what + " must have shape (" + std::to_string(height) + ", " + std::to_string(want_w) +
+                          "), got " + shape_string(a));
+  if (a.strides(1) != 1 || a.strides(0) < want_w)
+    throw py::value_error(what + " must have contiguous rows (strides (>= " + std::to_string(want_w) + ", 1))");
+  if (writable && !a.writeable()) throw py::value_error(what + " must be writable");
+  return Plane{static_cast<uint8_t*>(const_cast<void*>(a.data())), static_cast<int64_t>(a.strides(0))};
+}
+
+YuvMatrix matrix_arg(double kr, double kb, bool full_range) {
+  if (!(kr > 0 && kb > 0 && kr + kb < 1))
+    throw py::value_error("kr and kb must be positive luma weights with kr + kb < 1 (BT.601: 0.299, 0.114; "
+                          "BT.709: 0.2126, 0.0722), got " + std::to_string(kr) + ", " + std::to_string(kb));
+  return YuvMatrix{kr, kb, full_range};
+}
+
+// y, u, v planes of a 4:2:0 frame height x width; v None = nv12 (u holds interleaved UV).
+Yuv420View yuv_planes(const py::object& y, const py::object& u, const py::object& v, bool writable) {
+  if (!py::isinstance<py::array>(y)) throw py::type_error("y must be a numpy uint8 array, got " + type_name(y));
+  py::array ya = y.cast<py::array>();
+  if (ya.ndim() != 2 || ya.shape(0) < 1 || ya.shape(1) < 1)
+    throw py::value_error("y must be a non-empty (height, width) plane, got " + shape_string(ya));
+  const int64_t h = ya.shape(0), w = ya.shape(1), ch = (h + 1) / 2, cw = (w + 1) / 2;
+  Yuv420View view;
+  const Plane py_ = plane_arg(y, "y", h, w, 1, writable);
+  view.y = py_.data;
+  view.y_stride = py_.stride;
+  view.height = h;
+  view.width = w;
+  if (v.is_none()) {
+    const Plane uv = plane_arg(u, "uv (nv12: v=None)", ch, cw, 2, writable);
+    view.u = uv.data;
+    view.v = uv.data + 1;
+    view.c_stride = uv.stride;
+    view.chroma_step = 2;
+  } else {
+    const Plane pu = plane_arg(u, "u", ch, cw, 1, writable);
+    const Plane pv = plane_arg(v, "v", ch, cw, 1, writable);
+    if (pu.stride != pv.stride) throw py::value_error("u and v must have the same row stride");
+    view.u = pu.data;
+    view.v = pv.data;
+    view.c_stride = pu.stride;
+    view.chroma_step = 1;
+  }
+  return view;
+}
+
+py::array rgb_array(const py::object& obj, int64_t h, int64_t w, bool writable, const std::string& what) {
+  if (!py::isinstance<py::array>(obj))
+    throw py::type_error(what + " must be a numpy uint8 (H, W, 3) array, got " + type_name(obj));
+  py::array a = obj.cast<py::array>();
+  DType t;
+  if (!to_dtype(a.dtype(), &t) || t != DType::u8)
+    throw py::type_error(what + " must be uint8, got " + std::string(py::str(a.dtype())));
+  if (a.ndim() != 3 || a.shape(2) != 3 || (h >= 0 && (a.shape(0) != h || a.shape(1) != w)))
+    throw py::value_error(what + " must have shape " +
+                          (h >= 0 ? "(" + std::to_string(h) + ", " + std::to_string(w) + ", 3)" : std::string("(H, W, 3)")) +
+                          ", got " + shape_string(a));
+  if (a.strides(2) != 1 || a.strides(1) != 3 || a.strides(0) < 3 * a.shape(1))
+    throw py::value_error(what + " must have contiguous RGB rows (strides (>= 3 * width, 3, 1))");
+  if (writable && !a.writeable()) throw py::value_error(what + " must be writable");
+  return a;
+}
+
+void rgb_to_yuv420_py(const py::object& rgb, const py::object& y, const py::object& u, const py::object& v,
+                      double kr, double kb, bool full_range) {
+  const Yuv420View dst = yuv_planes(y, u, v, true);
+  py::array a = rgb_array(rgb, dst.height, dst.width, false, "rgb");
+  const YuvMatrix m = matrix_arg(kr, kb, full_range);
+  auto pool = current_pool();
+  py::gil_scoped_release release;
+  rgb_to_yuv420(static_cast<const uint8_t*>(a.data()), a.strides(0), dst, m, pool.get());
+}
+
+py::array yuv420_to_rgb_py(const py::object& y, const py::object& u, const py::object& v, double kr, double kb,
+                           bool full_range, bool cosited, const py::object& out) {
+  const Yuv420View src = yuv_planes(y, u, v, false);
+  const YuvMatrix m = matrix_arg(kr, kb, full_range);
+  py::array result = out.is_none() ? py::array(py::dtype("uint8"), std::vector<py::ssize_t>{src.height, src.width, 3})
+                                   : rgb_array(out, src.height, src.width, true, "out");
+  auto pool = current_pool();
+  {
+    py::gil_scoped_release release;
+    yuv420_to_rgb(src, static_cast<uint8_t*>(result.mutable_data()), result.strides(0), m, cosited, pool.get());
+  }
+  return result;
+}
+
 }  // namespace
 
 void bind_preprocess(py::module_& m) {
@@ -252,6 +357,23 @@ float32 outputs are clamped to [0, 1] (the image range, whatever scale/mean/std 
 with clamp=True (NaN -> 0 then).
 crop: optional (y, x, height, width) window of the tensor plane to convert.
 Returns (N, H, W, C) for a 4-D tensor, (H, W, C) for a 3-D one.)doc");
+  m.def("rgb_to_yuv420", &rgb_to_yuv420_py, "rgb"_a, "y"_a, "u"_a, "v"_a = py::none(), py::kw_only(),
+        "kr"_a = 0.299, "kb"_a = 0.114, "full_range"_a = false,
+        R"doc(Convert an RGB24 image into the planes of an 8-bit 4:2:0 frame (in place, no copy).
+
+rgb: (H, W, 3) uint8.  y: (H, W) uint8; u, v: (ceil(H/2), ceil(W/2)) uint8 (yuv420p), or
+v=None and u the (ceil(H/2), 2*ceil(W/2)) interleaved UV plane (nv12).  Rows may be padded
+(a PyAV plane viewed as an array).  kr, kb: the matrix's luma weights (BT.601 0.299/0.114,
+BT.709 0.2126/0.0722); full_range: 0-255 instead of 16-235/16-240.  Chroma is filtered as
+libswscale's default (within one level of it).  Runs on imgen's threads without the GIL.)doc");
+  m.def("yuv420_to_rgb", &yuv420_to_rgb_py, "y"_a, "u"_a, "v"_a = py::none(), py::kw_only(), "kr"_a = 0.299,
+        "kb"_a = 0.114, "full_range"_a = false, "cosited"_a = false, "out"_a = py::none(),
+        R"doc(Convert the planes of an 8-bit 4:2:0 frame to an (H, W, 3) uint8 RGB24 image.
+
+Planes as rgb_to_yuv420's (v=None: nv12).  Chroma is upsampled bilinearly from centred sites, or
+horizontally co-sited (left) ones with cosited=True (H.264/MPEG-2 frames), as libswscale with
+ACCURATE_RND | FULL_CHR_H_INT (within one level of it).  out: optional
+writable (H, W, 3) uint8 array with contiguous rows.  Runs on imgen's threads without the GIL.)doc");
   m.def("simd_level", &convert_simd_level,
         "The SIMD level the pixel kernels use on this CPU: 'avx2' or 'baseline'.");
 }

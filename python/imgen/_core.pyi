@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['MAX_THREADS', 'ThreadPool', 'TileGrid', 'TileMerger', 'available_cores', 'bm3d', 'bm3d_profile', 'from_tensor', 'get_num_threads', 'plan_tiles', 'psnr', 'set_num_threads', 'simd_level', 'ssim', 'to_tensor', 'wavelet_default_levels', 'wavelet_denoise', 'wavelet_dwt2', 'wavelet_idwt2', 'wavelet_names', 'wavelet_simd_level']
+__all__: list[str] = ['MAX_THREADS', 'ThreadPool', 'TileGrid', 'TileMerger', 'available_cores', 'bm3d', 'bm3d_profile', 'from_tensor', 'get_num_threads', 'plan_tiles', 'psnr', 'rgb_to_yuv420', 'set_num_threads', 'simd_level', 'ssim', 'to_tensor', 'wavelet_default_levels', 'wavelet_denoise', 'wavelet_dwt2', 'wavelet_idwt2', 'wavelet_names', 'wavelet_simd_level', 'yuv420_to_rgb']
 class ThreadPool:
     @property
     def size(self) -> int:
@@ -155,6 +155,16 @@ def psnr(a: numpy.ndarray, b: numpy.ndarray, *, data_range: typing.Any = None) -
         or float32).  data_range defaults to 255, 65535 or 1.0 (float32).
     Raises ValueError when a float image holds NaN or infinity.
     """
+def rgb_to_yuv420(rgb: typing.Any, y: typing.Any, u: typing.Any, v: typing.Any = None, *, kr: typing.SupportsFloat | typing.SupportsIndex = 0.299, kb: typing.SupportsFloat | typing.SupportsIndex = 0.114, full_range: bool = False) -> None:
+    """
+    Convert an RGB24 image into the planes of an 8-bit 4:2:0 frame (in place, no copy).
+    
+    rgb: (H, W, 3) uint8.  y: (H, W) uint8; u, v: (ceil(H/2), ceil(W/2)) uint8 (yuv420p), or
+    v=None and u the (ceil(H/2), 2*ceil(W/2)) interleaved UV plane (nv12).  Rows may be padded
+    (a PyAV plane viewed as an array).  kr, kb: the matrix's luma weights (BT.601 0.299/0.114,
+    BT.709 0.2126/0.0722); full_range: 0-255 instead of 16-235/16-240.  Chroma is filtered as
+    libswscale's default (within one level of it).  Runs on imgen's threads without the GIL.
+    """
 def set_num_threads(n: typing.Any) -> None:
     """
     Set the number of threads the C++ kernels use (0 = all available cores; at most 1024).
@@ -212,6 +222,15 @@ def wavelet_names() -> list[str]:
 def wavelet_simd_level() -> str:
     """
     The SIMD level the wavelet kernels use on this CPU: 'avx2' or 'baseline'.
+    """
+def yuv420_to_rgb(y: typing.Any, u: typing.Any, v: typing.Any = None, *, kr: typing.SupportsFloat | typing.SupportsIndex = 0.299, kb: typing.SupportsFloat | typing.SupportsIndex = 0.114, full_range: bool = False, cosited: bool = False, out: typing.Any = None) -> numpy.ndarray:
+    """
+    Convert the planes of an 8-bit 4:2:0 frame to an (H, W, 3) uint8 RGB24 image.
+    
+    Planes as rgb_to_yuv420's (v=None: nv12).  Chroma is upsampled bilinearly from centred sites, or
+    horizontally co-sited (left) ones with cosited=True (H.264/MPEG-2 frames), as libswscale with
+    ACCURATE_RND | FULL_CHR_H_INT (within one level of it).  out: optional
+    writable (H, W, 3) uint8 array with contiguous rows.  Runs on imgen's threads without the GIL.
     """
 MAX_THREADS: int = 1024
 _pool: ThreadPool

@@ -60,16 +60,7 @@ def create_session(path: str, providers: list[str], threads: int | None):
         raise ModelError(f"model file not found: {path}")
     if os.path.isdir(path):
         raise ModelError(f"model path is a folder, expected an .onnx file: {path}")
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    # Fatal only: onnxruntime's own error lines (coloured "[E:onnxruntime:...]" dumps) never reach
-    # the user; every failure comes back as one ModelError naming the model and its inputs.
-    opts.log_severity_level = 4
-    if threads is not None:
-        if threads < 0:
-            raise ValueError(f"threads must be >= 0 (0 = onnxruntime's default), got {threads}")
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
+    opts = session_options(threads)
     try:
         return ort.InferenceSession(path, sess_options=opts, providers=providers)
     except Exception as e:  # onnxruntime raises its own exception types
@@ -81,6 +72,23 @@ def create_session(path: str, providers: list[str], threads: int | None):
             except Exception:
                 pass
         raise ModelError(f"cannot load ONNX model {path}: {_first_line(e)}") from e
+
+
+def session_options(threads: int | None):
+    """imgen's SessionOptions: ENABLE_ALL graph optimisation (NCHWc included), quiet logging and,
+    when ``threads`` is given, that many intra-op threads and one inter-op thread."""
+    ort = onnxruntime()
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Fatal only: onnxruntime's own error lines (coloured "[E:onnxruntime:...]" dumps) never reach
+    # the user; every failure comes back as one ModelError naming the model and its inputs.
+    opts.log_severity_level = 4
+    if threads is not None:
+        if threads < 0:
+            raise ValueError(f"threads must be >= 0 (0 = onnxruntime's default), got {threads}")
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+    return opts
 
 
 def _first_line(e: Exception) -> str:

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..atomic import TempFileError, commit, create_temp_beside, discard
 from ..imageio import ImageFileError, fit_to_format, write_image
+from ._yuv import rgb_to_frame
 from .encoding import (SWS_COLORSPACE, add_video_stream, carry_extras, even_size, interlaced_coding,
                        output_colour, pick_codec, pick_pix_fmt, set_frame_size)
 from .fields import FieldMarker
@@ -208,10 +209,12 @@ class VideoFileSink:
         if array.shape[:2] != (self._video.height, self._video.width):
             raise VideoError(f"frame #{frame.index} came out {array.shape[1]}x{array.shape[0]}, but the video "
                              f"is {self._video.width}x{self._video.height}; every frame must have one size")
-        rgb = av.VideoFrame.from_numpy_buffer(array, format=fmt)
-        video_frame = self._reformatter.reformat(
-            rgb, format=self._pix_fmt, dst_colorspace=self._sws_space, dst_color_range=self._sws_range,
-            threads=1)
+        video_frame = rgb_to_frame(av, array, self._pix_fmt, self._sws_space, self._sws_range) if fmt == "rgb24" else None
+        if video_frame is None:
+            rgb = av.VideoFrame.from_numpy_buffer(array, format=fmt)
+            video_frame = self._reformatter.reformat(
+                rgb, format=self._pix_fmt, dst_colorspace=self._sws_space, dst_color_range=self._sws_range,
+                threads=1)
         video_frame.color_primaries = self._colour.primaries
         video_frame.color_trc = self._colour.trc
         video_frame.pts = self._timestamp(frame)

@@ -14,6 +14,7 @@ from typing import Iterator
 import numpy as np
 
 from ..imageio import ImageFileError, read_image
+from ._yuv import StreamToRgb
 from .extras import FIELD_ORDERS, StreamExtras, read_extras
 from .result import VideoError
 
@@ -186,7 +187,13 @@ class VideoFileSource(_Counted):
         # swscale's default YUV -> RGB path is fast but darkens by ~1 level and loses detail (36 dB
         # round trip on a test pattern); accurate rounding with full chroma interpolation gives 48 dB.
         # For rgb48 output that combination is broken with BILINEAR (9 dB); BICUBIC gives 41 dB.
+        # 8-bit 4:2:0 frames skip swscale: imgen's core converts them as this combination does (_yuv).
         self._interpolation = (flags.BICUBIC if deep else flags.BILINEAR) | flags.ACCURATE_RND | flags.FULL_CHR_H_INT
+        self._to_rgb = self._swscale if deep else StreamToRgb(self._swscale)
+
+    def _swscale(self, frame) -> np.ndarray:
+        return self._reformatter.reformat(frame, format=self._rgb_format, interpolation=self._interpolation,
+                                          threads=1).to_ndarray()
 
     def start_at(self, pts: int) -> None:
         """Begin at the first frame shown at or after ``pts`` (the video stream's time base):
@@ -241,8 +248,7 @@ class VideoFileSource(_Counted):
         self._end = (pts + (frame.duration or step)) * tb
         if frame.is_corrupt:
             self._bad(f"frame #{index} (t={_seconds(pts, frame.time_base)}): decoded with errors", lost=False)
-        image = self._reformatter.reformat(frame, format=self._rgb_format, interpolation=self._interpolation,
-                                           threads=1).to_ndarray()
+        image = self._to_rgb(frame)
         self.frames_in += 1
         return DecodedFrame(index, image, pts, tb, pending)
 
