@@ -21,7 +21,7 @@ def test_too_little_address_space_is_refused_before_ray_starts():
     _ray._check_address_space(None, local=True)
     _ray._check_address_space(_ray.MIN_ADDRESS_SPACE, local=False)
     with pytest.raises(ImgenError, match=r"--ray needs at least 2883584 KiB of address space for this process and "
-                                         r"the Ray processes it starts, but `ulimit -v` allows 1000000 KiB"):
+                                         r"the Ray processes it starts, but ulimit -v allows 1000000 KiB"):
         _ray._check_address_space(1_000_000 * 1024, local=True)
 
 
@@ -42,6 +42,6 @@ def test_cli_under_ulimit_says_so_in_one_line(tmp_path):
     r = subprocess.run(["bash", "-c", cmd], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert r.returncode == 1
     assert r.stderr.splitlines() == ["imgen: error: --ray needs at least 2883584 KiB of address space for this "
-                                     "process and the Ray processes it starts, but `ulimit -v` allows 2000000 KiB: "
+                                     "process and the Ray processes it starts, but ulimit -v allows 2000000 KiB: "
                                      "raise it (ulimit -v 2883584 or unlimited), or run without --ray"], r.stderr
     assert not (tmp_path / "o").exists()

@@ -101,7 +101,7 @@ def _check_address_space(limit: int | None, *, local: bool) -> None:
         return
     where = ("this process and the Ray processes it starts" if local else "this process (Ray's driver)")
     raise ImgenError(f"--ray needs at least {MIN_ADDRESS_SPACE // 1024} KiB of address space for {where}, but "
-                     f"`ulimit -v` allows {limit // 1024} KiB: raise it (ulimit -v {MIN_ADDRESS_SPACE // 1024} or "
+                     f"ulimit -v allows {limit // 1024} KiB: raise it (ulimit -v {MIN_ADDRESS_SPACE // 1024} or "
                      f"unlimited), or run without --ray")
 
 
