@@ -185,6 +185,28 @@ def test_queue_full_is_503_with_retry_after(models):
     assert full.headers["retry-after"] == "1"
 
 
+def test_out_of_memory_is_503_and_server_survives(models):
+    served = models["ident"]
+    original = served.runner
+
+    def runner(**kw):
+        proc = original(**kw)
+
+        class Hungry:
+            options = proc.options
+
+            def __call__(self, images):
+                raise MemoryError("Unable to allocate 3.22 GiB for an array")
+        return Hungry()
+    served.runner = runner
+    with TestClient(create_app(models)) as c:
+        r = c.post("/v1/models/ident", content=npy(np.zeros((4, 4, 3), np.uint8)))
+        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+        assert r.json()["error"].startswith("not enough memory for this image on the server (Unable to allocate")
+        served.runner = original
+        assert c.post("/v1/models/ident", content=npy(np.zeros((4, 4, 3), np.uint8))).status_code == 200
+
+
 def test_a_bad_image_does_not_fail_its_batch_mates(models, rng):
     app = create_app(models, max_batch=8, max_delay_ms=300)
     good = rng.random((6, 6, 3), dtype=np.float32)
