@@ -17,12 +17,16 @@ from imgen.distributed import _ray
 from imgen.errors import ImgenError
 
 
-def test_too_little_address_space_is_refused_before_ray_starts():
-    _ray._check_address_space(None, local=True)
-    _ray._check_address_space(_ray.MIN_ADDRESS_SPACE, local=False)
-    with pytest.raises(ImgenError, match=r"--ray needs at least 2883584 KiB of address space for this process and "
-                                         r"the Ray processes it starts, but ulimit -v allows 1000000 KiB"):
-        _ray._check_address_space(1_000_000 * 1024, local=True)
+def test_too_little_address_space_is_refused_before_ray_starts(monkeypatch):
+    import imgen._limits
+
+    for limit in (None, _ray.MIN_ADDRESS_SPACE):
+        monkeypatch.setattr(imgen._limits, "address_space_limit", lambda: limit)
+        _ray._check_address_space(local=True)
+    monkeypatch.setattr(imgen._limits, "address_space_limit", lambda: 1_000_000 * 1024)
+    with pytest.raises(ImgenError, match=r"^--ray \(this process \(Ray's driver\)\) needs at least 2883584 KiB of "
+                                         r"address space, but ulimit -v allows 1000000 KiB: .*or run without --ray$"):
+        _ray._check_address_space(local=False)
 
 
 def test_local_object_store_fits_under_the_limit():
@@ -41,7 +45,7 @@ def test_cli_under_ulimit_says_so_in_one_line(tmp_path):
            f"--method wavelet --ray -q")
     r = subprocess.run(["bash", "-c", cmd], env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert r.returncode == 1
-    assert r.stderr.splitlines() == ["imgen: error: --ray needs at least 2883584 KiB of address space for this "
-                                     "process and the Ray processes it starts, but ulimit -v allows 2000000 KiB: "
-                                     "raise it (ulimit -v 2883584 or unlimited), or run without --ray"], r.stderr
+    assert r.stderr.splitlines() == ["imgen: error: --ray (this process and the Ray processes it starts) needs at "
+                                     "least 2883584 KiB of address space, but ulimit -v allows 2000000 KiB: raise "
+                                     "it (ulimit -v 2883584 or unlimited), or run without --ray"], r.stderr
     assert not (tmp_path / "o").exists()

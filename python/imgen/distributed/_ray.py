@@ -6,6 +6,7 @@ import os
 from contextlib import contextmanager
 from typing import Any, Iterator, Mapping
 
+from .._limits import address_space_limit, require_address_space
 from ..errors import ImgenError, MissingExtraError, require
 
 log = logging.getLogger("imgen")
@@ -48,7 +49,7 @@ def connected(address: str | None = None, *, runtime_env: Mapping[str, Any] | No
     if ray_logs is None:
         ray_logs = log.isEnabledFor(logging.INFO)
     target = address or os.environ.get("RAY_ADDRESS") or ""
-    _check_address_space(address_space_limit(), local=not target)
+    _check_address_space(local=not target)
     _check_address(address or "", target)
     kwargs: dict[str, Any] = {"log_to_driver": ray_logs, "logging_level": logging.WARNING}
     if runtime_env:
@@ -81,28 +82,16 @@ def connected(address: str | None = None, *, runtime_env: Mapping[str, Any] | No
         ray.shutdown()
 
 
-def address_space_limit() -> int | None:
-    """The soft limit on this process's virtual memory in bytes (``ulimit -v``), or None."""
-    import resource
-
-    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
-    return None if soft == resource.RLIM_INFINITY else soft
-
-
 #: Address space a Ray driver needs (Ray, gRPC, pyarrow and imgen's libraries mapped): measured
 #: on Ray 2.60, x86-64, a `ulimit -v` of 2,500,000 KiB fails (a library that cannot be mapped, or
 #: an abort in Ray's threads), 3,000,000 KiB works.
 MIN_ADDRESS_SPACE = 2816 * 2**20
 
 
-def _check_address_space(limit: int | None, *, local: bool) -> None:
+def _check_address_space(local: bool) -> None:
     """ImgenError, before Ray is touched, when ``ulimit -v`` leaves Ray too little to start."""
-    if limit is None or limit >= MIN_ADDRESS_SPACE:
-        return
-    where = ("this process and the Ray processes it starts" if local else "this process (Ray's driver)")
-    raise ImgenError(f"--ray needs at least {MIN_ADDRESS_SPACE // 1024} KiB of address space for {where}, but "
-                     f"ulimit -v allows {limit // 1024} KiB: raise it (ulimit -v {MIN_ADDRESS_SPACE // 1024} or "
-                     f"unlimited), or run without --ray")
+    who = "this process and the Ray processes it starts" if local else "this process (Ray's driver)"
+    require_address_space(MIN_ADDRESS_SPACE, f"--ray ({who})", otherwise=", or run without --ray")
 
 
 #: The object store of a local instance under an address-space limit: a quarter of the limit
