@@ -30,9 +30,11 @@ def test_too_little_address_space_is_refused_before_ray_starts(monkeypatch):
 
 
 def test_local_object_store_fits_under_the_limit():
+    ray_default = int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.3)
     assert _ray._local_store(None) == {}
-    assert _ray._local_store(3_000_000 * 1024) == {"object_store_memory": 750_000 * 1024}
-    assert _ray._local_store(64 * 2**30) == {"object_store_memory": 2 * 2**30}
+    assert _ray._local_store(3_000_000 * 1024) == {"object_store_memory": min(750_000 * 1024, ray_default)}
+    assert _ray._local_store(64 * 2**30) == {"object_store_memory": min(2 * 2**30, ray_default)}
+    assert _ray._local_store(100 * 2**20) == {"object_store_memory": 80 * 2**20}  # Ray's minimum
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="ulimit -v through bash")

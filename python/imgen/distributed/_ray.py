@@ -94,12 +94,14 @@ def _check_address_space(local: bool) -> None:
     require_address_space(MIN_ADDRESS_SPACE, f"--ray ({who})", otherwise=", or run without --ray")
 
 
-#: The object store of a local instance under an address-space limit: a quarter of the limit
-#: (imgen sends only paths and status rows through it), at least Ray's minimum, at most 2 GiB.
 def _local_store(limit: int | None) -> dict[str, int]:
+    """The object store of a local instance under an address-space limit: a quarter of the limit
+    (imgen sends only paths and status rows through it), at least Ray's minimum, at most 2 GiB
+    and at most Ray's default (30% of the memory)."""
     if limit is None:
-        return {}  # Ray's default: 30% of the memory
-    return {"object_store_memory": max(80 * 2**20, min(limit // 4, 2 * 2**30))}
+        return {}  # Ray's default
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return {"object_store_memory": max(80 * 2**20, min(limit // 4, 2 * 2**30, int(memory * 0.3)))}
 
 
 def _first_line(error: Exception) -> str:
