@@ -69,9 +69,13 @@ def noisy(tmp_path):
     return root
 
 
-@pytest.mark.parametrize("command", ["run", "denoise", "video"])
+@pytest.mark.parametrize("command", ["run", "denoise", "restore", "translate", "inpaint", "reconstruct", "video"])
 def test_ray_only_options_need_ray(command, noisy, tmp_path, capsys):
     head = {"run": ["run", "denoise-gray", str(noisy)], "denoise": ["denoise", str(noisy)],
+            "restore": ["restore", str(noisy), "--task", "sr", "--scale", "2"],
+            "translate": ["translate", "sepia-cyclegan-a2b", str(noisy)],
+            "inpaint": ["inpaint", str(noisy), "--mask-from-alpha", "--method", "telea"],
+            "reconstruct": ["reconstruct", "faces-vae-encoder", "faces-vae-decoder", str(noisy)],
             "video": ["video", str(noisy), "--method", "wavelet"]}[command]
     for extra in (["--runtime-env", "{}"], ["--ray-pip", "imgen"], ["--workers", "2"]):
         assert main([*head, "-o", str(tmp_path / "o"), *extra]) == 1
@@ -79,8 +83,10 @@ def test_ray_only_options_need_ray(command, noisy, tmp_path, capsys):
     assert not (tmp_path / "o").exists()
 
 
-def test_denoise_ray_refuses_threads(noisy, tmp_path, capsys):
-    assert main(["denoise", str(noisy), "-o", str(tmp_path / "o"), "--ray", "--threads", "2"]) == 1
+@pytest.mark.parametrize("head", [["denoise"], ["inpaint", "--mask-from-alpha", "--method", "ns"],
+                                  ["reconstruct", "faces-vae-encoder", "faces-vae-decoder"]])
+def test_ray_refuses_threads(head, noisy, tmp_path, capsys):
+    assert main([*head, str(noisy), "-o", str(tmp_path / "o"), "--ray", "--threads", "2"]) == 1
     assert "--cpus-per-worker" in capsys.readouterr().err
 
 

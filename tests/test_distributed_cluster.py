@@ -3,7 +3,8 @@ this machine (tests/ray_nodes.py), with token authentication on, once for the mo
 
 What an operator relies on: a clear error without the token; images spread over both nodes with
 the local run's bytes and only imgen's lines on stderr; ``imgen denoise --ray``; video bytes
-identical to the local run; a node lost mid-run survived; a node without imgen named in one line.
+identical to the local run; ``imgen inpaint --ray`` with a mask per file and ``imgen reconstruct
+--ray`` as the local run; a node lost mid-run survived; a node without imgen named in one line.
 The tests run in file order: the last two change the cluster (a node killed, a node added).
 """
 from __future__ import annotations
@@ -85,6 +86,13 @@ def only_imgen_lines(stderr: str) -> list[str]:
     return lines
 
 
+def only_imgen_lines_or_problems(stderr: str) -> list[str]:
+    """imgen's lines and the report's indented problem lines, nothing else."""
+    lines = stderr.splitlines()
+    assert lines and all(line.startswith(("imgen: ", "  ")) for line in lines), stderr
+    return lines
+
+
 def test_missing_token_is_named(cluster, model, folder, tmp_path):
     env = dict(cluster.env)
     env.pop("RAY_AUTH_MODE")
@@ -149,6 +157,37 @@ def test_runtime_env_that_fails_is_named(cluster, model, folder, tmp_path):
     assert "imgen: error: the job's runtime environment could not be set up on node " in line
     assert "check --runtime-env / --ray-pip" in line
     assert not (tmp_path / "out").exists()
+
+
+def test_inpaint_with_a_mask_per_file_on_ray_matches_local(cluster, folder, tmp_path, capsys):
+    """--mask-dir on the cluster: each file's own mask; one without a mask is that file's error."""
+    masks = tmp_path / "masks"
+    (masks / "sub").mkdir(parents=True)
+    for k, image in enumerate(sorted(folder.rglob("*.png"))[:-1]):  # the last one has no mask
+        m = np.zeros(cv2.imread(str(image)).shape[:2], np.uint8)
+        m[2 + k:12 + k, 5:30] = 255
+        assert cv2.imwrite(str(masks / f"{image.stem}.png"), m)
+    args = ["inpaint", str(folder), "--mask-dir", str(masks), "--method", "telea", "-q"]
+    assert main([*args, "-o", str(tmp_path / "local")]) == 1
+    local = capsys.readouterr().err.splitlines()
+    r = imgen_cli(cluster, [*args, "-o", str(tmp_path / "ray"), "--ray", cluster.address, "--workers", "2"], tmp_path)
+    assert r.returncode == 1, r.stderr
+    lines = [x for x in only_imgen_lines_or_problems(r.stderr) if "Ray's own messages" not in x]
+    assert lines == local and "imgen: wrote 15 of 16 image(s)" in lines, r.stderr
+    assert files(tmp_path / "ray") == files(tmp_path / "local") and len(files(tmp_path / "ray")) == 15
+
+
+def test_reconstruct_on_ray_matches_local(cluster, tmp_path):
+    rng = np.random.default_rng(8)
+    (tmp_path / "faces").mkdir()
+    for k in range(6):
+        assert cv2.imwrite(str(tmp_path / "faces" / f"f{k}.png"), rng.integers(0, 256, (32, 32), dtype=np.uint8))
+    args = ["reconstruct", "faces-vae-encoder", "faces-vae-decoder", str(tmp_path / "faces"), "-q"]
+    assert main([*args, "-o", str(tmp_path / "local")]) == 0
+    r = imgen_cli(cluster, [*args, "-o", str(tmp_path / "ray"), "--ray", cluster.address], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert only_imgen_lines(r.stderr)[-1] == "imgen: wrote 6 of 6 image(s)"
+    assert files(tmp_path / "ray") == files(tmp_path / "local") and len(files(tmp_path / "ray")) == 6
 
 
 DRIVER = """

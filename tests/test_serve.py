@@ -131,22 +131,31 @@ def test_bearer_token(models, rng):
         assert c.get("/v1/models").status_code == 401
 
 
-def _slow(models, delay):
+def _wrap_run(models, run):
+    """Make the ident model's processors run ``run(proc, images)`` instead of ``proc(images)``."""
     served = models["ident"]
     original = served.runner
 
     def runner(**kw):
         proc = original(**kw)
 
-        class Slow:
+        class Wrapped:
             options = proc.options
 
             def __call__(self, images):
-                import time
-                time.sleep(delay)
-                return proc(images)
-        return Slow()
+                return run(proc, images)
+        return Wrapped()
     served.runner = runner
+    return original
+
+
+def _slow(models, delay):
+    import time
+
+    def run(proc, images):
+        time.sleep(delay)
+        return proc(images)
+    _wrap_run(models, run)
 
 
 def test_timeout_is_504(models):
@@ -183,6 +192,18 @@ def test_queue_full_is_503_with_retry_after(models):
     assert codes[0] == 200 and codes[-1] == 503
     full = next(r for r in replies if r.status_code == 503)
     assert full.headers["retry-after"] == "1"
+
+
+def test_out_of_memory_is_503_and_server_survives(models):
+    def run(proc, images):
+        raise MemoryError("Unable to allocate 3.22 GiB for an array")
+    original = _wrap_run(models, run)
+    with TestClient(create_app(models)) as c:
+        r = c.post("/v1/models/ident", content=npy(np.zeros((4, 4, 3), np.uint8)))
+        assert r.status_code == 503 and r.headers["retry-after"] == "1"
+        assert r.json()["error"].startswith("not enough memory for this image on the server (Unable to allocate")
+        models["ident"].runner = original
+        assert c.post("/v1/models/ident", content=npy(np.zeros((4, 4, 3), np.uint8))).status_code == 200
 
 
 def test_a_bad_image_does_not_fail_its_batch_mates(models, rng):

@@ -5,9 +5,16 @@ import argparse
 import logging
 import sys
 
+from .._limits import MIN_COMMAND, require_address_space
 from ..errors import ImgenError
 from ..interrupts import exit_status, sigterm_as_interrupt, stop_reason, stopped_words
-from . import (bench, decode, denoise, encode, export, generate, import_, info, inpaint, reconstruct, restore, run,
+
+try:  # before the commands load OpenCV, which crashes (SIGSEGV) under a tiny ulimit -v
+    require_address_space(MIN_COMMAND, "imgen")
+except ImgenError as _e:
+    sys.exit(f"imgen: error: {_e}")
+
+from . import (bench, decode, denoise, encode, export, generate, import_, info, inpaint, reconstruct, restore, run,  # noqa: E402
                serve, train, translate, video)
 
 COMMANDS = (info, run, denoise, restore, inpaint, video, translate, generate, encode, decode, reconstruct, bench, train,

@@ -153,7 +153,9 @@ def _has_content(path: Path) -> bool:
 
 
 def run_on_ray(args: argparse.Namespace, options, *, batch_size: int = 8) -> int:
-    """``imgen run`` / ``imgen denoise`` with --ray: the same job on Ray actors; the same report."""
+    """The image commands with --ray (run, denoise, restore, translate, inpaint, reconstruct):
+    ``options`` (a ProcessorOptions or a job of ``imgen.distributed.jobs``) on Ray actors; the
+    local run's report."""
     from ..distributed import run_images
     from ..imageio import pixel_limit
 

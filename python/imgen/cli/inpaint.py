@@ -11,7 +11,7 @@ from ..inpainting.classical import METHODS
 from ..inpainting.model import InpaintModel
 from ..inpainting.process import InpaintProcessor, MaskSource
 from ._args import thread_count
-from ._distributed import add_resume_argument
+from ._distributed import add_ray_arguments, add_resume_argument, check_ray_arguments
 from ._report import print_summary
 from .run import add_io_arguments
 
@@ -47,15 +47,24 @@ def add_parser(sub) -> None:
     p.add_argument("--providers", nargs="+", help="execution providers (default: TensorRT > CUDA > CPU)")
     p.add_argument("--threads", type=thread_count, help="onnxruntime threads (default: all cores)")
     add_resume_argument(p)
+    add_ray_arguments(p, "Each worker loads the model once and fills batches of 8 files; --mask/--mask-dir "
+                         "must be at the same path on every node.")
     p.set_defaults(func=main)
 
 
 def main(args: argparse.Namespace) -> int:
+    check_ray_arguments(args)
     for flag, path, kind in (("--mask", args.mask, os.path.isfile), ("--mask-dir", args.mask_dir, os.path.isdir)):
         if path is not None and not kind(path):
             raise ImgenError(f"{flag} {path}: no such {'file' if flag == '--mask' else 'folder'}")
     masks = MaskSource(path=args.mask, folder=args.mask_dir, alpha=args.mask_from_alpha, colour=args.mask_colour,
                        tolerance=args.mask_tolerance, invert=args.mask_invert)
+    if args.ray is not None:
+        from ..distributed.jobs import InpaintJob
+        from ._distributed import run_on_ray
+
+        return run_on_ray(args, InpaintJob(masks, method=args.method, model=args.model,
+                                           providers=tuple(args.providers) if args.providers else None))
     model = None
     if args.model is not None:
         model = InpaintModel.open(args.model, providers=args.providers, threads=args.threads)

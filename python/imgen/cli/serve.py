@@ -44,6 +44,9 @@ def add_parser(sub) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from .._limits import MIN_SERVE, require_address_space
+
+    require_address_space(MIN_SERVE, "imgen serve")  # uvloop aborts when it cannot start its threads
     try:
         from ..serve.app import Limits
         from ..serve.server import run_server

@@ -7,6 +7,8 @@ called, and say ``pip install 'imgen[ray]'`` when it is missing.
 
     from imgen.distributed import run_images, run_videos, plan_videos
     summary = run_images(["photos/"], "out/", "model.onnx", cluster=ClusterOptions(address="auto"), resume=True)
+    summary = run_images(["scans/"], "out/", InpaintJob(MaskSource(folder="masks/"), method="telea"))  # a mask per file
+    # (MaskSource: imgen.inpainting.process)
     jobs, problems = plan_videos(["films/"], "out/")
     summary = run_videos(jobs, ProcessorOptions(model="model.onnx"), segment_seconds=120)
 """
@@ -16,13 +18,16 @@ from ._ray import RayMissingError, connected
 from ._resources import ClusterOptions, WorkerResources
 from ..video.library import LibrarySummary, plan_videos
 from .images import ImageWorker, map_images, run_images
+from .jobs import InpaintJob, ReconstructJob
 from .videos import run_videos
 
 __all__ = [
     "ClusterOptions",
     "ImageWorker",
+    "InpaintJob",
     "LibrarySummary",
     "RayMissingError",
+    "ReconstructJob",
     "WorkerResources",
     "connected",
     "map_images",

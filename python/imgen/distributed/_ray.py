@@ -6,6 +6,7 @@ import os
 from contextlib import contextmanager
 from typing import Any, Iterator, Mapping
 
+from .._limits import address_space_limit, require_address_space
 from ..errors import ImgenError, MissingExtraError, require
 
 log = logging.getLogger("imgen")
@@ -48,12 +49,13 @@ def connected(address: str | None = None, *, runtime_env: Mapping[str, Any] | No
     if ray_logs is None:
         ray_logs = log.isEnabledFor(logging.INFO)
     target = address or os.environ.get("RAY_ADDRESS") or ""
+    _check_address_space(local=not target)
     _check_address(address or "", target)
     kwargs: dict[str, Any] = {"log_to_driver": ray_logs, "logging_level": logging.WARNING}
     if runtime_env:
         kwargs["runtime_env"] = dict(runtime_env)
     if not target:
-        kwargs.update(include_dashboard=False, num_cpus=num_cpus)
+        kwargs.update(include_dashboard=False, num_cpus=num_cpus, **_local_store(address_space_limit()))
     try:
         ray.init(address=address or None, **kwargs)
     except ray.exceptions.AuthenticationError:
@@ -62,6 +64,15 @@ def connected(address: str | None = None, *, runtime_env: Mapping[str, Any] | No
         raise ImgenError(auth_message(target)) from None
     except (ConnectionError, ValueError, RuntimeError) as e:
         raise ImgenError(f"cannot connect to Ray at {target or 'a new local instance'}: {e}") from None
+    except Exception as e:  # noqa: BLE001 - Ray's own Exception when a local instance does not start
+        if target:
+            raise
+        limit = address_space_limit()
+        why = (f"; this process's address space is limited (ulimit -v {limit // 1024} KiB), which Ray's "
+               f"processes inherit: raise the limit, or start Ray without it (ray start --head) and use "
+               f"--ray auto" if limit else "")
+        raise ImgenError(f"a local Ray instance did not start ({_first_line(e)}){why}; Ray's logs: "
+                         f"/tmp/ray/session_latest/logs") from None
     log.info("Ray: %s", f"joined {target}" if target else "local instance")
     try:
         if check:
@@ -69,6 +80,33 @@ def connected(address: str | None = None, *, runtime_env: Mapping[str, Any] | No
         yield ray
     finally:
         ray.shutdown()
+
+
+#: Address space a Ray driver needs (Ray, gRPC, pyarrow and imgen's libraries mapped): measured
+#: on Ray 2.60, x86-64, a `ulimit -v` of 2,500,000 KiB fails (a library that cannot be mapped, or
+#: an abort in Ray's threads), 3,000,000 KiB works.
+MIN_ADDRESS_SPACE = 2816 * 2**20
+
+
+def _check_address_space(local: bool) -> None:
+    """ImgenError, before Ray is touched, when ``ulimit -v`` leaves Ray too little to start."""
+    who = "this process and the Ray processes it starts" if local else "this process (Ray's driver)"
+    require_address_space(MIN_ADDRESS_SPACE, f"--ray ({who})", otherwise=", or run without --ray")
+
+
+def _local_store(limit: int | None) -> dict[str, int]:
+    """The object store of a local instance under an address-space limit: a quarter of the limit
+    (imgen sends only paths and status rows through it), at least Ray's minimum, at most 2 GiB
+    and at most Ray's default (30% of the memory)."""
+    if limit is None:
+        return {}  # Ray's default
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return {"object_store_memory": max(80 * 2**20, min(limit // 4, 2 * 2**30, int(memory * 0.3)))}
+
+
+def _first_line(error: Exception) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__
 
 
 def _check_address(address: str, target: str) -> None:

@@ -26,6 +26,7 @@ from ..errors import ImgenError
 from ..imageio import Job, plan_outputs
 from . import _ray
 from ._resources import ClusterOptions, WorkerResources, fit_workers
+from .jobs import InpaintJob, ReconstructJob, model_ref
 
 log = logging.getLogger("imgen")
 
@@ -48,23 +49,33 @@ class ImageWorker:
 
         set_num_threads(threads)
         self._process = make_process(threads)
+        self._per_file = bool(getattr(make_process, "per_file", False))
         self._max_pixels = max_pixels
 
     def run(self, items: Sequence[Item]) -> list[tuple[int, str, str]]:
         """(index, error, notes) per item: error "" when written; notes newline-separated."""
         jobs = [Job(Path(s), Path(t)) for _, s, t in items]
-        try:
-            summary = run_chunk(jobs, self._process, max_pixels=self._max_pixels)
-        except Exception:  # noqa: BLE001 - an error run_chunk does not expect: isolate the file
-            summary = Summary()
-            for job in jobs:
-                try:
-                    summary.merge(run_chunk([job], self._process, max_pixels=self._max_pixels))
-                except Exception as e:  # noqa: BLE001 - reported against the file
-                    summary.failures.append((str(job.source), f"{type(e).__name__}: {e}"))
+        if self._per_file:
+            summary = self._one_by_one(jobs)
+        else:
+            try:
+                summary = run_chunk(jobs, self._process, max_pixels=self._max_pixels)
+            except Exception:  # noqa: BLE001 - an error run_chunk does not expect: isolate the file
+                summary = self._one_by_one(jobs)
         failed = dict(summary.failures)
         notes = "\n".join(sorted(summary.notes | set(getattr(self._process, "notes", ()))))
         return [(i, failed.get(str(job.source), ""), notes) for (i, _, _), job in zip(items, jobs)]
+
+    def _one_by_one(self, jobs: list[Job]) -> Summary:
+        summary = Summary()
+        for job in jobs:
+            try:
+                if self._per_file:  # e.g. its own mask, found by the file's name
+                    self._process.name = job.source.name
+                summary.merge(run_chunk([job], self._process, max_pixels=self._max_pixels))
+            except Exception as e:  # noqa: BLE001 - reported against the file
+                summary.failures.append((str(job.source), f"{type(e).__name__}: {e}"))
+        return summary
 
 
 def map_images(
@@ -81,6 +92,8 @@ def map_images(
 
     make_process: picklable; called once per actor with its thread count, returns a function
         list[HWC image] -> list[HWC image] (optionally with a ``notes`` set, as ``imgen run``'s).
+        A factory with ``per_file = True`` gets each file on its own, the function's ``name``
+        set to the file's name first (``imgen inpaint --mask-dir``: a mask per image by name).
     Batches are up to ``batch_size`` consecutive jobs, as in the local loop.  An actor whose
     worker process or node dies is restarted (elsewhere if need be) and its batch retried
     (``resources.max_retries`` times); files of a batch that still fails are retried one per
@@ -194,10 +207,12 @@ def run_images(
     progress: bool = False,
     max_pixels: int | None = None,
 ) -> Summary:
-    """``imgen run`` / ``imgen denoise`` on a Ray cluster: same outputs, naming, atomic writes and report.
+    """``imgen run`` / ``denoise`` / ``restore`` / ``inpaint`` / ``reconstruct`` on a Ray cluster:
+    same outputs, naming, atomic writes and report.
 
     processor: what to do to each image -- ``imgen.processors.ProcessorOptions`` (a model or a
-        classical method; its colour order should be "bgr", as files are read), or a model file /
+        classical method; its colour order should be "bgr", as files are read), a job of
+        ``imgen.distributed.jobs`` (``InpaintJob``, ``ReconstructJob``), or a model file /
         shipped model name, run as ``imgen run`` runs it.
     inputs/output/ext: as ``imgen run`` (folders recursive, relative paths kept); every node
         must see these paths (a shared filesystem).
@@ -215,15 +230,18 @@ def run_images(
 
     from ..processors import FrameProcessor, ProcessorOptions, build_processor
 
+    if isinstance(processor, (str, os.PathLike)):
+        processor = ProcessorOptions(model=os.fspath(processor), color_order="bgr")
     if isinstance(processor, ProcessorOptions):
-        options = processor
-    elif isinstance(processor, (str, os.PathLike)):
-        options = ProcessorOptions(model=os.fspath(processor), color_order="bgr")
+        options = replace(processor, model=model_ref(processor.model))
+        desc = FrameProcessor(replace(options, providers=("cpu",), threads=1)).name  # fail early, once
+    elif isinstance(processor, (InpaintJob, ReconstructJob)):
+        options = processor.portable()
+        replace(options, providers=("cpu",))(1)  # fail early, once
+        desc = options.desc
     else:
-        raise TypeError(f"processor must be ProcessorOptions or a model, got {type(processor).__name__}")
-    if options.model is not None:
-        options = replace(options, model=_model_ref(options.model))
-    checked = FrameProcessor(replace(options, providers=("cpu",), threads=1))  # fail early, once
+        raise TypeError(f"processor must be ProcessorOptions, InpaintJob, ReconstructJob or a model, "
+                        f"got {type(processor).__name__}")
     jobs, problems = plan_outputs(inputs, output, ext)
     skipped = 0
     if resume:
@@ -232,15 +250,9 @@ def run_images(
         gpus = cluster.gpus_for(options)
         if options.model and not gpus and options.providers is None:
             options = replace(options, providers=("cpu",))
-        summary = map_images(jobs, partial(build_processor, options), resources=cluster.resources(gpus),
-                             batch_size=batch_size,
-                             progress=progress, desc=checked.name, max_pixels=max_pixels)
+        factory = partial(build_processor, options) if isinstance(options, ProcessorOptions) else options
+        summary = map_images(jobs, factory, resources=cluster.resources(gpus), batch_size=batch_size,
+                             progress=progress, desc=desc, max_pixels=max_pixels)
     summary.problems.extend(problems)
     summary.skipped = skipped
     return summary
-
-
-def _model_ref(model: str | os.PathLike) -> str:
-    """A model file as an absolute path (workers may run elsewhere); a shipped name as it is."""
-    path = os.fspath(model)
-    return os.path.abspath(path) if os.path.exists(path) else path

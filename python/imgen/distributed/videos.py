@@ -95,9 +95,9 @@ def run_videos(
     options = processor.options if isinstance(processor, FrameProcessor) else processor
     if isinstance(options, ProcessorOptions):
         if options.model is not None:
-            from .images import _model_ref
+            from .jobs import model_ref
 
-            options = replace(options, model=_model_ref(options.model))  # workers may run elsewhere
+            options = replace(options, model=model_ref(options.model))  # workers may run elsewhere
         FrameProcessor(replace(options, providers=("cpu",), threads=1))  # a bad model fails here, once
     elif not callable(processor):
         raise TypeError(f"processor must be ProcessorOptions, a FrameProcessor or a callable, got {type(processor).__name__}")

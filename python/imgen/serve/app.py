@@ -123,6 +123,10 @@ def create_app(models: dict[str, ServedModel], *, limits: Limits = Limits(), tok
                                 {"Retry-After": str(limits.retry_after)}) from None
             except (ImgenError, ValueError, TypeError) as e:
                 raise HttpError(400, "bad_input", str(e)) from None
+            except MemoryError as e:  # e.g. under `ulimit -v`: this request's, not the server's, failure
+                raise HttpError(503, "out_of_memory", f"not enough memory for this image on the server ({e}); "
+                                                      f"retry later or send a smaller image",
+                                {"Retry-After": str(limits.retry_after)}) from None
             t2 = time.perf_counter()
             reply_ext = options["format"] or ext
             data = encode_reply(out, reply_ext)
