@@ -76,6 +76,7 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
             if not str(e).startswith("unrecognised checkpoint"):
                 raise
             return _spandrel(obj, output, name, description, atol, e, source)
-        found = f"{model.name} {model.config.__dict__}, imported from {source.name}"
+        what = model.describe() if hasattr(model, "describe") else f"{model.name} {model.config.__dict__}"
+        found = f"{what}, imported from {source.name}"
     return export(model, output, name=name, description=found if description is None else description,
                   atol=atol, fp16=fp16, int8=int8, measure=measure)
