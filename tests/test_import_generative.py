@@ -316,3 +316,14 @@ def test_broken_layouts_raise_clear_errors(damage):
         match = "channels"
     with pytest.raises(UnknownCheckpointError, match=match):
         detect(sd)
+
+
+def test_the_module_imports_on_its_own():
+    """import_checkpoint registers this module's layouts: importing either first must work."""
+    import subprocess
+    import sys
+
+    for first in ("imgen_train.import_generative", "imgen_train.import_checkpoint"):
+        code = f"import {first}; from imgen_train.import_checkpoint import DETECTORS; print(len(DETECTORS))"
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
