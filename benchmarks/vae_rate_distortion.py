@@ -126,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['bits']:>4} {r['bpp']:>6.3f} {r['psnr']:>7.2f} "
               + " ".join(f"{fmt(c):>{w}}" for c, w in zip(cells, (9, 12, 9, 12, 14, 14))))
     for name, curve in (("JPEG", jpeg), ("WebP", webp), ("JPEG of 16x16", jpeg2), ("WebP of 16x16", webp2)):
-        print(f"{name}: " + "; ".join(f"q{r['quality']} {r['bpp_file']:.2f}/{r['bpp_payload']:.2f} bpp {r['psnr']:.2f} dB" for r in curve))
+        points = (f"q{r['quality']} {r['bpp_file']:.2f}/{r['bpp_payload']:.2f} bpp {r['psnr']:.2f} dB" for r in curve)
+        print(f"{name}: " + "; ".join(points))
     if args.json:
         Path(args.json).write_text(json.dumps({"vae_float_psnr": vae_float, "table": table, "jpeg": jpeg, "webp": webp,
                                                    "jpeg_half": jpeg2, "webp_half": webp2}, indent=2))

@@ -199,7 +199,9 @@ class ImportedGenerator(nn.Module):
     def describe(self) -> str:
         c = self.config
         if c.layout == "dcgan":
-            return f"pytorch/examples DCGAN generator (nz {c.latent}, ngf {c.ngf}, {c.out_channels} channels, {self.image_size}x{self.image_size})"
+            side = self.image_size
+            return (f"pytorch/examples DCGAN generator (nz {c.latent}, ngf {c.ngf}, {c.out_channels} channels, "
+                    f"{side}x{side})")
         kind = f"ResnetGenerator ({c.blocks} blocks" if c.layout == "resnet" else f"UnetGenerator (depth {c.blocks}"
         return f"pytorch-CycleGAN-and-pix2pix {kind}, ngf {c.ngf}, {c.norm} norm)"
 
