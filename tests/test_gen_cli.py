@@ -87,6 +87,35 @@ def test_encode_then_decode_names_outputs_after_inputs(models, faces, tmp_path):
     assert sorted(p.name for p in (tmp_path / "dec").iterdir()) == ["a.png", "b.png", "sub_c.png"]
 
 
+def test_encode_bits_quantises_and_decode_is_exact(models, faces, tmp_path):
+    npz = tmp_path / "q.npz"
+    assert main(["encode", models["enc"], str(faces), "--bits", "4", "-o", str(npz)]) == 0
+    data = np.load(npz)
+    assert "mean" not in data.files and data["codes"].dtype == np.uint8 and data["codes"].shape == (3, 8)
+    assert int(data["quant_bits"]) == 4 and float(data["quant_low"]) == -3.0 and float(data["quant_high"]) == 3.0
+    img = cv2.imread(str(faces / "b.png"), cv2.IMREAD_GRAYSCALE)
+    mean = imgen.encode(models["enc"], [img])[0][0]
+    z = -3 + (data["codes"][1].astype(np.float64) + 0.5) * 6 / 16
+    assert np.all(np.abs(z - np.clip(mean, -3, 3)) <= 6 / 32 + 1e-6)  # within half a cell
+    assert main(["decode", models["dec"], str(npz), "-o", str(tmp_path / "dec")]) == 0
+    got = cv2.imread(str(tmp_path / "dec" / "b.png"), cv2.IMREAD_GRAYSCALE)
+    np.testing.assert_array_equal(got, imgen.decode(models["dec"], z[None].astype(np.float32))[0, ..., 0])
+
+
+@pytest.mark.parametrize("flags, message", [(["--bits", "0"], "bits must be an integer from 1 to 16"),
+                                            (["--bits", "17"], "bits must be an integer from 1 to 16"),
+                                            (["--bits", "4", "--range", "2", "1"], "low < high")])
+def test_encode_bits_rejects_bad_quantisers(models, faces, tmp_path, capsys, flags, message):
+    assert main(["encode", models["enc"], str(faces), *flags, "-o", str(tmp_path / "q.npz")]) == 1
+    assert message in capsys.readouterr().err and not (tmp_path / "q.npz").exists()
+
+
+def test_decode_rejects_codes_out_of_range(models, tmp_path, capsys):
+    np.savez(tmp_path / "q.npz", codes=np.full((1, 8), 20, np.uint8), quant_bits=4, quant_low=-3.0, quant_high=3.0)
+    assert main(["decode", models["dec"], str(tmp_path / "q.npz"), "-o", str(tmp_path / "o")]) == 1
+    assert "latent codes must lie in [0, 15] for 4 bits" in capsys.readouterr().err
+
+
 def test_encode_writes_the_npz_with_the_umask_permissions_not_0600(models, faces, tmp_path):
     old = os.umask(0o022)
     try:

@@ -56,3 +56,25 @@ def test_sepia_cyclegan_tiles_blend_without_seams(coffee):
     whole = model(x, tile=0).astype(np.int16)
     tiled = model(x, tile=320).astype(np.int16)
     assert np.abs(whole - tiled).max() <= 1
+
+
+def test_faces_vae_with_quantised_latents_keeps_most_of_its_quality(held_out_faces):
+    """BENCHMARKS.md: 4 bits per latent (0.125 bpp) loses ~0.15 dB on the 20 held-out faces."""
+    from imgen.latent_codes import dequantize, quantize
+
+    faces = held_out_faces[:20]
+    mean, _ = imgen.encode("faces-vae-encoder", list(faces))
+    psnr = lambda z: np.mean([imgen.metrics.psnr(r, x) for r, x in  # noqa: E731
+                              zip(imgen.decode("faces-vae-decoder", z)[..., 0], faces)])
+    full, four = psnr(mean), psnr(dequantize(quantize(mean, 4), 4))
+    assert full - 0.5 < four <= full + 0.1 and psnr(dequantize(quantize(mean, 1), 1)) < four - 3
+
+
+def test_faces_only_set_is_lfw_subset_0_to_99():
+    examples = pytest.importorskip("imgen_train.examples", reason="export/ on the path (the dev setup)")
+    pytest.importorskip("skimage")
+    faces = examples.faces_only()
+    train, test = examples.face_images()
+    assert faces.shape == (100, 32, 32)
+    np.testing.assert_array_equal(faces[:80], train[:80])
+    np.testing.assert_array_equal(faces[80:], test[:20])

@@ -137,6 +137,23 @@ def test_a_few_steps_train_log_and_sample(folders, tmp_path, arch, losses):
         assert (tmp_path / arch / "final.pt").exists()
 
 
+def test_gan_augmentation_shifts_and_rescales_within_range():
+    from imgen_train.tasks.gan import augment_images
+
+    x = torch.rand(6, 1, 16, 16)
+    same = augment_images(x, np.random.default_rng(0), shift=0, brightness=0)
+    assert torch.equal(same, x)
+    a = augment_images(x, np.random.default_rng(1), shift=2, brightness=0.2)
+    b = augment_images(x, np.random.default_rng(1), shift=2, brightness=0.2)
+    assert torch.equal(a, b) and a.shape == x.shape and a.min() >= 0 and a.max() <= 1
+    assert not torch.allclose(a, x, atol=1e-3)
+
+
+def test_dcgan_trains_with_augmentation(folders, tmp_path):
+    result = train(_options(folders, tmp_path / "aug", "dcgan", shift=2.0, brightness=0.15, iters=6, bn_recalibrate=0))
+    assert result["step"] == 6 and all(math.isfinite(v) for v in result["losses"].values())
+
+
 def test_cyclegan_resume_matches_an_uninterrupted_run(folders, tmp_path):
     """The history pools are part of the checkpoint, so a resumed run continues exactly."""
     train(_options(folders, tmp_path / "full", "cyclegan", iters=8, pool_size=3))

@@ -84,7 +84,8 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
             if not str(e).startswith("unrecognised checkpoint"):
                 raise
             return _spandrel(obj, output, name, description, atol, e, source, metadata)
-        found = f"{model.name} {model.config.__dict__}, imported from {source.name}"
+        what = model.describe() if hasattr(model, "describe") else f"{model.name} {model.config.__dict__}"
+        found = f"{what}, imported from {source.name}"
     if metadata and len(graphs_for(model)) > 1:
         raise ValueError(f"--info declares the metadata of one file, and {model.name} exports "
                          f"{len(graphs_for(model))} networks: import without --info, then declare each part's "

@@ -78,6 +78,24 @@ def face_labels() -> tuple[np.ndarray, np.ndarray]:
     return (FACE_TRAIN < 100).astype(np.int64), (FACE_TEST < 100).astype(np.int64)
 
 
+def faces_only() -> np.ndarray:
+    """The 100 faces of lfw_subset (indices 0-99, no non-face crops) as gray 32x32 uint8 (100, 32, 32):
+    the training set of faces-dcgan (its quality check compares with the same faces)."""
+    import skimage.data
+
+    faces = skimage.data.lfw_subset()[:100]
+    imgs = np.stack([cv2.resize(f.astype(np.float32), (32, 32), interpolation=cv2.INTER_CUBIC) for f in faces])
+    return np.clip(np.rint(imgs * 255), 0, 255).astype(np.uint8)
+
+
+def write_faces_only(out: Path) -> dict[str, int]:
+    (out / "train").mkdir(parents=True, exist_ok=True)
+    imgs = faces_only()
+    for k, img in enumerate(imgs):
+        write_image(out / "train" / f"{k:03d}.png", img)
+    return {"train": len(imgs)}
+
+
 def tiles(img: np.ndarray, size: int) -> list[np.ndarray]:
     """Non-overlapping size x size tiles on a grid, row by row."""
     h, w = img.shape[:2]

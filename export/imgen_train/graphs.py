@@ -146,4 +146,6 @@ GRAPHS: dict[str, Callable[..., list[Graph]]] = {
 
 def graphs_for(model: nn.Module, name: str | None = None, description: str | None = None) -> list[Graph]:
     """The graphs ``model`` exports (architectures not listed in GRAPHS are denoisers)."""
+    if hasattr(model, "graphs"):  # imported generators declare their own (import_generative)
+        return model.graphs(name, description)
     return GRAPHS.get(model.name, denoise_graphs)(model, name, description)

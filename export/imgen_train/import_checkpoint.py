@@ -99,6 +99,8 @@ DETECTORS: dict[str, Detector] = {
     "KAIR DnCNN (model.0.weight ... model.N.weight, 1 or 3 channels in and out, BN merged)": detect_kair_dncnn,
     "KAIR FFDNet (model.0.weight ... model.N.weight, 4C+1 channels in, 4C out, BN merged)": detect_kair_ffdnet,
 }
+from . import import_generative  # noqa: E402  (CycleGAN/pix2pix and DCGAN generators; needs Mismatch)
+DETECTORS.update(import_generative.LAYOUTS)
 
 
 def _unwrap(obj) -> StateDict:
@@ -143,6 +145,11 @@ def model_from_state_dict(state_dict: StateDict) -> nn.Module:
     """Build the detected architecture and load the weights (eval mode)."""
     sd = _unwrap(state_dict)
     name, options = detect(sd)
+    if name in import_generative.NAMES:
+        try:
+            return import_generative.load(name, options, sd)
+        except Mismatch as e:
+            raise UnknownCheckpointError(str(e)) from None
     model = archs.build(name, **options)
     missing, unexpected = model.load_state_dict(sd, strict=False)
     if missing or unexpected:

@@ -75,6 +75,8 @@ class TrainOptions:
     beta: float = 1.0               # vae: weight of the KL term
     cycle_weight: float = 10.0      # cyclegan: lambda of the cycle losses
     identity_weight: float = 0.5    # cyclegan: identity loss weight, relative to cycle_weight
+    shift: float = 0.0              # gan: random shifts of up to this many pixels (and zoom-in crops)
+    brightness: float = 0.0         # gan: random brightness/contrast change of up to +- this fraction
     pool_size: int = 50             # cyclegan: history of generated images shown to the discriminators
     sample_every: int = 500         # write a sample grid to OUT/samples every N steps (0 = never)
     val_dir: str | None = None      # held-out folder; else the last --val-count files of train_dir

@@ -2,7 +2,9 @@
 
 Discriminator: softplus(-D(x)) + softplus(D(G(z))) (binary cross-entropy on logits); then the
 generator: softplus(-D(G(z))).  Images are whole training images resized to ``--patch`` pixels,
-scaled to [-1, 1], flipped left-right at random; z ~ N(0, I).  No validation (best.pt is not
+scaled to [-1, 1], flipped left-right at random; with ``--shift S`` each image is also shifted by up
+to S pixels and zoomed by up to 6% (a random crop, reflection at the borders), with ``--brightness B``
+its brightness and contrast scaled by up to +-B (clipped to the range); z ~ N(0, I).  No validation (best.pt is not
 written; use last.pt or final.pt, whose generator batch-norm statistics are re-estimated).
 """
 from __future__ import annotations
@@ -17,6 +19,26 @@ from ..data import ImageSampler, list_images, load_images
 from .base import Task, Update, recalibrate_bn, seeded_normal, to_uint8
 
 SAMPLE_COUNT = 64
+
+
+def augment_images(x: torch.Tensor, rng: np.random.Generator, *, shift: float, brightness: float) -> torch.Tensor:
+    """(N, C, H, W) float in [0, 1] -> the same, each image shifted by up to ``shift`` pixels and
+    zoomed in by up to 6% (bilinear, reflected borders), then ``y = (x - m) * (1 + c) + m * (1 + b)``
+    with c, b uniform in +-``brightness`` (m: the image mean), clipped to [0, 1]."""
+    n, _, h, w = x.shape
+    if shift > 0:
+        zoom = 1.0 - rng.uniform(0.0, 0.06, n)
+        t = rng.uniform(-shift, shift, (n, 2)) * 2 / np.array([w, h])
+        theta = np.zeros((n, 2, 3), np.float32)
+        theta[:, 0, 0] = theta[:, 1, 1] = zoom
+        theta[:, :, 2] = t
+        grid = F.affine_grid(torch.from_numpy(theta), list(x.shape), align_corners=False)
+        x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+    if brightness > 0:
+        c, b = (torch.from_numpy(rng.uniform(-brightness, brightness, (n, 1, 1, 1)).astype(np.float32)) for _ in range(2))
+        m = x.mean(dim=(1, 2, 3), keepdim=True)
+        x = ((x - m) * (1 + c) + m * (1 + b)).clamp(0, 1)
+    return x
 
 
 class GanTask(Task):
@@ -39,7 +61,9 @@ class GanTask(Task):
         return seeded_normal((self.o.batch, *self.model.latent_shape), self.o.seed, step, 1)
 
     def batch(self, step):
-        return {"image": self.sampler.batch(step) * 2 - 1, "latent": self._latents(step)}
+        images = augment_images(self.sampler.batch(step), np.random.default_rng([self.o.seed, step, 2]),
+                                shift=self.o.shift, brightness=self.o.brightness)
+        return {"image": images * 2 - 1, "latent": self._latents(step)}
 
     def step(self, batch, update: Update):
         g, d = self.model.generator, self.model.discriminator

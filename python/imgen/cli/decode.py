@@ -1,4 +1,5 @@
-"""``imgen decode MODEL LATENTS -o OUT``: latents (.npy, or .npz from ``imgen encode``) to images."""
+"""``imgen decode MODEL LATENTS -o OUT``: latents (.npy, or .npz from ``imgen encode``, quantised
+codes included) to images."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +10,7 @@ import numpy as np
 
 from ..errors import ImgenError
 from ..generative import Generator, decode, decode_batches
+from ..latent_codes import dequantize, quantizer_from
 from ._args import positive_int
 from ._gen import add_output_arguments, add_session_arguments, check_output, load_for, write_grid, write_images
 
@@ -16,10 +18,11 @@ from ._gen import add_output_arguments, add_session_arguments, check_output, loa
 def add_parser(sub) -> None:
     p = sub.add_parser("decode", help="decode latents to images (VAE decoder or GAN generator)",
                        description="Decode latents: a .npy array (N, *latent_shape), or a .npz written by "
-                                   "`imgen encode` (its 'mean' array; outputs named after the encoded files).")
+                                   "`imgen encode` (its 'mean' array, or its 'codes' dequantised with the stored "
+                                   "quantiser after `imgen encode --bits`; outputs named after the encoded files).")
     p.add_argument("model", help="an .onnx file or the name of a shipped model (task decode or generate)")
     p.add_argument("latents", help="a .npy or .npz file")
-    p.add_argument("--key", default="mean", help=".npz: the array to decode (default: mean)")
+    p.add_argument("--key", default="mean", help=".npz: the array to decode (default: mean, or codes when there is no mean)")
     p.add_argument("--batch-size", type=positive_int, default=64, help="latents per model run (default 64)")
     add_output_arguments(p)
     add_session_arguments(p)
@@ -35,11 +38,18 @@ def read_latents(path: str, key: str) -> tuple[np.ndarray, list[str] | None]:
     if isinstance(data, np.ndarray):
         return data, None
     with data:
+        if key == "mean" and "mean" not in data.files and "codes" in data.files:
+            key = "codes"
         if key not in data.files:
             raise ImgenError(f"{path} has no array {key!r} (it has: {', '.join(data.files)})")
         names = [Path(str(f)).with_suffix("").as_posix().replace("/", "_") for f in data["files"]] \
             if "files" in data.files else None
-        return data[key], names
+        if key != "codes":
+            return data[key], names
+        try:
+            return dequantize(data["codes"], *quantizer_from(data)), names
+        except ValueError as e:
+            raise ImgenError(f"{path}: {e}") from None
 
 
 def main(args: argparse.Namespace) -> int:
