@@ -20,6 +20,7 @@ class DeJpegConfig:
     in_channels: int = 1
     depth: int = 10          # conv layers in all
     width: int = 48          # hidden channels
+    batch_norm: bool = True  # BN after the hidden convs (folded into them on export)
 
 
 class DeJpeg(nn.Module):
@@ -38,11 +39,14 @@ class DeJpeg(nn.Module):
         c, w = config.in_channels, config.width
         layers: list[nn.Module] = [nn.Conv2d(4 * c, w, 3, padding=1), nn.ReLU(inplace=True)]
         for _ in range(config.depth - 2):
-            layers += [nn.Conv2d(w, w, 3, padding=1), nn.ReLU(inplace=True)]
-        last = nn.Conv2d(w, 4 * c, 3, padding=1)
-        nn.init.zeros_(last.weight)   # starts as the identity (the decoded JPEG)
-        nn.init.zeros_(last.bias)
-        layers.append(last)
+            layers.append(nn.Conv2d(w, w, 3, padding=1, bias=not config.batch_norm))
+            if config.batch_norm:
+                layers.append(nn.BatchNorm2d(w, momentum=0.1, eps=1e-4))
+            layers.append(nn.ReLU(inplace=True))
+        for layer in layers:  # He init: PyTorch's default shrinks the signal ~3x per ReLU layer
+            if isinstance(layer, nn.Conv2d):
+                nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+        layers.append(nn.Conv2d(w, 4 * c, 3, padding=1))
         self.model = nn.Sequential(*layers)
 
     @property
