@@ -17,7 +17,7 @@ def test_load_returns_the_wrapper_for_the_task(tmp_path):
     assert type(restore) is imgen.ImageModel and restore.info.task == "restore"
     assert imgen.ImageModel.adopt(restore, "x") is restore
     with pytest.raises(ModelError, match="is a generate model; running images needs a denoise or restore or "
-                                         "translate model"):
+                                         "translate or sr or deblur or jpeg model"):
         imgen.ImageModel.adopt(gen, "running images")
     with pytest.raises(ModelError, match="is a generate model; ImageModel takes a denoise"):
         imgen.ImageModel.open(tmp_path / "g.onnx")

@@ -170,8 +170,16 @@ def test_a_gray_upscaler_on_rgba_resizes_the_alpha(tmp_path, rng):
     out = proc([rgba])[0]
     assert proc.scale == 2 and out.shape == (12, 10, 4)
     np.testing.assert_array_equal(out[..., 3], cv2.resize(rgba[..., 3], (10, 12), interpolation=cv2.INTER_LINEAR))
-    # nearest-neighbour on Y, Cb and Cr: each pixel becomes a 2x2 block of (about) itself
-    np.testing.assert_allclose(out[::2, ::2, :3], rgba[..., :3], atol=1)
+    # a 1-channel upscaler enlarges Y (here nearest-neighbour: each pixel a 2x2 block of itself);
+    # Cb and Cr are enlarged by OpenCV bicubic, as the SR papers do
+    from imgen.processors import _ycc_planes
+
+    flt = proc([rgba.astype(np.float32) / 255])[0]  # float: no clipping to the RGB cube
+    got, src = _ycc_planes(flt, "rgb"), _ycc_planes(rgba, "rgb")
+    np.testing.assert_allclose(got[0][::2, ::2], src[0], atol=1e-5)
+    for c in (1, 2):
+        want = cv2.resize(src[c], (10, 12), interpolation=cv2.INTER_CUBIC)
+        np.testing.assert_allclose(got[c], want, atol=1e-5)
 
 
 def test_pickling_keeps_the_options_and_reloads_the_model_on_first_use(tmp_path, rng):
@@ -197,7 +205,7 @@ def test_a_loaded_model_is_used_as_given_and_checked(tmp_path):
     with pytest.raises(imgen.ImgenError, match="a loaded model was given for a classical-denoiser processor"):
         FrameProcessor(ProcessorOptions(method="wavelet"), model=model)
     gen = om.generator(tmp_path / "g.onnx")
-    with pytest.raises(imgen.ImgenError, match=r"is a generate model; a processor needs a denoise or restore or translate model \(image to image\)"):
+    with pytest.raises(imgen.ImgenError, match=r"is a generate model; a processor needs a denoise or restore or translate or sr or deblur or jpeg model \(image to image\)"):
         FrameProcessor(ProcessorOptions(model=gen))
     with pytest.raises(imgen.ImgenError, match="model file not found"):
         make_processor(model=tmp_path / "missing.onnx")
