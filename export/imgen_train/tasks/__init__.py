@@ -11,6 +11,7 @@ from .base import Task, Update, recalibrate_bn
 from .cyclegan import CycleGANTask
 from .denoise import DenoiseTask
 from .gan import GanTask
+from .inpaint import InpaintTask
 from .vae import VaeTask
 
 
@@ -23,6 +24,6 @@ def _registry(*tasks: type[Task]) -> dict[str, type[Task]]:
     return out
 
 
-TASKS: dict[str, type[Task]] = _registry(DenoiseTask, GanTask, VaeTask, CycleGANTask)
+TASKS: dict[str, type[Task]] = _registry(DenoiseTask, GanTask, VaeTask, CycleGANTask, InpaintTask)
 
-__all__ = ["TASKS", "CycleGANTask", "DenoiseTask", "GanTask", "Task", "Update", "VaeTask", "recalibrate_bn"]
+__all__ = ["TASKS", "CycleGANTask", "DenoiseTask", "GanTask", "InpaintTask", "Task", "Update", "VaeTask", "recalibrate_bn"]
