@@ -128,7 +128,7 @@ def test_only_the_box_around_the_holes_runs(tmp_path):
     out = model(image, mask, context=16)
     assert seen == [(1, 3, 10 + 32, 30 + 32)]
     np.testing.assert_array_equal(out[~mask], image[~mask])
-    with pytest.raises(ValueError, match=r"span 62x42 .*max_side=40"):
+    with pytest.raises(ValueError, match=r"spans 62x42 .*max_side=40"):
         model(image, mask, context=16, max_side=40)
     np.testing.assert_array_equal(model(image, np.zeros((300, 400), bool)), image)
 

@@ -15,13 +15,15 @@ from .classical import METHODS, fill
 from .compose import compose
 from .masks import as_mask, mask_from_alpha, mask_from_colour, read_mask
 from .model import InpaintModel
+from .patchmatch import patchmatch
+from .regions import hole_regions
 
 
 def inpaint(image: np.ndarray, mask: np.ndarray, *, method: str | None = None,
             model: "Model | str | os.PathLike | None" = None, invert: bool = False) -> np.ndarray:
     """``image`` (HWC uint8 / uint16 / float32 0-1) with the pixels where ``mask`` ((H, W) or
     (H, W, C), nonzero = missing; ``invert``: zero = missing) filled by ``method`` (telea, ns,
-    biharmonic) or an inpaint ``model`` (path, shipped name or loaded model).  Same shape and
+    biharmonic, patchmatch) or an inpaint ``model`` (path, shipped name or loaded model).  Same shape and
     dtype; outside the mask the input exactly."""
     image = as_image(image)
     holes = as_mask(mask, image.shape, invert=invert)
@@ -32,5 +34,5 @@ def inpaint(image: np.ndarray, mask: np.ndarray, *, method: str | None = None,
     return fill(image, holes, method)
 
 
-__all__ = ["InpaintModel", "METHODS", "as_mask", "compose", "fill", "inpaint", "mask_from_alpha",
-           "mask_from_colour", "read_mask"]
+__all__ = ["InpaintModel", "METHODS", "as_mask", "compose", "fill", "hole_regions", "inpaint", "mask_from_alpha",
+           "mask_from_colour", "patchmatch", "read_mask"]
