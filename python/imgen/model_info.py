@@ -13,8 +13,8 @@ from .errors import ModelError
 
 SCHEMA_VERSION = 1
 PREFIX = "imgen."
-TASKS = ("denoise", "restore", "generate", "encode", "decode", "translate", "inpaint")
-IMAGE_TASKS = ("denoise", "restore", "translate")
+TASKS = ("denoise", "restore", "generate", "encode", "decode", "translate", "inpaint", "sr", "deblur", "jpeg")
+IMAGE_TASKS = ("denoise", "restore", "translate", "sr", "deblur", "jpeg")
 COLOR_ORDERS = ("rgb", "bgr")
 NOISE_KINDS = ("map", "scalar")
 #: What the image input's channels beyond the colour ones mean: an alpha channel (imgen.channels 4)

@@ -55,7 +55,9 @@ class ProcessorOptions:
     (BT.601, full range) separately, a given sigma scaled to each plane's noise level, and the
     result goes back to the images' colour order (``benchmarks/gray_model_on_colour.py``: this
     beats running on R, G and B by 0.0 / 0.7 / 0.8 dB at sigma 15 / 25 / 50, and luma alone by
-    6-11 dB).  Conversions are listed in :attr:`FrameProcessor.notes`.
+    6-11 dB).  A 1-channel upscaler (scale > 1: a luma SR model, trained on Y as the SR papers
+    do) enlarges Y only; Cb and Cr are enlarged by OpenCV bicubic.  Conversions are listed in
+    :attr:`FrameProcessor.notes`.
     """
 
     model: str | None = None
@@ -196,6 +198,9 @@ class FrameProcessor:
         model = ImageModel.adopt(model, "a processor", hint=" (image to image)")
         if self.options.sigma is not None and not model.takes_noise_level:
             raise ImgenError(f"sigma given, but model {model.name} has no noise-level input")
+        restoring = ("sr", "deblur", "jpeg")
+        if self.options.task in restoring and model.info.task in restoring and model.info.task != self.options.task:
+            raise ImgenError(f"model {model.name} is a {model.info.task} model, not for task {self.options.task}")
         want = self.options.scale
         if want is not None and int(model.info.scale or 1) != want:
             raise ImgenError(f"scale {want} asked for, but model {model.name} upscales by {model.info.scale or 1}")
@@ -236,13 +241,17 @@ class FrameProcessor:
         model, opts = self.model, self.options
         self._note_conversions(images, model.info.channels)
         planes = model.info.channels == 1
-        work, sigmas = [], []
+        scale = int(model.info.scale or 1)
+        work, sigmas, chroma = [], [], []
         sigma = opts.sigma
         for img in images:
             if planes and channel_count(img) > 1:
                 group = _ycc_planes(img, opts.color_order)
+                if scale > 1:  # a luma upscaler: Y through the model, Cb and Cr bicubic (the SR papers' way)
+                    chroma.append([_upscale_plane(p, scale) for p in group[1:]])
+                    group = group[:1]
                 work.append(group)
-                sigmas += [None if sigma is None else sigma * n for n in YCC_NOISE]
+                sigmas += [None if sigma is None else sigma * n for n in YCC_NOISE[:len(group)]]
             else:
                 work.append([img])
                 sigmas.append(sigma)
@@ -252,17 +261,22 @@ class FrameProcessor:
             kwargs["sigma"] = sigmas
         outs = model(flat, tile=opts.tile, overlap=opts.overlap, batch_size=opts.batch_size,
                      color_order=opts.color_order, convert_channels=True, **kwargs)
-        result, k = [], 0
+        result, k, c = [], 0, 0
         for img, group in zip(images, work):
-            got = outs[k:k + len(group)]
-            result.append(_from_ycc_planes(got, img, opts.color_order) if len(group) == 3 else got[0])
+            got = list(outs[k:k + len(group)])
             k += len(group)
+            if planes and channel_count(img) > 1 and scale > 1:
+                got += chroma[c]
+                c += 1
+            result.append(_from_ycc_planes(got, img, opts.color_order) if len(got) == 3 else got[0])
         return result
 
     def _note_conversions(self, images: list[np.ndarray], want: int) -> None:
         for img in images:
             have = channel_count(img)
-            if want == 1 and have > 1:
+            if want == 1 and have > 1 and int(self.model.info.scale or 1) > 1:
+                self.notes.add("1-channel upscaler on colour images: Y through the model, Cb and Cr bicubic")
+            elif want == 1 and have > 1:
                 self.notes.add("1-channel model on colour images: run on Y, Cb and Cr separately, colour kept")
             elif have != want and not (have == 4 and want == 3):
                 self.notes.add(f"{have}-channel images converted to the model's {want} channel(s)")
@@ -377,6 +391,13 @@ def _from_ycc_planes(planes: list[np.ndarray], original: np.ndarray, color_order
     if original.shape[2] == 4:
         out = with_alpha(out, original[..., 3])
     return np.ascontiguousarray(out)
+
+
+def _upscale_plane(plane: np.ndarray, scale: int) -> np.ndarray:
+    """A float32 (H, W) plane enlarged ``scale`` times by OpenCV bicubic (the chroma of a luma SR model)."""
+    from .restoration import upscale
+
+    return upscale(plane, scale, method="bicubic")
 
 
 def _colour_view(image: np.ndarray, color_order: str) -> tuple[np.ndarray, np.ndarray | None]:

@@ -15,9 +15,11 @@ from torch import nn
 
 from .cyclegan import CycleGAN, CycleGANConfig
 from .dcgan import DCGAN, DCGANConfig
+from .dejpeg import DeJpeg, DeJpegConfig
 from .dncnn import DnCNN, DnCNNConfig
 from .ffdnet import FFDNet, FFDNetConfig
 from .gated import GatedInpaint, GatedInpaintConfig
+from .srnet import SRNet, SRNetConfig
 from .vae import VAE, VAEConfig
 
 
@@ -42,6 +44,8 @@ ARCHS: dict[str, ArchEntry] = _registry(
     ("vae", VAE, VAEConfig),
     ("cyclegan", CycleGAN, CycleGANConfig),
     ("gated_inpaint", GatedInpaint, GatedInpaintConfig),
+    ("srnet", SRNet, SRNetConfig),
+    ("dejpeg", DeJpeg, DeJpegConfig),
 )
 
 
@@ -77,4 +81,4 @@ def task_of(name: str) -> str:
 
 
 __all__ = ["ARCHS", "ArchEntry", "CycleGAN", "CycleGANConfig", "DCGAN", "DCGANConfig", "DnCNN", "DnCNNConfig",
-           "FFDNet", "FFDNetConfig", "GatedInpaint", "GatedInpaintConfig", "VAE", "VAEConfig", "build", "config_for", "option_names", "task_of"]
+           "FFDNet", "FFDNetConfig", "GatedInpaint", "GatedInpaintConfig", "SRNet", "SRNetConfig", "DeJpeg", "DeJpegConfig", "VAE", "VAEConfig", "build", "config_for", "option_names", "task_of"]

@@ -24,8 +24,9 @@ CLEAN, NOISY = "clean", "noisy"
 
 @dataclass(frozen=True)
 class Crop:
-    """One crop: image name, sigma (0-255 scale; None for the clean image), what it shows
-    ("clean", "noisy" or a method name) and the pixels (uint8, (H, W) or (H, W, 3), RGB)."""
+    """One crop: image name, sigma (the grid's level_value: the noise sigma on the 0-255 scale for
+    denoising; None for the clean image), what it shows ("clean", "noisy" (the degraded input) or a
+    method name) and the pixels (uint8, (H, W) or (H, W, 3), RGB)."""
 
     image: str
     sigma: float | None
@@ -60,7 +61,11 @@ def crops_from_result(result, size: int = CROP, max_images: int | None = MAX_IMA
             outs = [(m, out) for m, out in outs if out is not None]
             if not outs:
                 continue
-            crops.append(Crop(sample.name, sigma, NOISY, cut(result.protocol.noisy(sample.image, sigma))))
+            if result.config.get("task", "denoise") == "denoise":
+                degraded = result.protocol.noisy(sample.image, sigma)
+            else:  # the input's row (bicubic, jpeg, blurred) is the degraded image at full size
+                degraded = outs[0][1]
+            crops.append(Crop(sample.name, sigma, NOISY, cut(degraded)))
             crops.extend(Crop(sample.name, sigma, m, cut(out)) for m, out in outs)
     return crops
 

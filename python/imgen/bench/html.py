@@ -71,11 +71,27 @@ def _sort_value(v) -> str:
     return "1e308" if v == math.inf else "-1e308" if v == -math.inf else repr(float(v))
 
 
+def _task_name(task: str, kind: str) -> str:
+    name = TASK_NAMES.get(kind, kind)
+    return name if task == "denoise" else name.replace("denoise", task)
+
+
+def _level(r: dict) -> float:
+    """A row's grid position as a number: ``level_value`` (older bench.json files: the sigma)."""
+    v = r.get("level_value", r["sigma"])
+    return v if isinstance(v, (int, float)) else r["sigma"]
+
+
+def _level_label(r: dict) -> str:
+    """The level as the table shows it (older bench.json files: the sigma)."""
+    return str(r["level"]) if "level" in r else f"{r['sigma']:g}"
+
+
 def _best(rows: list[dict]) -> dict[tuple, dict[str, float]]:
     """Per (kind, sigma): the best PSNR, SSIM (highest) and times (lowest)."""
     best: dict[tuple, dict[str, float]] = {}
     for r in rows:
-        b = best.setdefault((r["kind"], r["sigma"]), {})
+        b = best.setdefault((r["kind"], _level(r)), {})
         for key, better in (("psnr", max), ("ssim", max), ("wall_s_per_mpix", min), ("cpu_s_per_mpix", min)):
             v = r[key]
             if isinstance(v, (int, float)) and not math.isnan(v):
@@ -95,7 +111,7 @@ def table(doc: dict) -> str:
                    f'<span class="arrow"></span></th>')
     out.append("</tr></thead><tbody>")
     for r in rows:
-        b = best[(r["kind"], r["sigma"])]
+        b = best[(r["kind"], _level(r))]
         pub = published_psnr(doc["config"], r["method"], r["kind"], r["sigma"])
 
         def cell(key: str, digits: int) -> str:
@@ -105,8 +121,8 @@ def table(doc: dict) -> str:
 
         out.append(f'<tr data-method="{escape(r["method"])}">'
                    f'<td>{escape(r["method"])}</td><td>{escape(r["family"])}</td>'
-                   f'<td>{escape(TASK_NAMES.get(r["kind"], r["kind"]))}</td>'
-                   f'<td data-v="{_sort_value(r["sigma"])}">{r["sigma"]:g}</td>'
+                   f'<td>{escape(_task_name(r.get("task", "denoise"), r["kind"]))}</td>'
+                   f'<td data-v="{_sort_value(_level(r))}">{escape(_level_label(r))}</td>'
                    + cell("psnr", 2) + cell("ssim", 4) + cell("wall_s_per_mpix", 3) + cell("cpu_s_per_mpix", 3)
                    + f'<td data-v="{r["threads"]}">{r["threads"]}</td><td data-v="{r["images"]}">{r["images"]}</td>'
                    + (f'<td data-v="{pub[0]}" title="{escape(pub[1])}">{pub[0]:.2f} <small>{escape(pub[1])}</small></td>'
@@ -128,16 +144,18 @@ def _methods(doc: dict) -> list[tuple[str, str]]:
 
 def chart(doc: dict, colors: dict[str, str]) -> str:
     rows = doc["summary"]
-    panels = sorted({(r["kind"], r["sigma"]) for r in rows}, key=lambda k: (k[0] != "gray", k[1]))
-    svgs = [svgchart.panel(f"{TASK_NAMES.get(k, k)}, σ = {s:g}",
-                           [r for r in rows if (r["kind"], r["sigma"]) == (k, s)], colors) for k, s in panels]
+    panels = sorted({(r["kind"], _level(r)) for r in rows}, key=lambda k: (k[0] != "gray", k[1]))
+    name = doc["config"].get("level_name", "sigma")
+    labels = {(r["kind"], _level(r)): _level_label(r) for r in rows}
+    svgs = [svgchart.panel(f"{_task_name(doc['config'].get('task', 'denoise'), k)}, {'σ' if name == 'sigma' else name} = {labels[(k, s)]}",
+                           [r for r in rows if (r["kind"], _level(r)) == (k, s)], colors) for k, s in panels]
     return (svgchart.legend(_methods(doc), colors) + '<div class="panels">' + "".join(svgs) + "</div>"
             + '<div id="tip" class="tip" hidden></div>')
 
 
 def gallery_data(doc: dict, crops: list[gallery.Crop]) -> list[dict]:
     """Per image: its clean crop and, per sigma, the noisy crop and each method's, with scores."""
-    scores = {(r["image"], float(r["sigma"]), r["method"]): r for r in doc["records"]}
+    scores = {(r["image"], float(_level(r)), r["method"]): r for r in doc["records"]}
     images: dict[str, dict] = {}
     for c in crops:
         img = images.setdefault(c.image, {"name": c.image, "clean": None, "levels": {},

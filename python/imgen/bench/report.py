@@ -22,25 +22,27 @@ FAMILY_NAMES = {"imgen": "imgen (classical)", "learned": "learned model", "peer"
 def format_table(result: BenchResult) -> str:
     rows = result.summary()
     out = io.StringIO()
-    header = f"{'set':5} {'sigma':>5} {'method':24} {'PSNR':>7} {'SSIM':>7} {'s/img':>8} {'s/MP':>8} {'CPU s/MP':>9} {'thr':>3}"
+    level_name = result.config.get("level_name", "sigma")
+    header = f"{'set':5} {level_name:>8} {'method':24} {'PSNR':>7} {'SSIM':>7} {'s/img':>8} {'s/MP':>8} {'CPU s/MP':>9} {'thr':>3}"
     print(header, file=out)
     print("-" * len(header), file=out)
     last = None
     for r in rows:
-        key = (r["kind"], r["sigma"])
+        key = (r["kind"], r["level"])
         if last is not None and key != last:
             print(file=out)
         last = key
-        print(f"{r['kind']:5} {r['sigma']:5g} {r['method']:24} {r['psnr']:7.2f} {r['ssim']:7.4f} "
+        print(f"{r['kind']:5} {r['level']:>8} {r['method']:24} {r['psnr']:7.2f} {r['ssim']:7.4f} "
               f"{r['wall_s']:8.3f} {r['wall_s_per_mpix']:8.3f} {r['cpu_s_per_mpix']:9.3f} {r['threads']:3}", file=out)
-    noisy = {}
-    for r in rows:
-        noisy.setdefault((r["kind"], r["sigma"]), r["psnr_noisy"])
-    print("\nnoisy input PSNR: " + ", ".join(f"{k} sigma {s:g}: {v:.2f}" for (k, s), v in noisy.items()), file=out)
+    if result.config.get("task", "denoise") == "denoise":
+        noisy = {}
+        for r in rows:
+            noisy.setdefault((r["kind"], r["sigma"]), r["psnr_noisy"])
+        print("\nnoisy input PSNR: " + ", ".join(f"{k} sigma {s:g}: {v:.2f}" for (k, s), v in noisy.items()), file=out)
     for name, why in result.notes.items():
         print(f"skipped {name}: {why}", file=out)
     for f in result.failures:
-        print(f"FAILED {f['method']} on {f['image']} at sigma {f['sigma']:g} ({f['stage']}): {f['error']}", file=out)
+        print(f"FAILED {f['method']} on {f['image']} at {level_name} {f['level']} ({f['stage']}): {f['error']}", file=out)
     return out.getvalue()
 
 
@@ -91,12 +93,14 @@ def chart_figure(result: BenchResult):
     rows = [r for r in result.summary() if math.isfinite(r["psnr"]) and r["wall_s_per_mpix"] > 0]
     if not rows:
         return None
-    panels = sorted({(r["kind"], r["sigma"]) for r in rows}, key=lambda k: (k[0] != "gray", k[1]))
+    panels = sorted({(r["kind"], r["level_value"]) for r in rows}, key=lambda k: (k[0] != "gray", k[1]))
+    labels = {(r["kind"], r["level_value"]): r["level"] for r in rows}
+    level_name = result.config.get("level_name", "sigma")
     cols = min(3, len(panels))
     nrows = math.ceil(len(panels) / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(5 * cols, 4 * nrows + 0.5), squeeze=False)
     for ax, (kind, sigma) in zip(axes.flat, panels):
-        pts = [r for r in rows if (r["kind"], r["sigma"]) == (kind, sigma)]
+        pts = [r for r in rows if (r["kind"], r["level_value"]) == (kind, sigma)]
         xs = [math.log10(r["wall_s_per_mpix"]) for r in pts]
         ys = [r["psnr"] for r in pts]
         # Room for the labels: a margin on each side, in log10 units and dB.
@@ -111,7 +115,7 @@ def chart_figure(result: BenchResult):
         ax.set_xscale("log")
         ax.set_xlim(10 ** x0, 10 ** x1)
         ax.set_ylim(y0, y1)
-        ax.set_title(f"{kind}, sigma = {sigma:g}")
+        ax.set_title(f"{kind}, {level_name} = {labels[(kind, sigma)]}")
         ax.set_xlabel("seconds per megapixel (log)")
         ax.set_ylabel("PSNR (dB)")
         ax.grid(True, which="both", alpha=0.3)
@@ -168,6 +172,8 @@ def write_crops(result: BenchResult, path: Path, size: int = 96) -> None:
     col = max(size, max((cv2.getTextSize(n, cv2.FONT_HERSHEY_PLAIN, 0.6, 1)[0][0] + 6 for n in names), default=0))
     col = min(col, 2 * size)
     clean = {c.image: c.pixels for c in crops if c.sigma is None}
+    level_name = result.config.get("level_name", "sigma")
+    labels = {r["level_value"]: r["level"] for r in result.records}
     rows: dict[tuple, list] = {}
     for c in crops:
         if c.sigma is not None:
@@ -183,9 +189,10 @@ def write_crops(result: BenchResult, path: Path, size: int = 96) -> None:
     blocks = []
     for (sigma, image), cs in sorted(rows.items(), key=lambda kv: kv[0][0]):
         name = cell(image, None)  # the row's name above, its sigma in the blank tile
-        cv2.putText(name, f"sigma {sigma:g}", (4, 40), cv2.FONT_HERSHEY_PLAIN, 0.9, (0, 0, 0), 1, cv2.LINE_AA)
+        cv2.putText(name, f"{level_name} {labels.get(sigma, f'{sigma:g}')}", (4, 40), cv2.FONT_HERSHEY_PLAIN, 0.9, (0, 0, 0), 1, cv2.LINE_AA)
         cells = [name, cell("clean", clean.get(image))]
-        cells += [cell(f"noisy {sigma:g}" if c.source == "noisy" else c.source, c.pixels) for c in cs]
+        cells += [cell(f"noisy {sigma:g}" if c.source == "noisy" and level_name == "sigma" else
+                       "input" if c.source == "noisy" else c.source, c.pixels) for c in cs]
         blocks.append(np.concatenate(cells, axis=1))
     width = max(b.shape[1] for b in blocks)
     blocks = [np.pad(b, ((0, 0), (0, width - b.shape[1]), (0, 0)), constant_values=255) for b in blocks]

@@ -12,34 +12,42 @@ from typing import Sequence
 import numpy as np
 from tqdm import tqdm
 
-from .methods import Method, resolve
+from .methods import Method
 from .protocol import Protocol
-from .samples import Sample, builtin_samples, center_crop, folder_samples
+from .samples import Sample, builtin_samples, center_crop, folder_samples, paired_samples
+from .task_base import Case
+from .tasks import get as get_task
 
 
 @dataclass
 class BenchResult:
-    """Per-image records, the summary per (kind, sigma, method), the configuration, notes on
-    methods that could not run here, and failures: {"method", "image", "sigma", "error"} for each
-    run that raised (the rest of the grid still ran)."""
+    """Per-image records, the summary per (task, level, kind, method), the configuration, notes on
+    methods that could not run here, and failures: {"method", "image", "level", "sigma", "error"}
+    for each run that raised (the rest of the grid still ran).  ``level`` is the task's grid value
+    as text ("25" for sigma 25, "2" for SR x2, "10" for JPEG quality 10, "motion19") and
+    ``level_value`` as a number (the level, or its place in the grid for named levels); ``sigma``
+    the input's noise level (0-255 scale; 0 where there is none); ``psnr_noisy`` the degraded
+    input's PSNR (SR: its bicubic enlargement's)."""
 
     records: list[dict]
     config: dict
     notes: dict[str, str] = field(default_factory=dict)
     failures: list[dict] = field(default_factory=list)
-    outputs: dict = field(default_factory=dict, repr=False)  # (sigma, image, method) -> image, for crops
+    outputs: dict = field(default_factory=dict, repr=False)  # (level_value, image, method) -> image, for crops
     samples: list[Sample] = field(default_factory=list, repr=False)
     protocol: Protocol = field(default_factory=Protocol, repr=False)
 
     def summary(self) -> list[dict]:
         groups: dict[tuple, list[dict]] = {}
         for r in self.records:
-            groups.setdefault((r["kind"], r["sigma"], r["method"]), []).append(r)
+            groups.setdefault((r["task"], r["level"], r["kind"], r["method"]), []).append(r)
         rows = []
-        for (kind, sigma, method), rs in groups.items():
+        for (task, level, kind, method), rs in groups.items():
             mpix = sum(r["megapixels"] for r in rs)
             rows.append({
-                "kind": kind, "sigma": sigma, "method": method, "family": rs[0]["family"],
+                "task": task, "level": level, "level_value": rs[0]["level_value"], "kind": kind,
+                "sigma": rs[0]["sigma"], "method": method,
+                "family": rs[0]["family"],
                 "images": len(rs),
                 "psnr": statistics.fmean(r["psnr"] for r in rs),
                 "ssim": statistics.fmean(r["ssim"] for r in rs),
@@ -51,7 +59,10 @@ class BenchResult:
                 "threads": rs[0]["threads"],
             })
         order = {"gray": 0, "color": 1}
-        rows.sort(key=lambda r: (order.get(r["kind"], 2), r["sigma"], -r["psnr"]))
+        levels = {}
+        for r in self.records:  # the grid's order
+            levels.setdefault(r["level"], len(levels))
+        rows.sort(key=lambda r: (order.get(r["kind"], 2), levels[r["level"]], -r["psnr"]))
         return rows
 
 
@@ -62,16 +73,21 @@ TIME_BUDGET_S = 1.0
 DEFAULT_SAMPLE_CROP = 256
 
 
-def _time(method: Method, noisy: np.ndarray, sigma: float, repeats: int):
+def _time(method: Method, degraded: np.ndarray, param, repeats: int):
     walls, cpus, out = [], [], None
     for _ in range(repeats):
         c0, t0 = time.process_time(), time.perf_counter()
-        out = method.run(noisy, sigma)
+        out = method.run(degraded, param)
         walls.append(time.perf_counter() - t0)
         cpus.append(time.process_time() - c0)
         if sum(walls) >= TIME_BUDGET_S:
             break
     return out, statistics.median(walls), statistics.median(cpus)
+
+
+def _warm_up_input(case: Case) -> np.ndarray:
+    """A small crop of the degraded input (8-pixel aligned, so JPEG blocks and SR grids stay whole)."""
+    return np.ascontiguousarray(case.degraded[:64, :64])
 
 
 # CPU features that decide which kernels run (x86 flags from /proc/cpuinfo, Arm "Features").
@@ -121,99 +137,139 @@ def run(
     images: str | os.PathLike | Sequence[Sample] | None = None,
     methods: Sequence[str] | None = None,
     models: Sequence[str] | None = None,
-    sigmas: Sequence[float] = (15, 25, 50),
+    sigmas: Sequence[float] | None = None,
     protocol: Protocol = Protocol(),
     crop: int | None = None,
     repeats: int = 3,
     threads: int | None = None,
     keep_outputs: bool = False,
     progress: bool = True,
+    task: str = "denoise",
+    levels: Sequence | None = None,
+    lr_dir: str | os.PathLike | None = None,
 ) -> BenchResult:
-    """Benchmark denoisers on a grid; returns per-image records and a summary.
+    """Benchmark a restoration task on a grid of methods x levels x images; returns per-image
+    records and a summary.
 
+    task: a name from bench.tasks.TASKS ("denoise" (default), "sr", "deblur", "jpeg"); levels: its
+        grid (denoise: sigmas on the 0-255 scale, also accepted as ``sigmas``; sr: scales; jpeg:
+        qualities; deblur: kernel names); None = the task's default.
     images: a folder, a list of Samples, or None for scikit-image's bundled photographs (centre
         256x256 crops unless `crop` says otherwise, so that the default grid takes minutes).
-    methods: names from methods.CLASSICAL + methods.PEERS (None = all); models: learned models by
-    name or path (None = the shipped ones).  sigmas on the 0-255 scale.  Each method is warmed
-    up on a small crop, then timed as the median of up to `repeats` runs per image (wall and CPU;
-    fewer once the runs add up to a second).
-    A method that raises is recorded in ``failures`` (one that fails its warm-up is not run
-    again) and the rest of the grid goes on.
-    Raises ValueError for bad options (sigma <= 0, empty folder, unknown method).
+    lr_dir: SR only: a folder of low-resolution images paired with ``images`` by name (a clean
+        file ``X_HR.png`` pairs with ``X_LR.png``, others with the same name), used instead of
+        downscaling.
+    methods: the task's classical/peer method names (None = all); models: learned models by name
+    or path (None = the shipped ones of the task).  Each method is warmed up on a small crop,
+    then timed as the median of up to `repeats` runs per image (wall and CPU; fewer once the runs
+    add up to a second).  The degraded input itself is a row (``bicubic``, ``jpeg``, ``blurred``)
+    for the restoration tasks.  A method that raises is recorded in ``failures`` (one that fails
+    its warm-up is not run again) and the rest of the grid goes on.
+    Raises ValueError for bad options (bad levels, empty folder, unknown task or method).
     """
     from .. import get_num_threads, set_num_threads
 
-    sigmas = [float(s) for s in sigmas]
-    if not sigmas or any(not (s > 0 and np.isfinite(s)) for s in sigmas):
-        raise ValueError(f"sigmas must be positive numbers, got {sigmas}")
+    bench_task = get_task(task)
+    if sigmas is not None and levels is not None:
+        raise ValueError("give sigmas or levels, not both")
+    if sigmas is not None and task != "denoise":
+        raise ValueError(f"sigmas are the denoise task's levels; task {task} takes levels "
+                         f"({bench_task.level_name})")
+    grid = bench_task.check_levels(sigmas if sigmas is not None else
+                                   levels if levels is not None else bench_task.default_levels)
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats}")
     if crop is not None and crop < 16:
         raise ValueError(f"crop must be at least 16 pixels, got {crop}")
+    if lr_dir is not None and task != "sr":
+        raise ValueError(f"lr_dir (paired low-resolution files) is for task sr, not {task}")
     threads = threads or os.cpu_count() or 1
     if images is None:
+        if lr_dir is not None:
+            raise ValueError("lr_dir needs images (the high-resolution folder it pairs with)")
         samples = builtin_samples()
         crop = DEFAULT_SAMPLE_CROP if crop is None else crop
     elif isinstance(images, (str, os.PathLike)):
-        samples = folder_samples(images)
+        samples = folder_samples(images) if lr_dir is None else paired_samples(images, lr_dir, grid)
     else:
         samples = list(images)
     if not samples:
         raise ValueError("no images to benchmark")
     if crop:
+        if lr_dir is not None:
+            raise ValueError("crop cannot be used with paired LR files (they would no longer match)")
         samples = [center_crop(s, crop) for s in samples]
     previous_threads = get_num_threads()
     set_num_threads(threads)
     try:
-        chosen, notes = resolve(methods, models, threads)
+        chosen, notes = bench_task.methods(methods, models, threads)
         for m in chosen:
             if not any(m.supports(s.image) for s in samples):
                 notes[m.name] = "no image of the kind it takes (gray/colour)"
-        tasks = [(sig, s, m) for sig in sigmas for s in samples for m in chosen if m.supports(s.image)]
         records, outputs, failures = [], {}, []
+        n_runs = len(grid) * sum(1 + sum(m.supports(s.image) for m in chosen) for s in samples)
         warmed: set[str] = set()
         broken: set[str] = set()  # failed their warm-up: skipped for the rest of the grid
-        with tqdm(total=len(tasks), desc="bench", unit="run", disable=not progress, file=sys.stderr) as bar:
-            for sigma, sample, method in tasks:
-                bar.set_postfix_str(f"sigma {sigma:g} {sample.name} {method.name}")
-                if method.name in broken:
+        with tqdm(total=n_runs, desc=f"bench {task}", unit="run", disable=not progress, file=sys.stderr) as bar:
+            for level in grid:
+                label = bench_task.level_label(level)
+                value = float(level) if isinstance(level, (int, float)) else float(grid.index(level) + 1)
+                scoring = bench_task.protocol(protocol, level)
+                for sample in samples:
+                    case = bench_task.case(sample, level, scoring)
+                    as_is = np.asarray(bench_task.as_output(case), np.float32)
+                    base_scores = bench_task.score(scoring, case, as_is)
+                    h, w = case.reference.shape[:2]
+
+                    def record(name: str, family: str, scores: dict, wall: float, cpu: float, threads_: int) -> dict:
+                        return {"task": task, "level": label, "level_value": value, "sigma": case.sigma, "image": sample.name,
+                                "kind": "color" if sample.is_color else "gray", "method": name, "family": family,
+                                "height": h, "width": w, **scores, "psnr_noisy": base_scores["psnr"],
+                                "wall_s": wall, "cpu_s": cpu, "megapixels": h * w / 1e6, "threads": threads_}
+
+                    if bench_task.input_row is not None:
+                        records.append(record(bench_task.input_row, "input", base_scores, 0.0, 0.0, 1))
+                        if keep_outputs:
+                            outputs[(value, sample.name, bench_task.input_row)] = as_is
                     bar.update(1)
-                    continue
-                noisy = protocol.noisy(sample.image, sigma)
-                try:
-                    if method.name not in warmed:
-                        stage = "warm-up"
-                        method.run(np.ascontiguousarray(noisy[:64, :64]), sigma / 255.0)
-                        warmed.add(method.name)
-                    stage = "run"
-                    out, wall, cpu = _time(method, noisy, sigma / 255.0, repeats)
-                    out = np.asarray(out, np.float32)
-                    if out.shape != sample.image.shape:
-                        raise RuntimeError(f"returned shape {out.shape} for {sample.image.shape}")
-                except Exception as e:  # one method's failure must not end the benchmark
-                    failures.append({"method": method.name, "image": sample.name, "sigma": sigma,
-                                     "stage": stage, "error": f"{type(e).__name__}: {e}"})
-                    if stage == "warm-up":
-                        broken.add(method.name)
-                    bar.update(1)
-                    continue
-                h, w = sample.image.shape[:2]
-                records.append({
-                    "sigma": sigma, "image": sample.name, "kind": "color" if sample.is_color else "gray",
-                    "method": method.name, "family": method.family, "height": h, "width": w,
-                    "psnr": protocol.psnr(sample.image, out), "ssim": protocol.ssim(sample.image, out),
-                    "psnr_noisy": protocol.psnr(sample.image, noisy),
-                    "wall_s": wall, "cpu_s": cpu, "megapixels": h * w / 1e6, "threads": method.threads,
-                })
-                if keep_outputs:
-                    outputs[(sigma, sample.name, method.name)] = out
-                bar.update(1)
+                    for method in chosen:
+                        if not method.supports(sample.image):
+                            continue
+                        bar.set_postfix_str(f"{bench_task.level_name} {label} {sample.name} {method.name}")
+                        if method.name in broken:
+                            bar.update(1)
+                            continue
+                        try:
+                            if method.name not in warmed:
+                                stage = "warm-up"
+                                method.run(_warm_up_input(case), case.param)
+                                warmed.add(method.name)
+                            stage = "run"
+                            out, wall, cpu = _time(method, case.degraded, case.param, repeats)
+                            out = np.asarray(out, np.float32)
+                            if out.shape != case.reference.shape:
+                                raise RuntimeError(f"returned shape {out.shape} for {case.reference.shape}")
+                        except Exception as e:  # one method's failure must not end the benchmark
+                            failures.append({"method": method.name, "image": sample.name, "level": label,
+                                             "sigma": case.sigma, "stage": stage, "error": f"{type(e).__name__}: {e}"})
+                            if stage == "warm-up":
+                                broken.add(method.name)
+                            bar.update(1)
+                            continue
+                        records.append(record(method.name, method.family, bench_task.score(scoring, case, out),
+                                              wall, cpu, method.threads))
+                        if keep_outputs:
+                            outputs[(value, sample.name, method.name)] = out
+                        bar.update(1)
     finally:
         set_num_threads(previous_threads)
     config = {
-        "sigmas": sigmas, "images": [s.name for s in samples],
+        "task": task, "level_name": bench_task.level_name, "levels": grid,
+        "sigmas": grid if task == "denoise" else [], "images": [s.name for s in samples],
         "image_source": "scikit-image samples" if images is None else str(images) if isinstance(images, (str, os.PathLike)) else "given",
-        "methods": [m.name for m in chosen], "method_notes": {m.name: m.note for m in chosen if m.note},
+        "lr_dir": None if lr_dir is None else str(lr_dir),
+        "methods": ([bench_task.input_row] if bench_task.input_row else []) + [m.name for m in chosen],
+        "method_notes": {m.name: m.note for m in chosen if m.note},
         "protocol": asdict(protocol), "crop": crop, "repeats": repeats, "threads": threads,
         "machine": _machine(),
         "versions": _versions(), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),

@@ -15,10 +15,12 @@ SAMPLE_COLOR = ("astronaut", "coffee", "chelsea")
 
 @dataclass(frozen=True)
 class Sample:
-    """A clean image, float32 in [0, 1]: gray (H, W) or RGB (H, W, 3)."""
+    """A clean image, float32 in [0, 1]: gray (H, W) or RGB (H, W, 3); ``lr``: its paired
+    low-resolution version (same layout) for SR from given files, else None."""
 
     name: str
     image: np.ndarray
+    lr: np.ndarray | None = None
 
     @property
     def is_color(self) -> bool:
@@ -46,18 +48,42 @@ def builtin_samples(gray: bool = True, color: bool = True) -> list[Sample]:
     return [Sample(n, _to_float(getattr(data, n)())) for n in names]
 
 
+def _read_rgb(path: Path) -> np.ndarray:
+    img = read_image(path)
+    if img.ndim == 3:
+        img = img[..., 2::-1] if img.shape[2] >= 3 else img[..., 0]
+    return _to_float(np.ascontiguousarray(img))
+
+
 def folder_samples(folder: str | Path) -> list[Sample]:
     """Every image in a folder (sorted, not recursive); BGR files become RGB."""
     try:
         files = images_in(folder)
     except ValueError as e:
         raise ValueError(f"--images: {e}") from None
+    return [Sample(p.stem, _read_rgb(p)) for p in files]
+
+
+def paired_samples(folder: str | Path, lr_folder: str | Path, scales) -> list[Sample]:
+    """HR images of ``folder`` with their LR files from ``lr_folder`` (one scale): where names end
+    in ``_HR`` (Set5's layout: both in one folder), ``X_HR`` pairs with ``X_LR``; otherwise the
+    same name.  Raises ValueError naming a missing partner."""
+    if len(scales) != 1:
+        raise ValueError(f"paired LR files are for one scale, got {len(scales)} scales")
+    try:
+        files = images_in(folder)
+        lr_files = {p.stem: p for p in images_in(lr_folder)}
+    except ValueError as e:
+        raise ValueError(f"--images/--lr-dir: {e}") from None
+    if any(p.stem.endswith("_HR") for p in files):
+        files = [p for p in files if p.stem.endswith("_HR")]
     out = []
     for p in files:
-        img = read_image(p)
-        if img.ndim == 3:
-            img = img[..., 2::-1] if img.shape[2] >= 3 else img[..., 0]
-        out.append(Sample(p.stem, _to_float(np.ascontiguousarray(img))))
+        want = p.stem[:-3] + "_LR" if p.stem.endswith("_HR") else p.stem
+        if want not in lr_files:
+            raise ValueError(f"no low-resolution file {want}.* in {lr_folder} for {p.name}")
+        name = p.stem[:-3] if p.stem.endswith("_HR") else p.stem
+        out.append(Sample(name, _read_rgb(p), _read_rgb(lr_files[want])))
     return out
 
 

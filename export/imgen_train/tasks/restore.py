@@ -1,0 +1,141 @@
+"""Restoration beyond noise: super-resolution (``sr``) and JPEG artefact removal (``jpeg``).
+
+Degraded/clean pairs come from ``imgen.degrade`` — the functions the benchmark uses — so a model
+learns exactly the degradation it is measured on: MATLAB-bicubic downscaling (whole images shrunk
+once, aligned LR/HR patches cut from them) and real JPEG round trips (each patch at a quality
+drawn from ``--quality LOW,HIGH``).  Loss: MSE or L1 on [0, 1] images.  Validation: PSNR of whole
+held-out images (for SR on the gray/Y plane with ``scale`` pixels shaved, the SR convention).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from imgen import degrade
+
+from ..data import augment, list_images, read_image
+from .base import Task, Update
+from .denoise import psnr
+
+
+def _to_t(a: np.ndarray) -> torch.Tensor:
+    """(H, W, C) uint8 -> (1, C, H, W) float32 in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)).astype(np.float32) / 255.0)[None]
+
+
+def _split(o) -> tuple[list, list]:
+    """(training files, validation files): --val-dir, else the last --val-count of --train-dir."""
+    files = list_images(o.train_dir)
+    if o.val_dir:
+        return files, list_images(o.val_dir)
+    return files[:-o.val_count], files[-o.val_count:]
+
+
+def _crop_to(img: np.ndarray, multiple: int) -> np.ndarray:
+    h, w = img.shape[0] - img.shape[0] % multiple, img.shape[1] - img.shape[1] % multiple
+    return img[:h, :w]
+
+
+def _quality_range(text: str) -> tuple[int, int]:
+    parts = [p for p in str(text).replace("-", ",").split(",") if p.strip()]
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) == 1:
+        values *= 2
+    if len(values) != 2 or not 1 <= values[0] <= values[1] <= 100:
+        raise ValueError(f"--quality must be 'Q' or 'LOW,HIGH' with 1 <= LOW <= HIGH <= 100, got {text!r}")
+    return values[0], values[1]
+
+
+class _PairTask(Task):
+    """Shared loop of the paired restoration tasks: ``batch`` -> {"degraded", "clean"}."""
+
+    losses = ("loss",)
+    val_metric = "psnr"
+    shave = 0
+
+    def step(self, batch, update: Update):
+        diff = self.model(batch["degraded"]).float() - batch["clean"]
+        loss = diff.abs().mean() if self.o.loss == "l1" else diff.square().mean()
+        update("model", loss)
+        return {"loss": loss}
+
+    @torch.no_grad()
+    def validate(self) -> float:
+        self.model.eval()
+        s, scores = self.shave, []
+        for degraded, clean in self.val:
+            out = self.model(degraded.to(self.device)).clamp(0, 1).cpu()
+            if s:
+                out, clean = out[..., s:-s, s:-s], clean[..., s:-s, s:-s]
+            # 8-bit outputs, as a saved image is scored
+            scores.append(psnr(torch.round(out * 255) / 255, clean))
+        self.model.train()
+        return sum(scores) / len(scores)
+
+
+class SRTask(_PairTask):
+    """LR -> HR for an SRNet of ``scale``; ``--patch`` is the HR patch side (a multiple of scale)."""
+
+    name = "sr"
+
+    def __init__(self, model, options, device):
+        super().__init__(model, options, device)
+        o, s = options, model.scale
+        if o.patch % s:
+            raise ValueError(f"--patch {o.patch} (the HR patch) must be a multiple of the scale {s}")
+        self.shave = s
+        train, val = _split(o)
+        self.hr = [_crop_to(read_image(f, o.channels), s) for f in train]
+        self.lr = [degrade.downscale(im, s) for im in self.hr]
+        val_hr = [_crop_to(read_image(f, o.channels), s) for f in val]
+        self.val = [(_to_t(degrade.downscale(im, s)), _to_t(im)) for im in val_hr]
+
+    def batch(self, step):
+        rng = np.random.default_rng([self.o.seed, step])
+        s, p = self.model.scale, self.o.patch // self.model.scale
+        which = rng.integers(0, len(self.hr), self.o.batch)
+        modes = rng.integers(0, 8, self.o.batch)
+        lo, hi = [], []
+        for i, mode in zip(which, modes):
+            lr, hr = self.lr[i], self.hr[i]
+            y, x = rng.integers(0, lr.shape[0] - p + 1), rng.integers(0, lr.shape[1] - p + 1)
+            lo.append(augment(lr[y:y + p, x:x + p], int(mode)))
+            hi.append(augment(hr[s * y:s * (y + p), s * x:s * (x + p)], int(mode)))
+        return {"degraded": torch.cat([_to_t(a) for a in lo]), "clean": torch.cat([_to_t(a) for a in hi])}
+
+
+class JpegTask(_PairTask):
+    """Decoded JPEG -> original, qualities uniform in ``--quality LOW,HIGH`` (validated at LOW)."""
+
+    name = "jpeg"
+
+    def __init__(self, model, options, device):
+        super().__init__(model, options, device)
+        o = options
+        self.low, self.high = _quality_range(o.quality)
+        train, val = _split(o)
+        self.images = [read_image(f, o.channels) for f in train]
+        small = [im.shape for im in self.images if min(im.shape[:2]) < o.patch]
+        if small:
+            raise ValueError(f"{len(small)} training image(s) are smaller than the patch size {o.patch}")
+        val_clean = [_crop_to(read_image(f, o.channels), 8) for f in val]
+        self.val = [(_to_t(degrade.jpeg(im, self.low)), _to_t(im)) for im in val_clean]
+
+    def batch(self, step):
+        rng = np.random.default_rng([self.o.seed, step])
+        p = self.o.patch
+        which = rng.integers(0, len(self.images), self.o.batch)
+        modes = rng.integers(0, 8, self.o.batch)
+        qualities = rng.integers(self.low, self.high + 1, self.o.batch)
+        deg, clean = [], []
+        for i, mode, q in zip(which, modes, qualities):
+            img = self.images[i]
+            y, x = rng.integers(0, img.shape[0] - p + 1), rng.integers(0, img.shape[1] - p + 1)
+            patch = np.ascontiguousarray(augment(img[y:y + p, x:x + p], int(mode)))
+            deg.append(degrade.jpeg(patch, int(q)).reshape(patch.shape))
+            clean.append(patch)
+        return {"degraded": torch.cat([_to_t(a) for a in deg]), "clean": torch.cat([_to_t(a) for a in clean])}

@@ -1,0 +1,50 @@
+"""``imgen bench --task deblur``: blur by a known kernel (imgen.degrade.blur, reflect borders) plus
+Gaussian noise of ``NOISE_SIGMA`` (0-255 scale, 1 %, seeded by the protocol); the blurred image is
+the input's row, Wiener and Richardson-Lucy (scikit-image, given the true kernel) and learned
+models restore it.  Levels are kernel names from imgen.degrade.fixed_kernels."""
+from __future__ import annotations
+
+import importlib.util
+
+from .. import degrade
+from .methods import Method
+from .task_base import BenchTask, Case, learned_methods, pick
+
+NOISE_SIGMA = 2.55
+
+
+class DeblurTask(BenchTask):
+    name = "deblur"
+    level_name = "kernel"
+    default_levels = tuple(degrade.fixed_kernels())
+    input_row = "blurred"
+
+    def check_levels(self, levels):
+        levels = [str(k) for k in super().check_levels(levels)]
+        known = tuple(degrade.fixed_kernels())
+        bad = [k for k in levels if k not in known]
+        if bad:
+            raise ValueError(f"unknown kernel(s) {', '.join(bad)}; known: {', '.join(known)}")
+        return levels
+
+    def case(self, sample, level, protocol):
+        blurred = degrade.blur(sample.image, level, NOISE_SIGMA / 255.0, seed=protocol.seed)
+        return Case(blurred, level, sample.image, sigma=NOISE_SIGMA)
+
+    def methods(self, names, models, threads):
+        from ..restoration import richardson_lucy, wiener
+
+        notes = {}
+        table: dict[str, Method] = {}
+        if importlib.util.find_spec("skimage") is not None:
+            table["wiener"] = Method("wiener", "peer", 1, lambda x, k: wiener(x, k), note="scikit-image, true kernel")
+            table["richardson_lucy"] = Method("richardson_lucy", "peer", 1, lambda x, k: richardson_lucy(x, k),
+                                              note="scikit-image, true kernel")
+        else:
+            notes = {n: "scikit-image is not installed (pip install 'imgen[restore]')"
+                     for n in ("wiener", "richardson_lucy") if names is None or n in names}
+            names = [n for n in (names or []) if n not in notes] if names is not None else None
+        return pick(table, names, self.name) + learned_methods(models, self.name, threads), notes
+
+    def known_methods(self):
+        return ("wiener", "richardson_lucy")

@@ -1,0 +1,105 @@
+"""What a benchmark task is (the table of tasks is tasks.py): a ``BenchTask`` turns a clean sample
+and one level of its grid (a noise sigma, an SR scale, a JPEG quality, a blur kernel, ...) into a
+:class:`Case` — the methods' input, the parameter handed to every method, the reference to score
+against — and names the methods that can run on it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Sequence
+
+import numpy as np
+
+from .methods import Method
+from .protocol import Protocol
+from .samples import Sample
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark input: ``degraded`` (float32 HWC in [0, 1], may be smaller than the
+    reference for SR) given to each method with ``param``; ``reference`` the clean image the
+    outputs are scored against; ``sigma`` the input's noise level on the 0-255 scale (0 if none)."""
+
+    degraded: np.ndarray
+    param: Any
+    reference: np.ndarray
+    sigma: float = 0.0
+
+
+class BenchTask:
+    """One row of the task table.  Subclasses set the class attributes and implement ``case``
+    and ``methods``.
+
+    level_name: what the grid's levels are ("sigma", "scale", "quality", "kernel", ...).
+    default_levels: the grid when the caller gives none.
+    input_row: the name of the row that scores the degraded input itself ("bicubic" for SR, "jpeg",
+        "blurred"), or None (denoise: the noisy input's PSNR is the ``psnr_noisy`` column only).
+    """
+
+    name: ClassVar[str]
+    level_name: ClassVar[str]
+    default_levels: ClassVar[tuple]
+    input_row: ClassVar[str | None] = None
+
+    def check_levels(self, levels: Sequence) -> list:
+        """The levels, validated (ValueError naming what is accepted)."""
+        levels = list(levels)
+        if not levels:
+            raise ValueError(f"task {self.name} needs at least one {self.level_name}")
+        return levels
+
+    def level_label(self, level) -> str:
+        """The level as the tables show it."""
+        return f"{level:g}" if isinstance(level, (int, float)) else str(level)
+
+    def protocol(self, base: Protocol, level) -> Protocol:
+        """How ``level`` is scored (SR: on Y with the scale shaved unless the caller said otherwise)."""
+        return base
+
+    def case(self, sample: Sample, level, protocol: Protocol) -> Case:
+        raise NotImplementedError
+
+    def as_output(self, case: Case) -> np.ndarray:
+        """The degraded input at the reference's size, scored as ``psnr_noisy`` and as the
+        ``input_row`` (SR: its bicubic enlargement)."""
+        return case.degraded
+
+    def score(self, protocol: Protocol, case: Case, out: np.ndarray) -> dict[str, float]:
+        """The record's scores for one output: {"psnr", "ssim"} (a task may add its own keys)."""
+        return {"psnr": protocol.psnr(case.reference, out), "ssim": protocol.ssim(case.reference, out)}
+
+    def methods(self, names: Sequence[str] | None, models: Sequence[str] | None,
+                threads: int) -> tuple[list[Method], dict[str, str]]:
+        """(methods to run, {name: why it cannot run here}); unknown names raise ValueError."""
+        raise NotImplementedError
+
+    def known_methods(self) -> tuple[str, ...]:
+        return ()
+
+
+def pick(table: dict[str, Method], names: Sequence[str] | None, task: str) -> list[Method]:
+    """The methods of ``table`` named (all when None), in the table's order; unknown names raise."""
+    wanted = list(table) if names is None else list(names)
+    unknown = [n for n in wanted if n not in table]
+    if unknown:
+        raise ValueError(f"unknown method(s) {', '.join(unknown)} for task {task}; known: {', '.join(table)} "
+                         f"(learned models go in --models)")
+    return [table[n] for n in table if n in wanted]
+
+
+def learned_methods(models: Sequence[str] | None, task: str, threads: int) -> list[Method]:
+    """Learned models of ``task`` as bench methods ``run(x, param)``: the given files/names, or the
+    shipped models of that task when None.  Each runs through imgen's processor, exactly as
+    ``imgen restore --task TASK --model M`` would (a gray model on colour images: see processors)."""
+    from ..engine import Model, shipped_models
+    from ..processors import FrameProcessor, ProcessorOptions
+
+    names = ([n for n in shipped_models() if Model.open(n, threads=1).info.task == task]
+             if models is None else list(models))
+    out = []
+    for name in names:
+        proc = FrameProcessor(ProcessorOptions(model=str(name), task=task, threads=threads))
+        model = proc.model
+        out.append(Method(model.name, "learned", threads, lambda x, p, proc=proc: proc([x])[0],
+                          note=f"{model.info.channels}-channel model, {model.provider}"))
+    return out

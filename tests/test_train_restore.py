@@ -1,0 +1,153 @@
+"""imgen_train tasks/restore.py: SR and JPEG training on tiny images, export with task metadata,
+the exported SR model through imgen (tiled = whole, luma SR on colour images)."""
+from __future__ import annotations
+
+import csv
+
+import cv2
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="imgen_train needs torch (pip install torch, then imgen[train])")
+
+import imgen  # noqa: E402
+from imgen import degrade  # noqa: E402
+from imgen_train.train import TrainOptions, train  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def image_dir(tmp_path_factory):
+    """Gray images with edges and texture (what SR and JPEG both have to restore)."""
+    rng = np.random.default_rng(0)
+    folder = tmp_path_factory.mktemp("imgs")
+    yy, xx = np.mgrid[0:48, 0:48]
+    for k in range(6):
+        img = 128 + 60 * np.sin(xx / (2 + k / 3)) * np.cos(yy / 3) + 50 * (xx + yy > 40 + 3 * k)
+        cv2.imwrite(str(folder / f"{k}.png"), np.clip(img + rng.normal(0, 2, img.shape), 0, 255).astype(np.uint8))
+    return folder
+
+
+def _options(image_dir, out, **kw):
+    base = dict(train_dir=str(image_dir), out=str(out), depth=3, width=8, patch=16, batch=8, iters=30, lr=3e-3,
+                val_count=2, val_every=10, ckpt_every=10, log_every=10, threads=1, progress=False, seed=1)
+    base.update(kw)
+    return TrainOptions(**base)
+
+
+def _val(path):
+    with open(path) as f:
+        return [float(r["val_psnr"]) for r in csv.DictReader(f) if r["val_psnr"]]
+
+
+@pytest.fixture(scope="module")
+def sr_run(image_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("sr")
+    result = train(_options(image_dir, out / "run", arch="srnet", scale=2))
+    return out, result
+
+
+def test_sr_training_validates_and_checkpoints(sr_run):
+    out, result = sr_run
+    assert len(_val(out / "run" / "log.csv")) == 3 and result["step"] == 30
+    assert np.isfinite(result["best_psnr"]) and (out / "run" / "best.pt").exists()
+
+
+def test_untrained_srnet_is_bicubic_and_validation_scores_it(image_dir):
+    """The last conv starts at zero, so the net is OpenCV-equivalent bicubic (a = -0.75), and the
+    task's validation PSNR (8-bit, scale shaved) is bicubic's, computed here independently."""
+    from imgen_train import archs
+    from imgen_train.tasks import TASKS
+
+    o = _options(image_dir, "unused", arch="srnet", scale=2)
+    net = archs.build("srnet", in_channels=1, scale=2, depth=3, width=8)
+    task = TASKS["sr"](net, o, torch.device("cpu"))
+    scores = []
+    for lr, hr in task.val:
+        up = cv2.resize(lr[0, 0].numpy(), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+        up = np.round(np.clip(up, 0, 1) * 255) / 255
+        diff = (up - hr[0, 0].numpy())[2:-2, 2:-2]
+        scores.append(10 * np.log10(1 / np.mean(diff.astype(np.float64) ** 2)))
+    assert task.validate() == pytest.approx(np.mean(scores), abs=0.02)
+
+
+def test_sr_batches_are_aligned_lr_hr_pairs(image_dir):
+    from imgen_train import archs
+    from imgen_train.tasks import TASKS
+
+    o = _options(image_dir, "unused", arch="srnet", scale=2)
+    task = TASKS["sr"](archs.build("srnet", in_channels=1, scale=2, depth=3, width=8), o, torch.device("cpu"))
+    a, b = task.batch(5), task.batch(5)
+    assert torch.equal(a["degraded"], b["degraded"])  # seeded by (seed, step)
+    assert a["degraded"].shape == (8, 1, 8, 8) and a["clean"].shape == (8, 1, 16, 16)
+    # the LR patch is the MATLAB-bicubic shrink of its HR patch (away from the patch border)
+    hr = (a["clean"][0, 0].numpy() * 255).round().astype(np.uint8)
+    lr = degrade.downscale(hr, 2).astype(np.float32) / 255
+    np.testing.assert_allclose(a["degraded"][0, 0, 2:-2, 2:-2].numpy(), lr[2:-2, 2:-2], atol=2 / 255)
+
+
+def test_sr_patch_must_be_a_multiple_of_the_scale(image_dir, tmp_path):
+    with pytest.raises(ValueError, match="multiple of the scale 3"):
+        train(_options(image_dir, tmp_path / "r", arch="srnet", scale=3, patch=16))
+
+
+@pytest.fixture(scope="module")
+def sr_onnx(sr_run):
+    from imgen_train.convert import export_checkpoint
+
+    out, _ = sr_run
+    export_checkpoint(out / "run" / "best.pt", out / "sr.onnx")
+    return out / "sr.onnx"
+
+
+def test_sr_export_metadata(sr_onnx):
+    model = imgen.load(str(sr_onnx), providers=["cpu"])
+    assert model.info.task == "sr" and model.info.scale == 2 and model.info.channels == 1
+    assert model(np.zeros((15, 9), np.uint8)).shape == (30, 18)
+
+
+def test_learned_sr_tiled_matches_whole(sr_onnx):
+    model = imgen.load(str(sr_onnx), providers=["cpu"])
+    img = np.random.default_rng(3).random((70, 93), dtype=np.float32)
+    whole = model(img, tile=0)
+    tiled = model(img, tile=32, overlap=12)
+    assert whole.shape == tiled.shape == (140, 186)
+    np.testing.assert_allclose(tiled, whole, atol=1e-5)
+
+
+def test_luma_sr_model_on_colour_keeps_bicubic_chroma(sr_onnx):
+    from imgen.processors import FrameProcessor, ProcessorOptions, _ycc_planes
+
+    from skimage import data
+
+    rgb = data.astronaut()[100:140, 150:186]
+    proc = FrameProcessor(ProcessorOptions(model=str(sr_onnx), task="sr", scale=2))
+    out = proc([rgb])[0]
+    assert out.shape == (80, 72, 3) and out.dtype == np.uint8
+    assert any("Cb and Cr bicubic" in n for n in proc.notes)
+    cb_out = _ycc_planes(out, "rgb")[1]
+    cb_bicubic = cv2.resize(_ycc_planes(rgb, "rgb")[1], (72, 80), interpolation=cv2.INTER_CUBIC)
+    assert np.abs(cb_out - cb_bicubic).max() < 3 / 255  # chroma: bicubic up to 8-bit rounding
+
+
+def test_sr_model_refused_for_another_task(sr_onnx):
+    from imgen.errors import ImgenError
+
+    with pytest.raises(ImgenError, match="is a sr model, not for task jpeg"):
+        imgen.restore(np.zeros((16, 16), np.uint8), task="jpeg", model=str(sr_onnx))
+
+
+def test_jpeg_training_and_export(image_dir, tmp_path):
+    from imgen_train.convert import export_checkpoint
+
+    result = train(_options(image_dir, tmp_path / "run", arch="dejpeg", quality="10,30", iters=20))
+    assert np.isfinite(result["best_psnr"])
+    export_checkpoint(tmp_path / "run" / "best.pt", tmp_path / "j.onnx")
+    model = imgen.load(str(tmp_path / "j.onnx"), providers=["cpu"])
+    assert model.info.task == "jpeg" and model.info.scale == 1
+    assert imgen.restore(np.full((24, 20), 90, np.uint8), task="jpeg", model=str(tmp_path / "j.onnx")).shape == (24, 20)
+
+
+@pytest.mark.parametrize("quality", ["0,10", "40,10", "x", "10,200"])
+def test_jpeg_quality_range_refused(image_dir, tmp_path, quality):
+    with pytest.raises(ValueError, match="--quality must be"):
+        train(_options(image_dir, tmp_path / "r", arch="dejpeg", quality=quality))
