@@ -21,6 +21,14 @@ def _cv2(image: np.ndarray, mask: np.ndarray, flag: int, radius: int) -> np.ndar
     import cv2
 
     mask8 = mask.astype(np.uint8)
+    if image.dtype == np.float32:
+        # OpenCV's float32 Telea overshoots far out of the known range (-1.2..2.2 filling a 0-1
+        # photo): float images go through uint16 over the known pixels' range and back.
+        known = image[~mask]
+        lo, hi = (float(known.min()), float(known.max())) if known.size else (0.0, 1.0)
+        span = hi - lo if hi > lo else 1.0
+        u16 = np.rint(np.clip((image - lo) / span, 0, 1) * 65535).astype(np.uint16)
+        return (_cv2(u16, mask, flag, radius).astype(np.float32) / 65535 * span + lo).astype(np.float32)
     planes = [image] if image.ndim == 2 else [image[..., c] for c in range(image.shape[2])]
     out = [cv2.inpaint(np.ascontiguousarray(p), mask8, radius, flag) for p in planes]
     return out[0] if image.ndim == 2 else np.stack(out, axis=2)
