@@ -148,3 +148,21 @@ def test_biharmonic_without_scikit_image_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "skimage.restoration", None)
     with pytest.raises(imgen.errors.MissingExtraError, match=r"scikit-image.*imgen\[bench\]"):
         imgen.inpaint(_image(np.uint8), _mask(), method="biharmonic")
+
+
+def test_a_model_runs_only_on_the_regions_around_separate_holes(tmp_path):
+    """A large image with two small holes far apart: one model call per hole, each on the hole's box
+    plus the context (padded to the size multiple); the rest of the image exactly as given."""
+    path = om.add_mask(tmp_path / "m.onnx", metadata=om.meta(task="inpaint", mask_input="mask"))
+    model = imgen.load(path)
+    seen = []
+    run = model.run
+    model.run = lambda feeds: seen.append(feeds["x"].shape) or run(feeds)
+    image = _image(np.uint16, (1500, 2000, 3))
+    mask = np.zeros((1500, 2000), bool)
+    mask[100:110, 200:230] = True
+    mask[1200:1220, 1700:1705] = True
+    out = model(image, mask, context=8)
+    assert sorted(seen) == [(1, 3, 10 + 16, 30 + 16), (1, 3, 20 + 16, 5 + 16)]
+    np.testing.assert_array_equal(out[~mask], image[~mask])
+    assert not np.array_equal(out[mask], image[mask])
