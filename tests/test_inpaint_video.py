@@ -33,7 +33,7 @@ def test_a_video_keeps_its_audio_and_frame_count(tmp_path):
     assert got["packets"]["audio"] == src["packets"]["audio"]
 
 
-@pytest.mark.parametrize("how", [["--method", "patchmatch"], ["--method", "ns"], ["--model", "MODEL"]])
+@pytest.mark.parametrize("how", [["--method", "telea"], ["--method", "ns"], ["--model", "MODEL"]])
 def test_frames_change_only_inside_the_mask(tmp_path, how):
     frames = tmp_path / "frames"
     frames.mkdir()

@@ -42,7 +42,7 @@ def add_parser(sub) -> None:
     p.add_argument("--mask-tolerance", type=float, default=0.0, help="colour key tolerance, the same units")
     p.add_argument("--mask-invert", action="store_true", help="in mask files, zero = missing")
     how = p.add_mutually_exclusive_group(required=True)
-    how.add_argument("--method", choices=METHODS, help="classical method: telea, ns (Navier-Stokes), biharmonic, patchmatch (exemplar-based, imgen's own)")
+    how.add_argument("--method", choices=METHODS, help="classical method: telea, ns (Navier-Stokes), biharmonic")
     how.add_argument("--model", help="an inpaint .onnx model (imgen.task inpaint) or a shipped model's name")
     p.add_argument("--providers", nargs="+", help="execution providers (default: TensorRT > CUDA > CPU)")
     p.add_argument("--threads", type=thread_count, help="onnxruntime threads (default: all cores)")

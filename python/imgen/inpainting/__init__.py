@@ -23,7 +23,7 @@ def inpaint(image: np.ndarray, mask: np.ndarray, *, method: str | None = None,
             model: "Model | str | os.PathLike | None" = None, invert: bool = False) -> np.ndarray:
     """``image`` (HWC uint8 / uint16 / float32 0-1) with the pixels where ``mask`` ((H, W) or
     (H, W, C), nonzero = missing; ``invert``: zero = missing) filled by ``method`` (telea, ns,
-    biharmonic, patchmatch) or an inpaint ``model`` (path, shipped name or loaded model).  Same shape and
+    biharmonic) or an inpaint ``model`` (path, shipped name or loaded model).  Same shape and
     dtype; outside the mask the input exactly."""
     image = as_image(image)
     holes = as_mask(mask, image.shape, invert=invert)
