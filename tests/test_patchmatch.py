@@ -3,6 +3,8 @@ outside pixels exact in every dtype, texture copied where diffusion blurs, seede
 thread-count independent, hostile input refused with a clear error."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -122,3 +124,10 @@ def test_a_large_image_is_filled_region_by_region():
     out = patchmatch(image, mask)
     np.testing.assert_array_equal(out[~mask], image[~mask])
     assert np.abs(out[mask].astype(int) - image[mask]).mean() < 3
+
+
+def test_a_region_over_the_memory_limit_is_refused(monkeypatch):
+    monkeypatch.setattr(sys.modules["imgen.inpainting.patchmatch"], "MAX_REGION_PIXELS", 1000)
+    image = np.zeros((100, 100), np.uint8)
+    with pytest.raises(ValueError, match=r"region of 100x100 \(WxH\) pixels is over patchmatch's limit of 1000"):
+        patchmatch(image, _box_mask(image.shape, 40, 40, 10, 10))

@@ -15,6 +15,8 @@ from .regions import fill_regions, hole_regions
 
 #: Context pixels around each hole's box that the patches are copied from (at least).
 DEFAULT_CONTEXT = 64
+#: The largest region filled in one piece (about 4 GiB of working memory for colour).
+MAX_REGION_PIXELS = 1 << 26
 
 
 def patchmatch(image: np.ndarray, holes: np.ndarray, *, patch_size: int = 7, em_iterations: int = 3,
@@ -22,12 +24,17 @@ def patchmatch(image: np.ndarray, holes: np.ndarray, *, patch_size: int = 7, em_
     """``image`` (HWC / HW uint8, uint16, float32; 1, 3 or 4 channels) with the pixels where
     ``holes`` ((H, W) bool, True = missing) is set filled by patches copied from around them.
     Same shape and dtype; every other pixel exactly the input's.  Raises ValueError when a region
-    holds no fully known patch_size x patch_size patch (all missing, or a mask too dense)."""
+    holds no fully known patch_size x patch_size patch (all missing, or a mask too dense), or is
+    larger than MAX_REGION_PIXELS."""
     if context < 0:
         raise ValueError(f"context must be >= 0 pixels, got {context}")
     if not holes.any():
         return image.copy()
     regions = hole_regions(holes, lambda bh, bw: max(context, bh, bw))
+    for y0, y1, x0, x1 in regions:
+        if (y1 - y0) * (x1 - x0) > MAX_REGION_PIXELS:
+            raise ValueError(f"a hole region of {x1 - x0}x{y1 - y0} (WxH) pixels is over patchmatch's limit of "
+                             f"{MAX_REGION_PIXELS} pixels per region (memory): split the mask or downscale")
 
     def one(crop: np.ndarray, crop_holes: np.ndarray) -> np.ndarray:
         return _core.patchmatch_inpaint(crop, crop_holes, patch_size=patch_size, em_iterations=em_iterations,
