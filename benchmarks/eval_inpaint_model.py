@@ -1,9 +1,15 @@
 """Hole PSNR of a gated_inpaint checkpoint vs Telea on Set12 with the fixed bench masks (imgen.bench.inpaint.bench_mask, seed 0):
     IMGEN_SHARED=../shared PYTHONPATH=python:export python benchmarks/eval_inpaint_model.py RUN/best.pt
 The model runs in torch on the whole image (reflect-padded to a multiple of 4), its output rounded to 8 bits."""
-import sys, glob, os
-import numpy as np, cv2, torch
-from imgen.bench.inpaint import bench_mask, hole_psnr, LEVELS
+import glob
+import os
+import sys
+
+import cv2
+import numpy as np
+import torch
+
+from imgen.bench.inpaint import LEVELS, bench_mask, hole_psnr
 from imgen.inpainting import fill
 from imgen_train.train import load_model
 ckpt = sys.argv[1]
@@ -17,10 +23,12 @@ for path in sorted(glob.glob(os.environ.get("IMGEN_SHARED", "/work/shared") + "/
     for level in LEVELS:
         m = bench_mask(img.shape, level, name=name)
         h, w = img.shape
-        x = torch.from_numpy(ref)[None, None]; mm = torch.from_numpy(m.astype(np.float32))[None, None]
+        x = torch.from_numpy(ref)[None, None]
+        mm = torch.from_numpy(m.astype(np.float32))[None, None]
         ph, pw = (-h) % 4, (-w) % 4
         if ph or pw:
-            x = torch.nn.functional.pad(x, (0, pw, 0, ph), mode="reflect"); mm = torch.nn.functional.pad(mm, (0, pw, 0, ph))
+            x = torch.nn.functional.pad(x, (0, pw, 0, ph), mode="reflect")
+            mm = torch.nn.functional.pad(mm, (0, pw, 0, ph))
         with torch.no_grad():
             out = model(x, mm)[0, 0, :h, :w].clamp(0, 1).numpy()
         out = np.rint(out * 255) / 255  # as an 8-bit file
