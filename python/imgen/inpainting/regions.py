@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-import cv2
 import numpy as np
 
 Box = tuple[int, int, int, int]  # y0, y1, x0, x1 (half-open), pixels
@@ -15,6 +14,8 @@ def hole_regions(holes: np.ndarray, margin: "int | Callable[[int, int], int]") -
     """Regions (y0, y1, x0, x1) of ``holes`` ((H, W) bool, True = missing): each component's box
     grown by ``margin`` pixels (or ``margin(box_height, box_width)``), clipped to the image, then
     merged with every box it overlaps until none overlap.  Sorted top-left first; [] without holes."""
+    import cv2  # not at import time: imgen.imageio sets OpenCV's pixel limit before cv2 first loads
+
     h, w = holes.shape
     count, _, stats, _ = cv2.connectedComponentsWithStats(holes.astype(np.uint8), connectivity=8)
     boxes: list[Box] = []
