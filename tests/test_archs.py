@@ -48,7 +48,7 @@ def test_ffdnet_noise_level_changes_output():
 
 
 def test_registry_lists_every_architecture_once():
-    assert set(archs.ARCHS) == {"dncnn", "ffdnet", "dcgan", "vae", "cyclegan", "gated_inpaint"}
+    assert set(archs.ARCHS) == {"dncnn", "ffdnet", "dcgan", "vae", "cyclegan", "gated_inpaint", "srnet", "dejpeg"}
     with pytest.raises(ValueError, match="registered twice"):
         archs._registry(("a", archs.DnCNN, archs.DnCNNConfig), ("a", archs.FFDNet, archs.FFDNetConfig))
 

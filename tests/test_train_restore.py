@@ -132,7 +132,7 @@ def test_luma_sr_model_on_colour_keeps_bicubic_chroma(sr_onnx):
 def test_sr_model_refused_for_another_task(sr_onnx):
     from imgen.errors import ImgenError
 
-    with pytest.raises(ImgenError, match="is a sr model, not for task jpeg"):
+    with pytest.raises(ImgenError, match="is for task sr, not jpeg"):
         imgen.restore(np.zeros((16, 16), np.uint8), task="jpeg", model=str(sr_onnx))
 
 
@@ -151,3 +151,18 @@ def test_jpeg_training_and_export(image_dir, tmp_path):
 def test_jpeg_quality_range_refused(image_dir, tmp_path, quality):
     with pytest.raises(ValueError, match="--quality must be"):
         train(_options(image_dir, tmp_path / "r", arch="dejpeg", quality=quality))
+
+
+def test_cli_restore_folder_with_learned_sr(sr_onnx, tmp_path):
+    from imgen.cli import main
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "a.png"), np.full((20, 30, 3), 120, np.uint8))
+    cv2.imwrite(str(folder / "b.png"), np.full((17, 11), 60, np.uint8))
+    assert main(["restore", str(folder), "-o", str(tmp_path / "out"), "--task", "sr", "--model", str(sr_onnx),
+                 "-q"]) == 0
+    assert cv2.imread(str(tmp_path / "out" / "a.png"), cv2.IMREAD_UNCHANGED).shape == (40, 60, 3)
+    assert cv2.imread(str(tmp_path / "out" / "b.png"), cv2.IMREAD_UNCHANGED).shape == (34, 22)
+    assert main(["restore", str(folder), "-o", str(tmp_path / "o2"), "--task", "jpeg", "--model", str(sr_onnx),
+                 "-q"]) == 1

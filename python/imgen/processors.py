@@ -200,7 +200,7 @@ class FrameProcessor:
             raise ImgenError(f"sigma given, but model {model.name} has no noise-level input")
         restoring = ("sr", "deblur", "jpeg")
         if self.options.task in restoring and model.info.task in restoring and model.info.task != self.options.task:
-            raise ImgenError(f"model {model.name} is a {model.info.task} model, not for task {self.options.task}")
+            raise ImgenError(f"model {model.name} is for task {model.info.task}, not {self.options.task}")
         want = self.options.scale
         if want is not None and int(model.info.scale or 1) != want:
             raise ImgenError(f"scale {want} asked for, but model {model.name} upscales by {model.info.scale or 1}")

@@ -117,6 +117,8 @@ class JpegTask(_PairTask):
         super().__init__(model, options, device)
         o = options
         self.low, self.high = _quality_range(o.quality)
+        if o.patch % 8:
+            raise ValueError(f"--patch {o.patch} must be a multiple of 8 (JPEG's block grid)")
         train, val = _split(o)
         self.images = [read_image(f, o.channels) for f in train]
         small = [im.shape for im in self.images if min(im.shape[:2]) < o.patch]

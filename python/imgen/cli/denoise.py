@@ -135,4 +135,6 @@ def _check_denoiser(args: argparse.Namespace, *, threads: int | None):
     from ..image_model import ImageModel
 
     model = Model.open(args.model, threads=threads, metadata=dict(args.info))
-    return ImageModel.adopt(model, f"imgen {getattr(args, 'command', 'denoise')}", tasks=("denoise", "restore"))
+    task = getattr(args, "task", None) or "denoise"  # imgen restore --task sr|deblur|jpeg: models of that task too
+    tasks = ("denoise", "restore") + ((task,) if task != "denoise" else ())
+    return ImageModel.adopt(model, f"imgen {getattr(args, 'command', 'denoise')}", tasks=tasks)
