@@ -23,7 +23,7 @@ def samples():
 
 
 def test_task_table_lists_every_task():
-    assert list(TASKS) == ["denoise", "sr", "deblur", "jpeg"]
+    assert list(TASKS) == ["denoise", "sr", "deblur", "jpeg", "inpaint"]
     with pytest.raises(ValueError, match="unknown bench task 'x'; known: denoise, sr"):
         run(task="x", images=[], progress=False)
 

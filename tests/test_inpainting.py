@@ -116,19 +116,24 @@ def test_mask_polarity_and_unzeroed_holes(tmp_path):
     np.testing.assert_array_equal(imgen.inpaint(image, mask, model=inverted), image)
 
 
-def test_only_the_box_around_the_holes_runs(tmp_path):
-    path = om.add_mask(tmp_path / "m.onnx", metadata=om.meta(task="inpaint", mask_input="mask"))
-    model = imgen.load(path)
+def _recording_model(tmp_path):
+    """An inpaint model (image + 0.25 in the holes) and the list of input shapes it is run on."""
+    model = imgen.load(om.add_mask(tmp_path / "m.onnx", metadata=om.meta(task="inpaint", mask_input="mask")))
     seen = []
     run = model.run
     model.run = lambda feeds: seen.append(feeds["x"].shape) or run(feeds)
+    return model, seen
+
+
+def test_only_the_box_around_the_holes_runs(tmp_path):
+    model, seen = _recording_model(tmp_path)
     image = _image(np.uint8, (300, 400, 3))
     mask = np.zeros((300, 400), bool)
     mask[100:110, 200:230] = True
     out = model(image, mask, context=16)
     assert seen == [(1, 3, 10 + 32, 30 + 32)]
     np.testing.assert_array_equal(out[~mask], image[~mask])
-    with pytest.raises(ValueError, match=r"span 62x42 .*max_side=40"):
+    with pytest.raises(ValueError, match=r"spans 62x42 .*max_side=40"):
         model(image, mask, context=16, max_side=40)
     np.testing.assert_array_equal(model(image, np.zeros((300, 400), bool)), image)
 
@@ -148,3 +153,17 @@ def test_biharmonic_without_scikit_image_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "skimage.restoration", None)
     with pytest.raises(imgen.errors.MissingExtraError, match=r"scikit-image.*imgen\[bench\]"):
         imgen.inpaint(_image(np.uint8), _mask(), method="biharmonic")
+
+
+def test_a_model_runs_only_on_the_regions_around_separate_holes(tmp_path):
+    """A large image with two small holes far apart: one model call per hole, each on the hole's box
+    plus the context (padded to the size multiple); the rest of the image exactly as given."""
+    model, seen = _recording_model(tmp_path)
+    image = _image(np.uint16, (1500, 2000, 3))
+    mask = np.zeros((1500, 2000), bool)
+    mask[100:110, 200:230] = True
+    mask[1200:1220, 1700:1705] = True
+    out = model(image, mask, context=8)
+    assert sorted(seen) == [(1, 3, 10 + 16, 30 + 16), (1, 3, 20 + 16, 5 + 16)]
+    np.testing.assert_array_equal(out[~mask], image[~mask])
+    assert not np.array_equal(out[mask], image[mask])

@@ -16,6 +16,7 @@ void bind_tiling(py::module_& m);
 void bind_metrics(py::module_& m);
 void bind_bm3d(py::module_& m);
 void bind_wavelet(py::module_& m);
+void bind_inpaint(py::module_& m);
 }  // namespace imgen::bindings
 
 PYBIND11_MODULE(_core, m) {
@@ -62,4 +63,5 @@ PYBIND11_MODULE(_core, m) {
   imgen::bindings::bind_metrics(m);
   imgen::bindings::bind_bm3d(m);
   imgen::bindings::bind_wavelet(m);
+  imgen::bindings::bind_inpaint(m);
 }

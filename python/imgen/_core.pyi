@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['MAX_THREADS', 'ThreadPool', 'TileGrid', 'TileMerger', 'available_cores', 'bm3d', 'bm3d_profile', 'from_tensor', 'get_num_threads', 'plan_tiles', 'psnr', 'rgb_to_yuv420', 'set_num_threads', 'simd_level', 'ssim', 'to_tensor', 'wavelet_default_levels', 'wavelet_denoise', 'wavelet_dwt2', 'wavelet_idwt2', 'wavelet_names', 'wavelet_simd_level', 'yuv420_to_rgb']
+__all__: list[str] = ['MAX_THREADS', 'ThreadPool', 'TileGrid', 'TileMerger', 'available_cores', 'bm3d', 'bm3d_profile', 'from_tensor', 'get_num_threads', 'patchmatch_inpaint', 'plan_tiles', 'psnr', 'rgb_to_yuv420', 'set_num_threads', 'simd_level', 'ssim', 'to_tensor', 'wavelet_default_levels', 'wavelet_denoise', 'wavelet_dwt2', 'wavelet_idwt2', 'wavelet_names', 'wavelet_simd_level', 'yuv420_to_rgb']
 class ThreadPool:
     @property
     def size(self) -> int:
@@ -138,6 +138,19 @@ def from_tensor(tensor: numpy.ndarray, *, dtype: typing.Any = 'uint8', scale: ty
 def get_num_threads() -> int:
     """
     The number of threads the C++ kernels use.
+    """
+def patchmatch_inpaint(image: numpy.ndarray, mask: numpy.ndarray, *, patch_size: typing.Any = 7, em_iterations: typing.Any = 3, pm_passes: typing.Any = 4, max_levels: typing.Any = 0, seed: typing.Any = 0) -> numpy.ndarray:
+    """
+    Exemplar-based inpainting (PatchMatch nearest-neighbour fields, multi-scale EM voting).
+    
+    image: (H, W) or (H, W, C), C in 1, 3, 4; uint8, uint16 or float32 (any range).
+    mask: (H, W) bool or uint8, nonzero = missing.
+    patch_size: odd, 3..31.  em_iterations: search + vote rounds per level, 1..50 (twice as many at
+    the coarsest).  pm_passes: PatchMatch passes per round, 1..16.  max_levels: 0 = automatic, 1..16.
+    seed: 0..2**63-2; the result depends only on the inputs and the seed, not on the thread count.
+    Returns a new array like image: pixels outside the mask copied exactly, the holes filled.
+    Raises ValueError when no patch is fully known, the image is smaller than a patch, or a known
+    float sample is not finite.
     """
 def plan_tiles(height: typing.SupportsInt | typing.SupportsIndex, width: typing.SupportsInt | typing.SupportsIndex, *, tile: typing.Any, overlap: typing.SupportsInt | typing.SupportsIndex = 0, multiple: typing.SupportsInt | typing.SupportsIndex = 1) -> TileGrid:
     """

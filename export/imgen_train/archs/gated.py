@@ -43,6 +43,7 @@ class GatedInpaint(nn.Module):
     """GatedInpaint(config): (image, mask) -> filled image, same shape as image."""
 
     name = "gated_inpaint"
+    task = "inpaint"
     noise_input = False
     size_multiple = 4
 

@@ -11,6 +11,7 @@ from .base import Task, Update, recalibrate_bn
 from .cyclegan import CycleGANTask
 from .denoise import DenoiseTask
 from .gan import GanTask
+from .inpaint import InpaintTask
 from .restore import JpegTask, SRTask
 from .vae import VaeTask
 
@@ -24,6 +25,7 @@ def _registry(*tasks: type[Task]) -> dict[str, type[Task]]:
     return out
 
 
-TASKS: dict[str, type[Task]] = _registry(DenoiseTask, GanTask, VaeTask, CycleGANTask, SRTask, JpegTask)
+TASKS: dict[str, type[Task]] = _registry(DenoiseTask, GanTask, VaeTask, CycleGANTask, SRTask, JpegTask, InpaintTask)
 
-__all__ = ["TASKS", "CycleGANTask", "DenoiseTask", "GanTask", "JpegTask", "SRTask", "Task", "Update", "VaeTask", "recalibrate_bn"]
+__all__ = ["TASKS", "CycleGANTask", "DenoiseTask", "GanTask", "InpaintTask", "JpegTask", "SRTask", "Task", "Update", "VaeTask",
+           "recalibrate_bn"]

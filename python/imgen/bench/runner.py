@@ -57,6 +57,8 @@ class BenchResult:
                 "wall_s_per_mpix": sum(r["wall_s"] for r in rs) / mpix,
                 "cpu_s_per_mpix": sum(r["cpu_s"] for r in rs) / mpix,
                 "threads": rs[0]["threads"],
+                # a task's own scores (inpaint: psnr_image, ssim_image, coverage), averaged the same way
+                **{k: statistics.fmean(r[k] for r in rs) for k in _TASK_SCORES if all(k in r for r in rs)},
             })
         order = {"gray": 0, "color": 1}
         levels = {}
@@ -65,6 +67,9 @@ class BenchResult:
         rows.sort(key=lambda r: (order.get(r["kind"], 2), levels[r["level"]], -r["psnr"]))
         return rows
 
+
+# Scores some tasks add to their records (BenchTask.score), averaged into the summary too.
+_TASK_SCORES = ("psnr_image", "ssim_image", "coverage")
 
 # Timed runs stop early once they add up to this many seconds: a slow method's single run is
 # already long against the machine's noise, and the default grid must finish in minutes.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .deblur import DeblurTask
 from .denoise_task import DenoiseTask
+from .inpaint import InpaintTask
 from .jpeg import JpegTask
 from .sr import SRTask
 from .task_base import BenchTask
@@ -26,6 +27,7 @@ TASKS: dict[str, BenchTask] = _registry(
     SRTask(),
     DeblurTask(),
     JpegTask(),
+    InpaintTask(),
 )
 
 

@@ -34,6 +34,8 @@ def add_parser(sub) -> None:
     p.add_argument("--quality", nargs="+", type=int, help="--task jpeg: JPEG qualities (default: 10)")
     p.add_argument("--kernels", nargs="+", help="--task deblur: kernel names (default: all of "
                                                 "imgen.degrade.fixed_kernels)")
+    p.add_argument("--masks", nargs="+", help="--task inpaint: mask kinds and coverage bands (default: strokes5-15 "
+                                              "strokes15-30 boxes5-15 boxes15-30)")
     p.add_argument("--out", default="bench-out", help="folder for the CSV, JSON and PNG files")
     p.add_argument("--threads", type=int, help="threads for imgen, OpenCV and onnxruntime (default: all cores)")
     p.add_argument("--repeats", type=int, default=3, help="timed runs per image and method, median "
@@ -52,7 +54,7 @@ def add_parser(sub) -> None:
 
 
 # Options that change what a run measures, in the order the command line given back lists them.
-_RUN_OPTIONS = ("task", "images", "lr_dir", "methods", "models", "sigmas", "scale", "quality", "kernels", "threads", "repeats", "seed", "quantize", "shave",
+_RUN_OPTIONS = ("task", "images", "lr_dir", "methods", "models", "sigmas", "scale", "quality", "kernels", "masks", "threads", "repeats", "seed", "quantize", "shave",
                 "y_channel", "crop")
 
 
@@ -80,7 +82,7 @@ def bench_tasks() -> tuple[str, ...]:
 
 
 # The option that holds each task's levels (the others must not be given with it).
-LEVEL_OPTIONS = {"denoise": "sigmas", "sr": "scale", "jpeg": "quality", "deblur": "kernels"}
+LEVEL_OPTIONS = {"denoise": "sigmas", "sr": "scale", "jpeg": "quality", "deblur": "kernels", "inpaint": "masks"}
 
 
 def levels_of(args: argparse.Namespace) -> list | None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ..errors import ImgenError
@@ -43,6 +44,7 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", required=True,
                    help="a video file (.mp4, .mkv, .mov, ...) or frames: a pattern such as out/%%06d.png or a folder")
     add_method_arguments(p, required=True, tasks=True)
+    _add_inpaint_arguments(p)
     p.add_argument("--tile", type=nonnegative_int,
                    help="model: tile size in pixels (0 = never tile; default from the model, else 512)")
     p.add_argument("--overlap", type=nonnegative_int,
@@ -87,6 +89,43 @@ def add_parser(sub) -> None:
     p.set_defaults(func=main)
 
 
+def _add_inpaint_arguments(p: argparse.ArgumentParser) -> None:
+    """--inpaint-mask (one mask for every frame) and the inpainting methods among --method's choices."""
+    from ..inpainting.classical import METHODS as INPAINT_METHODS
+
+    method = next(a for a in p._actions if a.dest == "method")
+    method.choices = tuple(method.choices) + INPAINT_METHODS
+    method.help += "; with --inpaint-mask: " + ", ".join(INPAINT_METHODS)
+    p.add_argument("--inpaint-mask", metavar="MASK", help="fill what this mask marks (nonzero = missing; a logo, a "
+                   "timestamp) in every frame, with --method " + "|".join(INPAINT_METHODS) + " or an inpaint --model; "
+                   "the mask must have the frames' size")
+    p.add_argument("--inpaint-mask-invert", action="store_true", help="in the --inpaint-mask file, zero = missing")
+
+
+def _inpaint_processor(args: argparse.Namespace):
+    """The frame processor of --inpaint-mask (ImgenError for options that do not go with it)."""
+    from ..inpainting import InpaintModel
+    from ..inpainting.classical import METHODS as INPAINT_METHODS
+    from ..inpainting.process import InpaintProcessor, MaskSource
+
+    if args.inpaint_mask is None:
+        if args.method in INPAINT_METHODS:
+            raise ImgenError(f"--method {args.method} fills holes: give the mask with --inpaint-mask")
+        return None
+    if not os.path.isfile(args.inpaint_mask):
+        raise ImgenError(f"--inpaint-mask {args.inpaint_mask}: no such file")
+    if args.model is None and args.method not in INPAINT_METHODS:
+        raise ImgenError(f"--inpaint-mask takes --method {'|'.join(INPAINT_METHODS)} or an inpaint --model, "
+                         f"not --method {args.method}")
+    if getattr(args, "task", "denoise") != "denoise":
+        raise ImgenError("--inpaint-mask does not go with --task")
+    model = None
+    if args.model is not None:
+        model = InpaintModel.open(args.model, providers=args.providers, threads=args.threads)
+    masks = MaskSource(path=args.inpaint_mask, invert=args.inpaint_mask_invert)
+    return InpaintProcessor(masks, method=None if model else args.method, model=model, color_order="rgb")
+
+
 def _bitrate(text: str) -> int:
     units = {"k": 1_000, "m": 1_000_000, "g": 1_000_000_000}
     t = text.strip().lower()
@@ -125,18 +164,22 @@ def main(args: argparse.Namespace) -> int:
     except ValueError as e:
         raise ImgenError(str(e)) from e
     check_ray_arguments(args)
+    inpainter = _inpaint_processor(args)
+    if inpainter is not None and library_run(args):
+        raise ImgenError("--inpaint-mask runs one video file or frame folder at a time, without --ray or --resume")
     if library_run(args):
         return main_library(args, options)
     if args.threads is not None:
         from .. import set_num_threads
 
         set_num_threads(args.threads)
-    processor = FrameProcessor(processor_options(args, color_order="rgb"))
+    processor = inpainter or FrameProcessor(processor_options(args, color_order="rgb"))
+    desc = f"inpaint {args.model or args.method}" if inpainter else processor.name
     try:
         summary = process_video(
             args.input, args.output, processor, options=options, on_bad_frame=args.on_bad_frame,
             progress=not args.quiet, batch_size=args.batch_size, queue_size=args.queue_size,
-            fps=args.fps, copy_streams=not args.no_copy, desc=processor.name, max_pixels=args.max_pixels,
+            fps=args.fps, copy_streams=not args.no_copy, desc=desc, max_pixels=args.max_pixels,
             part_seconds=args.part_seconds)
     except VideoInterrupted as e:
         _report(e.summary)

@@ -15,6 +15,8 @@ from .classical import METHODS, fill
 from .compose import compose
 from .masks import as_mask, mask_from_alpha, mask_from_colour, read_mask
 from .model import InpaintModel
+from .patchmatch import patchmatch
+from .regions import hole_regions
 
 
 def inpaint(image: np.ndarray, mask: np.ndarray, *, method: str | None = None,
@@ -32,5 +34,5 @@ def inpaint(image: np.ndarray, mask: np.ndarray, *, method: str | None = None,
     return fill(image, holes, method)
 
 
-__all__ = ["InpaintModel", "METHODS", "as_mask", "compose", "fill", "inpaint", "mask_from_alpha",
-           "mask_from_colour", "read_mask"]
+__all__ = ["InpaintModel", "METHODS", "as_mask", "compose", "fill", "hole_regions", "inpaint", "mask_from_alpha",
+           "mask_from_colour", "patchmatch", "read_mask"]

@@ -1,5 +1,9 @@
 """Classical inpainting: OpenCV Telea and Navier-Stokes (cv2.inpaint), scikit-image biharmonic.
 
+imgen's own exemplar-based fill (patchmatch.py, C++) is not among the methods: on the benchmark's
+holes it scores 1.3-2.6 dB below Telea over the holes on Set12 (docs/benchmark-results.md), so it
+is reachable as ``imgen.inpainting.patchmatch`` and in ``imgen bench --task inpaint`` only.
+
 Images are HWC uint8 / uint16 / float32 (0-1); channels (alpha included) are filled one at a time
 so every dtype keeps its precision.  The result is composed: outside the mask, the input exactly.
 """
@@ -19,6 +23,14 @@ def _cv2(image: np.ndarray, mask: np.ndarray, flag: int, radius: int) -> np.ndar
     import cv2
 
     mask8 = mask.astype(np.uint8)
+    if image.dtype == np.float32:
+        # OpenCV's float32 Telea overshoots far out of the known range (-1.2..2.2 filling a 0-1
+        # photo): float images go through uint16 over the known pixels' range and back.
+        known = image[~mask]
+        lo, hi = (float(known.min()), float(known.max())) if known.size else (0.0, 1.0)
+        span = hi - lo if hi > lo else 1.0
+        u16 = np.rint(np.clip((image - lo) / span, 0, 1) * 65535).astype(np.uint16)
+        return (_cv2(u16, mask, flag, radius).astype(np.float32) / 65535 * span + lo).astype(np.float32)
     planes = [image] if image.ndim == 2 else [image[..., c] for c in range(image.shape[2])]
     out = [cv2.inpaint(np.ascontiguousarray(p), mask8, radius, flag) for p in planes]
     return out[0] if image.ndim == 2 else np.stack(out, axis=2)

@@ -1,9 +1,10 @@
 """Inpaint models (task ``inpaint``): an image and a mask in, the filled image out.
 
-The model sees the bounding box of the holes plus ``context`` pixels on each side (padded by
-reflection to the model's size multiple); only that crop runs, however large the image.  A crop
-larger than ``max_side`` on either side is refused (ValueError naming both sizes) rather than
-run at a size the model was not made for; no downscale-fill-upscale fallback yet.
+The model runs once per hole region (``regions.hole_regions``): each group of holes' bounding box
+plus ``context`` pixels on each side, boxes merged where they overlap, padded by reflection to the
+model's size multiple; only those crops run, however large the image.  A region larger than
+``max_side`` on either side is refused (ValueError naming both sizes) rather than run at a size the
+model was not made for: split the mask or raise max_side (no downscale-fill-upscale fallback).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from ..engine import Model, with_article
 from ..errors import ModelError
 from ..model_info import ModelInfo
 from ..pixels import normalization
-from .compose import compose
+from .regions import fill_regions, hole_regions
 from .masks import as_mask
 
 _TENSOR_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
@@ -62,15 +63,12 @@ class InpaintModel(Model):
             raise ValueError(f"context must be >= 0 pixels, got {context}")
         if not holes.any():
             return image.copy()
-        y0, y1, x0, x1 = _box(holes, context)
-        if max(y1 - y0, x1 - x0) > max_side:
-            raise ValueError(f"the holes with {context} px context span {x1 - x0}x{y1 - y0} (WxH), larger than "
-                             f"max_side={max_side}: split the mask or raise max_side")
-        crop = np.ascontiguousarray(image[y0:y1, x0:x1])
-        filled = self._run(crop, holes[y0:y1, x0:x1], color_order)
-        out = image.copy()
-        out[y0:y1, x0:x1] = compose(crop, filled, holes[y0:y1, x0:x1])
-        return out
+        regions = hole_regions(holes, context)
+        for y0, y1, x0, x1 in regions:
+            if max(y1 - y0, x1 - x0) > max_side:
+                raise ValueError(f"a hole with {context} px context spans {x1 - x0}x{y1 - y0} (WxH), larger than "
+                                 f"max_side={max_side}: split the mask or raise max_side")
+        return fill_regions(image, holes, regions, lambda crop, crop_holes: self._run(crop, crop_holes, color_order))
 
     def _run(self, crop: np.ndarray, holes: np.ndarray, color_order: str) -> np.ndarray:
         h, w = crop.shape[:2]
@@ -96,11 +94,3 @@ class InpaintModel(Model):
         crop_box = None if (ph, pw) == (h, w) else (0, 0, h, w)
         result = _core.from_tensor(out, dtype=crop.dtype, crop=crop_box, clamp=True, **norm_out)[0]
         return result.reshape(crop.shape)
-
-
-def _box(holes: np.ndarray, context: int) -> tuple[int, int, int, int]:
-    rows = np.flatnonzero(holes.any(axis=1))
-    cols = np.flatnonzero(holes.any(axis=0))
-    h, w = holes.shape
-    return (max(rows[0] - context, 0), min(rows[-1] + 1 + context, h),
-            max(cols[0] - context, 0), min(cols[-1] + 1 + context, w))
