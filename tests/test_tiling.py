@@ -296,3 +296,87 @@ def test_merger_size_overflow_is_rejected_before_allocating():
     got = isolated.outcome("import imgen", "imgen.TileMerger(2**31, 2**33, 4, [0], [0], 8, 8, 0)",
                            memory_limit=2 * isolated.GiB)
     assert got.startswith("ValueError: ") and "2147483648x8589934592x4" in got and "too large" in got, got
+
+
+def axis_weights(starts, size, length, overlap):
+    """(tiles, length) float64 weights, as the C++ tile_weights: zero outside a tile, a margin of
+    overlap // 4 at 0 on sides with a neighbour, then a sin^2 ramp."""
+    w = np.zeros((len(starts), length))
+    margin = overlap // 4
+    ramp = overlap - 2 * margin
+    for i, s in enumerate(starts):
+        inside = min(size, length - s)
+        v = np.ones(inside)
+        if overlap > 0:
+            d = np.arange(inside)
+            def side(dist):
+                r = np.sin(np.pi / 2 * (dist - margin + 0.5) / max(ramp, 1)) ** 2
+                return np.where(dist < margin, 0.0, np.where(dist < margin + ramp, r, 1.0))
+            if s > 0:
+                v = np.minimum(v, side(d))
+            if size < length - s:
+                v = np.minimum(v, side(size - 1 - d))
+        w[i, s:s + inside] = v
+    return w
+
+
+@pytest.mark.parametrize("h,w,c,tile,overlap,scale", [
+    (157, 203, 3, 64, 16, 1),   # odd sizes, last tiles flush with the end
+    (61, 90, 1, 32, 8, 2),      # scale 2: sizes in output pixels
+    (45, 77, 4, 20, 6, 3),      # scale 3, margins of 1 input pixel
+    (99, 31, 3, 40, 13, 1),     # one column of tiles: every column owned
+    (48, 64, 1, 16, 0, 1),      # no overlap, tiles that divide the image: every pixel owned
+])
+def test_owned_pixels_are_the_tile_value_and_bands_the_weighted_mean(h, w, c, tile, overlap, scale):
+    # Tiles that disagree: pixels one tile alone weighs get its value bit for bit, the overlap
+    # bands the weighted mean of all the tiles covering them (float64 reference).
+    grid = imgen.plan_tiles(h, w, tile=tile, overlap=overlap)
+    rows = [y * scale for y in grid.row_starts]
+    cols = [x * scale for x in grid.col_starts]
+    th, tw, ov, H, W = grid.tile_height * scale, grid.tile_width * scale, overlap * scale, h * scale, w * scale
+    tiles = np.random.default_rng(h * w).random((len(grid), c, th, tw)).astype(np.float32)
+    m = imgen.TileMerger(H, W, c, rows, cols, th, tw, ov)
+    order = np.random.default_rng(1).permutation(len(grid))
+    for chunk in np.array_split(order, 2):
+        m.add(tiles[chunk], chunk.tolist())
+    out = m.finish()
+    wy, wx = axis_weights(rows, th, H, ov), axis_weights(cols, tw, W, ov)
+    total = np.zeros((H, W))
+    acc = np.zeros((H, W, c))
+    for i, (y, x) in enumerate((y, x) for y in rows for x in cols):
+        wt = np.outer(wy[i // len(cols)], wx[i % len(cols)])[y:y + th, x:x + tw]
+        part = tiles[i].transpose(1, 2, 0)[:wt.shape[0], :wt.shape[1]]
+        acc[y:y + th, x:x + tw] += wt[..., None] * part
+        total[y:y + th, x:x + tw] += wt
+    owned = ((wy > 0).sum(0)[:, None] == 1) & ((wx > 0).sum(0)[None, :] == 1)
+    assert owned.any()
+    if overlap == 0:
+        assert owned.all()
+    ref = acc / total[..., None]
+    # Owned: exactly the one weighted tile's value (the weighted mean of one value).
+    owner = np.zeros((H, W, c), np.float32)
+    for i, (y, x) in enumerate((y, x) for y in rows for x in cols):
+        r, k = i // len(cols), i % len(cols)
+        mask = np.outer(wy[r] > 0, wx[k] > 0) & owned
+        owner[mask] = tiles[i].transpose(1, 2, 0)[:H - y, :W - x][mask[y:y + th, x:x + tw]]
+    np.testing.assert_array_equal(out[owned], owner[owned])
+    np.testing.assert_allclose(out[~owned], ref[~owned], rtol=0, atol=2e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_owned_pixels_ignore_a_neighbours_zero_weight_margin(dtype):
+    # A tile's outer overlap // 4 carries no weight: what it holds (even NaN) never reaches the
+    # pixels its neighbour owns there, whatever the order the tiles come in.
+    h, w, tile, overlap = 8, 96, 64, 32
+    grid = imgen.plan_tiles(h, w, tile=tile, overlap=overlap)
+    assert grid.col_starts == [0, 32]
+    tiles = np.full((2, 1, grid.tile_height, tile), 0.5, np.float32)
+    tiles[1, :, :, :overlap // 4] = np.nan  # tile 1's zero-weight margin, owned by tile 0
+    for order in ([0, 1], [1, 0]):
+        m = imgen.TileMerger(h, w, 1, grid.row_starts, grid.col_starts, grid.tile_height, tile,
+                             overlap, dtype=dtype)
+        for i in order:
+            m.add(tiles[[i]], [i])
+        out = m.finish()[..., 0]
+        expected = imgen.from_tensor(tiles[:1, :, :1, :1], dtype=dtype)[0, 0, 0, 0]  # 0.5 converted
+        assert np.all(out[:, :32 + overlap // 4] == expected)

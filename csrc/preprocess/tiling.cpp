@@ -69,6 +69,29 @@ void check_axis(const std::vector<int64_t>& starts, int64_t size, int64_t length
 
 bool mul_overflows(size_t a, size_t b, size_t* out) { return __builtin_mul_overflow(a, b, out); }
 
+// Per tile on one axis, the pixels that it alone weighs: its positive span less every other
+// tile's.  Earlier tiles' spans start no later (starts increase), so those below the largest end
+// among them are covered; likewise above the smallest start among later ones.  Empty: (0, 0).
+std::vector<std::pair<int64_t, int64_t>> own_spans(const std::vector<int64_t>& starts, int64_t size,
+                                                   int64_t length, int64_t overlap) {
+  const size_t n = starts.size();
+  std::vector<std::pair<int64_t, int64_t>> span(n), own(n);
+  for (size_t i = 0; i < n; ++i)
+    positive_span(starts[i], size, length, overlap, &span[i].first, &span[i].second);
+  std::vector<int64_t> later_first(n + 1, length);  // min first of spans i.. (non-empty ones)
+  for (size_t i = n; i-- > 0;)
+    later_first[i] = std::min(later_first[i + 1],
+                              span[i].first < span[i].second ? span[i].first : length);
+  int64_t earlier_last = 0;  // max last of spans before i
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t a = std::max(span[i].first, earlier_last);
+    const int64_t b = std::min(span[i].second, later_first[i + 1]);
+    own[i] = a < b ? std::make_pair(a, b) : std::make_pair(int64_t{0}, int64_t{0});
+    if (span[i].first < span[i].second) earlier_last = std::max(earlier_last, span[i].second);
+  }
+  return own;
+}
+
 }  // namespace
 
 AxisPlan plan_axis(int64_t length, int64_t tile, int64_t overlap, int64_t multiple) {
@@ -178,6 +201,18 @@ TileMerger::TileMerger(const ImageView& dst, std::vector<int64_t> row_starts,
   check_axis(col_starts_, tile_w, width_, overlap, "column");
   added_.assign(tiles, 0);
   row_added_.assign(row_starts_.size(), 0);
+  own_rows_ = own_spans(row_starts_, tile_h, height_, overlap);
+  own_cols_ = own_spans(col_starts_, tile_w, width_, overlap);
+  owned_row_.assign(static_cast<size_t>(height_), 0);
+  for (const auto& [a, b] : own_rows_)
+    std::fill(owned_row_.begin() + a, owned_row_.begin() + b, uint8_t{1});
+  int64_t x = 0;  // own column spans are disjoint and increasing
+  for (const auto& [a, b] : own_cols_) {
+    if (a == b) continue;
+    if (a > x) blend_cols_.emplace_back(x, a);
+    x = b;
+  }
+  if (x < width_) blend_cols_.emplace_back(x, width_);
 }
 
 size_t TileMerger::ring_bytes(int64_t rows) const {
@@ -222,22 +257,50 @@ void TileMerger::open_rows(int64_t end) {
     weight_ = std::move(weight);
     cap_ = cap;
   }
-  // New rows start with no weight; their mean needs no zeroing (a first contribution replaces it).
-  for (int64_t y = hi_; y < end; ++y) std::fill_n(weight_row(y), width_, 0.0f);
+  // New rows start with no weight (at the pixels that are blended); their mean needs no zeroing
+  // (a first contribution replaces it).
+  for (int64_t y = hi_; y < end; ++y) {
+    if (!owned_row_[static_cast<size_t>(y)]) {
+      std::fill_n(weight_row(y), width_, 0.0f);
+      continue;
+    }
+    for (const auto& [a, b] : blend_cols_) std::fill_n(weight_row(y) + a, b - a, 0.0f);
+  }
   hi_ = end;
 }
 
-void TileMerger::finalise_rows(int64_t end, ThreadPool& pool) {
+void TileMerger::convert_rows(int64_t b, int64_t e, ThreadPool& pool) {
+  // Rows [b, e) sit in contiguous ring slots and are all owned rows or all not.
   const size_t item = dtype_size(dst_.dtype);
   const TensorView ring{mean_.data(), DType::f32, 1, channels_, cap_, width_};
+  ImageView band = dst_;
+  band.data = static_cast<char*>(dst_.data) +
+              static_cast<size_t>(b) * static_cast<size_t>(dst_.row_stride) * item;
+  band.height = e - b;
+  if (!owned_row_[static_cast<size_t>(b)]) {
+    from_tensor(ring, b % cap_, 0, &band, 1, norm_, clamp_, &pool);
+    return;
+  }
+  for (const auto& [x0, x1] : blend_cols_) {  // the owned columns are in dst already
+    ImageView part = band;
+    part.data = static_cast<char*>(band.data) +
+                static_cast<size_t>(x0) * static_cast<size_t>(channels_) * item;
+    part.width = x1 - x0;
+    from_tensor(ring, b % cap_, x0, &part, 1, norm_, clamp_, &pool);
+  }
+}
+
+void TileMerger::finalise_rows(int64_t end, ThreadPool& pool) {
   while (lo_ < end) {
     const int64_t slot = lo_ % cap_;
-    const int64_t n = std::min(end - lo_, cap_ - slot);  // contiguous slots
-    ImageView band = dst_;
-    band.data = static_cast<char*>(dst_.data) +
-                static_cast<size_t>(lo_) * static_cast<size_t>(dst_.row_stride) * item;
-    band.height = n;
-    from_tensor(ring, slot, 0, &band, 1, norm_, clamp_, &pool);
+    int64_t n = std::min(end - lo_, cap_ - slot);  // contiguous slots
+    const uint8_t owned = owned_row_[static_cast<size_t>(lo_)];
+    for (int64_t k = 1; k < n; ++k)
+      if (owned_row_[static_cast<size_t>(lo_ + k)] != owned) {
+        n = k;
+        break;
+      }
+    convert_rows(lo_, lo_ + n, pool);
     lo_ += n;
   }
   if (lo_ == height_) {  // done: give the ring back
@@ -245,6 +308,43 @@ void TileMerger::finalise_rows(int64_t end, ThreadPool& pool) {
     weight_ = LargeBuffer<float>();
     cap_ = 0;
     hi_ = lo_;
+  }
+}
+
+void TileMerger::blend_rows(const TensorView& tiles, int64_t t, size_t gr, size_t gc,
+                            const float* wy, const float* wx, int64_t b, int64_t e) {
+  const size_t item = dtype_size(tiles.dtype);
+  const int64_t y0 = row_starts_[gr], x0 = col_starts_[gc];
+  const int64_t n = std::min(tile_w_, width_ - x0);
+  std::vector<float> ratio(static_cast<size_t>(n));
+  const bool avx2 = cpu_has_avx2();
+  // The blended columns that meet this tile: from the first span ending after x0.
+  const auto first = std::partition_point(blend_cols_.begin(), blend_cols_.end(),
+                                          [x0](const auto& span) { return span.second <= x0; });
+  blend_detail::BlendRow row{};
+  row.ratio = ratio.data();
+  row.channels = channels_;
+  row.half = tiles.dtype == DType::f16;
+  for (int64_t y = b; y < e; ++y) {
+    const int64_t oy = y0 + y;
+    auto blend = [&](int64_t a, int64_t z) {  // output columns [a, z) of this row
+      row.wsum = weight_row(oy) + a;
+      row.wx = wx + (a - x0);
+      row.wy = wy[y];
+      row.n = z - a;
+      for (int64_t c = 0; c < channels_; ++c) {
+        row.mean[c] = mean_row(c, oy) + a;
+        const int64_t off = ((t * channels_ + c) * tile_h_ + y) * tile_w_ + (a - x0);
+        row.src[c] = static_cast<const char*>(tiles.data) + static_cast<size_t>(off) * item;
+      }
+      avx2 ? avx2::blend_tile_row(row) : baseline::blend_tile_row(row);
+    };
+    if (!owned_row_[static_cast<size_t>(oy)]) {
+      blend(x0, x0 + n);
+      continue;
+    }
+    for (auto it = first; it != blend_cols_.end() && it->first < x0 + n; ++it)
+      blend(std::max(it->first, x0), std::min(it->second, x0 + n));
   }
 }
 
@@ -271,34 +371,33 @@ void TileMerger::add(const TensorView& tiles, const int64_t* indices, ThreadPool
   // Every tile's rows are >= lo_: rows below lo_ belong only to complete grid rows.
   open_rows(end);
   const size_t item = dtype_size(tiles.dtype);
-  const bool half = tiles.dtype == DType::f16;
-  const bool avx2 = cpu_has_avx2();
+  const size_t out_item = dtype_size(dst_.dtype);
   for (int64_t t = 0; t < tiles.batch; ++t) {
     const int64_t idx = indices[t];
     const size_t gr = static_cast<size_t>(idx / cols), gc = static_cast<size_t>(idx % cols);
     const int64_t y0 = row_starts_[gr], x0 = col_starts_[gc];
+    // The pixels this tile alone weighs: straight from the tile into dst.
+    const auto [oy0, oy1] = own_rows_[gr];
+    const auto [ox0, ox1] = own_cols_[gc];
+    if (oy0 < oy1 && ox0 < ox1) {
+      const TensorView one{static_cast<char*>(tiles.data) +
+                               static_cast<size_t>(t * channels_ * tile_h_ * tile_w_) * item,
+                           tiles.dtype, 1, channels_, tile_h_, tile_w_};
+      ImageView part = dst_;
+      part.data = static_cast<char*>(dst_.data) +
+                  (static_cast<size_t>(oy0) * static_cast<size_t>(dst_.row_stride) +
+                   static_cast<size_t>(ox0) * static_cast<size_t>(channels_)) * out_item;
+      part.height = oy1 - oy0;
+      part.width = ox1 - ox0;
+      from_tensor(one, oy0 - y0, ox0 - x0, &part, 1, norm_, clamp_, &pool);
+    }
+    // The rest of it (overlap bands) into the accumulators.
     const std::vector<double> wy_d = tile_weights(y0, tile_h_, height_, overlap_);
     const std::vector<double> wx_d = tile_weights(x0, tile_w_, width_, overlap_);
     const std::vector<float> wy(wy_d.begin(), wy_d.end()), wx(wx_d.begin(), wx_d.end());
     const int64_t rows = static_cast<int64_t>(wy.size()), n = static_cast<int64_t>(wx.size());
     pool.parallel_for(rows, std::max<int64_t>(1, 8192 / (n * channels_)), [&](int64_t b, int64_t e) {
-      std::vector<float> ratio(static_cast<size_t>(n));
-      blend_detail::BlendRow row{};
-      row.ratio = ratio.data();
-      row.wx = wx.data();
-      row.n = n;
-      row.channels = channels_;
-      row.half = half;
-      for (int64_t y = b; y < e; ++y) {
-        row.wsum = weight_row(y0 + y) + x0;
-        row.wy = wy[static_cast<size_t>(y)];
-        for (int64_t c = 0; c < channels_; ++c) {
-          row.mean[c] = mean_row(c, y0 + y) + x0;
-          const int64_t off = ((t * channels_ + c) * tile_h_ + y) * tile_w_;
-          row.src[c] = static_cast<const char*>(tiles.data) + static_cast<size_t>(off) * item;
-        }
-        avx2 ? avx2::blend_tile_row(row) : baseline::blend_tile_row(row);
-      }
+      blend_rows(tiles, t, gr, gc, wy.data(), wx.data(), b, e);
     });
     added_[static_cast<size_t>(idx)] = 1;
     ++row_added_[gr];

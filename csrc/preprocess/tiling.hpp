@@ -5,6 +5,13 @@
 // as a running mean m += w / (W + w) * (x - m).  That form is exact for identical contributions, so
 // an identity model gives back its input bit for bit in float32, and it needs no normalising pass.
 //
+// Where one tile alone has a positive weight (a tile's interior, and the outer overlap/4 of a
+// neighbour's zero-weight margin), that mean is the tile's value itself: add() converts those
+// pixels straight from the tile into the output and leaves the accumulators alone there; only the
+// overlap bands (pixels that two or more tiles weigh) are blended and converted at the end.
+// The result is bit for bit the same as blending every pixel, except that a NaN/inf in a tile's
+// zero-weight margin no longer reaches a pixel that another tile owns.
+//
 // Memory: the merger writes straight into the caller's output image (in its own dtype) and keeps
 // float accumulators only for the output rows still open, in a ring of rows that is reused; a row
 // is converted and released as soon as every grid row covering it is complete.  With tiles added
@@ -14,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "common/buffer.hpp"
@@ -90,6 +98,11 @@ class TileMerger {
   void open_rows(int64_t end);                 // accumulate rows up to `end` (grows the ring)
   void finalise_rows(int64_t end, ThreadPool& pool);  // convert rows [lo_, end) into dst
   size_t ring_bytes(int64_t rows) const;
+  // Blends rows [b, e) of batch tile t (grid row gr, column gc) into the ring, at its blended pixels.
+  void blend_rows(const TensorView& tiles, int64_t t, size_t gr, size_t gc, const float* wy,
+                  const float* wx, int64_t b, int64_t e);
+  // Converts rows [b, e) of the ring into dst: whole rows, or their blended columns only.
+  void convert_rows(int64_t b, int64_t e, ThreadPool& pool);
   float* mean_row(int64_t c, int64_t y) { return mean_.data() + (c * cap_ + y % cap_) * width_; }
   float* weight_row(int64_t y) { return weight_.data() + (y % cap_) * width_; }
 
@@ -99,6 +112,11 @@ class TileMerger {
   int64_t height_, width_, channels_;
   std::vector<int64_t> row_starts_, col_starts_;
   int64_t tile_h_, tile_w_, overlap_;
+  // Pixels that one tile alone weighs: rows own_rows_[r] of grid row r, columns own_cols_[c] of
+  // grid column c (half-open, may be empty).  A pixel is owned iff its row and its column are.
+  std::vector<std::pair<int64_t, int64_t>> own_rows_, own_cols_;
+  std::vector<uint8_t> owned_row_;         // per output row: in some own_rows_ span
+  std::vector<std::pair<int64_t, int64_t>> blend_cols_;  // columns in no own_cols_ span
   std::vector<uint8_t> added_;             // per grid tile
   std::vector<int64_t> row_added_;         // tiles added per grid row
   size_t next_row_ = 0;                    // first grid row not yet complete
