@@ -136,6 +136,13 @@ def test_sr_model_refused_for_another_task(sr_onnx):
         imgen.restore(np.zeros((16, 16), np.uint8), task="jpeg", model=str(sr_onnx))
 
 
+def test_a_model_that_keeps_the_size_is_refused_for_sr():
+    from imgen.errors import ImgenError
+
+    with pytest.raises(ImgenError, match="task sr needs a model that upscales.*denoise-gray.*scale 1"):
+        imgen.restore(np.zeros((16, 16), np.uint8), task="sr", model="denoise-gray")
+
+
 def test_jpeg_training_and_export(image_dir, tmp_path):
     from imgen_train.convert import export_checkpoint
 

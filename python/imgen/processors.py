@@ -201,6 +201,9 @@ class FrameProcessor:
         restoring = ("sr", "deblur", "jpeg")
         if self.options.task in restoring and model.info.task in restoring and model.info.task != self.options.task:
             raise ImgenError(f"model {model.name} is for task {model.info.task}, not {self.options.task}")
+        if self.options.task == "sr" and model.info.scale is not None and int(model.info.scale) == 1:
+            raise ImgenError(f"task sr needs a model that upscales, and model {model.name} keeps the size "
+                             f"(task {model.info.task}, scale 1)")
         want = self.options.scale
         if want is not None and int(model.info.scale or 1) != want:
             raise ImgenError(f"scale {want} asked for, but model {model.name} upscales by {model.info.scale or 1}")
