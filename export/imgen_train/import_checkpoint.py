@@ -18,15 +18,12 @@ import torch
 from torch import nn
 
 from . import archs
+from .import_errors import Mismatch
 from .train import CHECKPOINT_FORMAT, load_model
 
 
 class UnknownCheckpointError(ValueError):
     """No detector recognised the checkpoint, or one recognised it but the shapes do not fit."""
-
-
-class Mismatch(ValueError):
-    """A detector's layout matched the key names but not the shapes."""
 
 
 StateDict = Mapping[str, torch.Tensor]
@@ -99,7 +96,7 @@ DETECTORS: dict[str, Detector] = {
     "KAIR DnCNN (model.0.weight ... model.N.weight, 1 or 3 channels in and out, BN merged)": detect_kair_dncnn,
     "KAIR FFDNet (model.0.weight ... model.N.weight, 4C+1 channels in, 4C out, BN merged)": detect_kair_ffdnet,
 }
-from . import import_generative  # noqa: E402  (CycleGAN/pix2pix and DCGAN generators; needs Mismatch)
+from . import import_generative  # noqa: E402  (CycleGAN/pix2pix and DCGAN generators)
 DETECTORS.update(import_generative.LAYOUTS)
 
 

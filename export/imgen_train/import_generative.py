@@ -39,13 +39,7 @@ import numpy as np
 import torch
 from torch import nn
 
-
-def Mismatch(message: str) -> ValueError:  # noqa: N802 (raised like the class it returns)
-    """import_checkpoint.Mismatch(message), imported when raised: import_checkpoint imports this
-    module to register LAYOUTS, so importing it here at load time would be circular."""
-    from .import_checkpoint import Mismatch as _Mismatch
-
-    return _Mismatch(message)
+from .import_errors import Mismatch
 
 StateDict = Mapping[str, torch.Tensor]
 _STAT_SUFFIXES = (".running_mean", ".running_var", ".num_batches_tracked")
