@@ -325,3 +325,15 @@ def test_decode_image_matches_read_image_and_guards_pixels(tmp_path):
         decode_image(path.read_bytes(), name="upload", max_pixels=83)
     with pytest.raises(ImageFileError, match="upload: not a readable image"):
         decode_image(b"\x89PNG junk", name="upload")
+
+
+def test_out_of_memory_while_decoding_names_the_file_and_is_both_kinds(tmp_path, monkeypatch):
+    path = tmp_path / "big.png"
+    cv2.imwrite(str(path), np.zeros((5, 7), np.uint8))
+
+    def imdecode(*_):
+        raise MemoryError()
+    monkeypatch.setattr(imageio.cv2, "imdecode", imdecode)
+    with pytest.raises(imageio.ImageMemoryError, match=r"big\.png: not enough memory to decode this 7x5 image") as e:
+        imageio.read_image(path)
+    assert isinstance(e.value, imageio.ImageFileError) and isinstance(e.value, MemoryError)

@@ -206,6 +206,27 @@ def test_out_of_memory_is_503_and_server_survives(models):
         assert c.post("/v1/models/ident", content=npy(np.zeros((4, 4, 3), np.uint8))).status_code == 200
 
 
+def test_out_of_memory_while_decoding_is_503_not_the_clients_400(models, monkeypatch):
+    import imgen.imageio
+
+    def imdecode(*_):
+        raise MemoryError()
+    monkeypatch.setattr(imgen.imageio.cv2, "imdecode", imdecode)
+    with TestClient(create_app(models)) as c:
+        r = c.post("/v1/models/ident", content=png(np.zeros((4, 4, 3), np.uint8)))
+    assert r.status_code == 503 and r.headers["retry-after"] == "1"
+    assert "not enough memory to decode this 4x4 image" in r.json()["error"]
+
+
+def test_out_of_memory_while_loading_npy_is_503(models, monkeypatch):
+    def load(*_, **__):
+        raise MemoryError("Unable to allocate 9 GiB")
+    monkeypatch.setattr("imgen.serve.app.np.load", load)
+    with TestClient(create_app(models)) as c:
+        r = c.post("/v1/models/ident", content=npy(np.zeros((4, 4, 3), np.uint8)))
+    assert r.status_code == 503 and "Unable to allocate 9 GiB" in r.json()["error"]
+
+
 def test_a_bad_image_does_not_fail_its_batch_mates(models, rng):
     app = create_app(models, max_batch=8, max_delay_ms=300)
     good = rng.random((6, 6, 3), dtype=np.float32)

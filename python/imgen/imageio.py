@@ -76,6 +76,11 @@ class PixelLimitError(ImageFileError):
     """An image is larger than the pixel limit (refused from its header before decoding)."""
 
 
+class ImageMemoryError(ImageFileError, MemoryError):
+    """Decoding needed more memory than the process may have (e.g. under ``ulimit -v``): the
+    file may be fine; a server answers 503 (retry later), a batch reports the file and goes on."""
+
+
 def pixel_limit(max_pixels: int | None = None) -> int:
     """The pixel limit reads use: ``max_pixels`` if given, else $IMGEN_MAX_PIXELS, else
     DEFAULT_MAX_PIXELS.  ValueError when either is not a positive whole number."""
@@ -130,7 +135,7 @@ def decode_image(data: bytes, *, name: str = "image", max_pixels: int | None = N
         raise ImageFileError(_opencv_read_error(path, e)) from e
     except MemoryError as e:
         size = f" {header.width}x{header.height}" if header else ""
-        raise ImageFileError(f"{path}: not enough memory to decode this{size} image") from e
+        raise ImageMemoryError(f"{path}: not enough memory to decode this{size} image") from e
     if img is None:
         raise ImageFileError(f"{path}: not a readable image (corrupt or unsupported format)")
     if header is None:  # a format whose header imgen does not read: OpenCV's own limit held while decoding

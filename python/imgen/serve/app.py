@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import ImgenError
-from ..imageio import ImageFileError, PixelLimitError, decode_image, encode_image, fit_to_format, pixel_limit
+from ..imageio import ImageFileError, ImageMemoryError, PixelLimitError, decode_image, encode_image, fit_to_format, pixel_limit
 from .batching import Batcher, QueueFull
 from .metrics import CONTENT_TYPE, Metrics
 from .models import ServedModel
@@ -109,8 +109,8 @@ def create_app(models: dict[str, ServedModel], *, limits: Limits = Limits(), tok
             options = parse_query(request)
             body = await read_body(request, limits.max_body)
             t0 = time.perf_counter()
-            image, ext, color_order = decode_body(body, limits.max_pixels)
             try:
+                image, ext, color_order = decode_body(body, limits.max_pixels)
                 runner = served.runner(sigma=options["sigma"], tile=options["tile"],
                                        color_order=color_order if ext != ".npy" else options["color_order"])
                 t1 = time.perf_counter()
@@ -217,6 +217,8 @@ def decode_body(body: bytes, max_pixels: int | None) -> tuple[np.ndarray, str, s
         image, _ = decode_image(body, name="request body", max_pixels=max_pixels)
     except PixelLimitError as e:
         raise HttpError(413, "too_many_pixels", str(e)) from None
+    except ImageMemoryError:
+        raise  # the caller's 503: the server's memory, not the client's image
     except (ImageFileError, ValueError) as e:
         raise HttpError(400, "bad_image", str(e)) from None
     return image, _sniff_ext(body), "bgr"
@@ -226,6 +228,8 @@ def decode_npy(body: bytes, max_pixels: int | None) -> np.ndarray:
     """An .npy body: (H, W) or (H, W, C<=4) uint8/uint16/float32, no pickles, under the pixel limit."""
     try:
         arr = np.load(io.BytesIO(body), allow_pickle=False)
+    except MemoryError:
+        raise  # the caller's 503
     except Exception as e:
         raise HttpError(400, "bad_image", f"request body: not a readable .npy array ({e})") from None
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (1, 3, 4)) or 0 in arr.shape:
