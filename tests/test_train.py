@@ -10,7 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="imgen_train needs torch (pip install torch, then imgen[train])")
 
-from imgen_train.data import NoiseSpec, PatchSampler, augment  # noqa: E402
+from imgen_train.data import NoiseSpec, PatchSampler, augment, list_images, split_files  # noqa: E402
 from imgen_train.train import TrainOptions, load_model, train  # noqa: E402
 
 
@@ -73,7 +73,8 @@ def test_batch_norm_recalibration_uses_exact_statistics(image_dir, tmp_path):
     from imgen_train.train import recalibrate_batch_norm
 
     o = _options(image_dir, tmp_path / "r")
-    sampler = PatchSampler.from_folder(o.train_dir, channels=1, patch=16, batch=4, noise=NoiseSpec.parse("20"), seed=0)
+    sampler = PatchSampler.from_files(list_images(o.train_dir), channels=1, patch=16, batch=4,
+                                      noise=NoiseSpec.parse("20"), seed=0)
     model = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 1), torch.nn.BatchNorm2d(3))
     model.noise_input = False
     assert recalibrate_batch_norm(model, sampler, 3, 100, torch.device("cpu"))
@@ -150,3 +151,12 @@ def test_options_from_toml_with_flag_overrides(image_dir, tmp_path):
     cfg.write_text('colour = 3\n')
     with pytest.raises(ValueError, match="unknown option.*colour"):
         parse_options(["--config", str(cfg), "--train-dir", "x"], "test")
+
+
+def test_split_files_holds_out_the_last_files_or_takes_a_val_dir(image_dir, tmp_path):
+    files = list_images(image_dir)
+    assert split_files(image_dir, None, 2) == (files[:-2], files[-2:])
+    assert split_files(image_dir, image_dir, 2) == (files, files)
+    for bad in (0, len(files)):
+        with pytest.raises(ValueError, match=f"--val-count {bad}: need 1 to {len(files) - 1} held-out images"):
+            split_files(image_dir, None, bad)

@@ -25,6 +25,19 @@ def list_images(folder: str | Path) -> list[Path]:
     return images_in(folder)
 
 
+def split_files(train_dir: str | Path, val_dir: str | Path | None, val_count: int) -> tuple[list[Path], list[Path]]:
+    """(training files, validation files): all of ``train_dir`` and all of ``val_dir`` when it is
+    given, else ``train_dir`` less its last ``val_count`` files, which validate.  ValueError when
+    that would leave no training or no validation file."""
+    files = list_images(train_dir)
+    if val_dir:
+        return files, list_images(val_dir)
+    if not 0 < val_count < len(files):
+        raise ValueError(f"--val-count {val_count}: need 1 to {len(files) - 1} held-out images of the "
+                         f"{len(files)} in {train_dir} (or a --val-dir)")
+    return files[:-val_count], files[-val_count:]
+
+
 def read_image(path: str | Path, channels: int) -> np.ndarray:
     """(H, W, C) uint8, gray (C=1) or RGB (C=3)."""
     flag = cv2.IMREAD_GRAYSCALE if channels == 1 else cv2.IMREAD_COLOR
@@ -102,10 +115,7 @@ class PatchSampler:
         self.images, self.patch, self.batch_size, self.noise, self.seed = images, patch, batch, noise, seed
 
     @classmethod
-    def from_folder(cls, folder, *, channels: int, exclude: int = 0, **kw) -> "PatchSampler":
-        files = list_images(folder)
-        if exclude:
-            files = files[:-exclude]
+    def from_files(cls, files: Sequence[Path], *, channels: int, **kw) -> "PatchSampler":
         return cls([read_image(f, channels) for f in files], **kw)
 
     def batch(self, step: int) -> dict[str, torch.Tensor]:

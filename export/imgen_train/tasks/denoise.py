@@ -6,7 +6,7 @@ import math
 import torch
 from torch import nn
 
-from ..data import NoiseSpec, PatchSampler, list_images, validation_set
+from ..data import NoiseSpec, PatchSampler, split_files, validation_set
 from .base import Task, Update, recalibrate_bn
 
 
@@ -59,11 +59,8 @@ class DenoiseTask(Task):
         multiple = getattr(model, "size_multiple", 1)
         if o.patch % multiple:
             raise ValueError(f"--patch {o.patch} must be a multiple of {multiple} for {o.arch}")
-        if o.val_dir:
-            val_files, exclude = list_images(o.val_dir), 0
-        else:
-            val_files, exclude = list_images(o.train_dir)[-o.val_count:], o.val_count
-        self.sampler = PatchSampler.from_folder(o.train_dir, channels=o.channels, exclude=exclude, patch=o.patch,
+        train_files, val_files = split_files(o.train_dir, o.val_dir, o.val_count)
+        self.sampler = PatchSampler.from_files(train_files, channels=o.channels, patch=o.patch,
                                                 batch=o.batch, noise=NoiseSpec.parse(o.noise), seed=o.seed)
         self.val = validation_set(val_files, channels=o.channels, sigma=o.val_sigma, seed=o.seed + 1)
 

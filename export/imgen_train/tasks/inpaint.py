@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data import ImageSampler, list_images, read_image
+from ..data import ImageSampler, read_image, split_files
 from .base import Task, Update
 
 #: Weight of the hole L1 against the whole-image L1.
@@ -94,12 +94,7 @@ class InpaintTask(Task):
         multiple = getattr(model, "size_multiple", 1)
         if o.patch % multiple:
             raise ValueError(f"--patch {o.patch} must be a multiple of {multiple} for {o.arch}")
-        if o.val_dir:
-            val_files, exclude = list_images(o.val_dir), 0
-        else:
-            val_files, exclude = list_images(o.train_dir)[-o.val_count:], o.val_count
-        train_files = list_images(o.train_dir)
-        train_files = train_files[:-exclude] if exclude else train_files
+        train_files, val_files = split_files(o.train_dir, o.val_dir, o.val_count)
         self.sampler = ImageSampler([read_image(f, o.channels) for f in train_files], batch=o.batch,
                                     seed=o.seed, patch=o.patch)
         self.val = []

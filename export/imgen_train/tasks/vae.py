@@ -13,7 +13,7 @@ from torch.nn import functional as F
 
 from imgen.generative import make_grid
 
-from ..data import ImageSampler, list_images, load_images
+from ..data import ImageSampler, load_images, split_files
 from .base import Task, Update, seeded_normal, to_uint8
 
 
@@ -34,13 +34,7 @@ class VaeTask(Task):
     def __init__(self, model, options, device):
         super().__init__(model, options, device)
         o = options
-        files = list_images(o.train_dir)
-        if o.val_dir:
-            val_files = list_images(o.val_dir)
-        else:
-            if not 0 < o.val_count < len(files):
-                raise ValueError(f"--val-count {o.val_count}: need 1 to {len(files) - 1} held-out images")
-            files, val_files = files[:-o.val_count], files[-o.val_count:]
+        files, val_files = split_files(o.train_dir, o.val_dir, o.val_count)
         self.sampler = ImageSampler(load_images(files, o.channels, size=o.patch), batch=o.batch, seed=o.seed)
         val = load_images(val_files, o.channels, size=o.patch)
         self.val = torch.from_numpy(np.stack(val).transpose(0, 3, 1, 2).astype(np.float32) / 255)
