@@ -154,6 +154,20 @@ def test_dcgan_trains_with_augmentation(folders, tmp_path):
     assert result["step"] == 6 and all(math.isfinite(v) for v in result["losses"].values())
 
 
+def test_dcgan_with_diffaugment_trains_and_resumes_exactly(folders, tmp_path):
+    kw = dict(diffaugment="color,translation,cutout", iters=6, bn_recalibrate=0)
+    result = train(_options(folders, tmp_path / "full", "dcgan", **kw))
+    assert result["step"] == 6 and all(math.isfinite(v) for v in result["losses"].values())
+    train(_options(folders, tmp_path / "part", "dcgan", stop_at=4, **kw))
+    train(_options(folders, tmp_path / "part", "dcgan", resume=True, **kw))
+    full = torch.load(tmp_path / "full" / "last.pt", weights_only=False)
+    part = torch.load(tmp_path / "part" / "last.pt", weights_only=False)
+    for key, value in full["state_dict"].items():
+        torch.testing.assert_close(part["state_dict"][key], value, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="--diffaugment: unknown transform"):
+        train(_options(folders, tmp_path / "bad", "dcgan", diffaugment="blur", iters=2))
+
+
 def test_cyclegan_resume_matches_an_uninterrupted_run(folders, tmp_path):
     """The history pools are part of the checkpoint, so a resumed run continues exactly."""
     train(_options(folders, tmp_path / "full", "cyclegan", iters=8, pool_size=3))

@@ -79,6 +79,7 @@ class TrainOptions:
     identity_weight: float = 0.5    # cyclegan: identity loss weight, relative to cycle_weight
     shift: float = 0.0              # gan: random shifts of up to this many pixels (and zoom-in crops)
     brightness: float = 0.0         # gan: random brightness/contrast change of up to +- this fraction
+    diffaugment: str = ""           # gan: DiffAugment transforms on real and generated images before D
     pool_size: int = 50             # cyclegan: history of generated images shown to the discriminators
     sample_every: int = 500         # write a sample grid to OUT/samples every N steps (0 = never)
     val_dir: str | None = None      # held-out folder; else the last --val-count files of train_dir
@@ -342,6 +343,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "depth": "conv layers; cyclegan: residual blocks (default: the architecture's)",
         "width": "hidden channels", "train_dir_b": "cyclegan: folder of domain-B images (unpaired with A)",
         "task": "confirms the task; the architecture decides it",
+        "diffaugment": "gan: differentiable augmentation of real AND generated images before the discriminator "
+                       "(Zhao et al. 2020), a comma list of color, translation, cutout",
     }
     for f in dataclasses.fields(TrainOptions):
         flag = "--" + f.name.replace("_", "-")

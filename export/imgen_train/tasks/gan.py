@@ -4,7 +4,9 @@ Discriminator: softplus(-D(x)) + softplus(D(G(z))) (binary cross-entropy on logi
 generator: softplus(-D(G(z))).  Images are whole training images resized to ``--patch`` pixels,
 scaled to [-1, 1], flipped left-right at random; with ``--shift S`` each image is also shifted by up
 to S pixels and zoomed by up to 6% (a random crop, reflection at the borders), with ``--brightness B``
-its brightness and contrast scaled by up to +-B (clipped to the range); z ~ N(0, I).  No validation (best.pt is not
+its brightness and contrast scaled by up to +-B (clipped to the range); with ``--diffaugment POLICY``
+the discriminator sees real and generated images through the same random differentiable transforms
+(``imgen_train.diffaugment``: the fix for training on a hundred images); z ~ N(0, I).  No validation (best.pt is not
 written; use last.pt or final.pt, whose generator batch-norm statistics are re-estimated).
 """
 from __future__ import annotations
@@ -16,6 +18,7 @@ from torch.nn import functional as F
 from imgen.generative import make_grid
 
 from ..data import ImageSampler, list_images, load_images
+from ..diffaugment import diff_augment, parse_policy
 from .base import Task, Update, recalibrate_bn, seeded_normal, to_uint8
 
 SAMPLE_COUNT = 64
@@ -52,6 +55,7 @@ class GanTask(Task):
         images = load_images(list_images(o.train_dir), o.channels, size=o.patch)
         self.sampler = ImageSampler(images, batch=o.batch, seed=o.seed)
         self.fixed_z = seeded_normal((SAMPLE_COUNT, *model.latent_shape), o.seed, 0, 99)
+        self.policy = parse_policy(o.diffaugment)
 
     def param_groups(self):
         return {"discriminator": list(self.model.discriminator.parameters()),
@@ -63,16 +67,19 @@ class GanTask(Task):
     def batch(self, step):
         images = augment_images(self.sampler.batch(step), np.random.default_rng([self.o.seed, step, 2]),
                                 shift=self.o.shift, brightness=self.o.brightness)
-        return {"image": images * 2 - 1, "latent": self._latents(step)}
+        return {"image": images * 2 - 1, "latent": self._latents(step), "step": torch.tensor(step)}
 
     def step(self, batch, update: Update):
         g, d = self.model.generator, self.model.discriminator
+        seed = np.random.SeedSequence([self.o.seed, int(batch["step"]), 3]).generate_state(1)[0]
+        rng = torch.Generator().manual_seed(int(seed))
+        seen = (lambda x: diff_augment(x, self.policy, rng)) if self.policy else (lambda x: x)  # noqa: E731
         real = batch["image"]
         fake = g(batch["latent"])
-        real_logits = d(real)
-        d_loss = F.softplus(-real_logits).mean() + F.softplus(d(fake.detach())).mean()
+        real_logits = d(seen(real))
+        d_loss = F.softplus(-real_logits).mean() + F.softplus(d(seen(fake.detach()))).mean()
         update("discriminator", d_loss)
-        g_loss = F.softplus(-d(fake)).mean()
+        g_loss = F.softplus(-d(seen(fake))).mean()
         update("generator", g_loss)
         return {"d": d_loss, "g": g_loss, "d_real": torch.sigmoid(real_logits.detach()).mean()}
 
