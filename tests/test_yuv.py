@@ -112,6 +112,17 @@ def test_other_formats_are_left_to_swscale():
     (lambda y, u, v: _core.rgb_to_yuv420(np.zeros((7, 9, 4), np.uint8), y, u, v), r"rgb must have shape \(7, 9, 3\)"),
     (lambda y, u, v: _core.rgb_to_yuv420(np.zeros((7, 9, 3), np.uint8), y, u, v.copy().view(np.int8)), "v must be uint8"),
     (lambda y, u, v: _core.yuv420_to_rgb(y, u, v, out=np.zeros((7, 9, 3), np.float32)), "out must be uint8"),
+    # hostile layouts: reversed or broadcast rows, strided pixels, planes of different strides
+    (lambda y, u, v: _core.yuv420_to_rgb(y[::-1], u, v), r"y must have contiguous rows \(strides \(>= 9, 1\)\)"),
+    (lambda y, u, v: _core.yuv420_to_rgb(np.broadcast_to(y[:1], (7, 9)), u, v), "y must have contiguous rows"),
+    (lambda y, u, v: _core.yuv420_to_rgb(y, u, np.zeros((4, 8), np.uint8)[:, :5]), "u and v must have the same row stride"),
+    (lambda y, u, v: _core.yuv420_to_rgb(y, np.zeros((4, 20), np.uint8)[:, ::2], None), r"uv \(nv12: v=None\) must have contiguous rows"),
+    (lambda y, u, v: _core.rgb_to_yuv420(np.zeros((7, 18, 3), np.uint8)[:, ::2], y, u, v), "rgb must have contiguous RGB rows"),
+    (lambda y, u, v: _core.rgb_to_yuv420(np.zeros((7, 9, 3), np.uint8)[::-1], y, u, v), "rgb must have contiguous RGB rows"),
+    (lambda y, u, v: _core.yuv420_to_rgb(y, u, v, out=np.zeros((7, 9, 6), np.uint8)[..., ::2]), "out must have contiguous RGB rows"),
+    (lambda y, u, v: _core.yuv420_to_rgb(y, u, v, out=np.zeros((9, 7, 3), np.uint8)), r"out must have shape \(7, 9, 3\)"),
+    (lambda y, u, v: _core.yuv420_to_rgb(y, u, v, out=np.broadcast_to(np.zeros(3, np.uint8), (7, 9, 3))), "out must"),
+    (lambda y, u, v: _core.yuv420_to_rgb(y[None], u, v), r"y must be a non-empty \(height, width\) plane"),
 ])
 def test_bad_arguments_are_named(call, message):
     y, u, v = np.zeros((7, 9), np.uint8), np.zeros((4, 5), np.uint8), np.zeros((4, 5), np.uint8)
