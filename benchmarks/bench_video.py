@@ -16,7 +16,7 @@ onnx.helper, run by imgen's engine with its default tiling), the wavelet denoise
 (``--method wavelet --sigma 10``), an identity (no processing: the per-frame overhead of
 decode + convert + encode), and, with ``--processors wait40``, 40 ms of waiting per frame that
 uses no CPU (a stand-in for inference on a GPU).  The breakdown of that overhead is measured step by step on one
-thread.  Prints a Markdown table; medians of ``--repeats`` runs, and how many cores each
+thread, with imgen's own conversions (``video._yuv``, the C++ core) beside swscale's.  Prints a Markdown table; medians of ``--repeats`` runs, and how many cores each
 contender kept busy (process CPU time / wall time): on a shared machine a run with more busy
 threads also gets a larger share of the CPU, so read the speed-up with that column.
 """
@@ -156,6 +156,20 @@ def breakdown(src: Path, preset: str | None = None) -> dict[str, float]:
     yuvs = [to_yuv.reformat(av.VideoFrame.from_numpy_buffer(a, format="rgb24"), format="yuv420p",
                             dst_colorspace=1, dst_color_range=1, threads=1) for a in rgbs]
     t_yuv = time.perf_counter() - t0
+    # imgen's own conversions (video/_yuv: the C++ core, imgen's threads) of the same frames
+    from imgen.video import _yuv
+
+    core_rgb = _yuv.StreamToRgb(lambda f: to_rgb.reformat(f, format="rgb24", interpolation=accurate,
+                                                          threads=1).to_ndarray())
+    core_rgb(frames[0])  # decides the chroma siting, as the video source does
+    t0 = time.perf_counter()
+    for f in frames:
+        core_rgb(f)
+    t_core_rgb = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for a in rgbs:
+        _yuv.rgb_to_frame(av, a, "yuv420p", 1, 1)
+    t_core_yuv = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp, av.open(os.path.join(tmp, "e.mp4"), "w") as out:
         vout = out.add_stream("libx264", rate=25)
         vout.width, vout.height, vout.pix_fmt = frames[0].width, frames[0].height, "yuv420p"
@@ -169,7 +183,8 @@ def breakdown(src: Path, preset: str | None = None) -> dict[str, float]:
             out.mux(p)
         t_enc = time.perf_counter() - t0
     ms = lambda t: 1000 * t / n  # noqa: E731
-    return {"decode": ms(t_decode), "to RGB": ms(t_rgb), "to YUV": ms(t_yuv), "encode": ms(t_enc)}
+    return {"decode": ms(t_decode), "to RGB": ms(t_rgb), "to YUV": ms(t_yuv), "encode": ms(t_enc),
+            "imgen to RGB": ms(t_core_rgb), "imgen to YUV": ms(t_core_yuv)}
 
 
 def _waiting(frames):
@@ -200,7 +215,7 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
 
     processors = {
         "cnn": make_processor(model=small_cnn(tmp / "cnn.onnx")),
-        "wavelet": make_processor(method="wavelet", sigma=10),
+        "wavelet": make_processor(method="wavelet", sigma=10 / 255),  # the library takes sigma as a fraction
         "identity": lambda frames: frames,
         "wait40": _waiting,
     }
@@ -247,13 +262,16 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
             print(f"| {size} | {name} | {fn:.2f} fps | {fi:.2f} fps | {ratio:.2f}× | {mn:.1f} | {mi:.1f} "
                   f"| {cn:.2f} | {ci:.2f} | {pn:.1f} | {pi:.1f} |")
     print()
-    print("| clip | decode | to RGB | to YUV | encode (x264 threads) | sum, ms/frame |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print("| clip | decode | to RGB (swscale) | to YUV (swscale) | encode (x264 threads) | sum, ms/frame "
+          "| to RGB (imgen core) | to YUV (imgen core) | imgen conversions / swscale's |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
         if row[1] == "steps":
             s = row[2]
+            swscale, core = s["to RGB"] + s["to YUV"], s["imgen to RGB"] + s["imgen to YUV"]
             print(f"| {row[0]} | {s['decode']:.1f} | {s['to RGB']:.1f} | {s['to YUV']:.1f} | {s['encode']:.1f} | "
-                  f"{sum(s.values()):.1f} |")
+                  f"{s['decode'] + swscale + s['encode']:.1f} | {s['imgen to RGB']:.1f} | {s['imgen to YUV']:.1f} "
+                  f"| {core / swscale:.2f} |")
     return 0
 
 

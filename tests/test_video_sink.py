@@ -70,3 +70,18 @@ def test_impossible_decoding_timestamps_from_an_encoder_are_repaired():
     for pts, dts in [(0, 269577365191771824), (80, -5), (40, 40), (120, 100)]:
         VideoFileSink._mux_encoded(sink, SimpleNamespace(pts=pts, dts=dts))
     assert muxed == [(0, 0), (80, 1), (40, 40), (120, 100)]
+
+
+def test_rgb24_rows_with_padding_go_to_the_core_without_a_copy():
+    from imgen.video import _yuv
+    from imgen.video.sink import _rgb_for_video
+
+    full = np.random.default_rng(0).integers(0, 256, (10, 14, 3), dtype=np.uint8)
+    crop = full[:, :12]  # rows padded by 2 pixels, as _fit_even's crop
+    array, fmt, note = _rgb_for_video(crop)
+    assert fmt == "rgb24" and note is None and np.shares_memory(array, full)
+    a = _yuv.rgb_to_frame(av, array, "yuv420p", 1, None).to_ndarray()
+    np.testing.assert_array_equal(a, _yuv.rgb_to_frame(av, crop.copy(), "yuv420p", 1, None).to_ndarray())
+    rgba = np.zeros((4, 6, 4), np.uint8)  # alpha dropped: pixels 4 bytes apart, copied
+    array, fmt, _ = _rgb_for_video(rgba)
+    assert fmt == "rgb24" and array.flags.c_contiguous and not np.shares_memory(array, rgba)

@@ -112,6 +112,17 @@ def test_other_formats_are_left_to_swscale():
     (lambda y, u, v: _core.rgb_to_yuv420(np.zeros((7, 9, 4), np.uint8), y, u, v), r"rgb must have shape \(7, 9, 3\)"),
     (lambda y, u, v: _core.rgb_to_yuv420(np.zeros((7, 9, 3), np.uint8), y, u, v.copy().view(np.int8)), "v must be uint8"),
     (lambda y, u, v: _core.yuv420_to_rgb(y, u, v, out=np.zeros((7, 9, 3), np.float32)), "out must be uint8"),
+    # hostile layouts: reversed or broadcast rows, strided pixels, planes of different strides
+    (lambda y, u, v: _core.yuv420_to_rgb(y[::-1], u, v), r"y must have contiguous rows \(strides \(>= 9, 1\)\)"),
+    (lambda y, u, v: _core.yuv420_to_rgb(np.broadcast_to(y[:1], (7, 9)), u, v), "y must have contiguous rows"),
+    (lambda y, u, v: _core.yuv420_to_rgb(y, u, np.zeros((4, 8), np.uint8)[:, :5]), "u and v must have the same row stride"),
+    (lambda y, u, v: _core.yuv420_to_rgb(y, np.zeros((4, 20), np.uint8)[:, ::2], None), r"uv \(nv12: v=None\) must have contiguous rows"),
+    (lambda y, u, v: _core.rgb_to_yuv420(np.zeros((7, 18, 3), np.uint8)[:, ::2], y, u, v), "rgb must have contiguous RGB rows"),
+    (lambda y, u, v: _core.rgb_to_yuv420(np.zeros((7, 9, 3), np.uint8)[::-1], y, u, v), "rgb must have contiguous RGB rows"),
+    (lambda y, u, v: _core.yuv420_to_rgb(y, u, v, out=np.zeros((7, 9, 6), np.uint8)[..., ::2]), "out must have contiguous RGB rows"),
+    (lambda y, u, v: _core.yuv420_to_rgb(y, u, v, out=np.zeros((9, 7, 3), np.uint8)), r"out must have shape \(7, 9, 3\)"),
+    (lambda y, u, v: _core.yuv420_to_rgb(y, u, v, out=np.broadcast_to(np.zeros(3, np.uint8), (7, 9, 3))), "out must"),
+    (lambda y, u, v: _core.yuv420_to_rgb(y[None], u, v), r"y must be a non-empty \(height, width\) plane"),
 ])
 def test_bad_arguments_are_named(call, message):
     y, u, v = np.zeros((7, 9), np.uint8), np.zeros((4, 5), np.uint8), np.zeros((4, 5), np.uint8)
@@ -126,12 +137,65 @@ def test_read_only_destination_is_refused():
         _core.rgb_to_yuv420(np.zeros((8, 8, 3), np.uint8), y, u, v)
 
 
-def test_baseline_and_avx2_kernels_agree():
-    code = ("import numpy as np, sys; from imgen import _core; r=np.random.default_rng(3).integers(0,256,(33,70,3),"
-            "dtype=np.uint8); y=np.zeros((33,70),np.uint8); u=np.zeros((17,35),np.uint8); v=u.copy(); "
-            "_core.rgb_to_yuv420(r,y,u,v,kr=0.2126,kb=0.0722); o=_core.yuv420_to_rgb(y,u,v); "
-            "sys.stdout.buffer.write(y.tobytes()+u.tobytes()+v.tobytes()+o.tobytes())")
-    outs = [subprocess.run([sys.executable, "-c", code], capture_output=True, check=True,
-                           env={**os.environ, "IMGEN_DISABLE_AVX2": off}).stdout for off in ("0", "1")]
-    a, b = (np.frombuffer(o, np.uint8).astype(int) for o in outs)
-    assert a.size == b.size > 0 and np.abs(a - b).max() <= 1
+def _padded(h, w, pad, rng):
+    """An (h, w) uint8 plane of random values whose rows are `pad` bytes longer than w."""
+    return rng.integers(0, 256, (h, w + pad), dtype=np.uint8)[:, :w]
+
+
+def _both_kernels(monkeypatch, fn):
+    """fn() with the AVX2 kernels and with the baseline (IMGEN_DISABLE_AVX2=1), as lists of arrays."""
+    monkeypatch.setenv("IMGEN_DISABLE_AVX2", "0")
+    fast = fn()
+    monkeypatch.setenv("IMGEN_DISABLE_AVX2", "1")
+    return fast, fn()
+
+
+def test_kernel_level_follows_the_switch(monkeypatch):
+    if _core.simd_level() != "avx2":
+        pytest.skip("this CPU runs the baseline kernels only")
+    monkeypatch.setenv("IMGEN_DISABLE_AVX2", "1")
+    assert _core.simd_level() == "baseline"
+
+
+@pytest.mark.parametrize("h, w", [(1, 1), (2, 3), (7, 9), (33, 70), (17, 95), (64, 96), (5, 129)])
+@pytest.mark.parametrize("fmt", ["yuv420p", "nv12"])
+@pytest.mark.parametrize("space, full", [(None, False), (1, True), (9, False)])
+@pytest.mark.parametrize("cosited", [False, True])
+def test_avx2_and_baseline_kernels_give_the_same_bytes(monkeypatch, h, w, fmt, space, full, cosited):
+    if _core.simd_level() != "avx2":
+        pytest.skip("this CPU runs the baseline kernels only")
+    rng = np.random.default_rng(h * 1000 + w)
+    kr, kb = MATRICES[space]
+    ch, cw = (h + 1) // 2, (w + 1) // 2
+    rgb = rng.integers(0, 256, (h, w + 5, 3), dtype=np.uint8)[:, :w]  # padded rows
+    y, u = _padded(h, w, 3, rng), _padded(ch, cw * (2 if fmt == "nv12" else 1), 7, rng)
+    v = _padded(ch, cw, 7, rng) if fmt == "yuv420p" else None
+    y_in, u_in, v_in = y.copy(), u.copy(), None if v is None else v.copy()
+
+    def run():
+        planes = [np.full_like(p, 77) for p in (y, u) + (() if v is None else (v,))]
+        _core.rgb_to_yuv420(rgb, *planes, kr=kr, kb=kb, full_range=full)
+        out = np.zeros((h, w + 2, 3), np.uint8)
+        _core.yuv420_to_rgb(y_in, u_in, v_in, kr=kr, kb=kb, full_range=full, cosited=cosited, out=out[:, :w])
+        return planes + [out]
+
+    fast, base = _both_kernels(monkeypatch, run)
+    for a, b in zip(fast, base):
+        np.testing.assert_array_equal(a, b)
+    assert (fast[-1][:, w:] == 0).all()  # nothing written past the row
+
+
+def test_avx2_and_baseline_agree_on_a_720p_frame(monkeypatch):
+    if _core.simd_level() != "avx2":
+        pytest.skip("this CPU runs the baseline kernels only")
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8)
+
+    def run():
+        y, uv = np.empty((720, 1280), np.uint8), np.empty((360, 1280), np.uint8)
+        _core.rgb_to_yuv420(rgb, y, uv, None, kr=0.2126, kb=0.0722)
+        return [y, uv, _core.yuv420_to_rgb(y, uv, None, kr=0.2126, kb=0.0722, cosited=True)]
+
+    fast, base = _both_kernels(monkeypatch, run)
+    for a, b in zip(fast, base):
+        np.testing.assert_array_equal(a, b)

@@ -1,6 +1,6 @@
-// Row kernels of the YUV <-> RGB conversion, included once per SIMD level with IMGEN_SIMD_NS set
-// (yuv.cpp: baseline, yuv_avx2.cpp: avx2).  Plain loops over float rows that the compiler
-// vectorises; no state outside the job.
+// Row kernels of the YUV <-> RGB conversion: the baseline (yuv.cpp includes this with
+// IMGEN_SIMD_NS baseline).  Plain loops over float rows; no state outside the job.  yuv_avx2.cpp
+// does the same arithmetic in the same order with intrinsics (the same bytes out): change both.
 #include <algorithm>
 #include <cstdint>
 #include <vector>

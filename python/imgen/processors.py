@@ -368,29 +368,53 @@ _YCC_TO_RGB = np.linalg.inv(_RGB_TO_YCC)
 YCC_NOISE = tuple(float(n) for n in np.linalg.norm(_RGB_TO_YCC, axis=1))
 
 
+# Rows of a band in the colour helpers: about 2**18 pixels, so their temporaries stay small
+# (a few MiB) whatever the image's size.
+_BAND_PIXELS = 1 << 18
+
+
+def _bands(height: int, width: int):
+    step = max(1, _BAND_PIXELS // max(width, 1))
+    return (slice(y, y + step) for y in range(0, height, step))
+
+
 def _ycc_planes(image: np.ndarray, color_order: str) -> list[np.ndarray]:
-    """Y, Cb, Cr of an HWC colour image (alpha left out) as float32 planes in [0, 1]."""
-    rgb = image[..., :3].astype(np.float64) / image_max(image.dtype)
-    if color_order == "bgr":
-        rgb = rgb[..., ::-1]
-    ycc = rgb @ _RGB_TO_YCC.T
-    ycc[..., 1:] += 0.5
-    return [np.ascontiguousarray(ycc[..., c], dtype=np.float32) for c in range(3)]
+    """Y, Cb, Cr of an HWC colour image (alpha left out) as float32 (H, W) planes in [0, 1] (Cb and
+    Cr offset by 0.5).  Computed in float32 a band of rows at a time: the three planes are the only
+    full-size arrays (12 bytes a pixel)."""
+    h, w = image.shape[:2]
+    order = (2, 1, 0) if color_order == "bgr" else (0, 1, 2)
+    k = (_RGB_TO_YCC / image_max(image.dtype)).astype(np.float32)
+    planes = [np.empty((h, w), np.float32) for _ in range(3)]
+    for band in _bands(h, w):
+        chans = [image[band, :, c].astype(np.float32) for c in order]
+        tmp = np.empty_like(chans[0])
+        for c, plane in enumerate(planes):
+            out = plane[band]
+            np.multiply(chans[0], k[c, 0], out=out)
+            out += np.multiply(chans[1], k[c, 1], out=tmp)
+            out += np.multiply(chans[2], k[c, 2], out=tmp)
+            if c:
+                out += np.float32(0.5)
+        del chans, tmp  # freed before the next band's
+    return planes
 
 
 def _from_ycc_planes(planes: list[np.ndarray], original: np.ndarray, color_order: str) -> np.ndarray:
     """The inverse of :func:`_ycc_planes`, in the original's dtype, with its alpha (resized to
-    the output's size for upscalers)."""
-    ycc = np.stack([p if p.ndim == 2 else p[..., 0] for p in planes], axis=2).astype(np.float64)
-    ycc[..., 1:] -= 0.5
-    rgb = ycc @ _YCC_TO_RGB.T
-    if color_order == "bgr":
-        rgb = rgb[..., ::-1]
+    the output's size for upscalers).  float64 a band of rows at a time."""
+    planes = [p if p.ndim == 2 else p[..., 0] for p in planes]
+    h, w = planes[0].shape
     top = image_max(original.dtype)
-    if original.dtype == np.float32:
-        out = rgb.astype(np.float32)
-    else:
-        out = np.clip(np.rint(rgb * top), 0, top).astype(original.dtype)
+    dtype = np.float32 if original.dtype == np.float32 else original.dtype
+    out = np.empty((h, w, 3), dtype)
+    for band in _bands(h, w):
+        ycc = np.stack([p[band] for p in planes], axis=2).astype(np.float64)
+        ycc[..., 1:] -= 0.5
+        rgb = ycc @ _YCC_TO_RGB.T
+        if color_order == "bgr":
+            rgb = rgb[..., ::-1]
+        out[band] = rgb if original.dtype == np.float32 else np.clip(np.rint(rgb * top), 0, top)
     if original.shape[2] == 4:
         out = with_alpha(out, original[..., 3])
     return np.ascontiguousarray(out)

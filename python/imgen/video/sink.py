@@ -28,7 +28,8 @@ log = logging.getLogger("imgen")
 
 
 def _rgb_for_video(image: np.ndarray) -> tuple[np.ndarray, str, str | None]:
-    """(contiguous array, PyAV input format, note) for an HWC image from the processor."""
+    """(array, PyAV input format, note) for an HWC image from the processor: contiguous, except
+    rgb24 with padded rows (rgb_to_frame reads those in place)."""
     note = None
     if image.dtype == np.float32:
         image = np.clip(np.rint(image * 65535.0), 0, 65535).astype(np.uint16)
@@ -45,6 +46,8 @@ def _rgb_for_video(image: np.ndarray) -> tuple[np.ndarray, str, str | None]:
     if image.shape[2] == 4:
         image = image[..., :3]
         note = "alpha channels dropped: the video holds no alpha"
+    if not deep and image.strides[1:] == (3, 1) and image.strides[0] >= 3 * image.shape[1]:
+        return image, "rgb24", note  # padded rows (a crop) are fine for imgen's core: no copy
     return np.ascontiguousarray(image), ("rgb48le" if deep else "rgb24"), note
 
 
@@ -211,7 +214,7 @@ class VideoFileSink:
                              f"is {self._video.width}x{self._video.height}; every frame must have one size")
         video_frame = rgb_to_frame(av, array, self._pix_fmt, self._sws_space, self._sws_range) if fmt == "rgb24" else None
         if video_frame is None:
-            rgb = av.VideoFrame.from_numpy_buffer(array, format=fmt)
+            rgb = av.VideoFrame.from_numpy_buffer(np.ascontiguousarray(array), format=fmt)
             video_frame = self._reformatter.reformat(
                 rgb, format=self._pix_fmt, dst_colorspace=self._sws_space, dst_color_range=self._sws_range,
                 threads=1)
