@@ -149,6 +149,22 @@ def test_gan_augmentation_shifts_and_rescales_within_range():
     assert not torch.allclose(a, x, atol=1e-3)
 
 
+def test_gan_shift_moves_whole_pixels_without_blurring():
+    """Every shifted image is the original moved by (dy, dx) in -2..2: its interior pixels are the
+    original's, not interpolations (bilinear sub-pixel shifts blurred the training faces)."""
+    from imgen_train.tasks.gan import augment_images
+
+    x = torch.rand(32, 1, 16, 16)
+    out = augment_images(x, np.random.default_rng(5), shift=2, brightness=0)
+    moved = 0
+    for k in range(32):
+        hits = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
+                if torch.equal(out[k, :, 2:14, 2:14], x[k, :, 2 - dy:14 - dy, 2 - dx:14 - dx])]
+        assert len(hits) == 1
+        moved += hits[0] != (0, 0)
+    assert moved > 16
+
+
 def test_dcgan_trains_with_augmentation(folders, tmp_path):
     result = train(_options(folders, tmp_path / "aug", "dcgan", shift=2.0, brightness=0.15, iters=6, bn_recalibrate=0))
     assert result["step"] == 6 and all(math.isfinite(v) for v in result["losses"].values())

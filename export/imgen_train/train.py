@@ -77,7 +77,7 @@ class TrainOptions:
     beta: float = 1.0               # vae: weight of the KL term
     cycle_weight: float = 10.0      # cyclegan: lambda of the cycle losses
     identity_weight: float = 0.5    # cyclegan: identity loss weight, relative to cycle_weight
-    shift: float = 0.0              # gan: random shifts of up to this many pixels (and zoom-in crops)
+    shift: float = 0.0              # gan: random whole-pixel shifts of up to this many pixels
     brightness: float = 0.0         # gan: random brightness/contrast change of up to +- this fraction
     diffaugment: str = ""           # gan: DiffAugment transforms on real and generated images before D
     pool_size: int = 50             # cyclegan: history of generated images shown to the discriminators
