@@ -150,7 +150,7 @@ def test_shipped_dejpeg_gray_restores_colour():
 def test_shipped_dejpeg_gray_tiled_matches_whole(jpeg_pair):
     """Tiles start on the 8x8 grid (size multiple 8) and overlap by the model's tile_overlap:
     tiled == whole up to the blend of the overlaps (measured max 2.8e-4 in float at tile 72,
-    overlap 40; 1.6e-6 at overlap 64, where the zero-weight margin covers the 20 px receptive radius)."""
+    overlap 40; 1.6e-6 at overlap 64, whose 16 px zero-weight margin nearly covers the 20 px receptive radius)."""
     _, jpg = jpeg_pair
     model = imgen.load("dejpeg-gray", providers=["cpu"])
     f = jpg.astype(np.float32) / 255
