@@ -38,6 +38,16 @@ def test_residual_dncnn_with_zero_last_layer_is_identity():
     assert torch.equal(model(x), x)
 
 
+def test_untrained_dejpeg_is_identity_and_its_last_conv_learns():
+    """DeJpeg starts at the decoded JPEG (zero last conv) yet gets a gradient there (He init, BN)."""
+    model = archs.build("dejpeg", depth=4, width=8)
+    x = torch.rand(2, 1, 16, 24)
+    out = model(x)
+    assert torch.equal(out, x)
+    (out - torch.rand_like(x)).square().mean().backward()
+    assert model.model[-1].weight.grad.abs().sum() > 0
+
+
 def test_ffdnet_noise_level_changes_output():
     torch.manual_seed(0)
     model = archs.build("ffdnet", depth=3, width=8).eval()

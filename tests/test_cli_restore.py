@@ -82,3 +82,22 @@ def test_video_frames_upscaled_classically(tmp_path):
     written = sorted(out.glob("*.png"))
     assert len(written) == 3
     assert cv2.imread(str(written[0])).shape == (80, 96, 3)
+
+
+def test_restore_and_video_with_shipped_dejpeg(tmp_path, clean):
+    """`imgen restore --task jpeg --model dejpeg-gray` on gray and colour files, and through `imgen video`."""
+    src = _write(tmp_path / "in", {n: degrade.jpeg(im, 10) for n, im in clean.items()})
+    out = tmp_path / "out"
+    assert main(["restore", str(src), "-o", str(out), "--task", "jpeg", "--model", "dejpeg-gray", "-q"]) == 0
+    for name, img in clean.items():
+        got = cv2.imread(str(out / name), cv2.IMREAD_UNCHANGED)
+        assert got.shape == img.shape, name
+        assert psnr(img, got) > psnr(img, cv2.imread(str(src / name), cv2.IMREAD_UNCHANGED)) + 0.3, name
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(2):
+        cv2.imwrite(str(frames / f"{i:06d}.png"), degrade.jpeg(clean["colour.png"][i * 8:i * 8 + 64], 10))
+    vout = tmp_path / "vout"
+    assert main(["video", str(frames), "-o", str(vout), "--task", "jpeg", "--model", "dejpeg-gray"]) == 0
+    written = sorted(vout.glob("*.png"))
+    assert len(written) == 2 and cv2.imread(str(written[0])).shape == (64, 128, 3)

@@ -75,3 +75,13 @@ def test_training_commands_without_torch_name_the_install(monkeypatch, capsys, c
     assert main(command) == 1
     err = capsys.readouterr().err
     assert "needs PyTorch" in err and "pip install 'imgen[train]'" in err
+
+
+def test_dejpeg_gray_is_shipped_and_self_describing():
+    assert "dejpeg-gray" in imgen.shipped_models()
+    info = imgen.load("dejpeg-gray", providers=["cpu"]).info
+    assert (info.task, info.channels, info.scale, info.size_multiple) == ("jpeg", 1, 1, 8)
+    assert info.noise_input is None  # blind to the quality
+    assert info.tile_overlap >= 40   # twice the receptive radius (20 px)
+    assert info.description and "train400" in info.description and "10-40" in info.description
+    assert resolve_model_path("dejpeg-gray").endswith("dejpeg-gray.onnx")

@@ -46,7 +46,10 @@ class DeJpeg(nn.Module):
         for layer in layers:  # He init: PyTorch's default shrinks the signal ~3x per ReLU layer
             if isinstance(layer, nn.Conv2d):
                 nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
-        layers.append(nn.Conv2d(w, 4 * c, 3, padding=1))
+        last = nn.Conv2d(w, 4 * c, 3, padding=1)
+        nn.init.zeros_(last.weight)  # start at the identity (the decoded JPEG), not 20 dB below it;
+        nn.init.zeros_(last.bias)    # with He init and BN above, its gradient is not zero
+        layers.append(last)
         self.model = nn.Sequential(*layers)
 
     @property
