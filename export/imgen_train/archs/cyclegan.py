@@ -7,6 +7,9 @@ identity: for translations that change colours more than content).  ``norm`` (in
 but the last.  Instance norm makes the output depend on each input's (tile's) statistics and hides
 a flat patch's absolute colour; "none" keeps the generator a plain convolution (tile-safe).  (N, C, H, W) in [-1, 1] ->
 the same shape; H and W must be multiples of 4 (imgen pads: size_multiple = 4).
+Upsampling (``upsample``): ``transposed`` (the paper's 3x3 stride-2 transposed convs; their uneven
+kernel overlap paints a checkerboard, Odena et al. 2016), ``resize`` (nearest-neighbour x2 then a 3x3
+conv: resize-convolution) or ``pixelshuffle`` (a 3x3 conv to 4x the channels, then sub-pixel shuffle).
 Discriminator (PatchGAN, 70x70 receptive field with the paper's 3 stride-2 layers): 4x4 convs
 width, 2w, 4w (stride 2), 8w (stride 1), then a 1-channel 4x4 conv: one real/fake score per patch.
 """
@@ -26,9 +29,20 @@ class CycleGANConfig:
     disc_width: int = 64     # discriminator's first-layer channels (paper: 64)
     norm: str = "instance"   # generator normalisation: instance (paper) | batch | none
     residual: bool = False   # generator output = clamp(input + net(input)), starting at the identity (not in the paper)
+    upsample: str = "transposed"  # transposed (paper; checkerboard) | resize | pixelshuffle
 
 
 NORMS = ("instance", "batch", "none")
+UPSAMPLES = ("transposed", "resize", "pixelshuffle")
+
+
+def _up(a: int, b: int, kind: str) -> list[nn.Module]:
+    """x2 upsampling from ``a`` to ``b`` channels (no norm, no activation)."""
+    if kind == "resize":
+        return [nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad2d(1), nn.Conv2d(a, b, 3)]
+    if kind == "pixelshuffle":
+        return [nn.ReflectionPad2d(1), nn.Conv2d(a, 4 * b, 3), nn.PixelShuffle(2)]
+    return [nn.ConvTranspose2d(a, b, 3, 2, 1, output_padding=1)]
 
 
 def _norm(c: int, kind: str = "instance") -> nn.Module:
@@ -52,7 +66,8 @@ class ResBlock(nn.Module):
 class ResnetGenerator(nn.Module):
     """(N, C, H, W) in [-1, 1], H and W multiples of 4 -> (N, C, H, W) in [-1, 1]."""
 
-    def __init__(self, c: int, w: int, blocks: int, norm: str = "instance", residual: bool = False):
+    def __init__(self, c: int, w: int, blocks: int, norm: str = "instance", residual: bool = False,
+                 upsample: str = "transposed"):
         super().__init__()
         self.residual = residual
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(c, w, 7), _norm(w, norm), nn.ReLU(True)]
@@ -60,8 +75,7 @@ class ResnetGenerator(nn.Module):
             layers += [nn.Conv2d(w * m, w * m * 2, 3, 2, 1), _norm(w * m * 2, norm), nn.ReLU(True)]
         layers += [ResBlock(4 * w, norm) for _ in range(blocks)]
         for m in (4, 2):
-            layers += [nn.ConvTranspose2d(w * m, w * m // 2, 3, 2, 1, output_padding=1), _norm(w * m // 2, norm),
-                       nn.ReLU(True)]
+            layers += [*_up(w * m, w * m // 2, upsample), _norm(w * m // 2, norm), nn.ReLU(True)]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, c, 7)]
         if not residual:
             layers.append(nn.Tanh())
@@ -102,10 +116,12 @@ class CycleGAN(nn.Module):
             raise ValueError(f"CycleGAN needs depth >= 0 and width >= 1, got {config.depth}, {config.width}")
         if config.norm not in NORMS:
             raise ValueError(f"CycleGAN norm must be one of {', '.join(NORMS)}, got {config.norm!r}")
+        if config.upsample not in UPSAMPLES:
+            raise ValueError(f"CycleGAN upsample must be one of {', '.join(UPSAMPLES)}, got {config.upsample!r}")
         self.config = config
         c = config.in_channels
-        self.g_ab = ResnetGenerator(c, config.width, config.depth, config.norm, config.residual)
-        self.g_ba = ResnetGenerator(c, config.width, config.depth, config.norm, config.residual)
+        gen = (c, config.width, config.depth, config.norm, config.residual, config.upsample)
+        self.g_ab, self.g_ba = ResnetGenerator(*gen), ResnetGenerator(*gen)
         self.d_a = PatchDiscriminator(c, config.disc_width)
         self.d_b = PatchDiscriminator(c, config.disc_width)
         # The paper's N(0, 0.02) initialisation relies on normalisation layers to restore the scale;
@@ -135,8 +151,9 @@ class CycleGAN(nn.Module):
 
     @property
     def receptive_radius(self) -> int:
-        # 7x7 + 2 downs + 2 convs per block at 1/4 resolution + 2 ups + 7x7
-        return 3 + 2 + 4 * (2 * self.config.depth) + 4 + 3
+        # 7x7 + 2 downs + 2 convs per block at 1/4 resolution + 2 ups (sub-pixel: its convs run at 1/4 and 1/2) + 7x7
+        ups = 6 if self.config.upsample == "pixelshuffle" else 4
+        return 3 + 2 + 4 * (2 * self.config.depth) + ups + 3
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
         return self.g_ab(a)
