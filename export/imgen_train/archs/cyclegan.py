@@ -1,7 +1,7 @@
 """CycleGAN (Zhu et al., 2017): ResNet generators and 70x70 PatchGAN discriminators.
 
 Generator (Johnson et al.'s layout): 7x7 conv (reflection pad) -> two stride-2 3x3 convs
-(width, 2 width, 4 width) -> ``depth`` residual blocks -> two stride-2 transposed convs -> 7x7
+(width, 2 width, 4 width) -> ``depth`` residual blocks -> two x2 upsamplings (``upsample``) -> 7x7
 conv -> tanh (or, with ``residual``, clamp(x + that conv's output, -1, 1), initialised to the
 identity: for translations that change colours more than content).  ``norm`` (instance norm, as in the paper; or batch or none) + ReLU after every conv
 but the last.  Instance norm makes the output depend on each input's (tile's) statistics and hides
@@ -9,7 +9,9 @@ a flat patch's absolute colour; "none" keeps the generator a plain convolution (
 the same shape; H and W must be multiples of 4 (imgen pads: size_multiple = 4).
 Upsampling (``upsample``): ``transposed`` (the paper's 3x3 stride-2 transposed convs; their uneven
 kernel overlap paints a checkerboard, Odena et al. 2016), ``resize`` (nearest-neighbour x2 then a 3x3
-conv: resize-convolution) or ``pixelshuffle`` (a 3x3 conv to 4x the channels, then sub-pixel shuffle).
+conv: resize-convolution) or ``pixelshuffle`` (a 3x3 conv to 4x the channels, then sub-pixel shuffle,
+ICNR-initialised).  With resize-convolution and no normalisation a constant image maps to a constant
+image (away from the borders): no checkerboard, whatever the weights.
 Discriminator (PatchGAN, 70x70 receptive field with the paper's 3 stride-2 layers): 4x4 convs
 width, 2w, 4w (stride 2), 8w (stride 1), then a 1-channel 4x4 conv: one real/fake score per patch.
 """
@@ -87,6 +89,15 @@ class ResnetGenerator(nn.Module):
         return self.net(x)
 
 
+def _next(seq: nn.Sequential, module: nn.Module) -> nn.Module | None:
+    """The layer after ``module`` in ``seq`` (None if last or absent)."""
+    layers = list(seq)
+    for k, m in enumerate(layers[:-1]):
+        if m is module:
+            return layers[k + 1]
+    return None
+
+
 class PatchDiscriminator(nn.Module):
     """(N, C, H, W) in [-1, 1] -> (N, 1, H/8 - 2, W/8 - 2) scores (least-squares: real 1, fake 0)."""
 
@@ -136,6 +147,12 @@ class CycleGAN(nn.Module):
                     else:
                         nn.init.normal_(m.weight, 0.0, 0.02)
                     nn.init.zeros_(m.bias)
+        if config.upsample == "pixelshuffle":  # ICNR (Aitken et al. 2017): the 4 sub-pixels of a channel
+            for g in (self.g_ab, self.g_ba):  # start with one kernel, so the shuffle starts checkerboard-free
+                for m in g.modules():
+                    if isinstance(m, nn.Conv2d) and isinstance(_next(g.net, m), nn.PixelShuffle):
+                        m.weight.data.copy_(m.weight.data[0::4].repeat_interleave(4, dim=0))
+                        m.bias.data.copy_(m.bias.data[0::4].repeat_interleave(4, dim=0))
         if config.residual:  # the generators start as the identity map
             for g in (self.g_ab, self.g_ba):
                 nn.init.zeros_(g.net[-1].weight)
