@@ -260,3 +260,53 @@ def test_cyclegan_exports_both_directions_at_odd_sizes(exported):
     with torch.no_grad():
         ref = model.g_ba(torch.from_numpy(padded.transpose(2, 0, 1))[None] * 2 - 1)[0].numpy()
     np.testing.assert_allclose(out, ((ref.transpose(1, 2, 0) + 1) / 2)[:21, :30], atol=1e-5)
+
+
+# -- upsampling without checkerboard (#20) ---------------------------------------------------------
+
+def _constant_response(upsample: str, seed: int = 0) -> torch.Tensor:
+    """G_AB of a random-init, normalisation-free generator on a flat grey 96x96 image (the 32x32 centre,
+    beyond the reach of the zero-padded stride-2 convs at the borders)."""
+    torch.manual_seed(seed)
+    model = archs.build("cyclegan", **TINY["cyclegan"], norm="none", upsample=upsample).eval()
+    with torch.no_grad():
+        return model.g_ab(torch.full((1, 3, 96, 96), 0.2))[..., 32:64, 32:64]
+
+
+def _spread(t: torch.Tensor) -> float:
+    """Largest spatial variation of any channel."""
+    return float((t.amax((-2, -1)) - t.amin((-2, -1))).max())
+
+
+@pytest.mark.parametrize("upsample", ["resize", "pixelshuffle"])
+def test_cyclegan_upsampling_has_no_transposed_convs_and_no_checkerboard(upsample):
+    model = archs.build("cyclegan", **TINY["cyclegan"], norm="none", upsample=upsample)
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in model.modules())
+    assert _spread(_constant_response(upsample)) < 1e-5  # flat in, flat out (ICNR for the sub-pixel one)
+
+
+def test_transposed_upsampling_paints_a_checkerboard_on_a_flat_image():
+    """The check above can fail: the paper's two transposed convs give a period-4 pattern (each of
+    the 16 phases flat, the phases different)."""
+    out = _constant_response("transposed")
+    assert _spread(out) > 1e-3
+    assert max(_spread(out[..., dy::4, dx::4]) for dy in range(4) for dx in range(4)) < 1e-5
+
+
+def test_cyclegan_bad_upsample_is_named():
+    with pytest.raises(ValueError, match="upsample must be one of transposed, resize, pixelshuffle, got 'bilinear'"):
+        archs.build("cyclegan", upsample="bilinear")
+
+
+@pytest.mark.parametrize("upsample", ["resize", "pixelshuffle"])
+def test_cyclegan_without_transposed_convs_exports_both_directions(upsample, tmp_path):
+    import onnx
+
+    model = archs.build("cyclegan", **TINY["cyclegan"], norm="none", upsample=upsample).eval()
+    report = export(model, tmp_path / "c.onnx", name="c")  # the parity gate runs at odd sizes
+    assert set(report.parts) == {"a2b", "b2a"} and report.max_abs_error < 1e-4
+    for part in report.parts.values():
+        ops = {n.op_type for n in onnx.load(part["path"]).graph.node}
+        assert "ConvTranspose" not in ops and "Conv" in ops, ops
+    x = np.random.default_rng(0).integers(0, 256, (21, 30, 3), dtype=np.uint8)
+    assert imgen.load(str(tmp_path / "c-a2b.onnx"), providers=["cpu"])(x).shape == x.shape

@@ -6,6 +6,10 @@ resized to 32x32 (cubic); the last 20 of each kind are held out (test/), the oth
 sepia: colour photos cut into 96x96 tiles on a grid; tiles alternate between domain A (as they
 are) and domain B (``sepia_tone`` applied), so A and B never hold the same tile (unpaired).
 Held-out photos (coffee, grace_hopper) make testA/ and, for evaluation only, testB = T(testA).
+stylize: whole photos, split by photo: domain A holds STYLIZE_A as they are, domain B the OpenCV
+``stylization`` of the OTHER photos STYLIZE_B (unpaired: no photo is in both); held out as for
+sepia (testA = the photos, testB = their renderings, for evaluation only).  The sampler crops
+and flips at random.
 """
 from __future__ import annotations
 
@@ -29,6 +33,14 @@ SEPIA_S_CURVE = 0.3
 TRAIN_PHOTOS = ("astronaut", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field", "retina",
                 "motorcycle_left")
 TEST_PHOTOS = ("coffee", "grace_hopper")
+# stylize: OpenCV's watercolour-like rendering (edge-preserving smoothing, edges darkened by the
+# gradient magnitude); sigma_s 20 px instead of OpenCV's 60 keeps the mapping local (inside a
+# small generator's receptive field).  Photos split so both domains hold a person, an object and
+# a scientific image; hubble_deep_field is halved like retina (mostly black sky at full size).
+STYLIZE_SIGMA_S = 20.0
+STYLIZE_SIGMA_R = 0.45
+STYLIZE_A = ("astronaut", "motorcycle_left", "hubble_deep_field")
+STYLIZE_B = ("chelsea", "rocket", "immunohistochemistry", "retina")
 
 
 def sepia_tone(rgb: np.ndarray) -> np.ndarray:
@@ -40,6 +52,15 @@ def sepia_tone(rgb: np.ndarray) -> np.ndarray:
     if rgb.dtype == np.uint8:
         return np.rint(y * 255).astype(np.uint8)
     return y.astype(rgb.dtype)
+
+
+def stylize(rgb: np.ndarray) -> np.ndarray:
+    """The stylize example's T: (H, W, 3) RGB uint8 -> cv2.stylization of it, RGB uint8."""
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"stylize needs an (H, W, 3) uint8 RGB image, got {rgb.shape} {rgb.dtype}")
+    bgr = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
+    out = cv2.stylization(bgr, sigma_s=STYLIZE_SIGMA_S, sigma_r=STYLIZE_SIGMA_R)
+    return cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
 
 
 def photo(name: str) -> np.ndarray:
@@ -127,4 +148,28 @@ def write_sepia(out: Path, tile: int = 96) -> dict[str, int]:
         write_image(out / "testB" / f"{name}.png", cv2.cvtColor(sepia_tone(img), cv2.COLOR_RGB2BGR))
         counts["testA"] += 1
         counts["testB"] += 1
+    return counts
+
+
+def stylize_photo(name: str) -> np.ndarray:
+    """photo(name), with hubble_deep_field halved (INTER_AREA) for the stylize example."""
+    img = photo(name)
+    if name == "hubble_deep_field":
+        img = cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    return img
+
+
+def write_stylize(out: Path) -> dict[str, int]:
+    """OUT/{trainA, trainB, testA, testB}: see the module docstring."""
+    counts = {"trainA": 0, "trainB": 0, "testA": 0, "testB": 0}
+    for d in counts:
+        (out / d).mkdir(parents=True, exist_ok=True)
+    sets = [("trainA", STYLIZE_A, False), ("trainB", STYLIZE_B, True), ("testA", TEST_PHOTOS, False),
+            ("testB", TEST_PHOTOS, True)]
+    for domain, names, render in sets:
+        for name in names:
+            img = stylize_photo(name)
+            img = stylize(img) if render else img
+            write_image(out / domain / f"{name}.png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+            counts[domain] += 1
     return counts

@@ -61,6 +61,7 @@ class TrainOptions:
     disc_width: int | None = None   # cyclegan discriminator width
     norm: str | None = None         # cyclegan generator normalisation: instance | batch | none
     residual: bool | None = None    # cyclegan: generators predict a change to their input
+    upsample: str | None = None     # cyclegan generator upsampling: transposed | resize | pixelshuffle
     scale: int | None = None        # srnet: the upscaling factor (default: the architecture's, 2)
     quality: str = "10,40"          # jpeg: JPEG quality per patch, "Q" or "LOW,HIGH"
     noise: str = "0,75"             # sigma on the 0-255 scale: "25" or "LOW,HIGH"
@@ -100,7 +101,8 @@ class TrainOptions:
     def arch_options(self) -> dict:
         """The architecture's options from these (image_size = patch where the arch has one)."""
         opts = {"in_channels": self.channels}
-        for name in ("depth", "width", "batch_norm", "latent", "disc_width", "norm", "residual", "scale"):
+        for name in ("depth", "width", "batch_norm", "latent", "disc_width", "norm", "residual", "scale",
+                     "upsample"):
             if getattr(self, name) is not None:
                 opts[name] = getattr(self, name)
         if "image_size" in archs.option_names(self.arch):

@@ -1,12 +1,17 @@
 """CycleGAN (Zhu et al., 2017): ResNet generators and 70x70 PatchGAN discriminators.
 
 Generator (Johnson et al.'s layout): 7x7 conv (reflection pad) -> two stride-2 3x3 convs
-(width, 2 width, 4 width) -> ``depth`` residual blocks -> two stride-2 transposed convs -> 7x7
+(width, 2 width, 4 width) -> ``depth`` residual blocks -> two x2 upsamplings (``upsample``) -> 7x7
 conv -> tanh (or, with ``residual``, clamp(x + that conv's output, -1, 1), initialised to the
 identity: for translations that change colours more than content).  ``norm`` (instance norm, as in the paper; or batch or none) + ReLU after every conv
 but the last.  Instance norm makes the output depend on each input's (tile's) statistics and hides
 a flat patch's absolute colour; "none" keeps the generator a plain convolution (tile-safe).  (N, C, H, W) in [-1, 1] ->
 the same shape; H and W must be multiples of 4 (imgen pads: size_multiple = 4).
+Upsampling (``upsample``): ``transposed`` (the paper's 3x3 stride-2 transposed convs; their uneven
+kernel overlap paints a checkerboard, Odena et al. 2016), ``resize`` (nearest-neighbour x2 then a 3x3
+conv: resize-convolution) or ``pixelshuffle`` (a 3x3 conv to 4x the channels, then sub-pixel shuffle,
+ICNR-initialised).  With resize-convolution and no normalisation a constant image maps to a constant
+image (away from the borders): no checkerboard, whatever the weights.
 Discriminator (PatchGAN, 70x70 receptive field with the paper's 3 stride-2 layers): 4x4 convs
 width, 2w, 4w (stride 2), 8w (stride 1), then a 1-channel 4x4 conv: one real/fake score per patch.
 """
@@ -26,9 +31,20 @@ class CycleGANConfig:
     disc_width: int = 64     # discriminator's first-layer channels (paper: 64)
     norm: str = "instance"   # generator normalisation: instance (paper) | batch | none
     residual: bool = False   # generator output = clamp(input + net(input)), starting at the identity (not in the paper)
+    upsample: str = "transposed"  # transposed (paper; checkerboard) | resize | pixelshuffle
 
 
 NORMS = ("instance", "batch", "none")
+UPSAMPLES = ("transposed", "resize", "pixelshuffle")
+
+
+def _up(a: int, b: int, kind: str) -> list[nn.Module]:
+    """x2 upsampling from ``a`` to ``b`` channels (no norm, no activation)."""
+    if kind == "resize":
+        return [nn.Upsample(scale_factor=2, mode="nearest"), nn.ReflectionPad2d(1), nn.Conv2d(a, b, 3)]
+    if kind == "pixelshuffle":
+        return [nn.ReflectionPad2d(1), nn.Conv2d(a, 4 * b, 3), nn.PixelShuffle(2)]
+    return [nn.ConvTranspose2d(a, b, 3, 2, 1, output_padding=1)]
 
 
 def _norm(c: int, kind: str = "instance") -> nn.Module:
@@ -52,7 +68,8 @@ class ResBlock(nn.Module):
 class ResnetGenerator(nn.Module):
     """(N, C, H, W) in [-1, 1], H and W multiples of 4 -> (N, C, H, W) in [-1, 1]."""
 
-    def __init__(self, c: int, w: int, blocks: int, norm: str = "instance", residual: bool = False):
+    def __init__(self, c: int, w: int, blocks: int, norm: str = "instance", residual: bool = False,
+                 upsample: str = "transposed"):
         super().__init__()
         self.residual = residual
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(c, w, 7), _norm(w, norm), nn.ReLU(True)]
@@ -60,8 +77,7 @@ class ResnetGenerator(nn.Module):
             layers += [nn.Conv2d(w * m, w * m * 2, 3, 2, 1), _norm(w * m * 2, norm), nn.ReLU(True)]
         layers += [ResBlock(4 * w, norm) for _ in range(blocks)]
         for m in (4, 2):
-            layers += [nn.ConvTranspose2d(w * m, w * m // 2, 3, 2, 1, output_padding=1), _norm(w * m // 2, norm),
-                       nn.ReLU(True)]
+            layers += [*_up(w * m, w * m // 2, upsample), _norm(w * m // 2, norm), nn.ReLU(True)]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, c, 7)]
         if not residual:
             layers.append(nn.Tanh())
@@ -71,6 +87,15 @@ class ResnetGenerator(nn.Module):
         if self.residual:
             return (x + self.net(x)).clamp(-1, 1)
         return self.net(x)
+
+
+def _next(seq: nn.Sequential, module: nn.Module) -> nn.Module | None:
+    """The layer after ``module`` in ``seq`` (None if last or absent)."""
+    layers = list(seq)
+    for k, m in enumerate(layers[:-1]):
+        if m is module:
+            return layers[k + 1]
+    return None
 
 
 class PatchDiscriminator(nn.Module):
@@ -102,10 +127,12 @@ class CycleGAN(nn.Module):
             raise ValueError(f"CycleGAN needs depth >= 0 and width >= 1, got {config.depth}, {config.width}")
         if config.norm not in NORMS:
             raise ValueError(f"CycleGAN norm must be one of {', '.join(NORMS)}, got {config.norm!r}")
+        if config.upsample not in UPSAMPLES:
+            raise ValueError(f"CycleGAN upsample must be one of {', '.join(UPSAMPLES)}, got {config.upsample!r}")
         self.config = config
         c = config.in_channels
-        self.g_ab = ResnetGenerator(c, config.width, config.depth, config.norm, config.residual)
-        self.g_ba = ResnetGenerator(c, config.width, config.depth, config.norm, config.residual)
+        gen = (c, config.width, config.depth, config.norm, config.residual, config.upsample)
+        self.g_ab, self.g_ba = ResnetGenerator(*gen), ResnetGenerator(*gen)
         self.d_a = PatchDiscriminator(c, config.disc_width)
         self.d_b = PatchDiscriminator(c, config.disc_width)
         # The paper's N(0, 0.02) initialisation relies on normalisation layers to restore the scale;
@@ -120,6 +147,12 @@ class CycleGAN(nn.Module):
                     else:
                         nn.init.normal_(m.weight, 0.0, 0.02)
                     nn.init.zeros_(m.bias)
+        if config.upsample == "pixelshuffle":  # ICNR (Aitken et al. 2017): the 4 sub-pixels of a channel
+            for g in (self.g_ab, self.g_ba):  # start with one kernel, so the shuffle starts checkerboard-free
+                for m in g.modules():
+                    if isinstance(m, nn.Conv2d) and isinstance(_next(g.net, m), nn.PixelShuffle):
+                        m.weight.data.copy_(m.weight.data[0::4].repeat_interleave(4, dim=0))
+                        m.bias.data.copy_(m.bias.data[0::4].repeat_interleave(4, dim=0))
         if config.residual:  # the generators start as the identity map
             for g in (self.g_ab, self.g_ba):
                 nn.init.zeros_(g.net[-1].weight)
@@ -135,8 +168,9 @@ class CycleGAN(nn.Module):
 
     @property
     def receptive_radius(self) -> int:
-        # 7x7 + 2 downs + 2 convs per block at 1/4 resolution + 2 ups + 7x7
-        return 3 + 2 + 4 * (2 * self.config.depth) + 4 + 3
+        # 7x7 + 2 downs + 2 convs per block at 1/4 resolution + 2 ups (sub-pixel: its convs run at 1/4 and 1/2) + 7x7
+        ups = 6 if self.config.upsample == "pixelshuffle" else 4
+        return 3 + 2 + 4 * (2 * self.config.depth) + ups + 3
 
     def forward(self, a: torch.Tensor) -> torch.Tensor:
         return self.g_ab(a)
