@@ -63,6 +63,7 @@ class TrainOptions:
     residual: bool | None = None    # cyclegan: generators predict a change to their input
     scale: int | None = None        # srnet: the upscaling factor (default: the architecture's, 2)
     quality: str = "10,40"          # jpeg: JPEG quality per patch, "Q" or "LOW,HIGH"
+    blur_noise: str = "2,3"         # deblur: noise sigma (0-255) after the blur, "S" or "LOW,HIGH"
     noise: str = "0,75"             # sigma on the 0-255 scale: "25" or "LOW,HIGH"
     patch: int = 64                 # patch size; dcgan/vae: the image size (images are resized to it)
     batch: int = 32
