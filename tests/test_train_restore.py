@@ -207,7 +207,8 @@ def test_deblur_batches_are_blurred_sharp_pairs(image_dir):
 
 @pytest.mark.parametrize("kw, match", [({"patch": 20}, "multiple of the model's size multiple 8"),
                                        ({"patch": 32}, "smaller than the patch plus its blur margin"),
-                                       ({"blur_noise": "3,1"}, "noise level must be")])
+                                       ({"blur_noise": "3,1"}, "--blur-noise must be"),
+                                       ({"blur_noise": "x"}, "--blur-noise must be")])
 def test_deblur_options_refused(image_dir, tmp_path, kw, match):
     with pytest.raises(ValueError, match=match):
         train(_options(image_dir, tmp_path / "r", arch="deblurnet", **kw))

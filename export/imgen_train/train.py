@@ -343,6 +343,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "depth": "conv layers; cyclegan: residual blocks (default: the architecture's)",
         "width": "hidden channels", "train_dir_b": "cyclegan: folder of domain-B images (unpaired with A)",
         "task": "confirms the task; the architecture decides it",
+        "blur_noise": "deblur: noise sigma (0-255) added after the blur, 'S' or 'LOW,HIGH'",
     }
     for f in dataclasses.fields(TrainOptions):
         flag = "--" + f.name.replace("_", "-")

@@ -183,7 +183,11 @@ class DeblurTask(_PairTask):
         from ..data import NoiseSpec
 
         o = options
-        self.noise = NoiseSpec.parse(o.blur_noise)
+        try:
+            self.noise = NoiseSpec.parse(o.blur_noise)
+        except ValueError:
+            raise ValueError(f"--blur-noise must be 'S' or 'LOW,HIGH' (0-255 scale, 0 <= LOW <= HIGH), "
+                             f"got {o.blur_noise!r}") from None
         m = getattr(model, "size_multiple", 1)
         if o.patch % m:
             raise ValueError(f"--patch {o.patch} must be a multiple of the model's size multiple {m}")
