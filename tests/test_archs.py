@@ -58,7 +58,8 @@ def test_ffdnet_noise_level_changes_output():
 
 
 def test_registry_lists_every_architecture_once():
-    assert set(archs.ARCHS) == {"dncnn", "ffdnet", "dcgan", "vae", "cyclegan", "gated_inpaint", "srnet", "dejpeg"}
+    assert set(archs.ARCHS) == {"dncnn", "ffdnet", "dcgan", "vae", "cyclegan", "gated_inpaint", "srnet", "dejpeg",
+                                 "deblurnet"}
     with pytest.raises(ValueError, match="registered twice"):
         archs._registry(("a", archs.DnCNN, archs.DnCNNConfig), ("a", archs.FFDNet, archs.FFDNetConfig))
 
@@ -68,3 +69,26 @@ def test_unknown_arch_and_option_are_named():
         archs.build("unet")
     with pytest.raises(ValueError, match="no option.*heads.*options:.*depth"):
         archs.build("dncnn", heads=4)
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_deblurnet_shapes_on_its_size_multiple(channels):
+    model = archs.build("deblurnet", in_channels=channels, depth=2, width=8).eval()
+    with torch.no_grad():
+        out = model(torch.rand(2, channels, 24, 40))
+    assert out.shape == (2, channels, 24, 40) and model.size_multiple == 8
+
+
+def test_deblurnet_receptive_radius_bounds_what_a_pixel_sees():
+    """Autograd from single output pixels at every phase of the 8-pixel grid: the declared radius
+    is never exceeded, and it is not loose by more than the grid (so the tile overlap is sound)."""
+    torch.manual_seed(0)
+    model = archs.build("deblurnet", depth=4, width=4).eval()
+    worst, size, c = 0, 224, 104
+    for dy, dx in ((0, 0), (3, 5), (7, 1), (4, 7)):
+        x = torch.zeros(1, 1, size, size, requires_grad=True)
+        model(x + torch.rand(1, 1, size, size))[0, 0, c + dy, c + dx].backward()
+        ys, xs = (x.grad[0, 0].abs() > 0).nonzero(as_tuple=True)
+        worst = max(worst, int((ys - c - dy).abs().max()), int((xs - c - dx).abs().max()))
+    assert model.receptive_radius - 8 <= worst <= model.receptive_radius
+    assert model.tile_overlap >= 4 * (model.receptive_radius + 1) and model.tile_overlap % 8 == 0

@@ -211,3 +211,22 @@ def test_pictures_for_at_most_max_images(result):
     assert {c.image for c in crops} == {"camera"}
     page = html.render(report.document(result), crops)
     assert "Pictures for 1 of the 2 images." in page and len(_data(page)["images"]) == 1
+
+
+def test_deblur_gallery_and_metadata_name_the_kernels():
+    """Named levels (deblurring kernels) are shown by name, not by their place in the grid."""
+    from skimage import data
+
+    cam = data.camera()[200:264, 200:264].astype(np.float32) / 255
+    res = run(task="deblur", levels=["motion19", "gauss1.6"], images=[Sample("camera", cam)], methods=["wiener"],
+              models=[], repeats=1, keep_outputs=True, progress=False)
+    page = html.render(report.document(res), gallery.crops_from_result(res))
+    levels = _data(page)["images"][0]["levels"]
+    assert [(lv["name"], lv["label"]) for lv in levels] == [("kernel", "motion19"), ("kernel", "gauss1.6")]
+    assert "kernel motion19, gauss1.6" in page
+    assert "σ  (0-255 scale)" not in page
+
+
+def test_denoise_gallery_levels_keep_sigma_labels(result):
+    levels = _data(html.render(report.document(result), gallery.crops_from_result(result)))["images"][0]["levels"]
+    assert [(lv["name"], lv["label"]) for lv in levels] == [("σ", "25"), ("σ", "50")]

@@ -1,5 +1,6 @@
-"""imgen_train tasks/restore.py: SR and JPEG training on tiny images, export with task metadata,
-the exported SR model through imgen (tiled = whole, luma SR on colour images)."""
+"""imgen_train tasks/restore.py: SR, JPEG and deblur training on tiny images, export with task
+metadata, the exported SR and deblur models through imgen (tiled = whole, luma SR on colour images,
+a learned deblurrer on a folder from the API and the CLI)."""
 from __future__ import annotations
 
 import csv
@@ -172,4 +173,106 @@ def test_cli_restore_folder_with_learned_sr(sr_onnx, tmp_path):
     assert cv2.imread(str(tmp_path / "out" / "a.png"), cv2.IMREAD_UNCHANGED).shape == (40, 60, 3)
     assert cv2.imread(str(tmp_path / "out" / "b.png"), cv2.IMREAD_UNCHANGED).shape == (34, 22)
     assert main(["restore", str(folder), "-o", str(tmp_path / "o2"), "--task", "jpeg", "--model", str(sr_onnx),
+                 "-q"]) == 1
+
+
+def test_deblur_kernel_family_holds_the_fixed_kernels():
+    from imgen_train.tasks import restore
+
+    assert restore.GAUSS_SIGMA[0] < 1.6 < 3.0 < restore.GAUSS_SIGMA[1]
+    assert {19, 25} <= set(restore.MOTION_SIZES) and restore.MOTION_SEEDS > 25
+    rng = np.random.default_rng(0)
+    kernels = [restore.draw_kernel(rng) for _ in range(40)]
+    assert all(k.shape == (25, 25) or k.shape[0] in restore.MOTION_SIZES for k in kernels)
+    assert all(abs(k.sum() - 1) < 1e-9 for k in kernels)
+    assert len({k.tobytes() for k in kernels}) == 40  # not a handful of kernels
+
+
+def test_deblur_batches_are_blurred_sharp_pairs(image_dir):
+    from imgen_train import archs
+    from imgen_train.tasks import TASKS
+
+    o = _options(image_dir, "unused", arch="deblurnet", depth=1, blur_noise="2,3")
+    task = TASKS["deblur"](archs.build("deblurnet", depth=1, width=4), o, torch.device("cpu"))
+    a, b = task.batch(4), task.batch(4)
+    assert torch.equal(a["degraded"], b["degraded"])  # seeded by (seed, step)
+    assert a["degraded"].shape == a["clean"].shape == (8, 1, 16, 16)
+    # blur smooths: less high-frequency energy than the sharp patch, same mean brightness
+    grad = lambda t: (t[..., 1:, :] - t[..., :-1, :]).abs().mean()  # noqa: E731
+    assert grad(a["degraded"]) < grad(a["clean"])
+    assert abs(float(a["degraded"].mean() - a["clean"].mean())) < 0.02
+    # validation: each fixed kernel once per held-out image
+    assert sorted(set(task.val_kernels)) == sorted(degrade.fixed_kernels()) and len(task.val) == 4 * 2
+
+
+@pytest.mark.parametrize("kw, match", [({"patch": 20}, "multiple of the model's size multiple 8"),
+                                       ({"patch": 32}, "smaller than the patch plus its blur margin"),
+                                       ({"blur_noise": "3,1"}, "--blur-noise must be"),
+                                       ({"blur_noise": "x"}, "--blur-noise must be")])
+def test_deblur_options_refused(image_dir, tmp_path, kw, match):
+    with pytest.raises(ValueError, match=match):
+        train(_options(image_dir, tmp_path / "r", arch="deblurnet", **kw))
+
+
+@pytest.fixture(scope="module")
+def deblur_onnx(image_dir, tmp_path_factory):
+    """A briefly trained (random-weight in effect) deblurnet, exported."""
+    from imgen_train.convert import export_checkpoint
+
+    out = tmp_path_factory.mktemp("deblur")
+    result = train(_options(image_dir, out / "run", arch="deblurnet", depth=2, width=4, iters=4, val_every=4))
+    assert np.isfinite(result["best_psnr"])
+    export_checkpoint(out / "run" / "best.pt", out / "deblur.onnx")
+    return out / "deblur.onnx"
+
+
+def test_deblur_export_metadata(deblur_onnx):
+    from imgen_train import archs
+
+    model = imgen.load(str(deblur_onnx), providers=["cpu"])
+    net = archs.build("deblurnet", depth=2, width=4)
+    assert model.info.task == "deblur" and model.info.scale == 1 and model.info.size_multiple == 8
+    assert model.info.tile == 1024 and model.info.tile_overlap == net.tile_overlap
+    assert model(np.zeros((15, 9), np.uint8)).shape == (15, 9)
+
+
+def test_learned_deblur_tiled_matches_whole_at_the_declared_overlap(tmp_path):
+    """Random weights (the last conv too, so the network changes its input a lot): tiles at the
+    declared overlap give the whole image's result; a small overlap visibly does not."""
+    from imgen_train import archs
+    from imgen_train.export_onnx import export
+
+    torch.manual_seed(0)
+    net = archs.build("deblurnet", depth=2, width=4).eval()
+    torch.nn.init.kaiming_normal_(net.tail.weight)
+    export(net, tmp_path / "random.onnx")
+    model = imgen.load(str(tmp_path / "random.onnx"), providers=["cpu"])
+    overlap = model.info.tile_overlap
+    img = np.random.default_rng(5).random((300, 2 * overlap + 37), dtype=np.float32)
+    whole = model(img, tile=0)
+    assert np.abs(whole - img).mean() > 0.1
+    tiled = model(img, tile=2 * overlap, overlap=overlap)
+    assert whole.shape == tiled.shape == img.shape
+    np.testing.assert_allclose(tiled, whole, atol=1e-4)
+    assert np.abs(model(img, tile=2 * overlap, overlap=16) - whole).max() > 0.01
+
+
+def test_learned_deblur_needs_no_kernel_and_runs_on_a_folder(deblur_onnx, tmp_path):
+    from imgen.cli import main
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    cv2.imwrite(str(folder / "a.png"), rng.integers(0, 256, (21, 30, 3), dtype=np.uint8))
+    cv2.imwrite(str(folder / "b.png"), rng.integers(0, 256, (17, 11), dtype=np.uint8))
+    assert main(["restore", str(folder), "-o", str(tmp_path / "out"), "--task", "deblur", "--model",
+                 str(deblur_onnx), "-q"]) == 0
+    assert cv2.imread(str(tmp_path / "out" / "a.png"), cv2.IMREAD_UNCHANGED).shape == (21, 30, 3)
+    assert cv2.imread(str(tmp_path / "out" / "b.png"), cv2.IMREAD_UNCHANGED).shape == (17, 11)
+    # the API on the folder's images gives what the CLI wrote
+    b = cv2.imread(str(folder / "b.png"), cv2.IMREAD_UNCHANGED)
+    api = imgen.restore(b, task="deblur", model=str(deblur_onnx))
+    assert np.abs(api.astype(int) - cv2.imread(str(tmp_path / "out" / "b.png"), cv2.IMREAD_UNCHANGED)).max() <= 1
+    # a deblurrer is refused for another task
+    assert main(["restore", str(folder), "-o", str(tmp_path / "o2"), "--task", "jpeg", "--model", str(deblur_onnx),
                  "-q"]) == 1

@@ -138,13 +138,14 @@ def cyclegan_graphs(model, name, description) -> list[Graph]:
 
 
 def restore_graphs(model: nn.Module, name: str | None, description: str | None) -> list[Graph]:
-    """srnet / dejpeg: ``image`` (N, C, H, W) in [0, 1] -> ``output`` (N, C, scale*H, scale*W), task
-    sr / jpeg / deblur (the architecture's), tiles of 256 input pixels overlapping by the receptive field."""
+    """srnet / dejpeg / deblurnet: ``image`` (N, C, H, W) in [0, 1] -> ``output`` (N, C, scale*H, scale*W), task
+    sr / jpeg / deblur (the architecture's), tiles of 256 input pixels overlapping by the receptive field
+    (or the architecture's ``tile`` and ``tile_overlap``)."""
     scale = int(getattr(model, "scale", 1))
     radius = -(-int(getattr(model, "receptive_radius", 16)) // scale)  # in input pixels
     meta = _meta(task=model.task, channels=model.in_channels, value_range=(0.0, 1.0), scale=scale,
-                 size_multiple=model.size_multiple, tile=256 if scale > 1 else 512,
-                 tile_overlap=max(16, 2 * radius), name=name, description=description, extra=_extra(model))
+                 size_multiple=model.size_multiple, tile=getattr(model, "tile", 256 if scale > 1 else 512),
+                 tile_overlap=getattr(model, "tile_overlap", max(16, 2 * radius)), name=name, description=description, extra=_extra(model))
 
     def feeds(batch, h, w, rng):
         return {"image": rng.random((batch, model.in_channels, h, w)).astype(np.float32)}
@@ -155,6 +156,7 @@ def restore_graphs(model: nn.Module, name: str | None, description: str | None) 
 GRAPHS: dict[str, Callable[..., list[Graph]]] = {
     "srnet": restore_graphs,
     "dejpeg": restore_graphs,
+    "deblurnet": restore_graphs,
     "dcgan": dcgan_graphs,
     "vae": vae_graphs,
     "cyclegan": cyclegan_graphs,

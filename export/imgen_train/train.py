@@ -64,6 +64,7 @@ class TrainOptions:
     upsample: str | None = None     # cyclegan generator upsampling: transposed | resize | pixelshuffle
     scale: int | None = None        # srnet: the upscaling factor (default: the architecture's, 2)
     quality: str = "10,40"          # jpeg: JPEG quality per patch, "Q" or "LOW,HIGH"
+    blur_noise: str = "2,3"         # deblur: noise sigma (0-255) after the blur, "S" or "LOW,HIGH"
     noise: str = "0,75"             # sigma on the 0-255 scale: "25" or "LOW,HIGH"
     patch: int = 64                 # patch size; dcgan/vae: the image size (images are resized to it)
     batch: int = 32
@@ -347,6 +348,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "task": "confirms the task; the architecture decides it",
         "diffaugment": "gan: differentiable augmentation of real AND generated images before the discriminator "
                        "(Zhao et al. 2020), a comma list of color, translation, cutout",
+        "blur_noise": "deblur: noise sigma (0-255) added after the blur, 'S' or 'LOW,HIGH'",
     }
     for f in dataclasses.fields(TrainOptions):
         flag = "--" + f.name.replace("_", "-")

@@ -15,6 +15,7 @@ from torch import nn
 
 from .cyclegan import CycleGAN, CycleGANConfig
 from .dcgan import DCGAN, DCGANConfig
+from .deblurnet import DeblurNet, DeblurNetConfig
 from .dejpeg import DeJpeg, DeJpegConfig
 from .dncnn import DnCNN, DnCNNConfig
 from .ffdnet import FFDNet, FFDNetConfig
@@ -46,6 +47,7 @@ ARCHS: dict[str, ArchEntry] = _registry(
     ("gated_inpaint", GatedInpaint, GatedInpaintConfig),
     ("srnet", SRNet, SRNetConfig),
     ("dejpeg", DeJpeg, DeJpegConfig),
+    ("deblurnet", DeblurNet, DeblurNetConfig),
 )
 
 
@@ -81,4 +83,5 @@ def task_of(name: str) -> str:
 
 
 __all__ = ["ARCHS", "ArchEntry", "CycleGAN", "CycleGANConfig", "DCGAN", "DCGANConfig", "DnCNN", "DnCNNConfig",
-           "FFDNet", "FFDNetConfig", "GatedInpaint", "GatedInpaintConfig", "SRNet", "SRNetConfig", "DeJpeg", "DeJpegConfig", "VAE", "VAEConfig", "build", "config_for", "option_names", "task_of"]
+           "FFDNet", "FFDNetConfig", "GatedInpaint", "GatedInpaintConfig", "SRNet", "SRNetConfig", "DeJpeg", "DeJpegConfig", "DeblurNet",
+           "DeblurNetConfig", "VAE", "VAEConfig", "build", "config_for", "option_names", "task_of"]

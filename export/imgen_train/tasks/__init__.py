@@ -12,7 +12,7 @@ from .cyclegan import CycleGANTask
 from .denoise import DenoiseTask
 from .gan import GanTask
 from .inpaint import InpaintTask
-from .restore import JpegTask, SRTask
+from .restore import DeblurTask, JpegTask, SRTask
 from .vae import VaeTask
 
 
@@ -25,7 +25,8 @@ def _registry(*tasks: type[Task]) -> dict[str, type[Task]]:
     return out
 
 
-TASKS: dict[str, type[Task]] = _registry(DenoiseTask, GanTask, VaeTask, CycleGANTask, SRTask, JpegTask, InpaintTask)
+TASKS: dict[str, type[Task]] = _registry(DenoiseTask, GanTask, VaeTask, CycleGANTask, SRTask, JpegTask, InpaintTask,
+                                     DeblurTask)
 
-__all__ = ["TASKS", "CycleGANTask", "DenoiseTask", "GanTask", "InpaintTask", "JpegTask", "SRTask", "Task", "Update", "VaeTask",
+__all__ = ["TASKS", "CycleGANTask", "DeblurTask", "DenoiseTask", "GanTask", "InpaintTask", "JpegTask", "SRTask", "Task", "Update", "VaeTask",
            "recalibrate_bn"]

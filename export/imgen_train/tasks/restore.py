@@ -1,12 +1,16 @@
-"""Restoration beyond noise: super-resolution (``sr``) and JPEG artefact removal (``jpeg``).
+"""Restoration beyond noise: super-resolution (``sr``), JPEG artefact removal (``jpeg``) and
+blind deblurring (``deblur``).
 
 Degraded/clean pairs come from ``imgen.degrade`` — the functions the benchmark uses — so a model
 learns exactly the degradation it is measured on: MATLAB-bicubic downscaling (whole images shrunk
 once, aligned LR/HR patches cut from them) and real JPEG round trips (each patch at a quality
-drawn from ``--quality LOW,HIGH``).  Loss: MSE or L1 on [0, 1] images.  Validation: PSNR of whole
+drawn from ``--quality LOW,HIGH``) and blurs by kernels drawn from a seeded family plus noise
+(``DeblurTask``).  Loss: MSE or L1 on [0, 1] images.  Validation: PSNR of whole
 held-out images (for SR on the gray/Y plane with ``scale`` pixels shaved, the SR convention).
 """
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import torch
@@ -17,6 +21,8 @@ from imgen import degrade
 from ..data import augment, list_images, read_image
 from .base import Task, Update
 from .denoise import psnr
+
+log = logging.getLogger("imgen_train")
 
 
 def _to_t(a: np.ndarray) -> torch.Tensor:
@@ -141,3 +147,118 @@ class JpegTask(_PairTask):
             deg.append(degrade.jpeg(patch, int(q)).reshape(patch.shape))
             clean.append(patch)
         return {"degraded": torch.cat([_to_t(a) for a in deg]), "clean": torch.cat([_to_t(a) for a in clean])}
+
+
+# The deblurring family: a kernel is a Gaussian (probability GAUSS_SHARE) of width uniform in
+# GAUSS_SIGMA px on a KERNEL_SIZE grid, else imgen.degrade.motion_kernel(seed, size) with seed
+# uniform in [0, MOTION_SEEDS) and size an odd number uniform in MOTION_SIZES.  The fixed kernels
+# of the tables (gauss1.6, gauss3, motion_kernel(19, 19), motion_kernel(25, 25)) lie inside it.
+GAUSS_SHARE = 0.4
+GAUSS_SIGMA = (0.8, 3.2)
+KERNEL_SIZE = 25
+MOTION_SEEDS = 1_000_000
+MOTION_SIZES = tuple(range(9, 26, 2))
+
+
+def draw_kernel(rng: np.random.Generator) -> np.ndarray:
+    """One kernel of the deblurring family (float64, sums to 1), drawn from ``rng``."""
+    if rng.uniform() < GAUSS_SHARE:
+        return degrade.gaussian_kernel(float(rng.uniform(*GAUSS_SIGMA)), KERNEL_SIZE)
+    size = int(rng.choice(MOTION_SIZES))
+    return degrade.motion_kernel(int(rng.integers(0, MOTION_SEEDS)), size)
+
+
+class DeblurTask(_PairTask):
+    """Blurred -> sharp, blind to the kernel: each ``--patch`` patch is blurred (reflect borders,
+    on a margin cut with it so the patch sees true convolution) by a kernel of the family above
+    and gets Gaussian noise of sigma uniform in ``--blur-noise LOW,HIGH`` (0-255), rounded to 8
+    bits.  Validation: the held-out images blurred by each fixed kernel at the middle noise; the
+    blurred input's and Wiener's (true kernel) PSNR there are logged once as references."""
+
+    name = "deblur"
+    margin = KERNEL_SIZE // 2
+
+    def __init__(self, model, options, device):
+        super().__init__(model, options, device)
+        from ..data import NoiseSpec
+
+        o = options
+        try:
+            self.noise = NoiseSpec.parse(o.blur_noise)
+        except ValueError:
+            raise ValueError(f"--blur-noise must be 'S' or 'LOW,HIGH' (0-255 scale, 0 <= LOW <= HIGH), "
+                             f"got {o.blur_noise!r}") from None
+        m = getattr(model, "size_multiple", 1)
+        if o.patch % m:
+            raise ValueError(f"--patch {o.patch} must be a multiple of the model's size multiple {m}")
+        train, val = _split(o)
+        self.images = [read_image(f, o.channels) for f in train]
+        small = [im.shape for im in self.images if min(im.shape[:2]) < o.patch + 2 * self.margin]
+        if small:
+            raise ValueError(f"{len(small)} training image(s) are smaller than the patch plus its blur margin "
+                             f"({o.patch} + 2 x {self.margin})")
+        sigma = (self.noise.low + self.noise.high) / 2 / 255
+        self.val, self.val_kernels = [], []
+        for name, kernel in degrade.fixed_kernels().items():
+            for k, f in enumerate(val):
+                clean = _crop_to(read_image(f, o.channels), m)
+                self.val.append((_to_t(degrade.blur(clean, kernel, sigma, seed=k)), _to_t(clean)))
+                self.val_kernels.append(name)
+        self._log_references()
+
+    def _log_references(self) -> None:
+        """The blurred input's and (when scikit-image is there) Wiener's validation PSNR."""
+        rows = {"blurred": [psnr(b, c) for b, c in self.val]}
+        try:
+            from imgen.restoration import wiener
+
+            table = degrade.fixed_kernels()
+            rows["wiener"] = [psnr(_wiener_t(b, table[name], wiener), c)
+                              for (b, c), name in zip(self.val, self.val_kernels)]
+        except ImportError:
+            pass
+        for what, scores in rows.items():
+            log.info("deblur validation reference %s: %.2f dB (%s)", what, sum(scores) / len(scores),
+                     ", ".join(f"{n} {v:.2f}" for n, v in self._per_kernel(scores).items()))
+
+    def _per_kernel(self, scores: list[float]) -> dict[str, float]:
+        out: dict[str, list[float]] = {}
+        for name, v in zip(self.val_kernels, scores):
+            out.setdefault(name, []).append(v)
+        return {n: sum(v) / len(v) for n, v in out.items()}
+
+    def batch(self, step):
+        rng = np.random.default_rng([self.o.seed, step])
+        p, m = self.o.patch, self.margin
+        which = rng.integers(0, len(self.images), self.o.batch)
+        modes = rng.integers(0, 8, self.o.batch)
+        sigmas = self.noise.draw(rng, self.o.batch) / 255
+        deg, clean = [], []
+        for i, mode, sigma in zip(which, modes, sigmas):
+            img = self.images[i]
+            y, x = rng.integers(0, img.shape[0] - p - 2 * m + 1), rng.integers(0, img.shape[1] - p - 2 * m + 1)
+            big = np.ascontiguousarray(augment(img[y:y + p + 2 * m, x:x + p + 2 * m], int(mode)))
+            blurred = degrade.blur(big, draw_kernel(rng), float(sigma), seed=int(rng.integers(2**31)))
+            deg.append(blurred.reshape(big.shape)[m:m + p, m:m + p])
+            clean.append(big[m:m + p, m:m + p])
+        return {"degraded": torch.cat([_to_t(a) for a in deg]), "clean": torch.cat([_to_t(a) for a in clean])}
+
+    @torch.no_grad()
+    def validate(self) -> float:
+        self.model.eval()
+        scores = [psnr(torch.round(self.model(b.to(self.device)).clamp(0, 1).cpu() * 255) / 255, c)
+                  for b, c in self.val]
+        self.model.train()
+        log.info("deblur validation per kernel: %s",
+                 ", ".join(f"{n} {v:.2f}" for n, v in self._per_kernel(scores).items()))
+        return sum(scores) / len(scores)
+
+
+def _wiener_t(blurred: torch.Tensor, kernel: np.ndarray, wiener) -> torch.Tensor:
+    """Wiener (true kernel) of a (1, C, H, W) tensor, rounded to 8 bits as a saved image."""
+    out = wiener(blurred[0].numpy().transpose(1, 2, 0), kernel)
+    return torch.round(_to_t_float(np.clip(out, 0, 1)) * 255) / 255
+
+
+def _to_t_float(a: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)).astype(np.float32))[None]

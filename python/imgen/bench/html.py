@@ -154,8 +154,13 @@ def chart(doc: dict, colors: dict[str, str]) -> str:
 
 
 def gallery_data(doc: dict, crops: list[gallery.Crop]) -> list[dict]:
-    """Per image: its clean crop and, per sigma, the noisy crop and each method's, with scores."""
+    """Per image: its clean crop and, per level, the degraded crop and each method's, with scores.
+    Each level carries its ``label`` as the tables show it (``25`` for a sigma, ``gauss1.6`` for a
+    deblurring kernel, not its place in the grid) and the level's ``name`` ("σ", "kernel", ...)."""
     scores = {(r["image"], float(_level(r)), r["method"]): r for r in doc["records"]}
+    labels = {float(_level(r)): _level_label(r) for r in doc["records"]}
+    name = doc["config"].get("level_name", "sigma")
+    name = "σ" if name == "sigma" else str(name)
     images: dict[str, dict] = {}
     for c in crops:
         img = images.setdefault(c.image, {"name": c.image, "clean": None, "levels": {},
@@ -163,8 +168,9 @@ def gallery_data(doc: dict, crops: list[gallery.Crop]) -> list[dict]:
         if c.sigma is None:
             img["clean"] = gallery.data_uri(c.pixels)
             continue
-        level = img["levels"].setdefault(c.sigma, {"sigma": c.sigma, "noisy": None, "noisy_psnr": None,
-                                                   "methods": []})
+        level = img["levels"].setdefault(c.sigma, {"sigma": c.sigma, "name": name,
+                                                   "label": labels.get(float(c.sigma), f"{c.sigma:g}"),
+                                                   "noisy": None, "noisy_psnr": None, "methods": []})
         if c.source == gallery.NOISY:
             level["noisy"] = gallery.data_uri(c.pixels)
             continue
@@ -194,8 +200,8 @@ def metadata(doc: dict) -> str:
         ("date", cfg.get("date")), ("command", cfg.get("command")),
         ("images", f"{cfg.get('image_source', '?')}: {', '.join(map(str, cfg.get('images', [])))}"),
         ("crop", cfg.get("crop") or "none (whole images)"),
-        ("noise", f"σ {', '.join(f'{s:g}' for s in cfg.get('sigmas', []) if isinstance(s, (int, float)))} "
-                  f"(0-255 scale), seed {proto.get('seed')}, quantize {proto.get('quantize')}, "
+        ("noise" if cfg.get("level_name", "sigma") == "sigma" else "levels", _levels_text(cfg) +
+                  f", seed {proto.get('seed')}, quantize {proto.get('quantize')}, "
                   f"shave {proto.get('shave')}, Y channel {proto.get('y_channel')}"),
         ("timing", f"median of up to {cfg.get('repeats')} runs per image, {cfg.get('threads')} thread(s)"),
         ("machine", f"{machine.get('processor', '?')}, {machine.get('cores', '?')} cores, {machine.get('platform', '?')}"),
@@ -208,6 +214,14 @@ def metadata(doc: dict) -> str:
               for f in doc.get("failures", []) if isinstance(f, dict)]
     return "<dl>" + "".join(f"<dt>{escape(str(k))}</dt><dd>{escape(str(v))}</dd>" for k, v in items
                             if v is not None) + "</dl>"
+
+
+def _levels_text(cfg: dict) -> str:
+    """The grid as the tables label it: sigmas on the 0-255 scale, else the level name and values."""
+    name = cfg.get("level_name", "sigma")
+    if name == "sigma":
+        return f"σ {', '.join(f'{s:g}' for s in cfg.get('sigmas', []) if isinstance(s, (int, float)))} (0-255 scale)"
+    return f"{name} {', '.join(str(v) for v in cfg.get('levels', []))}"
 
 
 def _asset(name: str) -> str:

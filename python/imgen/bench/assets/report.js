@@ -67,7 +67,7 @@
 
   function choices(img, level) {
     var out = [{ key: "clean", label: "clean", uri: img.clean, psnr: null },
-               { key: "noisy", label: "noisy σ " + level.sigma, uri: level.noisy, psnr: level.noisy_psnr }];
+               { key: "noisy", label: (level.name === "σ" ? "noisy σ " : "input, " + level.name + " ") + level.label, uri: level.noisy, psnr: level.noisy_psnr }];
     level.methods.forEach(function (m) {
       out.push({ key: "m:" + m.name, label: m.name, uri: m.uri, psnr: m.psnr, ssim: m.ssim });
     });
@@ -103,7 +103,7 @@
     box.dataset.image = img.name;
     box.appendChild(el("h3", null, img.name + " (" + img.w + "×" + img.h + " centre crop)"));
     var controls = el("div", "controls");
-    var sigma = select("σ", img.levels.map(function (lv, i) { return [String(i), String(lv.sigma)]; }));
+    var sigma = select(img.levels[0].name, img.levels.map(function (lv, i) { return [String(i), lv.label]; }));
     var left = select("left", []), right = select("right", []);
     var zoom = select("zoom", [["1", "1×"], ["2", "2×"], ["3", "3×"], ["4", "4×"]], "2");
     var gain = select("difference ×", [["1", "1"], ["4", "4"], ["16", "16"]], "4");
