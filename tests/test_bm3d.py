@@ -155,6 +155,54 @@ def test_psnr_floor_on_camera_crop(camera_crop):
     assert psnr(final, camera_crop) > 28.8
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_wiener_stage_on_its_own_basic_estimate_is_both_stages(camera_crop, channels):
+    # The pilot travels through the image's units (0-1 float32) and back to the kernels' 0-255
+    # scale, so the two paths agree to float rounding, not bit for bit.
+    img = camera_crop[:64, :72] if channels == 1 else np.stack([camera_crop[:64, :72]] * 3, axis=2)
+    noisy_img = noisy(img, 25 / 255)
+    basic = bm3d(noisy_img, sigma=25 / 255, stage="hard")
+    both = bm3d(noisy_img, sigma=25 / 255)
+    wiener = bm3d(noisy_img, sigma=25 / 255, stage="wiener", pilot=basic)
+    np.testing.assert_allclose(wiener, both, atol=2e-4)
+    # A different pilot gives a different result: the pilot is used.
+    other = bm3d(noisy_img, sigma=25 / 255, stage="wiener", pilot=np.clip(basic, 0.2, 0.8))
+    assert np.abs(other - both).max() > 0.01
+
+
+def test_wiener_pilot_in_another_dtype(camera_crop):
+    noisy_img = noisy(camera_crop[:48, :48], 25 / 255)
+    basic = bm3d(noisy_img, sigma=25 / 255, stage="hard")
+    as_u16 = np.round(np.clip(basic, 0, 1) * 65535).astype(np.uint16)
+    a = bm3d(noisy_img, sigma=25 / 255, stage="wiener", pilot=as_u16)
+    b = bm3d(noisy_img, sigma=25 / 255, stage="wiener", pilot=as_u16.astype(np.float32) / 65535)
+    np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"stage": "wiener"}, ValueError, "stage 'wiener' needs pilot="),
+        ({"stage": "both", "pilot": np.zeros((16, 16), np.float32)}, ValueError,
+         "pilot is only used by stage='wiener'"),
+        ({"stage": "hard", "pilot": np.zeros((16, 16), np.float32)}, ValueError,
+         "pilot is only used by stage='wiener'"),
+        ({"stage": "wiener", "pilot": np.zeros((16, 17), np.float32)}, ValueError,
+         r"pilot must have the image's shape \(16, 16\), got \(16, 17\)"),
+        ({"stage": "wiener", "pilot": np.zeros((16, 16, 1), np.float32)}, ValueError,
+         "pilot must have the image's shape"),
+        ({"stage": "wiener", "pilot": np.full((16, 16), np.nan, np.float32)}, ValueError,
+         "pilot contains NaN"),
+        ({"stage": "wiener", "pilot": [[0.0] * 16] * 16}, TypeError, "pilot must be a numpy array"),
+        ({"stage": "wiener", "pilot": np.zeros((16, 16), np.int32)}, TypeError,
+         "pilot must be uint8, uint16 or float32"),
+    ],
+)
+def test_bad_pilot(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        bm3d(np.zeros((16, 16), np.float32), sigma=0.1, **kwargs)
+
+
 def test_colour_denoises():
     skdata = pytest.importorskip("skimage.data")
     clean = skdata.astronaut()[100:196, 150:262].astype(np.float32) / 255
@@ -407,7 +455,7 @@ def test_out_of_range_parameter_names_itself_and_its_range(kwargs, match):
         ({"max_blocks_hard": True}, "max_blocks_hard must be an int, got bool"),
         ({"lambda_3d": "2.7"}, "lambda_3d must be a number, got str"),
         ({"transform_hard": 5}, "transform_hard must be 'bior1.5' or 'dct', got int"),
-        ({"stage": None}, "stage must be 'both' or 'hard', got NoneType"),
+        ({"stage": None}, "stage must be 'both', 'hard' or 'wiener', got NoneType"),
     ],
 )
 def test_wrong_parameter_type_names_itself_not_the_image(kwargs, match):

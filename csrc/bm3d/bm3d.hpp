@@ -34,7 +34,9 @@ struct StageParams {
   Transform2D transform = Transform2D::bior15;
 };
 
-enum class Stages { hard, both };
+// hard: the basic estimate; both: hard, then Wiener; wiener: the Wiener stage alone, with a pilot
+// (basic estimate) the caller gives.
+enum class Stages { hard, both, wiener };
 
 struct Params {
   // Noise standard deviation as a fraction of the full range (25 on the 0-255 scale: 25 / 255),
@@ -79,7 +81,10 @@ void validate(const Params& p, const std::map<std::string, std::string>* given =
 // float32 -- `p.sigma` is always a fraction of the full range.  Integer outputs are rounded and clamped;
 // float outputs are not clamped.  Non-finite input pixels throw std::invalid_argument.  src and dst
 // may not overlap.  Results do not depend on the pool size; `pool` may be null.
-void denoise(const ImageView& src, const ImageView& dst, const Params& p, ThreadPool* pool);
+// `pilot` (Stages::wiener only, required there): the basic estimate the Wiener stage matches
+// blocks on and takes its shrinkage from, the shape of src, in its own dtype's units.
+void denoise(const ImageView& src, const ImageView& dst, const Params& p, ThreadPool* pool,
+             const ImageView* pilot = nullptr);
 
 // Which SIMD level the BM3D kernels run with on this CPU: "avx2" or "baseline".
 const char* simd_level();

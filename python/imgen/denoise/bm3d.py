@@ -55,8 +55,9 @@ def bm3d(
     image: np.ndarray,
     *,
     sigma: float | None = None,
-    stage: Literal["both", "hard"] = "both",
+    stage: Literal["both", "hard", "wiener"] = "both",
     params: Bm3dParams | None = None,
+    pilot: np.ndarray | None = None,
     # Convenience keywords: exactly Bm3dParams' fields (tests/test_bm3d.py checks), each
     # overriding params' value when not None.
     block_size_hard: int | None = None,
@@ -84,7 +85,11 @@ def bm3d(
     sigma: the noise standard deviation as a fraction of the full range, whatever the dtype
         (noise of 25 gray levels in a uint8 image: 25/255).  None estimates it with
         estimate_sigma(image).  0 returns a copy.
-    stage: "both" (hard thresholding, then Wiener filtering) or "hard" (the basic estimate).
+    stage: "both" (hard thresholding, then Wiener filtering), "hard" (the basic estimate) or
+        "wiener" (the Wiener stage alone, with `pilot` as its basic estimate).
+    pilot: stage "wiener" only, and required there: a basic estimate of the image's shape (any
+        of the image dtypes, in its own dtype's units), e.g. bm3d(image, stage="hard") or
+        another denoiser's output.
     params: a Bm3dParams overriding the profile (see Bm3dParams for the fields, their defaults
         and ranges).  The other keywords are the same fields, given one by one: those not None
         override params' value, so bm3d(x, sigma=0.1, step_hard=3) and
@@ -98,6 +103,8 @@ def bm3d(
     """
     arguments = locals()  # first thing: exactly the arguments
     overrides = {name: arguments[name] for name in _FIELDS if arguments[name] is not None}
+    if pilot is not None:
+        pilot = as_image(pilot, "pilot")  # float64 -> float32; the core checks the rest
     if params is None:
         params = Bm3dParams(**overrides)
     elif not isinstance(params, Bm3dParams):
@@ -114,7 +121,7 @@ def bm3d(
         sigma = estimate_sigma(img)
     # The core checks sigma, stage, the channel count and params (types and ranges) and names
     # the argument and its range in its TypeError / ValueError.
-    out = _core.bm3d(img, sigma=sigma, stage=stage, params=params)
+    out = _core.bm3d(img, sigma=sigma, stage=stage, params=params, pilot=pilot)
     if isinstance(image, np.ndarray) and image.dtype != out.dtype:
         out = out.astype(image.dtype)
     return out
