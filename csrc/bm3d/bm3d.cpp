@@ -146,6 +146,36 @@ std::vector<float> run_stage(StageJob job, const StageParams& sp, int64_t height
       inv_t[j * static_cast<size_t>(n) + i] = tm.inverse[i * static_cast<size_t>(n) + j];
     }
   const std::vector<float> window = kaiser_window_2d(n, static_cast<float>(sp.beta));
+  // Exact variances (see StageJob::autocorr): the 2-D basis function (i, j) is row i times row j
+  // of the forward matrix, so its autocorrelation at (dy, dx) is a_i(dy) a_j(dx), with a_i the
+  // autocorrelation of row i.
+  const int D = 2 * n - 1;
+  std::vector<double> a1(static_cast<size_t>(n * D), 0.0);
+  for (int i = 0; i < n; ++i)
+    for (int d = -(n - 1); d < n; ++d) {
+      double acc = 0;
+      for (int u = std::max(0, -d); u < std::min(n, n - d); ++u)
+        acc += static_cast<double>(tm.forward[static_cast<size_t>(i * n + u)]) *
+               tm.forward[static_cast<size_t>(i * n + u + d)];
+      a1[static_cast<size_t>(i * D + d + n - 1)] = acc;
+    }
+  std::vector<float> autocorr(static_cast<size_t>(D * D) * nn);
+  for (int dy = 0; dy < D; ++dy)
+    for (int dx = 0; dx < D; ++dx)
+      for (int i = 0; i < n; ++i)
+        for (int j = 0; j < n; ++j)
+          autocorr[static_cast<size_t>(dy * D + dx) * nn + static_cast<size_t>(i * n + j)] =
+              static_cast<float>(a1[static_cast<size_t>(i * D + dy)] * a1[static_cast<size_t>(j * D + dx)]);
+  // The Haar matrices along the group, read off the kernels' own transform of unit vectors.
+  std::vector<float> haar;
+  for (int64_t g = 1; g <= sp.max_blocks; g *= 2) {
+    std::vector<float> eye(static_cast<size_t>(g * g), 0.0f);
+    for (int64_t m = 0; m < g; ++m) eye[static_cast<size_t>(m * g + m)] = 1.0f;
+    haar_group(eye.data(), static_cast<int>(g), static_cast<int>(g), false);
+    haar.insert(haar.end(), eye.begin(), eye.end());
+  }
+  job.autocorr = autocorr.data();
+  job.haar = haar.data();
   const std::vector<int64_t> rows = ref_positions(height, n, sp.step);
   const std::vector<int64_t> cols = ref_positions(width, n, sp.step);
   job.block = n;
@@ -191,10 +221,10 @@ std::vector<float> run_stage(StageJob job, const StageParams& sp, int64_t height
         std::vector<int64_t> pos(refs * K);
         std::vector<int32_t> count(refs), ref_at(span);
         std::vector<float> diff(span * 8);
-        std::vector<float> group(K * nn), group2(K * nn), block(2 * nn);
+        std::vector<float> group(K * nn), group2(K * nn), block(2 * nn), var(K * nn);
         const Scratch s{dist.data(), pos.data(),   count.data(),  limit.data(),
                         ref_at.data(), diff.data(), group.data(),
-                        group2.data(), block.data()};
+                        group2.data(), block.data(), var.data()};
         for (int64_t t = b; t < e; ++t) kernel(job, tiles[static_cast<size_t>(t)], s);
       });
     }
@@ -280,15 +310,15 @@ void from_opponent(float* const* p, size_t n) {
 Params default_params(double sigma) {
   Params p;
   p.sigma = sigma;
+  const double s255 = sigma * 255.0;
+  // Two noisy copies of one block differ by 2 sigma^2 per pixel on average, so a fixed tau_match
+  // leaves groups unfilled at high noise (at sigma 50, 5000 > 3000): 6.4 sigma^2 keeps them full,
+  // as the reference's tau_match * (noisy image range)^2 does for unclipped noisy floats.
+  p.hard.tau_match = std::max(3000.0, 6.4 * s255 * s255);
   // Compared in float on the 0-255 scale, as the kernels see sigma (the profile switch at 40).
-  if (static_cast<float>(sigma * 255.0) > 40.0f) {
-    p.hard.max_blocks = 32;
-    p.hard.step = 4;
-    p.hard.tau_match = 25000.0;
+  if (static_cast<float>(s255) > 40.0f) {
     p.lambda_3d = 2.8;
-    p.wiener.block_size = 11;
-    p.wiener.step = 6;
-    p.wiener.tau_match = 3500.0;
+    p.mu2 = 0.6;
   }
   return p;
 }

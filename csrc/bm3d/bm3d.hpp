@@ -44,9 +44,11 @@ struct Params {
   double sigma = 25.0 / 255.0;
   Stages stages = Stages::both;
   StageParams hard{};
-  double lambda_3d = 2.7;   // stage-1 threshold: lambda_3d * sigma
-  double mu2 = 1.0;         // stage-2 shrinkage B^2 / (B^2 + mu2 * sigma^2)
-  StageParams wiener{8, 3, 39, 32, 400.0, 2.0, Transform2D::dct};
+  // Both stages take each 3-D coefficient's exact noise variance v sigma^2 (overlapping blocks of
+  // a group share noise; Makinen, Azzari, Foi 2020) where the 2007 paper takes sigma^2.
+  double lambda_3d = 2.7;   // stage-1 threshold: lambda_3d * sigma * sqrt(v)
+  double mu2 = 0.7;         // stage-2 shrinkage B^2 / (B^2 + mu2 * sigma^2 v)
+  StageParams wiener{8, 3, 39, 32, 3200.0, 2.0, Transform2D::dct};
 };
 
 // Upper bounds of the supported ranges (the lower bounds are 0, or 1 / 2 for sizes).  Each keeps
@@ -62,9 +64,11 @@ inline constexpr double kMaxTauMatch = 1e30;
 inline constexpr double kMaxBeta = 50.0;  // I0(beta) overflows float weights far beyond 50
 inline constexpr int64_t kMaxSearchWindow = 255;
 
-// The authors' normal profile for a noise level `sigma` (a fraction of the full range), with the
-// reference's changes above 40 on the 0-255 scale (32 blocks, step 4, lambda 2.8 and tau 25000 in stage 1; 11x11 blocks, step 6
-// and tau 3500 in stage 2).
+// The profile for a noise level `sigma` (a fraction of the full range): the authors' normal
+// profile (8x8 blocks, step 3, 39x39 search, 16 / 32 blocks, bior1.5 / DCT, Kaiser beta 2) with
+// the values measured to match the reference package's 2020 release (BENCHMARKS.md): lambda_3d
+// 2.7, mu2 0.7, tau_match 3000 (6.4 sigma^2 when larger) / 3200; above 40 on the 0-255 scale
+// lambda_3d 2.8 and mu2 0.6.
 Params default_params(double sigma);
 
 // The one check of the parameters' ranges (the bindings only convert types).  Throws
