@@ -288,12 +288,13 @@ def test_high_noise_profile():
     assert p25["hard"] == {"block_size": 8, "step": 3, "search_window": 39, "max_blocks": 16,
                            "tau_match": 4000.0, "beta": 2.0, "transform": "bior1.5"}
     assert _core.bm3d_profile(15 / 255)["hard"]["tau_match"] == 3000.0  # max(3000, 6.4 sigma^2)
-    assert p25["wiener"]["block_size"] == 8 and p25["wiener"]["max_blocks"] == 32
+    assert p25["wiener"]["block_size"] == 8 and p25["wiener"]["max_blocks"] == 16
     assert p25["wiener"]["tau_match"] == 3200.0 and p25["wiener"]["transform"] == "dct"
     assert p25["lambda_3d"] == pytest.approx(2.7) and p25["mu2"] == pytest.approx(0.7)
     # Above 40 only the shrinkage changes (the reference's 'np' profile keeps its blocks); the
     # matching threshold grows with sigma^2 so that groups stay full.
     assert p50["wiener"]["block_size"] == 8 and p50["hard"]["max_blocks"] == 16
+    assert p50["wiener"]["max_blocks"] == 32
     assert p50["hard"]["tau_match"] == pytest.approx(16000.0)
     assert p50["lambda_3d"] == pytest.approx(2.8) and p50["mu2"] == pytest.approx(0.6)
 

@@ -18,9 +18,16 @@ void group_variance(const detail::StageJob& job, const int64_t* pos, int g, floa
   if (g < 2) return;
   const float* __restrict h = job.haar + (g * g - 1) / 3;
   int64_t y[64], x[64];
+  // The Haar coefficients block m contributes to (log2(g) + 1 of the g): the pairs' loop below
+  // visits only those.
+  int qs[64][8];
+  int nq[64];
   for (int m = 0; m < g; ++m) {
     y[m] = pos[m] / job.width;
     x[m] = pos[m] - y[m] * job.width;
+    nq[m] = 0;
+    for (int q = 0; q < g && nq[m] < 8; ++q)
+      if (h[q * g + m] != 0.0f) qs[m][nq[m]++] = q;
   }
   bool overlap = false;
   for (int m = 0; m < g; ++m) {
@@ -29,7 +36,8 @@ void group_variance(const detail::StageJob& job, const int64_t* pos, int g, floa
       if (dy <= -N || dy >= N || dx <= -N || dx >= N) continue;
       overlap = true;
       const float* __restrict a = job.autocorr + ((dy + N - 1) * D + (dx + N - 1)) * NN;
-      for (int q = 0; q < g; ++q) {
+      for (int t = 0; t < nq[m]; ++t) {
+        const int q = qs[m][t];
         const float hh = 2.0f * h[q * g + m] * h[q * g + n];
         if (hh == 0.0f) continue;
         float* __restrict v = var + q * NN;
