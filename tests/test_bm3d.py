@@ -294,7 +294,7 @@ def test_high_noise_profile():
     # Above 40 only the shrinkage changes (the reference's 'np' profile keeps its blocks); the
     # matching threshold grows with sigma^2 so that groups stay full.
     assert p50["wiener"]["block_size"] == 8 and p50["hard"]["max_blocks"] == 16
-    assert p50["wiener"]["max_blocks"] == 32
+    assert p50["wiener"]["max_blocks"] == 32 and p50["wiener"]["step"] == 4 and p25["wiener"]["step"] == 3
     assert p50["hard"]["tau_match"] == pytest.approx(16000.0)
     assert p50["lambda_3d"] == pytest.approx(2.8) and p50["mu2"] == pytest.approx(0.6)
 

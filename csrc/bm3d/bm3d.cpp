@@ -319,6 +319,8 @@ Params default_params(double sigma) {
   if (static_cast<float>(s255) > 40.0f) {
     p.lambda_3d = 2.8;
     p.mu2 = 0.6;
+    // Step 4 in the Wiener stage: a third less time for 0.007 dB (Set12 at sigma 50).
+    p.wiener.step = 4;
   } else {
     // 16 blocks in a Wiener group are as good as 32 here (Set12 +0.01 dB) and a third faster.
     p.wiener.max_blocks = 16;

@@ -68,7 +68,8 @@ inline constexpr int64_t kMaxSearchWindow = 255;
 // profile (8x8 blocks, step 3, 39x39 search, 16 / 32 blocks, bior1.5 / DCT, Kaiser beta 2) with
 // the values measured to match the reference package's 2020 release (BENCHMARKS.md): lambda_3d
 // 2.7, mu2 0.7, tau_match 3000 (6.4 sigma^2 when larger) / 3200, 16 blocks per Wiener group;
-// above 40 on the 0-255 scale lambda_3d 2.8, mu2 0.6 and 32 blocks per Wiener group.
+// above 40 on the 0-255 scale lambda_3d 2.8, mu2 0.6, 32 blocks per Wiener group and Wiener
+// step 4.
 Params default_params(double sigma);
 
 // The one check of the parameters' ranges (the bindings only convert types).  Throws

@@ -20,12 +20,12 @@ class Bm3dParams:
     the core reads these attributes by name).  None takes the profile's value, which
     imgen._core.bm3d_profile(sigma) lists for a noise level sigma: 8x8 blocks, reference blocks
     every 3 pixels, a 39x39 search window, at most 16 / 16 blocks per group (16 / 32 above
-    40/255), tau_match
-    max(3000, 6.4 sigma^2) / 3200 (mean squared block difference on the 0-255 scale), lambda_3d
-    2.7 (hard threshold lambda_3d * sigma * sqrt(v)), Kaiser beta 2, bior1.5 / DCT block
-    transforms, mu2 0.7 (Wiener shrinkage B^2 / (B^2 + mu2 sigma^2 v)); lambda_3d 2.8 and mu2 0.6
-    above 40/255.  v is each 3-D coefficient's exact noise variance in units of sigma^2 (blocks
-    of a group that overlap share noise), as in the reference package's 2020 release.
+    40/255), tau_match max(3000, 6.4 sigma^2) / 3200 (mean squared block difference on the
+    0-255 scale), lambda_3d 2.7 (hard threshold lambda_3d * sigma * sqrt(v)), Kaiser beta 2,
+    bior1.5 / DCT block transforms, mu2 0.7 (Wiener shrinkage B^2 / (B^2 + mu2 sigma^2 v));
+    lambda_3d 2.8, mu2 0.6 and step_wiener 4 above 40/255.  v is each 3-D coefficient's exact
+    noise variance in units of sigma^2 (blocks of a group that overlap share noise), as in the
+    reference package's 2020 release.
 
     Construction checks nothing but the names (an unknown one is a TypeError); types and ranges
     are checked once, by the core, when bm3d() runs: block sizes 2..16, steps 1..block size,
