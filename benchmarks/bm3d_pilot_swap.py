@@ -1,13 +1,14 @@
 """Which stage makes imgen's BM3D trail the reference `bm3d` package: the two basic estimates swapped
-as pilots of the reference's own Wiener stage.
+as pilots of each other's Wiener stage (imgen's through stage="wiener", pilot=...).
 
     PYTHONPATH=python python benchmarks/bm3d_pilot_swap.py [--sigma 25] [--images 01 02 camera]
 
 For each image (Set12 names from $IMGEN_SHARED/data/set12, or a scikit-image gray photo name), the
 imgen protocol noise (default_rng(0), float32, sigma/255), then PSNR of: imgen basic / final; the
 reference's basic / final (profile 'np': for white noise it takes lambda 3.0 and mu2 0.4 itself);
-the reference's Wiener stage with imgen's basic estimate as pilot.  If the last is as good as the
-reference's final, imgen's Wiener stage is the gap; if it is as low as imgen's final, the pilot is.
+the reference's Wiener stage with imgen's basic estimate as pilot; imgen's Wiener stage with the
+reference's basic estimate as pilot.  If a stage given the other's pilot matches the other's
+final, the pilot is the gap; if not, the Wiener stage is.
 """
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ def main() -> None:
     args = ap.parse_args()
     s = args.sigma / 255
     print(f"sigma {args.sigma:g}: PSNR dB")
-    print("image | imgen basic | imgen final | ref basic | ref final | ref Wiener on imgen basic")
+    print("image | imgen basic | imgen final | ref basic | ref final | ref Wiener on imgen basic | "
+          "imgen Wiener on ref basic")
     for name in args.images:
         x = _image(name)
         noisy = (x + np.random.default_rng(0).normal(0, s, x.shape)).astype(np.float32)
@@ -54,7 +56,9 @@ def main() -> None:
         rb = ref.bm3d(noisy, s, stage_arg=ref.BM3DStages.HARD_THRESHOLDING)
         rf = ref.bm3d(noisy, s, stage_arg=rb)
         rw = ref.bm3d(noisy, s, stage_arg=ib.astype(np.float64))
-        print(f"{name} | {p(ib):.3f} | {p(i_f):.3f} | {p(rb):.3f} | {p(rf):.3f} | {p(rw):.3f}", flush=True)
+        iw = denoise.bm3d(noisy, sigma=s, stage="wiener", pilot=np.asarray(rb, np.float32))
+        print(f"{name} | {p(ib):.3f} | {p(i_f):.3f} | {p(rb):.3f} | {p(rf):.3f} | {p(rw):.3f} | {p(iw):.3f}",
+              flush=True)
 
 
 if __name__ == "__main__":

@@ -121,10 +121,13 @@ def test_constant_image_stays_constant(shape, dtype, value):
     scale = {np.float32: 1.0, np.uint8: 255.0, np.uint16: 65535.0}[dtype]
     out = bm3d(img, sigma=0.1).astype(np.float64)
     assert out.shape == img.shape
-    # Flat, and the value up to the Wiener filter's shrinkage of the mean, 1 - sigma^2 / B^2 with
-    # B the group's DC coefficient (here 1 - 5e-5 at most).
-    assert np.ptp(out) <= 2e-5 * scale
-    np.testing.assert_allclose(out, value, rtol=1e-4, atol=1e-6 * scale)
+    # Flat, and the value up to the Wiener filter's shrinkage of the mean, mu2 sigma^2 v / B^2 with
+    # B the group's DC coefficient (sqrt(g) N value) and v its exact variance (at most g, blocks
+    # of the group fully correlated): at most mu2 sigma^2 / (N^2 value^2), 1.2e-3 for 0.3.
+    # (Measured 3e-4 for 0.3.)
+    bound = 0.7 * 0.1**2 / (64 * (value / scale) ** 2)
+    assert np.ptp(out) <= bound * value
+    np.testing.assert_allclose(out, value, rtol=bound, atol=1e-6 * scale)
 
 
 def test_tiny_sigma_returns_the_input():
@@ -140,8 +143,10 @@ def test_gray_and_colour_paths_agree_on_replicated_gray(camera_crop):
     # Multiples of 1/256 keep (g + g + g) / 3 == g exact.  Noise repeated in all three channels
     # has sqrt(3) times the luminance noise of independent noise, hence sigma * sqrt(3).
     gray = np.round(np.clip(noisy(camera_crop[:64, :80], 20 / 255), 0, 1) * 255).astype(np.float32) / 256
-    out_gray = bm3d(gray, sigma=20 / 256)
-    out_col = bm3d(np.repeat(gray[..., None], 3, axis=2), sigma=20 / 256 * math.sqrt(3))
+    # tau_match_hard pinned: the profile's grows with sigma (max(3000, 6.4 sigma^2)) and the two
+    # calls' sigmas differ by sqrt(3), while the luminance both match on has the same noise.
+    out_gray = bm3d(gray, sigma=20 / 256, tau_match_hard=3000)
+    out_col = bm3d(np.repeat(gray[..., None], 3, axis=2), sigma=20 / 256 * math.sqrt(3), tau_match_hard=3000)
     for c in range(3):
         np.testing.assert_allclose(out_col[..., c], out_gray, atol=2e-4)
 
@@ -153,6 +158,54 @@ def test_psnr_floor_on_camera_crop(camera_crop):
     # Measured 28.65 dB (basic) and 29.02 dB (final); the noisy input is 20.8 dB.
     assert psnr(basic, camera_crop) > 28.4
     assert psnr(final, camera_crop) > 28.8
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_wiener_stage_on_its_own_basic_estimate_is_both_stages(camera_crop, channels):
+    # The pilot travels through the image's units (0-1 float32) and back to the kernels' 0-255
+    # scale, so the two paths agree to float rounding, not bit for bit.
+    img = camera_crop[:64, :72] if channels == 1 else np.stack([camera_crop[:64, :72]] * 3, axis=2)
+    noisy_img = noisy(img, 25 / 255)
+    basic = bm3d(noisy_img, sigma=25 / 255, stage="hard")
+    both = bm3d(noisy_img, sigma=25 / 255)
+    wiener = bm3d(noisy_img, sigma=25 / 255, stage="wiener", pilot=basic)
+    np.testing.assert_allclose(wiener, both, atol=2e-4)
+    # A different pilot gives a different result: the pilot is used.
+    other = bm3d(noisy_img, sigma=25 / 255, stage="wiener", pilot=np.clip(basic, 0.2, 0.8))
+    assert np.abs(other - both).max() > 0.01
+
+
+def test_wiener_pilot_in_another_dtype(camera_crop):
+    noisy_img = noisy(camera_crop[:48, :48], 25 / 255)
+    basic = bm3d(noisy_img, sigma=25 / 255, stage="hard")
+    as_u16 = np.round(np.clip(basic, 0, 1) * 65535).astype(np.uint16)
+    a = bm3d(noisy_img, sigma=25 / 255, stage="wiener", pilot=as_u16)
+    b = bm3d(noisy_img, sigma=25 / 255, stage="wiener", pilot=as_u16.astype(np.float32) / 65535)
+    np.testing.assert_allclose(a, b, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"stage": "wiener"}, ValueError, "stage 'wiener' needs pilot="),
+        ({"stage": "both", "pilot": np.zeros((16, 16), np.float32)}, ValueError,
+         "pilot is only used by stage='wiener'"),
+        ({"stage": "hard", "pilot": np.zeros((16, 16), np.float32)}, ValueError,
+         "pilot is only used by stage='wiener'"),
+        ({"stage": "wiener", "pilot": np.zeros((16, 17), np.float32)}, ValueError,
+         r"pilot must have the image's shape \(16, 16\), got \(16, 17\)"),
+        ({"stage": "wiener", "pilot": np.zeros((16, 16, 1), np.float32)}, ValueError,
+         "pilot must have the image's shape"),
+        ({"stage": "wiener", "pilot": np.full((16, 16), np.nan, np.float32)}, ValueError,
+         "pilot contains NaN"),
+        ({"stage": "wiener", "pilot": [[0.0] * 16] * 16}, TypeError, "pilot must be a numpy array"),
+        ({"stage": "wiener", "pilot": np.zeros((16, 16), np.int32)}, TypeError,
+         "pilot must be uint8, uint16 or float32"),
+    ],
+)
+def test_bad_pilot(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        bm3d(np.zeros((16, 16), np.float32), sigma=0.1, **kwargs)
 
 
 def test_colour_denoises():
@@ -233,12 +286,17 @@ def test_high_noise_profile():
     p25, p50 = _core.bm3d_profile(25 / 255), _core.bm3d_profile(50 / 255)
     assert _core.bm3d_profile(40 / 255)["lambda_3d"] == pytest.approx(2.7)  # the switch is above 40
     assert p25["hard"] == {"block_size": 8, "step": 3, "search_window": 39, "max_blocks": 16,
-                           "tau_match": 3000.0, "beta": 2.0, "transform": "bior1.5"}
-    assert p25["wiener"]["block_size"] == 8 and p25["wiener"]["max_blocks"] == 32
-    assert p25["wiener"]["tau_match"] == 400.0 and p25["wiener"]["transform"] == "dct"
-    assert p25["lambda_3d"] == pytest.approx(2.7) and p25["mu2"] == 1.0
-    assert p50["wiener"]["block_size"] == 11 and p50["hard"]["max_blocks"] == 32
-    assert p50["lambda_3d"] == pytest.approx(2.8)
+                           "tau_match": 4000.0, "beta": 2.0, "transform": "bior1.5"}
+    assert _core.bm3d_profile(15 / 255)["hard"]["tau_match"] == 3000.0  # max(3000, 6.4 sigma^2)
+    assert p25["wiener"]["block_size"] == 8 and p25["wiener"]["max_blocks"] == 16
+    assert p25["wiener"]["tau_match"] == 3200.0 and p25["wiener"]["transform"] == "dct"
+    assert p25["lambda_3d"] == pytest.approx(2.7) and p25["mu2"] == pytest.approx(0.7)
+    # Above 40 only the shrinkage changes (the reference's 'np' profile keeps its blocks); the
+    # matching threshold grows with sigma^2 so that groups stay full.
+    assert p50["wiener"]["block_size"] == 8 and p50["hard"]["max_blocks"] == 16
+    assert p50["wiener"]["max_blocks"] == 32 and p50["wiener"]["step"] == 4 and p25["wiener"]["step"] == 3
+    assert p50["hard"]["tau_match"] == pytest.approx(16000.0)
+    assert p50["lambda_3d"] == pytest.approx(2.8) and p50["mu2"] == pytest.approx(0.6)
 
 
 def test_parameters_override_the_profile(camera_crop):
@@ -276,7 +334,7 @@ def test_unknown_params_field_is_a_type_error_at_construction():
 def test_bm3d_keywords_are_exactly_the_params_fields():
     # the convenience keywords mirror the dataclass: one cannot gain a name the other lacks
     sig = inspect.signature(bm3d).parameters
-    keywords = [n for n, p in sig.items() if p.kind is p.KEYWORD_ONLY and n not in ("sigma", "stage", "params")]
+    keywords = [n for n, p in sig.items() if p.kind is p.KEYWORD_ONLY and n not in ("sigma", "stage", "params", "pilot")]
     assert keywords == [f.name for f in dataclasses.fields(Bm3dParams)]
 
 
@@ -407,7 +465,7 @@ def test_out_of_range_parameter_names_itself_and_its_range(kwargs, match):
         ({"max_blocks_hard": True}, "max_blocks_hard must be an int, got bool"),
         ({"lambda_3d": "2.7"}, "lambda_3d must be a number, got str"),
         ({"transform_hard": 5}, "transform_hard must be 'bior1.5' or 'dct', got int"),
-        ({"stage": None}, "stage must be 'both' or 'hard', got NoneType"),
+        ({"stage": None}, "stage must be 'both', 'hard' or 'wiener', got NoneType"),
     ],
 )
 def test_wrong_parameter_type_names_itself_not_the_image(kwargs, match):

@@ -99,17 +99,35 @@ py::dict params_dict(const bm3d::Params& p) {
 }
 
 py::array bm3d_py(py::array image, const py::object& sigma_obj, const py::object& stage_obj,
-                  const py::object& params) {
+                  const py::object& params, const py::object& pilot_obj) {
   py::array src = image;
   ImageView in = image_view(src, "image");
   if (in.channels != 1 && in.channels != 3)
     throw py::value_error("bm3d supports gray (H, W) / (H, W, 1) or colour (H, W, 3) images, got " +
                           std::to_string(in.channels) + " channels (shape " + shape_string(image) + ")");
-  const std::string stage = str_arg(stage_obj, "stage", "'both' or 'hard'");
+  const std::string stage = str_arg(stage_obj, "stage", "'both', 'hard' or 'wiener'");
   bm3d::Stages stages;
   if (stage == "both") stages = bm3d::Stages::both;
   else if (stage == "hard") stages = bm3d::Stages::hard;
-  else throw py::value_error("stage must be 'both' or 'hard', got '" + stage + "'");
+  else if (stage == "wiener") stages = bm3d::Stages::wiener;
+  else throw py::value_error("stage must be 'both', 'hard' or 'wiener', got '" + stage + "'");
+  // The pilot: required by stage 'wiener' (and only there), an image of the same shape.
+  py::array pilot_arr;
+  ImageView pv;
+  if (stages == bm3d::Stages::wiener) {
+    if (pilot_obj.is_none())
+      throw py::value_error("stage 'wiener' needs pilot= (a basic estimate of the image's shape)");
+    if (!py::isinstance<py::array>(pilot_obj))
+      throw py::type_error("pilot must be a numpy array, got " + type_name(pilot_obj));
+    pilot_arr = py::reinterpret_borrow<py::array>(pilot_obj);
+    if (pilot_arr.ndim() != image.ndim() ||
+        !std::equal(image.shape(), image.shape() + image.ndim(), pilot_arr.shape()))
+      throw py::value_error("pilot must have the image's shape " + shape_string(image) + ", got " +
+                            shape_string(pilot_arr));
+    pv = image_view(pilot_arr, "pilot");
+  } else if (!pilot_obj.is_none()) {
+    throw py::value_error("pilot is only used by stage='wiener', got stage='" + stage + "'");
+  }
 
   // sigma: a fraction of the full range, as the kernel takes it; validate() reports it as given.
   const double sigma = float_arg(sigma_obj, "sigma");
@@ -131,7 +149,7 @@ py::array bm3d_py(py::array image, const py::object& sigma_obj, const py::object
   auto pool = current_pool();
   {
     py::gil_scoped_release release;
-    bm3d::denoise(in, o, p, pool.get());
+    bm3d::denoise(in, o, p, pool.get(), stages == bm3d::Stages::wiener ? &pv : nullptr);
   }
   return out;
 }
@@ -148,13 +166,15 @@ void bind_bm3d(py::module_& m) {
   // Every argument but the image is taken as a Python object and converted in bm3d_py: a failed
   // conversion by pybind11 would raise a TypeError that prints the whole image.
   m.def("bm3d", &bm3d_py, "image"_a, py::kw_only(), "sigma"_a, "stage"_a = "both",
-        "params"_a = py::none(),
+        "params"_a = py::none(), "pilot"_a = py::none(),
         R"doc(BM3D / CBM3D denoising of an HWC image (see imgen.denoise.bm3d).
 
 image: (H, W), (H, W, 1) or (H, W, 3); uint8, uint16 or float32.
 sigma: noise standard deviation as a fraction of the full range, in [0, 1], whatever the dtype
     (25 on the 0-255 scale is 25/255).
-stage: 'both' or 'hard'.
+stage: 'both', 'hard' or 'wiener' (the Wiener stage alone, on the given pilot).
+pilot: stage 'wiener' only (required there): a basic estimate of the image's shape, any of the
+    image dtypes, in its own dtype's units.
 params: an imgen.denoise.Bm3dParams (its fields read by name) or None; fields left as None take
     the profile bm3d_profile(sigma) gives.
 Ranges: block_size 2..16, step 1..block_size, search_window odd in 1..255, max_blocks a power

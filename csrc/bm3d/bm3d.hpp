@@ -34,7 +34,9 @@ struct StageParams {
   Transform2D transform = Transform2D::bior15;
 };
 
-enum class Stages { hard, both };
+// hard: the basic estimate; both: hard, then Wiener; wiener: the Wiener stage alone, with a pilot
+// (basic estimate) the caller gives.
+enum class Stages { hard, both, wiener };
 
 struct Params {
   // Noise standard deviation as a fraction of the full range (25 on the 0-255 scale: 25 / 255),
@@ -42,9 +44,11 @@ struct Params {
   double sigma = 25.0 / 255.0;
   Stages stages = Stages::both;
   StageParams hard{};
-  double lambda_3d = 2.7;   // stage-1 threshold: lambda_3d * sigma
-  double mu2 = 1.0;         // stage-2 shrinkage B^2 / (B^2 + mu2 * sigma^2)
-  StageParams wiener{8, 3, 39, 32, 400.0, 2.0, Transform2D::dct};
+  // Both stages take each 3-D coefficient's exact noise variance v sigma^2 (overlapping blocks of
+  // a group share noise; Makinen, Azzari, Foi 2020) where the 2007 paper takes sigma^2.
+  double lambda_3d = 2.7;   // stage-1 threshold: lambda_3d * sigma * sqrt(v)
+  double mu2 = 0.7;         // stage-2 shrinkage B^2 / (B^2 + mu2 * sigma^2 v)
+  StageParams wiener{8, 3, 39, 32, 3200.0, 2.0, Transform2D::dct};
 };
 
 // Upper bounds of the supported ranges (the lower bounds are 0, or 1 / 2 for sizes).  Each keeps
@@ -60,9 +64,12 @@ inline constexpr double kMaxTauMatch = 1e30;
 inline constexpr double kMaxBeta = 50.0;  // I0(beta) overflows float weights far beyond 50
 inline constexpr int64_t kMaxSearchWindow = 255;
 
-// The authors' normal profile for a noise level `sigma` (a fraction of the full range), with the
-// reference's changes above 40 on the 0-255 scale (32 blocks, step 4, lambda 2.8 and tau 25000 in stage 1; 11x11 blocks, step 6
-// and tau 3500 in stage 2).
+// The profile for a noise level `sigma` (a fraction of the full range): the authors' normal
+// profile (8x8 blocks, step 3, 39x39 search, 16 / 32 blocks, bior1.5 / DCT, Kaiser beta 2) with
+// the values measured to match the reference package's 2020 release (BENCHMARKS.md): lambda_3d
+// 2.7, mu2 0.7, tau_match 3000 (6.4 sigma^2 when larger) / 3200, 16 blocks per Wiener group;
+// above 40 on the 0-255 scale lambda_3d 2.8, mu2 0.6, 32 blocks per Wiener group and Wiener
+// step 4.
 Params default_params(double sigma);
 
 // The one check of the parameters' ranges (the bindings only convert types).  Throws
@@ -79,7 +86,10 @@ void validate(const Params& p, const std::map<std::string, std::string>* given =
 // float32 -- `p.sigma` is always a fraction of the full range.  Integer outputs are rounded and clamped;
 // float outputs are not clamped.  Non-finite input pixels throw std::invalid_argument.  src and dst
 // may not overlap.  Results do not depend on the pool size; `pool` may be null.
-void denoise(const ImageView& src, const ImageView& dst, const Params& p, ThreadPool* pool);
+// `pilot` (Stages::wiener only, required there): the basic estimate the Wiener stage matches
+// blocks on and takes its shrinkage from, the shape of src, in its own dtype's units.
+void denoise(const ImageView& src, const ImageView& dst, const Params& p, ThreadPool* pool,
+             const ImageView* pilot = nullptr);
 
 // Which SIMD level the BM3D kernels run with on this CPU: "avx2" or "baseline".
 const char* simd_level();

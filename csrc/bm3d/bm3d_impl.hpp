@@ -30,6 +30,13 @@ struct StageJob {
   const float* inv = nullptr;          // M^-1
   const float* inv_t = nullptr;        // (M^-1)^T
   const float* window = nullptr;       // N x N Kaiser window
+  // Exact variances (Makinen, Azzari, Foi 2020): the noise of overlapping blocks in a group is
+  // correlated, so a 3-D coefficient's variance is not sigma^2.  autocorr: (2N-1)^2 x N^2, the
+  // autocorrelation of each 2-D basis function at the shifts (dy, dx) in -(N-1)..N-1 (row
+  // (dy + N - 1) * (2N - 1) + dx + N - 1); haar: the Haar matrices along the group for g = 1, 2,
+  // 4, ..., K, g x g (coefficient x block) at offset (g^2 - 1) / 3.
+  const float* autocorr = nullptr;
+  const float* haar = nullptr;
   const int64_t* ref_rows = nullptr;   // top rows of the reference blocks, ascending
   const int64_t* ref_cols = nullptr;   // left columns of the reference blocks, ascending
 };
@@ -53,6 +60,7 @@ struct Scratch {
   float* group;     // K x N^2: the group being filtered
   float* group2;    // K x N^2 (Wiener: the pilot's group)
   float* block;     // N^2 x 2: a block, and the weighted window
+  float* var;       // K x N^2: the group's coefficient variances, in units of sigma^2
 };
 
 }  // namespace imgen::bm3d::detail

@@ -27,6 +27,7 @@ namespace {
 
 #include "bm3d/transform_kernels.inl"
 #include "bm3d/block_matching.inl"
+#include "bm3d/group_variance.inl"
 #include "bm3d/hard_stage.inl"
 #include "bm3d/wiener_stage.inl"
 

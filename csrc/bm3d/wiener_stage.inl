@@ -3,7 +3,9 @@
 // Per channel: 3-D transform (2-D per block, Haar along the group) of the noisy group and of the
 // basic estimate's group; shrinkage of the noisy spectrum by B^2 / (B^2 + mu2 sigma^2); inverse
 // transforms; aggregation with weight 1 / sum(shrinkage^2) -- the reference's
-// 1 / (sigma^2 ||W||^2) without the sigma^2 every group of the channel shares.
+// 1 / (sigma^2 ||W||^2) without the sigma^2 every group of the channel shares -- with each
+// coefficient's exact variance sigma^2 v for sigma^2 (group_variance): shrinkage
+// B^2 / (B^2 + mu2 sigma^2 v) and weight 1 / sum(shrinkage^2 v).
 
 template <int N>
 void wiener_group(const detail::StageJob& job, const int64_t* pos, int g,
@@ -22,24 +24,27 @@ void wiener_group(const detail::StageJob& job, const int64_t* pos, int g,
     haar_forward(grp, g, NN);
     haar_forward(pil, g, NN);
     const float s2 = job.wiener_s2[c];
+    if (c == 0) group_variance<N>(job, pos, g, s.var);  // the same for every channel
+    const float* __restrict var = s.var;
     // Eight partial sums, one per lane: the same order of additions at every SIMD level.
     vec8 part8{};
     const vec8 s2v = splat8(s2);
     int i = 0;
     for (; i + 8 <= total; i += 8) {
-      const vec8 p = load8(pil + i);
+      const vec8 p = load8(pil + i), vv = load8(var + i);
       const vec8 b2 = p * p;
-      const vec8 w = b2 / (b2 + s2v);
+      const vec8 w = b2 / (b2 + s2v * vv);
       store8(grp + i, load8(grp + i) * w);
-      part8 = mul_add8(w, w, part8);
+      part8 = mul_add8(w * w, vv, part8);
     }
     float part[8];
     for (int l = 0; l < 8; ++l) part[l] = part8[l];
     for (; i < total; ++i) {
+      const float v = var[i];
       const float b2 = pil[i] * pil[i];
-      const float w = b2 / (b2 + s2);
+      const float w = b2 / (b2 + s2 * v);
       grp[i] *= w;
-      part[0] = mul_add(w, w, part[0]);
+      part[0] = mul_add(w * w, v, part[0]);
     }
     const float energy = ((part[0] + part[1]) + (part[2] + part[3])) +
                          ((part[4] + part[5]) + (part[6] + part[7]));

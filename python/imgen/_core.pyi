@@ -104,14 +104,16 @@ def available_cores() -> int:
     """
     Cores this process may run on (CPU affinity).
     """
-def bm3d(image: numpy.ndarray, *, sigma: typing.Any, stage: typing.Any = 'both', params: typing.Any = None) -> numpy.ndarray:
+def bm3d(image: numpy.ndarray, *, sigma: typing.Any, stage: typing.Any = 'both', params: typing.Any = None, pilot: typing.Any = None) -> numpy.ndarray:
     """
     BM3D / CBM3D denoising of an HWC image (see imgen.denoise.bm3d).
     
     image: (H, W), (H, W, 1) or (H, W, 3); uint8, uint16 or float32.
     sigma: noise standard deviation as a fraction of the full range, in [0, 1], whatever the dtype
         (25 on the 0-255 scale is 25/255).
-    stage: 'both' or 'hard'.
+    stage: 'both', 'hard' or 'wiener' (the Wiener stage alone, on the given pilot).
+    pilot: stage 'wiener' only (required there): a basic estimate of the image's shape, any of the
+        image dtypes, in its own dtype's units.
     params: an imgen.denoise.Bm3dParams (its fields read by name) or None; fields left as None take
         the profile bm3d_profile(sigma) gives.
     Ranges: block_size 2..16, step 1..block_size, search_window odd in 1..255, max_blocks a power

@@ -17,12 +17,15 @@ Transform = Literal["bior1.5", "dct"]
 @dataclass(frozen=True, kw_only=True)
 class Bm3dParams:
     """BM3D's tuning parameters: the one list of their names (bm3d()'s keywords mirror it, and
-    the core reads these attributes by name).  None takes the value of the authors' normal
-    profile, which imgen._core.bm3d_profile(sigma) lists for a noise level sigma: 8x8
-    blocks, reference blocks every 3 pixels, a 39x39 search window, at most 16 / 32 blocks per
-    group, tau_match 3000 / 400 (mean squared block difference on the 0-255 scale), lambda_3d 2.7
-    (hard threshold lambda_3d * sigma), Kaiser beta 2, bior1.5 / DCT block transforms, mu2 1
-    (Wiener shrinkage B^2 / (B^2 + mu2 sigma^2)), with the reference's changes above 40/255.
+    the core reads these attributes by name).  None takes the profile's value, which
+    imgen._core.bm3d_profile(sigma) lists for a noise level sigma: 8x8 blocks, reference blocks
+    every 3 pixels, a 39x39 search window, at most 16 / 16 blocks per group (16 / 32 above
+    40/255), tau_match max(3000, 6.4 sigma^2) / 3200 (mean squared block difference on the
+    0-255 scale), lambda_3d 2.7 (hard threshold lambda_3d * sigma * sqrt(v)), Kaiser beta 2,
+    bior1.5 / DCT block transforms, mu2 0.7 (Wiener shrinkage B^2 / (B^2 + mu2 sigma^2 v));
+    lambda_3d 2.8, mu2 0.6 and step_wiener 4 above 40/255.  v is each 3-D coefficient's exact
+    noise variance in units of sigma^2 (blocks of a group that overlap share noise), as in the
+    reference package's 2020 release.
 
     Construction checks nothing but the names (an unknown one is a TypeError); types and ranges
     are checked once, by the core, when bm3d() runs: block sizes 2..16, steps 1..block size,
@@ -55,8 +58,9 @@ def bm3d(
     image: np.ndarray,
     *,
     sigma: float | None = None,
-    stage: Literal["both", "hard"] = "both",
+    stage: Literal["both", "hard", "wiener"] = "both",
     params: Bm3dParams | None = None,
+    pilot: np.ndarray | None = None,
     # Convenience keywords: exactly Bm3dParams' fields (tests/test_bm3d.py checks), each
     # overriding params' value when not None.
     block_size_hard: int | None = None,
@@ -84,7 +88,11 @@ def bm3d(
     sigma: the noise standard deviation as a fraction of the full range, whatever the dtype
         (noise of 25 gray levels in a uint8 image: 25/255).  None estimates it with
         estimate_sigma(image).  0 returns a copy.
-    stage: "both" (hard thresholding, then Wiener filtering) or "hard" (the basic estimate).
+    stage: "both" (hard thresholding, then Wiener filtering), "hard" (the basic estimate) or
+        "wiener" (the Wiener stage alone, with `pilot` as its basic estimate).
+    pilot: stage "wiener" only, and required there: a basic estimate of the image's shape (any
+        of the image dtypes, in its own dtype's units), e.g. bm3d(image, stage="hard") or
+        another denoiser's output.
     params: a Bm3dParams overriding the profile (see Bm3dParams for the fields, their defaults
         and ranges).  The other keywords are the same fields, given one by one: those not None
         override params' value, so bm3d(x, sigma=0.1, step_hard=3) and
@@ -98,6 +106,8 @@ def bm3d(
     """
     arguments = locals()  # first thing: exactly the arguments
     overrides = {name: arguments[name] for name in _FIELDS if arguments[name] is not None}
+    if pilot is not None:
+        pilot = as_image(pilot, "pilot")  # float64 -> float32; the core checks the rest
     if params is None:
         params = Bm3dParams(**overrides)
     elif not isinstance(params, Bm3dParams):
@@ -114,7 +124,7 @@ def bm3d(
         sigma = estimate_sigma(img)
     # The core checks sigma, stage, the channel count and params (types and ranges) and names
     # the argument and its range in its TypeError / ValueError.
-    out = _core.bm3d(img, sigma=sigma, stage=stage, params=params)
+    out = _core.bm3d(img, sigma=sigma, stage=stage, params=params, pilot=pilot)
     if isinstance(image, np.ndarray) and image.dtype != out.dtype:
         out = out.astype(image.dtype)
     return out
