@@ -100,7 +100,7 @@ def quality(args, ref) -> None:
     cache = Path(args.ref_cache) if args.ref_cache else None
     if cache:
         cache.mkdir(parents=True, exist_ok=True)
-    print(f"| sigma | image | imgen PSNR | reference PSNR | imgen - reference (dB) | imgen (s) | reference (s) | reference / imgen time |")
+    print("| sigma | image | imgen PSNR | reference PSNR | imgen - reference (dB) | imgen (s) | reference (s) | reference / imgen time |")
     print("|---|---|---|---|---|---|---|---|")
     for sig in args.sigmas:
         s = sig / 255

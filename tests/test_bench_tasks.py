@@ -10,7 +10,7 @@ import pytest
 from skimage import data
 
 from imgen import degrade, metrics
-from imgen.bench import Protocol, Sample, run
+from imgen.bench import Sample, run
 from imgen.bench.tasks import TASKS
 from imgen.cli import main
 

@@ -2,10 +2,6 @@
 and video/_yuv.py (the frames the video source and sink convert)."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 

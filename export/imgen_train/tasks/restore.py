@@ -14,11 +14,10 @@ import logging
 
 import numpy as np
 import torch
-from torch import nn
 
 from imgen import degrade
 
-from ..data import augment, list_images, read_image
+from ..data import augment, read_image, split_files
 from .base import Task, Update
 from .denoise import psnr
 
@@ -28,14 +27,6 @@ log = logging.getLogger("imgen_train")
 def _to_t(a: np.ndarray) -> torch.Tensor:
     """(H, W, C) uint8 -> (1, C, H, W) float32 in [0, 1]."""
     return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)).astype(np.float32) / 255.0)[None]
-
-
-def _split(o) -> tuple[list, list]:
-    """(training files, validation files): --val-dir, else the last --val-count of --train-dir."""
-    files = list_images(o.train_dir)
-    if o.val_dir:
-        return files, list_images(o.val_dir)
-    return files[:-o.val_count], files[-o.val_count:]
 
 
 def _crop_to(img: np.ndarray, multiple: int) -> np.ndarray:
@@ -94,7 +85,7 @@ class SRTask(_PairTask):
         if o.patch % s:
             raise ValueError(f"--patch {o.patch} (the HR patch) must be a multiple of the scale {s}")
         self.shave = s
-        train, val = _split(o)
+        train, val = split_files(o.train_dir, o.val_dir, o.val_count)
         self.hr = [_crop_to(read_image(f, o.channels), s) for f in train]
         self.lr = [degrade.downscale(im, s) for im in self.hr]
         val_hr = [_crop_to(read_image(f, o.channels), s) for f in val]
@@ -125,7 +116,7 @@ class JpegTask(_PairTask):
         self.low, self.high = _quality_range(o.quality)
         if o.patch % 8:
             raise ValueError(f"--patch {o.patch} must be a multiple of 8 (JPEG's block grid)")
-        train, val = _split(o)
+        train, val = split_files(o.train_dir, o.val_dir, o.val_count)
         self.images = [read_image(f, o.channels) for f in train]
         small = [im.shape for im in self.images if min(im.shape[:2]) < o.patch]
         if small:
@@ -191,7 +182,7 @@ class DeblurTask(_PairTask):
         m = getattr(model, "size_multiple", 1)
         if o.patch % m:
             raise ValueError(f"--patch {o.patch} must be a multiple of the model's size multiple {m}")
-        train, val = _split(o)
+        train, val = split_files(o.train_dir, o.val_dir, o.val_count)
         self.images = [read_image(f, o.channels) for f in train]
         small = [im.shape for im in self.images if min(im.shape[:2]) < o.patch + 2 * self.margin]
         if small:
