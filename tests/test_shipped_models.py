@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import sys
 
@@ -32,6 +33,17 @@ def test_denoise_gray_is_shipped_and_self_describing():
     assert info.noise_input == "sigma" and info.noise_kind in ("map", "scalar")
     assert info.description and "train400" in info.description
     assert resolve_model_path("denoise-gray").endswith("denoise-gray.onnx")
+
+
+def test_a_folder_named_like_a_shipped_model_does_not_hide_it(tmp_path, monkeypatch):
+    """`imgen bench --task sr` run where a run folder `sr-x2/` exists used to fail: 'model path is a folder'."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sr-x2").mkdir()
+    assert resolve_model_path("sr-x2").endswith(os.path.join("models", "sr-x2.onnx"))
+    (tmp_path / "mine").mkdir()
+    assert resolve_model_path("mine") == "mine"  # not a shipped name: the loader names the folder
+    (tmp_path / "denoise-gray").write_bytes(b"")  # an existing FILE still wins over the shipped name
+    assert resolve_model_path("denoise-gray") == "denoise-gray"
 
 
 @pytest.mark.parametrize("sigma", [25 / 255, None], ids=["sigma-given", "sigma-estimated"])

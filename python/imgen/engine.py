@@ -41,13 +41,16 @@ def shipped_models() -> list[str]:
 
 
 def resolve_model_path(name_or_path: str | os.PathLike) -> str:
-    """A path for a model: an existing file, or the name of a shipped model."""
+    """A path for a model: an existing file, else the name of a shipped model (a folder of that name
+    in the working directory does not hide it), else what exists there (the loader names it)."""
     path = os.fspath(name_or_path)
-    if os.path.exists(path):
+    if os.path.isfile(path):
         return path
     shipped = _MODELS_DIR / f"{path}.onnx"
     if os.sep not in path and not path.endswith(".onnx") and shipped.exists():
         return str(shipped)
+    if os.path.exists(path):
+        return path
     names = shipped_models()
     hint = f" (shipped models: {', '.join(names)})" if names else ""
     raise ModelError(f"model file not found: {path}{hint}")
