@@ -43,6 +43,19 @@ def test_sr_rows_and_scoring(samples):
     assert result.config["protocol"] == {"seed": 0, "quantize": False, "shave": 0, "y_channel": False}
 
 
+def test_sr_upscalers_run_at_their_own_scale_only(samples):
+    """The shipped x2/x3/x4 upscalers in one grid: each at its scale (a x4 model at scale 2 used to
+    fail every run with a wrong output size); a model of no scale in the grid is a note, not a failure."""
+    result = run(task="sr", levels=[2, 4], images=samples[:1], methods=[], models=["sr-x2", "sr-x3", "sr-x4"],
+                 repeats=1, progress=False)
+    ran = {(r["level"], r["method"]) for r in result.records}
+    assert ran == {("2", "bicubic"), ("2", "sr-x2"), ("4", "bicubic"), ("4", "sr-x4")}
+    assert not result.failures
+    assert result.notes["sr-x3"] == "runs at scale 3 only, not in this run's grid"
+    rows = {(r["level"], r["method"]): r["psnr"] for r in result.records}
+    assert rows[("2", "sr-x2")] > rows[("2", "bicubic")] and rows[("4", "sr-x4")] > rows[("4", "bicubic")]
+
+
 def test_sr_odd_sizes_cropped_to_the_scale(samples):
     odd = [Sample("odd", samples[0].image[:61, :70])]
     result = run(task="sr", levels=[3], images=odd, methods=[], models=[], repeats=1, progress=False)

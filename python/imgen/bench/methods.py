@@ -24,9 +24,13 @@ class Method:
     gray: bool = True
     color: bool = True
     note: str = ""
+    levels: tuple | None = None  # the grid levels it runs at (a x4 upscaler: (4,)); None: all
 
     def supports(self, image: np.ndarray) -> bool:
         return self.color if image.ndim == 3 else self.gray
+
+    def takes_level(self, level) -> bool:
+        return self.levels is None or level in self.levels
 
 
 CLASSICAL = ("bm3d", "wavelet", "wavelet-ti")

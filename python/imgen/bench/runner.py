@@ -211,8 +211,12 @@ def run(
         for m in chosen:
             if not any(m.supports(s.image) for s in samples):
                 notes[m.name] = "no image of the kind it takes (gray/colour)"
+            elif not any(m.takes_level(level) for level in grid):
+                notes[m.name] = (f"runs at {bench_task.level_name} {', '.join(map(str, m.levels))} only, "
+                                 f"not in this run's grid")
         records, outputs, failures = [], {}, []
-        n_runs = len(grid) * sum(1 + sum(m.supports(s.image) for m in chosen) for s in samples)
+        n_runs = sum(1 + sum(m.supports(s.image) and m.takes_level(level) for m in chosen)
+                     for level in grid for s in samples)
         warmed: set[str] = set()
         broken: set[str] = set()  # failed their warm-up: skipped for the rest of the grid
         with tqdm(total=n_runs, desc=f"bench {task}", unit="run", disable=not progress, file=sys.stderr) as bar:
@@ -238,7 +242,7 @@ def run(
                             outputs[(value, sample.name, bench_task.input_row)] = as_is
                     bar.update(1)
                     for method in chosen:
-                        if not method.supports(sample.image):
+                        if not method.supports(sample.image) or not method.takes_level(level):
                             continue
                         bar.set_postfix_str(f"{bench_task.level_name} {label} {sample.name} {method.name}")
                         if method.name in broken:
