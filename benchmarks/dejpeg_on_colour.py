@@ -20,12 +20,7 @@ import imgen
 from imgen import degrade
 from imgen.metrics import psnr
 
-# BT.601 full-range RGB -> YCbCr (JPEG's), offsets 0.5 on Cb/Cr for float images in [0, 1].
-RGB_TO_YCC = np.array([[0.299, 0.587, 0.114],
-                       [-0.168736, -0.331264, 0.5],
-                       [0.5, -0.418688, -0.081312]], np.float64)
-YCC_TO_RGB = np.linalg.inv(RGB_TO_YCC)
-OFFSET = np.array([0.0, 0.5, 0.5])
+from gray_model_on_colour import OFFSET, RGB_TO_YCC, YCC_TO_RGB  # noqa: E402  (this folder; BT.601 JPEG YCbCr)
 
 
 def photos(crop: int) -> dict[str, np.ndarray]:
