@@ -160,3 +160,8 @@ def test_split_files_holds_out_the_last_files_or_takes_a_val_dir(image_dir, tmp_
     for bad in (0, len(files)):
         with pytest.raises(ValueError, match=f"--val-count {bad}: need 1 to {len(files) - 1} held-out images"):
             split_files(image_dir, None, bad)
+
+
+def test_patch_not_a_multiple_of_the_size_multiple_is_named(image_dir, tmp_path):
+    with pytest.raises(ValueError, match="--patch 15 must be a multiple of 2 for ffdnet"):
+        train(_options(image_dir, tmp_path / "odd", patch=15))

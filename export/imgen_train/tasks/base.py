@@ -26,6 +26,12 @@ class Task:
     def __init__(self, model: nn.Module, options: Any, device: torch.device):
         self.model, self.o, self.device = model, options, device
 
+    def check_patch(self) -> None:
+        """ValueError unless --patch is a multiple of the model's size multiple."""
+        multiple = getattr(self.model, "size_multiple", 1)
+        if self.o.patch % multiple:
+            raise ValueError(f"--patch {self.o.patch} must be a multiple of {multiple} for {self.o.arch}")
+
     def param_groups(self) -> dict[str, list[nn.Parameter]]:
         """Optimizer name -> the parameters it updates (one Adam each)."""
         return {"model": list(self.model.parameters())}

@@ -61,8 +61,7 @@ class CycleGANTask(Task):
         o = options
         if not o.train_dir_b:
             raise ValueError("cyclegan needs two unpaired folders: --train-dir (A) and --train-dir-b (B)")
-        if o.patch % model.size_multiple:
-            raise ValueError(f"--patch {o.patch} must be a multiple of {model.size_multiple} for {o.arch}")
+        self.check_patch()
         self.a = ImageSampler(load_images(list_images(o.train_dir), o.channels), batch=o.batch, seed=o.seed,
                               patch=o.patch)
         self.b = ImageSampler(load_images(list_images(o.train_dir_b), o.channels), batch=o.batch,

@@ -56,9 +56,7 @@ class DenoiseTask(Task):
     def __init__(self, model, options, device):
         super().__init__(model, options, device)
         o = options
-        multiple = getattr(model, "size_multiple", 1)
-        if o.patch % multiple:
-            raise ValueError(f"--patch {o.patch} must be a multiple of {multiple} for {o.arch}")
+        self.check_patch()
         train_files, val_files = split_files(o.train_dir, o.val_dir, o.val_count)
         self.sampler = PatchSampler.from_files(train_files, channels=o.channels, patch=o.patch,
                                                 batch=o.batch, noise=NoiseSpec.parse(o.noise), seed=o.seed)

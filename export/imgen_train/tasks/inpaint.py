@@ -91,9 +91,7 @@ class InpaintTask(Task):
     def __init__(self, model, options, device):
         super().__init__(model, options, device)
         o = options
-        multiple = getattr(model, "size_multiple", 1)
-        if o.patch % multiple:
-            raise ValueError(f"--patch {o.patch} must be a multiple of {multiple} for {o.arch}")
+        self.check_patch()
         train_files, val_files = split_files(o.train_dir, o.val_dir, o.val_count)
         self.sampler = ImageSampler([read_image(f, o.channels) for f in train_files], batch=o.batch,
                                     seed=o.seed, patch=o.patch)
