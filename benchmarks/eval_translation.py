@@ -30,7 +30,7 @@ import imgen  # noqa: E402
 from eval_generative import _affine_transfer, _pixels  # noqa: E402
 from imgen_train import examples  # noqa: E402
 
-TASKS = {"stylize": examples.stylize, "sepia": examples.sepia_tone}
+TASKS = {"stylize": examples.stylize, "sepia": examples.sepia_tone, "smooth": examples.smooth}
 FIGURE_CROP = ("coffee", 150, 170, 72)  # photo, top, left, size: the cup's rim and the saucer
 
 

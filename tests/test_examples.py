@@ -1,4 +1,4 @@
-"""imgen_train.examples: the stylize example's data (photos vs OpenCV renderings of other photos)."""
+"""imgen_train.examples: the stylize and smooth examples' data (photos vs OpenCV renderings)."""
 from __future__ import annotations
 
 import cv2
@@ -46,3 +46,34 @@ def test_write_stylize(tmp_path):
         x = _read(tmp_path / "testA" / f"{name}.png")
         np.testing.assert_array_equal(_read(tmp_path / "testB" / f"{name}.png"), examples.stylize(x))
     assert examples.stylize_photo("hubble_deep_field").shape[0] == examples.photo("hubble_deep_field").shape[0] // 2
+
+
+def test_smooth_is_opencv_edge_preserving_filter_in_rgb():
+    x = np.random.default_rng(1).integers(0, 256, (40, 52, 3), dtype=np.uint8)
+    y = examples.smooth(x)
+    ref = cv2.edgePreservingFilter(x[..., ::-1].copy(), flags=cv2.RECURS_FILTER,
+                                   sigma_s=examples.SMOOTH_SIGMA_S, sigma_r=examples.SMOOTH_SIGMA_R)
+    assert y.shape == x.shape and y.dtype == np.uint8
+    np.testing.assert_array_equal(y, ref[..., ::-1])
+    assert np.abs(y.astype(int) - x).mean() > 5  # random pixels are flattened: not the identity
+
+
+def test_smooth_names_what_it_needs():
+    with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8 RGB"):
+        examples.smooth(np.zeros((8, 8)))
+
+
+def test_write_tiled_pair_alternates_tiles_cut_from_the_whole_rendering(tmp_path, monkeypatch):
+    monkeypatch.setattr(examples, "TRAIN_PHOTOS", ("astronaut",))
+    monkeypatch.setattr(examples, "TEST_PHOTOS", ("coffee",))
+    counts = examples.write_tiled_pair(tmp_path, examples.smooth, 128)
+    assert counts == {"trainA": 8, "trainB": 8, "testA": 1, "testB": 1}  # 512 / 128 = 4 x 4 tiles
+    img = examples.photo("astronaut")
+    rendered = examples.smooth(img)
+    np.testing.assert_array_equal(_read(tmp_path / "trainA" / "astronaut_000.png"), img[:128, :128])
+    # tile 1 (row 0, column 1) is in B, cut from the rendering of the whole photo, not rendered alone
+    b = _read(tmp_path / "trainB" / "astronaut_001.png")
+    np.testing.assert_array_equal(b, rendered[:128, 128:256])
+    assert not (tmp_path / "trainA" / "astronaut_001.png").exists()  # unpaired: each tile in one domain
+    x = _read(tmp_path / "testA" / "coffee.png")
+    np.testing.assert_array_equal(_read(tmp_path / "testB" / "coffee.png"), examples.smooth(x))

@@ -6,6 +6,9 @@ resized to 32x32 (cubic); the last 20 of each kind are held out (test/), the oth
 sepia: colour photos cut into 96x96 tiles on a grid; tiles alternate between domain A (as they
 are) and domain B (``sepia_tone`` applied), so A and B never hold the same tile (unpaired).
 Held-out photos (coffee, grace_hopper) make testA/ and, for evaluation only, testB = T(testA).
+smooth: the sepia layout (alternating 128x128 tiles of the same photos, each photo rendered whole
+before it is cut, so a tile of B has no border effects) with T = ``smooth``, OpenCV's
+edge-preserving smoothing (the domain-transform recursive filter that ``stylization`` starts with).
 stylize: whole photos, split by photo: domain A holds STYLIZE_A as they are, domain B the OpenCV
 ``stylization`` of the OTHER photos STYLIZE_B (unpaired: no photo is in both); held out as for
 sepia (testA = the photos, testB = their renderings, for evaluation only).  The sampler crops
@@ -39,6 +42,11 @@ TEST_PHOTOS = ("coffee", "grace_hopper")
 # a scientific image; hubble_deep_field is halved like retina (mostly black sky at full size).
 STYLIZE_SIGMA_S = 20.0
 STYLIZE_SIGMA_R = 0.45
+# smooth: cv2.edgePreservingFilter(RECURS_FILTER); sigma_s in pixels, sigma_r in [0, 1] units of
+# colour distance (0.45: textures up to about a third of the range are flattened, outlines stay).
+SMOOTH_SIGMA_S = 20.0
+SMOOTH_SIGMA_R = 0.45
+SMOOTH_TILE = 128
 STYLIZE_A = ("astronaut", "motorcycle_left", "hubble_deep_field")
 STYLIZE_B = ("chelsea", "rocket", "immunohistochemistry", "retina")
 
@@ -60,6 +68,15 @@ def stylize(rgb: np.ndarray) -> np.ndarray:
         raise ValueError(f"stylize needs an (H, W, 3) uint8 RGB image, got {rgb.shape} {rgb.dtype}")
     bgr = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
     out = cv2.stylization(bgr, sigma_s=STYLIZE_SIGMA_S, sigma_r=STYLIZE_SIGMA_R)
+    return cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
+
+
+def smooth(rgb: np.ndarray) -> np.ndarray:
+    """The smooth example's T: (H, W, 3) RGB uint8 -> its edge-preserving smoothing, RGB uint8."""
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"smooth needs an (H, W, 3) uint8 RGB image, got {rgb.shape} {rgb.dtype}")
+    bgr = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2BGR)
+    out = cv2.edgePreservingFilter(bgr, flags=cv2.RECURS_FILTER, sigma_s=SMOOTH_SIGMA_S, sigma_r=SMOOTH_SIGMA_R)
     return cv2.cvtColor(out, cv2.COLOR_BGR2RGB)
 
 
@@ -132,23 +149,35 @@ def write_faces(out: Path) -> dict[str, int]:
     return {"train": len(train), "test": len(test)}
 
 
-def write_sepia(out: Path, tile: int = 96) -> dict[str, int]:
+def write_tiled_pair(out: Path, transform, tile: int) -> dict[str, int]:
+    """OUT/{trainA, trainB, testA, testB}: TRAIN_PHOTOS' tiles alternating between A (as they are)
+    and B (cut from ``transform`` of the whole photo); testA the TEST_PHOTOS, testB their transforms."""
     counts = {"trainA": 0, "trainB": 0, "testA": 0, "testB": 0}
     for d in counts:
         (out / d).mkdir(parents=True, exist_ok=True)
     for name in TRAIN_PHOTOS:
-        for k, t in enumerate(tiles(photo(name), tile)):
+        img = photo(name)
+        rendered = transform(img)
+        for k, (t, r) in enumerate(zip(tiles(img, tile), tiles(rendered, tile))):
             domain = "trainA" if k % 2 == 0 else "trainB"
-            img = t if domain == "trainA" else sepia_tone(t)
-            write_image(out / domain / f"{name}_{k:03d}.png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+            write_image(out / domain / f"{name}_{k:03d}.png", cv2.cvtColor(t if domain == "trainA" else r,
+                                                                           cv2.COLOR_RGB2BGR))
             counts[domain] += 1
     for name in TEST_PHOTOS:
         img = photo(name)
         write_image(out / "testA" / f"{name}.png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
-        write_image(out / "testB" / f"{name}.png", cv2.cvtColor(sepia_tone(img), cv2.COLOR_RGB2BGR))
+        write_image(out / "testB" / f"{name}.png", cv2.cvtColor(transform(img), cv2.COLOR_RGB2BGR))
         counts["testA"] += 1
         counts["testB"] += 1
     return counts
+
+
+def write_sepia(out: Path, tile: int = 96) -> dict[str, int]:
+    return write_tiled_pair(out, sepia_tone, tile)
+
+
+def write_smooth(out: Path) -> dict[str, int]:
+    return write_tiled_pair(out, smooth, SMOOTH_TILE)
 
 
 def stylize_photo(name: str) -> np.ndarray:
