@@ -195,6 +195,17 @@ def test_cyclegan_resume_matches_an_uninterrupted_run(folders, tmp_path):
         torch.testing.assert_close(part["state_dict"][key], value, rtol=1e-5, atol=1e-6)
 
 
+def test_cyclegan_mse_cycle_loss_is_squared_and_bad_names_are_refused(folders, tmp_path):
+    """--cycle-loss mse: the logged cycle term is the squared distance (it shrinks with the change,
+    where L1's would be larger for sub-unit differences), and an unknown name is refused."""
+    kw = dict(iters=3, pool_size=2, residual=True, upsample="resize", norm="none")
+    l1 = train(_options(folders, tmp_path / "l1", "cyclegan", **kw))["losses"]
+    mse = train(_options(folders, tmp_path / "mse", "cyclegan", cycle_loss="mse", **kw))["losses"]
+    assert math.isfinite(mse["cycle"]) and 0 <= mse["cycle"] < l1["cycle"]
+    with pytest.raises(ValueError, match="cycle_loss must be one of l1, mse, got 'l2'"):
+        train(_options(folders, tmp_path / "bad", "cyclegan", cycle_loss="l2", iters=1))
+
+
 def test_task_must_match_the_architecture(folders, tmp_path):
     with pytest.raises(ValueError, match="--arch dcgan is trained by task 'gan', not 'denoise'"):
         train(_options(folders, tmp_path / "x", "dcgan", task="denoise"))

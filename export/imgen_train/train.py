@@ -79,6 +79,7 @@ class TrainOptions:
     beta: float = 1.0               # vae: weight of the KL term
     cycle_weight: float = 10.0      # cyclegan: lambda of the cycle losses
     identity_weight: float = 0.5    # cyclegan: identity loss weight, relative to cycle_weight
+    cycle_loss: str = "l1"          # cyclegan: distance of the cycle and identity terms: l1 | mse
     shift: float = 0.0              # gan: random whole-pixel shifts of up to this many pixels
     brightness: float = 0.0         # gan: random brightness/contrast change of up to +- this fraction
     diffaugment: str = ""           # gan: DiffAugment transforms on real and generated images before D
@@ -348,6 +349,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "task": "confirms the task; the architecture decides it",
         "diffaugment": "gan: differentiable augmentation of real AND generated images before the discriminator "
                        "(Zhao et al. 2020), a comma list of color, translation, cutout",
+        "cycle_loss": "cyclegan: distance of the cycle and identity terms, l1 (the paper's) or mse (no dead "
+                      "zone at the identity: use with --residual)",
         "blur_noise": "deblur: noise sigma (0-255) added after the blur, 'S' or 'LOW,HIGH'",
     }
     for f in dataclasses.fields(TrainOptions):

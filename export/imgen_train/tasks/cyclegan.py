@@ -1,4 +1,4 @@
-"""CycleGAN training: least-squares GAN losses, cycle and identity L1 losses, a 50-image history pool.
+"""CycleGAN training: least-squares GAN losses, cycle and identity L1 (or MSE) losses, a 50-image history pool.
 
 Generators (one optimizer for both): LSGAN(D_B(G_AB(a)), 1) + LSGAN(D_A(G_BA(b)), 1)
 + lambda_cycle * (|G_BA(G_AB(a)) - a| + |G_AB(G_BA(b)) - b|)
@@ -7,6 +7,10 @@ Discriminators (one optimizer for both): 1/2 [LSGAN(D(real), 1) + LSGAN(D(pooled
 the fakes drawn from a history of the last ``--pool-size`` generated images (Shrivastava et al.).
 Data: random ``--patch`` crops of the images in ``--train-dir`` (A) and ``--train-dir-b`` (B), not
 paired, in [-1, 1], flipped left-right at random.
+``--cycle-loss mse`` puts squared distances in place of |.| in the cycle and identity terms.  The L1
+terms' gradient has the same size however small the change, so a generator that starts at the
+identity (``--residual``) stays exactly there until the adversarial gradient on a pixel outgrows
+lambda_cycle (soft thresholding); the squared terms' gradient vanishes with the change instead.
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from .base import Task, Update, to_uint8
 
 
 SAMPLE_STEP = 2**40
+CYCLE_LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}
 
 
 class ImagePool:
@@ -62,6 +67,9 @@ class CycleGANTask(Task):
         if not o.train_dir_b:
             raise ValueError("cyclegan needs two unpaired folders: --train-dir (A) and --train-dir-b (B)")
         self.check_patch()
+        if o.cycle_loss not in CYCLE_LOSSES:
+            raise ValueError(f"cycle_loss must be one of {', '.join(CYCLE_LOSSES)}, got {o.cycle_loss!r}")
+        self.distance = CYCLE_LOSSES[o.cycle_loss]
         self.a = ImageSampler(load_images(list_images(o.train_dir), o.channels), batch=o.batch, seed=o.seed,
                               patch=o.patch)
         self.b = ImageSampler(load_images(list_images(o.train_dir_b), o.channels), batch=o.batch,
@@ -84,8 +92,9 @@ class CycleGANTask(Task):
         a, b = batch["a"], batch["b"]
         fake_b, fake_a = m.g_ab(a), m.g_ba(b)
         adv = _lsgan(m.d_b(fake_b), 1.0) + _lsgan(m.d_a(fake_a), 1.0)
-        cycle = F.l1_loss(m.g_ba(fake_b), a) + F.l1_loss(m.g_ab(fake_a), b)
-        idt = F.l1_loss(m.g_ab(b), b) + F.l1_loss(m.g_ba(a), a) if o.identity_weight > 0 else torch.zeros(())
+        dist = self.distance
+        cycle = dist(m.g_ba(fake_b), a) + dist(m.g_ab(fake_a), b)
+        idt = dist(m.g_ab(b), b) + dist(m.g_ba(a), a) if o.identity_weight > 0 else torch.zeros(())
         g_loss = adv + o.cycle_weight * (cycle + o.identity_weight * idt)
         update("generators", g_loss)
         rng = np.random.default_rng([o.seed, int(batch["step"]), 7])
