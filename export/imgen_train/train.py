@@ -347,7 +347,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "depth": "conv layers; cyclegan: residual blocks (default: the architecture's)",
         "width": "hidden channels", "train_dir_b": "cyclegan: folder of domain-B images (unpaired with A)",
         "task": "confirms the task; the architecture decides it",
-        "diffaugment": "gan: differentiable augmentation of real AND generated images before the discriminator "
+        "diffaugment": "gan, cyclegan: differentiable augmentation of real AND generated images before the discriminator "
                        "(Zhao et al. 2020), a comma list of color, translation, cutout",
         "cycle_loss": "cyclegan: distance of the cycle and identity terms, l1 (the paper's) or mse (no dead "
                       "zone at the identity: use with --residual)",

@@ -7,6 +7,10 @@ Discriminators (one optimizer for both): 1/2 [LSGAN(D(real), 1) + LSGAN(D(pooled
 the fakes drawn from a history of the last ``--pool-size`` generated images (Shrivastava et al.).
 Data: random ``--patch`` crops of the images in ``--train-dir`` (A) and ``--train-dir-b`` (B), not
 paired, in [-1, 1], flipped left-right at random.
+``--diffaugment POLICY`` passes every image the discriminators see (real, pooled fake, and the
+fakes of the generators' adversarial terms) through the same differentiable transforms
+(``imgen_train.diffaugment``), so on a few dozen tiles they cannot tell the domains apart by
+memorised colours and must look at what the translation changes.
 ``--cycle-loss mse`` puts squared distances in place of |.| in the cycle and identity terms.  The L1
 terms' gradient has the same size however small the change, so a generator that starts at the
 identity (``--residual``) stays exactly there until the adversarial gradient on a pixel outgrows
@@ -21,6 +25,7 @@ from torch.nn import functional as F
 from imgen.generative import make_grid
 
 from ..data import ImageSampler, list_images, load_images
+from ..diffaugment import diff_augment, parse_policy
 from .base import Task, Update, to_uint8
 
 
@@ -70,6 +75,7 @@ class CycleGANTask(Task):
         if o.cycle_loss not in CYCLE_LOSSES:
             raise ValueError(f"cycle_loss must be one of {', '.join(CYCLE_LOSSES)}, got {o.cycle_loss!r}")
         self.distance = CYCLE_LOSSES[o.cycle_loss]
+        self.policy = parse_policy(o.diffaugment)
         self.a = ImageSampler(load_images(list_images(o.train_dir), o.channels), batch=o.batch, seed=o.seed,
                               patch=o.patch)
         self.b = ImageSampler(load_images(list_images(o.train_dir_b), o.channels), batch=o.batch,
@@ -90,8 +96,11 @@ class CycleGANTask(Task):
     def step(self, batch, update: Update):
         m, o = self.model, self.o
         a, b = batch["a"], batch["b"]
+        seed = np.random.SeedSequence([o.seed, int(batch["step"]), 5]).generate_state(1)[0]
+        gen = torch.Generator().manual_seed(int(seed))
+        seen = (lambda x: diff_augment(x, self.policy, gen)) if self.policy else (lambda x: x)  # noqa: E731
         fake_b, fake_a = m.g_ab(a), m.g_ba(b)
-        adv = _lsgan(m.d_b(fake_b), 1.0) + _lsgan(m.d_a(fake_a), 1.0)
+        adv = _lsgan(m.d_b(seen(fake_b)), 1.0) + _lsgan(m.d_a(seen(fake_a)), 1.0)
         dist = self.distance
         cycle = dist(m.g_ba(fake_b), a) + dist(m.g_ab(fake_a), b)
         idt = dist(m.g_ab(b), b) + dist(m.g_ba(a), a) if o.identity_weight > 0 else torch.zeros(())
@@ -99,8 +108,8 @@ class CycleGANTask(Task):
         update("generators", g_loss)
         rng = np.random.default_rng([o.seed, int(batch["step"]), 7])
         pa, pb = self.pool_a.query(fake_a, rng), self.pool_b.query(fake_b, rng)
-        d_loss = 0.5 * (_lsgan(m.d_a(a), 1.0) + _lsgan(m.d_a(pa), 0.0)
-                        + _lsgan(m.d_b(b), 1.0) + _lsgan(m.d_b(pb), 0.0))
+        d_loss = 0.5 * (_lsgan(m.d_a(seen(a)), 1.0) + _lsgan(m.d_a(seen(pa)), 0.0)
+                        + _lsgan(m.d_b(seen(b)), 1.0) + _lsgan(m.d_b(seen(pb)), 0.0))
         update("discriminators", d_loss)
         return {"g": g_loss, "d": d_loss, "cycle": cycle, "idt": idt}
 
