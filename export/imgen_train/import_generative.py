@@ -211,8 +211,11 @@ class ImportedGenerator(nn.Module):
                          latent_shape=(c.latent,), name=name, description=description, extra=extra)
             return [Graph("", self.net, ("latent",), ("image",), meta, _latent_feeds(c.latent), spatial=False)]
         whole = c.norm == "instance"
+        # ResnetGenerator: one output pixel sees 10 + 8 * blocks input pixels each way (measured
+        # from the gradient of one output pixel at 2, 6 and 9 blocks); the U-Net's field spans the image.
+        radius = 10 + 8 * c.blocks if c.layout == "resnet" else None
         meta = _meta(task="translate", channels=c.in_channels, value_range=self.value_range, scale=1,
-                     size_multiple=self.size_multiple, tile=0, whole_image=whole, name=name,
+                     size_multiple=self.size_multiple, tile=0, whole_image=whole, receptive_field=radius, name=name,
                      description=description, extra=extra)
 
         def feeds(batch, h, w, rng):

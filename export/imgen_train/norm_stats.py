@@ -43,8 +43,16 @@ def expose_instance_norm_stats(proto) -> int:
         proto.ir_version = 4  # graph inputs with initializers are overridable from IR 4 on
     inits = {t.name: t for t in graph.initializer}
     dtype = TensorProto.FLOAT
-    new_inits = [numpy_helper.from_array(np.array([2, 3], np.int64), "imgen_stat_axes"),
-                 numpy_helper.from_array(np.array(False), SWITCH)]
+    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 0)
+    new_inits = [numpy_helper.from_array(np.array(False), SWITCH)]
+    if opset >= 18:  # ReduceMean's axes: an input from opset 18 on, an attribute before
+        new_inits.append(numpy_helper.from_array(np.array([2, 3], np.int64), "imgen_stat_axes"))
+
+    def reduce_mean(x: str, y: str):
+        if opset >= 18:
+            return helper.make_node("ReduceMean", [x, "imgen_stat_axes"], [y], keepdims=1)
+        return helper.make_node("ReduceMean", [x], [y], axes=[2, 3], keepdims=1)
+
     new_inputs = [helper.make_tensor_value_info(SWITCH, TensorProto.BOOL, [])]
     new_outputs = []
     replaced: dict[int, list] = {}
@@ -76,10 +84,10 @@ def expose_instance_norm_stats(proto) -> int:
         new_inputs += [helper.make_tensor_value_info(n, dtype, [1, c, 1, 1]) for n in (gmean, gvar)]
         new_outputs += [helper.make_tensor_value_info(n, dtype, ["batch", c, 1, 1]) for n in (mean, var)]
         replaced[id(node)] = [
-            helper.make_node("ReduceMean", [x, "imgen_stat_axes"], [mean], keepdims=1),
+            reduce_mean(x, mean),
             helper.make_node("Sub", [x, mean], [p + "centred"]),
             helper.make_node("Mul", [p + "centred", p + "centred"], [p + "squared"]),
-            helper.make_node("ReduceMean", [p + "squared", "imgen_stat_axes"], [var], keepdims=1),
+            reduce_mean(p + "squared", var),
             helper.make_node("Where", [SWITCH, gmean, mean], [p + "mu"]),
             helper.make_node("Where", [SWITCH, gvar, var], [p + "var"]),
             helper.make_node("Add", [p + "var", p + "eps"], [p + "var_eps"]),
