@@ -254,6 +254,7 @@ def test_cyclegan_exports_both_directions_at_odd_sizes(exported):
     assert all(h % 4 == 0 and w % 4 == 0 for _, h, w in report.checked_sizes)
     m = imgen.load(report.parts["b2a"]["path"], providers=["cpu"])
     assert m.info.task == "translate" and m.info.size_multiple == 4 and m.info.extra["direction"] == "b2a"
+    assert m.info.norm_stats == "instance" and m.info.whole_image  # instance norm: statistics feedable
     img = np.random.default_rng(1).random((21, 30, 3)).astype(np.float32)  # padded to 24x32 by imgen
     out = m(img, tile=0)
     padded = np.pad(img, ((0, 3), (0, 2), (0, 0)), mode="reflect")
