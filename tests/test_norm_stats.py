@@ -70,9 +70,11 @@ def test_rewritten_file_equals_the_plain_one_without_feeds(pair):
     sess = session(stats)
     assert [i.name for i in sess.get_inputs()] == ["x"]  # the given statistics are optional
     assert {i.name for i in sess.get_overridable_initializers()} >= {
-        "imgen_use_given_stats", "imgen_given_mean_0", "imgen_given_var_0"}
-    got, mean, var = sess.run(["y", "imgen_stat_mean_0", "imgen_stat_var_0"], {"x": x})
+        "imgen_use_given_stats", "imgen_report_stats", "imgen_given_mean_0", "imgen_given_var_0"}
+    got = sess.run(None, {"x": x})[0]
     np.testing.assert_allclose(got, want, atol=1e-5)
+    _, mean, var = sess.run(["y", "imgen_stat_mean_0", "imgen_stat_var_0"],
+                            {"x": x, "imgen_report_stats": np.array(True)})
     assert mean.shape == var.shape == (2, 8, 1, 1) and np.all(var > 0)
     # own statistics fed back as given ones: the same output
     again = sess.run(["y"], {"x": x[:1], "imgen_use_given_stats": np.array(True),

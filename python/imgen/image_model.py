@@ -20,7 +20,7 @@ from .denoise import estimate_sigma
 from .engine import Model, with_article
 from .errors import ModelError
 from .model_info import IMAGE_TASKS, ModelInfo
-from .norm_stats import NormStats, is_stat_output
+from .norm_stats import REPORT_FEEDS, NormStats, is_stat_output
 from .pixels import adapt_channels, all_finite, normalization, restore_layout
 
 log = logging.getLogger("imgen")
@@ -276,7 +276,8 @@ class ImageModel(Model):
             sigma = estimate_sigma(image)
         tensor = self._whole_tensor([small], color_order)
         assert self.norm_stats is not None
-        return self.run(self._feeds(tensor, [sigma], [small]), self.norm_stats.outputs)
+        feeds = {**self._feeds(tensor, [sigma], [small]), **REPORT_FEEDS}
+        return self.run(feeds, self.norm_stats.outputs)
 
     def _run_stats_tiled(self, image: np.ndarray, sigma, tile_size: int, overlap: int, budget: int, color_order: str,
                          clamp: bool, batch_size: int | None) -> np.ndarray:

@@ -1,9 +1,10 @@
 """The instance-norm statistics contract of a model file (``imgen.norm_stats = "instance"``).
 
 Such a file reports each instance-norm layer's per-channel mean and variance as outputs
-``imgen_stat_mean_K``/``imgen_stat_var_K`` (N, C, 1, 1) and takes given ones as optional inputs
-(initializers onnxruntime lists as overridable) ``imgen_given_mean_K``/``imgen_given_var_K``
-(1, C, 1, 1), used when the bool scalar ``imgen_use_given_stats`` is fed true (docs/model-format.md).
+``imgen_stat_mean_K``/``imgen_stat_var_K`` (N, C, 1, 1) when the bool scalar ``imgen_report_stats``
+is fed true, and takes given ones as optional inputs (initializers onnxruntime lists as
+overridable) ``imgen_given_mean_K``/``imgen_given_var_K`` (1, C, 1, 1), used when the bool scalar
+``imgen_use_given_stats`` is fed true (docs/model-format.md).
 This module finds and checks those names on a session; :mod:`imgen.image_model` runs the passes.
 """
 from __future__ import annotations
@@ -19,6 +20,9 @@ from .errors import ModelError
 STAT_PREFIX = "imgen_stat_"
 GIVEN_PREFIX = "imgen_given_"
 SWITCH = "imgen_use_given_stats"
+REPORT = "imgen_report_stats"
+#: What a statistics pass feeds besides the image.
+REPORT_FEEDS = {REPORT: np.array(True)}
 _STAT = re.compile(r"^imgen_stat_(mean|var)_(\d+)$")
 _DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 
@@ -46,11 +50,13 @@ class NormStats:
         """From a session's outputs and overridable initializers (TensorSpec-like: name, shape,
         type).  Raises ModelError naming what is missing or mismatched."""
         over = {s.name: s for s in overridable}
-        if SWITCH not in over:
-            raise ModelError(f"model {model_name} declares imgen.norm_stats 'instance' but has no optional "
-                             f"input {SWITCH!r}; re-export it with imgen (or drop the key)")
-        if over[SWITCH].type != "tensor(bool)":
-            raise ModelError(f"model {model_name}: input {SWITCH!r} must be a bool scalar, got {over[SWITCH].type}")
+        for switch in (SWITCH, REPORT):
+            if switch not in over:
+                raise ModelError(f"model {model_name} declares imgen.norm_stats 'instance' but has no optional "
+                                 f"input {switch!r}; re-export it with imgen (or drop the key)")
+            if over[switch].type != "tensor(bool)" or tuple(over[switch].shape) != ():
+                raise ModelError(f"model {model_name}: input {switch!r} must be a bool scalar, got "
+                                 f"{over[switch].type} {list(over[switch].shape)}")
         found: dict[int, dict[str, object]] = {}
         for spec in outputs:
             m = _STAT.match(spec.name)
