@@ -184,3 +184,26 @@ def test_hostile_and_mismatched_files_and_options(pair, tmp_path):
         model.norm_stats.feeds([np.zeros((1, 4, 1, 1)), np.ones((1, 8, 1, 1))])
     with pytest.raises(ModelError, match="NaN or Inf"):
         model.norm_stats.feeds([np.full((1, 8, 1, 1), np.nan), np.ones((1, 8, 1, 1))])
+
+
+def test_processors_and_the_command_line_pass_the_budget(pair, tmp_path, monkeypatch, capsys):
+    import cv2
+
+    from imgen.cli import main
+    from imgen.processors import FrameProcessor, ProcessorOptions
+
+    _, stats = pair
+    img = photo(96, 128)
+    shapes = run_shapes(monkeypatch)
+    FrameProcessor(ProcessorOptions(model=stats, whole_pixels=48 * 64))([img])
+    assert shapes[0] == (1, 3, 48, 64) and len(shapes) > 1  # statistics at half size, then tiles
+    with pytest.raises(imgen.ImgenError, match="whole_pixels must be >= 1"):
+        ProcessorOptions(model=stats, whole_pixels=0)
+    cv2.imwrite(str(tmp_path / "a.png"), img)
+    shapes.clear()
+    assert main(["run", stats, str(tmp_path / "a.png"), "-o", str(tmp_path / "o"), "--whole-pixels", "3072",
+                 "-q"]) == 0
+    assert shapes[0] == (1, 3, 48, 64)
+    with pytest.raises(SystemExit):
+        main(["run", stats, str(tmp_path / "a.png"), "-o", str(tmp_path / "o"), "--whole-pixels", "0"])
+    assert "--whole-pixels: must be an integer >= 1" in capsys.readouterr().err
