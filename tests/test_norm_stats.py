@@ -207,3 +207,24 @@ def test_processors_and_the_command_line_pass_the_budget(pair, tmp_path, monkeyp
     with pytest.raises(SystemExit):
         main(["run", stats, str(tmp_path / "a.png"), "-o", str(tmp_path / "o"), "--whole-pixels", "0"])
     assert "--whole-pixels: must be an integer >= 1" in capsys.readouterr().err
+
+
+def test_out_of_memory_on_the_whole_image_falls_back_to_statistics_and_tiles(pair, monkeypatch, caplog):
+    _, stats = pair
+    model = imgen.load(stats)
+    real = imgen.Model.run
+    seen = []
+
+    def tight(self, feeds, outputs=None):
+        x = feeds["x"]
+        seen.append(x.shape)
+        if x.shape[0] * x.shape[2] * x.shape[3] > 64 * 64:
+            raise ModelError("model stats failed: Failed to allocate memory for requested buffer") from MemoryError()
+        return real(self, feeds, outputs)
+
+    monkeypatch.setattr(imgen.Model, "run", tight)
+    with caplog.at_level(logging.WARNING, logger="imgen"):
+        out = model(photo())
+    assert "running them in tiles of 64" in caplog.text
+    assert seen[0] == (1, 3, 96, 128) and seen[1] == (1, 3, 48, 64)  # whole, then statistics at a quarter
+    assert out.shape == (96, 128, 3) and all(s[2] <= 64 and s[3] <= 64 for s in seen[2:])
