@@ -28,8 +28,9 @@ log = logging.getLogger("imgen")
 DEFAULT_TILE = 512
 DEFAULT_OVERLAP = 64
 #: Instance-norm models (imgen.norm_stats): images of up to this many pixels run whole (exact);
-#: larger ones run in tiles fed the statistics of a copy downscaled to it (docs/models.md).
-DEFAULT_WHOLE_PIXELS = 2048 * 2048
+#: larger ones run in tiles fed the statistics of a copy downscaled to it (docs/models.md).  The
+#: pixels of the engine's default batch of tiles (4 x 512 x 512, ``_auto_batch``): 1024 x 1024.
+DEFAULT_WHOLE_PIXELS = 4 * DEFAULT_TILE**2
 #: The smallest tile an out-of-memory retry halves down to.
 MIN_RETRY_TILE = 64
 _OUT_OF_MEMORY = ("failed to allocate memory", "bad_alloc", "out of memory", "cudaerrormemoryallocation",
@@ -122,7 +123,7 @@ class ImageModel(Model):
             run whole (exact); larger ones (and any image tiled by ``tile``) run in tiles fed the
             per-channel statistics of one pass over a copy downscaled (area) to at most this many
             pixels, tiles of ``tile`` (default the model's, else the square that fits this budget).
-            None = DEFAULT_WHOLE_PIXELS (2048 x 2048).  Other models ignore it.
+            None = DEFAULT_WHOLE_PIXELS (1024 x 1024).  Other models ignore it.
         Returns what was given: one image for one image, an NHWC array for an NHWC batch, a list
         for a list; each with its input's dtype and layout.
         """

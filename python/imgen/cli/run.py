@@ -59,7 +59,7 @@ def add_tiling_arguments(p: argparse.ArgumentParser, *,
     p.add_argument("--overlap", type=nonnegative_int, help="tile overlap in pixels (default from the model, else 64)")
     p.add_argument("--whole-pixels", type=positive_int, metavar="N",
                    help="instance-norm models (imgen.norm_stats): images of up to N pixels run whole, larger ones "
-                        "in tiles fed the statistics of a copy downscaled to N pixels (default 4194304 = 2048x2048)")
+                        "in tiles fed the statistics of a copy downscaled to N pixels (default 1048576 = 1024x1024)")
     p.add_argument("--batch-size", type=positive_int,
                    help="images or tiles per model run (default: about four 512x512 inputs' worth, counted at the "
                         "output size; out of memory, imgen retries one tile at a time, then with smaller tiles)")
