@@ -15,6 +15,7 @@ from imgen.errors import ModelError
 from imgen_train.norm_stats import expose_instance_norm_stats
 
 import onnx_models as om
+from test_image_model import run_shapes
 
 
 def rewritten(src, dst, metadata=True) -> str:
@@ -47,18 +48,6 @@ def session(path):
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-
-
-def run_shapes(monkeypatch) -> list[tuple]:
-    shapes = []
-    real = imgen.Model.run
-
-    def recording(self, feeds, outputs=None):
-        shapes.append(next(iter(feeds.values())).shape)
-        return real(self, feeds, outputs)
-
-    monkeypatch.setattr(imgen.Model, "run", recording)
-    return shapes
 
 
 # -- the rewrite (export side) ------------------------------------------------------------------
