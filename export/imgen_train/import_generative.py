@@ -13,8 +13,9 @@ Layouts (the reference repositories' module trees, so their keys load as they ar
   number of blocks (6 and 9 are published), instance norm (convs with bias, no norm parameters) or
   batch norm (convs without bias).  Older files carry ``running_mean``/``running_var``/
   ``num_batches_tracked`` for instance-norm layers; they are dropped, as the reference code does
-  before loading.  Exported: task translate, range [-1, 1], size multiple 4, ``whole_image``
-  with instance norm (its per-channel statistics are those of the whole input; docs/models.md).
+  before loading.  Exported: task translate, range [-1, 1], size multiple 4, receptive field
+  10 + 8 * blocks, ``whole_image`` with instance norm (its per-channel statistics are those of the
+  whole input; the export makes them reportable and feedable, norm_stats.py; docs/models.md).
 - ``UnetGenerator`` (``model.model.1.model.1...``): ``num_downs`` nested skip blocks (4x4 stride-2
   convs with LeakyReLU 0.2 down, ReLU + 4x4 transposed convs up, Tanh out), batch or instance norm;
   dropout is ignored (inference).  Exported: task translate, range [-1, 1], size multiple
