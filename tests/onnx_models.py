@@ -120,3 +120,26 @@ def add_mask(path, channels=3, metadata=None):
     graph = helper.make_graph(nodes, "add_mask", [_image("x", channels), _image("mask", 1)],
                               [_image("y", channels)], initializer=[quarter])
     return _save(graph, path, metadata)
+
+
+def instance_norm_net(path, channels=3, width=8, metadata=None, seed=0):
+    """Reflect-pad + 3x3 conv to ``width`` channels, InstanceNormalization (random scale and bias),
+    ReLU, reflect-pad + 3x3 conv back: one output pixel sees 2 input pixels each way, and the whole
+    image through the instance norm's statistics."""
+    rng = np.random.default_rng(seed)
+    inits = [numpy_helper.from_array(rng.normal(0, 0.3, (width, channels, 3, 3)).astype(np.float32), "w1"),
+             numpy_helper.from_array(rng.normal(0, 0.1, (width,)).astype(np.float32), "b1"),
+             numpy_helper.from_array(rng.uniform(0.5, 1.5, (width,)).astype(np.float32), "s"),
+             numpy_helper.from_array(rng.normal(0, 0.2, (width,)).astype(np.float32), "t"),
+             numpy_helper.from_array(rng.normal(0, 0.3, (channels, width, 3, 3)).astype(np.float32), "w2"),
+             numpy_helper.from_array(np.array([0, 0, 1, 1, 0, 0, 1, 1], np.int64), "pads")]
+    nodes = [helper.make_node("Pad", ["x", "pads"], ["p1"], mode="reflect"),
+             helper.make_node("Conv", ["p1", "w1", "b1"], ["c1"]),
+             helper.make_node("InstanceNormalization", ["c1", "s", "t"], ["n1"], epsilon=1e-5),
+             helper.make_node("Relu", ["n1"], ["r1"]),
+             helper.make_node("Pad", ["r1", "pads"], ["p2"], mode="reflect"),
+             helper.make_node("Conv", ["p2", "w2"], ["c2"]),
+             helper.make_node("Tanh", ["c2"], ["y"])]
+    graph = helper.make_graph(nodes, "instance_norm_net", [_image("x", channels)], [_image("y", channels)],
+                              initializer=inits)
+    return _save(graph, path, metadata)

@@ -265,12 +265,23 @@ def test_cyclegan_exports_both_directions_at_odd_sizes(exported):
     assert all(h % 4 == 0 and w % 4 == 0 for _, h, w in report.checked_sizes)
     m = imgen.load(report.parts["b2a"]["path"], providers=["cpu"])
     assert m.info.task == "translate" and m.info.size_multiple == 4 and m.info.extra["direction"] == "b2a"
+    assert m.info.norm_stats is None and not m.info.whole_image  # no normalisation: nothing image-wide
     img = np.random.default_rng(1).random((21, 30, 3)).astype(np.float32)  # padded to 24x32 by imgen
     out = m(img, tile=0)
     padded = np.pad(img, ((0, 3), (0, 2), (0, 0)), mode="reflect")
     with torch.no_grad():
         ref = model.g_ba(torch.from_numpy(padded.transpose(2, 0, 1))[None] * 2 - 1)[0].numpy()
     np.testing.assert_allclose(out, ((ref.transpose(1, 2, 0) + 1) / 2)[:21, :30], atol=1e-5)
+
+
+def test_cyclegan_with_instance_norm_exports_feedable_statistics(tmp_path):
+    torch.manual_seed(0)
+    model = archs.build("cyclegan", **TINY["cyclegan"]).eval()  # norm="instance", the paper's
+    report = export(model, tmp_path / "c.onnx", name="tiny-in")
+    m = imgen.load(report.parts["a2b"]["path"], providers=["cpu"])
+    assert m.info.norm_stats == "instance" and m.info.whole_image and m.info.tile == 512
+    assert m.norm_stats is not None and len(m.norm_stats.outputs) == 2 * sum(
+        isinstance(x, torch.nn.InstanceNorm2d) for x in model.g_ab.modules())
 
 
 # -- upsampling without checkerboard (#20) ---------------------------------------------------------

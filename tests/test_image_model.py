@@ -35,9 +35,9 @@ def run_shapes(monkeypatch) -> list[tuple]:
     shapes = []
     real = imgen.Model.run
 
-    def recording(self, feeds):
+    def recording(self, feeds, outputs=None):
         shapes.append(next(iter(feeds.values())).shape)
-        return real(self, feeds)
+        return real(self, feeds, outputs)
 
     monkeypatch.setattr(imgen.Model, "run", recording)
     return shapes
@@ -121,9 +121,9 @@ def test_upscalers_run_fewer_tiles_per_batch(tmp_path, monkeypatch):
     sizes = []
     real = imgen.Model.run
 
-    def counting(self, feeds):
+    def counting(self, feeds, outputs=None):
         sizes.append((self.name, len(next(iter(feeds.values())))))
-        return real(self, feeds)
+        return real(self, feeds, outputs)
 
     monkeypatch.setattr(imgen.Model, "run", counting)
     img = np.zeros((256, 256, 3), np.uint8)
@@ -141,12 +141,12 @@ def test_out_of_memory_retries_one_tile_then_smaller_tiles(tmp_path, monkeypatch
     real = imgen.Model.run
     seen = []
 
-    def tight(self, feeds):
+    def tight(self, feeds, outputs=None):
         x = next(iter(feeds.values()))
         seen.append(x.shape)
         if x.shape[0] * x.shape[2] * x.shape[3] > 100 * 100:
             raise ModelError("model i failed: Failed to allocate memory for requested buffer") from MemoryError()
-        return real(self, feeds)
+        return real(self, feeds, outputs)
 
     monkeypatch.setattr(imgen.Model, "run", tight)
     img = np.arange(300 * 200 * 3, dtype=np.uint32).reshape(300, 200, 3).astype(np.uint8)
@@ -161,7 +161,7 @@ def test_out_of_memory_retries_one_tile_then_smaller_tiles(tmp_path, monkeypatch
     assert "on a batch of tiles; running one tile at a time" in caplog.text
     assert "retrying with 75x75 tiles" in caplog.text
 
-    def broken(self, feeds):
+    def broken(self, feeds, outputs=None):
         raise ModelError("model i failed: some other error")
 
     monkeypatch.setattr(imgen.Model, "run", broken)
@@ -172,7 +172,7 @@ def test_out_of_memory_retries_one_tile_then_smaller_tiles(tmp_path, monkeypatch
 def test_out_of_memory_at_the_smallest_tile_says_so(tmp_path, monkeypatch):
     model = imgen.load(om.identity(tmp_path / "i.onnx", 1))
 
-    def never(self, feeds):
+    def never(self, feeds, outputs=None):
         raise ModelError("model i failed: Failed to allocate memory") from MemoryError()
 
     monkeypatch.setattr(imgen.Model, "run", never)

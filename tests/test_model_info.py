@@ -98,3 +98,12 @@ def test_inpaint_metadata_round_trips():
     assert (info.task, info.mask_input, info.mask_polarity, info.zero_holes) == ("inpaint", "mask", "0", True)
     assert parse_metadata(info.to_metadata()) == info
     assert parse_metadata(om.meta(task="inpaint")).mask_polarity == "1"
+
+
+def test_norm_stats_round_trips_and_is_checked():
+    info = parse_metadata({"imgen.norm_stats": "Instance", "imgen.whole_image": "true"})
+    assert info.norm_stats == "instance" and parse_metadata(info.to_metadata()) == info.replace(schema=1)
+    assert parse_metadata({"imgen.channels": "3"}).norm_stats is None
+    assert "imgen.norm_stats" not in parse_metadata({}).to_metadata()
+    with pytest.raises(ModelError, match=r"imgen\.norm_stats must be 'instance', got 'group'"):
+        parse_metadata({"imgen.norm_stats": "group"})

@@ -33,6 +33,7 @@ from torch import nn
 
 from imgen.atomic import atomic_write
 
+from . import norm_stats
 from .graphs import Graph, graphs_for
 
 OPSET = 18
@@ -101,6 +102,7 @@ def _session(path: str | Path, threads: int | None = None):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
+    opts.log_severity_level = 3  # not the warning about overridable initializers (norm_stats.py)
     if threads:
         opts.intra_op_num_threads = threads
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
@@ -226,11 +228,35 @@ def make_int8(src: Path, dst: Path, graph: Graph, atol: float = INT8_ATOL) -> di
 
 
 def _export_one(graph: Graph, path: Path, arch: str, atol: float) -> tuple[float, list]:
-    """Write one graph to ``path`` (atomically) only if it passes the parity gate."""
+    """Write one graph to ``path`` (atomically) only if it passes the parity gate.  Instance-norm
+    layers are rewritten to expose and take their statistics (norm_stats.py, ``imgen.norm_stats``),
+    checked by feeding their own statistics back."""
     with atomic_write(path, keep_suffix=True, mode=None) as tmp:
         _export_graph(graph, tmp, arch)
-        _set_metadata(tmp, graph.metadata)
-        return check_parity(graph, tmp, atol=atol, sizes=CHECK_SIZES if graph.spatial else BATCH_CHECKS)
+        rewritten = _expose_norm_stats(tmp)
+        _set_metadata(tmp, {**graph.metadata, "imgen.norm_stats": norm_stats.KIND} if rewritten else graph.metadata)
+        result = check_parity(graph, tmp, atol=atol, sizes=CHECK_SIZES if graph.spatial else BATCH_CHECKS)
+        if rewritten:
+            feeds = _feeds(graph, *CHECK_SIZES[0], np.random.default_rng(seed=7))
+            try:
+                norm_stats.check_given_stats(tmp, feeds, atol=atol)
+            except ValueError as e:
+                raise ExportError(f"{e}; the export is not kept") from None
+        return result
+
+
+def _expose_norm_stats(path: Path) -> int:
+    """Rewrite the file's InstanceNormalization nodes in place (norm_stats.py); how many."""
+    import onnx
+
+    proto = onnx.load(str(path))
+    try:
+        count = norm_stats.expose_instance_norm_stats(proto)
+    except ValueError as e:
+        raise ExportError(f"instance-norm statistics: {e}") from None
+    if count:
+        onnx.save(proto, str(path))
+    return count
 
 
 def _variants(graph: Graph, path: Path, fp16: bool, int8: bool, measure: bool) -> dict[str, dict]:

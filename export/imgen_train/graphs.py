@@ -121,11 +121,14 @@ def cyclegan_graphs(model, name, description) -> list[Graph]:
     c = model.config
     out = []
     for part, net in (("a2b", model.g_ab), ("b2a", model.g_ba)):
-        # Instance norm sees each tile's statistics: tiles of 512 with a plain overlap; without it,
-        # an overlap of four receptive-field radii blends seamlessly (docs/model-format.md).
-        overlap = min(4 * model.receptive_radius, 256) if model.tile_safe else 64
+        # An overlap of four receptive-field radii blends seamlessly (docs/model-format.md).  With
+        # instance norm the output depends on the whole image: the export makes its statistics
+        # feedable (norm_stats.py), so the engine runs images whole up to a pixel budget, and
+        # larger ones in tiles fed the statistics of a downscaled whole-image pass.
+        overlap = min(4 * model.receptive_radius, 256)
         meta = _meta(task="translate", channels=c.in_channels, value_range=model.value_range, scale=1,
                      size_multiple=model.size_multiple, tile=512, tile_overlap=overlap,
+                     whole_image=True if not model.tile_safe else None,
                      name=f"{name}-{part}" if name else None, description=description,
                      extra=_extra(model, direction=part))
 

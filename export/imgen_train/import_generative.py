@@ -13,8 +13,9 @@ Layouts (the reference repositories' module trees, so their keys load as they ar
   number of blocks (6 and 9 are published), instance norm (convs with bias, no norm parameters) or
   batch norm (convs without bias).  Older files carry ``running_mean``/``running_var``/
   ``num_batches_tracked`` for instance-norm layers; they are dropped, as the reference code does
-  before loading.  Exported: task translate, range [-1, 1], size multiple 4, ``whole_image``
-  with instance norm (its per-channel statistics are those of the whole input; docs/models.md).
+  before loading.  Exported: task translate, range [-1, 1], size multiple 4, receptive field
+  10 + 8 * blocks, ``whole_image`` with instance norm (its per-channel statistics are those of the
+  whole input; the export makes them reportable and feedable, norm_stats.py; docs/models.md).
 - ``UnetGenerator`` (``model.model.1.model.1...``): ``num_downs`` nested skip blocks (4x4 stride-2
   convs with LeakyReLU 0.2 down, ReLU + 4x4 transposed convs up, Tanh out), batch or instance norm;
   dropout is ignored (inference).  Exported: task translate, range [-1, 1], size multiple
@@ -211,8 +212,11 @@ class ImportedGenerator(nn.Module):
                          latent_shape=(c.latent,), name=name, description=description, extra=extra)
             return [Graph("", self.net, ("latent",), ("image",), meta, _latent_feeds(c.latent), spatial=False)]
         whole = c.norm == "instance"
+        # ResnetGenerator: one output pixel sees 10 + 8 * blocks input pixels each way (measured
+        # from the gradient of one output pixel at 2, 6 and 9 blocks); the U-Net's field spans the image.
+        radius = 10 + 8 * c.blocks if c.layout == "resnet" else None
         meta = _meta(task="translate", channels=c.in_channels, value_range=self.value_range, scale=1,
-                     size_multiple=self.size_multiple, tile=0, whole_image=whole, name=name,
+                     size_multiple=self.size_multiple, tile=0, whole_image=whole, receptive_field=radius, name=name,
                      description=description, extra=extra)
 
         def feeds(batch, h, w, rng):

@@ -34,7 +34,8 @@ from torch import nn
 from imgen import ModelInfo
 from imgen.atomic import atomic_write
 
-from .export_onnx import ATOL, ExportError, ExportReport, _quiet_exporter, _set_metadata, _session
+from .export_onnx import ATOL, ExportError, ExportReport, _expose_norm_stats, _quiet_exporter, _set_metadata, _session
+from .norm_stats import KIND
 
 OPSET = 18
 #: Architectures whose input tensor is the image plus a noise-level map (one more channel).
@@ -324,6 +325,8 @@ def export_spandrel(descriptor, path: str | Path, *, name: str | None = None, de
     sizes = plan_sizes(info)
     with atomic_write(path, keep_suffix=True, mode=None) as tmp:
         _export(module, info, tmp, sizes.trace)
+        if _expose_norm_stats(tmp):  # instance norm: statistics reportable and feedable (norm_stats.py)
+            info = info.replace(norm_stats=KIND)
         _set_metadata(tmp, info.to_metadata())
         err, checked = check_padded(module, tmp, info, sizes.checks, atol=atol)
         if probe:

@@ -77,6 +77,9 @@ class Model:
         self.path = path
         self.inputs = [TensorSpec(i.name, tuple(i.shape), i.type) for i in session.get_inputs()]
         self.outputs = [TensorSpec(o.name, tuple(o.shape), o.type) for o in session.get_outputs()]
+        #: Initializers the graph also lists as inputs: optional inputs, fed only to override them.
+        self.optional_inputs = [TensorSpec(o.name, tuple(o.shape), o.type)
+                                for o in session.get_overridable_initializers()]
         self.provider = session.get_providers()[0]
         self._iobinding = is_gpu(self.provider)
         self.info = self._complete_info(info)
@@ -169,18 +172,19 @@ class Model:
 
     # -- execution ----------------------------------------------------------------------------
 
-    def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
-        """Run the session on named input tensors (onnxruntime's own vocabulary)."""
+    def run(self, feeds: Mapping[str, np.ndarray], outputs: Sequence[str] | None = None) -> list[np.ndarray]:
+        """Run the session on named input tensors (onnxruntime's own vocabulary); returns
+        ``outputs`` (names; None = all, in the graph's order)."""
         try:
             if self._iobinding:
                 binding = self._session.io_binding()
                 for name, value in feeds.items():
                     binding.bind_cpu_input(name, np.ascontiguousarray(value))
-                for spec in self.outputs:
-                    binding.bind_output(spec.name, "cuda")
+                for name in outputs if outputs is not None else [spec.name for spec in self.outputs]:
+                    binding.bind_output(name, "cuda")
                 self._session.run_with_iobinding(binding)
                 return binding.copy_outputs_to_cpu()
-            return self._session.run(None, dict(feeds))
+            return self._session.run(None if outputs is None else list(outputs), dict(feeds))
         except Exception as e:
             shapes = ", ".join(f"{k}{tuple(v.shape)}" for k, v in feeds.items())
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

@@ -7,9 +7,11 @@ Pixels go to tensors and back through :mod:`imgen.pixels` and the C++ core (``to
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Sequence
 
+import cv2
 import numpy as np
 
 from . import _core
@@ -18,12 +20,17 @@ from .denoise import estimate_sigma
 from .engine import Model, with_article
 from .errors import ModelError
 from .model_info import IMAGE_TASKS, ModelInfo
+from .norm_stats import REPORT_FEEDS, NormStats, is_stat_output
 from .pixels import adapt_channels, all_finite, normalization, restore_layout
 
 log = logging.getLogger("imgen")
 
 DEFAULT_TILE = 512
 DEFAULT_OVERLAP = 64
+#: Instance-norm models (imgen.norm_stats): images of up to this many pixels run whole (exact);
+#: larger ones run in tiles fed the statistics of a copy downscaled to it (docs/models.md).  The
+#: pixels of the engine's default batch of tiles (4 x 512 x 512, ``_auto_batch``): 1024 x 1024.
+DEFAULT_WHOLE_PIXELS = 4 * DEFAULT_TILE**2
 #: The smallest tile an out-of-memory retry halves down to.
 MIN_RETRY_TILE = 64
 _OUT_OF_MEMORY = ("failed to allocate memory", "bad_alloc", "out of memory", "cudaerrormemoryallocation",
@@ -69,6 +76,13 @@ class ImageModel(Model):
                     if graph_channels == channels + 1 else "")
             raise ModelError(f"metadata says {tensor_channels} input channels but the graph input has "
                              f"{graph_channels}{hint}")
+        self._image_output = next((o.name for o in self.outputs if not is_stat_output(o.name)), None)
+        if self._image_output is None:
+            raise ModelError(f"model {info.name or Path(self.path).stem} has no image output, only "
+                             f"{', '.join(o.name for o in self.outputs)}")
+        #: The instance-norm statistics contract (imgen.norm_stats), None for other files.
+        self.norm_stats = (NormStats.find(info.name or Path(self.path).stem, self.outputs, self.optional_inputs)
+                           if info.norm_stats == "instance" else None)
         return info.replace(channels=channels) if channels != info.channels else info
 
     @property
@@ -89,6 +103,7 @@ class ImageModel(Model):
         batch_size: int | None = None,
         convert_channels: bool = False,
         clamp: bool = False,
+        whole_pixels: int | None = None,
     ):
         """Run an image-to-image model.
 
@@ -104,6 +119,11 @@ class ImageModel(Model):
         convert_channels: convert gray <-> colour to what the model expects (else ValueError).
             RGBA images on RGB models keep their alpha untouched (resized for scale > 1).
         clamp: clamp float32 outputs to [0, 1] (integer outputs are always clamped).
+        whole_pixels: instance-norm models (``info.norm_stats``): images of up to this many pixels
+            run whole (exact); larger ones (and any image tiled by ``tile``) run in tiles fed the
+            per-channel statistics of one pass over a copy downscaled (area) to at most this many
+            pixels, tiles of ``tile`` (default the model's, else the square that fits this budget).
+            None = DEFAULT_WHOLE_PIXELS (1024 x 1024).  Other models ignore it.
         Returns what was given: one image for one image, an NHWC array for an NHWC batch, a list
         for a list; each with its input's dtype and layout.
         """
@@ -114,6 +134,10 @@ class ImageModel(Model):
         tile_size, overlap_px = self._tiling(tile, overlap)
         if batch_size is not None and batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        budget = DEFAULT_WHOLE_PIXELS if whole_pixels is None else whole_pixels
+        if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+            raise ValueError(f"whole_pixels must be a positive integer (pixels), got {whole_pixels!r}")
+        stats_mode = self.norm_stats is not None and self._fixed_size() is None
 
         prepared = []
         for idx, img in enumerate(items):
@@ -131,7 +155,13 @@ class ImageModel(Model):
         for indices in groups.values():
             work0 = prepared[indices[0]][0]
             h, w = work0.shape[:2]
-            if self._needs_tiles(h, w, tile_size):
+            if stats_mode and tile != 0 and (h * w > budget if tile is None else h > tile or w > tile):
+                side = tile or self.info.tile or self._budget_side(budget)
+                for idx in indices:
+                    results[idx] = self._run_stats_tiled(prepared[idx][0], sigmas[idx], side, min(overlap_px, side // 2),
+                                                         budget, color_order, clamp, batch_size)
+                continue
+            if not stats_mode and self._needs_tiles(h, w, tile_size):
                 for idx in indices:
                     results[idx] = self._run_tiled_fitting(prepared[idx][0], sigmas[idx], tile_size,
                                                            overlap_px, color_order, clamp, batch_size)
@@ -149,7 +179,10 @@ class ImageModel(Model):
                     half = -(-max(h, w) // 2)
                     log.warning("model %s ran out of memory on %d image(s) of %dx%d; running them in "
                                 "tiles of %d", self.name, len(chunk), w, h, half)
-                    outs = [self._run_tiled_fitting(prepared[i][0], sigmas[i], half, min(overlap_px, half // 2),
+                    outs = [self._run_stats_tiled(prepared[i][0], sigmas[i], half, min(overlap_px, half // 2),
+                                                  min(budget, h * w // 4), color_order, clamp, 1)
+                            if stats_mode else
+                            self._run_tiled_fitting(prepared[i][0], sigmas[i], half, min(overlap_px, half // 2),
                                                     color_order, clamp, 1) for i in chunk]
                 for i, out in zip(chunk, outs):
                     results[i] = out
@@ -192,7 +225,7 @@ class ImageModel(Model):
             if tile < 0:
                 raise ValueError(f"tile must be >= 0 (0 = no tiling), got {tile}")
             tile_size = tile
-            if tile and info.whole_image:
+            if tile and info.whole_image and self.norm_stats is None:
                 log.warning("model %s's output depends on the whole image (imgen.whole_image): tiles of %d "
                             "will not match running it whole", self.name, tile)
         if overlap is None:
@@ -223,14 +256,48 @@ class ImageModel(Model):
         budget = 4 * (tile_size or DEFAULT_TILE) ** 2
         return max(1, budget // (h * w * (self.info.scale or 1) ** 2))
 
+    def _budget_side(self, budget: int) -> int:
+        """The side of the square tiles that fit ``budget`` pixels (a multiple of the model's size
+        multiple; at least MIN_RETRY_TILE and its minimum size)."""
+        m = self.info.size_multiple
+        return max(math.isqrt(budget) // m * m, -(-max(MIN_RETRY_TILE, self.info.min_size) // m) * m)
+
+    def _image_stats(self, image: np.ndarray, sigma, budget: int, color_order: str) -> list[np.ndarray]:
+        """One statistics pass of an instance-norm model: the image, downscaled (INTER_AREA) to at
+        most ``budget`` pixels when larger, run whole; the (1, C, 1, 1) statistics in the order of
+        ``norm_stats.outputs``."""
+        h, w = image.shape[:2]
+        small = image
+        if h * w > budget:
+            f = math.sqrt(budget / (h * w))
+            sh, sw = max(1, int(h * f)), max(1, int(w * f))
+            small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA).reshape((sh, sw) + image.shape[2:])
+            log.info("model %s: instance-norm statistics from a %dx%d copy of the %dx%d image", self.name, sw, sh, w, h)
+        if sigma is None and self.takes_noise_level:
+            sigma = estimate_sigma(image)
+        tensor = self._whole_tensor([small], color_order)
+        assert self.norm_stats is not None
+        feeds = {**self._feeds(tensor, [sigma], [small]), **REPORT_FEEDS}
+        return self.run(feeds, self.norm_stats.outputs)
+
+    def _run_stats_tiled(self, image: np.ndarray, sigma, tile_size: int, overlap: int, budget: int, color_order: str,
+                         clamp: bool, batch_size: int | None) -> np.ndarray:
+        """An instance-norm model on a large image: one statistics pass (``_image_stats``), then
+        tiles fed those statistics, blended as usual; batches of tiles of at most ``budget`` pixels."""
+        assert self.norm_stats is not None
+        given = self.norm_stats.feeds(self._image_stats(image, sigma, budget, color_order))
+        if batch_size is None:
+            batch_size = max(1, budget // (tile_size * tile_size))
+        return self._run_tiled_fitting(image, sigma, tile_size, overlap, color_order, clamp, batch_size, given)
+
     def _run_tiled_fitting(self, image: np.ndarray, sigma, tile_size: int, overlap: int, color_order: str,
-                           clamp: bool, batch_size: int | None) -> np.ndarray:
+                           clamp: bool, batch_size: int | None, given: dict | None = None) -> np.ndarray:
         """_run_tiled, retried on out-of-memory errors: first one tile per run, then tiles of half
         the size (down to MIN_RETRY_TILE or the model's size requirements), with a warning each time."""
         least = max(MIN_RETRY_TILE, self.info.size_multiple, self.info.min_size)
         while True:
             try:
-                return self._run_tiled(image, sigma, tile_size, overlap, color_order, clamp, batch_size)
+                return self._run_tiled(image, sigma, tile_size, overlap, color_order, clamp, batch_size, given)
             except ModelError as e:
                 if not _out_of_memory(e) or self._fixed_size() is not None:
                     raise
@@ -298,15 +365,21 @@ class ImageModel(Model):
         self.info = self.info.replace(scale=int(sh))  # measured on the first run, as ModelInfo says
         return int(sh)
 
-    def _run_whole(self, images: list[np.ndarray], sigmas, color_order: str, clamp: bool):
+    def _whole_tensor(self, images: list[np.ndarray], color_order: str) -> np.ndarray:
+        """NCHW tensor of same-size images, padded (reflect) to the model's size requirements."""
         h, w = images[0].shape[:2]
         c = 1 if images[0].ndim == 2 else images[0].shape[2]
+        ph, pw = self._padded(h, w)
+        norm = normalization(self.info, images[0].dtype, color_order, c)
+        regions = None if (ph, pw) == (h, w) else [(0, 0, ph, pw)] * len(images)
+        return _core.to_tensor(images, dtype=self._tensor_dtype(), regions=regions, **norm)
+
+    def _run_whole(self, images: list[np.ndarray], sigmas, color_order: str, clamp: bool):
+        h, w = images[0].shape[:2]
         dtype = images[0].dtype
         ph, pw = self._padded(h, w)
-        norm = normalization(self.info, dtype, color_order, c)
-        regions = None if (ph, pw) == (h, w) else [(0, 0, ph, pw)] * len(images)
-        tensor = _core.to_tensor(images, dtype=self._tensor_dtype(), regions=regions, **norm)
-        out = self.run(self._feeds(tensor, sigmas, images))[0]
+        tensor = self._whole_tensor(images, color_order)
+        out = self.run(self._feeds(tensor, sigmas, images), [self._image_output])[0]
         s = self._scale_of(tensor.shape, out)
         norm_out = normalization(self.info, dtype, color_order, out.shape[1])
         crop = None if (ph, pw) == (h, w) else (0, 0, h * s, w * s)
@@ -314,7 +387,9 @@ class ImageModel(Model):
         return list(result)
 
     def _run_tiled(self, image: np.ndarray, sigma, tile_size: int, overlap: int, color_order: str,
-                   clamp: bool, batch_size: int | None) -> np.ndarray:
+                   clamp: bool, batch_size: int | None, given: dict | None = None) -> np.ndarray:
+        """Tiles blended by the core's TileMerger; ``given``: extra feeds for every run (the
+        statistics of an instance-norm model)."""
         h, w = image.shape[:2]
         c = 1 if image.ndim == 2 else image.shape[2]
         fixed = self._fixed_size()
@@ -343,7 +418,8 @@ class ImageModel(Model):
             indices = list(range(start, min(start + per_batch, n_tiles)))
             batch = [(rows[i // len(cols)], cols[i % len(cols)], th, tw) for i in indices]
             tensor = _core.to_tensor(image, dtype=self._tensor_dtype(), regions=batch, **norm)
-            out = self.run(self._feeds(tensor, [sigma] * len(batch), [image] * len(batch)))[0]
+            feeds = self._feeds(tensor, [sigma] * len(batch), [image] * len(batch))
+            out = self.run({**feeds, **given} if given else feeds, [self._image_output])[0]
             if merger is None:
                 s = self._scale_of(tensor.shape, out)
                 expected = (out.shape[1], th * s, tw * s)

@@ -23,6 +23,8 @@ EXTRA_CHANNELS = ("alpha", "noise")
 #: Units of the noise level fed to a model: a fraction of the full range (0-1, imgen's unit; 25/255
 #: for sigma 25 on 8-bit images) or the 0-255 scale.
 NOISE_UNITS = ("fraction", "255")
+#: imgen.norm_stats: which normalisation layers report and take their statistics (docs/model-format.md).
+NORM_STATS = ("instance",)
 #: Most channels of an image input tensor (imgen.input_channels).
 MAX_INPUT_CHANNELS = 64
 #: imgen.mask_polarity: the mask value that marks a missing pixel.
@@ -48,6 +50,9 @@ class ModelInfo:
     receptive_field: radius in input pixels that one output pixel sees (a seam-free tile overlap
         needs it, see docs/model-format.md); whole_image: True when the output depends on the whole
         input (global pooling, image-wide attention: tiles can never match the whole image).
+    norm_stats: "instance" when the file's instance-norm layers report their per-channel statistics
+        and can take given ones (graph inputs/outputs ``imgen_given_*``/``imgen_stat_*``), so
+        large images run in tiles fed statistics of a whole-image pass (docs/model-format.md).
     square: height and width must be equal.  inferred: metadata keys found by probing the graph
         rather than declared by the model's author (``imgen import`` of a third-party file).
     """
@@ -78,6 +83,7 @@ class ModelInfo:
     whole_image: bool | None = None
     square: bool = False
     inferred: tuple[str, ...] = ()
+    norm_stats: str | None = None
 
     def replace(self, **changes: object) -> "ModelInfo":
         """A copy with some fields changed (validated)."""
@@ -119,6 +125,9 @@ class ModelInfo:
         if unknown:
             raise ModelError(f"imgen.inferred names unknown keys {', '.join(unknown)}; expected keys such as "
                              f"scale, size_multiple, receptive_field")
+        if self.norm_stats is not None and self.norm_stats not in NORM_STATS:
+            raise ModelError(f"imgen.norm_stats must be {' or '.join(repr(k) for k in NORM_STATS)}, "
+                             f"got {self.norm_stats!r}")
         if self.mask_polarity not in MASK_POLARITIES:
             raise ModelError(f"imgen.mask_polarity must be '1' (1 = missing) or '0' (0 = missing), "
                              f"got {self.mask_polarity!r}")
@@ -210,6 +219,8 @@ class ModelInfo:
             out["imgen.whole_image"] = "true" if self.whole_image else "false"
         if self.square:
             out["imgen.square"] = "true"
+        if self.norm_stats is not None:
+            out["imgen.norm_stats"] = self.norm_stats
         if self.inferred:
             out["imgen.inferred"] = ",".join(self.inferred)
         out.update({PREFIX + k: v for k, v in self.extra.items()})
@@ -247,7 +258,7 @@ METADATA_KEYS = (
     "schema", "task", "channels", "color_order", "range", "scale", "size_multiple", "min_size",
     "tile", "tile_overlap", "noise_input", "noise_kind", "latent_shape", "name", "description",
     "input_channels", "extra_channels", "noise_units", "receptive_field", "whole_image", "square", "inferred",
-    "mask_input", "mask_polarity", "zero_holes",
+    "mask_input", "mask_polarity", "zero_holes", "norm_stats",
 )
 
 
@@ -268,7 +279,7 @@ def parse_metadata(props: Mapping[str, str]) -> ModelInfo:
     for key in ("task", "noise_input", "mask_input", "mask_polarity", "name", "description"):
         if key in meta:
             kw[key] = meta[key]
-    for key in ("color_order", "noise_kind", "extra_channels", "noise_units"):
+    for key in ("color_order", "noise_kind", "extra_channels", "noise_units", "norm_stats"):
         if key in meta:
             kw[key] = meta[key].lower()
     for key in ("channels", "scale", "size_multiple", "min_size", "tile", "tile_overlap", "input_channels",

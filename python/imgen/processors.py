@@ -50,6 +50,7 @@ class ProcessorOptions:
         ``imgen.degrade.fixed_kernels`` or a 2-D array (kept as a tuple of rows).  balance /
         iterations: Wiener's regularisation and Richardson-Lucy's iteration count.  quality: the
         JPEG quality the images were saved at (1-100; sets BM3D's sigma, ``restoration.jpeg_sigma``).
+    whole_pixels: instance-norm models' pixel budget for whole-image inference (``ImageModel.__call__``).
 
     A 1-channel model on colour images keeps the colour: it runs on the Y, Cb and Cr planes
     (BT.601, full range) separately, a given sigma scaled to each plane's noise level, and the
@@ -82,6 +83,7 @@ class ProcessorOptions:
     balance: float = 0.01
     iterations: int = 30
     quality: int | None = None
+    whole_pixels: int | None = None
 
     def __post_init__(self):
         if self.task not in TASKS:
@@ -104,7 +106,7 @@ class ProcessorOptions:
                 raise ImgenError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
         for name, value, least in (("levels", self.levels, 1), ("shifts", self.shifts, 1), ("tile", self.tile, 0),
                                    ("overlap", self.overlap, 0), ("threads", self.threads, 0),
-                                   ("batch_size", self.batch_size, 1)):
+                                   ("batch_size", self.batch_size, 1), ("whole_pixels", self.whole_pixels, 1)):
             if value is not None and not value >= least:
                 raise ImgenError(f"{name} must be >= {least}, got {value}")
         if self.providers is not None and not isinstance(self.providers, tuple):
@@ -263,7 +265,7 @@ class FrameProcessor:
         if model.takes_noise_level and opts.sigma is not None:
             kwargs["sigma"] = sigmas
         outs = model(flat, tile=opts.tile, overlap=opts.overlap, batch_size=opts.batch_size,
-                     color_order=opts.color_order, convert_channels=True, **kwargs)
+                     color_order=opts.color_order, convert_channels=True, whole_pixels=opts.whole_pixels, **kwargs)
         result, k, c = [], 0, 0
         for img, group in zip(images, work):
             got = list(outs[k:k + len(group)])

@@ -94,6 +94,7 @@ def processor_options(args: argparse.Namespace, *, color_order: str) -> Processo
         shifts=args.shifts, color_order=color_order, task=task, scale=getattr(args, "scale", None),
         kernel=_kernel(getattr(args, "kernel", None)), quality=getattr(args, "quality", None),
         balance=getattr(args, "balance", 0.01), iterations=getattr(args, "iterations", 30),
+        whole_pixels=getattr(args, "whole_pixels", None),
     )
 
 

@@ -57,6 +57,9 @@ def add_tiling_arguments(p: argparse.ArgumentParser, *,
     p.add_argument("--tile", type=nonnegative_int,
                    help="tile size in pixels (0 = never tile; default from the model, else 512)")
     p.add_argument("--overlap", type=nonnegative_int, help="tile overlap in pixels (default from the model, else 64)")
+    p.add_argument("--whole-pixels", type=positive_int, metavar="N",
+                   help="instance-norm models (imgen.norm_stats): images of up to N pixels run whole, larger ones "
+                        "in tiles fed the statistics of a copy downscaled to N pixels (default 1048576 = 1024x1024)")
     p.add_argument("--batch-size", type=positive_int,
                    help="images or tiles per model run (default: about four 512x512 inputs' worth, counted at the "
                         "output size; out of memory, imgen retries one tile at a time, then with smaller tiles)")
@@ -70,7 +73,8 @@ def run_options(args: argparse.Namespace) -> ProcessorOptions:
     return ProcessorOptions(model=args.model, sigma=getattr(args, "sigma", None), tile=args.tile,
                             overlap=args.overlap, batch_size=args.batch_size, info=tuple(args.info),
                             providers=tuple(args.providers) if args.providers else None,
-                            threads=args.threads, color_order="bgr")
+                            threads=args.threads, color_order="bgr",
+                            whole_pixels=getattr(args, "whole_pixels", None))
 
 
 def main(args: argparse.Namespace) -> int:
