@@ -11,7 +11,6 @@ import math
 from pathlib import Path
 from typing import Sequence
 
-import cv2
 import numpy as np
 
 from . import _core
@@ -266,6 +265,8 @@ class ImageModel(Model):
         """One statistics pass of an instance-norm model: the image, downscaled (INTER_AREA) to at
         most ``budget`` pixels when larger, run whole; the (1, C, 1, 1) statistics in the order of
         ``norm_stats.outputs``."""
+        import cv2  # here, not at the top: imgen.imageio sets OpenCV's pixel limit before cv2 first loads
+
         h, w = image.shape[:2]
         small = image
         if h * w > budget:
