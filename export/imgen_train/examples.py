@@ -9,6 +9,7 @@ Held-out photos (coffee, grace_hopper) make testA/ and, for evaluation only, tes
 smooth: the sepia layout (alternating 128x128 tiles of the same photos, each photo rendered whole
 before it is cut, so a tile of B has no border effects) with T = ``smooth``, OpenCV's
 edge-preserving smoothing (the domain-transform recursive filter that ``stylization`` starts with).
+stylize-tiles: the same layout with T = ``stylize``.
 stylize: whole photos, split by photo: domain A holds STYLIZE_A as they are, domain B the OpenCV
 ``stylization`` of the OTHER photos STYLIZE_B (unpaired: no photo is in both); held out as for
 sepia (testA = the photos, testB = their renderings, for evaluation only).  The sampler crops
@@ -178,6 +179,11 @@ def write_sepia(out: Path, tile: int = 96) -> dict[str, int]:
 
 def write_smooth(out: Path) -> dict[str, int]:
     return write_tiled_pair(out, smooth, SMOOTH_TILE)
+
+
+def write_stylize_tiles(out: Path) -> dict[str, int]:
+    """The stylize transform on the sepia/smooth layout (the same photos in both domains)."""
+    return write_tiled_pair(out, stylize, SMOOTH_TILE)
 
 
 def stylize_photo(name: str) -> np.ndarray:
