@@ -206,6 +206,16 @@ def test_cyclegan_mse_cycle_loss_is_squared_and_bad_names_are_refused(folders, t
         train(_options(folders, tmp_path / "bad", "cyclegan", cycle_loss="l2", iters=1))
 
 
+def test_cyclegan_diffaugment_changes_training_and_bad_names_are_refused(folders, tmp_path):
+    """--diffaugment reaches the CycleGAN discriminators: the same seed gives other losses with it."""
+    kw = dict(iters=3, pool_size=2)
+    plain = train(_options(folders, tmp_path / "plain", "cyclegan", **kw))["losses"]
+    aug = train(_options(folders, tmp_path / "aug", "cyclegan", diffaugment="color,translation", **kw))["losses"]
+    assert all(math.isfinite(v) for v in aug.values()) and aug["d"] != plain["d"]
+    with pytest.raises(ValueError, match="--diffaugment: unknown transform"):
+        train(_options(folders, tmp_path / "bad", "cyclegan", diffaugment="blur", iters=1))
+
+
 def test_task_must_match_the_architecture(folders, tmp_path):
     with pytest.raises(ValueError, match="--arch dcgan is trained by task 'gan', not 'denoise'"):
         train(_options(folders, tmp_path / "x", "dcgan", task="denoise"))
