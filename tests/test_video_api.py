@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -84,7 +85,10 @@ def _sigint_after(n_frames: int):
         seen[0] += len(frames)
         if seen[0] >= n_frames and not sent[0]:
             sent[0] = True
-            os.kill(os.getpid(), signal.SIGINT)  # once: a second Ctrl+C would abort the clean-up
+            # once (a second Ctrl+C would abort the clean-up), to the main thread as a terminal's
+            # Ctrl+C usually lands: a process-wide signal may be taken by any thread that does not
+            # block it, and after torch has started its pools there are many
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
         if sent[0]:
             time.sleep(0.2)  # keep the run going until the main thread has taken the signal
         return identity(frames)
