@@ -133,6 +133,19 @@ def test_over_the_budget_a_downscaled_statistics_pass_feeds_the_tiles(pair, monk
     assert psnr(out.astype(float)) > psnr(own) + 6  # fed statistics, not each tile's own
 
 
+def test_a_tiny_budget_keeps_a_usable_statistics_copy(pair, monkeypatch):
+    """whole_pixels=1 would shrink the copy to 1x1 (too small for the net's reflection padding):
+    its sides stop at MIN_STATS_SIDE (16), or the image's own when smaller."""
+    _, stats = pair
+    model = imgen.load(stats)
+    shapes = run_shapes(monkeypatch)
+    out = model(photo(150, 300), whole_pixels=1)
+    assert out.shape == (150, 300, 3) and shapes[0] == (1, 3, 16, 16)
+    shapes.clear()
+    model(photo(8, 300), whole_pixels=1)
+    assert shapes[0] == (1, 3, 8, 16)
+
+
 def test_old_files_without_the_inputs_still_run_whole(pair, monkeypatch):
     plain, _ = pair
     model = imgen.load(plain)

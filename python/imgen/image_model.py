@@ -30,6 +30,9 @@ DEFAULT_OVERLAP = 64
 #: larger ones run in tiles fed the statistics of a copy downscaled to it (docs/models.md).  The
 #: pixels of the engine's default batch of tiles (4 x 512 x 512, ``_auto_batch``): 1024 x 1024.
 DEFAULT_WHOLE_PIXELS = 4 * DEFAULT_TILE**2
+#: The smallest side of an instance-norm statistics pass's downscaled copy (a budget of a few
+#: pixels would leave the network's reflection padding too little image).
+MIN_STATS_SIDE = 16
 #: The smallest tile an out-of-memory retry halves down to.
 MIN_RETRY_TILE = 64
 _OUT_OF_MEMORY = ("failed to allocate memory", "bad_alloc", "out of memory", "cudaerrormemoryallocation",
@@ -121,7 +124,7 @@ class ImageModel(Model):
         whole_pixels: instance-norm models (``info.norm_stats``): images of up to this many pixels
             run whole (exact); larger ones (and any image tiled by ``tile``) run in tiles fed the
             per-channel statistics of one pass over a copy downscaled (area) to at most this many
-            pixels, tiles of ``tile`` (default the model's, else the square that fits this budget).
+            pixels (no side below MIN_STATS_SIDE), tiles of ``tile`` (default the model's, else the square that fits this budget).
             None = DEFAULT_WHOLE_PIXELS (1024 x 1024).  Other models ignore it.
         Returns what was given: one image for one image, an NHWC array for an NHWC batch, a list
         for a list; each with its input's dtype and layout.
@@ -263,15 +266,17 @@ class ImageModel(Model):
 
     def _image_stats(self, image: np.ndarray, sigma, budget: int, color_order: str) -> list[np.ndarray]:
         """One statistics pass of an instance-norm model: the image, downscaled (INTER_AREA) to at
-        most ``budget`` pixels when larger, run whole; the (1, C, 1, 1) statistics in the order of
-        ``norm_stats.outputs``."""
+        most ``budget`` pixels when larger (but no side below MIN_STATS_SIDE or the model's minimum,
+        unless the image's own is), run whole; the (1, C, 1, 1) statistics in
+        the order of ``norm_stats.outputs``."""
         import cv2  # here, not at the top: imgen.imageio sets OpenCV's pixel limit before cv2 first loads
 
         h, w = image.shape[:2]
         small = image
         if h * w > budget:
             f = math.sqrt(budget / (h * w))
-            sh, sw = max(1, int(h * f)), max(1, int(w * f))
+            least = max(MIN_STATS_SIDE, self.info.min_size, self.info.size_multiple)
+            sh, sw = max(int(h * f), min(h, least)), max(int(w * f), min(w, least))
             small = cv2.resize(image, (sw, sh), interpolation=cv2.INTER_AREA).reshape((sh, sw) + image.shape[2:])
             log.info("model %s: instance-norm statistics from a %dx%d copy of the %dx%d image", self.name, sw, sh, w, h)
         if sigma is None and self.takes_noise_level:
