@@ -187,7 +187,8 @@ def _write_samples(out: Path, task: Task, step: int) -> None:
 
 
 class _Log:
-    """log.csv: step, the task's losses (means since the last row), lr, validation, seconds."""
+    """log.csv: step, the task's losses (means since the last row), lr, validation, seconds (wall
+    clock since the run began, resumes included) and cpu_seconds (process CPU time, all threads)."""
 
     def __init__(self, path: Path, task: Task, fresh: bool):
         self.path, self.names = path, task.losses
@@ -195,7 +196,7 @@ class _Log:
         self.sums = dict.fromkeys(self.names, 0.0)
         self.count = 0
         if fresh:
-            header = ["step", *self.names, "lr"] + ([f"val_{self.val}"] if self.val else []) + ["seconds"]
+            header = ["step", *self.names, "lr"] + ([f"val_{self.val}"] if self.val else []) + ["seconds", "cpu_seconds"]
             self._write(header)
 
     def _write(self, row: list) -> None:
@@ -207,12 +208,12 @@ class _Log:
             self.sums[k] += float(losses[k].detach())
         self.count += 1
 
-    def row(self, step, lr: float | str, val: float | None, seconds: float) -> dict[str, float]:
+    def row(self, step, lr: float | str, val: float | None, seconds: float, cpu_seconds: float) -> dict[str, float]:
         means = {k: v / max(self.count, 1) for k, v in self.sums.items()}
         losses = [f"{means[k]:.6g}" if self.count else "" for k in self.names]
         lr_text = f"{lr:.6g}" if isinstance(lr, float) else lr
         val_text = ([f"{val:.4f}" if val is not None else ""] if self.val else [])
-        self._write([step, *losses, lr_text, *val_text, f"{seconds:.1f}"])
+        self._write([step, *losses, lr_text, *val_text, f"{seconds:.1f}", f"{cpu_seconds:.1f}"])
         self.sums, self.count = dict.fromkeys(self.names, 0.0), 0
         return means
 
@@ -239,7 +240,7 @@ def train(o: TrainOptions) -> dict:
     betas = (o.adam_beta1, task.adam_betas[1]) if o.adam_beta1 is not None else task.adam_betas
     opts = {name: torch.optim.Adam(params, lr=o.lr, betas=betas) for name, params in groups.items()}
     scheds = {name: make_scheduler(opt, o) for name, opt in opts.items()}
-    step, best, seconds = 0, -math.inf, 0.0
+    step, best, seconds, cpu_seconds = 0, -math.inf, 0.0, 0.0
     metric = task.val_metric
 
     last_path, best_path = out / "last.pt", out / "best.pt"
@@ -253,6 +254,7 @@ def train(o: TrainOptions) -> dict:
             scheds[name].load_state_dict(state["schedulers"][name])
         task.load_state_dict(state.get("task_state", {}))
         step, best, seconds = state["step"], state.get("best", -math.inf), state.get("seconds", 0.0)
+        cpu_seconds = state.get("cpu_seconds", 0.0)
         log.info("resumed %s at step %d", last_path, step)
     else:
         (out / "log.csv").unlink(missing_ok=True)
@@ -273,11 +275,13 @@ def train(o: TrainOptions) -> dict:
         bar = tqdm(total=o.iters, initial=step, desc=f"{o.arch} {task_name}", unit="it", dynamic_ncols=True)
     last_val, means = None, {}
     started = time.perf_counter() - seconds
+    cpu_started = time.process_time() - cpu_seconds
 
     def checkpoint(path: Path) -> None:
         save_checkpoint(path, model, o, step, optimizers={k: v.state_dict() for k, v in opts.items()},
                         schedulers={k: v.state_dict() for k, v in scheds.items()}, task_state=task.state_dict(),
-                        best=best, last_val=last_val, seconds=time.perf_counter() - started)
+                        best=best, last_val=last_val, seconds=time.perf_counter() - started,
+                        cpu_seconds=time.process_time() - cpu_started)
 
     model.train()
     end = o.iters if o.stop_at is None else min(o.stop_at, o.iters)
@@ -299,7 +303,8 @@ def train(o: TrainOptions) -> dict:
                     best = last_val
                     checkpoint(best_path)
             lr = next(iter(scheds.values())).get_last_lr()[0]
-            means = csv_log.row(step, lr, last_val if val_now else None, time.perf_counter() - started)
+            means = csv_log.row(step, lr, last_val if val_now else None, time.perf_counter() - started,
+                               time.process_time() - cpu_started)
             if bar is not None:
                 first = task.losses[0]
                 post = {first: f"{means[first]:.3g}"}
@@ -321,7 +326,8 @@ def train(o: TrainOptions) -> dict:
         final_val = task.validate() if metric else None
         extra = {"best": final_val, "last_val": final_val, "bn_recalibrated": o.bn_recalibrate}
         save_checkpoint(out / "final.pt", model, o, step, **extra)
-        csv_log.row(f"{step}+bn", "", final_val, time.perf_counter() - started)
+        csv_log.row(f"{step}+bn", "", final_val, time.perf_counter() - started,
+                    time.process_time() - cpu_started)
         if metric:
             result[f"final_{metric}"] = final_val
             if final_val > best:
