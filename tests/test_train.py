@@ -165,3 +165,37 @@ def test_split_files_holds_out_the_last_files_or_takes_a_val_dir(image_dir, tmp_
 def test_patch_not_a_multiple_of_the_size_multiple_is_named(image_dir, tmp_path):
     with pytest.raises(ValueError, match="--patch 15 must be a multiple of 2 for ffdnet"):
         train(_options(image_dir, tmp_path / "odd", patch=15))
+
+
+def test_log_carries_cpu_seconds_across_a_resume(image_dir, tmp_path):
+    train(_options(image_dir, tmp_path / "run", iters=40, stop_at=20, bn_recalibrate=0))
+    train(_options(image_dir, tmp_path / "run", iters=40, resume=True, bn_recalibrate=0))
+    rows = _rows(tmp_path / "run" / "log.csv")
+    cpu = [float(r["cpu_seconds"]) for r in rows]
+    assert cpu == sorted(cpu) and cpu[-1] > 0  # the resumed half continues the count
+
+
+def test_init_from_an_exported_onnx_reproduces_it(tmp_path):
+    """A fresh run can start from a shipped ONNX file (batch norm folded): the same function."""
+    import onnxruntime as ort
+    import torch
+
+    from imgen.engine import resolve_model_path
+    from imgen_train import archs
+    from imgen_train.train import load_initial_weights
+
+    path = resolve_model_path("denoise-gray")
+    model = archs.build("ffdnet", in_channels=1, depth=12, width=64, batch_norm=False).eval()
+    load_initial_weights(model, path)
+    x = np.random.default_rng(0).random((1, 1, 32, 48), dtype=np.float32)
+    sigma = np.full((1, 1, 1, 1), 25 / 255, np.float32)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [i.name for i in session.get_inputs()]
+    expected = session.run(None, dict(zip(names, [x, sigma])))[0]
+    with torch.no_grad():
+        got = model(torch.from_numpy(x), torch.from_numpy(sigma)).numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+    with pytest.raises(ValueError, match="batch_norm=False"):
+        load_initial_weights(archs.build("ffdnet", in_channels=1, depth=12, width=64), path)
+    with pytest.raises(ValueError, match="12 convolutions, the model 13"):
+        load_initial_weights(archs.build("ffdnet", in_channels=1, depth=13, width=64, batch_norm=False), path)

@@ -97,6 +97,7 @@ class TrainOptions:
     amp: str = "none"               # none | bf16 (CPU autocast) | fp16 (CUDA autocast)
     bn_recalibrate: int = 100       # batches to re-estimate batch-norm statistics at the end (0 = off)
     resume: bool = False
+    init_from: str | None = None    # start a fresh run from these weights (an imgen-train .pt or an ONNX it exported)
     stop_at: int | None = None      # stop at this step (the schedule still spans iters); --resume continues
     progress: bool = True
 
@@ -169,6 +170,52 @@ def load_model(checkpoint: str | os.PathLike | dict) -> tuple[nn.Module, dict]:
     return model.eval(), state
 
 
+def _conv_weights(state: dict[str, torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
+    """[(weight, bias)] of the 4-D weights in ``state`` in key order (numeric parts compared as
+    numbers, so model.10 follows model.8)."""
+    import re
+
+    def order(key: str):
+        return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", key)]
+    weights = sorted((k for k, v in state.items() if k.endswith("weight") and v.dim() == 4), key=order)
+    return [(state[k], state.get(k[: -len("weight")] + "bias")) for k in weights]
+
+
+def load_initial_weights(model: nn.Module, path: str | os.PathLike) -> None:
+    """Copy weights into ``model`` (in place) from an imgen-train checkpoint (exact keys) or from an
+    ONNX file (its convolutions in order, batch norm folded into them by the export, so ``model``
+    must have biased convs and no batch norm: the same function as the file).  ValueError naming the
+    first layer that does not fit."""
+    path = Path(path)
+    if path.suffix.lower() == ".onnx":
+        import onnx
+        from onnx import numpy_helper
+
+        graph = onnx.load(str(path)).graph
+        state = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in graph.initializer}
+        source = _conv_weights(state)
+        convs = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+        if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+            raise ValueError(f"init_from {path}: an exported ONNX file has batch norm folded into its "
+                             "convolutions; train with batch_norm=False (--no-batch-norm)")
+        if len(source) != len(convs):
+            raise ValueError(f"init_from {path}: the file has {len(source)} convolutions, the model {len(convs)}")
+        with torch.no_grad():
+            for i, (conv, (w, b)) in enumerate(zip(convs, source)):
+                if tuple(conv.weight.shape) != tuple(w.shape) or (conv.bias is None) != (b is None):
+                    raise ValueError(f"init_from {path}: convolution {i} is {tuple(w.shape)} "
+                                     f"{'with' if b is not None else 'without'} bias in the file, "
+                                     f"{tuple(conv.weight.shape)} in the model")
+                conv.weight.copy_(w)
+                if b is not None:
+                    conv.bias.copy_(b)
+        return
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"init_from {path}: expected an imgen-train checkpoint (.pt) or an ONNX file it exported")
+    model.load_state_dict(state["state_dict"])
+
+
 def resolve_task(o: TrainOptions) -> str:
     """The task of the run: the architecture's; ``--task`` may only confirm it."""
     task = archs.task_of(o.arch)
@@ -213,7 +260,7 @@ class _Log:
         losses = [f"{means[k]:.6g}" if self.count else "" for k in self.names]
         lr_text = f"{lr:.6g}" if isinstance(lr, float) else lr
         val_text = ([f"{val:.4f}" if val is not None else ""] if self.val else [])
-        self._write([step, *losses, lr_text, *val_text, f"{seconds:.1f}", f"{cpu_seconds:.1f}"])
+        self._write([step, *losses, lr_text, *val_text, f"{seconds:.1f}", f"{cpu_seconds:.2f}"])
         self.sums, self.count = dict.fromkeys(self.names, 0.0), 0
         return means
 
@@ -257,6 +304,9 @@ def train(o: TrainOptions) -> dict:
         cpu_seconds = state.get("cpu_seconds", 0.0)
         log.info("resumed %s at step %d", last_path, step)
     else:
+        if o.init_from:
+            load_initial_weights(model, o.init_from)
+            log.info("initial weights from %s", o.init_from)
         (out / "log.csv").unlink(missing_ok=True)
     csv_log = _Log(out / "log.csv", task, fresh=not o.resume)
     (out / "options.json").write_text(json.dumps(dataclasses.asdict(o), indent=2))
@@ -353,6 +403,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "depth": "conv layers; cyclegan: residual blocks (default: the architecture's)",
         "width": "hidden channels", "train_dir_b": "cyclegan: folder of domain-B images (unpaired with A)",
         "task": "confirms the task; the architecture decides it",
+        "init_from": "start from these weights instead of random ones: an imgen-train checkpoint or an ONNX "
+                     "file exported from one (batch norm folded: train it with --no-batch-norm); a fresh "
+                     "optimizer and schedule",
         "diffaugment": "gan, cyclegan: differentiable augmentation of real AND generated images before the discriminator "
                        "(Zhao et al. 2020), a comma list of color, translation, cutout",
         "cycle_loss": "cyclegan: distance of the cycle and identity terms, l1 (the paper's) or mse (no dead "
