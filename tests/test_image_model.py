@@ -108,11 +108,18 @@ def test_the_command_line_takes_info(tmp_path, capsys):
     assert "must be KEY=VALUE" in capsys.readouterr().err
 
 
-def test_scale_is_measured_on_the_first_run(tmp_path):
+def test_scale_is_measured_on_each_run_and_the_shared_contract_never_changes(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
     model = imgen.load(om.upsample(tmp_path / "u.onnx", 3, 4, om.meta(task="restore", channels=3)))
-    assert model.info.scale is None
+    info = model.info
+    assert info.scale is None
+    with ThreadPoolExecutor(4) as pool:  # serve runs several threads on one model
+        shapes = list(pool.map(lambda n: model(np.zeros((5 + n % 3, 6, 3), np.uint8), tile=4, overlap=1).shape,
+                               range(8)))
+    assert shapes == [(20 + 4 * (n % 3), 24, 3) for n in range(8)]
     assert model(np.zeros((5, 6, 3), np.uint8)).shape == (20, 24, 3)
-    assert model.info.scale == 4
+    assert model.info is info and info.scale is None
 
 
 def test_upscalers_run_fewer_tiles_per_batch(tmp_path, monkeypatch):
@@ -234,14 +241,16 @@ def test_colour_into_a_four_channel_model_gets_an_opaque_alpha_only_when_declare
     plain = imgen.load(om.identity(tmp_path / "p.onnx", 4, om.meta(task="restore", channels=4)))
     rgb = np.dstack([np.full((3, 3), v, np.uint8) for v in (10, 20, 30)])
     with pytest.raises(ValueError, match=r"takes 4 channels but does not say what the 4th is.*extra_channels=alpha"):
-        plain(rgb, convert_channels=True)
+        plain(rgb)
     rgba = np.dstack([rgb, np.full((3, 3), 99, np.uint8)])
     np.testing.assert_array_equal(plain(rgba), rgba)  # four in, four out: nothing to convert
     alpha = imgen.load(om.identity(tmp_path / "a.onnx", 4, om.meta(task="restore", channels=4,
                                                                     extra_channels="alpha")))
-    out = alpha(rgb, convert_channels=True)
+    with pytest.raises(ValueError, match=r"expects 4 channel.*color='ycbcr'"):
+        alpha(rgb, color="strict")
+    out = alpha(rgb)
     np.testing.assert_array_equal(out, np.dstack([rgb, np.full((3, 3), 255, np.uint8)]))  # R, G, B, opaque
-    assert alpha(rgb[..., 0], convert_channels=True).shape == (3, 3, 4)
+    assert alpha(rgb[..., 0]).shape == (3, 3, 4)
 
 
 def test_whole_image_models_run_whole_unless_tiles_are_asked_for(tmp_path, monkeypatch, caplog):
