@@ -201,3 +201,35 @@ def test_threads_share_one_model_and_its_contract(vdsr_like, rng):
     for g, w in zip(got, want):
         assert np.abs(g.astype(int) - w).max() <= 1  # tiles blend within a level of the whole image
     assert model.info is info
+
+
+def test_imgen_info_shows_the_conventions(tmp_path, capsys):
+    path = om.affine(tmp_path / "v.onnx", 1, 1.0, 0.0, om.meta(
+        task="sr", channels=1, scale=2, pre_upsample="bicubic", color_space="y",
+        published="Set5 x2 Y PSNR 37.53 dB (Kim et al. 2016, Table 3)"))
+    assert main(["info", path]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.strip()}
+    assert "bicubic" in lines["pre_upsample"] and "declared" in lines["pre_upsample"]
+    assert lines["color_space"].split()[1] == "y"
+    assert "Set5 x2 Y PSNR 37.53 dB (Kim et al. 2016, Table 3)" in lines["published"]
+
+
+def test_bench_shows_the_models_published_figure_beside_its_measured_one(vdsr_like, tmp_path, capsys):
+    import onnx
+
+    proto = onnx.load(vdsr_like)
+    entry = proto.metadata_props.add()
+    entry.key, entry.value = "imgen.published", "Set5 x2 Y 37.53 dB (Kim et al. 2016)"
+    onnx.save(proto, vdsr_like)
+    images = tmp_path / "imgs"
+    images.mkdir()
+    ramp = np.tile(np.arange(48, dtype=np.uint8)[:, None] * 5, (1, 40))
+    cv2.imwrite(str(images / "a.png"), np.dstack([ramp, ramp[::-1], ramp // 2]))
+    out = tmp_path / "out"
+    assert main(["bench", "--task", "sr", "--scale", "2", "--images", str(images), "--methods", "lanczos",
+                 "--models", vdsr_like, "--repeats", "1", "--out", str(out), "-q"]) == 0
+    table = capsys.readouterr().out
+    line = next(x for x in table.splitlines() if x.strip().startswith("toy:"))
+    assert "measured color scale 2:" in line and "published: Set5 x2 Y 37.53 dB (Kim et al. 2016)" in line
+    assert "Set5 x2 Y 37.53 dB (Kim et al. 2016)" in (out / "index.html").read_text()
