@@ -75,7 +75,7 @@ class ImageModel(Model):
                 f"model {info.name or Path(self.path).stem} has input(s) "
                 f"{', '.join(f'{i.name!r} {list(i.shape)}' for i in others)} besides its image input {spec.name!r}; "
                 f"imgen feeds an image and, if declared, a noise level: if {first!r} is the noise level, say so "
-                f"with info={{'noise_input': {first!r}}} (command line: --info noise_input={first})")
+                f"with info={{'noise_input': {first!r}}}")
         graph_channels = spec.shape[1] if isinstance(spec.shape[1], int) else None
         channels = info.channels or (None if info.input_channels else graph_channels)
         if channels is None:
@@ -86,7 +86,7 @@ class ImageModel(Model):
         tensor_channels = info.input_channels or channels
         if graph_channels is not None and graph_channels != tensor_channels:
             hint = (f"; if the last {graph_channels - channels} is a noise-level map, declare it with "
-                    f"--info input_channels={graph_channels} --info extra_channels=noise"
+                    f"info={{'input_channels': {graph_channels}, 'extra_channels': 'noise'}}"
                     if graph_channels == channels + 1 else "")
             raise ModelError(f"metadata says {tensor_channels} input channels but the graph input has "
                              f"{graph_channels}{hint}")

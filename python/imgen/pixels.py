@@ -105,7 +105,7 @@ def prepare(img: np.ndarray, info: ModelInfo, *, color: str, color_order: str, s
         if want == 4 and info.extra_channels != "alpha":
             raise ValueError(f"model {model} takes 4 channels but does not say what the 4th is, so {what} "
                              f"({have} channel(s)) cannot be converted: if it is alpha, declare it with "
-                             f"info={{'extra_channels': 'alpha'}} (command line: --info extra_channels=alpha)")
+                             f"info={{'extra_channels': 'alpha'}}")
         if color == "strict":
             names = {1: "gray", 3: "colour", 4: "colour with alpha"}
             raise ValueError(f"model {model} expects {want} channel(s) ({names[want]}), {what} has {have}; "
