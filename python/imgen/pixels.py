@@ -63,7 +63,7 @@ def prepare(img: np.ndarray, info: ModelInfo, *, color: str, color_order: str, s
             clamp: bool, what: str, model: str) -> Prepared:
     """The conventions of a model (``info``: channels, ``color_space``, ``pre_upsample``, scale)
     applied to one caller image (HWC/HW uint8, uint16 or float32, finite), under the colour policy
-    ``color`` (COLOR_POLICIES).  The one place where imgen decides what a model sees:
+    ``color`` (one of COLOR_POLICIES, checked by the caller).  The one place where imgen decides what a model sees:
 
     - channels that match go as they are (RGBA on a 3-channel model: alpha kept aside, resized to
       the output's size);
@@ -80,8 +80,6 @@ def prepare(img: np.ndarray, info: ModelInfo, *, color: str, color_order: str, s
 
     The finished image has the caller's dtype (integers rounded and clipped; float32 clipped to
     [0, 1] with ``clamp``) and layout (2-D gray stays 2-D)."""
-    if color not in COLOR_POLICIES:
-        raise ValueError(f"color must be one of {', '.join(COLOR_POLICIES)}, got {color!r}")
     dtype, gray2d = img.dtype, img.ndim == 2
     want, have = info.channels, channel_count(img)
     alpha = None
@@ -93,14 +91,14 @@ def prepare(img: np.ndarray, info: ModelInfo, *, color: str, color_order: str, s
 
     if want == 1 and have == 3:
         if color == "strict":
-            raise ValueError(f"model {model} expects 1 channel (gray), {what} has {channel_count(img) if alpha is None else 4}; "
+            raise ValueError(f"model {model} expects 1 channel (gray), {what} has {3 if alpha is None else 4}; "
                              f"pass color='ycbcr' (colour kept) or color='luma' (gray out)")
         if color == "luma":  # gray out, without the alpha (gray + alpha is no image imgen writes)
-            return _gray_prepared(luma(img), info, sigma, (_ycbcr.FULL.noise[0],),
+            return _gray_prepared(luma(img), info, sigma, _ycbcr.FULL.noise[0],
                                   lambda out: restore_layout(to_dtype(out, dtype, clamp), None, False))
         return _ycbcr_prepared(img, info, color_order, sigma, clamp, dtype, alpha)
     if want == 1:
-        return _gray_prepared(img, info, sigma, (), done)
+        return _gray_prepared(img, info, sigma, 1.0, done)
     if have != want:
         if want == 4 and info.extra_channels != "alpha":
             raise ValueError(f"model {model} takes 4 channels but does not say what the 4th is, so {what} "
@@ -115,10 +113,9 @@ def prepare(img: np.ndarray, info: ModelInfo, *, color: str, color_order: str, s
     return Prepared([_pre_upsample(img, info)], [sigma], lambda outs: done(outs[0]))
 
 
-def _gray_prepared(img: np.ndarray, info: ModelInfo, sigma, factors: tuple[float, ...], done) -> Prepared:
+def _gray_prepared(img: np.ndarray, info: ModelInfo, sigma, gain: float, done) -> Prepared:
     """A gray image (HW or HW1) on a 1-channel model: as it is, or as Y for a ``color_space`` y
-    model.  ``factors``: what the caller's sigma was multiplied by to reach this gray image."""
-    gain = float(np.prod(factors)) if factors else 1.0
+    model.  ``gain``: the noise of this gray image for unit noise in the caller's (the luma's 0.669)."""
     if info.color_space != "y":
         return Prepared([_pre_upsample(img, info)], [_scaled(sigma, gain)], lambda outs: done(outs[0]))
     space = _ycbcr.STUDIO
