@@ -233,3 +233,25 @@ def test_bench_shows_the_models_published_figure_beside_its_measured_one(vdsr_li
     line = next(x for x in table.splitlines() if x.strip().startswith("toy:"))
     assert "measured color scale 2:" in line and "published: Set5 x2 Y 37.53 dB (Kim et al. 2016)" in line
     assert "Set5 x2 Y 37.53 dB (Kim et al. 2016)" in (out / "index.html").read_text()
+
+
+def test_imgen_video_on_a_video_file_gives_the_model_calls_pixels(vdsr_like, tmp_path):
+    pytest.importorskip("av")
+    from pathlib import Path
+
+    from imgen.video.source import VideoFileSource
+    from video_clips import make_clip
+
+    clip = make_clip(tmp_path / "in.mkv", frames=3, width=32, height=24, audio=False)
+    source = VideoFileSource(Path(clip), copy_streams=False)
+    try:
+        decoded = [f.image for f in source.frames()]
+    finally:
+        source.close()
+    out = tmp_path / "out"
+    assert main(["video", str(clip), "-o", str(out / "%06d.png"), "--task", "sr", "--model", vdsr_like, "-q"]) == 0
+    written = sorted(out.glob("*.png"))
+    assert len(written) == len(decoded) == 3
+    model = imgen.load(vdsr_like)
+    for path, frame in zip(written, decoded):
+        np.testing.assert_array_equal(cv2.imread(str(path))[..., ::-1], model(frame))
