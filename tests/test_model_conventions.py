@@ -255,3 +255,20 @@ def test_imgen_video_on_a_video_file_gives_the_model_calls_pixels(vdsr_like, tmp
     model = imgen.load(vdsr_like)
     for path, frame in zip(written, decoded):
         np.testing.assert_array_equal(cv2.imread(str(path))[..., ::-1], model(frame))
+
+
+def test_ray_workers_run_the_models_conventions(ray_cluster, vdsr_like, tmp_path, rng, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # Ray's log file in the test's folder
+    src = tmp_path / "in"
+    src.mkdir()
+    images = {f"im{i}.png": rng.integers(0, 256, (10 + i, 12, 3), dtype=np.uint8) for i in range(3)}
+    for name, image in images.items():
+        cv2.imwrite(str(src / name), image[..., ::-1])
+    out = tmp_path / "ray"
+    assert main(["restore", str(src), "-o", str(out), "--task", "sr", "--model", vdsr_like, "-q",
+                 "--ray", "--workers", "2"]) == 0
+    model = imgen.load(vdsr_like)
+    for name, image in images.items():
+        np.testing.assert_array_equal(cv2.imread(str(out / name))[..., ::-1], model(image))
