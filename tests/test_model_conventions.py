@@ -154,6 +154,10 @@ def test_a_float64_image_comes_back_float64(tmp_path, rng):
     assert model(image[None]).dtype == np.float64 and model([image])[0].dtype == np.float64
     gray = imgen.load("denoise-gray")(image, sigma=0.05)
     assert gray.dtype == np.float64 and gray.shape == image.shape
+    same = imgen.restore(image, model="denoise-gray", sigma=0.05)
+    assert same.dtype == np.float64
+    np.testing.assert_array_equal(same, gray)
+    assert imgen.restore(image, task="sr", method="bicubic", scale=2).dtype == np.float64
 
 
 @pytest.mark.parametrize("metadata, match", [
