@@ -143,3 +143,13 @@ def instance_norm_net(path, channels=3, width=8, metadata=None, seed=0):
     graph = helper.make_graph(nodes, "instance_norm_net", [_image("x", channels)], [_image("y", channels)],
                               initializer=inits)
     return _save(graph, path, metadata)
+
+
+def affine(path, channels=1, gain=1.0, offset=0.0, metadata=None):
+    """y = gain * x + offset (NCHW, the size kept): a graph whose output shows the tensor units it
+    was fed (offset -10 with imgen.range 0,255 is ten gray levels darker)."""
+    inits = [numpy_helper.from_array(np.array(gain, np.float32), "gain"),
+             numpy_helper.from_array(np.array(offset, np.float32), "offset")]
+    nodes = [helper.make_node("Mul", ["x", "gain"], ["g"]), helper.make_node("Add", ["g", "offset"], ["y"])]
+    graph = helper.make_graph(nodes, "affine", [_image("x", channels)], [_image("y", channels)], initializer=inits)
+    return _save(graph, path, metadata)

@@ -199,7 +199,7 @@ def test_tiled_path_helpers_match_full_image_formulas(tmp_path, rng):
     model = imgen.load(om.identity(tmp_path / "g.onnx", 1, om.meta(task="restore", channels=1)))
     for shape, dtype in [((1200, 905, 3), np.uint8), ((37, 41, 4), np.uint16), ((700, 333, 3), np.float32)]:
         img = (rng.random(shape) * (1 if dtype == np.float32 else np.iinfo(dtype).max)).astype(dtype)
-        np.testing.assert_array_equal(model(img, convert_channels=True, tile=256)[..., 0], gray_full(img))
+        np.testing.assert_array_equal(model(img, color="luma", tile=256)[..., 0], gray_full(img))
 
 
 def test_size_multiple_pads_and_crops(tmp_path, rng):
@@ -235,16 +235,23 @@ def test_alpha_passes_through(tmp_path, rng):
     assert up(rgba).shape == (24, 28, 4)
 
 
-def test_channel_mismatch_rejected_or_converted(rgb_identity, gray_identity, rng):
+def test_channel_mismatch_converted_refused_or_luma(rgb_identity, gray_identity, rng):
     gray = rng.integers(0, 256, (6, 6), dtype=np.uint8)
-    with pytest.raises(ValueError, match="expects 3 channel"):
-        rgb_identity(gray)
-    out = rgb_identity(gray, convert_channels=True)
+    with pytest.raises(ValueError, match=r"expects 3 channel.*pass color='ycbcr' to convert"):
+        rgb_identity(gray, color="strict")
+    out = rgb_identity(gray)
     assert out.shape == (6, 6, 3) and (out == gray[..., None]).all()
     rgb = rng.integers(0, 256, (6, 6, 3), dtype=np.uint8)
-    luma = gray_identity(rgb, convert_channels=True)
+    np.testing.assert_array_equal(gray_identity(rgb), rgb)  # Y, Cb, Cr through an identity: the image back
+    with pytest.raises(ValueError, match=r"expects 1 channel \(gray\), image has 3; pass color='ycbcr'"):
+        gray_identity(rgb, color="strict")
+    luma = gray_identity(rgb, color="luma")
     expected = np.rint(rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32))
     np.testing.assert_array_equal(luma[..., 0], expected.astype(np.uint8))
+    with pytest.warns(DeprecationWarning, match="convert_channels is deprecated"):
+        np.testing.assert_array_equal(gray_identity(rgb, convert_channels=True), luma)
+    with pytest.raises(ValueError, match="color must be one of ycbcr, luma, strict, got 'gray'"):
+        gray_identity(rgb, color="gray")
 
 
 def test_noise_input_sigma_is_a_fraction_of_the_full_range(tmp_path):

@@ -107,3 +107,38 @@ def test_norm_stats_round_trips_and_is_checked():
     assert "imgen.norm_stats" not in parse_metadata({}).to_metadata()
     with pytest.raises(ModelError, match=r"imgen\.norm_stats must be 'instance', got 'group'"):
         parse_metadata({"imgen.norm_stats": "group"})
+
+
+# Conventions (issue #29): pre-upsampling, colour space, a published figure; ranges float32 can hold.
+
+def test_convention_keys_round_trip():
+    info = imgen.ModelInfo(task="sr", channels=1, scale=3, pre_upsample="bicubic", color_space="y",
+                           value_range=(0.0, 255.0), published="Set5 x3 Y: 33.77 dB (Kim et al. 2016)")
+    meta = info.to_metadata()
+    assert (meta["imgen.pre_upsample"], meta["imgen.color_space"], meta["imgen.range"]) == ("bicubic", "y", "0,255")
+    assert meta["imgen.published"] == "Set5 x3 Y: 33.77 dB (Kim et al. 2016)"
+    back = parse_metadata(meta)
+    assert back == info.replace(schema=1) and back.graph_scale == 1 and info.replace(pre_upsample=None).graph_scale == 3
+    plain = parse_metadata(om.meta(channels=3))
+    assert (plain.pre_upsample, plain.color_space, plain.published) == (None, "rgb", None)
+    assert "imgen.color_space" not in plain.to_metadata() and "imgen.pre_upsample" not in plain.to_metadata()
+    assert parse_metadata(om.meta(pre_upsample="Bicubic", scale=2, color_space="Y")).color_space == "y"
+
+
+@pytest.mark.parametrize("meta, match", [
+    ({"range": "0,1e308"}, r"imgen\.range 0,1e\+308 does not fit float32 tensors"),
+    ({"range": "0,1e7"}, r"imgen\.range .*within \+-1e\+06"),
+    ({"pre_upsample": "bicubic"}, r"imgen\.pre_upsample bicubic needs imgen\.scale"),
+    ({"pre_upsample": "bicubic", "scale": "1"}, r"imgen\.pre_upsample bicubic needs imgen\.scale.*got 1"),
+    ({"pre_upsample": "nearest", "scale": "2"}, r"imgen\.pre_upsample must be 'bicubic'"),
+    ({"color_space": "lab"}, r"imgen\.color_space must be 'rgb' or 'y'"),
+    ({"color_space": "y", "channels": "3"}, r"imgen\.color_space y is for 1-channel models"),
+])
+def test_bad_conventions_are_refused_naming_the_key(meta, match):
+    with pytest.raises(ModelError, match=match):
+        parse_metadata(om.meta(**meta))
+
+
+def test_ranges_in_use_are_accepted():
+    for value in ("0,1", "-1,1", "0,255", "0,65535", "-0.5,0.5", "16,235"):
+        parse_metadata(om.meta(range=value))

@@ -1,6 +1,6 @@
 """imgen.processors: ProcessorOptions (validated once, when built), FrameProcessor (a model or a
 classical denoiser over a list of HWC images; picklable as its options), build_processor and
-make_processor, and a gray model's Y/Cb/Cr handling of colour images."""
+make_processor, and a gray model's colour images through the model call."""
 from __future__ import annotations
 
 import pickle
@@ -171,15 +171,15 @@ def test_a_gray_upscaler_on_rgba_resizes_the_alpha(tmp_path, rng):
     assert proc.scale == 2 and out.shape == (12, 10, 4)
     np.testing.assert_array_equal(out[..., 3], cv2.resize(rgba[..., 3], (10, 12), interpolation=cv2.INTER_LINEAR))
     # a 1-channel upscaler enlarges Y (here nearest-neighbour: each pixel a 2x2 block of itself);
-    # Cb and Cr are enlarged by OpenCV bicubic, as the SR papers do
-    from imgen.processors import _ycc_planes
+    # Cb and Cr are enlarged by MATLAB bicubic, as the SR papers do
+    from imgen import degrade
+    from imgen._ycbcr import to_planes
 
     flt = proc([rgba.astype(np.float32) / 255])[0]  # float: no clipping to the RGB cube
-    got, src = _ycc_planes(flt, "rgb"), _ycc_planes(rgba, "rgb")
+    got, src = to_planes(flt, "rgb"), to_planes(rgba, "rgb")
     np.testing.assert_allclose(got[0][::2, ::2], src[0], atol=1e-5)
     for c in (1, 2):
-        want = cv2.resize(src[c], (10, 12), interpolation=cv2.INTER_CUBIC)
-        np.testing.assert_allclose(got[c], want, atol=1e-5)
+        np.testing.assert_allclose(got[c], degrade.upscale(src[c], 2), atol=1e-5)
 
 
 def test_pickling_keeps_the_options_and_reloads_the_model_on_first_use(tmp_path, rng):
@@ -228,65 +228,3 @@ def test_a_processor_takes_a_list_of_images():
     with pytest.raises(TypeError, match="a processor takes a list of HWC images, got ndarray"):
         proc(np.zeros((4, 4, 3), np.uint8))
     assert proc.name == "wavelet" and repr(proc) == "FrameProcessor(method='wavelet', sigma=None)"
-
-
-def _ycc_planes_float64(image, color_order):
-    """The float64 conversion _ycc_planes replaced (the reference for its float32 one)."""
-    from imgen._validate import image_max
-    from imgen.processors import _RGB_TO_YCC
-
-    rgb = image[..., :3].astype(np.float64) / image_max(image.dtype)
-    if color_order == "bgr":
-        rgb = rgb[..., ::-1]
-    ycc = rgb @ _RGB_TO_YCC.T
-    ycc[..., 1:] += 0.5
-    return [np.ascontiguousarray(ycc[..., c], dtype=np.float32) for c in range(3)]
-
-
-@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
-@pytest.mark.parametrize("order", ["rgb", "bgr"])
-def test_ycc_planes_are_float32_and_match_the_float64_conversion(monkeypatch, rng, dtype, order):
-    from imgen import processors
-
-    monkeypatch.setattr(processors, "_BAND_PIXELS", 64)  # several bands, the last one short
-    top = 1.0 if dtype == np.float32 else np.iinfo(dtype).max
-    image = (rng.random((23, 10, 4)) * top).astype(dtype)
-    got = processors._ycc_planes(image, order)
-    want = _ycc_planes_float64(image, order)
-    for g, w in zip(got, want):
-        assert g.dtype == np.float32 and g.shape == (23, 10) and g.flags.c_contiguous
-        np.testing.assert_allclose(g, w, rtol=0, atol=1e-6)
-    back = processors._from_ycc_planes(got, image, order)
-    assert back.dtype == image.dtype and back.shape == image.shape
-    if dtype != np.float32:
-        np.testing.assert_array_equal(back, image)  # exact round trip, alpha kept
-
-
-def test_ycc_planes_peak_memory_is_the_planes_and_a_band(rng):
-    import tracemalloc
-
-    from imgen.processors import _ycc_planes
-
-    image = rng.integers(0, 256, (1500, 1200, 3), dtype=np.uint8)
-    tracemalloc.start()
-    try:
-        planes = _ycc_planes(image, "rgb")
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert [p.dtype for p in planes] == [np.float32] * 3
-    # 12 bytes a pixel for the three planes, plus four float32 bands (2**18 pixels each: 4 MiB);
-    # the float64 conversion peaked at 60 bytes a pixel (108 MB here)
-    assert peak < 12 * image.shape[0] * image.shape[1] + 5 * 2**20
-
-
-def test_colour_sr_with_a_luma_model_is_within_one_level_of_the_float64_path(monkeypatch, rng):
-    from imgen import processors
-
-    image = rng.integers(0, 256, (37, 29, 3), dtype=np.uint8)
-    proc = make_processor(model="sr-x2")
-    got = proc([image])[0]
-    monkeypatch.setattr(processors, "_ycc_planes", _ycc_planes_float64)
-    want = proc([image])[0]
-    assert got.shape == want.shape == (74, 58, 3)
-    assert np.abs(got.astype(int) - want).max() <= 1

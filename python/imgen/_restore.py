@@ -13,7 +13,7 @@ def restore(image: np.ndarray, *, task: str = "denoise", method: str | None = No
             model: str | os.PathLike | None = None, scale: int | None = None, kernel=None,
             quality: int | None = None, sigma: float | None = None, tile: int | None = None,
             overlap: int | None = None, color_order: str = "rgb", **params) -> np.ndarray:
-    """Restore one HWC/HW image (uint8 / uint16 / float32 in [0, 1]; dtype and layout kept, size
+    """Restore one HWC/HW image (uint8 / uint16 / float32 / float64 in [0, 1]; dtype and layout kept, size
     times ``scale`` for SR).
 
     task: "sr", "deblur", "jpeg" or "denoise".  Exactly one of method (classical:
@@ -23,8 +23,10 @@ def restore(image: np.ndarray, *, task: str = "denoise", method: str | None = No
     fraction of the full range).  Other keywords are :class:`imgen.processors.ProcessorOptions`
     fields (balance, iterations, stage, wavelet, ...).  Raises ImgenError for options that do not fit.
     """
+    double = isinstance(image, np.ndarray) and image.dtype == np.float64
     image = as_image(image)
     options = ProcessorOptions(model=None if model is None else os.fspath(model), method=method, task=task,
                                scale=scale, kernel=kernel, quality=quality, sigma=sigma, tile=tile,
                                overlap=overlap, color_order=color_order, **params)
-    return FrameProcessor(options)([image])[0]
+    out = FrameProcessor(options)([image])[0]
+    return out.astype(np.float64) if double else out  # float64 in, float64 out, as the model call

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -20,7 +21,7 @@ from .engine import Model, with_article
 from .errors import ModelError
 from .model_info import IMAGE_TASKS, ModelInfo
 from .norm_stats import REPORT_FEEDS, NormStats, is_stat_output
-from .pixels import adapt_channels, all_finite, normalization, restore_layout
+from .pixels import COLOR_POLICIES, all_finite, normalization, prepare
 
 log = logging.getLogger("imgen")
 
@@ -42,8 +43,19 @@ _TENSOR_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
 
 class ImageModel(Model):
     """An image-to-image model.  Call it on images: ``model(image)`` with an HWC image (H, W) /
-    (H, W, C), an NHWC batch or a list of images; uint8, uint16 or float32 (0-1).  Returns images
-    of the same dtype and layout (scaled by ``info.scale``)."""
+    (H, W, C), an NHWC batch or a list of images; uint8, uint16, float32 or float64 (0-1).  Returns
+    images of the same dtype and layout (scaled by ``info.scale``).
+
+    Example
+    -------
+    >>> import numpy as np, imgen
+    >>> model = imgen.load("denoise-gray")
+    >>> rgb = np.full((32, 32, 3), 128, np.uint8)
+    >>> model(rgb, sigma=10 / 255).shape   # a gray model on colour: Y, Cb, Cr (color="ycbcr")
+    (32, 32, 3)
+    >>> model(rgb, sigma=10 / 255, color="luma").shape
+    (32, 32, 1)
+    """
 
     TASKS = IMAGE_TASKS
 
@@ -63,7 +75,7 @@ class ImageModel(Model):
                 f"model {info.name or Path(self.path).stem} has input(s) "
                 f"{', '.join(f'{i.name!r} {list(i.shape)}' for i in others)} besides its image input {spec.name!r}; "
                 f"imgen feeds an image and, if declared, a noise level: if {first!r} is the noise level, say so "
-                f"with info={{'noise_input': {first!r}}} (command line: --info noise_input={first})")
+                f"with info={{'noise_input': {first!r}}}")
         graph_channels = spec.shape[1] if isinstance(spec.shape[1], int) else None
         channels = info.channels or (None if info.input_channels else graph_channels)
         if channels is None:
@@ -74,7 +86,7 @@ class ImageModel(Model):
         tensor_channels = info.input_channels or channels
         if graph_channels is not None and graph_channels != tensor_channels:
             hint = (f"; if the last {graph_channels - channels} is a noise-level map, declare it with "
-                    f"--info input_channels={graph_channels} --info extra_channels=noise"
+                    f"info={{'input_channels': {graph_channels}, 'extra_channels': 'noise'}}"
                     if graph_channels == channels + 1 else "")
             raise ModelError(f"metadata says {tensor_channels} input channels but the graph input has "
                              f"{graph_channels}{hint}")
@@ -103,23 +115,31 @@ class ImageModel(Model):
         overlap: int | None = None,
         color_order: str = "rgb",
         batch_size: int | None = None,
-        convert_channels: bool = False,
+        color: str = "ycbcr",
         clamp: bool = False,
         whole_pixels: int | None = None,
+        convert_channels: bool | None = None,
     ):
         """Run an image-to-image model.
 
         images: an HWC image (H, W) / (H, W, C), an NHWC batch, or a list of images; uint8,
-            uint16 or float32 in [0, 1].  Float inputs with NaN/Inf raise ValueError.
+            uint16, float32 or float64 in [0, 1].  Float inputs with NaN/Inf raise ValueError.
         sigma: noise level for models with a noise input, a fraction of the full range in
             [0, 1] whatever the dtype (25 gray levels of a uint8 image: 25/255); one value or one
             per image; None = estimated per image.
-        tile / overlap: tile size and overlap in input pixels.  Images larger than the tile are
-            run tile by tile and blended; tile=0 never tiles.  Defaults from the model's
-            metadata, else 512 / 64.
+        tile / overlap: tile size and overlap in the graph's input pixels (after pre-upsampling,
+            ``info.pre_upsample``).  Images larger than the tile are run tile by tile and blended;
+            tile=0 never tiles.  Defaults from the model's metadata, else 512 / 64.
         color_order: channel order of the caller's images ("rgb" or "bgr").
-        convert_channels: convert gray <-> colour to what the model expects (else ValueError).
-            RGBA images on RGB models keep their alpha untouched (resized for scale > 1).
+        color: what happens when an image's channels differ from the model's (the same policy
+            through ``imgen.restore``, the CLI, video, serve and Ray): "ycbcr" (default) converts and
+            keeps the image's colour: a 1-channel model runs on Y, Cb and Cr (BT.601) of a colour
+            image, each plane as a gray image with ``sigma`` scaled to its noise; an upscaler or an
+            ``info.color_space`` "y" model on Y alone, Cb and Cr enlarged by MATLAB bicubic; gray
+            on a colour model becomes three equal channels.  "luma": colour on a 1-channel model
+            runs as its BT.601 luma, and (H, W, 1) comes out.  "strict": any mismatch raises
+            ValueError.  RGBA images on RGB models keep their alpha untouched (resized for scale > 1).
+        convert_channels: deprecated, the former switch: True is color="luma", False color="strict".
         clamp: clamp float32 outputs to [0, 1] (integer outputs are always clamped).
         whole_pixels: instance-norm models (``info.norm_stats``): images of up to this many pixels
             run whole (exact); larger ones (and any image tiled by ``tile``) run in tiles fed the
@@ -127,10 +147,17 @@ class ImageModel(Model):
             pixels (no side below MIN_STATS_SIDE), tiles of ``tile`` (default the model's, else the square that fits this budget).
             None = DEFAULT_WHOLE_PIXELS (1024 x 1024).  Other models ignore it.
         Returns what was given: one image for one image, an NHWC array for an NHWC batch, a list
-        for a list; each with its input's dtype and layout.
+        for a list; each with its input's dtype and layout.  The model's conventions (value range,
+        colour space, pre-upsampling: ``info``) are honoured here, for every caller.
         """
         if color_order not in ("rgb", "bgr"):
             raise ValueError(f"color_order must be 'rgb' or 'bgr', got {color_order!r}")
+        if convert_channels is not None:
+            warnings.warn("convert_channels is deprecated: pass color='luma' (was True) or color='strict' "
+                          "(was False); the default color='ycbcr' keeps colour", DeprecationWarning, stacklevel=2)
+            color = "luma" if convert_channels else "strict"
+        if color not in COLOR_POLICIES:
+            raise ValueError(f"color must be one of {', '.join(COLOR_POLICIES)}, got {color!r}")
         items, kind = _split_images(images)
         sigmas = self._sigmas(sigma, len(items))
         tile_size, overlap_px = self._tiling(tile, overlap)
@@ -141,38 +168,58 @@ class ImageModel(Model):
             raise ValueError(f"whole_pixels must be a positive integer (pixels), got {whole_pixels!r}")
         stats_mode = self.norm_stats is not None and self._fixed_size() is None
 
-        prepared = []
+        prepared, doubles = [], []
         for idx, img in enumerate(items):
             name = "image" if kind == "single" else f"images[{idx}]"
+            doubles.append(isinstance(img, np.ndarray) and img.dtype == np.float64)
             img = as_image(img, name)
             if img.dtype == np.float32 and not all_finite(img):
                 raise ValueError(f"{name} contains NaN or Inf; imgen does not guess values for them")
-            prepared.append(adapt_channels(img, self.info.channels, convert=convert_channels, what=name,
-                                           model=self.name, fourth=self.info.extra_channels))
+            prepared.append(prepare(img, self.info, color=color, color_order=color_order, sigma=sigmas[idx],
+                                    clamp=clamp, what=name, model=self.name))
+        work = [x for p in prepared for x in p.inputs]
+        work_sigmas = [s for p in prepared for s in p.sigmas]
+        outs = self._run_graph(work, work_sigmas, tile, tile_size, overlap_px, color_order, clamp, batch_size,
+                               budget, stats_mode)
+        finished, k = [], 0
+        for p, double in zip(prepared, doubles):
+            out = p.finish(outs[k:k + len(p.inputs)])
+            k += len(p.inputs)
+            finished.append(out.astype(np.float64) if double else out)
+        if kind == "single":
+            return finished[0]
+        if kind == "batch":
+            return np.stack(finished)  # one input shape, so one output shape
+        return finished
 
-        results: list[np.ndarray | None] = [None] * len(items)
+    def _run_graph(self, work: list[np.ndarray], sigmas: list, tile: int | None, tile_size: int, overlap_px: int,
+                   color_order: str, clamp: bool, batch_size: int | None, budget: int,
+                   stats_mode: bool) -> list[np.ndarray]:
+        """The graph on each of ``work`` (images as the graph takes them, ``pixels.prepare``): same-size
+        images batched whole, large ones tiled (or statistics-tiled), out-of-memory retried in tiles."""
+        results: list[np.ndarray | None] = [None] * len(work)
         groups: dict[tuple, list[int]] = {}
-        for idx, (work, _, _) in enumerate(prepared):
-            groups.setdefault((work.shape, work.dtype.str), []).append(idx)
+        for idx, image in enumerate(work):
+            groups.setdefault((image.shape, image.dtype.str), []).append(idx)
         for indices in groups.values():
-            work0 = prepared[indices[0]][0]
+            work0 = work[indices[0]]
             h, w = work0.shape[:2]
             if stats_mode and tile != 0 and (h * w > budget if tile is None else h > tile or w > tile):
                 side = tile or self.info.tile or self._budget_side(budget)
                 for idx in indices:
-                    results[idx] = self._run_stats_tiled(prepared[idx][0], sigmas[idx], side, min(overlap_px, side // 2),
+                    results[idx] = self._run_stats_tiled(work[idx], sigmas[idx], side, min(overlap_px, side // 2),
                                                          budget, color_order, clamp, batch_size)
                 continue
             if not stats_mode and self._needs_tiles(h, w, tile_size):
                 for idx in indices:
-                    results[idx] = self._run_tiled_fitting(prepared[idx][0], sigmas[idx], tile_size,
+                    results[idx] = self._run_tiled_fitting(work[idx], sigmas[idx], tile_size,
                                                            overlap_px, color_order, clamp, batch_size)
                 continue
             per_batch = batch_size or self._auto_batch(h, w, tile_size)
             for start in range(0, len(indices), per_batch):
                 chunk = indices[start:start + per_batch]
                 try:
-                    outs = self._run_whole([prepared[i][0] for i in chunk], [sigmas[i] for i in chunk],
+                    outs = self._run_whole([work[i] for i in chunk], [sigmas[i] for i in chunk],
                                            color_order, clamp)
                 except ModelError as e:
                     if not _out_of_memory(e) or self._fixed_size() is not None:
@@ -181,22 +228,14 @@ class ImageModel(Model):
                     half = -(-max(h, w) // 2)
                     log.warning("model %s ran out of memory on %d image(s) of %dx%d; running them in "
                                 "tiles of %d", self.name, len(chunk), w, h, half)
-                    outs = [self._run_stats_tiled(prepared[i][0], sigmas[i], half, min(overlap_px, half // 2),
+                    outs = [self._run_stats_tiled(work[i], sigmas[i], half, min(overlap_px, half // 2),
                                                   min(budget, h * w // 4), color_order, clamp, 1)
                             if stats_mode else
-                            self._run_tiled_fitting(prepared[i][0], sigmas[i], half, min(overlap_px, half // 2),
+                            self._run_tiled_fitting(work[i], sigmas[i], half, min(overlap_px, half // 2),
                                                     color_order, clamp, 1) for i in chunk]
                 for i, out in zip(chunk, outs):
                     results[i] = out
-        finished = [
-            restore_layout(out, alpha, gray2d)
-            for i, (out, (_, alpha, gray2d)) in enumerate(zip(results, prepared))
-        ]
-        if kind == "single":
-            return finished[0]
-        if kind == "batch":
-            return np.stack(finished)  # one input shape, so one output shape
-        return finished
+        return results  # type: ignore[return-value]
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -256,7 +295,7 @@ class ImageModel(Model):
         if isinstance(self.image_input.shape[0], int):
             return self.image_input.shape[0]
         budget = 4 * (tile_size or DEFAULT_TILE) ** 2
-        return max(1, budget // (h * w * (self.info.scale or 1) ** 2))
+        return max(1, budget // (h * w * (self.info.graph_scale or 1) ** 2))
 
     def _budget_side(self, budget: int) -> int:
         """The side of the square tiles that fit ``budget`` pixels (a multiple of the model's size
@@ -359,16 +398,18 @@ class ImageModel(Model):
         if out.dtype not in (np.float32, np.float16):
             raise ModelError(f"model {self.name} returned {out.dtype}; expected float32 or float16")
         sh, sw = out.shape[2] / in_shape[2], out.shape[3] / in_shape[3]
-        expected = self.info.scale
+        expected = self.info.graph_scale
         if expected is not None:
             if sh != expected or sw != expected:
-                raise ModelError(f"model {self.name} has scale {expected} but returned "
+                what = (f"scale {expected}" if self.info.pre_upsample is None else
+                        f"imgen.pre_upsample (imgen does the x{self.info.scale}; the graph must keep the size)")
+                raise ModelError(f"model {self.name} has {what} but returned "
                                  f"{out.shape[2]}x{out.shape[3]} for {in_shape[2]}x{in_shape[3]}")
             return expected
         if sh != sw or sh < 1 or sh != int(sh):
             raise ModelError(f"model {self.name} output {out.shape[2]}x{out.shape[3]} is not an integer "
                              f"multiple of its input {in_shape[2]}x{in_shape[3]}")
-        self.info = self.info.replace(scale=int(sh))  # measured on the first run, as ModelInfo says
+        # Measured on each run: the contract (self.info) is shared by every thread and never changes.
         return int(sh)
 
     def _whole_tensor(self, images: list[np.ndarray], color_order: str) -> np.ndarray:

@@ -29,6 +29,13 @@ NORM_STATS = ("instance",)
 MAX_INPUT_CHANNELS = 64
 #: imgen.mask_polarity: the mask value that marks a missing pixel.
 MASK_POLARITIES = ("1", "0")
+#: imgen.pre_upsample: how imgen enlarges the input of a graph that runs at the output's size.
+PRE_UPSAMPLES = ("bicubic",)
+#: imgen.color_space: what a model's channels hold ("y": Y of BT.601 studio-range YCbCr, MATLAB's rgb2ycbcr).
+COLOR_SPACES = ("rgb", "y")
+#: Largest magnitude of an imgen.range bound: tensors are float32 (or float16), and a range much wider
+#: than any image format's (0-65535) overflows or loses every gray level in them.
+MAX_RANGE = 1e6
 #: Largest imgen.size_multiple and imgen.min_size: imgen pads every image (or tile) up to them, so a
 #: larger value would allocate absurdly for any input.
 MAX_SIDE = 4096
@@ -53,6 +60,12 @@ class ModelInfo:
     norm_stats: "instance" when the file's instance-norm layers report their per-channel statistics
         and can take given ones (graph inputs/outputs ``imgen_given_*``/``imgen_stat_*``), so
         large images run in tiles fed statistics of a whole-image pass (docs/model-format.md).
+    pre_upsample: "bicubic" when the graph runs at the output's size (VDSR, SRCNN): imgen enlarges
+        the input by ``scale`` with MATLAB's bicubic (``imgen.degrade.upscale``) and runs a scale-1 graph.
+    color_space: "rgb" (the channels are the image's: gray, RGB/BGR) or "y" (a 1-channel model on Y
+        of BT.601 studio-range YCbCr, MATLAB's rgb2ycbcr: colour images run as Y through the model,
+        Cb and Cr resampled as the model resamples).  published: free text, the figure the model's
+        paper reports (shown by ``imgen info`` and ``imgen bench``).
     square: height and width must be equal.  inferred: metadata keys found by probing the graph
         rather than declared by the model's author (``imgen import`` of a third-party file).
     """
@@ -84,6 +97,15 @@ class ModelInfo:
     square: bool = False
     inferred: tuple[str, ...] = ()
     norm_stats: str | None = None
+    pre_upsample: str | None = None
+    color_space: str = "rgb"
+    published: str | None = None
+
+    @property
+    def graph_scale(self) -> int | None:
+        """Output size / input size of the graph itself: 1 for a pre-upsampling model (``scale`` is
+        then the overall factor), else ``scale`` (None = unknown until a run)."""
+        return 1 if self.pre_upsample is not None else self.scale
 
     def replace(self, **changes: object) -> "ModelInfo":
         """A copy with some fields changed (validated)."""
@@ -128,9 +150,24 @@ class ModelInfo:
         if self.norm_stats is not None and self.norm_stats not in NORM_STATS:
             raise ModelError(f"imgen.norm_stats must be {' or '.join(repr(k) for k in NORM_STATS)}, "
                              f"got {self.norm_stats!r}")
+        self._validate_conventions()
         if self.mask_polarity not in MASK_POLARITIES:
             raise ModelError(f"imgen.mask_polarity must be '1' (1 = missing) or '0' (0 = missing), "
                              f"got {self.mask_polarity!r}")
+
+    def _validate_conventions(self) -> None:
+        if self.pre_upsample is not None:
+            if self.pre_upsample not in PRE_UPSAMPLES:
+                raise ModelError(f"imgen.pre_upsample must be {' or '.join(repr(k) for k in PRE_UPSAMPLES)}, "
+                                 f"got {self.pre_upsample!r}")
+            if self.scale is None or self.scale < 2:
+                raise ModelError(f"imgen.pre_upsample {self.pre_upsample} needs imgen.scale, the overall factor "
+                                 f"imgen enlarges the input by (an integer >= 2), got {self.scale}")
+        if self.color_space not in COLOR_SPACES:
+            raise ModelError(f"imgen.color_space must be 'rgb' or 'y' (Y of YCbCr), got {self.color_space!r}")
+        if self.color_space == "y" and self.channels not in (None, 1):
+            raise ModelError(f"imgen.color_space y is for 1-channel models (Y of YCbCr), but the model has "
+                             f"{self.channels} channels (imgen.channels)")
 
     def _validate_channels(self) -> None:
         if self.extra_channels is not None and self.extra_channels not in EXTRA_CHANNELS:
@@ -165,6 +202,10 @@ class ModelInfo:
         lo, hi = self.value_range
         if not lo < hi:
             raise ModelError(f"imgen.range must have low < high, got {given}")
+        if max(abs(lo), abs(hi)) > MAX_RANGE or (hi - lo) < max(abs(lo), abs(hi)) * 2.0**-8:
+            raise ModelError(f"imgen.range {given} does not fit float32 tensors: bounds within "
+                             f"+-{MAX_RANGE:g} and a span of at least 1/256 of their magnitude "
+                             f"(e.g. 0,1 or -1,1 or 0,255)")
 
     def _validate_latent_shape(self) -> None:
         shape = self.latent_shape
@@ -221,6 +262,12 @@ class ModelInfo:
             out["imgen.square"] = "true"
         if self.norm_stats is not None:
             out["imgen.norm_stats"] = self.norm_stats
+        if self.pre_upsample is not None:
+            out["imgen.pre_upsample"] = self.pre_upsample
+        if self.color_space != "rgb":
+            out["imgen.color_space"] = self.color_space
+        if self.published is not None:
+            out["imgen.published"] = self.published
         if self.inferred:
             out["imgen.inferred"] = ",".join(self.inferred)
         out.update({PREFIX + k: v for k, v in self.extra.items()})
@@ -258,7 +305,7 @@ METADATA_KEYS = (
     "schema", "task", "channels", "color_order", "range", "scale", "size_multiple", "min_size",
     "tile", "tile_overlap", "noise_input", "noise_kind", "latent_shape", "name", "description",
     "input_channels", "extra_channels", "noise_units", "receptive_field", "whole_image", "square", "inferred",
-    "mask_input", "mask_polarity", "zero_holes", "norm_stats",
+    "mask_input", "mask_polarity", "zero_holes", "norm_stats", "pre_upsample", "color_space", "published",
 )
 
 
@@ -276,10 +323,11 @@ def parse_metadata(props: Mapping[str, str]) -> ModelInfo:
                 f"model metadata uses imgen schema {kw['schema']}, this imgen reads up to "
                 f"{SCHEMA_VERSION}: upgrade imgen"
             )
-    for key in ("task", "noise_input", "mask_input", "mask_polarity", "name", "description"):
+    for key in ("task", "noise_input", "mask_input", "mask_polarity", "name", "description", "published"):
         if key in meta:
             kw[key] = meta[key]
-    for key in ("color_order", "noise_kind", "extra_channels", "noise_units", "norm_stats"):
+    for key in ("color_order", "noise_kind", "extra_channels", "noise_units", "norm_stats", "pre_upsample",
+                "color_space"):
         if key in meta:
             kw[key] = meta[key].lower()
     for key in ("channels", "scale", "size_multiple", "min_size", "tile", "tile_overlap", "input_channels",

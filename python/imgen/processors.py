@@ -13,11 +13,11 @@ from typing import Sequence
 
 import numpy as np
 
-from ._validate import as_sigma, image_max
+from ._validate import as_sigma
 from .denoise import WAVELETS
 from .errors import ImgenError
 from .image_model import ImageModel
-from .pixels import channel_count, with_alpha
+from .pixels import channel_count, conversion_note
 from .restoration import METHODS as TASK_METHODS
 from .restoration import TASKS
 
@@ -52,13 +52,14 @@ class ProcessorOptions:
         JPEG quality the images were saved at (1-100; sets BM3D's sigma, ``restoration.jpeg_sigma``).
     whole_pixels: instance-norm models' pixel budget for whole-image inference (``ImageModel.__call__``).
 
-    A 1-channel model on colour images keeps the colour: it runs on the Y, Cb and Cr planes
-    (BT.601, full range) separately, a given sigma scaled to each plane's noise level, and the
-    result goes back to the images' colour order (``benchmarks/gray_model_on_colour.py``: this
-    beats running on R, G and B by 0.0 / 0.7 / 0.8 dB at sigma 15 / 25 / 50, and luma alone by
-    6-11 dB).  A 1-channel upscaler (scale > 1: a luma SR model, trained on Y as the SR papers
-    do) enlarges Y only; Cb and Cr are enlarged by OpenCV bicubic.  Conversions are listed in
-    :attr:`FrameProcessor.notes`.
+    A model runs through its own call, ``ImageModel.__call__``, with its default colour policy
+    (``color="ycbcr"``): a 1-channel model on colour images keeps the colour, running on the Y, Cb
+    and Cr planes (BT.601, full range) separately, a given sigma scaled to each plane's noise level
+    (``benchmarks/gray_model_on_colour.py``: this beats running on R, G and B by 0.0 / 0.7 / 0.8 dB
+    at sigma 15 / 25 / 50, and luma alone by 6-11 dB); a 1-channel upscaler or a Y model
+    (``imgen.color_space`` y) runs on Y only, Cb and Cr enlarged by MATLAB bicubic.  So
+    ``imgen.load(m)(img)`` and ``imgen.restore(img, model=m)`` give the same pixels.  Conversions
+    are listed in :attr:`FrameProcessor.notes`.
     """
 
     model: str | None = None
@@ -243,50 +244,19 @@ class FrameProcessor:
         return [self._run_classical(img) for img in images]
 
     def _run_model(self, images: list[np.ndarray]) -> list[np.ndarray]:
+        """The model call, with its one colour policy (``ImageModel.__call__``'s ``color``, default
+        "ycbcr"): what a model does to an image is decided there, the same for every door."""
         model, opts = self.model, self.options
-        self._note_conversions(images, model.info.channels)
-        planes = model.info.channels == 1
-        scale = int(model.info.scale or 1)
-        work, sigmas, chroma = [], [], []
-        sigma = opts.sigma
-        for img in images:
-            if planes and channel_count(img) > 1:
-                group = _ycc_planes(img, opts.color_order)
-                if scale > 1:  # a luma upscaler: Y through the model, Cb and Cr bicubic (the SR papers' way)
-                    chroma.append([_upscale_plane(p, scale) for p in group[1:]])
-                    group = group[:1]
-                work.append(group)
-                sigmas += [None if sigma is None else sigma * n for n in YCC_NOISE[:len(group)]]
-            else:
-                work.append([img])
-                sigmas.append(sigma)
-        flat = [p for group in work for p in group]
-        kwargs = {}
-        if model.takes_noise_level and opts.sigma is not None:
-            kwargs["sigma"] = sigmas
-        outs = model(flat, tile=opts.tile, overlap=opts.overlap, batch_size=opts.batch_size,
-                     color_order=opts.color_order, convert_channels=True, whole_pixels=opts.whole_pixels, **kwargs)
-        result, k, c = [], 0, 0
-        for img, group in zip(images, work):
-            got = list(outs[k:k + len(group)])
-            k += len(group)
-            if planes and channel_count(img) > 1 and scale > 1:
-                got += chroma[c]
-                c += 1
-            result.append(_from_ycc_planes(got, img, opts.color_order) if len(got) == 3 else got[0])
-        return result
-
-    def _note_conversions(self, images: list[np.ndarray], want: int) -> None:
         for img in images:
             have = channel_count(img)
-            if want == 1 and have > 1 and int(self.model.info.scale or 1) > 1:
-                self.notes.add("1-channel upscaler on colour images: Y through the model, Cb and Cr bicubic")
-            elif want == 1 and have > 1:
-                self.notes.add("1-channel model on colour images: run on Y, Cb and Cr separately, colour kept")
-            elif have != want and not (have == 4 and want == 3):
-                self.notes.add(f"{have}-channel images converted to the model's {want} channel(s)")
-            if have == 4 and want in (1, 3):
+            note = conversion_note(have, model.info)
+            if note:
+                self.notes.add(note)
+            if have == 4 and model.info.channels in (1, 3):
                 self.notes.add("alpha channels passed through untouched")
+        kwargs = {"sigma": opts.sigma} if model.takes_noise_level and opts.sigma is not None else {}
+        return model(images, tile=opts.tile, overlap=opts.overlap, batch_size=opts.batch_size,
+                     color_order=opts.color_order, whole_pixels=opts.whole_pixels, **kwargs)
 
     def _run_classical(self, image: np.ndarray) -> np.ndarray:
         from . import denoise, restoration
@@ -360,74 +330,6 @@ def make_processor(
 
 
 # -- channel helpers ---------------------------------------------------------------------------
-
-# BT.601 full-range RGB -> YCbCr (JPEG's); Cb and Cr are offset by half the range.  YCC_NOISE:
-# the standard deviation of each plane's noise for unit i.i.d. noise on R, G and B.
-_RGB_TO_YCC = np.array([[0.299, 0.587, 0.114],
-                        [-0.168736, -0.331264, 0.5],
-                        [0.5, -0.418688, -0.081312]], np.float64)
-_YCC_TO_RGB = np.linalg.inv(_RGB_TO_YCC)
-YCC_NOISE = tuple(float(n) for n in np.linalg.norm(_RGB_TO_YCC, axis=1))
-
-
-# Rows of a band in the colour helpers: about 2**18 pixels, so their temporaries stay small
-# (a few MiB) whatever the image's size.
-_BAND_PIXELS = 1 << 18
-
-
-def _bands(height: int, width: int):
-    step = max(1, _BAND_PIXELS // max(width, 1))
-    return (slice(y, y + step) for y in range(0, height, step))
-
-
-def _ycc_planes(image: np.ndarray, color_order: str) -> list[np.ndarray]:
-    """Y, Cb, Cr of an HWC colour image (alpha left out) as float32 (H, W) planes in [0, 1] (Cb and
-    Cr offset by 0.5).  Computed in float32 a band of rows at a time: the three planes are the only
-    full-size arrays (12 bytes a pixel)."""
-    h, w = image.shape[:2]
-    order = (2, 1, 0) if color_order == "bgr" else (0, 1, 2)
-    k = (_RGB_TO_YCC / image_max(image.dtype)).astype(np.float32)
-    planes = [np.empty((h, w), np.float32) for _ in range(3)]
-    for band in _bands(h, w):
-        chans = [image[band, :, c].astype(np.float32) for c in order]
-        tmp = np.empty_like(chans[0])
-        for c, plane in enumerate(planes):
-            out = plane[band]
-            np.multiply(chans[0], k[c, 0], out=out)
-            out += np.multiply(chans[1], k[c, 1], out=tmp)
-            out += np.multiply(chans[2], k[c, 2], out=tmp)
-            if c:
-                out += np.float32(0.5)
-        del chans, tmp  # freed before the next band's
-    return planes
-
-
-def _from_ycc_planes(planes: list[np.ndarray], original: np.ndarray, color_order: str) -> np.ndarray:
-    """The inverse of :func:`_ycc_planes`, in the original's dtype, with its alpha (resized to
-    the output's size for upscalers).  float64 a band of rows at a time."""
-    planes = [p if p.ndim == 2 else p[..., 0] for p in planes]
-    h, w = planes[0].shape
-    top = image_max(original.dtype)
-    dtype = np.float32 if original.dtype == np.float32 else original.dtype
-    out = np.empty((h, w, 3), dtype)
-    for band in _bands(h, w):
-        ycc = np.stack([p[band] for p in planes], axis=2).astype(np.float64)
-        ycc[..., 1:] -= 0.5
-        rgb = ycc @ _YCC_TO_RGB.T
-        if color_order == "bgr":
-            rgb = rgb[..., ::-1]
-        out[band] = rgb if original.dtype == np.float32 else np.clip(np.rint(rgb * top), 0, top)
-    if original.shape[2] == 4:
-        out = with_alpha(out, original[..., 3])
-    return np.ascontiguousarray(out)
-
-
-def _upscale_plane(plane: np.ndarray, scale: int) -> np.ndarray:
-    """A float32 (H, W) plane enlarged ``scale`` times by OpenCV bicubic (the chroma of a luma SR model)."""
-    from .restoration import upscale
-
-    return upscale(plane, scale, method="bicubic")
-
 
 def _colour_view(image: np.ndarray, color_order: str) -> tuple[np.ndarray, np.ndarray | None]:
     """(RGB or gray image for a classical denoiser, alpha or None)."""

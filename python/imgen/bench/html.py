@@ -113,6 +113,7 @@ def table(doc: dict) -> str:
     for r in rows:
         b = best[(r["kind"], _level(r))]
         pub = published_psnr(doc["config"], r["method"], r["kind"], r["sigma"])
+        own = (doc["config"].get("method_published") or {}).get(r["method"])
 
         def cell(key: str, digits: int) -> str:
             v = r[key]
@@ -126,7 +127,8 @@ def table(doc: dict) -> str:
                    + cell("psnr", 2) + cell("ssim", 4) + cell("wall_s_per_mpix", 3) + cell("cpu_s_per_mpix", 3)
                    + f'<td data-v="{r["threads"]}">{r["threads"]}</td><td data-v="{r["images"]}">{r["images"]}</td>'
                    + (f'<td data-v="{pub[0]}" title="{escape(pub[1])}">{pub[0]:.2f} <small>{escape(pub[1])}</small></td>'
-                      if pub else '<td data-v="">–</td>')
+                      if pub else f'<td data-v="" title="the model\'s imgen.published"><small>{escape(own)}</small></td>'
+                      if own else '<td data-v="">–</td>')
                    + "</tr>")
     out.append("</tbody></table>")
     return "".join(out)

@@ -25,6 +25,7 @@ class Method:
     color: bool = True
     note: str = ""
     levels: tuple | None = None  # the grid levels it runs at (a x4 upscaler: (4,)); None: all
+    published: str = ""  # a model's own published figure (imgen.published), shown beside the measured one
 
     def supports(self, image: np.ndarray) -> bool:
         return self.color if image.ndim == 3 else self.gray
@@ -133,7 +134,8 @@ def _learned_method(model, threads: int) -> Method:
 
     return Method(model.name, "learned", threads, run, gray=model.info.channels == 1,
                   color=model.info.channels == 3,
-                  note=("noise level given" if noise else "fixed noise level") + f", {model.provider}")
+                  note=("noise level given" if noise else "fixed noise level") + f", {model.provider}",
+                  published=model.info.published or "")
 
 
 def resolve(names: Sequence[str] | None, models: Sequence[str] | None, threads: int) -> tuple[list[Method], dict[str, str]]:

@@ -39,6 +39,13 @@ def format_table(result: BenchResult) -> str:
         for r in rows:
             noisy.setdefault((r["kind"], r["sigma"]), r["psnr_noisy"])
         print("\nnoisy input PSNR: " + ", ".join(f"{k} sigma {s:g}: {v:.2f}" for (k, s), v in noisy.items()), file=out)
+    published = result.config.get("method_published") or {}
+    if published:
+        print("\npublished figures (the models' imgen.published) beside this run's:", file=out)
+        for name, text in published.items():
+            measured = "; ".join(f"{r['kind']} {level_name} {r['level']}: {r['psnr']:.2f} dB"
+                                 for r in rows if r["method"] == name) or "not run"
+            print(f"  {name}: measured {measured}; published: {text}", file=out)
     for name, why in result.notes.items():
         print(f"skipped {name}: {why}", file=out)
     for f in result.failures:

@@ -279,6 +279,7 @@ def run(
         "lr_dir": None if lr_dir is None else str(lr_dir),
         "methods": ([bench_task.input_row] if bench_task.input_row else []) + [m.name for m in chosen],
         "method_notes": {m.name: m.note for m in chosen if m.note},
+        "method_published": {m.name: m.published for m in chosen if m.published},
         "protocol": asdict(protocol), "crop": crop, "repeats": repeats, "threads": threads,
         "machine": _machine(),
         "versions": _versions(), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),

@@ -103,5 +103,6 @@ def learned_methods(models: Sequence[str] | None, task: str, threads: int) -> li
         scale = model.info.scale or 1
         out.append(Method(model.name, "learned", threads, lambda x, p, proc=proc: proc([x])[0],
                           note=f"{model.info.channels}-channel model, {model.provider}",
-                          levels=(scale,) if scale > 1 else None))  # an upscaler runs at its own scale only
+                          levels=(scale,) if scale > 1 else None,  # an upscaler runs at its own scale only
+                          published=model.info.published or ""))
     return out

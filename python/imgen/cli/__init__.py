@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 
 from .._limits import MIN_COMMAND, require_address_space
@@ -37,6 +38,17 @@ def _version() -> str:
     return __version__
 
 
+_INFO_DICT = re.compile(r"info=\{([^{}]*)\}")
+_INFO_ITEM = re.compile(r"'(\w+)': '?([^',]*)'?")
+
+
+def cli_words(message: str) -> str:
+    """A library message in the command line's words: ``info={'noise_input': 'sigma'}`` (the
+    parameter of ``imgen.load``) becomes ``--info noise_input=sigma``."""
+    return _INFO_DICT.sub(lambda m: " ".join(f"--info {k}={v}" for k, v in _INFO_ITEM.findall(m.group(1))),
+                          message)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -49,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         with sigterm_as_interrupt():  # SIGTERM stops a run the way Ctrl+C does (imgen/interrupts.py)
             return args.func(args)
     except ImgenError as e:
-        print(f"imgen: error: {e}", file=sys.stderr)
+        print(f"imgen: error: {cli_words(str(e))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt as e:
         reason = stop_reason(e)

@@ -63,5 +63,8 @@ def main(args: argparse.Namespace) -> int:
     for key, value in info.items():
         if value not in (None, {}, ()) and key != "inferred":
             text = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
-            print(f"{key:<16}{text:<28}{record['sources'][key]}")
+            if len(text) < 28:
+                print(f"{key:<16}{text:<28}{record['sources'][key]}")
+            else:  # free text (description, published): the source on the next line, not run into it
+                print(f"{key:<16}{text}\n{'':<44}{record['sources'][key]}")
     return 0
