@@ -86,27 +86,56 @@ def downscale(image: np.ndarray, scale: int) -> np.ndarray:
     return _to_dtype(out, image.dtype)
 
 
+def _phase_weights(scale: int) -> list[tuple[int, np.ndarray]]:
+    """[(first source offset, 6 weights)] of imresize's enlargement by ``scale``, one per phase r:
+    output pixel s*k + r is sum_j w[j] * input[k + offset + j] (symmetric borders)."""
+    phases = []
+    for r in range(scale):
+        u = (r + 1) / scale + 0.5 * (1.0 - 1.0 / scale)  # 1-based source coordinate of output r (k = 0)
+        left = math.floor(u - 2.0)
+        w = _cubic(u - np.arange(left, left + 6))
+        phases.append((left - 1, w / w.sum()))
+    return phases
+
+
 def _upscale_axis(a: np.ndarray, axis: int, scale: int) -> np.ndarray:
-    """imresize's enlargement by an integer ``scale`` along one axis, phase by phase: output pixels
-    s*k + r (r = 0..s-1) share their weights, so each phase is a few slices of the (symmetrically
-    padded) input multiplied and added; 25x faster than the gathers of :func:`_resize_axis`, and
-    the same formula (see ``_contributions``)."""
+    """imresize's enlargement by an integer ``scale`` along axis 0 or 1 of an (H, W[, C]) float64
+    array, phase by phase: output pixels s*k + r share their 6 weights, so each phase is one 1-D
+    correlation of the input (OpenCV's filter2D, BORDER_REFLECT = MATLAB's symmetric padding) and
+    the phases interleave.  The formula of ``_contributions``; about 40x faster than numpy slices."""
+    import cv2  # here, not at the top: imgen.imageio sets OpenCV's pixel limit before cv2 first loads
+
+    n = a.shape[axis]
+    if n < 8 or (a.ndim == 3 and a.shape[2] > 4):        # tiny or many-channel: plain slices
+        return _upscale_axis_slices(a, axis, scale)
+    shape = list(a.shape)
+    shape[axis] *= scale
+    out = np.empty(shape, np.float64)
+    for r, (offset, w) in enumerate(_phase_weights(scale)):
+        kernel = w.reshape(-1, 1) if axis == 0 else w.reshape(1, -1)
+        anchor = (0, -offset) if axis == 0 else (-offset, 0)
+        phase = cv2.filter2D(a, cv2.CV_64F, kernel, anchor=anchor, borderType=cv2.BORDER_REFLECT)
+        if axis == 0:
+            out[r::scale] = phase.reshape(out[r::scale].shape)
+        else:
+            out[:, r::scale] = phase.reshape(out[:, r::scale].shape)
+    return out
+
+
+def _upscale_axis_slices(a: np.ndarray, axis: int, scale: int) -> np.ndarray:
+    """:func:`_upscale_axis` with numpy slices of the symmetrically padded input (any size, any
+    channel count)."""
     n = a.shape[axis]
     moved = np.moveaxis(a, axis, 0)
     pad = 4                                               # the taps reach 3 before and 4 past the input
     aux = np.concatenate([np.arange(n), np.arange(n - 1, -1, -1)])
     padded = moved[aux[np.mod(np.arange(-pad, n + pad), 2 * n)]]   # symmetric borders, as MATLAB's
     out = np.empty((n * scale,) + moved.shape[1:], np.float64)
-    for r in range(scale):
-        u = (r + 1) / scale + 0.5 * (1.0 - 1.0 / scale)  # 1-based source coordinate of output r (k = 0)
-        left = math.floor(u - 2.0)
-        taps = np.arange(left, left + 6)
-        w = _cubic(u - taps)
-        w = w / w.sum()
+    for r, (offset, w) in enumerate(_phase_weights(scale)):
         acc = np.zeros((n,) + moved.shape[1:], np.float64)
-        for j, weight in zip(taps, w):
+        for j, weight in enumerate(w):
             if weight:
-                start = int(j) - 1 + pad
+                start = offset + j + pad
                 acc += padded[start:start + n] * weight
         out[r::scale] = acc
     return np.moveaxis(out, 0, axis)
