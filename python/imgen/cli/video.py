@@ -175,6 +175,8 @@ def main(args: argparse.Namespace) -> int:
         set_num_threads(args.threads)
     processor = inpainter or FrameProcessor(processor_options(args, color_order="rgb"))
     desc = f"inpaint {args.model or args.method}" if inpainter else processor.name
+    if inpainter is None:
+        _say_cost(processor, args)
     try:
         summary = process_video(
             args.input, args.output, processor, options=options, on_bad_frame=args.on_bad_frame,
@@ -195,6 +197,19 @@ def main(args: argparse.Namespace) -> int:
         raise ImgenError(str(e)) from e
     _report(summary)
     return 1 if summary.bad_frames else 0
+
+
+def _say_cost(processor, args: argparse.Namespace) -> None:
+    """The run's cost, probed on the first frame, before the run pays it (cli/_cost.py)."""
+    from ..video import VideoError
+    from ..video.api import first_frame
+    from ._cost import say_cost
+
+    try:
+        frame, count = first_frame(args.input, max_pixels=args.max_pixels)
+    except (VideoError, ImgenError, ValueError):
+        return  # the run says what is wrong with the input
+    say_cost(processor, frame, count or 1, what="frame", quiet=args.quiet, threads=args.threads)
 
 
 def _report(summary) -> None:
