@@ -44,7 +44,7 @@ def add_parser(sub) -> None:
 
 
 #: --speed: the one level each task is measured at (sr: the model's own scale).
-_SPEED_LEVELS = {"denoise": [25.0], "jpeg": [10], "deblur": ["gauss1.6"]}
+_SPEED_LEVELS: dict[str, list] = {"denoise": [25.0], "jpeg": [10], "deblur": ["gauss1.6"]}
 
 
 def speed(model) -> dict:

@@ -132,7 +132,7 @@ def _bitrate(text: str) -> int:
     try:
         value = float(t[:-1]) * units[t[-1]] if t and t[-1] in units else float(t)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"bitrate must be a number of bits/s such as 8M or 2500k, got {text!r}")
+        raise argparse.ArgumentTypeError(f"bitrate must be a number of bits/s such as 8M or 2500k, got {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"bitrate must be > 0, got {text!r}")
     return int(value)

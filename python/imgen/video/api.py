@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import replace
 from fractions import Fraction
-from typing import Callable, Sequence
+from typing import Callable, Generator, Sequence, cast
 
 import numpy as np
 
@@ -171,11 +171,12 @@ def first_frame(src: str | os.PathLike, *, max_pixels: int | None = None) -> tup
     folder's file count, or None where none is known.  For probing a run's cost before it starts.
     Raises VideoError when nothing can be decoded."""
     loc = input_location(src)
+    source: FrameFolderSource | VideoFileSource
     if loc.is_frames:
         source = FrameFolderSource(frame_files(loc), max_pixels=max_pixels)
     else:
         source = VideoFileSource(loc.path, copy_streams=False, no_copy_reason="probe")
-    frames = source.frames()
+    frames = cast(Generator[DecodedFrame, None, None], source.frames())
     try:
         first = next(frames, None)
     finally:
