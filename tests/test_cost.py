@@ -181,3 +181,25 @@ def test_info_speed_refuses_models_without_classical_peers(capsys):
 
     assert main(["info", "faces-dcgan", "--speed"]) == 1
     assert "no classical peers" in capsys.readouterr().err
+
+
+def test_tiled_models_are_scaled_by_the_pixels_their_tiles_cover():
+    from functools import partial
+
+    from imgen.cost import tiled_pixels
+
+    assert tiled_pixels(720, 1280, tile=512, overlap=96) == 6 * 512 * 512  # 2 rows x 3 columns: 1.7x the area
+    assert tiled_pixels(300, 400, tile=512, overlap=96) == 300 * 400
+    assert tiled_pixels(720, 1280, tile=0, overlap=96) == 720 * 1280
+    proc = sleeper(per_mpix=2.0)
+    est = estimate_cost(proc, np.zeros((720, 1280), np.uint8), work=partial(tiled_pixels, tile=512, overlap=96))
+    assert 1.7 * 1.84 <= est.per_item_s < 1.7 * 2.6
+
+
+def test_the_cli_probe_knows_the_models_tiles():
+    from imgen.cli._cost import _model_work
+    from imgen.processors import FrameProcessor, ProcessorOptions
+
+    work = _model_work(FrameProcessor(ProcessorOptions(model="denoise-gray")))  # tile 512, overlap 96
+    assert work(720, 1280) == 6 * 512 * 512
+    assert _model_work(FrameProcessor(ProcessorOptions(model="denoise-gray", tile=0)))(720, 1280) == 720 * 1280

@@ -56,14 +56,30 @@ def central_crop(image: np.ndarray, side: int) -> np.ndarray:
     return np.ascontiguousarray(image[y:y + ch, x:x + cw])
 
 
+def tiled_pixels(height: int, width: int, *, tile: int, overlap: int, multiple: int = 1) -> int:
+    """Pixels a tiled model computes for a height x width image (tiles overlap, and the last ones
+    are flush with the edge): ``imgen.plan_tiles``' grid, or the image's own area when it fits in
+    one tile (tile 0: never tiled)."""
+    if not tile or (height <= tile and width <= tile):
+        return height * width
+    from ._core import plan_tiles
+
+    grid = plan_tiles(height, width, tile=tile, overlap=min(overlap, tile // 2), multiple=max(multiple, 1))
+    return len(grid.row_starts) * len(grid.col_starts) * grid.tile_height * grid.tile_width
+
+
 def estimate_cost(processor: Processor, image: np.ndarray, items: int | None = None, *,
-                  side: int = PROBE_SIDE, warm: bool = True) -> CostEstimate:
+                  side: int = PROBE_SIDE, warm: bool = True,
+                  work: Callable[[int, int], int] | None = None) -> CostEstimate:
     """Time ``processor`` (``list[ndarray] -> list[ndarray]``, e.g. a FrameProcessor) on a central
     crop of ``image`` (HWC or HW, any dtype the processor takes) and scale to the whole image.
 
-    warm: call it first on a WARM_SIDE crop, untimed.  Whatever the processor raises propagates
-    (the caller decides whether a failed probe matters).  The outputs are thrown away: the probe
-    costs about (crop area / image area) of one image, plus the warm-up."""
+    work: the pixels the processor computes for a (height, width) image, when that is not the
+    area (a tiled model: ``functools.partial(tiled_pixels, tile=..., overlap=...)``); the time is
+    scaled by work(image) / work(crop).  warm: call it first on a WARM_SIDE crop, untimed.  Whatever
+    the processor raises propagates (the caller decides whether a failed probe matters).  The
+    outputs are thrown away: the probe costs about (crop area / image area) of one image, plus the
+    warm-up."""
     if image.ndim < 2 or min(image.shape[:2]) < 1:
         raise ValueError(f"estimate_cost needs an HW or HWC image, got shape {image.shape}")
     started = time.perf_counter()
@@ -75,7 +91,8 @@ def estimate_cost(processor: Processor, image: np.ndarray, items: int | None = N
     timed = time.perf_counter() - t0
     h, w = image.shape[:2]
     ch, cw = crop.shape[:2]
-    per_item = timed * (h * w) / (ch * cw)
+    work = work or (lambda height, width: height * width)
+    per_item = timed * work(h, w) / work(ch, cw)
     est = CostEstimate(per_item_s=per_item, probe_s=time.perf_counter() - started, crop=(ch, cw), size=(h, w),
                        items=items)
     log.debug("cost probe: %.4f s on %dx%d -> %.3f s per %dx%d image", timed, ch, cw, per_item, h, w)

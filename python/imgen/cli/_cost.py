@@ -41,7 +41,7 @@ def say_cost(processor, image: np.ndarray, items: int, *, what: str = "image", q
     if h * w * max(items, 1) < min(MIN_PIXELS, LEARNED_MIN_PIXELS if learned else MIN_PIXELS):
         return None
     try:
-        est = estimate_cost(processor, image, items)
+        est = estimate_cost(processor, image, items, work=_model_work(processor) if learned else None)
     except Exception as e:  # noqa: BLE001 - the run reports its own errors; the probe must not add one
         log.debug("cost probe failed: %s", e)
         return None
@@ -55,6 +55,23 @@ def say_cost(processor, image: np.ndarray, items: int, *, what: str = "image", q
     if slow:
         print(f"imgen: {_slow_words(processor, image, est, what, threads, method_hint)}", file=sys.stderr)
     return est
+
+
+def _model_work(processor):
+    """Pixels the processor's model computes for an image (tiles overlap: a 1280x720 frame through
+    512-px tiles with a 96-px overlap is 6 tiles, 1.7x its area); None when its tiling is unknown."""
+    import functools
+
+    from ..cost import tiled_pixels
+    from ..image_model import DEFAULT_OVERLAP, DEFAULT_TILE
+
+    info = processor.model.info
+    opts = processor.options
+    if getattr(info, "whole_image", False) and opts.tile is None:
+        return None
+    tile = opts.tile if opts.tile is not None else info.tile if info.tile is not None else DEFAULT_TILE
+    overlap = next(v for v in (opts.overlap, info.tile_overlap, info.overlap_needed, DEFAULT_OVERLAP) if v is not None)
+    return functools.partial(tiled_pixels, tile=tile, overlap=overlap, multiple=info.size_multiple or 1)
 
 
 def _slow_words(processor, image: np.ndarray, est: CostEstimate, what: str, threads: int | None,
