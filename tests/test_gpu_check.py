@@ -62,3 +62,16 @@ def test_a_step_past_its_budget_is_cut_and_says_so(tmp_path):
     said = " ".join([step.get("message", "")] + step["notes"])
     assert "time budget of 2.5 s" in said, said
     assert not report["passed"] and "NOT passed" in (tmp_path / "gpu-check.md").read_text()
+
+
+def test_the_real_run_without_cuda_fails_and_says_why(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this machine has CUDA")
+    p = run_tool("--out", str(tmp_path), "--steps", "parity", "--models", "sr-x2", "--budget", "60")
+    assert p.returncode == 1
+    report = json.loads((tmp_path / "gpu-check.json").read_text())
+    rows = {r["provider"]: r for r in report["parity"]}
+    assert rows["CUDA"]["status"] == "unavailable" and "does not offer it" in rows["CUDA"]["message"]
+    assert rows["TensorRT"]["status"] == "unavailable"
+    assert report["steps"][0]["status"] == "failed" and not report["passed"]
