@@ -203,3 +203,20 @@ def test_the_cli_probe_knows_the_models_tiles():
     work = _model_work(FrameProcessor(ProcessorOptions(model="denoise-gray")))  # tile 512, overlap 96
     assert work(720, 1280) == 6 * 512 * 512
     assert _model_work(FrameProcessor(ProcessorOptions(model="denoise-gray", tile=0)))(720, 1280) == 720 * 1280
+
+
+def test_a_folder_of_videos_is_probed_on_the_first_video(tmp_path, capsys, monkeypatch):
+    pytest.importorskip("av")
+    from video_clips import make_clip
+
+    from imgen.cli import _cost, main
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    make_clip(folder / "a.mp4", frames=4, audio=False)
+    monkeypatch.setattr(_cost, "SLOW_S", 0.0)
+    monkeypatch.setattr(_cost, "LEARNED_MIN_PIXELS", 0)
+    assert main(["video", str(folder), "-o", str(tmp_path / "out"), "--model", "denoise-gray", "--sigma", "25",
+                 "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "per frame (64x48) x 4 frames" in err and "--method wavelet" in err

@@ -134,3 +134,18 @@ def say_files_cost(processor, jobs, *, quiet: bool, max_pixels: int | None, thre
         return say_cost(processor, image, len(jobs), what="image", quiet=quiet, threads=threads,
                         method_hint=method_hint)
     return None
+
+
+def say_video_cost(processor, source, *, quiet: bool, threads: int | None, max_pixels: int | None) -> CostEstimate | None:
+    """:func:`say_cost` for a video file or frame folder: probed on its first frame, the estimate for
+    its frame count (the header's or estimated; 1 when unknown).  Silent when the input cannot be
+    decoded: the run says what is wrong with it."""
+    from ..errors import ImgenError
+    from ..video.api import first_frame
+    from ..video.result import VideoError
+
+    try:
+        frame, count = first_frame(source, max_pixels=max_pixels)
+    except (VideoError, ImgenError, ValueError, OSError):
+        return None
+    return say_cost(processor, frame, count or 1, what="frame", quiet=quiet, threads=threads)

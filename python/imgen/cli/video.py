@@ -9,6 +9,7 @@ from ..errors import ImgenError
 from ._args import nonnegative_float, nonnegative_int, positive_float, positive_int, thread_count
 from ._distributed import check_ray_arguments
 from ..interrupts import exit_status, stop_reason, stopped_words
+from ._cost import say_video_cost
 from ._videos import add_video_ray_arguments, library_run, main_library
 from .denoise import add_method_arguments, processor_options
 from .run import add_max_pixels_argument
@@ -176,7 +177,7 @@ def main(args: argparse.Namespace) -> int:
     processor = inpainter or FrameProcessor(processor_options(args, color_order="rgb"))
     desc = f"inpaint {args.model or args.method}" if inpainter else processor.name
     if inpainter is None:
-        _say_cost(processor, args)
+        say_video_cost(processor, args.input, quiet=args.quiet, threads=args.threads, max_pixels=args.max_pixels)
     try:
         summary = process_video(
             args.input, args.output, processor, options=options, on_bad_frame=args.on_bad_frame,
@@ -197,19 +198,6 @@ def main(args: argparse.Namespace) -> int:
         raise ImgenError(str(e)) from e
     _report(summary)
     return 1 if summary.bad_frames else 0
-
-
-def _say_cost(processor, args: argparse.Namespace) -> None:
-    """The run's cost, probed on the first frame, before the run pays it (cli/_cost.py)."""
-    from ..video import VideoError
-    from ..video.api import first_frame
-    from ._cost import say_cost
-
-    try:
-        frame, count = first_frame(args.input, max_pixels=args.max_pixels)
-    except (VideoError, ImgenError, ValueError):
-        return  # the run says what is wrong with the input
-    say_cost(processor, frame, count or 1, what="frame", quiet=args.quiet, threads=args.threads)
 
 
 def _report(summary) -> None:
