@@ -39,6 +39,10 @@ def problems(out: Path) -> list[str]:
         found.append("index.html does not hold one table row per summary row")
     if re.search(r"(src|href)=[\"']?(https?:|//)", page):
         found.append("index.html loads something from the network; it must be self-contained")
+    if not doc.get("best_per_second"):
+        found.append("bench.json names no best method per CPU second (best_per_second)")
+    elif 'id="best-per-second"' not in page:
+        found.append("index.html has no best-per-CPU-second section")
     families = {r["family"] for r in records}
     for family in ("imgen", "learned", "peer"):
         if family not in families:

@@ -98,7 +98,7 @@ def test_json_and_csv_are_written_atomically_and_agree(result, tmp_path):
     report.write_csv(result, tmp_path / "b.csv")
     doc = json.loads((tmp_path / "b.json").read_text())
     assert doc == json.loads(json.dumps(report.document(result)))
-    assert set(doc) == {"config", "summary", "records", "skipped", "failures"}
+    assert set(doc) == {"config", "summary", "records", "skipped", "failures", "best_per_second"}
     assert (tmp_path / "b.csv").read_text().count("\n") == len(result.records) + 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b.csv", "b.json"]
 
@@ -113,3 +113,10 @@ def test_machine_metadata_names_the_cpu_flags(result):
         pytest.skip("no /proc/cpuinfo here")
     if " sse2" in text:
         assert "sse2" in machine["cpu_flags"]
+
+
+def test_table_and_json_say_the_best_per_cpu_second(result):
+    text = report.format_table(result)
+    assert report.VALUE_DEFINITION in text and "best per CPU second: " in text and "Pareto front" in text
+    verdicts = report.document(result)["best_per_second"]
+    assert verdicts and all(v["best"] in v["pareto"] or v["db_per_cpu_s"] > 0 for v in verdicts)

@@ -70,14 +70,19 @@ def test_bench_output_check_wants_a_self_contained_report(tmp_path):
     check = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(check)
     records = [{"family": f, "method": f} for f in ("imgen", "learned", "peer")]
-    (tmp_path / "bench.json").write_text(json.dumps({"records": records, "summary": records}))
+    (tmp_path / "bench.json").write_text(json.dumps({"records": records, "summary": records,
+                                                      "best_per_second": [{"best": "imgen"}]}))
     (tmp_path / "bench.csv").write_text("family,method\n" + "".join(f"{f},{f}\n" for f in ("imgen", "learned", "peer")))
     for name in ("psnr_vs_time.png", "crops.png"):
         (tmp_path / name).write_bytes(check.PNG_SIGNATURE + b"x")
-    rows = '<tr data-method="a"></tr>' * 3
+    table = '<tr data-method="a"></tr>' * 3
+    section = '<div id="best-per-second"></div>'
+    rows = table + section
     (tmp_path / "index.html").write_text(f'<script id="bench-data"></script>{rows}')
     assert check.problems(tmp_path) == []
     (tmp_path / "index.html").write_text(f'<script src="https://cdn.example/x.js"></script><script id="bench-data">{rows}')
     assert check.problems(tmp_path) == ["index.html loads something from the network; it must be self-contained"]
-    (tmp_path / "index.html").write_text('<script id="bench-data"></script>')
+    (tmp_path / "index.html").write_text(f'<script id="bench-data"></script>{section}')
     assert check.problems(tmp_path) == ["index.html does not hold one table row per summary row"]
+    (tmp_path / "index.html").write_text(f'<script id="bench-data"></script>{table}')
+    assert check.problems(tmp_path) == ["index.html has no best-per-CPU-second section"]

@@ -42,7 +42,7 @@ class Graph:
         """Per input (in order), its dynamic axes: batch, and height/width for spatial graphs."""
         batch = torch.export.Dim("batch", min=1, max=4096)
         shapes = []
-        for k, value in enumerate(self.example()):
+        for k in range(len(self.inputs)):
             axes = {0: batch}
             if self.spatial and k == 0:  # the image; a noise level (N, 1, 1, 1) has only a batch
                 m = self.size_multiple

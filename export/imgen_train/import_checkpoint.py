@@ -127,7 +127,7 @@ def detect(state_dict: StateDict) -> tuple[str, dict]:
     sd = _unwrap(state_dict)
     if not sd:
         raise UnknownCheckpointError("the checkpoint holds no tensors")
-    for description, detector in DETECTORS.items():
+    for detector in DETECTORS.values():
         try:
             found = detector(sd)
         except Mismatch as e:

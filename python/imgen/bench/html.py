@@ -194,6 +194,22 @@ def _finite_or_none(v):
     return v if isinstance(v, (int, float)) and math.isfinite(v) else None
 
 
+def value_html(doc: dict) -> str:
+    """The best method per CPU second and the Pareto front of each task, kind and level (cost.py)."""
+    from ..cost import best_per_second
+    from .report import VALUE_DEFINITION
+
+    values = best_per_second(doc["summary"])
+    if not values:
+        return ""
+    level_name = doc["config"].get("level_name", "sigma")
+    items = "".join(
+        f"<li>{escape(_task_name(v.task, v.kind))}, {escape(level_name)} {escape(v.level)}: "
+        f"<strong>{escape(v.best)}</strong> (+{v.gain_db:.2f} dB for {v.cpu_s_per_mpix:.3g} CPU s/MP); "
+        f"Pareto front: {escape(' < '.join(v.pareto))}; highest PSNR: {escape(v.top)}</li>" for v in values)
+    return f'<div id="best-per-second"><h3>Best per CPU second</h3><p class="hint">{escape(VALUE_DEFINITION)}</p><ul>{items}</ul></div>'
+
+
 def metadata(doc: dict) -> str:
     cfg = doc["config"]
     proto = cfg.get("protocol") or {}
@@ -256,7 +272,8 @@ def render(doc: dict, crops: list[gallery.Crop] | None) -> str:
 <nav><a href="#table">results</a> <a href="#chart">PSNR vs time</a> <a href="#images">images</a>
 <a href="#meta">run</a></nav></header>
 <section id="table"><h2>Results</h2><p class="hint">Means over the images; time per megapixel is wall time.
-Click a heading to sort; <span class="best">bold</span> marks the best at each task and level.</p>{table(doc)}</section>
+Click a heading to sort; <span class="best">bold</span> marks the best at each task and level.</p>{table(doc)}
+{value_html(doc)}</section>
 <section id="chart"><h2>PSNR against time</h2><p class="hint">Up and left is better. Hover a point for its
 figures; click a legend entry to hide or show that method. Markers: ● imgen, ■ learned, ▲ peer.</p>
 {chart(doc, colors)}</section>

@@ -6,17 +6,25 @@ import csv
 import io
 import json
 import math
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 
 from ..atomic import atomic_write
+from ..cost import best_per_second, value_lines
 from ..imageio import write_image
 from .runner import BenchResult
 
 # Marker colour per method family, in the PNG chart and its legend.
 FAMILY_COLORS = {"imgen": "tab:blue", "learned": "tab:green", "peer": "tab:gray"}
 FAMILY_NAMES = {"imgen": "imgen (classical)", "learned": "learned model", "peer": "peer library"}
+
+
+#: What "best per second" means, printed above the verdicts (terminal and HTML).
+VALUE_DEFINITION = ("Best per CPU second on this machine: the most PSNR gained over the degraded input per CPU "
+                    "second per megapixel; the Pareto front lists the methods no other beats on both PSNR and "
+                    "CPU time, cheapest first.")
 
 
 def format_table(result: BenchResult) -> str:
@@ -46,6 +54,11 @@ def format_table(result: BenchResult) -> str:
             measured = "; ".join(f"{r['kind']} {level_name} {r['level']}: {r['psnr']:.2f} dB"
                                  for r in rows if r["method"] == name) or "not run"
             print(f"  {name}: measured {measured}; published: {text}", file=out)
+    values = best_per_second(rows)
+    if values:
+        print(f"\n{VALUE_DEFINITION}", file=out)
+        for line in value_lines(values, level_name):
+            print("  " + line, file=out)
     for name, why in result.notes.items():
         print(f"skipped {name}: {why}", file=out)
     for f in result.failures:
@@ -64,8 +77,10 @@ def write_csv(result: BenchResult, path: Path) -> None:
 def document(result: BenchResult) -> dict:
     """What bench.json holds and the HTML report is built from: config, summary, records,
     skipped (method -> why) and failures."""
-    return {"config": result.config, "summary": result.summary(), "records": result.records,
-            "skipped": result.notes, "failures": result.failures}
+    summary = result.summary()
+    return {"config": result.config, "summary": summary, "records": result.records,
+            "skipped": result.notes, "failures": result.failures,
+            "best_per_second": [asdict(v) for v in best_per_second(summary)]}
 
 
 def write_json(result: BenchResult, path: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 from ..batch import skip_done
 from ..imageio import Job
 from ..video.library import is_video, is_video_library, plan_videos, run_library
+from ._cost import say_video_cost
 from ._report import announce, print_summary
 
 
@@ -65,6 +66,9 @@ def main_library(args: argparse.Namespace, encode) -> int:
                                  copy_streams=not args.no_copy, desc=job.source.name, resume=args.resume,
                                  part_seconds=args.part_seconds)
 
+        if jobs:  # the cost, probed on the first video's first frame
+            say_video_cost(processor, jobs[0].source, quiet=args.quiet, threads=args.threads,
+                           max_pixels=args.max_pixels)
         summary = run_library(jobs, process_one, announce=None if args.quiet else announce)
     for source, video in summary.videos.items():
         print(f"imgen: {source}: {video.lines()[0]}", file=sys.stderr)

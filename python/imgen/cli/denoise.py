@@ -11,6 +11,7 @@ from ..restoration import TASKS
 from ._args import add_info_argument, positive_float, positive_int, sigma_255, thread_count
 from ..batch import run_files, skip_done
 from ._distributed import add_ray_arguments, add_resume_argument, check_ray_arguments
+from ._cost import say_files_cost
 from ._report import print_summary
 from .run import add_io_arguments
 
@@ -118,6 +119,7 @@ def main(args: argparse.Namespace) -> int:
         jobs, skipped = skip_done(jobs)
     model = _check_denoiser(args, threads=args.threads) if args.model else None
     process = FrameProcessor(options, model=model)
+    say_files_cost(process, jobs, quiet=args.quiet, max_pixels=args.max_pixels, threads=args.threads)
     summary = run_files(jobs, process, chunk=_chunk(args), desc=process.name, quiet=args.quiet,
                         max_pixels=args.max_pixels)
     summary.notes.update(process.notes)

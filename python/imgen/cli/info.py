@@ -7,6 +7,7 @@ import json
 
 from .._runtime import available_providers, create_session
 from ..loading import load
+from ..errors import ImgenError
 from ..model_info import PREFIX
 
 #: ModelInfo field -> its metadata key, where they differ.
@@ -35,7 +36,37 @@ def add_parser(sub) -> None:
     p.add_argument("model", help="an .onnx file or the name of a shipped model")
     p.add_argument("--providers", nargs="+", help="execution providers to try (default: best available)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--speed", action="store_true",
+                   help="restoration models: run it and its task's classical methods here (two of scikit-image's "
+                        "photographs, 128-px crops, one level; needs imgen[bench]) and say which is the best per "
+                        "CPU second on this machine")
     p.set_defaults(func=main)
+
+
+#: --speed: the one level each task is measured at (sr: the model's own scale).
+_SPEED_LEVELS: dict[str, list] = {"denoise": [25.0], "jpeg": [10], "deblur": ["gauss1.6"]}
+
+
+def speed(model) -> dict:
+    """The model against its task's classical methods on this machine: bench's summary rows and
+    :func:`imgen.cost.best_per_second` of them.  ValueError for models of no bench task."""
+    from ..bench import runner
+    from ..bench import tasks as bench_tasks
+    from ..bench.samples import builtin_samples
+    from ..cost import best_per_second
+
+    task = model.info.task
+    if task not in bench_tasks.TASKS or task == "inpaint":
+        raise ValueError(f"--speed: model {model.name} is for task {task}, which has no classical peers to time")
+    levels = [int(model.info.scale or 2)] if task == "sr" else _SPEED_LEVELS[task]
+    classical = [m for m in bench_tasks.get(task).known_methods() if m in ("bm3d", "wavelet", "wavelet-ti")
+                 or task != "denoise"]
+    samples = [s for s in builtin_samples() if s.name in ("camera", "astronaut")]
+    result = runner.run(images=samples, methods=classical, models=[model.path], task=task, levels=levels,
+                        crop=128, repeats=1, progress=False)
+    summary = result.summary()
+    return {"summary": summary, "best_per_second": [dataclasses.asdict(v) for v in best_per_second(summary)],
+            "level_name": result.config["level_name"]}
 
 
 def main(args: argparse.Namespace) -> int:
@@ -50,6 +81,11 @@ def main(args: argparse.Namespace) -> int:
         "info": info,
         "sources": sources(model.path, model.info),
     }
+    if args.speed:
+        try:
+            record["speed"] = speed(model)
+        except (ValueError, ImportError) as e:
+            raise ImgenError(str(e)) from None
     if args.json:
         print(json.dumps(record, indent=2, default=str))
         return 0
@@ -67,4 +103,22 @@ def main(args: argparse.Namespace) -> int:
                 print(f"{key:<16}{text:<28}{record['sources'][key]}")
             else:  # free text (description, published): the source on the next line, not run into it
                 print(f"{key:<16}{text}\n{'':<44}{record['sources'][key]}")
+    if "speed" in record:
+        _print_speed(record["speed"])
+    elif model.info.task in _SPEED_LEVELS or model.info.task == "sr":
+        print(f"speed against the classical methods on this machine: imgen info {args.model} --speed")
     return 0
+
+
+def _print_speed(result: dict) -> None:
+    from ..cost import Value, value_lines
+
+    print("\nspeed on this machine (128-px crops of camera and astronaut, one timed run each):")
+    print(f"  {'set':5} {'method':16} {'PSNR':>7} {'gain dB':>8} {'CPU s/MP':>9}")
+    for r in result["summary"]:
+        print(f"  {r['kind']:5} {r['method']:16} {r['psnr']:7.2f} {r['psnr'] - r['psnr_noisy']:8.2f} "
+              f"{r['cpu_s_per_mpix']:9.3f}")
+    print("  best per CPU second: the most PSNR gained per CPU second per megapixel; Pareto front: no method "
+          "beats these on both PSNR and CPU time")
+    for line in value_lines([Value(**v) for v in result["best_per_second"]], result["level_name"]):
+        print("  " + line)

@@ -10,6 +10,7 @@ from ..imageio import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_PIXELS_VARIABLE,
 from ..processors import FrameProcessor, ProcessorOptions
 from ._args import add_info_argument, image_ext, nonnegative_int, pixel_count, positive_int, sigma_255, thread_count
 from ._distributed import add_ray_arguments, add_resume_argument, check_ray_arguments
+from ._cost import say_files_cost
 from ._report import print_summary
 
 log = logging.getLogger("imgen")
@@ -102,6 +103,8 @@ def run_local(process: FrameProcessor, args: argparse.Namespace) -> int:
     skipped = 0
     if getattr(args, "resume", False):
         jobs, skipped = skip_done(jobs)
+    say_files_cost(process, jobs, quiet=args.quiet, max_pixels=args.max_pixels, threads=args.threads,
+                   method_hint="imgen restore --task {task} --method {method}")
     summary = run_files(jobs, process, desc=process.model.name, quiet=args.quiet, max_pixels=args.max_pixels)
     summary.notes.update(process.notes)
     summary.skipped = skipped

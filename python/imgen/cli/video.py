@@ -9,6 +9,7 @@ from ..errors import ImgenError
 from ._args import nonnegative_float, nonnegative_int, positive_float, positive_int, thread_count
 from ._distributed import check_ray_arguments
 from ..interrupts import exit_status, stop_reason, stopped_words
+from ._cost import say_video_cost
 from ._videos import add_video_ray_arguments, library_run, main_library
 from .denoise import add_method_arguments, processor_options
 from .run import add_max_pixels_argument
@@ -132,7 +133,7 @@ def _bitrate(text: str) -> int:
     try:
         value = float(t[:-1]) * units[t[-1]] if t and t[-1] in units else float(t)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"bitrate must be a number of bits/s such as 8M or 2500k, got {text!r}")
+        raise argparse.ArgumentTypeError(f"bitrate must be a number of bits/s such as 8M or 2500k, got {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"bitrate must be > 0, got {text!r}")
     return int(value)
@@ -175,6 +176,8 @@ def main(args: argparse.Namespace) -> int:
         set_num_threads(args.threads)
     processor = inpainter or FrameProcessor(processor_options(args, color_order="rgb"))
     desc = f"inpaint {args.model or args.method}" if inpainter else processor.name
+    if inpainter is None:
+        say_video_cost(processor, args.input, quiet=args.quiet, threads=args.threads, max_pixels=args.max_pixels)
     try:
         summary = process_video(
             args.input, args.output, processor, options=options, on_bad_frame=args.on_bad_frame,

@@ -8,7 +8,7 @@ import threading
 import time
 from dataclasses import replace
 from fractions import Fraction
-from typing import Callable, Sequence
+from typing import Callable, Generator, Sequence, cast
 
 import numpy as np
 
@@ -163,6 +163,27 @@ def process_video(
             raise VideoError(f"processing failed at frame {sink.frames_out}: {run.error}", summary) from run.error
         raise run.error
     return summary
+
+
+def first_frame(src: str | os.PathLike, *, max_pixels: int | None = None) -> tuple[np.ndarray, int | None]:
+    """The first decodable frame of a video file or frame folder (HWC RGB, as ``process_video`` hands
+    its processor) and the frame count: the header's, one estimated from the stream's duration, the
+    folder's file count, or None where none is known.  For probing a run's cost before it starts.
+    Raises VideoError when nothing can be decoded."""
+    loc = input_location(src)
+    source: FrameFolderSource | VideoFileSource
+    if loc.is_frames:
+        source = FrameFolderSource(frame_files(loc), max_pixels=max_pixels)
+    else:
+        source = VideoFileSource(loc.path, copy_streams=False, no_copy_reason="probe")
+    frames = cast(Generator[DecodedFrame, None, None], source.frames())
+    try:
+        first = next(frames, None)
+    finally:
+        frames.close()  # a VideoFileSource closes its container here
+    if first is None:
+        raise VideoError(f"{loc}: no frame could be decoded")
+    return first.image, source.info.frames
 
 
 def _make_sink(source, target_loc, processor, options: EncodeOptions, *, copy_streams: bool, resume: bool,
