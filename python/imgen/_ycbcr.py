@@ -38,7 +38,8 @@ class YCbCr:
     @property
     def noise(self) -> tuple[float, float, float]:
         """Each plane's noise standard deviation for unit i.i.d. noise on R, G and B (row norms)."""
-        return tuple(float(n) for n in np.linalg.norm(self.forward, axis=1))
+        y, cb, cr = (float(n) for n in np.linalg.norm(self.forward, axis=1))
+        return y, cb, cr
 
     def gray_to_y(self, gray: np.ndarray) -> np.ndarray:
         """Y of a gray image taken as R = G = B (float32 [0, 1] plane in, float32 out)."""
@@ -51,8 +52,9 @@ class YCbCr:
 
 FULL = YCbCr("full", ((0.299, 0.587, 0.114), (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312)),
              (0.0, 0.5, 0.5))
-STUDIO = YCbCr("studio", tuple(tuple(v / 255.0 for v in row) for row in
-                               ((65.481, 128.553, 24.966), (-37.797, -74.203, 112.0), (112.0, -93.786, -18.214))),
+STUDIO = YCbCr("studio", ((65.481 / 255, 128.553 / 255, 24.966 / 255),
+                          (-37.797 / 255, -74.203 / 255, 112.0 / 255),
+                          (112.0 / 255, -93.786 / 255, -18.214 / 255)),
                (16 / 255.0, 128 / 255.0, 128 / 255.0))
 
 # Rows of a band in the conversions: about 2**18 pixels, so their temporaries stay small (a few

@@ -82,6 +82,8 @@ def prepare(img: np.ndarray, info: ModelInfo, *, color: str, color_order: str, s
     [0, 1] with ``clamp``) and layout (2-D gray stays 2-D)."""
     dtype, gray2d = img.dtype, img.ndim == 2
     want, have = info.channels, channel_count(img)
+    if want is None:
+        raise ValueError(f"model {model} does not say how many channels it takes: pass info={{'channels': N}}")
     alpha = None
     if have == 4 and want in (1, 3):
         img, alpha, have = img[..., :3], img[..., 3], 3
@@ -135,7 +137,7 @@ def _ycbcr_prepared(img, info: ModelInfo, color_order: str, sigma, clamp: bool, 
     def finish(outs: list[np.ndarray]) -> np.ndarray:
         got = [o.reshape(o.shape[:2]) for o in outs]
         if luma_only:
-            factor = got[0].shape[0] // h
+            factor = outs[0].shape[0] // h
             got += [p if factor == 1 else _degrade().upscale(p, factor) for p in planes[1:]]
         out = _ycbcr.from_planes(got, dtype, color_order, space, clamp)
         return out if alpha is None else with_alpha(out, alpha)
