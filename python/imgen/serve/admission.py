@@ -1,0 +1,154 @@
+"""Admission: how many images a model may hold and how much memory the server may spend on them.
+
+A request is admitted before its image is decoded and holds its :class:`Ticket` until every piece
+of work done for it (decoding, the model run, encoding) has finished or been dropped unstarted, so a
+caller that timed out or went away still counts while its image runs.  Two limits:
+
+- ``max_queue`` images per model (queued, decoding, running or encoding);
+- ``budget`` bytes in all: each image needs its method's working bytes per pixel and channel
+  (:data:`WORKING_BYTES`, measured by ``benchmarks/bench_serve_memory.py``) plus the server's own
+  copies (body, decoded image, output, reply).  A request that could never fit is refused outright.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+from dataclasses import dataclass
+
+log = logging.getLogger("imgen")
+
+#: Peak working memory of one run, bytes per pixel and channel of the input, over the process's RSS
+#: before the call (uint8 input; BENCHMARKS.md "imgen serve: working memory per pixel", rounded up).
+#: Models not listed take MODEL_DEFAULT, the shipped denoiser's figure.
+WORKING_BYTES = {"wavelet": 16, "bm3d": 20, "denoise-gray": 176}
+MODEL_DEFAULT = 176
+#: The default budget: this fraction of the machine's (or the cgroup's) memory.
+BUDGET_FRACTION = 0.5
+
+
+def machine_memory() -> int:
+    """Bytes of memory this process may use: the cgroup's limit if set, else the machine's."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        if text.isdigit() and 0 < int(text) < total:
+            total = int(text)
+    return total
+
+
+def default_budget() -> int:
+    return int(machine_memory() * BUDGET_FRACTION)
+
+
+def working_bytes(name: str, kind: str) -> int:
+    """Bytes per pixel and channel for the served ``name`` (``kind``: "classical" or "model")."""
+    if name in WORKING_BYTES:
+        return WORKING_BYTES[name]
+    return MODEL_DEFAULT if kind == "model" else max(WORKING_BYTES.values())
+
+
+def estimate(per_pixel_channel: int, height: int, width: int, channels: int, itemsize: int, body: int) -> int:
+    """Bytes one image needs: the run's working memory (its itemsize scales the input copies only)
+    plus the decoded image, the output and the encoded reply (at most the raw size), and the body."""
+    pixels = height * width
+    return pixels * channels * (per_pixel_channel + 3 * itemsize) + body
+
+
+class Rejected(Exception):
+    """Not admitted: ``status`` 503 (busy now: retry) or 413 (could never fit); ``kind`` for metrics."""
+
+    def __init__(self, status: int, kind: str, message: str):
+        super().__init__(message)
+        self.status, self.kind = status, kind
+
+
+@dataclass
+class Ticket:
+    admission: "Admission"
+    model: str
+    nbytes: int
+    released: bool = False
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            self.admission._release(self)
+
+
+class Admission:
+    """Counts per model and bytes in all; used from the event loop only (no locks).  ``on_idle``
+    is called each time the last ticket is released (the app trims the heap then)."""
+
+    def __init__(self, *, max_queue: int, budget: int, on_idle=None):
+        if max_queue < 1 or budget < 1:
+            raise ValueError("max_queue and budget must be >= 1")
+        self.max_queue, self.budget = max_queue, budget
+        self._depth: dict[str, int] = {}
+        self.reserved = 0
+        self._on_idle = on_idle
+
+    def depth(self, model: str | None = None) -> int:
+        """Images admitted and not yet finished or dropped (for ``model``, or all)."""
+        return sum(self._depth.values()) if model is None else self._depth.get(model, 0)
+
+    def admit(self, model: str, nbytes: int) -> Ticket:
+        """A ticket for one image needing ``nbytes``, or Rejected."""
+        depth = self._depth.get(model, 0)
+        if depth >= self.max_queue:
+            raise Rejected(503, "queue_full", f"server busy: {depth} images are queued or running for {model!r}, "
+                                              f"the limit is {self.max_queue} (--max-queue); retry later")
+        self._check(nbytes, nbytes)
+        self._depth[model] = depth + 1
+        self.reserved += nbytes
+        return Ticket(self, model, nbytes)
+
+    def resize(self, ticket: Ticket, nbytes: int) -> None:
+        """Change what ``ticket`` reserves once the image's size is known (Rejected when it grows
+        past what is free, or past the whole budget)."""
+        grow = nbytes - ticket.nbytes
+        self._check(nbytes, grow)
+        self.reserved += grow
+        ticket.nbytes = nbytes
+
+    def _check(self, nbytes: int, grow: int) -> None:
+        if nbytes > self.budget:
+            raise Rejected(413, "over_memory_budget",
+                           f"this image needs about {_mib(nbytes)} of working memory, over the server's memory "
+                           f"budget of {_mib(self.budget)} (--memory-budget); send a smaller image or use tiles")
+        if grow > 0 and self.reserved + grow > self.budget:
+            raise Rejected(503, "memory_busy",
+                           f"server busy: this image needs about {_mib(nbytes)} and {_mib(self.reserved)} of the "
+                           f"memory budget of {_mib(self.budget)} (--memory-budget) is in use; retry later")
+
+    def _release(self, ticket: Ticket) -> None:
+        self._depth[ticket.model] -= 1
+        self.reserved -= ticket.nbytes
+        if self._on_idle is not None and self.depth() == 0:
+            self._on_idle()
+
+
+def _mib(n: int) -> str:
+    return f"{n / (1 << 20):,.0f} MiB" if n >= 1 << 20 else f"{n:,} bytes"
+
+
+_libc = None
+
+
+def trim_heap() -> None:
+    """Hand freed heap pages back to the system (glibc ``malloc_trim``), so RSS falls back near its
+    idle level after a burst of large images; a no-op elsewhere."""
+    global _libc
+    if _libc is None:
+        try:
+            _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _libc = False
+    if _libc:
+        _libc.malloc_trim(0)

@@ -1,0 +1,180 @@
+"""imgen serve under abuse (issue #30), in-process: admission that holds, work off the event loop,
+body limits, the memory budget, and the small refusals.  Every loop here is bounded in count."""
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import struct
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("starlette")
+httpx = pytest.importorskip("httpx2")
+from starlette.testclient import TestClient  # noqa: E402
+
+from imgen.serve.app import Limits, create_app  # noqa: E402
+from imgen.serve.models import serve_models  # noqa: E402
+from onnx_models import identity, meta  # noqa: E402
+
+
+def png(img: np.ndarray) -> bytes:
+    return cv2.imencode(".png", img)[1].tobytes()
+
+
+def npy(arr: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, arr)
+    return buf.getvalue()
+
+
+@pytest.fixture
+def models(tmp_path):
+    identity(tmp_path / "ident.onnx", channels=3, metadata=meta(task="restore", channels=3))
+    return serve_models([str(tmp_path / "ident.onnx")])
+
+
+class Slow:
+    """Make the ident model sleep ``delay`` s in its run; ``images`` counts the images it ran."""
+
+    def __init__(self, models, delay: float):
+        self.delay, self.images, self.lock = delay, 0, threading.Lock()
+        served = models["ident"]
+        original = served.runner
+        outer = self
+
+        def runner(**kw):
+            proc = original(**kw)
+
+            class Wrapped:
+                options = proc.options
+
+                def __call__(self, images):
+                    time.sleep(outer.delay)
+                    with outer.lock:
+                        outer.images += len(images)
+                    return proc(images)
+            return Wrapped()
+        served.runner = runner
+
+
+def client_for(app):
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
+
+
+SMALL = npy(np.zeros((4, 4, 3), np.uint8))
+
+
+# -- 1. admission that holds ----------------------------------------------------------------------
+
+def test_timed_out_work_still_counts_against_the_queue(models):
+    slow = Slow(models, 0.6)
+    app = create_app(models, limits=Limits(timeout=0.05), max_batch=1, max_delay_ms=0, max_queue=2, sessions=2)
+
+    async def go():
+        async with client_for(app) as c:
+            codes = [(await c.post("/v1/models/ident", content=SMALL)).status_code for _ in range(4)]
+            depth = app.state.admission.depth("ident")
+            await asyncio.sleep(1.0)  # the two running images finish
+            after = (await c.post("/v1/models/ident", content=SMALL)).status_code
+            return codes, depth, after
+    with TestClient(app):  # lifespan
+        codes, depth, after = asyncio.run(go())
+    assert codes[:2] == [504, 504] and codes[2:] == [503, 503], codes
+    assert depth == 2
+    assert after == 504  # admitted again once the queue emptied
+    assert slow.images == 2  # the 503s never ran
+
+
+def test_a_caller_that_times_out_before_its_image_starts_cancels_it(models):
+    slow = Slow(models, 0.4)
+    app = create_app(models, limits=Limits(timeout=0.1), max_batch=1, max_delay_ms=0, max_queue=8)
+
+    async def go():
+        async with client_for(app) as c:
+            replies = await asyncio.gather(*(c.post("/v1/models/ident", content=SMALL) for _ in range(3)))
+            await asyncio.sleep(0.6)
+            return [r.status_code for r in replies]
+    codes = asyncio.run(go())
+    assert codes == [504] * 3
+    assert slow.images == 1  # only the first one had started
+    assert app.state.admission.depth("ident") == 0
+
+
+def test_the_timeout_covers_decoding(models, monkeypatch):
+    import imgen.serve.payload as payload
+
+    real = payload.decode_image
+
+    def slow_decode(*a, **kw):
+        time.sleep(0.4)
+        return real(*a, **kw)
+    monkeypatch.setattr(payload, "decode_image", slow_decode)
+    with TestClient(create_app(models, limits=Limits(timeout=0.1))) as c:
+        t = time.perf_counter()
+        r = c.post("/v1/models/ident", content=png(np.zeros((4, 4, 3), np.uint8)))
+        took = time.perf_counter() - t
+    assert r.status_code == 504 and took < 0.35
+
+
+# -- 2. decoding and encoding off the event loop --------------------------------------------------
+
+@pytest.mark.parametrize("where", ["decode_image", "encode_image"])
+def test_health_and_metrics_answer_while_decoding_or_encoding(models, monkeypatch, where):
+    import imgen.serve.payload as payload
+
+    real = getattr(payload, where)
+
+    def slow(*a, **kw):
+        time.sleep(0.3)
+        return real(*a, **kw)
+    monkeypatch.setattr(payload, where, slow)
+    app = create_app(models)
+
+    async def go():
+        async with client_for(app) as c:
+            work = [asyncio.create_task(c.post("/v1/models/ident", content=png(np.zeros((4, 4, 3), np.uint8))))
+                    for _ in range(3)]
+            await asyncio.sleep(0.05)
+            worst = 0.0
+            for _ in range(10):  # bounded: 10 probes of each
+                for path in ("/healthz", "/metrics"):
+                    t = time.perf_counter()
+                    assert (await c.get(path)).status_code == 200
+                    worst = max(worst, time.perf_counter() - t)
+                await asyncio.sleep(0.02)
+            return worst, [(await w).status_code for w in work]
+    worst, codes = asyncio.run(go())
+    assert codes == [200] * 3
+    assert worst < 0.05, f"/healthz or /metrics took {worst * 1e3:.0f} ms"
+
+
+# -- 5. small refusals ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("tile", ["²", "١٢", "1 ", "+3"])
+def test_unicode_digits_in_tile_are_400(models, tile):
+    with TestClient(create_app(models)) as c:
+        r = c.post("/v1/models/ident", params={"tile": tile}, content=SMALL)
+    assert r.status_code == 400 and "tile must be" in r.json()["error"]
+
+
+def npy_header_only(shape, dtype="|u1") -> bytes:
+    header = repr({"descr": dtype, "fortran_order": False, "shape": shape}).encode()
+    header += b" " * ((64 - (10 + len(header) + 1) % 64) % 64) + b"\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header
+
+
+def test_npy_declaring_a_huge_shape_is_413_before_allocating(models, monkeypatch):
+    body = npy_header_only((40000, 40000, 3))
+    assert len(body) <= 192
+    calls = []
+    monkeypatch.setattr("imgen.serve.payload.np.load", lambda *a, **k: calls.append(1))
+    with TestClient(create_app(models, limits=Limits(max_pixels=100_000))) as c:
+        r = c.post("/v1/models/ident", content=body)
+    assert r.status_code == 413, r.text
+    assert "40000x40000" in r.json()["error"] and "limit of 100,000 pixels" in r.json()["error"]
+    assert calls == []
