@@ -153,6 +153,95 @@ def test_health_and_metrics_answer_while_decoding_or_encoding(models, monkeypatc
     assert worst < 0.05, f"/healthz or /metrics took {worst * 1e3:.0f} ms"
 
 
+# -- 3. body limits ------------------------------------------------------------------------------
+
+async def _dribble(body: bytes, pause: float):
+    """The body in two halves with ``pause`` seconds between (a slow client)."""
+    yield body[: len(body) // 2]
+    await asyncio.sleep(pause)
+    yield body[len(body) // 2:]
+
+
+def test_a_slow_body_is_408(models):
+    app = create_app(models, limits=Limits(read_timeout=0.2))
+
+    async def go():
+        async with client_for(app) as c:
+            return await c.post("/v1/models/ident", content=_dribble(SMALL, 1.0))
+    r = asyncio.run(go())
+    assert r.status_code == 408 and "did not arrive within 0.2 s" in r.json()["error"]
+    assert r.headers["connection"] == "close"
+
+
+def test_uploads_received_at_once_are_capped(models):
+    app = create_app(models, limits=Limits(max_uploads=2, read_timeout=5))
+
+    async def go():
+        async with client_for(app) as c:
+            slow = [asyncio.create_task(c.post("/v1/models/ident", content=_dribble(SMALL, 0.5))) for _ in range(2)]
+            await asyncio.sleep(0.1)
+            third = await c.post("/v1/models/ident", content=SMALL)
+            return third, [(await s).status_code for s in slow]
+    third, codes = asyncio.run(go())
+    assert codes == [200, 200]
+    assert third.status_code == 503 and "--max-uploads" in third.json()["error"]
+    assert third.headers["retry-after"] == "1"
+
+
+def _scope(path="/v1/models/ident", length=len(SMALL)):
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+            "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+            "headers": [(b"content-length", str(length).encode())], "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 80)}
+
+
+def test_a_client_hanging_up_mid_body_is_no_500_and_no_traceback(models, caplog):
+    app = create_app(models)
+    messages = iter([{"type": "http.request", "body": SMALL[:20], "more_body": True}, {"type": "http.disconnect"}])
+
+    async def receive():
+        return next(messages)
+
+    async def send(message):
+        pass
+
+    with caplog.at_level(logging.INFO, logger="imgen"):
+        asyncio.run(app(_scope(), receive, send))
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    text = app.state.metrics.render().decode()
+    assert 'status="500"' not in text
+    assert 'imgen_requests_total{model="ident",status="499"} 1.0' in text
+
+
+def test_a_client_hanging_up_while_its_image_waits_drops_it(models):
+    slow = Slow(models, 0.4)
+    app = create_app(models, max_batch=1, max_delay_ms=0)
+
+    async def leaving_client():
+        messages = [{"type": "http.request", "body": SMALL, "more_body": False}]
+
+        async def receive():
+            if messages:
+                return messages.pop()
+            await asyncio.sleep(0.1)  # sent its body, then hangs up while its image waits
+            return {"type": "http.disconnect"}
+
+        async def send(message):
+            pass
+        await app(_scope(), receive, send)
+
+    async def go():
+        async with client_for(app) as c:
+            busy = asyncio.create_task(c.post("/v1/models/ident", content=SMALL))
+            await asyncio.sleep(0.1)
+            await asyncio.wait_for(leaving_client(), 0.3)  # answered at once: not after the busy one
+            assert (await busy).status_code == 200
+            await asyncio.sleep(0.5)
+    asyncio.run(go())
+    assert slow.images == 1
+    assert 'status="499"} 1.0' in app.state.metrics.render().decode()
+
+
 # -- 5. small refusals ----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("tile", ["²", "١٢", "1 ", "+3"])

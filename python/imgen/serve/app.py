@@ -213,6 +213,9 @@ def create_app(models: dict[str, ServedModel], *, limits: Limits = Limits(), tok
         gone = asyncio.create_task(_disconnected(request))
         try:
             done, _ = await asyncio.wait({work, gone}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # the server cancelled this request (shutdown past --grace)
+            work.cancel()
+            raise
         finally:
             gone.cancel()
         if work in done:
