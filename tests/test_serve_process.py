@@ -95,6 +95,7 @@ def test_slow_headers_and_slow_bodies_are_408_and_closed():
         with pytest.raises(urllib.error.HTTPError) as full:  # the 14th connection: over --max-connections
             urllib.request.urlopen(url + "/healthz", timeout=5)
         assert full.value.code == 503
+        full.value.close()
         t = time.monotonic()
         replies = [_recv_all(s, 5.0) for s in socks]
         assert time.monotonic() - t < 5
