@@ -267,3 +267,93 @@ def test_npy_declaring_a_huge_shape_is_413_before_allocating(models, monkeypatch
     assert r.status_code == 413, r.text
     assert "40000x40000" in r.json()["error"] and "limit of 100,000 pixels" in r.json()["error"]
     assert calls == []
+
+
+# -- 4. the memory budget -------------------------------------------------------------------------
+
+def test_an_image_over_the_memory_budget_is_413_naming_it(models):
+    from imgen.serve.admission import WORKING
+
+    img = np.zeros((64, 64), np.uint8)  # wavelet: 64 * 64 * its per-pixel figure at least
+    budget = 64 * 64 * WORKING["wavelet"].per_pixel // 2
+    with TestClient(create_app(models, limits=Limits(memory_budget=budget))) as c:
+        r = c.post("/v1/models/wavelet", content=png(img))
+        assert r.status_code == 413, r.text
+        assert "--memory-budget" in r.json()["error"] and "over the server's memory budget" in r.json()["error"]
+        assert c.post("/v1/models/wavelet", content=png(img[:8, :8])).status_code == 200
+
+
+def test_images_that_do_not_fit_now_are_503_with_retry_after(models):
+    from imgen.serve.admission import estimate, working_for
+
+    Slow(models, 0.4)
+    body = npy(np.zeros((32, 32, 3), np.uint8))
+    one = estimate(working_for("ident", "model"), 32, 32, 3, 1, len(body))
+    app = create_app(models, limits=Limits(memory_budget=int(one * 1.5)), max_queue=8)
+
+    async def go():
+        async with client_for(app) as c:
+            replies = await asyncio.gather(*(c.post("/v1/models/ident", content=body) for _ in range(3)))
+            reserved = app.state.admission.reserved
+            return replies, reserved
+    replies, reserved = asyncio.run(go())
+    codes = sorted(r.status_code for r in replies)
+    assert codes == [200, 503, 503], codes
+    busy = next(r for r in replies if r.status_code == 503)
+    assert busy.headers["retry-after"] == "1" and "memory budget" in busy.json()["error"]
+    assert reserved == 0
+
+
+def test_memory_budget_option_sizes():
+    import argparse
+
+    from imgen.cli.serve import byte_size
+
+    assert byte_size("4G") == 4 << 30 and byte_size("512M") == 512 << 20 and byte_size("1.5GiB") == 3 << 29
+    assert byte_size("100") == 100 << 20
+    for bad in ("", "0", "-1G", "4X", "²G"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            byte_size(bad)
+
+
+# -- 6. the uploads standard clients send ---------------------------------------------------------
+
+def test_multipart_upload_as_curl_F_sends(models, rng):
+    img = rng.integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    data = png(img)
+    with TestClient(create_app(models)) as c:
+        r = c.post("/v1/models/ident", files={"file": ("x.png", data, "image/png")})
+        assert r.status_code == 200, r.text
+        np.testing.assert_array_equal(cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_UNCHANGED), img)
+        r = c.post("/v1/models/ident", files={"image": ("x.png", data, "image/png")}, data={"format": "npy"})
+        assert r.status_code == 200 and r.headers["content-type"] == "application/x-npy"
+        two = c.post("/v1/models/ident", files=[("a", ("a.png", data)), ("b", ("b.png", data))])
+        assert two.status_code == 400 and "exactly one file" in two.json()["error"]
+        odd = c.post("/v1/models/ident", files={"image": ("x.png", data)}, data={"path": "/etc/passwd"})
+        assert odd.status_code == 400 and "unknown form field 'path'" in odd.json()["error"]
+
+
+def test_json_with_base64(models, rng):
+    import base64
+
+    img = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    with TestClient(create_app(models)) as c:
+        r = c.post("/v1/models/ident", json={"image": base64.b64encode(png(img)).decode(), "format": "npy"})
+        assert r.status_code == 200, r.text
+        np.testing.assert_array_equal(np.load(io.BytesIO(r.content)), img)  # as decoded (BGR), as before
+        bad = c.post("/v1/models/ident", json={"image": "not base64!"})
+        assert bad.status_code == 400 and "not base64" in bad.json()["error"]
+        bad = c.post("/v1/models/ident", json={"image": "", "sigma": 999})
+        assert bad.status_code == 400 and "0 to 255" in bad.json()["error"]
+
+
+def test_estimates_follow_the_measured_figures():
+    from imgen.serve.admission import WORKING, estimate
+
+    model, wavelet = WORKING["denoise-gray"], WORKING["wavelet"]
+    big = dict(height=4000, width=4000, channels=1, itemsize=1, body=0)
+    assert estimate(model, **big) < estimate(model, **big, tiled=False)  # tiles cap a model's working set
+    assert estimate(model, **big) < 400 << 20
+    assert estimate(wavelet, **big) == 4000 * 4000 * (wavelet.per_pixel + 3)
+    small = dict(height=100, width=100, channels=3, itemsize=2, body=10)
+    assert estimate(model, **small, scale=2) > 3 * estimate(model, **small)  # an upscaler's output

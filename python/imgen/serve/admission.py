@@ -19,11 +19,30 @@ from dataclasses import dataclass
 
 log = logging.getLogger("imgen")
 
-#: Peak working memory of one run, bytes per pixel and channel of the input, over the process's RSS
-#: before the call (uint8 input; BENCHMARKS.md "imgen serve: working memory per pixel", rounded up).
-#: Models not listed take MODEL_DEFAULT, the shipped denoiser's figure.
-WORKING_BYTES = {"wavelet": 16, "bm3d": 20, "denoise-gray": 176}
-MODEL_DEFAULT = 176
+@dataclass(frozen=True)
+class Working:
+    """Peak working memory of one run over the process's RSS before it (uint8 input): ``per_pixel``
+    bytes per pixel and channel when the image runs whole; a model that tiles large images (its
+    default tiling) needs at most ``tiled_base + tiled_per_pixel`` per pixel and channel."""
+
+    per_pixel: int
+    tiled_base: int | None = None
+    tiled_per_pixel: int = 0
+
+    def bytes(self, values: int, *, tiled: bool) -> int:
+        whole = self.per_pixel * values
+        if tiled and self.tiled_base is not None:
+            return min(whole, self.tiled_base + self.tiled_per_pixel * values)
+        return whole
+
+
+#: Measured by benchmarks/bench_serve_memory.py (BENCHMARKS.md "imgen serve: working memory per
+#: pixel"), rounded up: wavelet 13.9 / 12.1 bytes per pixel and channel (gray / colour), bm3d 16.0 /
+#: 16.9; the shipped denoise-gray 162 whole (gray 1024 x 1024), 189 (colour 512 x 512, three planes),
+#: and 174 MiB at gray 2048 x 2048 where it tiles (slope 4.4 bytes).  Models not listed take
+#: MODEL_DEFAULT, scaled by their scale factor squared (an upscaler's output is larger).
+WORKING = {"wavelet": Working(16), "bm3d": Working(20), "denoise-gray": Working(192, 208 << 20, 8)}
+MODEL_DEFAULT = WORKING["denoise-gray"]
 #: The default budget: this fraction of the machine's (or the cgroup's) memory.
 BUDGET_FRACTION = 0.5
 
@@ -46,18 +65,22 @@ def default_budget() -> int:
     return int(machine_memory() * BUDGET_FRACTION)
 
 
-def working_bytes(name: str, kind: str) -> int:
-    """Bytes per pixel and channel for the served ``name`` (``kind``: "classical" or "model")."""
-    if name in WORKING_BYTES:
-        return WORKING_BYTES[name]
-    return MODEL_DEFAULT if kind == "model" else max(WORKING_BYTES.values())
+def working_for(name: str, kind: str) -> Working:
+    """The working memory of the served ``name`` (``kind``: "classical" or "model")."""
+    if name in WORKING:
+        return WORKING[name]
+    if kind == "model":
+        return MODEL_DEFAULT
+    return max(WORKING.values(), key=lambda w: w.per_pixel)
 
 
-def estimate(per_pixel_channel: int, height: int, width: int, channels: int, itemsize: int, body: int) -> int:
-    """Bytes one image needs: the run's working memory (its itemsize scales the input copies only)
-    plus the decoded image, the output and the encoded reply (at most the raw size), and the body."""
-    pixels = height * width
-    return pixels * channels * (per_pixel_channel + 3 * itemsize) + body
+def estimate(working: Working, height: int, width: int, channels: int, itemsize: int, body: int, *,
+             tiled: bool = True, scale: int = 1) -> int:
+    """Bytes one image needs: the run's working memory, the decoded image, the output and the
+    encoded reply (at most the output's raw size) at the image's itemsize, and the body."""
+    values = height * width * channels
+    area = scale * scale
+    return working.bytes(values, tiled=tiled) * area + values * itemsize * (1 + 2 * area) + body
 
 
 class Rejected(Exception):

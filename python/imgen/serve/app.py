@@ -32,7 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import ImgenError
-from .admission import Admission, Rejected, default_budget, estimate, trim_heap, working_bytes
+from .admission import Admission, Rejected, default_budget, estimate, trim_heap, working_for
 from .batching import Batcher, QueueFull
 from .metrics import CONTENT_TYPE, Metrics
 from .models import ServedModel
@@ -132,7 +132,8 @@ def create_app(models: dict[str, ServedModel], *, limits: Limits = Limits(), tok
     async def process(name: str, served: ServedModel, body: bytes, query: dict, content_type: str,
                       timing: dict) -> tuple[bytes, str]:
         """Admit, parse, decode, run and encode one upload; (reply bytes, extension)."""
-        per_pixel = working_bytes(name, "classical" if served.options.method is not None else "model")
+        working = working_for(name, "classical" if served.options.method is not None else "model")
+        scale = 1 if served.options.method is not None else int(served.processor.model.info.scale or 1)
         try:
             ticket = admission.admit(name, len(body))
             try:
@@ -142,13 +143,14 @@ def create_app(models: dict[str, ServedModel], *, limits: Limits = Limits(), tok
                 del body
                 options = parse_options({**query, **upload.fields})
                 size = peek(upload.data, limits.max_pixels)
+                tiled = options["tile"] != 0 and (options["tile"] is not None or served.options.tile != 0)
                 if size.height is not None:
-                    admission.resize(ticket, estimate(per_pixel, size.height, size.width, size.channels,
-                                                      size.itemsize, len(upload.data)))
+                    admission.resize(ticket, estimate(working, size.height, size.width, size.channels, size.itemsize,
+                                                      len(upload.data), tiled=tiled, scale=scale))
                 image, ext, color_order = await in_thread(io_pool, decode, upload.data, limits.max_pixels)
                 channels = image.shape[2] if image.ndim == 3 else 1
-                admission.resize(ticket, estimate(per_pixel, image.shape[0], image.shape[1], channels,
-                                                  image.itemsize, len(upload.data)))
+                admission.resize(ticket, estimate(working, image.shape[0], image.shape[1], channels, image.itemsize,
+                                                  len(upload.data), tiled=tiled, scale=scale))
                 del upload
                 runner = served.runner(sigma=options["sigma"], tile=options["tile"],
                                        color_order=color_order if ext != ".npy" else options["color_order"])

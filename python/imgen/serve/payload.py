@@ -165,12 +165,13 @@ def parse_options(values) -> dict:
 
 @dataclass(frozen=True)
 class Size:
-    """What the header says: height, width, channels and bytes per sample (channels 3 and itemsize
-    1 where an image file's header does not say; ``exact`` False then).  None sides: no header."""
+    """What the header says: height, width, channels and bytes per sample; where an image file's
+    header does not say (``exact`` False), the least they can be (1 channel of 1 byte), so an image is
+    never refused on a guess: the app reserves the exact figure once decoded.  None sides: no header."""
 
     height: int | None
     width: int | None
-    channels: int = 3
+    channels: int = 1
     itemsize: int = 1
     exact: bool = False
 
