@@ -32,6 +32,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import ImgenError
+from . import kserve
 from .admission import Admission, Rejected, default_budget, estimate, trim_heap, working_for
 from .batching import Batcher, QueueFull
 from .metrics import CONTENT_TYPE, Metrics
@@ -129,37 +130,43 @@ def create_app(models: dict[str, ServedModel], *, limits: Limits = Limits(), tok
         finally:
             state["uploads"] -= 1
 
-    async def process(name: str, served: ServedModel, body: bytes, query: dict, content_type: str,
-                      timing: dict) -> tuple[bytes, str]:
-        """Admit, parse, decode, run and encode one upload; (reply bytes, extension)."""
+    async def process(name: str, served: ServedModel, body: bytes, query: dict, unpack, pack,
+                      timing: dict) -> tuple[bytes, str, dict]:
+        """Admit, parse, decode, run and encode one request; (reply bytes, media type, headers).
+        ``unpack(body) -> (image bytes or HWC array, options, context)`` and ``pack(out, options, ext,
+        context) -> (bytes, media type, headers)`` run on the I/O pool: they are what differs between
+        /v1 and /v2."""
         working = working_for(name, "classical" if served.options.method is not None else "model")
         scale = 1 if served.options.method is not None else int(served.processor.model.info.scale or 1)
         try:
             ticket = admission.admit(name, len(body))
             try:
                 t0 = time.perf_counter()
-                upload = (await in_thread(io_pool, parse_body, body, content_type)
-                          if content_type.startswith(("multipart/", "application/json")) else parse_body(body, ""))
+                data, fields, context = await in_thread(io_pool, unpack, body)
                 del body
-                options = parse_options({**query, **upload.fields})
-                size = peek(upload.data, limits.max_pixels)
+                options = parse_options({**query, **fields})
                 tiled = options["tile"] != 0 and (options["tile"] is not None or served.options.tile != 0)
-                if size.height is not None:
-                    admission.resize(ticket, estimate(working, size.height, size.width, size.channels, size.itemsize,
-                                                      len(upload.data), tiled=tiled, scale=scale))
-                image, ext, color_order = await in_thread(io_pool, decode, upload.data, limits.max_pixels)
+                if isinstance(data, bytes):
+                    size = peek(data, limits.max_pixels)
+                    if size.height is not None:
+                        admission.resize(ticket, estimate(working, size.height, size.width, size.channels,
+                                                          size.itemsize, len(data), tiled=tiled, scale=scale))
+                    image, ext, color_order = await in_thread(io_pool, decode, data, limits.max_pixels)
+                else:  # a tensor: already an array, in the request's colour order (default RGB)
+                    image, ext, color_order = data, ".npy", options["color_order"]
+                if ext == ".npy":
+                    color_order = options["color_order"]
                 channels = image.shape[2] if image.ndim == 3 else 1
                 admission.resize(ticket, estimate(working, image.shape[0], image.shape[1], channels, image.itemsize,
-                                                  len(upload.data), tiled=tiled, scale=scale))
-                del upload
-                runner = served.runner(sigma=options["sigma"], tile=options["tile"],
-                                       color_order=color_order if ext != ".npy" else options["color_order"])
+                                                  len(data) if isinstance(data, bytes) else 0, tiled=tiled,
+                                                  scale=scale))
+                del data
+                runner = served.runner(sigma=options["sigma"], tile=options["tile"], color_order=color_order)
                 t1 = time.perf_counter()
                 out = await batcher(name).submit((runner.options, image.shape, image.dtype.str), runner, image)
                 del image
                 t2 = time.perf_counter()
-                reply_ext = options["format"] or ext
-                data = await in_thread(io_pool, encode_reply, out, reply_ext)
+                reply = await in_thread(io_pool, pack, out, options, ext, context)
                 t3 = time.perf_counter()
             finally:
                 ticket.release()
@@ -173,23 +180,22 @@ def create_app(models: dict[str, ServedModel], *, limits: Limits = Limits(), tok
             raise HttpError(503, "out_of_memory", f"not enough memory for this image on the server ({e}); "
                                                   f"retry later or send a smaller image", busy) from None
         timing.update(decode=t1 - t0, run=t2 - t1, encode=t3 - t2)
-        return data, reply_ext
+        return reply
 
-    async def infer(request: Request) -> Response:
+    async def handle(request: Request, unpack, pack, query: dict) -> Response:
+        """One inference request, either protocol: limits, admission, timeout, metrics, errors."""
         start = time.perf_counter()
         name = request.path_params["name"]
         try:
             check_token(request)
             served = served_model(name)
-            query = dict(request.query_params)
             parse_options(query)  # a bad option is refused before the body is read
             body = await receive_body(request)
             timing: dict = {}
-            work = asyncio.create_task(process(name, served, body, query, request.headers.get("content-type", ""),
-                                               timing))
+            work = asyncio.create_task(process(name, served, body, query, unpack, pack, timing))
             del body
             _keep(state["background"], work)
-            data, ext = await _answer_or_give_up(request, work, limits.timeout)
+            data, media, headers = await _answer_or_give_up(request, work, limits.timeout)
         except HttpError as e:
             metrics.requests.labels(name, str(e.status)).inc()
             metrics.errors.labels(e.kind).inc()
@@ -206,8 +212,56 @@ def create_app(models: dict[str, ServedModel], *, limits: Limits = Limits(), tok
             return JSONResponse({"error": f"internal error: {type(e).__name__}: {e}"}, status_code=500)
         metrics.requests.labels(name, "200").inc()
         metrics.latency.labels(name).observe(time.perf_counter() - start)
-        header = ", ".join(f"{k};dur={v * 1e3:.1f}" for k, v in timing.items())
-        return Response(data, media_type=MEDIA[ext], headers={"Server-Timing": header})
+        timing_header = ", ".join(f"{k};dur={v * 1e3:.1f}" for k, v in timing.items())
+        return Response(data, media_type=media, headers={**headers, "Server-Timing": timing_header})
+
+    async def infer(request: Request) -> Response:
+        content_type = request.headers.get("content-type", "")
+
+        def unpack(body: bytes):
+            upload = parse_body(body, content_type)
+            return upload.data, upload.fields, None
+
+        def pack(out, options, ext, context):
+            reply_ext = options["format"] or ext
+            return encode_reply(out, reply_ext), MEDIA[reply_ext], {}
+        return await handle(request, unpack, pack, dict(request.query_params))
+
+    async def infer_v2(request: Request) -> Response:
+        header_length = request.headers.get(kserve.HEADER_LENGTH)
+
+        def unpack(body: bytes):
+            req = kserve.parse_infer(body, header_length, limits.max_pixels)
+            return req.data, req.fields, req
+
+        def pack(out, options, ext, req):
+            if isinstance(req.data, bytes):  # BYTES in, an encoded image out
+                out = encode_reply(out, options["format"] or ext)
+            return kserve.infer_response(req, request.path_params["name"], out)
+        return await handle(request, unpack, pack, {})
+
+    async def v2_live(request: Request) -> Response:
+        return JSONResponse({"live": True})
+
+    async def v2_ready(request: Request) -> Response:
+        return JSONResponse({"ready": state["ready"]}, status_code=200 if state["ready"] else 503)
+
+    async def v2_server(request: Request) -> Response:
+        from .. import __version__
+
+        return JSONResponse({"name": "imgen", "version": __version__, "extensions": ["binary_tensor_data"]})
+
+    async def v2_model(request: Request) -> Response:
+        check_token(request)
+        name = request.path_params["name"]
+        served_model(name)
+        return JSONResponse(kserve.model_metadata(name))
+
+    async def v2_model_ready(request: Request) -> Response:
+        check_token(request)
+        name = request.path_params["name"]
+        served_model(name)
+        return JSONResponse({"name": name, "ready": state["ready"]}, status_code=200 if state["ready"] else 503)
 
     async def _answer_or_give_up(request: Request, work: asyncio.Task, timeout: float):
         """``work``'s result; on ``timeout`` (504) or the client hanging up (ClientGone) ``work`` is
@@ -241,7 +295,13 @@ def create_app(models: dict[str, ServedModel], *, limits: Limits = Limits(), tok
 
     routes = [Route("/v1/models", list_models), Route("/v1/models/{name}", model_info, methods=["GET"]),
               Route("/v1/models/{name}", infer, methods=["POST"]), Route("/healthz", healthz),
-              Route("/readyz", readyz), Route("/metrics", metrics_endpoint)]
+              Route("/readyz", readyz), Route("/metrics", metrics_endpoint),
+              Route("/v2/health/live", v2_live), Route("/v2/health/ready", v2_ready), Route("/v2", v2_server),
+              Route("/v2/models/{name}", v2_model), Route("/v2/models/{name}/versions/1", v2_model),
+              Route("/v2/models/{name}/ready", v2_model_ready),
+              Route("/v2/models/{name}/versions/1/ready", v2_model_ready),
+              Route("/v2/models/{name}/infer", infer_v2, methods=["POST"]),
+              Route("/v2/models/{name}/versions/1/infer", infer_v2, methods=["POST"])]
 
     async def http_error(request: Request, e: HttpError) -> Response:
         metrics.errors.labels(e.kind).inc()
