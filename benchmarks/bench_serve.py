@@ -15,7 +15,7 @@ gray PNGs to denoise-gray), 40 slowloris connections (headers never finished) an
 each, against --memory-budget 768M), 2 callers that give up after 0.3 s on 1200x1200 bm3d requests,
 and a garbage client (random bytes, truncated PNGs, tile=², a 40000x40000x3 .npy header); a prober
 GETs /healthz every 50 ms.  Prints p50/p99 of the valid requests, /healthz p99 and worst, the
-server's RSS idle, at its peak and 5 s after the burst, and counts per status code per client.
+server's RSS idle, at its peak and 5 s after the queue emptied, and counts per status code per client.
 """
 from __future__ import annotations
 
@@ -172,7 +172,7 @@ def _npy_header(shape) -> bytes:
     return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
 
 
-def run_abuse(seconds: float) -> None:
+def run_abuse(seconds: float, without: tuple[str, ...] = ()) -> None:
     import random
     import socket
 
@@ -308,34 +308,44 @@ def run_abuse(seconds: float) -> None:
     try:
         load(port, 1, 3.0, [(f"/v1/models/{MODEL}?sigma=25", b) for b in valid])  # warm-up
         idle = rss_kib(proc.pid)
-        threads = ([threading.Thread(target=valid_client, args=(k,)) for k in range(2)]
-                   + [threading.Thread(target=huge_client) for _ in range(2)]
-                   + [threading.Thread(target=impatient_client) for _ in range(2)]
-                   + [threading.Thread(target=garbage_client), threading.Thread(target=slowloris)]
-                   + [threading.Thread(target=slow_body) for _ in range(6)]
-                   + [threading.Thread(target=sampler)])
+        kinds = {"valid": [valid_client, valid_client], "huge": [huge_client] * 2,
+                 "impatient": [impatient_client] * 2, "garbage": [garbage_client], "slowloris": [slowloris],
+                 "slow-body": [slow_body] * 6}
+        threads = [threading.Thread(target=sampler)]
+        for kind, targets in kinds.items():
+            if kind not in without:
+                threads += [threading.Thread(target=f, args=(k,) if f is valid_client else ())
+                            for k, f in enumerate(targets)]
         prober = subprocess.Popen([sys.executable, "-c", prober_code, str(port), str(seconds)], stdout=subprocess.PIPE)
         for t in threads:
             t.start()
         health_lat = json.loads(prober.communicate(timeout=seconds + 120)[0])
         for t in threads:
             t.join(seconds + 120)
+        drained = time.monotonic()
+        for _ in range(600):  # until the work of timed-out callers has ended too (at most 60 s)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/metrics")
+            metrics = conn.getresponse().read().decode()
+            conn.close()
+            if "imgen_queue_depth 0.0" in metrics:
+                break
+            time.sleep(0.1)
+        drained = time.monotonic() - drained
         time.sleep(5)
         after = rss_kib(proc.pid)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        conn.request("GET", "/metrics")
-        metrics = conn.getresponse().read().decode()
         five = sum(float(line.rsplit(" ", 1)[1]) for line in metrics.splitlines()
                    if line.startswith("imgen_requests_total") and 'status="500"' in line)
         v = np.array(valid_lat) * 1e3
         h = np.array(health_lat) * 1e3
-        print(f"abuse {seconds:.0f} s, server {' '.join(args)}")
+        print(f"abuse {seconds:.0f} s, server {' '.join(args)}" + (f", without {', '.join(without)}" if without else ""))
         print(f"valid requests: {len(v)} answered 200, p50 {np.percentile(v, 50):.0f} ms, p99 {np.percentile(v, 99):.0f} ms"
               if len(v) else "valid requests: none answered 200")
         print(f"/healthz: {len(h)} probes, p50 {np.percentile(h, 50):.1f} ms, p99 {np.percentile(h, 99):.1f} ms, "
               f"worst {h.max():.1f} ms")
-        print(f"server RSS: idle {idle / 1024:.0f} MiB, peak {max(rss) / 1024:.0f} MiB, 5 s after the burst "
-              f"{after / 1024:.0f} MiB; 500s counted by the server: {five:.0f}")
+        print(f"server RSS: idle {idle / 1024:.0f} MiB, peak {max(rss) / 1024:.0f} MiB, 5 s after the queue "
+              f"emptied ({drained:.1f} s after the burst) {after / 1024:.0f} MiB; 500s counted by the server: "
+              f"{five:.0f}")
         for who, st in sorted(counts.items()):
             print(f"  {who}: {dict(sorted(st.items()))}")
         print(f"alive: {proc.poll() is None}")
@@ -347,8 +357,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("what", choices=("load", "soak", "abuse"))
     p.add_argument("--seconds", type=float, default=8.0)
+    p.add_argument("--without", nargs="*", default=[], metavar="CLIENT",
+                   help="abuse: leave out these clients (valid huge impatient garbage slowloris slow-body)")
     args = p.parse_args()
-    {"load": run_load, "soak": run_soak, "abuse": run_abuse}[args.what](args.seconds)
+    if args.what == "abuse":
+        run_abuse(args.seconds, tuple(args.without))
+    else:
+        (run_load if args.what == "load" else run_soak)(args.seconds)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import logging
 import os
 from dataclasses import dataclass
@@ -114,6 +115,7 @@ class Admission:
         self.max_queue, self.budget = max_queue, budget
         self._depth: dict[str, int] = {}
         self.reserved = 0
+        self.peak = 0  # the most reserved at once since the owner last reset it
         self._on_idle = on_idle
 
     def depth(self, model: str | None = None) -> int:
@@ -129,6 +131,7 @@ class Admission:
         self._check(nbytes, nbytes)
         self._depth[model] = depth + 1
         self.reserved += nbytes
+        self.peak = max(self.peak, self.reserved)
         return Ticket(self, model, nbytes)
 
     def resize(self, ticket: Ticket, nbytes: int) -> None:
@@ -137,6 +140,7 @@ class Admission:
         grow = nbytes - ticket.nbytes
         self._check(nbytes, grow)
         self.reserved += grow
+        self.peak = max(self.peak, self.reserved)
         ticket.nbytes = nbytes
 
     def _check(self, nbytes: int, grow: int) -> None:
@@ -164,9 +168,12 @@ _libc = None
 
 
 def trim_heap() -> None:
-    """Hand freed heap pages back to the system (glibc ``malloc_trim``), so RSS falls back near its
-    idle level after a burst of large images; a no-op elsewhere."""
+    """Free what the last burst left behind: collect reference cycles (an exception's traceback keeps
+    its frames' images alive until the cyclic collector runs), then hand freed heap pages back to the
+    system (glibc ``malloc_trim``), so RSS falls back near its idle level; a no-op for the latter
+    elsewhere."""
     global _libc
+    gc.collect()
     if _libc is None:
         try:
             _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")

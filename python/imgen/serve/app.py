@@ -34,7 +34,7 @@ from starlette.routing import Route
 from ..errors import ImgenError
 from . import kserve
 from .admission import Admission, Rejected, default_budget, estimate, trim_heap, working_for
-from .batching import Batcher, QueueFull
+from .batching import Batcher, QueueFull, background_priority
 from .metrics import CONTENT_TYPE, Metrics
 from .models import ServedModel
 from .payload import (FORMATS, MEDIA, OPTIONS, ClientGone, HttpError, decode, encode_reply, parse_body,  # noqa: F401
@@ -42,6 +42,9 @@ from .payload import (FORMATS, MEDIA, OPTIONS, ClientGone, HttpError, decode, en
 
 log = logging.getLogger("imgen")
 QUERY = OPTIONS
+#: Trim the heap after a burst that reserved at least this much (a burst of small images leaves
+#: little behind, and a full collection costs the loop tens of ms).
+TRIM_AFTER = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -66,13 +69,25 @@ def create_app(models: dict[str, ServedModel], *, limits: Limits = Limits(), tok
     """The app serving ``models``; batching per model (``max_batch`` images, ``max_delay_ms``),
     ``sessions`` concurrent runs per model, ``max_queue`` images admitted per model."""
     metrics = Metrics()
-    io_pool = ThreadPoolExecutor(max_workers=limits.io_threads, thread_name_prefix="imgen-serve-io")
+    io_pool = ThreadPoolExecutor(max_workers=limits.io_threads, thread_name_prefix="imgen-serve-io",
+                                 initializer=background_priority)
 
-    def idle() -> None:  # the last admitted image is done: hand the heap's free pages back, off the loop
-        try:
-            io_pool.submit(trim_heap)
-        except RuntimeError:  # shutting down
-            pass
+    def idle() -> None:
+        """The last admitted image is done: after a second with nothing admitted, if the burst was
+        large, free what it left (cyclic garbage, the heap's free pages), off the loop.  Not after
+        every request: a full collection holds the GIL for tens of ms."""
+        if admission.peak < TRIM_AFTER or state.get("trim") is not None:
+            return
+
+        def trim() -> None:
+            state["trim"] = None
+            if admission.depth() == 0:
+                admission.peak = admission.reserved
+                try:
+                    io_pool.submit(trim_heap)
+                except RuntimeError:  # shutting down
+                    pass
+        state["trim"] = asyncio.get_running_loop().call_later(1.0, trim)
     admission = Admission(max_queue=max_queue, budget=limits.memory_budget or default_budget(), on_idle=idle)
     state = {"ready": False, "batchers": {}, "uploads": 0, "background": set()}
     busy = {"Retry-After": str(limits.retry_after)}

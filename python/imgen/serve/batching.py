@@ -13,12 +13,23 @@ whoever holds the caller's admission holds it while the work goes on.
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Hashable, Sequence
 
 import numpy as np
 
 Run = Callable[[Sequence[np.ndarray]], list[np.ndarray]]
+
+
+def background_priority() -> None:
+    """Lower this worker thread's CPU priority (nice +5 on Linux, where niceness is per thread), so on
+    a saturated machine the event-loop thread (health, metrics, admission) is scheduled first."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 5)
+    except (AttributeError, OSError):
+        pass
 
 
 class QueueFull(Exception):
@@ -46,7 +57,8 @@ class Batcher:
         self._runs: dict[Hashable, Run] = {}
         self._timers: dict[Hashable, asyncio.TimerHandle] = {}
         self._sessions = asyncio.Semaphore(sessions)
-        self._pool = ThreadPoolExecutor(max_workers=sessions, thread_name_prefix="imgen-serve")
+        self._pool = ThreadPoolExecutor(max_workers=sessions, thread_name_prefix="imgen-serve",
+                                        initializer=background_priority)
         self._on_batch = on_batch
         self.depth = 0  # images waiting or running
         self.ran = 0  # images run (for tests and metrics)

@@ -84,6 +84,30 @@ def header_deadline_protocol(seconds: float, base: type[asyncio.Protocol] = Auto
     return HeaderDeadline
 
 
+def lower_other_threads(niceness: int = 5) -> int:
+    """Lower the CPU priority of every thread of this process but the calling one (the event loop's):
+    onnxruntime's and imgen's compute pools, started when the models loaded.  Threads started later
+    by these inherit it; the app's own pools lower theirs (``batching.background_priority``).  So
+    on a saturated machine health checks and admission are scheduled before the number crunching.
+    Linux only (niceness is per thread there); returns how many threads were lowered."""
+    import os
+
+    me, lowered = threading.get_native_id(), 0
+    try:
+        tids = [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:
+        return 0
+    for tid in tids:
+        if tid == me:
+            continue
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, max(niceness, os.getpriority(os.PRIO_PROCESS, tid)))
+            lowered += 1
+        except OSError:  # the thread ended meanwhile
+            pass
+    return lowered
+
+
 def run_server(app, *, host: str, port: int, grace: float, max_connections: int | None = 512,
                header_timeout: float = 10.0) -> None:
     """Serve ``app`` until SIGTERM/SIGINT, then drain for at most ``grace`` seconds."""
@@ -92,4 +116,6 @@ def run_server(app, *, host: str, port: int, grace: float, max_connections: int 
     cv_logging.setLogLevel(cv_logging.LOG_LEVEL_ERROR)  # errors only: a corrupt upload is the client's 400, not a warning line per request
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=grace,
                             limit_concurrency=max_connections, http=header_deadline_protocol(header_timeout))
+    lowered = lower_other_threads()
+    log.debug("lowered the priority of %d compute threads", lowered)
     _DrainingServer(config).run()
