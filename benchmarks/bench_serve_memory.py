@@ -6,8 +6,8 @@ builds (``imgen.serve.models.serve_models``, BGR images as files decode), warms 
 image, makes the image (seeded noise), resets the peak (``/proc/self/clear_refs``), notes VmRSS,
 runs the processor on ``[image]`` and reads VmHWM.  The working bytes per pixel is the slope
 between the two sizes (so the constant part, thread stacks and arenas, drops out) and the ratio at
-the larger size; the server's table (``imgen.serve.budget.WORKING_BYTES``) takes the larger of the
-two, rounded up.
+each size; the server's table (``imgen.serve.admission.WORKING``) takes the largest ratio per
+channel, rounded up, and for a model that tiles, a base plus the slope (BENCHMARKS.md).
 
     PYTHONPATH=python:export python benchmarks/bench_serve_memory.py [--sizes 512 1024] [--methods ...]
 """

@@ -331,11 +331,14 @@ def create_app(models: dict[str, ServedModel], *, limits: Limits = Limits(), tok
 
 
 async def _disconnected(request: Request) -> bool:
-    """True once the client has hung up (the server's ``http.disconnect``)."""
-    while True:
-        message = await request.receive()
-        if message["type"] == "http.disconnect":
-            return True
+    """True once the client has hung up (the server's ``http.disconnect``, which uvicorn sends then
+    and not before).  A server whose ``receive`` answers at once with anything else cannot tell:
+    wait for ever (the caller cancels this) rather than spin."""
+    message = await request.receive()
+    if message["type"] == "http.disconnect":
+        return True
+    await asyncio.Event().wait()
+    return False
 
 
 def _keep(tasks: set, task: asyncio.Task) -> None:
