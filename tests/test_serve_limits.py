@@ -105,6 +105,38 @@ def test_a_caller_that_times_out_before_its_image_starts_cancels_it(models):
     assert app.state.admission.depth("ident") == 0
 
 
+def test_batcher_cancellation_drops_waiting_images_and_waits_for_running_ones():
+    from imgen.serve.batching import Batcher
+
+    ran = []
+
+    def run(images):
+        time.sleep(0.3)
+        ran.append(len(images))
+        return list(images)
+
+    async def go():
+        b = Batcher(max_batch=1, max_delay=0, sessions=1)
+        image = np.zeros((2, 2), np.uint8)
+        running = asyncio.create_task(b.submit("k", run, image))
+        await asyncio.sleep(0.05)
+        waiting = asyncio.create_task(b.submit("k", run, image))
+        await asyncio.sleep(0.05)
+        assert b.depth == 2
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+        assert b.depth == 1  # dropped at once, never run
+        t = time.perf_counter()
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        held = time.perf_counter() - t
+        assert b.depth == 0 and held > 0.1  # the cancelled caller waited for its running image
+        await asyncio.sleep(0.1)
+        b.close()
+    asyncio.run(go())
+    assert ran == [1]
+
+
 def test_the_timeout_covers_decoding(models, monkeypatch):
     import imgen.serve.payload as payload
 

@@ -37,11 +37,10 @@ from .admission import Admission, Rejected, default_budget, estimate, trim_heap,
 from .batching import Batcher, QueueFull, background_priority
 from .metrics import CONTENT_TYPE, Metrics
 from .models import ServedModel
-from .payload import (FORMATS, MEDIA, OPTIONS, ClientGone, HttpError, decode, encode_reply, parse_body,  # noqa: F401
-                      parse_options, peek, read_body)
+from .payload import (MEDIA, ClientGone, HttpError, decode, encode_reply, parse_body, parse_options, peek,
+                      read_body)
 
 log = logging.getLogger("imgen")
-QUERY = OPTIONS
 #: Trim the heap after a burst that reserved at least this much (a burst of small images leaves
 #: little behind, and a full collection costs the loop tens of ms).
 TRIM_AFTER = 64 << 20
@@ -298,7 +297,8 @@ def create_app(models: dict[str, ServedModel], *, limits: Limits = Limits(), tok
 
     @asynccontextmanager
     async def lifespan(app):
-        peek(encode_reply(np.zeros((1, 1), np.uint8), ".png"), None)  # loads Pillow's header readers now, not on the loop under the first request
+        # Pillow's header readers load now, not on the event loop under the first request
+        peek(encode_reply(np.zeros((1, 1), np.uint8), ".png"), None)
         state["ready"] = True
         log.info("imgen serve: ready, serving %s", ", ".join(sorted(models)))
         yield

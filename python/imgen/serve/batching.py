@@ -61,7 +61,6 @@ class Batcher:
                                         initializer=background_priority)
         self._on_batch = on_batch
         self.depth = 0  # images waiting or running
-        self.ran = 0  # images run (for tests and metrics)
 
     async def submit(self, key: Hashable, run: Run, image: np.ndarray) -> np.ndarray:
         """The image ``run`` gives for ``image``, run in a batch with others of the same ``key``."""
@@ -134,10 +133,8 @@ class Batcher:
                 loop = asyncio.get_running_loop()
                 try:
                     outs = await loop.run_in_executor(self._pool, run, [e.image for e in live])
-                    self.ran += len(live)
                 except Exception as e:
                     if len(live) == 1:
-                        self.ran += 1
                         _settle(live[0].future, error=e)
                         return
                     # one bad image must not fail its batch-mates: run each alone, each gets its own answer
@@ -147,7 +144,6 @@ class Batcher:
                         except Exception as e1:
                             _settle(entry.future, error=e1)
                         finally:
-                            self.ran += 1
                             self._finish(entry)
                     return
                 for entry, out in zip(live, outs):
