@@ -47,7 +47,7 @@ def _port() -> int:
 def start_server(*extra: str) -> tuple[subprocess.Popen, int]:
     port = _port()
     env = dict(os.environ, PYTHONPATH=f"{ROOT / 'python'}{os.pathsep}{ROOT / 'export'}")
-    proc = subprocess.Popen([sys.executable, "-m", "imgen", "serve", MODEL, "--port", str(port), *extra],
+    proc = subprocess.Popen([sys.executable, "-m", "imgen", "serve", MODEL, "--port", str(port), "--no-access-log", *extra],
                             env=env, stdout=subprocess.DEVNULL)
     for _ in range(600):
         try:

@@ -389,3 +389,13 @@ def test_estimates_follow_the_measured_figures():
     assert estimate(wavelet, **big) == 4000 * 4000 * (wavelet.per_pixel + 3)
     small = dict(height=100, width=100, channels=3, itemsize=2, body=10)
     assert estimate(model, **small, scale=2) > 3 * estimate(model, **small)  # an upscaler's output
+
+
+def test_an_access_log_line_per_request(models, caplog):
+    with caplog.at_level(logging.INFO, logger="imgen.access"), TestClient(create_app(models)) as c:
+        c.post("/v1/models/ident", content=SMALL)
+        c.get("/healthz")
+    lines = [r.getMessage() for r in caplog.records if r.name == "imgen.access"]
+    assert len(lines) == 2
+    assert " POST /v1/models/ident 200 " in lines[0] and lines[0].endswith(" ms")
+    assert " GET /healthz 200 " in lines[1]

@@ -40,6 +40,8 @@ def add_parser(sub) -> None:
                         "memory); an image that could never fit is 413, one that does not fit now 503")
     p.add_argument("--grace", type=nonnegative_float, default=30.0,
                    help="seconds SIGTERM waits for requests in flight (default 30)")
+    p.add_argument("--no-access-log", action="store_true",
+                   help="no line per request on stderr (client, method, path, status, bytes, ms)")
     p.add_argument("--token-file", type=Path, help="require 'Authorization: Bearer TOKEN', TOKEN read from this file")
     p.add_argument("--tile", type=int, help="tile size for large images (as imgen run)")
     p.add_argument("--threads", type=thread_count, help="onnxruntime threads per session")
@@ -98,9 +100,14 @@ def main(args: argparse.Namespace) -> int:
         return _serve_on_ray(make_app, args)
     app = make_app()
     models = app.state.models
+    if not args.no_access_log:
+        import logging
+
+        logging.getLogger("imgen.access").setLevel(logging.INFO)
     print(f"imgen: serving {', '.join(sorted(models))} on http://{args.host}:{args.port}", flush=True)
     run_server(app, host=args.host, port=args.port, grace=args.grace, max_connections=args.max_connections,
                header_timeout=args.header_timeout)
+    print("imgen: stopped (requests in flight drained)", flush=True)
     return 0
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -41,6 +42,7 @@ from .payload import (MEDIA, ClientGone, HttpError, decode, encode_reply, parse_
                       read_body)
 
 log = logging.getLogger("imgen")
+access_log = logging.getLogger("imgen.access")
 #: Trim the heap after a burst that reserved at least this much (a burst of small images leaves
 #: little behind, and a full collection costs the loop tens of ms).
 TRIM_AFTER = 64 << 20
@@ -322,12 +324,39 @@ def create_app(models: dict[str, ServedModel], *, limits: Limits = Limits(), tok
         metrics.errors.labels(e.kind).inc()
         return JSONResponse({"error": str(e)}, status_code=e.status, headers=e.headers)
 
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HttpError: http_error})
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HttpError: http_error},
+                    middleware=[Middleware(AccessLog)])
     app.state.metrics = metrics
     app.state.models = models
     app.state.admission = admission
     app.state.batchers = state["batchers"]
     return app
+
+
+class AccessLog:
+    """One line per request on the ``imgen.access`` logger (INFO): client, method, path, status, reply
+    bytes, milliseconds.  Pure ASGI: the reply streams through untouched."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not access_log.isEnabledFor(logging.INFO):
+            return await self.app(scope, receive, send)
+        start, seen = time.perf_counter(), {"status": 0, "bytes": 0}
+
+        async def send_and_note(message):
+            if message["type"] == "http.response.start":
+                seen["status"] = message["status"]
+            elif message["type"] == "http.response.body":
+                seen["bytes"] += len(message.get("body", b""))
+            await send(message)
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            client = scope.get("client") or ("-", 0)
+            access_log.info("%s %s %s %s %d %.1f ms", client[0], scope["method"], scope["path"], seen["status"] or "-",
+                            seen["bytes"], (time.perf_counter() - start) * 1e3)
 
 
 async def _disconnected(request: Request) -> bool:
