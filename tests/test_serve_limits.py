@@ -399,3 +399,21 @@ def test_an_access_log_line_per_request(models, caplog):
     assert len(lines) == 2
     assert " POST /v1/models/ident 200 " in lines[0] and lines[0].endswith(" ms")
     assert " GET /healthz 200 " in lines[1]
+
+
+def test_openapi_lists_every_endpoint_and_option(models):
+    from imgen.serve.payload import OPTIONS
+
+    app = create_app(models)
+    with TestClient(app) as c:
+        doc = c.get("/openapi.json").json()
+        page = c.get("/docs").text
+    listed = {(path, m.upper()) for path, ops in doc["paths"].items() for m in ops}
+    for route in app.routes:
+        if route.include_in_schema:
+            for m in route.methods - {"HEAD"}:
+                assert (route.path, m) in listed
+                assert doc["paths"][route.path][m.lower()]["summary"], route.path
+    post = doc["paths"]["/v1/models/{name}"]["post"]
+    assert {p["name"] for p in post["parameters"] if p["in"] == "query"} == set(OPTIONS)
+    assert "/v2/models/{name}/infer" in page and "--memory-budget" in page

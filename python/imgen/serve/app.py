@@ -29,11 +29,11 @@ import numpy as np
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import ImgenError
-from . import kserve
+from . import kserve, openapi
 from .admission import Admission, Rejected, default_budget, estimate, trim_heap, working_for
 from .batching import Batcher, QueueFull, background_priority
 from .metrics import CONTENT_TYPE, Metrics
@@ -319,6 +319,19 @@ def create_app(models: dict[str, ServedModel], *, limits: Limits = Limits(), tok
               Route("/v2/models/{name}/versions/1/ready", v2_model_ready),
               Route("/v2/models/{name}/infer", infer_v2, methods=["POST"]),
               Route("/v2/models/{name}/versions/1/infer", infer_v2, methods=["POST"])]
+
+    async def openapi_json(request: Request) -> Response:
+        from .. import __version__
+
+        return JSONResponse(openapi.openapi(routes, sorted(models), __version__))
+
+    async def docs(request: Request) -> Response:
+        from .. import __version__
+
+        return HTMLResponse(openapi.page(openapi.openapi(routes, sorted(models), __version__)))
+
+    routes += [Route("/openapi.json", openapi_json, include_in_schema=False),
+               Route("/docs", docs, include_in_schema=False)]
 
     async def http_error(request: Request, e: HttpError) -> Response:
         metrics.errors.labels(e.kind).inc()
