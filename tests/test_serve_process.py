@@ -1,4 +1,5 @@
-"""`imgen serve` as a process: SIGTERM drains the request in flight, then exits 0."""
+"""`imgen serve` as a process: SIGTERM drains the request in flight, then exits 0; slow headers and
+bodies are answered 408 and closed, connections over --max-connections 503."""
 from __future__ import annotations
 
 import signal

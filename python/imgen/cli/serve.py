@@ -19,7 +19,8 @@ def add_parser(sub) -> None:
     p.add_argument("--max-batch", type=positive_int, default=8, help="images per model run at most (default 8)")
     p.add_argument("--max-delay-ms", type=nonnegative_float, default=5.0,
                    help="how long a batch waits for more requests (default 5 ms; 0 with --max-batch 1: no batching)")
-    p.add_argument("--max-queue", type=positive_int, default=64, help="images waiting per model before 503 (default 64)")
+    p.add_argument("--max-queue", type=positive_int, default=64, help="images admitted per model (decoding, queued, running or encoding, also for callers "
+                        "that gave up) before 503 (default 64)")
     p.add_argument("--sessions", type=positive_int, default=1, help="concurrent runs per model (default 1)")
     p.add_argument("--max-body-mb", type=nonnegative_float, default=64.0, help="largest request body (default 64 MB)")
     p.add_argument("--max-pixels", type=pixel_count, help="largest image, width x height (default 5e8 or "
