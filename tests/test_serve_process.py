@@ -112,3 +112,46 @@ def test_slow_headers_and_slow_bodies_are_408_and_closed():
         for s in socks:
             s.close()
         stop(proc)
+
+
+def test_a_client_that_hangs_up_while_queued_is_dropped_not_run(rng):
+    import socket
+
+    proc, url = start("--max-batch", "1", "--max-delay-ms", "0")
+    port = int(url.rsplit(":", 1)[1])
+
+    def metrics() -> str:
+        with urllib.request.urlopen(url + "/metrics", timeout=5) as r:
+            return r.read().decode()
+
+    def wait_for(text: str) -> None:
+        deadline = time.monotonic() + 60
+        while text not in metrics():
+            assert time.monotonic() < deadline, f"never saw {text!r}"
+            time.sleep(0.02)
+
+    try:
+        big = cv2.imencode(".png", rng.integers(0, 256, (768, 768), dtype=np.uint8))[1].tobytes()
+        small = cv2.imencode(".png", rng.integers(0, 256, (64, 64), dtype=np.uint8))[1].tobytes()
+        got = {}
+
+        def send_big():
+            req = urllib.request.Request(url + "/v1/models/bm3d?sigma=25", data=big, method="POST")
+            with urllib.request.urlopen(req, timeout=120) as r:
+                got["status"] = r.status
+
+        t = threading.Thread(target=send_big)
+        t.start()
+        wait_for("imgen_queue_depth 1.0")  # the big image is in (running: one session)
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"POST /v1/models/bm3d?sigma=25 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(small)
+                  + small)
+        wait_for("imgen_queue_depth 2.0")
+        s.close()  # hangs up while its image waits
+        wait_for('imgen_requests_total{model="bm3d",status="499"} 1.0')
+        t.join(120)
+        assert got.get("status") == 200
+        wait_for("imgen_queue_depth 0.0")
+        assert "imgen_batch_size_count 1.0" in metrics()  # only the big image ever ran
+    finally:
+        stop(proc)
