@@ -417,3 +417,37 @@ def test_openapi_lists_every_endpoint_and_option(models):
     post = doc["paths"]["/v1/models/{name}"]["post"]
     assert {p["name"] for p in post["parameters"] if p["in"] == "query"} == set(OPTIONS)
     assert "/v2/models/{name}/infer" in page and "--memory-budget" in page
+
+
+ONE_HEAP_PROBE = """
+import sys, threading, numpy as np
+from imgen.serve.admission import one_heap, trim_heap
+from imgen.serve.models import serve_models
+if sys.argv[1] == "one":
+    assert one_heap()
+def rss():
+    return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS")) // 1024
+proc = serve_models([])["wavelet"].runner(sigma=0.1, tile=None, color_order="bgr")
+img = np.zeros((3000, 3000), np.uint8)
+proc([img[:64, :64]])
+trim_heap()
+before = rss()
+for _ in range(3):  # a fresh worker thread each time, as a pool that grows and shrinks
+    t = threading.Thread(target=proc, args=([img],)); t.start(); t.join()
+trim_heap()
+print(rss() - before)
+"""
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="glibc arenas")
+def test_one_heap_gives_memory_back_after_large_images():
+    import os
+    import subprocess
+    import sys
+
+    def grown(mode: str) -> int:
+        out = subprocess.run([sys.executable, "-c", ONE_HEAP_PROBE, mode], capture_output=True, text=True,
+                             timeout=120, env=dict(os.environ))
+        assert out.returncode == 0, out.stderr[-2000:]
+        return int(out.stdout.split()[-1])
+    assert grown("one") < 8  # MiB, after three 9-Mpixel runs in fresh threads

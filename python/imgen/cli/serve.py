@@ -76,6 +76,7 @@ def main(args: argparse.Namespace) -> int:
 
     require_address_space(MIN_SERVE, "imgen serve")  # uvloop aborts when it cannot start its threads
     try:
+        from ..serve.admission import one_heap
         from ..serve.app import Limits
         from ..serve.server import run_server
     except ImportError as e:
@@ -90,6 +91,7 @@ def main(args: argparse.Namespace) -> int:
             raise ImgenError(f"{args.token_file}: cannot read the token file ({e.strerror or e})") from None
         if not token:
             raise ImgenError(f"{args.token_file}: the token file is empty")
+    one_heap()  # before the models load and their threads start: RSS falls back after a burst
     base = ProcessorOptions(method="bm3d", tile=args.tile, threads=args.threads)
     limits = Limits(max_body=int(args.max_body_mb * (1 << 20)), max_pixels=args.max_pixels, timeout=args.timeout,
                     read_timeout=args.read_timeout, max_uploads=args.max_uploads, memory_budget=args.memory_budget)
