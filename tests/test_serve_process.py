@@ -1,9 +1,11 @@
-"""`imgen serve` as a process: SIGTERM drains the request in flight, then exits 0."""
+"""`imgen serve` as a process: SIGTERM drains the request in flight, then exits 0; slow headers and
+bodies are answered 408 and closed, connections over --max-connections 503."""
 from __future__ import annotations
 
 import signal
 import threading
 import time
+import urllib.error
 import urllib.request
 
 import cv2
@@ -57,3 +59,99 @@ def test_empty_token_file_and_bad_model_are_one_error(tmp_path, capsys):
     assert "the token file is empty" in capsys.readouterr().err
     assert main(["serve", str(tmp_path / "missing.onnx")]) == 1
     assert "missing.onnx" in capsys.readouterr().err
+
+
+def _recv_all(sock, seconds: float) -> bytes | None:
+    """What the server sent until it closed the connection; None if it kept it open ``seconds``."""
+    import socket
+
+    sock.settimeout(seconds)
+    got = b""
+    try:
+        while True:
+            chunk = sock.recv(4096)
+            if not chunk:
+                return got
+            got += chunk
+    except socket.timeout:
+        return None
+    except ConnectionResetError:
+        return got
+
+
+def test_slow_headers_and_slow_bodies_are_408_and_closed():
+    import socket
+
+    proc, url = start("--header-timeout", "1", "--read-timeout", "1", "--max-connections", "14")
+    port = int(url.rsplit(":", 1)[1])
+    socks = []
+    try:
+        for _ in range(12):  # slowloris: headers never finished
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"POST /v1/models/bm3d HTTP/1.1\r\nHost: x\r\n")
+            socks.append(s)
+        body = socket.create_connection(("127.0.0.1", port))  # a body that stops short
+        body.sendall(b"POST /v1/models/bm3d HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" + b"\x89PNG" * 4)
+        socks.append(body)
+        with pytest.raises(urllib.error.HTTPError) as full:  # the 14th connection: over --max-connections
+            urllib.request.urlopen(url + "/healthz", timeout=5)
+        assert full.value.code == 503
+        full.value.close()
+        t = time.monotonic()
+        replies = [_recv_all(s, 5.0) for s in socks]
+        assert time.monotonic() - t < 5
+        assert all(r is not None and r.startswith(b"HTTP/1.1 408") for r in replies[:-1]), replies[:2]
+        assert replies[-1] is not None and b" 408 " in replies[-1].split(b"\r\n")[0]
+        assert b"did not arrive within 1 s" in replies[-1]
+        with urllib.request.urlopen(url + "/healthz", timeout=5) as r:
+            assert r.status == 200
+        with urllib.request.urlopen(url + "/metrics", timeout=5) as r:
+            text = r.read().decode()
+        assert 'status="408"} 1.0' in text and 'status="500"' not in text
+    finally:
+        for s in socks:
+            s.close()
+        stop(proc)
+
+
+def test_a_client_that_hangs_up_while_queued_is_dropped_not_run(rng):
+    import socket
+
+    proc, url = start("--max-batch", "1", "--max-delay-ms", "0")
+    port = int(url.rsplit(":", 1)[1])
+
+    def metrics() -> str:
+        with urllib.request.urlopen(url + "/metrics", timeout=5) as r:
+            return r.read().decode()
+
+    def wait_for(text: str) -> None:
+        deadline = time.monotonic() + 60
+        while text not in metrics():
+            assert time.monotonic() < deadline, f"never saw {text!r}"
+            time.sleep(0.02)
+
+    try:
+        big = cv2.imencode(".png", rng.integers(0, 256, (768, 768), dtype=np.uint8))[1].tobytes()
+        small = cv2.imencode(".png", rng.integers(0, 256, (64, 64), dtype=np.uint8))[1].tobytes()
+        got = {}
+
+        def send_big():
+            req = urllib.request.Request(url + "/v1/models/bm3d?sigma=25", data=big, method="POST")
+            with urllib.request.urlopen(req, timeout=120) as r:
+                got["status"] = r.status
+
+        t = threading.Thread(target=send_big)
+        t.start()
+        wait_for("imgen_queue_depth 1.0")  # the big image is in (running: one session)
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"POST /v1/models/bm3d?sigma=25 HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % len(small)
+                  + small)
+        wait_for("imgen_queue_depth 2.0")
+        s.close()  # hangs up while its image waits
+        wait_for('imgen_requests_total{model="bm3d",status="499"} 1.0')
+        t.join(120)
+        assert got.get("status") == 200
+        wait_for("imgen_queue_depth 0.0")
+        assert "imgen_batch_size_count 1.0" in metrics()  # only the big image ever ran
+    finally:
+        stop(proc)

@@ -19,14 +19,30 @@ def add_parser(sub) -> None:
     p.add_argument("--max-batch", type=positive_int, default=8, help="images per model run at most (default 8)")
     p.add_argument("--max-delay-ms", type=nonnegative_float, default=5.0,
                    help="how long a batch waits for more requests (default 5 ms; 0 with --max-batch 1: no batching)")
-    p.add_argument("--max-queue", type=positive_int, default=64, help="images waiting per model before 503 (default 64)")
+    p.add_argument("--max-queue", type=positive_int, default=64, help="images admitted per model (decoding, queued, running or encoding, also for callers "
+                        "that gave up) before 503 (default 64)")
     p.add_argument("--sessions", type=positive_int, default=1, help="concurrent runs per model (default 1)")
     p.add_argument("--max-body-mb", type=nonnegative_float, default=64.0, help="largest request body (default 64 MB)")
     p.add_argument("--max-pixels", type=pixel_count, help="largest image, width x height (default 5e8 or "
                                                           "$IMGEN_MAX_PIXELS)")
-    p.add_argument("--timeout", type=nonnegative_float, default=60.0, help="seconds per request before 504 (default 60)")
+    p.add_argument("--timeout", type=nonnegative_float, default=60.0,
+                   help="seconds from the end of a request's body to its reply (decoding, queue, run, encoding) "
+                        "before 504 (default 60)")
+    p.add_argument("--read-timeout", type=nonnegative_float, default=30.0,
+                   help="seconds to receive one request body before 408 (default 30)")
+    p.add_argument("--header-timeout", type=nonnegative_float, default=10.0,
+                   help="seconds a connection has to send a request's headers before 408 and close (default 10)")
+    p.add_argument("--max-uploads", type=positive_int, default=16,
+                   help="request bodies received at once before 503 (default 16)")
+    p.add_argument("--max-connections", type=positive_int, default=512,
+                   help="open connections before new requests get 503 (default 512)")
+    p.add_argument("--memory-budget", type=byte_size, metavar="SIZE",
+                   help="working memory for all admitted images, e.g. 4G or 512M (default: half the machine's "
+                        "memory); an image that could never fit is 413, one that does not fit now 503")
     p.add_argument("--grace", type=nonnegative_float, default=30.0,
                    help="seconds SIGTERM waits for requests in flight (default 30)")
+    p.add_argument("--no-access-log", action="store_true",
+                   help="no line per request on stderr (client, method, path, status, bytes, ms)")
     p.add_argument("--token-file", type=Path, help="require 'Authorization: Bearer TOKEN', TOKEN read from this file")
     p.add_argument("--tile", type=int, help="tile size for large images (as imgen run)")
     p.add_argument("--threads", type=thread_count, help="onnxruntime threads per session")
@@ -43,11 +59,24 @@ def add_parser(sub) -> None:
     p.set_defaults(func=main)
 
 
+def byte_size(text: str) -> int:
+    """A size in bytes > 0: a number with K, M, G or T (binary units; "B"/"iB" optional), plain: MiB."""
+    import re
+
+    m = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)(?:i?B)?\s*", text, re.IGNORECASE)
+    if not m or float(m.group(1)) <= 0:
+        raise argparse.ArgumentTypeError(f"must be a size such as 4G, 512M or 1.5GiB (a plain number: MiB), got "
+                                         f"{text!r}")
+    unit = {"": 20, "K": 10, "M": 20, "G": 30, "T": 40}[m.group(2).upper()]
+    return max(1, int(float(m.group(1)) * (1 << unit)))
+
+
 def main(args: argparse.Namespace) -> int:
     from .._limits import MIN_SERVE, require_address_space
 
     require_address_space(MIN_SERVE, "imgen serve")  # uvloop aborts when it cannot start its threads
     try:
+        from ..serve.admission import one_heap
         from ..serve.app import Limits
         from ..serve.server import run_server
     except ImportError as e:
@@ -62,8 +91,10 @@ def main(args: argparse.Namespace) -> int:
             raise ImgenError(f"{args.token_file}: cannot read the token file ({e.strerror or e})") from None
         if not token:
             raise ImgenError(f"{args.token_file}: the token file is empty")
+    one_heap()  # before the models load and their threads start: RSS falls back after a burst
     base = ProcessorOptions(method="bm3d", tile=args.tile, threads=args.threads)
-    limits = Limits(max_body=int(args.max_body_mb * (1 << 20)), max_pixels=args.max_pixels, timeout=args.timeout)
+    limits = Limits(max_body=int(args.max_body_mb * (1 << 20)), max_pixels=args.max_pixels, timeout=args.timeout,
+                    read_timeout=args.read_timeout, max_uploads=args.max_uploads, memory_budget=args.memory_budget)
     make_app = functools.partial(_make_app, list(args.models), base, tuple(args.info),
                                  dict(limits=limits, token=token, max_batch=args.max_batch,
                                       max_delay_ms=args.max_delay_ms, max_queue=args.max_queue,
@@ -72,8 +103,14 @@ def main(args: argparse.Namespace) -> int:
         return _serve_on_ray(make_app, args)
     app = make_app()
     models = app.state.models
+    if not args.no_access_log:
+        import logging
+
+        logging.getLogger("imgen.access").setLevel(logging.INFO)
     print(f"imgen: serving {', '.join(sorted(models))} on http://{args.host}:{args.port}", flush=True)
-    run_server(app, host=args.host, port=args.port, grace=args.grace)
+    run_server(app, host=args.host, port=args.port, grace=args.grace, max_connections=args.max_connections,
+               header_timeout=args.header_timeout)
+    print("imgen: stopped (requests in flight drained)", flush=True)
     return 0
 
 
