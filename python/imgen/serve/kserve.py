@@ -24,7 +24,7 @@ import numpy as np
 
 from .payload import OPTIONS, HttpError, pixel_limit
 
-DTYPES = {"UINT8": np.dtype(np.uint8), "UINT16": np.dtype(np.uint16), "FP32": np.dtype(np.float32)}
+DTYPES: dict[str, np.dtype] = {"UINT8": np.dtype(np.uint8), "UINT16": np.dtype(np.uint16), "FP32": np.dtype(np.float32)}
 NAMES = {v: k for k, v in DTYPES.items()}
 HEADER_LENGTH = "inference-header-content-length"
 
@@ -144,7 +144,7 @@ def infer_response(infer: Infer, model: str, out: np.ndarray | bytes) -> tuple[b
         tensor["parameters"] = {"binary_data_size": len(raw)}
         head = json.dumps(doc).encode()
         return head + raw, "application/octet-stream", {"Inference-Header-Content-Length": str(len(head))}
-    tensor["data"] = data if data is not None else out.reshape(-1).tolist()
+    tensor["data"] = data if data is not None else np.asarray(out).reshape(-1).tolist()
     return json.dumps(doc).encode(), "application/json", {}
 
 

@@ -45,7 +45,7 @@ def openapi(routes, models: list[str], version: str) -> dict:
         if not route.include_in_schema:
             continue
         for method in sorted(m for m in (route.methods or ()) if m != "HEAD"):
-            op = {"summary": SUMMARY.get((route.path.replace("/versions/1", ""), method), ""),
+            op: dict[str, object] = {"summary": SUMMARY.get((route.path.replace("/versions/1", ""), method), ""),
                   "responses": {code: {"description": text} for code, text in STATUS.items()}}
             params = []
             if "{name}" in route.path:

@@ -47,16 +47,21 @@ async def read_body(request: Request, limit: int, deadline: float) -> bytes:
     if declared is not None and _WHOLE.fullmatch(declared) and int(declared) > limit:
         raise HttpError(413, "body_too_large", f"body of {int(declared):,} bytes is over the limit of {limit:,}",
                         {"Connection": "close"})
-    chunks, size = [], 0
-    try:
-        async with asyncio.timeout(deadline):
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise HttpError(413, "body_too_large", f"body is over the limit of {limit:,} bytes",
-                                    {"Connection": "close"})
-                chunks.append(chunk)
-    except TimeoutError:
+    chunks: list[bytes] = []
+    size = 0
+
+    async def read() -> None:
+        nonlocal size
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise HttpError(413, "body_too_large", f"body is over the limit of {limit:,} bytes",
+                                {"Connection": "close"})
+            chunks.append(chunk)
+
+    try:  # wait_for, not asyncio.timeout: that is Python 3.11+ and imgen supports 3.10
+        await asyncio.wait_for(read(), deadline)
+    except (TimeoutError, asyncio.TimeoutError):
         raise HttpError(408, "body_timeout", f"the request body did not arrive within {deadline:g} s "
                                              f"({size:,} bytes came); send it faster or a smaller image",
                         {"Connection": "close"}) from None
@@ -88,6 +93,7 @@ def parse_body(body: bytes, content_type: str) -> Upload:
 def _multipart(body: bytes, content_type: str) -> Upload:
     from email import policy
     from email.parser import BytesParser
+    from email.utils import collapse_rfc2231_value
 
     if "boundary=" not in content_type:
         raise HttpError(400, "bad_body", "multipart/form-data without a boundary")
@@ -95,10 +101,13 @@ def _multipart(body: bytes, content_type: str) -> Upload:
     message = BytesParser(policy=policy.HTTP).parsebytes(head + body)
     if not message.is_multipart():
         raise HttpError(400, "bad_body", "not a readable multipart/form-data body")
-    files, fields = {}, {}
+    files: dict[str, bytes] = {}
+    fields: dict[str, str] = {}
     for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        data = part.get_payload(decode=True) or b""
+        param = part.get_param("name", header="content-disposition")
+        name = None if param is None else collapse_rfc2231_value(param)  # name*=UTF-8''...: a (charset, lang, text) tuple
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
         if part.get_filename() is not None or name == "image":
             files[name or f"file{len(files)}"] = data
         elif name in OPTIONS:
