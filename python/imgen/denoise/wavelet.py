@@ -87,7 +87,7 @@ class WaveletDenoise:
     @dataclass(frozen=True, kw_only=True)
     class Params(methods.Params):
         sigma: float | None = methods.sigma_param()
-        wavelet: str = methods.param("db1", help="basis (default db1)", choices=WAVELETS, metavar="NAME")
+        wavelet: str = methods.param("db1", help=f"basis, one of {', '.join(WAVELETS)}", choices=WAVELETS, metavar="NAME")
         levels: int | None = methods.param(None, help="decomposition levels (default: as scikit-image)", min=1)
         threshold: str = methods.param("bayes", help="BayesShrink or VisuShrink", choices=("bayes", "visu"))
         mode: str = methods.param("soft", help="soft or hard thresholding", choices=("soft", "hard"))

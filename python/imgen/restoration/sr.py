@@ -36,7 +36,7 @@ class _Interpolation:
     @dataclass(frozen=True, kw_only=True)
     class Params(methods.Params):
         scale: int | None = methods.param(
-            None, help="the enlargement factor (classical methods need it; checked against a model's)", min=1,
+            None, help="sr: the enlargement factor (classical methods need it; checked against a model's)", min=1,
             max=16, required="classical super-resolution needs a scale (2, 3, 4, ...)")
 
     def __call__(self, image: np.ndarray, params: Params) -> np.ndarray:
