@@ -86,6 +86,22 @@ def test_options_are_checked_when_built(fields, match):
         ProcessorOptions(**fields)
 
 
+def test_options_hold_a_method_and_its_own_params():
+    from imgen.methods import params
+
+    options = ProcessorOptions.create(method="wavelet", sigma=0.1, shifts=4)
+    assert options.params == params("wavelet", sigma=0.1, shifts=4) and options.sigma == options.params.sigma
+    assert replace(options, sigma=0.2).params.sigma == 0.2  # one noise level: the options' and the params'
+    with pytest.raises(imgen.ImgenError, match=r"method wavelet \(denoise\) takes .*; not stage"):
+        ProcessorOptions.create(method="wavelet", stage="hard")
+    with pytest.raises(imgen.ImgenError, match="params for method bm3d .* must be its Params"):
+        ProcessorOptions(method="bm3d", params=params("wavelet"))
+    with pytest.raises(imgen.ImgenError, match="a model takes none"):
+        ProcessorOptions(model="m.onnx", params=params("wavelet"))
+    with pytest.raises(imgen.ImgenError, match=r"method wiener \(deblur\) takes no sigma"):
+        ProcessorOptions.create(method="wiener", task="deblur", kernel="gauss3", sigma=0.1)
+
+
 def test_options_hold_a_model_path_as_text_and_providers_as_a_tuple(tmp_path):
     options = ProcessorOptions(model=tmp_path / "m.onnx", providers=["cpu"])
     assert options.model == str(tmp_path / "m.onnx") and options.providers == ("cpu",)
