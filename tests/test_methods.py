@@ -65,8 +65,13 @@ def test_params_must_be_a_frozen_dataclass():
         registry.register("loose", task="denoise", help="")(Loose)
 
 
-def test_every_task_is_a_model_task_and_every_method_has_help_for_each_field():
-    assert set(REGISTRY.tasks()) <= set(IMAGE_TASKS)
+def test_every_task_is_a_model_task_and_a_bench_task_and_every_method_has_help_for_each_field():
+    from imgen.bench.tasks import TASKS as BENCH_TASKS
+
+    assert set(REGISTRY.tasks()) <= set(IMAGE_TASKS) and set(REGISTRY.tasks()) <= set(BENCH_TASKS)
+    for task in REGISTRY.tasks():   # bench knows every registered method of the task (its input row aside)
+        bench = BENCH_TASKS[task]
+        assert set(REGISTRY.names(task)) - {bench.input_row} <= set(bench.known_methods()), task
     assert {"bm3d", "wavelet"} <= set(REGISTRY.names("denoise"))
     for m in REGISTRY:
         assert m.help and m.layout in ("rgb", "any")

@@ -22,9 +22,6 @@ from .pixels import channel_count, conversion_note
 
 log = logging.getLogger("imgen")
 
-#: The restoration tasks a model (and a classical method: ``imgen.methods.REGISTRY``) can serve
-#: besides denoising; a model of one of these tasks is checked against the options' task.
-_RESTORING = ("sr", "deblur", "jpeg")
 
 
 @dataclass(frozen=True)
@@ -199,7 +196,8 @@ class FrameProcessor:
         model = ImageModel.adopt(model, "a processor", hint=" (image to image)")
         if self.options.sigma is not None and not model.takes_noise_level:
             raise ImgenError(f"sigma given, but model {model.name} has no noise-level input")
-        restoring = _RESTORING
+        # the registry's tasks besides denoising (sr, deblur, jpeg): a model of one is checked against the options'
+        restoring = tuple(t for t in REGISTRY.tasks() if t != "denoise")
         if self.options.task in restoring and model.info.task in restoring and model.info.task != self.options.task:
             raise ImgenError(f"model {model.name} is for task {model.info.task}, not {self.options.task}")
         if self.options.task == "sr" and model.info.scale is not None and int(model.info.scale) == 1:
