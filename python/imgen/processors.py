@@ -23,7 +23,6 @@ from .pixels import channel_count, conversion_note
 log = logging.getLogger("imgen")
 
 
-
 @dataclass(frozen=True)
 class ProcessorOptions:
     """What to run on each image: a model, or a classical method with its ``Params``.
