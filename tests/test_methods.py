@@ -45,6 +45,13 @@ def test_the_shipped_registry_refuses_a_duplicate_too():
     assert len([m for m in REGISTRY if (m.task, m.name) == ("denoise", "bm3d")]) == 1
 
 
+def test_a_method_for_a_task_the_model_format_lacks_is_refused():
+    with pytest.raises(ValueError, match="task 'dehaze' is not an image task of the model format"):
+        _toy(MethodRegistry(), task="dehaze")
+    with pytest.raises(ValueError, match="not an image task"):
+        _toy(MethodRegistry(), task="generate")   # a model task, but not image to image
+
+
 def test_one_field_name_means_one_option():
     registry = MethodRegistry()
     _toy(registry, "a", sigma=methods.sigma_param())

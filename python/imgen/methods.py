@@ -22,6 +22,9 @@ Field metadata (``param(default, help=..., ...)``): ``help``; ``choices``; ``min
 dtype (sigma; the CLI takes it on the 0-255 scale); ``required``: the message when a None value is
 not allowed; ``convert``: a callable normalising the value (e.g. a kernel array into a tuple, so
 Params stay hashable and picklable); ``parse``: a callable turning the CLI's text into a value.
+A method's task must be one of ``imgen.model_info.IMAGE_TASKS``: the task vocabulary is the model file
+format's (docs/model-format.md; a file's ``imgen.task`` must not mean something else depending on which
+modules were imported), and the registry refuses a classical method for a task no model could declare.
 Two methods' fields of one name are one CLI option, so they must agree on type, default and
 metadata (the registry checks; shared fields such as :func:`sigma_param` are made by one function).
 """
@@ -37,6 +40,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from .errors import ImgenError
+from .model_info import IMAGE_TASKS
 
 #: The packages whose modules register methods; importing them fills the registry (each
 #: package's ``__init__`` imports its method modules: the one explicit list, no file scanning).
@@ -163,6 +167,9 @@ class MethodRegistry:
     # -- filling ---------------------------------------------------------------------------------
 
     def add(self, method: Method) -> Method:
+        if method.task not in IMAGE_TASKS:   # a task is the model format's word first: a model can serve it too
+            raise ValueError(f"method {method.name}: task {method.task!r} is not an image task of the model format "
+                             f"(imgen.model_info.IMAGE_TASKS: {', '.join(IMAGE_TASKS)})")
         key = (method.task, method.name)
         if key in self._methods:
             raise ValueError(f"method {method.name!r} of task {method.task!r} is registered twice")
