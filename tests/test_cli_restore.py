@@ -56,12 +56,22 @@ def test_restore_kernel_file_and_failures(tmp_path, clean, capsys):
     (["--task", "sr"], "needs a scale"),
     (["--task", "deblur"], "needs the blur kernel"),
     (["--task", "jpeg", "--scale", "2"], "scale is for task sr"),
-    (["--task", "deblur", "--kernel", "nope.npy"], "cannot read a 2-D array"),
+    (["--task", "deblur", "--method", "wiener", "--kernel", "gauss3", "--iterations", "3"],
+     "--iterations is an option of richardson_lucy (deblur), not of --method wiener (task deblur)"),
 ])
 def test_restore_bad_options(tmp_path, clean, capsys, args, match):
     src = _write(tmp_path / "in", clean)
     assert main(["restore", str(src), "-o", str(tmp_path / "out"), "-q", *args]) == 1
     assert match in capsys.readouterr().err
+
+
+def test_restore_unreadable_kernel_file_is_an_argument_error(tmp_path, clean, capsys):
+    """--kernel is parsed by the field's own parser (imgen.methods metadata): an argument error, exit 2."""
+    src = _write(tmp_path / "in", clean)
+    with pytest.raises(SystemExit) as e:
+        main(["restore", str(src), "-o", str(tmp_path / "out"), "-q", "--task", "deblur", "--kernel", "nope.npy"])
+    assert e.value.code == 2
+    assert "argument --kernel: nope.npy: cannot read a 2-D array" in capsys.readouterr().err
 
 
 def test_restore_method_not_of_task(tmp_path, clean, capsys):

@@ -73,7 +73,7 @@ def test_gray_model_runs_on_y_cb_cr_and_keeps_colour(tmp_path, rng):
 @pytest.mark.parametrize("fields, match", [
     ({"model": "m.onnx", "method": "bm3d"}, "either a model or a method"),
     ({}, "either a model or a method"),
-    ({"method": "nlmeans"}, "method must be one of bm3d, wavelet, got 'nlmeans'"),
+    ({"method": "nlmeans"}, "method must be one of bm3d, wavelet(, [a-z_]+)*, got 'nlmeans'"),
     ({"method": "bm3d", "sigma": -1}, r"sigma must be in \[0, 1\], a fraction of the full range"),
     ({"method": "bm3d", "sigma": float("nan")}, r"sigma must be in \[0, 1\]"),
     ({"method": "bm3d", "sigma": 25}, r"sigma must be in \[0, 1\].*25 on the 0-255 scale is 25/255"),
@@ -84,6 +84,22 @@ def test_gray_model_runs_on_y_cb_cr_and_keeps_colour(tmp_path, rng):
 def test_options_are_checked_when_built(fields, match):
     with pytest.raises(imgen.ImgenError, match=match):
         ProcessorOptions(**fields)
+
+
+def test_options_hold_a_method_and_its_own_params():
+    from imgen.methods import params
+
+    options = ProcessorOptions.create(method="wavelet", sigma=0.1, shifts=4)
+    assert options.params == params("wavelet", sigma=0.1, shifts=4) and options.sigma == options.params.sigma
+    assert replace(options, sigma=0.2).params.sigma == 0.2  # one noise level: the options' and the params'
+    with pytest.raises(imgen.ImgenError, match=r"method wavelet \(denoise\) takes .*; not stage"):
+        ProcessorOptions.create(method="wavelet", stage="hard")
+    with pytest.raises(imgen.ImgenError, match="params for method bm3d .* must be its Params"):
+        ProcessorOptions(method="bm3d", params=params("wavelet"))
+    with pytest.raises(imgen.ImgenError, match="a model takes none"):
+        ProcessorOptions(model="m.onnx", params=params("wavelet"))
+    with pytest.raises(imgen.ImgenError, match=r"method wiener \(deblur\) takes no sigma"):
+        ProcessorOptions.create(method="wiener", task="deblur", kernel="gauss3", sigma=0.1)
 
 
 def test_options_hold_a_model_path_as_text_and_providers_as_a_tuple(tmp_path):
@@ -101,11 +117,12 @@ def test_classical_methods_are_the_denoisers_with_one_sigma_for_every_dtype(dtyp
     clean = rng.integers(0, 256, (24, 20, 3)) / 255.0
     noisy = np.clip(clean + rng.normal(0, 20 / 255, clean.shape), 0, 1)
     image = (noisy if dtype == np.float32 else np.rint(noisy * top)).astype(dtype)
-    wavelet = FrameProcessor(ProcessorOptions(method="wavelet", sigma=20 / 255, wavelet="db2", shifts=2, mode="hard"))
+    wavelet = FrameProcessor(ProcessorOptions.create(method="wavelet", sigma=20 / 255, wavelet="db2", shifts=2,
+                                                      mode="hard"))
     want = denoise.wavelet(image, sigma=20 / 255, wavelet="db2", shifts=2, mode="hard")
     np.testing.assert_array_equal(wavelet([image])[0], want)
     gray = image[..., 1]
-    bm3d = FrameProcessor(ProcessorOptions(method="bm3d", sigma=20 / 255, stage="hard"))
+    bm3d = FrameProcessor(ProcessorOptions.create(method="bm3d", sigma=20 / 255, stage="hard"))
     np.testing.assert_array_equal(bm3d([gray])[0], denoise.bm3d(gray, sigma=20 / 255, stage="hard"))
     assert all(out.dtype == image.dtype for out in wavelet([image, image]))
 

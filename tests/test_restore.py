@@ -79,14 +79,14 @@ def test_sr_restores_better_than_nearest():
 ])
 def test_options_refused(kw, match):
     with pytest.raises(ImgenError, match=match):
-        ProcessorOptions(**kw)
+        ProcessorOptions.create(**kw)
 
 
 def test_options_pickle_and_processor_scale():
     import pickle
 
-    opts = ProcessorOptions(task="deblur", method="wiener", kernel=np.eye(3))
-    assert isinstance(opts.kernel, tuple)
+    opts = ProcessorOptions.create(task="deblur", method="wiener", kernel=np.eye(3))
+    assert isinstance(opts.params.kernel, tuple)
     assert pickle.loads(pickle.dumps(opts)) == opts
     assert FrameProcessor(ProcessorOptions(task="sr", method="bicubic", scale=4)).scale == 4
 

@@ -68,15 +68,21 @@ def test_sigma_reaches_the_model_on_the_0_255_scale(client):
 
 
 def test_classical_methods_are_models(client, rng):
+    """Every denoiser of the method registry is served under its name (bm3d, wavelet, ...)."""
+    from imgen.methods import REGISTRY
+
     img = rng.integers(0, 256, (32, 32), dtype=np.uint8)
-    for name in ("bm3d", "wavelet"):
+    assert {"bm3d", "wavelet"} <= set(REGISTRY.names("denoise"))
+    for name in REGISTRY.names("denoise"):
         r = client.post(f"/v1/models/{name}?sigma=25", content=png(img))
         assert r.status_code == 200, r.text
         assert cv2.imdecode(np.frombuffer(r.content, np.uint8), cv2.IMREAD_UNCHANGED).shape == (32, 32)
 
 
 def test_get_endpoints(client):
-    assert client.get("/v1/models").json() == {"models": ["bm3d", "ident", "noisy", "wavelet"]}
+    from imgen.methods import REGISTRY
+
+    assert client.get("/v1/models").json() == {"models": sorted(["ident", "noisy", *REGISTRY.names("denoise")])}
     info = client.get("/v1/models/noisy").json()
     assert info["metadata"]["imgen.noise_input"] == "sigma"
     assert client.get("/v1/models/bm3d").json()["kind"] == "classical"

@@ -16,17 +16,21 @@ def restore(image: np.ndarray, *, task: str = "denoise", method: str | None = No
     """Restore one HWC/HW image (uint8 / uint16 / float32 / float64 in [0, 1]; dtype and layout kept, size
     times ``scale`` for SR).
 
-    task: "sr", "deblur", "jpeg" or "denoise".  Exactly one of method (classical:
-    ``imgen.restoration.METHODS[task]``, e.g. "bicubic", "wiener", "bm3d") and model (an .onnx file
-    or shipped name).  scale: SR factor; kernel: blur kernel (name from
+    task: "sr", "deblur", "jpeg" or "denoise" (``imgen.methods.REGISTRY.tasks()``).  Exactly one of
+    method (classical: ``imgen.methods.REGISTRY.names(task)``, e.g. "bicubic", "wiener", "bm3d") and
+    model (an .onnx file or shipped name).  scale: SR factor; kernel: blur kernel (name from
     ``imgen.degrade.fixed_kernels`` or a 2-D array); quality: JPEG quality; sigma: noise level (a
-    fraction of the full range).  Other keywords are :class:`imgen.processors.ProcessorOptions`
-    fields (balance, iterations, stage, wavelet, ...).  Raises ImgenError for options that do not fit.
+    fraction of the full range).  Other keywords are the method's ``Params`` fields (balance,
+    iterations, stage, wavelet, ...) or :class:`imgen.processors.ProcessorOptions` fields.  Raises
+    ImgenError for options that do not fit.
     """
     double = isinstance(image, np.ndarray) and image.dtype == np.float64
     image = as_image(image)
-    options = ProcessorOptions(model=None if model is None else os.fspath(model), method=method, task=task,
-                               scale=scale, kernel=kernel, quality=quality, sigma=sigma, tile=tile,
-                               overlap=overlap, color_order=color_order, **params)
+    for name, value in (("kernel", kernel), ("quality", quality)):
+        if value is not None:
+            params[name] = value
+    options = ProcessorOptions.create(model=None if model is None else os.fspath(model), method=method, task=task,
+                                      scale=scale, sigma=sigma, tile=tile, overlap=overlap,
+                                      color_order=color_order, **params)
     out = FrameProcessor(options)([image])[0]
     return out.astype(np.float64) if double else out  # float64 in, float64 out, as the model call

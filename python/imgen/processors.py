@@ -6,51 +6,41 @@ model again on first use after unpickling, so a worker process can rebuild it on
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from ._validate import as_sigma
-from .denoise import WAVELETS
 from .errors import ImgenError
 from .image_model import ImageModel
+from .methods import REGISTRY
 from .pixels import channel_count, conversion_note
-from .restoration import METHODS as TASK_METHODS
-from .restoration import TASKS
 
 log = logging.getLogger("imgen")
-
-METHODS = tuple(dict.fromkeys(m for ms in TASK_METHODS.values() for m in ms))   # every task's
-STAGES = ("both", "hard")
-THRESHOLDS = ("bayes", "visu")
-MODES = ("soft", "hard")
 
 
 @dataclass(frozen=True)
 class ProcessorOptions:
-    """What to run on each image; the fields mirror `imgen video` / `imgen denoise` options.
+    """What to run on each image: a model, or a classical method with its ``Params``.
 
-    model: an .onnx file or a shipped model name; or method: "bm3d" / "wavelet" (exactly one).
+    model: an .onnx file or a shipped model name; or method: a name of ``imgen.methods.REGISTRY``
+        for ``task`` (exactly one).  params: the method's ``Params`` (``imgen.methods.params(name,
+        task, **values)``; None: its defaults); build from keywords with :meth:`create`.
+    task: "denoise" (default), "sr", "deblur" or "jpeg" (``REGISTRY.tasks()``): picks the methods
+        allowed, and a model of another restoration task is refused.
     sigma: noise level, a fraction of the full range in [0, 1] whatever the image dtype (25 on
-        the 0-255 scale: 25/255; the CLI's --sigma takes 0-255); None = estimated per image.
-    tile / overlap / batch_size / providers / threads: as `imgen.load` and `ImageModel.__call__`
-        (model only; threads are onnxruntime's; the classical denoisers use `imgen.set_num_threads`).
-    info: (key, value) metadata entries that override or supply the model file's
-        (`Model.open(metadata=...)`, the CLI's --info KEY=VALUE).
-    stage: BM3D stages ("both" or "hard").  wavelet / levels / threshold / mode / shifts: the
-        wavelet denoiser's basis, decomposition levels, "bayes"/"visu", "soft"/"hard" and
-        cycle-spinning shifts.
+        the 0-255 scale: 25/255; the CLI's --sigma takes 0-255); None = estimated per image.  A
+        model's noise-level input, or the method's ``sigma`` param (kept equal to it).
+    scale: SR factor (task sr: checked against a model's; the method's ``scale`` param).
+    tile / overlap / batch_size / whole_pixels: how a model runs an image (``ImageModel.__call__``).
+    providers / threads / info: how a model is opened (``Model.open``: onnxruntime's providers and
+        threads, (key, value) metadata entries overriding the file's, the CLI's --info); the classical
+        methods use ``imgen.set_num_threads``.
     color_order: channel order of the images, "rgb" (video frames) or "bgr" (OpenCV files).
-    task: "denoise" (default), "sr", "deblur" or "jpeg"; picks the classical methods allowed
-        (``imgen.restoration.METHODS``).  scale: SR factor (2-16; needed by classical SR, checked
-        against a model's).  kernel: the known blur kernel for classical deblurring, a name from
-        ``imgen.degrade.fixed_kernels`` or a 2-D array (kept as a tuple of rows).  balance /
-        iterations: Wiener's regularisation and Richardson-Lucy's iteration count.  quality: the
-        JPEG quality the images were saved at (1-100; sets BM3D's sigma, ``restoration.jpeg_sigma``).
-    whole_pixels: instance-norm models' pixel budget for whole-image inference (``ImageModel.__call__``).
 
     A model runs through its own call, ``ImageModel.__call__``, with its default colour policy
     (``color="ycbcr"``): a 1-channel model on colour images keeps the colour, running on the Y, Cb
@@ -64,49 +54,54 @@ class ProcessorOptions:
 
     model: str | None = None
     method: str | None = None
+    params: Any = None
+    task: str = "denoise"
     sigma: float | None = None
+    scale: int | None = None
     tile: int | None = None
     overlap: int | None = None
     batch_size: int | None = None
+    whole_pixels: int | None = None
     info: tuple[tuple[str, str], ...] = ()
     providers: tuple[str, ...] | None = None
     threads: int | None = None
-    stage: str = "both"
-    wavelet: str = "db1"
-    levels: int | None = None
-    threshold: str = "bayes"
-    mode: str = "soft"
-    shifts: int = 1
     color_order: str = "rgb"
-    task: str = "denoise"
-    scale: int | None = None
-    kernel: str | tuple[tuple[float, ...], ...] | None = None
-    balance: float = 0.01
-    iterations: int = 30
-    quality: int | None = None
-    whole_pixels: int | None = None
+
+    @classmethod
+    def create(cls, *, method: str | None = None, task: str = "denoise", **values: Any) -> "ProcessorOptions":
+        """Options from keywords: this class's fields, and the method's ``Params`` fields (``stage``,
+        ``shifts``, ``kernel``, ``balance``, ...; ImgenError for one the method does not take)."""
+        own = {f.name for f in dataclasses.fields(cls)} - {"params"}
+        params = {k: values.pop(k) for k in list(values) if k not in own}
+        if params:
+            if method is None:
+                raise ImgenError(f"{', '.join(sorted(params))}: options of a classical method; none was given")
+            values["params"] = REGISTRY.get(method, task).params(**params)
+        return cls(method=method, task=task, **values)
 
     def __post_init__(self):
-        if self.task not in TASKS:
-            raise ImgenError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
-        allowed = TASK_METHODS[self.task]
+        if self.task not in REGISTRY.tasks():
+            raise ImgenError(f"task must be one of {', '.join(REGISTRY.tasks())}, got {self.task!r}")
         if (self.model is None) == (self.method is None):
+            allowed = REGISTRY.names(self.task)
             raise ImgenError(f"give either a model or a method ({' or '.join(allowed)}), not both or neither")
-        if self.method is not None and self.method not in allowed:
-            raise ImgenError(f"method must be one of {', '.join(allowed)}, got {self.method!r} (task {self.task})")
-        self._check_task_fields()
         if self.sigma is not None:
             try:
                 object.__setattr__(self, "sigma", as_sigma(self.sigma))
             except (TypeError, ValueError) as e:
                 raise ImgenError(str(e)) from None
-        for name, value, allowed in (("stage", self.stage, STAGES), ("wavelet", self.wavelet, WAVELETS),
-                                     ("threshold", self.threshold, THRESHOLDS), ("mode", self.mode, MODES),
-                                     ("color_order", self.color_order, ("rgb", "bgr"))):
-            if value not in allowed:
-                raise ImgenError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-        for name, value, least in (("levels", self.levels, 1), ("shifts", self.shifts, 1), ("tile", self.tile, 0),
-                                   ("overlap", self.overlap, 0), ("threads", self.threads, 0),
+        if self.scale is not None and (isinstance(self.scale, bool) or not isinstance(self.scale, (int, np.integer))
+                                       or not 1 <= self.scale <= 16):
+            raise ImgenError(f"scale must be an integer from 1 to 16, got {self.scale!r}")
+        if self.scale is not None and self.task != "sr":
+            raise ImgenError(f"scale is for task sr, not {self.task}")
+        if self.method is not None:
+            self._bind_method()
+        elif self.params is not None:
+            raise ImgenError("params are a classical method's; a model takes none")
+        if self.color_order not in ("rgb", "bgr"):
+            raise ImgenError(f"color_order must be one of rgb, bgr, got {self.color_order!r}")
+        for name, value, least in (("tile", self.tile, 0), ("overlap", self.overlap, 0), ("threads", self.threads, 0),
                                    ("batch_size", self.batch_size, 1), ("whole_pixels", self.whole_pixels, 1)):
             if value is not None and not value >= least:
                 raise ImgenError(f"{name} must be >= {least}, got {value}")
@@ -121,33 +116,32 @@ class ProcessorOptions:
         if self.model is not None:
             object.__setattr__(self, "model", os.fspath(self.model))
 
-    def _check_task_fields(self) -> None:
-        """scale / kernel / quality / balance / iterations: valid, and given where the task needs them."""
-        from .degrade import as_kernel
+    def _bind_method(self) -> None:
+        """params: the method's (built from its defaults when None), with sigma and scale the same on
+        both (the options' own, when given, win)."""
+        method = REGISTRY.get(self.method, self.task)
+        names = {f.name for f in method.fields()}
+        shared = {k: getattr(self, k) for k in ("sigma", "scale") if getattr(self, k) is not None}
+        for k in shared:
+            if k not in names:
+                raise ImgenError(f"method {self.method} ({self.task}) takes no {k}")
+        if self.params is None:
+            params = method.params(**shared)
+        elif not isinstance(self.params, method.Params):
+            raise ImgenError(f"params for method {self.method} ({self.task}) must be its Params "
+                             f"(imgen.methods.params({self.method!r}, {self.task!r}, ...)), "
+                             f"got {type(self.params).__name__}")
+        else:
+            params = dataclasses.replace(self.params, **shared) if shared else self.params
+        object.__setattr__(self, "params", params)
+        for k in ("sigma", "scale"):
+            if k in names:
+                object.__setattr__(self, k, getattr(params, k))
 
-        for name, value, lo, hi in (("scale", self.scale, 1, 16), ("quality", self.quality, 1, 100),
-                                    ("iterations", self.iterations, 1, 1000)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))
-                                      or not lo <= value <= hi):
-                raise ImgenError(f"{name} must be an integer from {lo} to {hi}, got {value!r}")
-        if isinstance(self.balance, bool) or not isinstance(self.balance, (int, float)) \
-                or not 0 < self.balance <= 1000:
-            raise ImgenError(f"balance must be a number in (0, 1000], got {self.balance!r}")
-        if self.method is not None and self.task == "sr" and self.scale is None:
-            raise ImgenError("classical super-resolution needs a scale (2, 3, 4, ...)")
-        if self.method is not None and self.task == "deblur" and self.kernel is None:
-            raise ImgenError("classical deblurring needs the blur kernel (a fixed kernel's name or a 2-D array)")
-        if self.kernel is not None:
-            try:
-                k = as_kernel(self.kernel if isinstance(self.kernel, str) else np.asarray(self.kernel, np.float64))
-            except (TypeError, ValueError) as e:
-                raise ImgenError(str(e)) from None
-            if not isinstance(self.kernel, str):
-                object.__setattr__(self, "kernel", tuple(tuple(float(v) for v in row) for row in k))
-        for name in ("scale", "kernel", "quality"):
-            needs = {"scale": "sr", "kernel": "deblur", "quality": "jpeg"}[name]
-            if getattr(self, name) is not None and self.task != needs:
-                raise ImgenError(f"{name} is for task {needs}, not {self.task}")
+    @property
+    def classical(self):
+        """The registered method (``imgen.methods.Method``), or None for a model."""
+        return None if self.method is None else REGISTRY.get(self.method, self.task)
 
 
 class FrameProcessor:
@@ -201,7 +195,8 @@ class FrameProcessor:
         model = ImageModel.adopt(model, "a processor", hint=" (image to image)")
         if self.options.sigma is not None and not model.takes_noise_level:
             raise ImgenError(f"sigma given, but model {model.name} has no noise-level input")
-        restoring = ("sr", "deblur", "jpeg")
+        # the registry's tasks besides denoising (sr, deblur, jpeg): a model of one is checked against the options'
+        restoring = tuple(t for t in REGISTRY.tasks() if t != "denoise")
         if self.options.task in restoring and model.info.task in restoring and model.info.task != self.options.task:
             raise ImgenError(f"model {model.name} is for task {model.info.task}, not {self.options.task}")
         if self.options.task == "sr" and model.info.scale is not None and int(model.info.scale) == 1:
@@ -229,7 +224,7 @@ class FrameProcessor:
         """How much the processor enlarges images (1 for denoisers; a model's scale, if known)."""
         model = self.model
         if model is None:
-            return self.options.scale if self.options.task == "sr" else 1
+            return self.options.scale or 1
         return int(model.info.scale or 1)
 
     # -- processing -----------------------------------------------------------------------
@@ -259,26 +254,12 @@ class FrameProcessor:
                      color_order=opts.color_order, whole_pixels=opts.whole_pixels, **kwargs)
 
     def _run_classical(self, image: np.ndarray) -> np.ndarray:
-        from . import denoise, restoration
-
         opts = self.options
-        if opts.task == "sr":   # interpolation treats channels alike: alpha is enlarged with the rest
-            return restoration.upscale(image, opts.scale, method=opts.method)
+        method = opts.classical
+        if method.layout == "any":   # e.g. interpolation treats channels alike: alpha is enlarged with the rest
+            return method(image, opts.params)
         work, alpha = _colour_view(image, opts.color_order)
-        sigma = opts.sigma
-        kernel = opts.kernel if isinstance(opts.kernel, str) or opts.kernel is None else np.asarray(opts.kernel)
-        if opts.task == "deblur" and opts.method == "wiener":
-            out = restoration.wiener(work, kernel, balance=opts.balance)
-        elif opts.task == "deblur":
-            out = restoration.richardson_lucy(work, kernel, iterations=opts.iterations)
-        elif opts.task == "jpeg":
-            out = restoration.dejpeg_bm3d(work, opts.quality, sigma=sigma)
-        elif opts.method == "wavelet":
-            out = denoise.wavelet(work, sigma=sigma, wavelet=opts.wavelet, levels=opts.levels,
-                                  method=opts.threshold, mode=opts.mode, shifts=opts.shifts)
-        else:
-            out = denoise.bm3d(work, sigma=sigma, stage=opts.stage)
-        return _restore_colour(out, alpha, opts.color_order)
+        return _restore_colour(method(work, opts.params), alpha, opts.color_order)
 
 
 def build_processor(options: ProcessorOptions, threads: int | None = None) -> FrameProcessor:
@@ -298,34 +279,26 @@ def make_processor(
     overlap: int | None = None,
     providers: Sequence[str] | None = None,
     threads: int | None = None,
-    stage: str = "both",
-    wavelet: str = "db1",
-    levels: int | None = None,
-    threshold: str = "bayes",
-    mode: str = "soft",
-    shifts: int = 1,
     color_order: str = "rgb",
     task: str = "denoise",
     scale: int | None = None,
-    kernel=None,
-    quality: int | None = None,
+    **params: Any,
 ) -> FrameProcessor:
-    """Build a processor (``list[ndarray] -> list[ndarray]``) from the CLI's options.
+    """Build a processor (``list[ndarray] -> list[ndarray]``).
 
     Exactly one of model (an .onnx path or shipped model name; any image-to-image model,
-    upscalers included) and method (one of ``imgen.restoration.METHODS[task]``; task "denoise" by
-    default: "bm3d" or "wavelet"; scale / kernel / quality as :class:`ProcessorOptions`).  sigma is a fraction of the full range
-    (25/255 for 25 on the 0-255 scale) whatever the images' dtype; None estimates it per image.  The other fields are those of
-    :class:`ProcessorOptions`.  The model is loaded now, so a bad path or a sigma for a model
-    without a noise input raises ImgenError / ModelError here, not on the first frame.  The
-    result pickles as its options (a worker process reloads the model on first use).
+    upscalers included) and method (a name of ``imgen.methods.REGISTRY.names(task)``; task
+    "denoise" by default: "bm3d", "wavelet", ...).  sigma is a fraction of the full range (25/255
+    for 25 on the 0-255 scale) whatever the images' dtype; None estimates it per image.  Other
+    keywords are the method's ``Params`` fields (``stage``, ``shifts``, ``kernel``, ...).  The
+    model is loaded now, so a bad path or a sigma for a model without a noise input raises
+    ImgenError / ModelError here, not on the first frame.  The result pickles as its options (a
+    worker process reloads the model on first use).
     """
-    options = ProcessorOptions(
+    options = ProcessorOptions.create(
         model=None if model is None else os.fspath(model), method=method, sigma=sigma, tile=tile,
         overlap=overlap, providers=None if providers is None else tuple(providers), threads=threads,
-        stage=stage, wavelet=wavelet, levels=levels, threshold=threshold, mode=mode, shifts=shifts,
-        color_order=color_order, task=task, scale=scale, kernel=kernel, quality=quality,
-    )
+        color_order=color_order, task=task, scale=scale, **params)
     return FrameProcessor(options)
 
 

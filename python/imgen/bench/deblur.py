@@ -7,8 +7,7 @@ from __future__ import annotations
 import importlib.util
 
 from .. import degrade
-from .methods import Method
-from .task_base import BenchTask, Case, learned_methods, pick
+from .task_base import BenchTask, Case, classical_methods, learned_methods, pick
 
 NOISE_SIGMA = 2.55
 
@@ -32,19 +31,18 @@ class DeblurTask(BenchTask):
         return Case(blurred, level, sample.image, sigma=NOISE_SIGMA)
 
     def methods(self, names, models, threads):
-        from ..restoration import richardson_lucy, wiener
-
+        """The registry's deblur methods (scikit-image's, given the true kernel: noted, not run,
+        without scikit-image)."""
         notes = {}
-        table: dict[str, Method] = {}
-        if importlib.util.find_spec("skimage") is not None:
-            table["wiener"] = Method("wiener", "peer", 1, lambda x, k: wiener(x, k), note="scikit-image, true kernel")
-            table["richardson_lucy"] = Method("richardson_lucy", "peer", 1, lambda x, k: richardson_lucy(x, k),
-                                              note="scikit-image, true kernel")
-        else:
+        table = classical_methods(self.name, "kernel", 1, family="peer")
+        if importlib.util.find_spec("skimage") is None:
             notes = {n: "scikit-image is not installed (pip install 'imgen[restore]')"
-                     for n in ("wiener", "richardson_lucy") if names is None or n in names}
+                     for n in table if names is None or n in names}
             names = [n for n in (names or []) if n not in notes] if names is not None else None
+            table = {}
         return pick(table, names, self.name) + learned_methods(models, self.name, threads), notes
 
     def known_methods(self):
-        return ("wiener", "richardson_lucy")
+        from ..methods import REGISTRY
+
+        return REGISTRY.names(self.name)

@@ -27,6 +27,6 @@ class DenoiseTask(BenchTask):
         return resolve(names, models, threads)
 
     def known_methods(self):
-        from .methods import CLASSICAL, PEERS
+        from .methods import PEERS, classical
 
-        return CLASSICAL + PEERS
+        return classical() + PEERS

@@ -6,9 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import degrade
-from ..restoration import dejpeg_bm3d
-from .methods import Method
-from .task_base import BenchTask, Case, learned_methods, pick
+from .task_base import BenchTask, Case, classical_methods, learned_methods, pick
 
 
 class JpegTask(BenchTask):
@@ -30,9 +28,10 @@ class JpegTask(BenchTask):
         return Case(decoded, level, clean)
 
     def methods(self, names, models, threads):
-        table = {"bm3d": Method("bm3d", "imgen", threads, lambda x, q: dejpeg_bm3d(x, q),
-                                note="BM3D, sigma from the quality (restoration.jpeg_sigma)")}
+        table = classical_methods(self.name, "quality", threads)
         return pick(table, names, self.name) + learned_methods(models, self.name, threads), {}
 
     def known_methods(self):
-        return ("bm3d",)
+        from ..methods import REGISTRY
+
+        return REGISTRY.names(self.name)

@@ -34,9 +34,10 @@ class Method:
         return self.levels is None or level in self.levels
 
 
-CLASSICAL = ("bm3d", "wavelet", "wavelet-ti")
+#: Bench-only variants of registered denoisers: name -> (method, Params values besides sigma, note).
+VARIANTS = {"wavelet-ti": ("wavelet", {"shifts": 16}, "16 cycle-spinning shifts")}
 PEERS = ("opencv-nlm", "skimage-wavelet", "skimage-nlm", "bm3d-ref")
-WAVELET_TI_SHIFTS = 16
+WAVELET_TI_SHIFTS = VARIANTS["wavelet-ti"][1]["shifts"]
 NLM_H_FACTOR = 0.8  # OpenCV / scikit-image NLM filter strength h = 0.8 sigma (scikit-image's example)
 
 
@@ -44,16 +45,25 @@ def _to_u8(img: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(img * 255.0), 0, 255).astype(np.uint8)
 
 
-def _imgen_methods(threads: int) -> dict[str, Method]:
-    from .. import denoise
+def classical() -> tuple[str, ...]:
+    """imgen's own denoisers: the registry's (``imgen.methods.REGISTRY.names("denoise")``) and VARIANTS."""
+    from ..methods import REGISTRY
 
-    return {
-        "bm3d": Method("bm3d", "imgen", threads, lambda x, s: denoise.bm3d(x, sigma=s)),
-        "wavelet": Method("wavelet", "imgen", threads, lambda x, s: denoise.wavelet(x, sigma=s)),
-        "wavelet-ti": Method("wavelet-ti", "imgen", threads,
-                             lambda x, s: denoise.wavelet(x, sigma=s, shifts=WAVELET_TI_SHIFTS),
-                             note=f"{WAVELET_TI_SHIFTS} cycle-spinning shifts"),
-    }
+    return REGISTRY.names("denoise") + tuple(VARIANTS)
+
+
+def _imgen_methods(threads: int) -> dict[str, Method]:
+    """Every registered denoiser at its defaults with the true sigma, then the variants."""
+    from ..methods import REGISTRY
+
+    def method(name: str, base: str, values: dict, note: str) -> Method:
+        m = REGISTRY.get(base, "denoise")
+        return Method(name, "imgen", threads, lambda x, s: m(x, m.params(sigma=s, **values)), note=note)
+
+    out = {m.name: method(m.name, m.name, {}, "") for m in REGISTRY.methods("denoise")}
+    for name, (base, values, note) in VARIANTS.items():
+        out[name] = method(name, base, values, note)
+    return out
 
 
 def _peer_methods(threads: int) -> tuple[dict[str, Method], dict[str, str]]:
@@ -141,11 +151,11 @@ def _learned_method(model, threads: int) -> Method:
 def resolve(names: Sequence[str] | None, models: Sequence[str] | None, threads: int) -> tuple[list[Method], dict[str, str]]:
     """The methods to run, and notes on the ones that cannot run here.
 
-    names: method names (CLASSICAL + PEERS) or None for all; models: learned models by name or
+    names: method names (classical() + PEERS) or None for all; models: learned models by name or
     path (None = the shipped denoisers).  Unknown names raise ValueError listing the known ones.
     """
     peers, missing = _peer_methods(threads)
-    known = list(CLASSICAL) + list(PEERS)
+    known = list(classical()) + list(PEERS)
     wanted = list(known) if names is None else list(names)
     unknown = [n for n in wanted if n not in known]
     if unknown:

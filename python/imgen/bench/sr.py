@@ -12,7 +12,7 @@ from .. import degrade
 from ..restoration import upscale
 from .methods import Method
 from .protocol import Protocol
-from .task_base import BenchTask, Case, learned_methods, pick
+from .task_base import BenchTask, Case, classical_methods, learned_methods, pick
 
 
 def _crop_to(image: np.ndarray, multiple: int) -> np.ndarray:
@@ -55,13 +55,11 @@ class SRTask(BenchTask):
         return np.clip(upscale(case.degraded, case.param, method="bicubic"), 0, 1)
 
     def _table(self, threads: int) -> dict[str, Method]:
-        def interp(method):
-            return lambda x, s: np.clip(upscale(x, s, method=method), 0, 1)
-
-        return {"lanczos": Method("lanczos", "imgen", 1, interp("lanczos"), note="OpenCV INTER_LANCZOS4")}
+        """The registry's sr methods but the input's row (bicubic), clipped to [0, 1]."""
+        return classical_methods(self.name, "scale", 1, skip=(self.input_row,), clip=True)
 
     def methods(self, names, models, threads):
         return pick(self._table(threads), names, self.name) + learned_methods(models, self.name, threads), {}
 
     def known_methods(self):
-        return ("lanczos",)
+        return tuple(self._table(1))

@@ -87,6 +87,23 @@ def pick(table: dict[str, Method], names: Sequence[str] | None, task: str) -> li
     return [table[n] for n in table if n in wanted]
 
 
+def classical_methods(task: str, param: str, threads: int, *, family: str = "imgen", skip: Sequence[str] = (),
+                      clip: bool = False) -> dict[str, Method]:
+    """The classical methods of ``task`` in ``imgen.methods.REGISTRY`` as bench methods ``run(x, level)``:
+    ``method(x, method.params(**{param: level}))`` (clipped to [0, 1] with ``clip``), less ``skip``
+    (the input's own row), each noted with its registry help."""
+    from ..methods import REGISTRY
+
+    def bench_method(m) -> Method:
+        def run(x, level):
+            out = m(x, m.params(**{param: level}))
+            return np.clip(out, 0, 1) if clip else out
+
+        return Method(m.name, family, threads, run, note=m.help)
+
+    return {m.name: bench_method(m) for m in REGISTRY.methods(task) if m.name not in skip}
+
+
 def learned_methods(models: Sequence[str] | None, task: str, threads: int) -> list[Method]:
     """Learned models of ``task`` as bench methods ``run(x, param)``: the given files/names, or the
     shipped models of that task when None.  Each runs through imgen's processor, exactly as

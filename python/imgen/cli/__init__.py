@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imgen", description="Fast image restoration and generation with ONNX models.")
     parser.add_argument("--version", action="version", version=f"imgen {_version()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what imgen decides")
+    parser.set_defaults(passthrough=False)  # `imgen train` passes unknown arguments on (its own set_defaults)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         command.add_parser(sub)
@@ -53,9 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
-        if not getattr(args, "passthrough", False):
+        if not args.passthrough:
             parser.error(f"unrecognized arguments: {' '.join(extra)}")
-        args.options = list(getattr(args, "options", [])) + extra
+        args.options = list(args.options) + extra
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="imgen: %(message)s")
     try:
         with sigterm_as_interrupt():  # SIGTERM stops a run the way Ctrl+C does (imgen/interrupts.py)

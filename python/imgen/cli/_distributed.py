@@ -58,10 +58,10 @@ def add_ray_arguments(p: argparse.ArgumentParser, description: str | None = None
 def check_ray_arguments(args: argparse.Namespace) -> None:
     """Reject Ray-only options given without --ray (an ImgenError names them)."""
     if args.ray is None:
-        given = [flag for flag, name in RAY_ONLY if getattr(args, name, None) is not None]
+        given = [flag for flag, name in RAY_ONLY if getattr(args, name) is not None]
         if given:
             raise ImgenError(f"{', '.join(given)} only apply with --ray")
-    elif getattr(args, "threads", None) is not None:
+    elif args.threads is not None:
         raise ImgenError("--threads is the local run's setting; with --ray use --cpus-per-worker")
 
 
@@ -125,7 +125,7 @@ def cluster_options(args: argparse.Namespace):
 def ray_output(args: argparse.Namespace) -> Iterator[None]:
     """Ray's own messages: on the terminal with -v, else into a log file named at the end
     (an ImgenError raised meanwhile names it too); an empty log file is removed."""
-    if getattr(args, "verbose", False):
+    if args.verbose:
         yield
         return
     from ..distributed._logs import default_log_path, ray_output_to

@@ -89,7 +89,7 @@ def levels_of(args: argparse.Namespace) -> list | None:
     """The grid of ``--task``'s levels from its option; ImgenError for another task's option."""
     own = LEVEL_OPTIONS.get(args.task)
     for task, name in LEVEL_OPTIONS.items():
-        if name != own and getattr(args, name, None) is not None:
+        if name != own and getattr(args, name) is not None:
             flag = "--" + name
             raise ImgenError(f"{flag} is for --task {task}, not --task {args.task}")
     return getattr(args, own) if own else None

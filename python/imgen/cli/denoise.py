@@ -1,24 +1,25 @@
-"""``imgen denoise INPUT... -o OUT``: classical (BM3D, wavelet) or learned denoising of files."""
+"""``imgen denoise INPUT... -o OUT``: classical (``imgen.methods.REGISTRY``'s denoisers) or learned
+denoising of files.  The method options are generated from the registry (cli/_methods.py)."""
 from __future__ import annotations
 
 import argparse
 
 from ..imageio import plan_outputs
-from ..denoise import WAVELETS
-from ..processors import METHODS, MODES, STAGES, THRESHOLDS, FrameProcessor, ProcessorOptions
-from ..restoration import METHODS as TASK_METHODS
-from ..restoration import TASKS
-from ._args import add_info_argument, positive_float, positive_int, sigma_255, thread_count
+from ..processors import FrameProcessor
+from ._args import thread_count
 from ..batch import run_files, skip_done
 from ._distributed import add_ray_arguments, add_resume_argument, check_ray_arguments
 from ._cost import say_files_cost
+from ._methods import add_method_arguments, processor_options
 from ._report import print_summary
 from .run import add_io_arguments
+
+__all__ = ["add_method_arguments", "add_parser", "main", "processor_options"]
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "denoise", help="denoise images with BM3D, wavelet shrinkage or a learned model",
+        "denoise", help="denoise images with a classical method (BM3D, wavelet shrinkage, ...) or a learned model",
         description="Denoise image files and folders (same file handling as `imgen run`: recursive, "
                     "atomic writes, inputs never overwritten, failures listed, exit status 1 on failure).")
     add_io_arguments(p)
@@ -28,75 +29,8 @@ def add_parser(sub) -> None:
     add_resume_argument(p)
     add_ray_arguments(p, "BM3D is the slow one worth spreading out: each worker denoises one file at a time "
                          "(a learned --model gets batches of 8, as locally).")
-    p.set_defaults(func=main)
-
-
-def add_method_arguments(p: argparse.ArgumentParser, *, required: bool, tasks: bool = False) -> None:
-    """--method/--model, --sigma and the classical denoisers' options (shared with `imgen video`);
-    with ``tasks``, also --task and the restoration tasks' options (`imgen restore`, `imgen video`)."""
-    how = p.add_mutually_exclusive_group(required=required)
-    methods = METHODS if tasks else TASK_METHODS["denoise"]
-    how.add_argument("--method", choices=methods,
-                     help=("a classical method: " + "; ".join(f"{t}: {', '.join(m)}" for t, m in TASK_METHODS.items())
-                           if tasks else "a classical denoiser") + ("" if required else " (default: the task's first)"))
-    how.add_argument("--model", help="a learned model: an .onnx file or a shipped model name")
-    add_info_argument(p)
-    p.add_argument("--sigma", type=sigma_255,
-                   help="noise standard deviation on the 0-255 scale whatever the file's bit depth (default: "
-                        "estimated per image)")
-    p.add_argument("--stage", choices=STAGES, default="both", help="BM3D: both stages or the hard-threshold one")
-    p.add_argument("--wavelet", default="db1", choices=WAVELETS, metavar="NAME",
-                   help=f"wavelet: basis, one of {', '.join(WAVELETS)} (default db1)")
-    p.add_argument("--levels", type=positive_int, help="wavelet: decomposition levels (default: as scikit-image)")
-    p.add_argument("--threshold", choices=THRESHOLDS, default="bayes", help="wavelet: BayesShrink or VisuShrink")
-    p.add_argument("--mode", choices=MODES, default="soft", help="wavelet: soft or hard thresholding")
-    p.add_argument("--shifts", type=positive_int, default=1,
-                   help="wavelet: cycle-spinning shifts (translation invariance)")
-    if tasks:
-        add_task_arguments(p)
-
-
-def add_task_arguments(p: argparse.ArgumentParser) -> None:
-    """--task and what the restoration tasks need: --scale, --kernel, --quality, --balance, --iterations."""
-    p.add_argument("--task", choices=TASKS, default="denoise", help="what to restore (default: denoise)")
-    p.add_argument("--scale", type=positive_int, help="sr: the enlargement factor (classical methods need it; "
-                                                      "checked against a model's)")
-    p.add_argument("--kernel", help="deblur: the known blur kernel, a fixed kernel's name (gauss1.6, gauss3, "
-                                    "motion19, motion25) or a .npy file holding a 2-D array")
-    p.add_argument("--quality", type=positive_int, help="jpeg: the quality the images were saved at (sets BM3D's "
-                                                        "sigma; default: sigma estimated per image)")
-    p.add_argument("--balance", type=positive_float, default=0.01, help="deblur, wiener: regularisation (default 0.01)")
-    p.add_argument("--iterations", type=positive_int, default=30,
-                   help="deblur, richardson_lucy: iterations (default 30)")
-
-
-def _kernel(text: str | None):
-    """--kernel: a fixed kernel's name as is, or a .npy file's 2-D array."""
-    if text is None or not text.endswith(".npy"):
-        return text
-    import numpy as np
-
-    from ..errors import ImgenError
-
-    try:
-        return np.load(text, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise ImgenError(f"--kernel {text}: cannot read a 2-D array from it ({e})") from None
-
-def processor_options(args: argparse.Namespace, *, color_order: str) -> ProcessorOptions:
-    """ProcessorOptions from the arguments of :func:`add_method_arguments` (+ --tile etc. if present)."""
-    task = getattr(args, "task", "denoise")
-    return ProcessorOptions(
-        model=args.model, method=None if args.model else (args.method or TASK_METHODS[task][0]), sigma=args.sigma,
-        tile=getattr(args, "tile", None), overlap=getattr(args, "overlap", None),
-        batch_size=getattr(args, "batch_size", None), info=tuple(args.info),
-        providers=getattr(args, "providers", None), threads=args.threads, stage=args.stage,
-        wavelet=args.wavelet, levels=args.levels, threshold=args.threshold, mode=args.mode,
-        shifts=args.shifts, color_order=color_order, task=task, scale=getattr(args, "scale", None),
-        kernel=_kernel(getattr(args, "kernel", None)), quality=getattr(args, "quality", None),
-        balance=getattr(args, "balance", 0.01), iterations=getattr(args, "iterations", 30),
-        whole_pixels=getattr(args, "whole_pixels", None),
-    )
+    # a --model runs with its own tiling and batching: this command has no options for them
+    p.set_defaults(func=main, tile=None, overlap=None, batch_size=None, providers=None, whole_pixels=None)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -138,6 +72,6 @@ def _check_denoiser(args: argparse.Namespace, *, threads: int | None):
     from ..image_model import ImageModel
 
     model = Model.open(args.model, threads=threads, metadata=dict(args.info))
-    task = getattr(args, "task", None) or "denoise"  # imgen restore --task sr|deblur|jpeg: models of that task too
+    task = args.task  # imgen restore --task sr|deblur|jpeg: models of that task too
     tasks = ("denoise", "restore") + ((task,) if task != "denoise" else ())
-    return ImageModel.adopt(model, f"imgen {getattr(args, 'command', 'denoise')}", tasks=tasks)
+    return ImageModel.adopt(model, f"imgen {args.command}", tasks=tasks)

@@ -13,9 +13,9 @@ def add_parser(sub) -> None:
         "restore", help="super-resolution, deblurring, JPEG artefact removal or denoising of images",
         description="Restore image files and folders: --task sr (--method bicubic|lanczos --scale N, or "
                     "--model), deblur (--method wiener|richardson_lucy --kernel K, or --model), jpeg (--method "
-                    "bm3d [--quality Q], or --model), denoise (as `imgen denoise`).  Same file handling as "
-                    "`imgen run`: recursive, atomic writes, inputs never overwritten, failures listed, exit "
-                    "status 1 on failure.")
+                    "bm3d [--quality Q], or --model), denoise (as `imgen denoise`); every task's methods and "
+                    "their options are listed below.  Same file handling as `imgen run`: recursive, atomic "
+                    "writes, inputs never overwritten, failures listed, exit status 1 on failure.")
     add_io_arguments(p)
     add_method_arguments(p, required=False, tasks=True)
     p.add_argument("--tile", type=nonnegative_int,
@@ -31,4 +31,4 @@ def add_parser(sub) -> None:
     add_resume_argument(p)
     add_ray_arguments(p, "Each worker restores one file at a time with a classical method (a learned --model "
                          "gets batches of 8, as locally).")
-    p.set_defaults(func=main)
+    p.set_defaults(func=main, whole_pixels=None)  # no --whole-pixels here: a model's default

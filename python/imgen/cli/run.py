@@ -71,16 +71,16 @@ def add_tiling_arguments(p: argparse.ArgumentParser, *,
 
 def run_options(args: argparse.Namespace) -> ProcessorOptions:
     """What ``imgen run`` (and translate) does to each file, from its arguments: BGR(A) files."""
-    return ProcessorOptions(model=args.model, sigma=getattr(args, "sigma", None), tile=args.tile,
+    return ProcessorOptions(model=args.model, sigma=args.sigma, tile=args.tile,
                             overlap=args.overlap, batch_size=args.batch_size, info=tuple(args.info),
                             providers=tuple(args.providers) if args.providers else None,
                             threads=args.threads, color_order="bgr",
-                            whole_pixels=getattr(args, "whole_pixels", None))
+                            whole_pixels=args.whole_pixels)
 
 
 def main(args: argparse.Namespace) -> int:
     check_ray_arguments(args)
-    if getattr(args, "server", None):
+    if args.server:
         return run_remote(args)
     options = run_options(args)
     if args.ray is not None:
@@ -101,7 +101,7 @@ def run_local(process: FrameProcessor, args: argparse.Namespace) -> int:
     log.info("model %s on %s", process.model.name, process.model.provider)
     jobs, problems = plan_outputs(args.inputs, args.output, args.ext)
     skipped = 0
-    if getattr(args, "resume", False):
+    if args.resume:
         jobs, skipped = skip_done(jobs)
     say_files_cost(process, jobs, quiet=args.quiet, max_pixels=args.max_pixels, threads=args.threads,
                    method_hint="imgen restore --task {task} --method {method}")
@@ -128,7 +128,7 @@ def run_remote(args: argparse.Namespace) -> int:
     client.info(args.model)  # an unknown model or an unreachable server: one error up front
     jobs, problems = plan_outputs(args.inputs, args.output, args.ext)
     skipped = 0
-    if getattr(args, "resume", False):
+    if args.resume:
         jobs, skipped = skip_done(jobs)
     summary = run_files(jobs, process, desc=args.model, quiet=args.quiet, max_pixels=args.max_pixels)
     summary.skipped = skipped

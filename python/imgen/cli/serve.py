@@ -11,7 +11,7 @@ from ._args import add_info_argument, nonnegative_float, pixel_count, positive_i
 
 def add_parser(sub) -> None:
     p = sub.add_parser("serve", help="serve models over HTTP with dynamic batching (needs [serve])",
-                       description="Serve image models (and the classical bm3d and wavelet) over HTTP: "
+                       description="Serve image models (and the classical denoisers: bm3d, wavelet, ...) over HTTP: "
                                    "POST /v1/models/NAME with image bytes; see docs/serving.md.")
     p.add_argument("models", nargs="*", metavar="MODEL", help=".onnx files or shipped model names")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, this machine only)")

@@ -22,7 +22,7 @@ def add_parser(sub) -> None:
     add_tiling_arguments(p, threads_help="onnxruntime threads (default: all cores; with --ray see --cpus-per-worker)")
     add_resume_argument(p)
     add_ray_arguments(p)
-    p.set_defaults(func=main)
+    p.set_defaults(func=main, sigma=None)  # no noise level: run_options' sigma is None
 
 
 def main(args: argparse.Namespace) -> int:

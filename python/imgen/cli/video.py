@@ -87,7 +87,7 @@ def add_parser(sub) -> None:
                    help="no progress bar, and no [info] lines from encoder libraries (x265, SVT-AV1)")
     add_max_pixels_argument(p)  # frame files
     add_video_ray_arguments(p)  # a folder of videos, --resume, --ray (cli/_videos.py)
-    p.set_defaults(func=main)
+    p.set_defaults(func=main, whole_pixels=None)  # no --whole-pixels here: a model's default
 
 
 def _add_inpaint_arguments(p: argparse.ArgumentParser) -> None:
@@ -118,7 +118,7 @@ def _inpaint_processor(args: argparse.Namespace):
     if args.model is None and args.method not in INPAINT_METHODS:
         raise ImgenError(f"--inpaint-mask takes --method {'|'.join(INPAINT_METHODS)} or an inpaint --model, "
                          f"not --method {args.method}")
-    if getattr(args, "task", "denoise") != "denoise":
+    if args.task != "denoise":
         raise ImgenError("--inpaint-mask does not go with --task")
     model = None
     if args.model is not None:

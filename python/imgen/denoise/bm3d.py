@@ -8,6 +8,7 @@ from typing import Literal
 import numpy as np
 
 from .. import _core
+from .. import methods
 from .._validate import as_image
 from ._sigma import estimate_sigma
 
@@ -128,3 +129,16 @@ def bm3d(
     if isinstance(image, np.ndarray) and image.dtype != out.dtype:
         out = out.astype(image.dtype)
     return out
+
+
+@methods.register("bm3d", task="denoise", help="BM3D / CBM3D (Dabov et al. 2007), imgen's C++ core")
+class Bm3dDenoise:
+    """The registry's ``bm3d``: :func:`bm3d` with a noise level and a stage (the profile's tuning)."""
+
+    @dataclass(frozen=True, kw_only=True)
+    class Params(methods.Params):
+        sigma: float | None = methods.sigma_param()
+        stage: str = methods.param("both", help="both stages or the hard-threshold one", choices=("both", "hard"))
+
+    def __call__(self, image: np.ndarray, params: Params) -> np.ndarray:
+        return bm3d(image, sigma=params.sigma, stage="hard" if params.stage == "hard" else "both")

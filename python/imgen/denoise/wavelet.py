@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from .. import _core
+from .. import methods
 from .._validate import as_image
 
 #: Names of the supported wavelets (PyWavelets' filter banks): haar, db1-db10, sym2-sym10,
@@ -78,4 +80,22 @@ def idwt2(coeffs: Sequence, wavelet: str = "db1", *, shape: tuple[int, int] | No
     return _core.wavelet_idwt2(coeffs, wavelet, shape=shape)
 
 
-__all__ = ["WAVELETS", "dwt2", "idwt2", "wavelet"]
+@methods.register("wavelet", task="denoise", help="wavelet shrinkage (BayesShrink / VisuShrink), imgen's C++ core")
+class WaveletDenoise:
+    """The registry's ``wavelet``: :func:`wavelet` with its options."""
+
+    @dataclass(frozen=True, kw_only=True)
+    class Params(methods.Params):
+        sigma: float | None = methods.sigma_param()
+        wavelet: str = methods.param("db1", help=f"basis, one of {', '.join(WAVELETS)}", choices=WAVELETS, metavar="NAME")
+        levels: int | None = methods.param(None, help="decomposition levels (default: as scikit-image)", min=1)
+        threshold: str = methods.param("bayes", help="BayesShrink or VisuShrink", choices=("bayes", "visu"))
+        mode: str = methods.param("soft", help="soft or hard thresholding", choices=("soft", "hard"))
+        shifts: int = methods.param(1, help="cycle-spinning shifts (translation invariance)", min=1)
+
+    def __call__(self, image: np.ndarray, params: Params) -> np.ndarray:
+        return wavelet(image, sigma=params.sigma, wavelet=params.wavelet, levels=params.levels,
+                       method=params.threshold, mode=params.mode, shifts=params.shifts)
+
+
+__all__ = ["WAVELETS", "WaveletDenoise", "dwt2", "idwt2", "wavelet"]

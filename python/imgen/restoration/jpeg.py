@@ -8,9 +8,11 @@ power law q^-0.51 missed the ends by up to 1.7 on the 0-255 scale, so the table 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
+from .. import methods
 from ..degrade import as_image
 
 # quality -> error std on the 0-255 scale (benchmarks/jpeg_error_sigma.py, train400, 2026-12-01)
@@ -37,3 +39,17 @@ def dejpeg_bm3d(image: np.ndarray, quality: int | None = None, *, sigma: float |
     if sigma is None and quality is not None:
         sigma = jpeg_sigma(quality)
     return bm3d(image, sigma=sigma)
+
+
+@methods.register("bm3d", task="jpeg", help="BM3D at the noise level of the JPEG quality (jpeg_sigma)")
+class Bm3dDejpeg:
+    """The registry's ``bm3d`` for task jpeg: :func:`dejpeg_bm3d`."""
+
+    @dataclass(frozen=True, kw_only=True)
+    class Params(methods.Params):
+        quality: int | None = methods.param(None, help="the quality the images were saved at (sets BM3D's sigma; "
+                                                       "default: sigma estimated per image)", min=1, max=100)
+        sigma: float | None = methods.sigma_param()
+
+    def __call__(self, image: np.ndarray, params: Params) -> np.ndarray:
+        return dejpeg_bm3d(image, params.quality, sigma=params.sigma)

@@ -1,5 +1,6 @@
 """The models a server serves, by name: ONNX image models (task denoise/restore/translate) and the
-classical methods (``bm3d``, ``wavelet``), each a :class:`ProcessorOptions` validated once."""
+classical denoisers of ``imgen.methods.REGISTRY`` (``bm3d``, ``wavelet``, ...), each a
+:class:`ProcessorOptions` validated once."""
 from __future__ import annotations
 
 import dataclasses
@@ -7,11 +8,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import ImgenError
+from ..methods import REGISTRY
 from ..processors import FrameProcessor, ProcessorOptions
-from ..restoration import METHODS as TASK_METHODS
 
-#: The classical methods always served: the denoisers (their one option, sigma, fits a query).
-DENOISERS = TASK_METHODS["denoise"]
+
+def denoisers() -> tuple[str, ...]:
+    """The classical methods always served: the registry's denoisers (their option a query sets: sigma)."""
+    return REGISTRY.names("denoise")
 
 
 @dataclass
@@ -40,16 +43,17 @@ class ServedModel:
 
 def serve_models(specs: list[str], base: ProcessorOptions | None = None, *,
                  info: tuple[tuple[str, str], ...] = ()) -> dict[str, ServedModel]:
-    """Served names for ``specs`` (model files or shipped names; ``bm3d``/``wavelet`` for the
+    """Served names for ``specs`` (model files or shipped names; :func:`denoisers` for the
     classical methods, which are always served); ``base`` gives tile, threads, providers...;
     ``info``: metadata entries for the model files (as --info).
     ImgenError for a duplicate name or a model that does not load."""
     fields = {} if base is None else {f.name: getattr(base, f.name) for f in dataclasses.fields(base)
-                                       if f.name not in ("model", "method", "info")}
+                                       if f.name not in ("model", "method", "params", "info")}
     fields["color_order"] = "bgr"
     served: dict[str, ServedModel] = {}
-    for spec in list(specs) + [m for m in DENOISERS if m not in specs]:
-        if spec in DENOISERS:
+    classical = denoisers()
+    for spec in list(specs) + [m for m in classical if m not in specs]:
+        if spec in classical:
             name, opts = spec, ProcessorOptions(method=spec, **fields)
         else:
             name = Path(spec).stem if spec.endswith(".onnx") else spec
