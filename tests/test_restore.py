@@ -143,7 +143,7 @@ def test_shipped_dejpeg_gray_restores_gray(jpeg_pair):
 
 
 def test_shipped_dejpeg_gray_restores_colour():
-    """Colour: the 1-channel model runs on Y, Cb and Cr (processors.py; benchmarks/dejpeg_on_colour.py)."""
+    """Colour: the 1-channel model runs on Y, Cb and Cr (processors.py; benchmarks/quality/dejpeg_on_colour.py)."""
     clean = np.ascontiguousarray(data.astronaut()[40:161, 200:333])
     jpg = degrade.jpeg(clean, 10)
     out = imgen.restore(jpg, task="jpeg", model="dejpeg-gray")

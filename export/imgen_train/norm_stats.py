@@ -11,7 +11,7 @@ scalar switches, graph inputs with initializers (false) that onnxruntime uses un
 
 ``imgen_given_mean_K``/``imgen_given_var_K`` (1, C, 1, 1) are graph inputs with initializers
 (zeros, ones); K = 0, 1, ... in node order.  Without feeds the file computes what the plain one
-does, at the plain one's speed (the native instance norm; benchmarks/instance_norm_tiling.py).
+does, at the plain one's speed (the native instance norm; benchmarks/studies/instance_norm_tiling.py).
 The engine runs a statistics pass (report true) over a (downscaled) whole image and feeds its
 statistics to the tiles of a large image (docs/model-format.md, docs/models.md).
 """

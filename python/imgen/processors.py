@@ -45,7 +45,7 @@ class ProcessorOptions:
     A model runs through its own call, ``ImageModel.__call__``, with its default colour policy
     (``color="ycbcr"``): a 1-channel model on colour images keeps the colour, running on the Y, Cb
     and Cr planes (BT.601, full range) separately, a given sigma scaled to each plane's noise level
-    (``benchmarks/gray_model_on_colour.py``: this beats running on R, G and B by 0.0 / 0.7 / 0.8 dB
+    (``benchmarks/quality/gray_model_on_colour.py``: this beats running on R, G and B by 0.0 / 0.7 / 0.8 dB
     at sigma 15 / 25 / 50, and luma alone by 6-11 dB); a 1-channel upscaler or a Y model
     (``imgen.color_space`` y) runs on Y only, Cb and Cr enlarged by MATLAB bicubic.  So
     ``imgen.load(m)(img)`` and ``imgen.restore(img, model=m)`` give the same pixels.  Conversions

@@ -2,7 +2,7 @@
 
 ``jpeg_sigma(quality)``: the standard deviation of JPEG's error on gray train400 images (100 of
 them, OpenCV/libjpeg, 4:2:0 irrelevant for gray), measured at the qualities in ``_TABLE`` by
-``benchmarks/jpeg_error_sigma.py`` and interpolated linearly in log(quality) between them (a
+``benchmarks/studies/jpeg_error_sigma.py`` and interpolated linearly in log(quality) between them (a
 power law q^-0.51 missed the ends by up to 1.7 on the 0-255 scale, so the table is used).
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 from .. import methods
 from ..degrade import as_image
 
-# quality -> error std on the 0-255 scale (benchmarks/jpeg_error_sigma.py, train400, 2026-12-01)
+# quality -> error std on the 0-255 scale (benchmarks/studies/jpeg_error_sigma.py, train400, 2026-12-01)
 _TABLE = ((1, 16.573), (5, 16.573), (10, 12.842), (15, 11.145), (20, 10.102), (25, 9.326), (30, 8.717),
           (40, 7.807), (50, 7.094), (60, 6.411), (70, 5.545), (80, 4.406), (90, 2.750), (100, 0.8))
 
