@@ -1,6 +1,6 @@
 """Is the reference `bm3d` package's better pilot its exact variances?  A Python hard stage run on the
 reference's own groups, with the 2007 threshold (lambda sigma) and with the 2020 exact variances of
-overlapping blocks (BENCHMARKS.md #18 item 4, experiment 9).
+overlapping blocks (docs/history/benchmarks-bm3d.md: #18 item 3, experiment 9).
 
     PYTHONPATH=python IMGEN_SHARED=/work/shared python benchmarks/studies/bm3d_exact_variance_probe.py [--image 01]
 

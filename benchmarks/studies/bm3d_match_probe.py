@@ -1,5 +1,5 @@
 """Which block distance the reference `bm3d` package matches on: its own groups (blockmatches) against
-the top-K candidates under candidate distances (BENCHMARKS.md #18 item 4, experiment 7).
+the top-K candidates under candidate distances (docs/history/benchmarks-bm3d.md: #18 item 3, experiment 7).
 
     PYTHONPATH=python IMGEN_SHARED=/work/shared python benchmarks/studies/bm3d_match_probe.py [--image 01] [--sigma 25]
 

@@ -37,7 +37,7 @@ class Working:
         return whole
 
 
-#: Measured by benchmarks/speed/bench_serve_memory.py (BENCHMARKS.md "imgen serve: working memory per
+#: Measured by benchmarks/speed/bench_serve_memory.py (BENCHMARKS.md, "imgen serve" › "Working memory per
 #: pixel"), rounded up: wavelet 13.9 / 12.1 bytes per pixel and channel (gray / colour), bm3d 16.0 /
 #: 16.9; the shipped denoise-gray 162 whole (gray 1024 x 1024), 189 (colour 512 x 512, three planes),
 #: and 174 MiB at gray 2048 x 2048 where it tiles (slope 4.4 bytes).  Models not listed take
