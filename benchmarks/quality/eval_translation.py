@@ -1,5 +1,5 @@
 """Unpaired translation examples against their true transform on the held-out photos (coffee,
-grace_hopper), next to the baselines a CycleGAN must beat (docs/models.md):
+grace_hopper), next to the baselines a CycleGAN must beat (docs/models.md; stylize: docs/experiments.md):
 
     tools/generative-trainsets gen-data
     PYTHONPATH=python:export python benchmarks/quality/eval_translation.py --task stylize --data gen-data/stylize \

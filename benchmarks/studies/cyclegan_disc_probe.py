@@ -7,7 +7,7 @@ training) and prints, every 50 steps, the loss and the share of crops it puts on
         [--lr 2e-4] [--diffaugment color,translation] [--steps 400] [--patch 64] [--width 32]
 
 A transform the discriminator cannot pick out of single crops gives the generators nothing to learn
-from (docs/models.md: on the smooth tiles 0.75 by step 400, 0.63 with colour and translation
+from (docs/experiments.md: on the smooth tiles 0.75 by step 400, 0.63 with colour and translation
 augmented; on the stylize tiles 0.82).
 """
 from __future__ import annotations
