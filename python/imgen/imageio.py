@@ -202,7 +202,7 @@ def _check_pixels(path: Path | str, width: int, height: int, limit: int) -> None
     if width * height > limit:
         raise PixelLimitError(
             f"{path}: {width}x{height} = {width * height:,} pixels is over the limit of {limit:,} (a guard "
-            f"against decompression bombs; raise it with max_pixels, ${MAX_PIXELS_VARIABLE} or --max-pixels)")
+            f"against decompression bombs; raise it with max_pixels= or ${MAX_PIXELS_VARIABLE})")
 
 
 def _opencv_read_error(path: Path | str, e: cv2.error) -> str:

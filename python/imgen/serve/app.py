@@ -179,8 +179,8 @@ def parse_query(request: Request) -> dict:
         except ValueError:
             sigma = float("nan")
         if not 0 <= sigma <= 255:
-            raise HttpError(400, "bad_option", f"sigma must be a number from 0 to 255 (the 0-255 scale, as imgen's "
-                                               f"--sigma), got {q['sigma']!r}")
+            raise HttpError(400, "bad_option", f"sigma must be a number from 0 to 255 (the 0-255 scale), "
+                                               f"got {q['sigma']!r}")
         out["sigma"] = sigma / 255
     if "tile" in q:
         if not q["tile"].isdigit():

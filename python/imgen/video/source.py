@@ -204,7 +204,7 @@ class VideoFileSource(_Counted):
             self._container.seek(self.start_pts, stream=self.stream, backward=True)
         except self._av.FFmpegError as e:
             raise VideoError(f"{self.path}: cannot seek to resume at t={_seconds(pts, self.info.time_base)} ({e}); "
-                             f"run without --resume") from e
+                             f"run again with resume=False") from e
 
     def close(self) -> None:
         """Close the input (frames() does so itself when it ends)."""
