@@ -261,14 +261,32 @@ def write_image(path: str | os.PathLike, img: np.ndarray, *, icc_profile: bytes 
     ext = path.suffix.lower()
     if ext not in IMAGE_EXTENSIONS:
         raise ImageFileError(f"{path}: unknown image extension {ext!r} (use one of {', '.join(IMAGE_EXTENSIONS)})")
-    data = encode_image(img, ext, icc_profile=icc_profile, name=str(path))
     try:
-        with atomic_write(path) as f:
-            f.write(data)
+        if icc_profile:
+            data = encode_image(img, ext, icc_profile=icc_profile, name=str(path))
+            with atomic_write(path) as f:
+                f.write(data)
+        else:
+            # OpenCV writes the file itself: encoding to memory first held the encoded file two or
+            # three times over (its growing buffer, the array, the bytes) -- 250 MB on an 8000^2
+            # colour output, gigabytes on a 20000^2 one.
+            with atomic_write(path, keep_suffix=True, mode=None) as tmp:
+                _imwrite(tmp, img, ext, str(path))
     except TempFileError as e:
         raise ImageFileError(str(e)) from e
     except OSError as e:
         raise ImageFileError(f"{path}: cannot write ({e.strerror or e})") from e
+
+
+def _imwrite(tmp: Path, img: np.ndarray, ext: str, name: str) -> None:
+    """cv2.imwrite (the same encoder and parameters as cv2.imencode) to ``tmp``, whose suffix is ``ext``."""
+    what = f"a {img.dtype} {img.shape} image as {ext}"
+    try:
+        ok = cv2.imwrite(str(tmp), img)
+    except cv2.error as e:
+        raise ImageFileError(f"{name}: OpenCV could not encode {what} ({_opencv_reason(str(e))})") from e
+    if not ok:
+        raise ImageFileError(f"{name}: OpenCV could not encode {what}")
 
 
 def encode_image(img: np.ndarray, ext: str, *, icc_profile: bytes | None = None, name: str = "image") -> bytes:
