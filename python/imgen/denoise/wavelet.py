@@ -160,6 +160,7 @@ def _tiled(img: np.ndarray, core: int, *, sigma, wavelet: str, levels, method: s
     tiles = [(r, q) for r in rows for q in cols]
     nplanes = 1 if c == 1 else 3
 
+    out = np.empty(img.shape, img.dtype)  # first: an output that cannot be had fails before any work
     white = image_max(img.dtype)
     sumsq = np.zeros((nplanes, levels, 3))
     count = np.zeros((nplanes, levels, 3))
@@ -192,7 +193,6 @@ def _tiled(img: np.ndarray, core: int, *, sigma, wavelet: str, levels, method: s
         else:
             dvar = sumsq[p] / np.maximum(count[p], 1)
             thresholds[p] = var / np.sqrt(np.maximum(dvar - var, _EPS))
-    out = np.empty_like(img)
     for (t0, t1, c0, c1), (u0, u1, d0, d1) in tiles:
         done = _core.wavelet_denoise(img[t0:t1, u0:u1], wavelet=wavelet, levels=levels, method=method, mode=mode,
                                      shifts=shifts, thresholds=thresholds)
