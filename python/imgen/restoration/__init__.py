@@ -4,7 +4,7 @@ the dtype; ``imgen.restore`` and the processors call them by task and method nam
 from __future__ import annotations
 
 from .deblur import richardson_lucy, wiener
-from .jpeg import dejpeg_bm3d, jpeg_sigma
+from .jpeg import dejpeg_bm3d, estimate_quality, jpeg_sigma
 from .sr import upscale
 
 METHODS = {
@@ -15,4 +15,4 @@ METHODS = {
 }
 TASKS = tuple(METHODS)
 
-__all__ = ["METHODS", "TASKS", "dejpeg_bm3d", "jpeg_sigma", "richardson_lucy", "upscale", "wiener"]
+__all__ = ["METHODS", "TASKS", "dejpeg_bm3d", "estimate_quality", "jpeg_sigma", "richardson_lucy", "upscale", "wiener"]
