@@ -244,6 +244,9 @@ class FrameProcessor:
 
     def _run_model(self, images: list[np.ndarray]) -> list[np.ndarray]:
         model, opts = self.model, self.options
+        if model.info.channels == 1 and any(_big_colour(img) for img in images):
+            self._note_conversions(images, 1)
+            return [self._run_planes(img) if _big_colour(img) else self._run_model([img])[0] for img in images]
         self._note_conversions(images, model.info.channels)
         planes = model.info.channels == 1
         scale = int(model.info.scale or 1)
@@ -275,6 +278,29 @@ class FrameProcessor:
                 c += 1
             result.append(_from_ycc_planes(got, img, opts.color_order) if len(got) == 3 else got[0])
         return result
+
+    def _run_planes(self, img: np.ndarray) -> np.ndarray:
+        """A large colour image on a 1-channel model: Y, Cb and Cr one after another (each made,
+        run and kept as the model's output before the next is made), 8-bit images as 16-bit planes,
+        so the float planes and their outputs (24 bytes a pixel, ~4 GB for 12000^2) are never all
+        held; the result is the batched path's (the 16-bit rounding is far below 8-bit steps)."""
+        model, opts = self.model, self.options
+        scale = int(model.info.scale or 1)
+        compact = img.dtype == np.uint8
+        outs = []
+        for c in range(3):
+            plane = _ycc_plane(img, opts.color_order, c, compact)
+            if scale > 1 and c:  # a luma upscaler: Cb and Cr bicubic
+                outs.append(_upscale_plane(plane, scale))
+                continue
+            kwargs = {}
+            if model.takes_noise_level and opts.sigma is not None:
+                kwargs["sigma"] = opts.sigma * YCC_NOISE[c]
+            outs.append(model(plane, tile=opts.tile, overlap=opts.overlap, batch_size=opts.batch_size,
+                              color_order=opts.color_order, convert_channels=True, whole_pixels=opts.whole_pixels,
+                              **kwargs))
+            del plane
+        return _from_ycc_planes(outs, img, opts.color_order)
 
     def _note_conversions(self, images: list[np.ndarray], want: int) -> None:
         for img in images:
@@ -384,22 +410,36 @@ def _ycc_planes(image: np.ndarray, color_order: str) -> list[np.ndarray]:
     """Y, Cb, Cr of an HWC colour image (alpha left out) as float32 (H, W) planes in [0, 1] (Cb and
     Cr offset by 0.5).  Computed in float32 a band of rows at a time: the three planes are the only
     full-size arrays (12 bytes a pixel)."""
+    return [_ycc_plane(image, color_order, c) for c in range(3)]
+
+
+#: Colour images of at least this many pixels run on a 1-channel model plane by plane (_run_planes).
+PLANE_BY_PLANE_PIXELS = 1 << 22
+
+
+def _big_colour(img: np.ndarray) -> bool:
+    return channel_count(img) > 1 and img.shape[0] * img.shape[1] >= PLANE_BY_PLANE_PIXELS
+
+
+def _ycc_plane(image: np.ndarray, color_order: str, c: int, compact: bool = False) -> np.ndarray:
+    """Plane ``c`` (0 Y, 1 Cb, 2 Cr) of :func:`_ycc_planes`; compact: as uint16 (value x 65535,
+    rounded and clamped; 2 bytes a pixel instead of 4)."""
     h, w = image.shape[:2]
     order = (2, 1, 0) if color_order == "bgr" else (0, 1, 2)
     k = (_RGB_TO_YCC / image_max(image.dtype)).astype(np.float32)
-    planes = [np.empty((h, w), np.float32) for _ in range(3)]
+    plane = np.empty((h, w), np.uint16 if compact else np.float32)
     for band in _bands(h, w):
-        chans = [image[band, :, c].astype(np.float32) for c in order]
-        tmp = np.empty_like(chans[0])
-        for c, plane in enumerate(planes):
-            out = plane[band]
-            np.multiply(chans[0], k[c, 0], out=out)
-            out += np.multiply(chans[1], k[c, 1], out=tmp)
-            out += np.multiply(chans[2], k[c, 2], out=tmp)
-            if c:
-                out += np.float32(0.5)
-        del chans, tmp  # freed before the next band's
-    return planes
+        chans = [image[band, :, ch].astype(np.float32) for ch in order]
+        out = np.multiply(chans[0], k[c, 0])
+        out += np.multiply(chans[1], k[c, 1], out=chans[0])
+        out += np.multiply(chans[2], k[c, 2], out=chans[1])
+        if c:
+            out += np.float32(0.5)
+        if compact:
+            np.rint(np.clip(out, 0, 1, out=out) * np.float32(65535), out=out)
+        plane[band] = out
+        del chans, out  # freed before the next band's
+    return plane
 
 
 def _from_ycc_planes(planes: list[np.ndarray], original: np.ndarray, color_order: str) -> np.ndarray:
@@ -411,7 +451,8 @@ def _from_ycc_planes(planes: list[np.ndarray], original: np.ndarray, color_order
     dtype = np.float32 if original.dtype == np.float32 else original.dtype
     out = np.empty((h, w, 3), dtype)
     for band in _bands(h, w):
-        ycc = np.stack([p[band] for p in planes], axis=2).astype(np.float64)
+        ycc = np.stack([p[band] / 65535.0 if p.dtype == np.uint16 else p[band] for p in planes],
+                       axis=2).astype(np.float64)
         ycc[..., 1:] -= 0.5
         rgb = ycc @ _YCC_TO_RGB.T
         if color_order == "bgr":
