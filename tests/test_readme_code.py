@@ -2,7 +2,7 @@
 failed as written).  Python blocks run here, in a temporary folder holding the files they name
 (model.onnx, x2.onnx, set12/, in.mp4) and the arrays they take as given (image, noisy, mask, ...);
 the two bash set-up blocks are run by CI (tests/test_readme.py checks that it reads them from the
-README); ``text`` blocks are listings, not code.  A README block of any other language fails here
+README), the serve block here line by line; ``text`` blocks are listings, not code.  A README block of any other language fails here
 until it is given a runner."""
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_every_readme_block_has_a_runner():
     bash = blocks("bash")
     setup = [b for b in bash if b.startswith("python3 -m venv .venv")]
     assert len(setup) == 2  # run by CI (.ci/run reads them from the README)
-    assert all("imgen serve" in b for b in bash if b not in setup), "a bash block no test runs"
+    assert all("imgen serve" in b for b in bash if b not in setup), "a bash block no test runs"  # run below
 
 
 @pytest.fixture
@@ -73,6 +73,51 @@ def test_readme_python_block_runs_as_written(given, k):
         np.testing.assert_array_equal(namespace["again"][0], given["bgr"])
     if "bench.run" in code:
         assert namespace["res"].records and not namespace["res"].failures
+
+
+def test_readme_serve_block_runs_as_written(tmp_path):
+    """The serve block, line by line as a user types it: the server started (its `&` is the
+    background process here), the curl line run once it answers."""
+    import os
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    pytest.importorskip("fastapi")
+    (block,) = [b for b in blocks("bash") if "imgen serve" in b]
+    serve, curl = [line for line in block.splitlines() if line.strip()]
+    assert serve.endswith(" &") and curl.startswith("curl ")
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", 8000))
+        except OSError:
+            pytest.skip("port 8000 (the README's) is in use here")
+    if not shutil.which("curl") or not shutil.which("imgen"):
+        pytest.skip("curl or the imgen command is not on PATH")
+    rng = np.random.default_rng(0)
+    cv2.imwrite(str(tmp_path / "noisy.png"), np.clip(rng.normal(128, 25, (48, 64)), 0, 255).astype(np.uint8))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(imgen.__file__).resolve().parent.parent),
+                                                       os.environ.get("PYTHONPATH", "")]))
+    server = subprocess.Popen(["bash", "-c", "exec " + serve[:-2]], cwd=tmp_path, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:8000/readyz", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        assert server.poll() is None, "imgen serve exited"
+        done = subprocess.run(["bash", "-c", curl], cwd=tmp_path, env=env, capture_output=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        out = cv2.imread(str(tmp_path / "clean.png"), cv2.IMREAD_UNCHANGED)
+        assert out is not None and out.shape == (48, 64)
+    finally:
+        server.kill()
+        server.wait()
 
 
 def test_library_errors_name_parameters_not_command_line_flags(tmp_path):
