@@ -46,6 +46,26 @@ def test_info_human_and_json(identity_model, capsys):
     assert record["info"]["channels"] == 3 and record["inputs"][0]["name"] == "x"
 
 
+def test_info_wraps_long_values_and_lists_only_applicable_fields(capsys):
+    # #33 item 11: long values ran into the source column, and a denoiser listed a latent shape,
+    # mask polarity and holes
+    assert main(["info", "denoise-gray"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    table = lines[lines.index(next(line for line in lines if line.startswith("field"))):]
+    table = table[:next(i for i, line in enumerate(table) if line.startswith("source:")) + 1]
+    column = table[0].index("source")
+    for line in table[1:-1]:  # every row's source (or nothing, on a wrapped value's line) in its column
+        assert len(line) <= column or line[column - 2:column] == "  " and line[column:] in (
+            "declared", "inferred", "graph/default"), line
+    assert any(line.startswith("description") for line in table) and any(line.startswith(" " * 10) for line in table)
+    names = {line.split()[0] for line in table[1:-1] if line[:1] != " "}
+    assert {"task", "noise_input", "tile", "description"} <= names
+    assert not names & {"latent_shape", "mask_polarity", "zero_holes", "mask_input"}
+    assert main(["info", "faces-vae-decoder"]) == 0
+    names = {line.split()[0] for line in capsys.readouterr().out.splitlines() if line[:1] not in (" ", "")}
+    assert "latent_shape" in names and not names & {"tile", "noise_kind", "mask_polarity", "size_multiple"}
+
+
 def test_run_folder_keeps_layout_and_pixels(identity_model, images, tmp_path, capsys):
     root, files = images
     out = tmp_path / "out"

@@ -111,3 +111,44 @@ def test_restore_and_video_with_shipped_dejpeg(tmp_path, clean):
     assert main(["video", str(frames), "-o", str(vout), "--task", "jpeg", "--model", "dejpeg-gray"]) == 0
     written = sorted(vout.glob("*.png"))
     assert len(written) == 2 and cv2.imread(str(written[0])).shape == (64, 128, 3)
+
+
+def test_jpeg_quality_is_read_from_the_quantisation_tables():
+    # #33 item 8: `--task jpeg` without --quality did not know the quality (0.0-0.1 dB gained)
+    from io import BytesIO
+
+    from PIL import Image
+
+    from imgen.restoration import estimate_quality
+
+    img = data.camera()[:64, :80].copy()
+    for q in (5, 10, 37, 50, 75, 95, 100):
+        ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, q])
+        assert estimate_quality(buf.tobytes()) == (q, True), q
+        pil = BytesIO()
+        Image.fromarray(img).save(pil, "JPEG", quality=q)
+        assert estimate_quality(pil.getvalue()) == (q, True), q
+    ok, png = cv2.imencode(".png", img)
+    assert estimate_quality(png.tobytes()) is None and estimate_quality(b"\xff\xd8\xff") is None
+
+
+def test_restore_jpeg_estimates_the_quality_and_writes_png(tmp_path, clean, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    for name, img in clean.items():
+        cv2.imwrite(str(src / name.replace(".png", ".jpg")), img, [cv2.IMWRITE_JPEG_QUALITY, 10])
+    out, given = tmp_path / "out", tmp_path / "given"
+    assert main(["restore", str(src), "-o", str(out), "--task", "jpeg"]) == 0
+    err = capsys.readouterr().err
+    assert "JPEG quality 10 estimated from the quantisation tables of 2 file(s): BM3D sigma 12.8/255" in err
+    assert "outputs written as PNG (lossless)" in err
+    assert main(["restore", str(src), "-o", str(given), "--task", "jpeg", "--quality", "10", "--ext", ".png",
+                 "-q"]) == 0
+    for name, img in clean.items():
+        got = cv2.imread(str(out / name), cv2.IMREAD_UNCHANGED)  # name.png: lossless, not .jpg
+        np.testing.assert_array_equal(got, cv2.imread(str(given / name), cv2.IMREAD_UNCHANGED))
+        jpg = cv2.imread(str(src / name.replace(".png", ".jpg")), cv2.IMREAD_UNCHANGED)
+        assert psnr(img, got) > psnr(img, jpg) + 0.3, name
+    # JPEG output when asked for, with its cost said
+    assert main(["restore", str(src / "gray.jpg"), "-o", str(tmp_path / "x.jpg"), "--task", "jpeg"]) == 0
+    assert "outputs written as JPEG at quality 95" in capsys.readouterr().err

@@ -285,3 +285,24 @@ def test_square_models_get_square_inputs(tmp_path, monkeypatch):
     big = np.arange(100 * 300, dtype=np.uint32).reshape(100, 300).astype(np.uint16)
     np.testing.assert_array_equal(model(big, tile=128, overlap=16), big)
     assert all(s[2] == s[3] for s in shapes)
+
+
+def test_a_gray_image_on_a_colour_model_is_not_copied_to_three_channels_whole(tmp_path):
+    # #33 item 1: an identity colour model peaked at 3.47 GB on a 20000^2 gray image (a 1-channel
+    # one at 1.05 GB): the gray image was made a full-size RGB copy before tiling.  Now only a batch
+    # of tiles is made three channels; the result is the same.
+    import tracemalloc
+
+    model = imgen.load(om.identity(tmp_path / "id3.onnx", channels=3))
+    gray = np.random.default_rng(0).integers(0, 256, (4000, 4000), dtype=np.uint8)
+    small = gray[:300, :400]
+    np.testing.assert_array_equal(model(small, tile=0), np.dstack([small] * 3))
+    tracemalloc.start()
+    try:
+        out = model(gray)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(out, np.dstack([gray] * 3))
+    # the output (46 MiB) and a batch of tiles (~28 MiB); the RGB copy added another 46 MiB
+    assert peak < out.nbytes + 40 * 2**20, f"peak {peak / 2**20:.0f} MiB for a {out.nbytes / 2**20:.0f} MiB output"

@@ -337,3 +337,85 @@ def test_out_of_memory_while_decoding_names_the_file_and_is_both_kinds(tmp_path,
     with pytest.raises(imageio.ImageMemoryError, match=r"big\.png: not enough memory to decode this 7x5 image") as e:
         imageio.read_image(path)
     assert isinstance(e.value, imageio.ImageFileError) and isinstance(e.value, MemoryError)
+
+
+def test_a_small_image_padded_to_gigabytes_is_refused_before_it_is_read(tmp_path):
+    # #33 item 2: a 128x128 PNG padded to 3 GB (sparse, ~20 KB on disk) was read whole before the
+    # header was looked at (peak RSS 3.25 GB).  Now the header comes from the stream: refused with
+    # both sizes named, and the child's peak stays far below the file's size.
+    from isolated import run_python
+
+    path = tmp_path / "padded.png"
+    cv2.imwrite(str(path), np.random.default_rng(0).integers(0, 256, (128, 128), dtype=np.uint8))
+    with open(path, "r+b") as f:
+        f.truncate(3 * 2**30)  # sparse: nothing written
+    res = run_python(
+        "import resource\nfrom imgen.imageio import read_image, ImageFileError\n"
+        f"try:\n    read_image({str(path)!r})\nexcept ImageFileError as e:\n    print('refused:', e)\n"
+        "print('peak', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)\n",
+        memory_limit=2 * 2**30, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "refused:" in res.stdout and "3,221,225,472 bytes" in res.stdout and "128x128" in res.stdout
+    assert "at most 67,633,152 bytes" in res.stdout
+    assert int(res.stdout.split("peak ")[1]) < 500 * 2**20, res.stdout
+    # bytes in memory (an upload) get the same check
+    with pytest.raises(ImageFileError, match=r"upload: the file is 70,000,000 bytes, but the 128x128"):
+        imageio.decode_image(path.read_bytes()[:70_000_000], name="upload")
+
+
+def test_a_file_that_fits_its_pixels_is_read(tmp_path):
+    path = tmp_path / "ok.png"
+    cv2.imwrite(str(path), np.zeros((20, 30), np.uint8))
+    with open(path, "ab") as f:
+        f.write(b"\0" * 100_000)  # trailing junk well within the allowance
+    assert read_image(path).shape == (20, 30)
+
+
+def test_an_error_without_a_message_never_prints_an_empty_reason(tmp_path, monkeypatch):
+    # `cannot read (MemoryError: )` under ulimit -v
+    from imgen import batch
+    from imgen.errors import error_reason
+
+    assert error_reason(MemoryError()).startswith("out of memory (MemoryError)")
+    assert error_reason(OSError()) == "OSError (no message)"
+    assert error_reason(KeyError("x")) == "KeyError: 'x'"
+
+    def boom(*_a, **_k):
+        raise MemoryError()
+    monkeypatch.setattr(batch, "read_image_and_profile", boom)
+    err = batch._read(imageio.Job(tmp_path / "a.png", tmp_path / "b.png"), None)
+    assert str(err).endswith("cannot read (out of memory (MemoryError): the process may not have this much "
+                             "memory, e.g. under ulimit -v)")
+
+    def no_memory(*_a, **_k):
+        raise MemoryError()
+    path = tmp_path / "a.png"
+    cv2.imwrite(str(path), np.zeros((5, 7), np.uint8))
+    monkeypatch.setattr(imageio, "FileBytes", no_memory)
+    with pytest.raises(imageio.ImageMemoryError, match=r"a\.png: not enough memory to read this [0-9,]+-byte file"):
+        imageio.read_image(path)
+
+
+def test_multi_page_tiffs_warn_and_two_sample_tiffs_are_refused(tmp_path, caplog):
+    # #33 item 4: a multi-page TIFF was silently cut to page 1; a 2-sample one lost its second channel
+    import tifffile
+
+    pages = tmp_path / "pages.tif"
+    with tifffile.TiffWriter(pages) as w:
+        for k in range(3):
+            w.write(np.full((20, 30), k * 50, np.uint8))
+    with caplog.at_level("WARNING", logger="imgen"):
+        img = read_image(pages)
+    assert img.shape == (20, 30) and img.max() == 0
+    assert "multi-page TIFF (3 pages); only page 1 is read" in caplog.text
+
+    two = tmp_path / "two.tif"
+    tifffile.imwrite(two, np.zeros((20, 30, 2), np.uint8), photometric="minisblack", planarconfig="contig")
+    with pytest.raises(ImageFileError, match=r"two.tif: a TIFF with 2 samples per pixel.*refuses it"):
+        read_image(two)
+    caplog.clear()
+    one = tmp_path / "one.tif"
+    tifffile.imwrite(one, np.zeros((20, 30, 3), np.uint8), photometric="rgb")
+    with caplog.at_level("WARNING", logger="imgen"):
+        assert read_image(one).shape == (20, 30, 3)
+    assert "multi-page" not in caplog.text

@@ -98,6 +98,14 @@ def test_cli_import_writes_a_loadable_model(tmp_path, capsys):
     m = imgen.load(str(tmp_path / "k.onnx"), providers=["cpu"])
     assert m.info.task == "denoise" and m.info.channels == 1
     assert m(np.zeros((5, 7), np.float32)).shape == (5, 7)
+    # #33 item 11: the report printed "metadata": {} although the file carries it
+    import json
+
+    import onnx
+
+    printed = json.loads(capsys.readouterr().out)["metadata"]
+    in_file = {p.key: p.value for p in onnx.load(str(tmp_path / "k.onnx")).metadata_props if p.key.startswith("imgen.")}
+    assert printed == in_file and printed["imgen.task"] == "denoise" and printed["imgen.channels"] == "1"
 
 
 @pytest.mark.shared

@@ -51,6 +51,13 @@ def test_a_smooth_image_is_filled_smoothly(method):
     assert np.abs(out[mask].astype(int) - image[mask].astype(int)).mean() < 6
 
 
+@pytest.mark.parametrize("method", imgen.inpainting.METHODS)
+def test_a_mask_over_every_pixel_is_refused_saying_why(method):
+    # biharmonic failed inside scikit-image with "zero-size array to reduction operation" (#33)
+    with pytest.raises(ValueError, match="mask covers every pixel of the 48x64 image.*none"):
+        imgen.inpaint(_image(np.uint8, (48, 64)), np.ones((48, 64), bool), method=method)
+
+
 def test_mask_size_mismatch_names_both_sizes():
     with pytest.raises(ValueError, match=r"mask is 30x20 \(WxH\) but the image is 64x48"):
         imgen.inpaint(_image(np.uint8), np.zeros((20, 30), bool), method="telea")

@@ -44,7 +44,7 @@ def test_odd_sized_frames_need_a_pixel_format_without_subsampling(tmp_path):
     folder.mkdir()
     for i in range(3):
         cv2.imwrite(str(folder / f"{i}.png"), vc.frame_image(i, 15, 21))
-    with pytest.raises(VideoError, match="needs even sizes.*--pad or --crop"):
+    with pytest.raises(VideoError, match="needs even sizes.*even='pad' or even='crop'"):
         process_video(folder, tmp_path / "o.mp4", identity)
     summary = process_video(folder, tmp_path / "o.mkv", identity, options=EncodeOptions(pix_fmt="yuv444p"))
     assert summary.frames_out == 3 and vc.read_clip(tmp_path / "o.mkv")["size"] == (21, 15)
@@ -100,7 +100,7 @@ def test_codec_same_as_input(clips, tmp_path, capsys):
     folder.mkdir()
     cv2.imwrite(str(folder / "1.png"), vc.frame_image(0, 16, 16))
     assert main(["video", str(folder), "-o", str(tmp_path / "f.mp4"), "--method", "wavelet", "--codec", "same"]) == 1
-    assert "--codec same needs a video file" in capsys.readouterr().err
+    assert "codec='same' needs a video file" in capsys.readouterr().err
 
 
 def test_quiet_silences_encoder_libraries(tmp_path, capfd):

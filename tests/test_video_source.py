@@ -17,6 +17,30 @@ import video_clips as vc  # noqa: E402
 from video_runs import identity, leftovers  # noqa: E402
 
 
+def test_a_resumed_source_is_not_taken_for_a_truncated_file(tmp_path):
+    # #33 item 5: every resume of an mp4 (exact frame count in its header) noted "the video stream
+    # ends after N of the M frames its header announces (truncated file?)", N the frames after the start
+    from imgen.video.source import VideoFileSource
+
+    clip = vc.make_clip(tmp_path / "in.mp4", frames=30)
+    with av.open(str(clip)) as c:
+        pts = [f.pts for f in c.decode(video=0)]
+    src = VideoFileSource(clip)
+    assert src.info.frames_exact and src.info.frames == 30
+    src.start_at(pts[20])
+    assert len(list(src.frames())) == 10
+    assert not any("ends" in n for n in src.notes), src.notes
+
+    cut = VideoFileSource(clip)  # a resumed run of a stream that does end early is still noted
+    cut.start_at(pts[20])
+    for i, _ in enumerate(cut.frames()):
+        if i == 3:
+            break
+    cut._end = (pts[23] - pts[0]) * cut.info.time_base
+    cut._account(0)
+    assert any("ends at" in n and "truncated file?" in n for n in cut.notes), cut.notes
+
+
 def test_truncated_and_corrupt_files(clips, tmp_path, capsys):
     data = clips["long"].read_bytes()
     cut = tmp_path / "cut.mp4"  # mp4 keeps its index at the end: nothing to read

@@ -57,7 +57,7 @@ bool all_finite(const ImageView& v) {
 
 py::array denoise_py(const py::array& image_in, const py::object& sigma, const py::object& wavelet,
                      const py::object& levels, const py::object& method, const py::object& mode,
-                     const py::object& shifts) {
+                     const py::object& shifts, const py::object& thresholds) {
   py::array image = image_in;
   const ImageView src = image_view(image, "image");
   wv::DenoiseParams p;
@@ -103,6 +103,24 @@ py::array denoise_py(const py::array& image_in, const py::object& sigma, const p
     throw py::value_error("shifts must be between 1 and " + std::to_string(k_max_shifts) +
                           " (1: no cycle spinning), got " + short_repr(shifts));
   p.shifts = static_cast<int>(s);
+
+  FloatArray given;
+  if (!thresholds.is_none()) {
+    const int nplanes = src.channels >= 3 ? 3 : 1;
+    const int nl = p.levels > 0 ? p.levels : wv::default_levels(src.height, src.width, f);
+    if (!py::isinstance<py::array>(thresholds))
+      throw py::type_error("thresholds must be a numpy array of shape (planes, levels, 3) or None");
+    given = ensure_float32(py::reinterpret_borrow<py::array>(thresholds));
+    if (given.ndim() != 3 || given.shape(0) != nplanes || given.shape(1) != nl || given.shape(2) != 3)
+      throw py::value_error("thresholds must have shape (" + std::to_string(nplanes) + ", " + std::to_string(nl) +
+                            ", 3) (planes, levels finest first, bands H/V/D) for this image, got " +
+                            shape_string(given));
+    const float* t = given.data();
+    for (py::ssize_t i = 0; i < given.size(); ++i)
+      if (!(t[i] >= 0.0f && std::isfinite(t[i])))
+        throw py::value_error("thresholds must be finite and >= 0");
+    p.thresholds = t;
+  }
 
   std::vector<py::ssize_t> shape(image.shape(), image.shape() + image.ndim());
   py::array result(image.dtype(), shape);
@@ -262,8 +280,10 @@ FloatArray idwt2_py(const py::object& coeffs, const py::object& wavelet, const p
 void bind_wavelet(py::module_& m) {
   m.def("wavelet_denoise", &denoise_py, "image"_a, py::kw_only(), "sigma"_a = py::none(),
         "wavelet"_a = "db1", "levels"_a = py::none(), "method"_a = "bayes", "mode"_a = "soft",
-        "shifts"_a = 1,
-        R"doc(Wavelet-shrinkage denoising; see imgen.denoise.wavelet for the arguments.)doc");
+        "shifts"_a = 1, "thresholds"_a = py::none(),
+        R"doc(Wavelet-shrinkage denoising; see imgen.denoise.wavelet for the arguments.  thresholds: a float32
+array (planes, levels finest first, 3 bands H/V/D) used for every shift instead of thresholds from
+this image (the tiled path applies the whole image's thresholds to each tile); None computes them.)doc");
   m.def("wavelet_dwt2", &dwt2_py, "image"_a, "wavelet"_a = "db1", "levels"_a = py::none(),
         R"doc(Multi-level 2-D DWT (symmetric mode) in pywt.wavedec2's layout; see imgen.denoise.dwt2.)doc");
   m.def("wavelet_idwt2", &idwt2_py, "coeffs"_a, "wavelet"_a = "db1", py::kw_only(),

@@ -150,6 +150,7 @@ struct PlaneJob {
   ThresholdMode mode;
   double sigma;  // < 0: estimate it from this transform's finest diagonal band
   int64_t pixels;  // H * W of the unpadded plane, for VisuShrink
+  const float* thresholds = nullptr;  // [level][band] given: used instead of sigma and the bands' energy
 };
 
 // Denoises one plane; with an offset (dy, dx) the plane is first extended symmetrically by dy rows
@@ -175,8 +176,9 @@ void denoise_plane(const Plane& in, const Plane& out, const PlaneJob& job, int64
   std::vector<BandEnergy> energy(static_cast<size_t>(job.levels));
   dwt2(src, *job.fb, pyr.approx(), pyr.details(), pool, energy);
 
-  const double sigma =
-      job.sigma >= 0.0 ? job.sigma : estimate_sigma(pyr.details()[0].d);
+  const double sigma = job.thresholds ? 0.0
+                       : job.sigma >= 0.0 ? job.sigma
+                                          : estimate_sigma(pyr.details()[0].d);
   const double var = sigma * sigma;
   const double visu = sigma * std::sqrt(2.0 * std::log(static_cast<double>(job.pixels)));
   const double eps = FLT_EPSILON;  // scikit-image: finfo(float32).eps
@@ -185,7 +187,9 @@ void denoise_plane(const Plane& in, const Plane& out, const PlaneJob& job, int64
     const Plane bands[3] = {d.h, d.v, d.d};
     float t[3];
     for (int k = 0; k < 3; ++k) {
-      if (job.method == ThresholdMethod::bayes) {
+      if (job.thresholds) {
+        t[k] = job.thresholds[l * 3 + k];
+      } else if (job.method == ThresholdMethod::bayes) {
         const double n = static_cast<double>(bands[k].height * bands[k].width);
         const double dvar = energy[static_cast<size_t>(l)].sumsq[k] / n;
         t[k] = static_cast<float>(var / std::sqrt(std::max(dvar - var, eps)));
@@ -318,14 +322,15 @@ void denoise(const ImageView& src, const ImageView& dst, const DenoiseParams& pa
     if (sigma >= 0.0 && nplanes == 3) {
       const double* r = k_ycbcr[c];
       sigma *= std::sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]);
-    } else if (sigma < 0.0 && params.shifts > 1) {
+    } else if (sigma < 0.0 && params.shifts > 1 && !params.thresholds) {
       // Every shift must use the estimate of the unshifted plane: take it from a one-level
       // transform up front (plain denoising takes it from its own transform instead).
       Pyramid one(h, w, fb.length, 1);
       dwt2(in_p[c], fb, one.approx(), one.details(), pool);
       sigma = estimate_sigma(one.details()[0].d);
     }
-    jobs[c] = PlaneJob{&fb, levels, params.method, params.mode, sigma, hw};
+    jobs[c] = PlaneJob{&fb, levels, params.method, params.mode, sigma, hw,
+                       params.thresholds ? params.thresholds + c * levels * 3 : nullptr};
   }
 
   if (params.shifts == 1) {

@@ -29,6 +29,11 @@ struct DenoiseParams {
   // whatever the dtype; < 0: estimate it per plane (gray, Y, Cb, Cr) from
   // the finest diagonal band of the chosen wavelet, as scikit-image does.
   double sigma = -1.0;
+  // Given thresholds, [plane][level][band] (levels finest first; bands H, V, D), used as they are
+  // for every shift instead of thresholds computed from this image (sigma is then not used): how
+  // a large image denoised in tiles (imgen.denoise.wavelet) applies the thresholds of the whole
+  // image to each tile.  null: compute them.  Holds nplanes * levels * 3 values.
+  const float* thresholds = nullptr;
 };
 
 // scikit-image's default: three less than the most levels pywt allows, at least 1.

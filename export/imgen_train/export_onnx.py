@@ -63,6 +63,14 @@ class ExportReport:
         return json.dumps(self.__dict__, indent=2, default=str)
 
 
+def _written_metadata(path: Path) -> dict[str, str]:
+    """The imgen.* metadata_props of an exported file, as written."""
+    import onnx
+
+    props = onnx.load(str(path), load_external_data=False).metadata_props
+    return {p.key: p.value for p in props if p.key.startswith("imgen.")}
+
+
 def fuse_batch_norm(model: nn.Module) -> nn.Module:
     """A copy of ``model`` (eval mode) with every Conv2d + BatchNorm2d pair in a Sequential folded."""
     model = copy.deepcopy(model).eval()
@@ -293,11 +301,14 @@ def export(model: nn.Module, path: str | os.PathLike, *, name: str | None = None
         target = path.with_name(f"{path.stem}-{graph.part}{path.suffix}") if graph.part else path
         err, checked = _export_one(graph, target, model.name, atol)
         variants = _variants(graph, target, fp16, int8, measure)
+        written = _written_metadata(target)
         if report is None:
-            report = ExportReport(str(target), err, checked)
+            # the imgen.* entries the file carries (the report printed "metadata": {} for them)
+            report = ExportReport(str(target), err, checked, metadata=written)
         report.max_abs_error = max(report.max_abs_error, err)
         if graph.part:
-            report.parts[graph.part] = {"path": str(target), "max_abs_error": err, "checked_sizes": checked}
+            report.parts[graph.part] = {"path": str(target), "max_abs_error": err, "checked_sizes": checked,
+                                        "metadata": written}
         report.variants.update({f"{graph.part}.{k}" if graph.part else k: v for k, v in variants.items()})
     assert report is not None
     return report

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,14 +82,57 @@ def spandrel_module():
         import spandrel
     except ModuleNotFoundError as e:
         if e.name == "torchvision":
+            want = matching_torchvision(torch.__version__)
+            pin = f"'torchvision=={want}.*' " if want else "torchvision "
             raise SpandrelUnavailable(
-                "spandrel imports torchvision, which is not installed: install the torchvision wheel that "
-                "matches your torch (CPU: pip install torchvision --index-url https://download.pytorch.org/whl/cpu); "
+                f"spandrel imports torchvision, which is not installed: install the torchvision release built for "
+                f"torch {torch.__version__} (CPU: pip install {pin}--index-url https://download.pytorch.org/whl/cpu); "
                 "docs/import.md") from None
         raise SpandrelUnavailable(
             f"checkpoints of other architectures are read by spandrel, which is not installed (missing {e.name}): "
             "pip install 'imgen[import]' && pip install --no-deps 'spandrel>=0.4,<0.5' (docs/import.md)") from None
+    except Exception as e:  # noqa: BLE001 - torchvision built for another torch fails in its own words
+        mismatch = torchvision_mismatch(e)
+        if mismatch is None:
+            raise
+        raise SpandrelUnavailable(mismatch) from None
     return spandrel
+
+
+def matching_torchvision(torch_version: str) -> str | None:
+    """The torchvision release built for a torch release ("2.13.0+cpu" -> "0.28"): torch 2.N
+    goes with torchvision 0.(N+15) since torch 2.0 / torchvision 0.15; None for other versions."""
+    m = re.match(r"(\d+)\.(\d+)", torch_version)
+    if not m or m.group(1) != "2":
+        return None
+    return f"0.{int(m.group(2)) + 15}"
+
+
+def torchvision_mismatch(e: BaseException) -> str | None:
+    """The message for importing a torchvision built for another torch ("operator torchvision::nms
+    does not exist", "undefined symbol ..."): both versions and the matching pair; None when ``e``
+    is not that."""
+    text = str(e)
+    tb, from_torchvision = e.__traceback__, False
+    while tb is not None:
+        from_torchvision |= "torchvision" in tb.tb_frame.f_code.co_filename
+        tb = tb.tb_next
+    if "torchvision::" not in text and not from_torchvision:
+        return None
+    from importlib import metadata
+
+    try:
+        tv = metadata.version("torchvision")
+    except metadata.PackageNotFoundError:
+        tv = "unknown"
+    torch_version = torch.__version__
+    want = matching_torchvision(torch_version)
+    index = ("https://download.pytorch.org/whl/cpu" if "+cpu" in torch_version
+             else "the PyTorch index of your torch build")
+    pair = (f"torch {torch_version} needs torchvision {want}.x: pip install 'torchvision=={want}.*' --index-url {index}"
+            if want else "install the torchvision release built for your torch")
+    return (f"torchvision {tv} does not match torch {torch_version} (importing it failed: {text.strip() or type(e).__name__}); "
+            f"spandrel imports torchvision, so {pair} (docs/import.md)")
 
 
 def window_multiple(descriptor) -> int | None:

@@ -218,9 +218,11 @@ def wavelet_default_levels(height: typing.SupportsInt | typing.SupportsIndex, wi
     """
     The levels imgen.denoise.wavelet uses by default: max(pywt.dwtn_max_level - 3, 1).
     """
-def wavelet_denoise(image: numpy.ndarray, *, sigma: typing.Any = None, wavelet: typing.Any = 'db1', levels: typing.Any = None, method: typing.Any = 'bayes', mode: typing.Any = 'soft', shifts: typing.Any = 1) -> numpy.ndarray:
+def wavelet_denoise(image: numpy.ndarray, *, sigma: typing.Any = None, wavelet: typing.Any = 'db1', levels: typing.Any = None, method: typing.Any = 'bayes', mode: typing.Any = 'soft', shifts: typing.Any = 1, thresholds: typing.Any = None) -> numpy.ndarray:
     """
-    Wavelet-shrinkage denoising; see imgen.denoise.wavelet for the arguments.
+    Wavelet-shrinkage denoising; see imgen.denoise.wavelet for the arguments.  thresholds: a float32
+    array (planes, levels finest first, 3 bands H/V/D) used for every shift instead of thresholds from
+    this image (the tiled path applies the whole image's thresholds to each tile); None computes them.
     """
 def wavelet_dwt2(image: typing.Any, wavelet: typing.Any = 'db1', levels: typing.Any = None) -> list:
     """

@@ -216,7 +216,7 @@ def _probe_multiple(runner: _Runner, base: int) -> int:
         if runner.runs(base + m, base + m):
             return m
     raise ModelError(f"the model runs at {base}x{base} but at none of {base}+{', '.join(map(str, MULTIPLES))}: "
-                     "give imgen.size_multiple with --info size_multiple=N")
+                     "give imgen.size_multiple with info={'size_multiple': N} (command line: --info size_multiple=N)")
 
 
 def _changed(runner: _Runner, x: np.ndarray, points) -> tuple[list[np.ndarray], int]:
@@ -334,7 +334,7 @@ def probe(path: str | os.PathLike, info: ModelInfo | None = None, *, declared: s
             runner.run(np.zeros((1, runner.channels(), base, base), np.float32))
         except ModelError as e:
             raise ModelError(f"{path}: could not run the model to probe it ({e}); supply what it needs with "
-                             "--info KEY=VALUE (channels, size_multiple, min_size)") from None
+                             "info={KEY: VALUE} (channels, size_multiple, min_size; command line: --info KEY=VALUE)") from None
     more: dict[str, object] = {}
     if not facts.fixed_size and "imgen.size_multiple" not in declared and "size_multiple" not in found:
         m = _probe_multiple(runner, base)
@@ -384,7 +384,7 @@ def declare(info: ModelInfo, metadata: Mapping[str, str] | None) -> ModelInfo:
     try:
         merged = parse_metadata({**info.to_metadata(), **{f"imgen.{k}": str(v) for k, v in metadata.items()}})
     except ModelError as e:
-        raise ModelError(f"--info: {e}") from None
+        raise ModelError(f"info: {e}") from None
     return merged.replace(inferred=tuple(k for k in merged.inferred if k not in metadata))
 
 

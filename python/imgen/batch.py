@@ -18,7 +18,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .atomic import remove_stale_temps
-from .errors import ImgenError
+from .errors import ImgenError, error_reason
 from .icc import icc_problem
 from .imageio import (ImageFileError, Job, fit_to_format, pixel_limit, read_image_and_profile,
                        write_image)
@@ -91,7 +91,7 @@ def _read(job: Job, max_pixels: int | None):
     except ImageFileError as e:
         return e
     except Exception as e:  # noqa: BLE001 - whatever goes wrong reading one file is that file's error
-        return ImageFileError(f"{job.source}: cannot read ({type(e).__name__}: {e})")
+        return ImageFileError(f"{job.source}: cannot read ({error_reason(e)})")
 
 
 def _write(job: Job, image: np.ndarray, profile: bytes | None) -> tuple[Job, str | None, list[str]]:
@@ -112,7 +112,7 @@ def _write(job: Job, image: np.ndarray, profile: bytes | None) -> tuple[Job, str
     except ImageFileError as e:
         return job, str(e), notes
     except Exception as e:  # noqa: BLE001 - whatever goes wrong writing one file is that file's error
-        return job, f"{job.target}: cannot write ({type(e).__name__}: {e})", notes
+        return job, f"{job.target}: cannot write ({error_reason(e)})", notes
 
 
 Loaded = tuple[Job, np.ndarray, "bytes | None"]  # a job, its pixels and ICC profile
@@ -141,7 +141,7 @@ def _process_chunk(process: Process, loaded: list[Loaded], summary: Summary) -> 
 def _message(e: Exception) -> str:
     """The error as the report gives it: our own errors (ValueError, TypeError, ImgenError) by
     their message, anything else with its type."""
-    return str(e) if isinstance(e, (ValueError, TypeError, ImgenError)) else f"{type(e).__name__}: {e}"
+    return str(e) if isinstance(e, (ValueError, TypeError, ImgenError)) else error_reason(e)
 
 
 def _record_read(job: Job, read, summary: Summary, loaded: list[Loaded]) -> None:

@@ -35,3 +35,14 @@ def _reason(e: ImportError, module: str) -> str:
     """" (its own import failed: ...)" when the module exists but something it needs does not."""
     missing = getattr(e, "name", None)
     return "" if missing in (None, module, module.split(".")[0]) else f" ({e})"
+
+
+def error_reason(e: BaseException) -> str:
+    """"Type: message" for an unexpected exception, never an empty reason: a MemoryError raised
+    with no message printed as ``cannot read (MemoryError: )``."""
+    text = str(e).strip()
+    if text:
+        return f"{type(e).__name__}: {text}"
+    if isinstance(e, MemoryError):
+        return "out of memory (MemoryError): the process may not have this much memory, e.g. under ulimit -v"
+    return f"{type(e).__name__} (no message)"

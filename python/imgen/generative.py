@@ -293,7 +293,7 @@ def encode(model: "Encoder | str | os.PathLike", images, *, color_order: str = "
         if img.shape[:2] != (h, w):
             if not resize:
                 raise ValueError(f"encoder {model.name} takes {w}x{h} images, images[{k}] is "
-                                 f"{img.shape[1]}x{img.shape[0]} (pass resize=True / --resize)")
+                                 f"{img.shape[1]}x{img.shape[0]} (pass resize=True; command line: --resize)")
             shrink = img.shape[0] > h and img.shape[1] > w
             img = cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
         prepared.append(img.reshape(h, w, c))

@@ -419,7 +419,15 @@ class ImageModel(Model):
         ph, pw = self._padded(h, w)
         norm = normalization(self.info, images[0].dtype, color_order, c)
         regions = None if (ph, pw) == (h, w) else [(0, 0, ph, pw)] * len(images)
-        return _core.to_tensor(images, dtype=self._tensor_dtype(), regions=regions, **norm)
+        return self._expand(_core.to_tensor(images, dtype=self._tensor_dtype(), regions=regions, **norm))
+
+    def _expand(self, tensor: np.ndarray) -> np.ndarray:
+        """A gray image's tensor made the 3 equal channels a colour model takes (gray images reach
+        colour models unconverted, ``pixels.prepare``, so only a batch of tiles is ever held in three
+        channels)."""
+        if tensor.shape[1] == 1 and self.info.channels == 3:
+            return np.repeat(tensor, 3, axis=1)
+        return tensor
 
     def _run_whole(self, images: list[np.ndarray], sigmas, color_order: str, clamp: bool):
         h, w = images[0].shape[:2]
@@ -464,7 +472,7 @@ class ImageModel(Model):
         for start in range(0, n_tiles, per_batch):
             indices = list(range(start, min(start + per_batch, n_tiles)))
             batch = [(rows[i // len(cols)], cols[i % len(cols)], th, tw) for i in indices]
-            tensor = _core.to_tensor(image, dtype=self._tensor_dtype(), regions=batch, **norm)
+            tensor = self._expand(_core.to_tensor(image, dtype=self._tensor_dtype(), regions=batch, **norm))
             feeds = self._feeds(tensor, [sigma] * len(batch), [image] * len(batch))
             out = self.run({**feeds, **given} if given else feeds, [self._image_output])[0]
             if merger is None:

@@ -22,7 +22,8 @@ from typing import Iterable
 
 from .atomic import TempFileError, atomic_write, is_temp_file
 from .icc import with_icc
-from .image_headers import UPRIGHT, neutral_tiff_orientation, read_header
+from .image_headers import _MAX_PAGES as _MAX_TIFF_PAGES
+from .image_headers import UPRIGHT, FileBytes, neutral_tiff_orientation, read_header
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 _EIGHT_BIT_ONLY = (".jpg", ".jpeg", ".bmp", ".webp")
@@ -109,10 +110,24 @@ def read_image_and_profile(path: str | os.PathLike, *,
     """As :func:`read_image`, and the file's ICC profile (None when it has none)."""
     path = Path(path)
     limit = pixel_limit(max_pixels)
+    size = None
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            # The header is read from the stream and checked (pixels, and the file's size against
+            # what those pixels can take) before the file is read whole: a small PNG padded to
+            # 3 GB took the process to 3.25 GB before the guard saw it.
+            size = os.fstat(f.fileno()).st_size
+            header = read_header(FileBytes(f, size)) if size else None
+            if header is not None:
+                _check_pixels(path, header.width, header.height, limit)
+                _check_file_size(path, size, header)
+            f.seek(0)
+            data = f.read()
     except OSError as e:
         raise ImageFileError(f"{path}: cannot read ({e.strerror or e})") from e
+    except MemoryError as e:
+        raise ImageMemoryError(f"{path}: not enough memory to read this {size:,}-byte file" if size is not None
+                               else f"{path}: not enough memory to open it") from e
     return decode_image(data, name=str(path), max_pixels=limit)
 
 
@@ -127,6 +142,8 @@ def decode_image(data: bytes, *, name: str = "image", max_pixels: int | None = N
     header = read_header(data)
     if header is not None:
         _check_pixels(path, header.width, header.height, limit)
+        _check_file_size(path, len(data), header)
+        _check_tiff_layout(path, header)
         if header.tiff_orientation_at is not None and header.orientation != 1:
             data = neutral_tiff_orientation(data, header.tiff_orientation_at)
     try:
@@ -149,11 +166,43 @@ def decode_image(data: bytes, *, name: str = "image", max_pixels: int | None = N
     return img, header.icc_profile if header is not None else None
 
 
+#: The most bytes a pixel can take in a file imgen reads (float32 RGBA = 16; twice that for
+#: formats' own overheads), and the room beyond the pixels for metadata (ICC profiles, EXIF, text).
+MAX_FILE_BYTES_PER_PIXEL = 32
+FILE_METADATA_ALLOWANCE = 64 * 2**20
+
+
+def _check_file_size(path: Path | str, size: int, header) -> None:
+    """ImageFileError for a file far larger than the pixels its header declares could need (a
+    small image padded to gigabytes), naming both sizes."""
+    pixels = header.width * header.height * max(1, header.pages)
+    most = pixels * MAX_FILE_BYTES_PER_PIXEL + FILE_METADATA_ALLOWANCE
+    if size > most:
+        raise ImageFileError(
+            f"{path}: the file is {size:,} bytes, but the {header.width}x{header.height} image its header "
+            f"declares needs at most {most:,} bytes ({MAX_FILE_BYTES_PER_PIXEL} per pixel and "
+            f"{FILE_METADATA_ALLOWANCE // 2**20} MiB of metadata): refused as a padded or damaged file")
+
+
+def _check_tiff_layout(path: Path | str, header) -> None:
+    """What OpenCV would silently drop from a TIFF: a 2-sample TIFF is refused (OpenCV keeps the
+    first sample only), a multi-page one is read as its first page with a warning."""
+    if header.samples == 2:
+        raise ImageFileError(
+            f"{path}: a TIFF with 2 samples per pixel (gray and a second channel, often alpha); OpenCV keeps "
+            f"only the first, so imgen refuses it rather than drop the second: convert it to 1, 3 or 4 samples "
+            f"(e.g. a gray+alpha PNG)")
+    if header.pages > 1:
+        more = "+" if header.pages >= _MAX_TIFF_PAGES else ""
+        log.warning("%s: a multi-page TIFF (%d%s pages); only page 1 is read, the other pages are ignored "
+                    "(split it into one file per page to process them all)", path, header.pages, more)
+
+
 def _check_pixels(path: Path | str, width: int, height: int, limit: int) -> None:
     if width * height > limit:
         raise PixelLimitError(
             f"{path}: {width}x{height} = {width * height:,} pixels is over the limit of {limit:,} (a guard "
-            f"against decompression bombs; raise it with max_pixels, ${MAX_PIXELS_VARIABLE} or --max-pixels)")
+            f"against decompression bombs; raise it with max_pixels= or ${MAX_PIXELS_VARIABLE})")
 
 
 def _opencv_read_error(path: Path | str, e: cv2.error) -> str:
@@ -212,14 +261,32 @@ def write_image(path: str | os.PathLike, img: np.ndarray, *, icc_profile: bytes 
     ext = path.suffix.lower()
     if ext not in IMAGE_EXTENSIONS:
         raise ImageFileError(f"{path}: unknown image extension {ext!r} (use one of {', '.join(IMAGE_EXTENSIONS)})")
-    data = encode_image(img, ext, icc_profile=icc_profile, name=str(path))
     try:
-        with atomic_write(path) as f:
-            f.write(data)
+        if icc_profile:
+            data = encode_image(img, ext, icc_profile=icc_profile, name=str(path))
+            with atomic_write(path) as f:
+                f.write(data)
+        else:
+            # OpenCV writes the file itself: encoding to memory first held the encoded file two or
+            # three times over (its growing buffer, the array, the bytes) -- 250 MB on an 8000^2
+            # colour output, gigabytes on a 20000^2 one.
+            with atomic_write(path, keep_suffix=True, mode=None) as tmp:
+                _imwrite(tmp, img, ext, str(path))
     except TempFileError as e:
         raise ImageFileError(str(e)) from e
     except OSError as e:
         raise ImageFileError(f"{path}: cannot write ({e.strerror or e})") from e
+
+
+def _imwrite(tmp: Path, img: np.ndarray, ext: str, name: str) -> None:
+    """cv2.imwrite (the same encoder and parameters as cv2.imencode) to ``tmp``, whose suffix is ``ext``."""
+    what = f"a {img.dtype} {img.shape} image as {ext}"
+    try:
+        ok = cv2.imwrite(str(tmp), img)
+    except cv2.error as e:
+        raise ImageFileError(f"{name}: OpenCV could not encode {what} ({_opencv_reason(str(e))})") from e
+    if not ok:
+        raise ImageFileError(f"{name}: OpenCV could not encode {what}")
 
 
 def encode_image(img: np.ndarray, ext: str, *, icc_profile: bytes | None = None, name: str = "image") -> bytes:

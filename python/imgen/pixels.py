@@ -110,7 +110,10 @@ def prepare(img: np.ndarray, info: ModelInfo, *, color: str, color_order: str, s
             names = {1: "gray", 3: "colour", 4: "colour with alpha"}
             raise ValueError(f"model {model} expects {want} channel(s) ({names[want]}), {what} has {have}; "
                              f"pass color='ycbcr' to convert")
-        img = _to_colour(img, want)
+        if not (want == 3 and have == 1):
+            img = _to_colour(img, want)
+        # gray on a colour model stays gray here: the engine makes each batch of tiles three channels
+        # (ImageModel._expand), so a full-size RGB copy is never held (3.47 GB at 20000^2 gray before)
         gray2d = False
     return Prepared([_pre_upsample(img, info)], [sigma], lambda outs: done(outs[0]))
 

@@ -160,7 +160,7 @@ def resolve(names: Sequence[str] | None, models: Sequence[str] | None, threads: 
     unknown = [n for n in wanted if n not in known]
     if unknown:
         raise ValueError(f"unknown method(s) {', '.join(unknown)}; known: {', '.join(known)} "
-                         f"(learned models go in --models)")
+                         f"(learned models go in models=, not methods=)")
     imgen_methods = _imgen_methods(threads)
     out = [imgen_methods[n] for n in wanted if n in imgen_methods]
     out += [peers[n] for n in wanted if n in peers]

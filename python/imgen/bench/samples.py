@@ -60,7 +60,7 @@ def folder_samples(folder: str | Path) -> list[Sample]:
     try:
         files = images_in(folder)
     except ValueError as e:
-        raise ValueError(f"--images: {e}") from None
+        raise ValueError(f"images: {e}") from None
     return [Sample(p.stem, _read_rgb(p)) for p in files]
 
 
@@ -74,7 +74,7 @@ def paired_samples(folder: str | Path, lr_folder: str | Path, scales) -> list[Sa
         files = images_in(folder)
         lr_files = {p.stem: p for p in images_in(lr_folder)}
     except ValueError as e:
-        raise ValueError(f"--images/--lr-dir: {e}") from None
+        raise ValueError(f"images / lr_dir: {e}") from None
     if any(p.stem.endswith("_HR") for p in files):
         files = [p for p in files if p.stem.endswith("_HR")]
     out = []

@@ -83,7 +83,7 @@ def pick(table: dict[str, Method], names: Sequence[str] | None, task: str) -> li
     unknown = [n for n in wanted if n not in table]
     if unknown:
         raise ValueError(f"unknown method(s) {', '.join(unknown)} for task {task}; known: {', '.join(table)} "
-                         f"(learned models go in --models)")
+                         f"(learned models go in models=, not methods=)")
     return [table[n] for n in table if n in wanted]
 
 

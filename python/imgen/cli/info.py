@@ -95,14 +95,11 @@ def main(args: argparse.Namespace) -> int:
         for t in getattr(model, kind):
             dims = ", ".join(str(d) if d is not None else "?" for d in t.shape)
             print(f"{kind[:-1]:<9} {t.name}  [{dims}]  {t.type}")
-    print(f"{'field':<16}{'value':<28}source (declared: in the file; inferred: probed by imgen import)")
-    for key, value in info.items():
-        if value not in (None, {}, ()) and key != "inferred":
-            text = ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
-            if len(text) < 28:
-                print(f"{key:<16}{text:<28}{record['sources'][key]}")
-            else:  # free text (description, published): the source on the next line, not run into it
-                print(f"{key:<16}{text}\n{'':<44}{record['sources'][key]}")
+    rows = [(key, ",".join(map(str, value)) if isinstance(value, tuple) else str(value), record["sources"][key])
+            for key, value in info.items() if key in applicable_fields(model.info)]
+    print("\n".join(field_table(rows)))
+    print("source: declared = in the file; inferred = probed by imgen import; graph/default = read from the "
+          "graph or imgen's default")
     if "speed" in record:
         _print_speed(record["speed"])
     elif model.info.task in _SPEED_LEVELS or model.info.task == "sr":
@@ -122,3 +119,53 @@ def _print_speed(result: dict) -> None:
           "beats these on both PSNR and CPU time")
     for line in value_lines([Value(**v) for v in result["best_per_second"]], result["level_name"]):
         print("  " + line)
+
+
+#: Fields that mean something only for some models: the generative tasks' latents, inpainting's
+#: mask, a noise level's input, and the tiling of an image input (not for latents in or out).
+_GENERATIVE = ("generate", "encode", "decode")
+_ONLY = {
+    "latent_shape": lambda i: i.task in _GENERATIVE,
+    "mask_input": lambda i: i.task == "inpaint",
+    "mask_polarity": lambda i: i.task == "inpaint",
+    "zero_holes": lambda i: i.task == "inpaint",
+    "noise_input": lambda i: i.noise_input is not None,
+    "noise_kind": lambda i: i.noise_input is not None,
+    "noise_units": lambda i: i.noise_input is not None or i.extra_channels == "noise",
+    "tile": lambda i: i.task not in _GENERATIVE,
+    "tile_overlap": lambda i: i.task not in _GENERATIVE,
+    "receptive_field": lambda i: i.task not in _GENERATIVE,
+    "whole_image": lambda i: i.task not in _GENERATIVE,
+    "scale": lambda i: i.task not in ("generate", "encode"),
+    "size_multiple": lambda i: i.task not in ("generate", "decode"),
+    "min_size": lambda i: i.task not in ("generate", "decode"),
+    "square": lambda i: i.task not in ("generate", "decode"),
+}
+
+
+def applicable_fields(info) -> list[str]:
+    """The ModelInfo fields ``imgen info`` lists for this model: set, and meaningful for its task
+    and inputs (no latent shape for a denoiser, no mask polarity outside inpainting)."""
+    out = []
+    for key, value in dataclasses.asdict(info).items():
+        if key == "inferred" or value in (None, {}, ()):
+            continue
+        if key in _ONLY and not _ONLY[key](info):
+            continue
+        out.append(key)
+    return out
+
+
+def field_table(rows: list[tuple[str, str, str]], width: int = 64) -> list[str]:
+    """Lines of a three-column table (field, value, source): values longer than ``width`` wrap
+    onto lines of their own under the value column, so no value runs into the source column."""
+    import textwrap
+
+    name_w = max([5] + [len(r[0]) for r in rows]) + 2
+    value_w = min(width, max([5] + [len(r[1]) for r in rows])) + 2
+    lines = [f"{'field':<{name_w}}{'value':<{value_w}}source"]
+    for name, value, source in rows:
+        parts = textwrap.wrap(value, value_w - 2, break_on_hyphens=False) or [""]
+        lines.append(f"{name:<{name_w}}{parts[0]:<{value_w}}{source}")
+        lines.extend(f"{'':<{name_w}}{part}" for part in parts[1:])
+    return lines

@@ -61,7 +61,7 @@ def check_nodes(ray, *, timeout: float | None = 600) -> None:
     if setup:
         raise ImgenError(
             f"the job's runtime environment could not be set up on node {', '.join(w for w, _ in setup)} "
-            f"({setup[0][1]}); check --runtime-env / --ray-pip (docs/distributed.md)")
+            f"({setup[0][1]}); check the runtime_env given (command line: --runtime-env / --ray-pip; docs/distributed.md)")
     if broken:
         where = ", ".join(w for w, _ in broken)
         raise ImgenError(

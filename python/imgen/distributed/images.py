@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 from tqdm import tqdm
 
 from ..batch import Process, Summary, run_chunk, skip_done
-from ..errors import ImgenError
+from ..errors import ImgenError, error_reason
 from ..imageio import Job, plan_outputs
 from . import _ray
 from ._resources import ClusterOptions, WorkerResources, fit_workers
@@ -74,7 +74,7 @@ class ImageWorker:
                     self._process.name = job.source.name
                 summary.merge(run_chunk([job], self._process, max_pixels=self._max_pixels))
             except Exception as e:  # noqa: BLE001 - reported against the file
-                summary.failures.append((str(job.source), f"{type(e).__name__}: {e}"))
+                summary.failures.append((str(job.source), error_reason(e)))
         return summary
 
 

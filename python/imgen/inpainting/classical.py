@@ -53,13 +53,19 @@ def _biharmonic(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 def fill(image: np.ndarray, mask: np.ndarray, method: str, *, radius: int = DEFAULT_RADIUS) -> np.ndarray:
     """``image`` with the pixels where ``mask`` (H, W bool, True = missing) is set filled by
-    ``method`` (telea, ns, biharmonic); same shape and dtype; outside the mask unchanged."""
+    ``method`` (telea, ns, biharmonic); same shape and dtype; outside the mask unchanged.
+    Raises ValueError for a mask that covers every pixel (nothing known to fill from)."""
     if method not in METHODS:
         raise ValueError(f"inpainting method must be one of {', '.join(METHODS)}, got {method!r}")
     if not 1 <= radius <= 64:
         raise ValueError(f"inpainting radius must be 1-64 pixels, got {radius}")
     if not mask.any():
         return image.copy()
+    if mask.all():
+        # Nothing known to fill from: biharmonic failed inside scikit-image with a raw NumPy error
+        # (a reduction over zero known points) and OpenCV gave back the masked pixels unchanged.
+        raise ValueError(f"mask covers every pixel of the {mask.shape[0]}x{mask.shape[1]} image: {method} inpainting "
+                         "fills missing pixels from known ones and there are none; leave some pixels unmasked")
     if method == "biharmonic":
         filled = _biharmonic(image, mask)
     else:

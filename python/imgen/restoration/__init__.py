@@ -6,7 +6,7 @@ are views of that registry, kept for callers of the old tables."""
 from __future__ import annotations
 
 from .deblur import richardson_lucy, wiener
-from .jpeg import dejpeg_bm3d, jpeg_sigma
+from .jpeg import dejpeg_bm3d, estimate_quality, jpeg_sigma
 from .sr import upscale
 
 
@@ -17,4 +17,4 @@ def __getattr__(name: str):
         return REGISTRY.by_task() if name == "METHODS" else REGISTRY.tasks()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-__all__ = ["METHODS", "TASKS", "dejpeg_bm3d", "jpeg_sigma", "richardson_lucy", "upscale", "wiener"]
+__all__ = ["METHODS", "TASKS", "dejpeg_bm3d", "estimate_quality", "jpeg_sigma", "richardson_lucy", "upscale", "wiener"]

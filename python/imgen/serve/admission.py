@@ -127,7 +127,7 @@ class Admission:
         depth = self._depth.get(model, 0)
         if depth >= self.max_queue:
             raise Rejected(503, "queue_full", f"server busy: {depth} images are queued or running for {model!r}, "
-                                              f"the limit is {self.max_queue} (--max-queue); retry later")
+                                              f"the limit is {self.max_queue} (max_queue; command line: --max-queue); retry later")
         self._check(nbytes, nbytes)
         self._depth[model] = depth + 1
         self.reserved += nbytes
@@ -147,11 +147,11 @@ class Admission:
         if nbytes > self.budget:
             raise Rejected(413, "over_memory_budget",
                            f"this image needs about {_mib(nbytes)} of working memory, over the server's memory "
-                           f"budget of {_mib(self.budget)} (--memory-budget); send a smaller image or use tiles")
+                           f"budget of {_mib(self.budget)} (memory_budget; command line: --memory-budget); send a smaller image or use tiles")
         if grow > 0 and self.reserved + grow > self.budget:
             raise Rejected(503, "memory_busy",
                            f"server busy: this image needs about {_mib(nbytes)} and {_mib(self.reserved)} of the "
-                           f"memory budget of {_mib(self.budget)} (--memory-budget) is in use; retry later")
+                           f"memory budget of {_mib(self.budget)} (memory_budget; command line: --memory-budget) is in use; retry later")
 
     def _release(self, ticket: Ticket) -> None:
         self._depth[ticket.model] -= 1

@@ -138,7 +138,7 @@ def create_app(models: dict[str, ServedModel], *, limits: Limits = Limits(), tok
         """The body, at most ``max_uploads`` read at once (503 beyond), within ``read_timeout`` (408)."""
         if state["uploads"] >= limits.max_uploads:
             raise HttpError(503, "uploads_busy", f"server busy: {state['uploads']} uploads are being received, the "
-                                                 f"limit is {limits.max_uploads} (--max-uploads); retry later",
+                                                 f"limit is {limits.max_uploads} (max_uploads; command line: --max-uploads); retry later",
                             {**busy, "Connection": "close"})
         state["uploads"] += 1
         try:
@@ -295,7 +295,7 @@ def create_app(models: dict[str, ServedModel], *, limits: Limits = Limits(), tok
         work.cancel()
         if gone in done and not gone.cancelled() and gone.result():
             raise ClientGone()
-        raise HttpError(504, "timeout", f"no result within {timeout:g} s (--timeout)")
+        raise HttpError(504, "timeout", f"no result within {timeout:g} s (timeout; command line: --timeout)")
 
     @asynccontextmanager
     async def lifespan(app):

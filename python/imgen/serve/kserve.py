@@ -92,7 +92,7 @@ def parse_infer(body: bytes, header_length: str | None, max_pixels: int | None) 
     limit = pixel_limit(max_pixels)
     if shape[0] * shape[1] > limit:
         raise HttpError(413, "too_many_pixels", f"inputs[0]: {shape[1]}x{shape[0]} = {shape[0] * shape[1]:,} pixels "
-                                                f"is over the limit of {limit:,} pixels (--max-pixels)")
+                                                f"is over the limit of {limit:,} pixels (max_pixels; command line: --max-pixels)")
     dtype, count = DTYPES[datatype], int(np.prod(shape))
     try:
         if raw is not None:

@@ -153,8 +153,8 @@ def parse_options(values) -> dict:
         except ValueError:
             sigma = float("nan")
         if not 0 <= sigma <= 255:
-            raise HttpError(400, "bad_option", f"sigma must be a number from 0 to 255 (the 0-255 scale, as imgen's "
-                                               f"--sigma), got {values['sigma']!r}")
+            raise HttpError(400, "bad_option", f"sigma must be a number from 0 to 255 (the 0-255 scale, whatever "
+                                               f"the image's bit depth), got {values['sigma']!r}")
         out["sigma"] = sigma / 255
     if "tile" in values:
         if not _WHOLE.fullmatch(values["tile"]):
@@ -194,7 +194,7 @@ def peek(data: bytes, max_pixels: int | None) -> Size:
         h, w = shape[:2]
         if h * w > limit:
             raise HttpError(413, "too_many_pixels", f"request body: {w}x{h} = {h * w:,} pixels is over the limit of "
-                                                    f"{limit:,} pixels (--max-pixels)")
+                                                    f"{limit:,} pixels (max_pixels; command line: --max-pixels)")
         return Size(h, w, shape[2] if len(shape) == 3 else 1, dtype.itemsize, True)
     if not data:
         raise HttpError(400, "bad_image", "request body: file is empty")
@@ -204,7 +204,7 @@ def peek(data: bytes, max_pixels: int | None) -> Size:
     if header.width * header.height > limit:
         raise HttpError(413, "too_many_pixels",
                         f"request body: {header.width}x{header.height} = {header.width * header.height:,} pixels is "
-                        f"over the limit of {limit:,} pixels (--max-pixels)")
+                        f"over the limit of {limit:,} pixels (max_pixels; command line: --max-pixels)")
     return Size(header.height, header.width)
 
 

@@ -31,11 +31,11 @@ def requested_codec(options: EncodeOptions, info: SourceInfo) -> str | None:
     if options.codec != SAME:
         return options.codec
     if info.codec is None:
-        raise VideoError("--codec same needs a video file as input (frame folders have no codec)")
+        raise VideoError("codec='same' needs a video file as input (frame folders have no codec)")
     name = SAME_AS_INPUT.get(info.codec)
     if name is None:
-        raise VideoError(f"--codec same: no encoder known for input codec {info.codec!r} (known: "
-                         f"{', '.join(sorted(SAME_AS_INPUT))}); name one with --codec")
+        raise VideoError(f"codec='same': no encoder known for input codec {info.codec!r} (known: "
+                         f"{', '.join(sorted(SAME_AS_INPUT))}); name one as codec")
     return name
 
 
@@ -65,22 +65,22 @@ def pick_codec(av, options: EncodeOptions, container, info: SourceInfo):
         if accepted and codec.canonical_name not in accepted:
             if named:
                 raise VideoError(f"{fmt} files cannot hold {name} ({codec.canonical_name}) video; pick "
-                                 f"another --codec or container")
+                                 f"another codec or container")
             continue
         if keep_depth and codec.video_formats and not _deep_formats(codec):
             if named:
                 raise VideoError(f"the input has more than 8 bits per sample but encoder {name} takes only 8-bit "
-                                 f"formats in this FFmpeg build; pick --codec libx265 or libsvtav1 (or pass "
-                                 f"--pix-fmt yuv420p to accept 8 bits)")
+                                 f"formats in this FFmpeg build; pick codec='libx265' or 'libsvtav1' (or pass "
+                                 f"pix_fmt='yuv420p' to accept 8 bits)")
             shallow.append(name)
             continue
         return codec
     if shallow:
         raise VideoError(f"the input has more than 8 bits per sample and no encoder for {fmt} files here keeps "
                          f"that ({', '.join(shallow)} take only 8-bit formats in this FFmpeg build); use another "
-                         f"container (.mkv, .mp4) or pass --pix-fmt yuv420p to accept 8 bits")
+                         f"container (.mkv, .mp4) or pass pix_fmt='yuv420p' to accept 8 bits")
     raise VideoError(f"none of the encoders {', '.join(names)} is available for {fmt} files; name one "
-                     f"with --codec")
+                     f"as codec")
 
 
 def pick_pix_fmt(codec, options: EncodeOptions, info: SourceInfo) -> str:
@@ -130,11 +130,11 @@ def even_size(av, pix_fmt: str, width: int, height: int, even: str | None) -> tu
         return width, height
     if even is None:
         raise VideoError(f"frames of {width}x{height} cannot be encoded as {pix_fmt} (its chroma subsampling "
-                         f"needs even sizes); pass --pad or --crop to make them even by one pixel, or "
-                         f"--pix-fmt yuv444p (which many hardware players cannot decode)")
+                         f"needs even sizes); pass even='pad' or even='crop' to make them even by one pixel, or "
+                         f"pix_fmt='yuv444p' (which many hardware players cannot decode)")
     step = 1 if even == "pad" else -1
     if (odd_w and width + step < 1) or (odd_h and height + step < 1):
-        raise VideoError(f"frames of {width}x{height} are too small to crop to an even size; use --pad")
+        raise VideoError(f"frames of {width}x{height} are too small to crop to an even size; use even='pad'")
     return width + step * bool(odd_w), height + step * bool(odd_h)
 
 

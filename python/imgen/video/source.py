@@ -204,7 +204,7 @@ class VideoFileSource(_Counted):
             self._container.seek(self.start_pts, stream=self.stream, backward=True)
         except self._av.FFmpegError as e:
             raise VideoError(f"{self.path}: cannot seek to resume at t={_seconds(pts, self.info.time_base)} ({e}); "
-                             f"run without --resume") from e
+                             f"run again with resume=False") from e
 
     def close(self) -> None:
         """Close the input (frames() does so itself when it ends)."""
@@ -325,7 +325,11 @@ class VideoFileSource(_Counted):
             self._bad(f"{silent_drops} frame(s) the decoder gave nothing for (damaged data)", lost=None)
             self.frames_in += silent_drops
         info = self.info
-        if info.frames_exact and info.frames and self.frames_in < 0.95 * info.frames - 1:
+        # A resumed run (start_at) decodes only the frames from its start on: frames_in is not
+        # comparable with the header's count, so it is judged by where the stream ends (every
+        # `--resume` of an mp4 noted "ends after N of 3750 frames" for a complete file).
+        resumed = self.start_pts is not None
+        if not resumed and info.frames_exact and info.frames and self.frames_in < 0.95 * info.frames - 1:
             self.notes.append(f"the video stream ends after {self.frames_in} of the {info.frames} frames its "
                               f"header announces (truncated file?)")
         elif info.duration and self._end is not None:
