@@ -141,7 +141,7 @@ def load(sd: StateDict, scale: int | None = None) -> Imported | None:
     desc = (f"DnCNN, {depth} layers, {width} features, {'gray' if channels == 1 else 'colour'}, "
             f"{prefix or 'bare '}N layout{' with BatchNorm folded (' + eps_why + ')' if has_bn else ''}; "
             f"the network predicts the noise and this graph outputs the clean image x - net(x)"
-            f"{' (the authors' forward returns the noise; their test script subtracts it)' if saoyan else ''}")
+            + (" (the authors' forward returns the noise; their test script subtracts it)" if saoyan else ""))
     meta = metadata(task="denoise", channels=channels, receptive_field=depth, arch="dncnn-family",
                     source_output=source, **({"bn_eps": f"{eps:g}"} if has_bn else {}))
     notes = [f"layout: {prefix or 'bare '}N Sequential, {depth} convs, BatchNorm {'yes' if has_bn else 'no'}",
