@@ -89,7 +89,8 @@ def _family(found, output: Path, name: str | None, description: str | None, atol
     def feeds(batch, h, w, rng):  # replaced by natural-looking images in the parity gate
         return {"image": rng.random((batch, channels, h, w)).astype(np.float32)}
 
-    graph = Graph("", found.module, ("image",), ("output",), info.to_metadata(), feeds, spatial=True)
+    graph = Graph("", found.module, ("image",), ("output",), info.to_metadata(), feeds, spatial=True,
+                  min_size=found.min_size)
     with atomic_write(output, keep_suffix=True, mode=None) as tmp:
         err, checked = _export_one(graph, Path(tmp), found.family, atol, skip_parity)
         if found.probe:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import pickle
 import types
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -96,7 +97,9 @@ pickle_module = types.SimpleNamespace(Unpickler=RestrictedUnpickler, __name__=__
 def load_restricted(path: str | Path):
     """The object a torch checkpoint holds, with StandIn instances for every class it names (no code
     from the file runs).  Raises what torch.load raises for a file that is not a checkpoint."""
-    return torch.load(path, map_location="cpu", weights_only=False, pickle_module=pickle_module)
+    with warnings.catch_warnings():  # torch cannot compare the stand-ins' source with the pickled one's
+        warnings.filterwarnings("ignore", message="Couldn't retrieve source code")
+        return torch.load(path, map_location="cpu", weights_only=False, pickle_module=pickle_module)
 
 
 def is_module_like(obj) -> bool:

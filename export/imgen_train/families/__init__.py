@@ -48,6 +48,7 @@ class Imported:
     notes: list[str] = field(default_factory=list)
     infer_range: bool = False  # 0-1 or 0-255 input cannot be told from the weights: decide it by behaviour
     probe: bool = True  # measure receptive field / whole-image dependence on the ONNX file
+    min_size: int = 1  # the smallest input side the network takes (written as imgen.min_size)
 
 
 @dataclass(frozen=True)

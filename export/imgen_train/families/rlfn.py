@@ -20,6 +20,8 @@ from torch.nn import functional as F
 from ..import_errors import Mismatch
 from . import Family, Imported, StateDict, load_weights, metadata
 
+#: The attention's stride-2 conv and 7x7 max pool need 15 input pixels on each side.
+MIN_SIZE = 15
 _BLOCK = re.compile(r"^block_(\d+)\.c1_r\.weight$")
 
 
@@ -93,10 +95,10 @@ def load(sd: StateDict, scale: int | None = None) -> Imported | None:
         raise Mismatch(f"RLFN: the weights are for x{s}, --scale asked for x{scale}")
     mid, esa = int(sd["block_1.c1_r.weight"].shape[0]), int(sd["block_1.esa.conv1.weight"].shape[0])
     net = load_weights(RLFN(channels, feats, mid, esa, len(blocks), s), sd, "RLFN")
-    meta = metadata(task="sr", channels=channels, scale=s, arch="rlfn")
+    meta = metadata(task="sr", channels=channels, scale=s, arch="rlfn", min_size=str(MIN_SIZE))
     desc = f"RLFN x{s} ({len(blocks)} blocks, {feats}/{mid} features, ESA {esa})"
     return Imported("RLFN", net, {**meta, "imgen.description": desc}, [f"scale {s} from upsampler.0's channels"],
-                    infer_range=True)
+                    infer_range=True, min_size=MIN_SIZE)
 
 
 FAMILY = Family("RLFN", "conv_1, block_N (c1_r, c2_r, c3_r, c5, esa.*), conv_2, upsampler.0 (RLFN, RLFN_Prune, "
