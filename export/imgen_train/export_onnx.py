@@ -280,7 +280,7 @@ def _export_one(graph: Graph, path: Path, arch: str, atol: float,
         meta = {**graph.metadata, "imgen.norm_stats": norm_stats.KIND} if rewritten else dict(graph.metadata)
         if skip_parity:
             log.warning("%s: parity probes skipped (--skip-parity): onnxruntime is NOT checked against torch; the "
-                        "file is marked imgen.parity=skipped", path.name)
+                        "file is marked imgen.parity=skipped", graph.metadata.get("imgen.name", arch))
             _set_metadata(tmp, {**meta, "imgen.parity": "skipped"})
             return None, []
         _set_metadata(tmp, meta)
