@@ -17,6 +17,7 @@ names; ``load_restricted`` needs neither:
 """
 from __future__ import annotations
 
+import _compat_pickle
 import pickle
 import types
 import warnings
@@ -77,6 +78,9 @@ class RestrictedUnpickler(pickle.Unpickler):
     _standins: dict[str, type] = {}
 
     def find_class(self, module: str, name: str):
+        if (module, name) in _compat_pickle.NAME_MAPPING:  # protocol 2 names Python 2's modules (__builtin__.set)
+            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         full = f"{module}.{name}"
         allowed = _ALLOWED.get(full)
         if allowed is not None:
