@@ -56,14 +56,14 @@ def classify(data: bytes) -> FileKind:
         return FileKind("safetensors", "a safetensors file (name it .safetensors to import it)")
     stripped = data.lstrip()
     if stripped[:1] == b"<" and (b"<html" in stripped[:512].lower() or b"<!doctype" in stripped[:512].lower()):
-        return FileKind("html", "an HTML page, not a checkpoint: the download saved a web page (use the file's raw "
-                                "or release-asset link)")
+        return FileKind("html", "an HTML page: the download saved a web page (use the file's raw or release-asset "
+                                "link)")
     if stripped.startswith(b"version https://git-lfs"):
         return FileKind("lfs-pointer", "a Git LFS pointer, not the file: fetch it with git lfs pull")
     if stripped[:1] in (b"{", b"["):
         try:
             json.loads(data.decode("utf-8"))
-            return FileKind("text", "a JSON text file, not a checkpoint")
+            return FileKind("text", "a JSON text file")
         except (UnicodeDecodeError, ValueError):
             pass
     if data[:1] == b"\x08" and len(data) > 2:  # protobuf field 1 varint: ONNX ir_version
@@ -71,7 +71,7 @@ def classify(data: bytes) -> FileKind:
     try:
         text = data.decode("utf-8")
         if text and all(c.isprintable() or c in "\r\n\t" for c in text):
-            return FileKind("text", f"a text file (starts {text[:24]!r}), not a checkpoint")
+            return FileKind("text", f"a text file (starts {text[:24]!r})")
     except UnicodeDecodeError:
         pass
     return FileKind("unknown", f"starts with {head}, which is none of the formats imgen reads (torch zip, "

@@ -211,7 +211,7 @@ def read_checkpoint(path, *, trust_pickle: bool = False):
     if path.suffix.lower() == ".safetensors" or kind.kind == "safetensors":
         return _read_safetensors(path)
     if kind.kind not in ("zip", "pickle"):
-        raise UnknownCheckpointError(f"{path} is not a torch checkpoint: it is {kind.note}")
+        raise UnknownCheckpointError(f"cannot read {path} as a checkpoint: it is {kind.note}")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
