@@ -20,7 +20,7 @@ from torch import nn  # noqa: E402
 
 from imgen.cli import main as cli_main  # noqa: E402
 from imgen_train import families  # noqa: E402
-from imgen_train.families import Family, Registry, ScaleRequired, carn, rlfn  # noqa: E402
+from imgen_train.families import Family, Registry, ScaleRequired, carn, imdn, rlfn  # noqa: E402
 from imgen_train.import_errors import Mismatch  # noqa: E402
 
 
@@ -208,6 +208,21 @@ def test_rlfn_scale_from_weights_and_range_left_to_behaviour():
         torch.testing.assert_close(found.module(x), net(x))
 
 
+def test_imdn_scale_from_weights():
+    net = _randomise(imdn.IMDN(3, 16, 2, 4, 3))
+    found = families.find(net.state_dict())
+    assert found.family == "IMDN" and found.infer_range and found.metadata["imgen.scale"] == "3"
+    x = _image(3, 9, 8)
+    with torch.no_grad():
+        out = found.module(x)
+        torch.testing.assert_close(out, net(x))
+    assert out.shape[-2:] == (27, 24)
+    sd = net.state_dict()
+    del sd["IMDB1.cca.conv_du.0.weight"]
+    with pytest.raises(Mismatch, match="cca"):
+        families.find(sd)
+
+
 class _Offset(nn.Module):
     """Bilinear x2 plus a constant: right for one range only when the constant is large on the other's."""
 
@@ -230,7 +245,7 @@ def test_registry_refuses_duplicates():
     reg.add(Family("X", "x", lambda sd, s: None))
     with pytest.raises(ValueError, match="registered twice"):
         reg.add(Family("X", "x", lambda sd, s: None))
-    assert families.FAMILIES.names() == ["DnCNN", "VDSR", "SRCNN", "FSRCNN", "ESPCN", "CARN", "RLFN"]
+    assert families.FAMILIES.names() == ["DnCNN", "VDSR", "SRCNN", "FSRCNN", "ESPCN", "CARN", "RLFN", "IMDN"]
 
 
 # --- through imgen import ------------------------------------------------------------------------------
