@@ -290,3 +290,13 @@ def test_cli_info_accepts_the_convention_keys(tmp_path):
     from imgen.adopt import check_declarable
 
     check_declarable({"pre_upsample": "bicubic", "color_space": "y", "range": "0,255", "published": "x"})
+
+
+@pytest.mark.slow
+def test_cli_info_range_settles_what_behaviour_would_decide(tmp_path):
+    torch.save(_randomise(rlfn.RLFN(3, 8, 8, 4, 1, 2)).state_dict(), tmp_path / "r.pth")
+    code, out = _cli(["import", str(tmp_path / "r.pth"), "-o", str(tmp_path / "r.onnx"), "--info", "range=0,255"])
+    assert code == 0
+    report = json.loads(out)
+    assert report["metadata"]["imgen.range"] == "0,255" and "range" not in report["metadata"].get("imgen.inferred", "")
+    assert report["metadata"]["imgen.min_size"] == "15"
