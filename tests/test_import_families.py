@@ -20,7 +20,7 @@ from torch import nn  # noqa: E402
 
 from imgen.cli import main as cli_main  # noqa: E402
 from imgen_train import families  # noqa: E402
-from imgen_train.families import Family, Registry, ScaleRequired, carn, imdn, rlfn  # noqa: E402
+from imgen_train.families import Family, Registry, ScaleRequired, carn, imdn, rfdn, rlfn  # noqa: E402
 from imgen_train.import_errors import Mismatch  # noqa: E402
 
 
@@ -223,6 +223,16 @@ def test_imdn_scale_from_weights():
         families.find(sd)
 
 
+def test_rfdn_scale_from_weights():
+    net = _randomise(rfdn.RFDN(3, 8, 2, 4, 2, 4))
+    found = families.find(net.state_dict())
+    assert found.family == "RFDN" and found.infer_range and found.metadata["imgen.scale"] == "4"
+    assert found.metadata["imgen.min_size"] == "15"
+    x = _image(3, 17, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(found.module(x), net(x))
+
+
 class _Offset(nn.Module):
     """Bilinear x2 plus a constant: right for one range only when the constant is large on the other's."""
 
@@ -245,7 +255,7 @@ def test_registry_refuses_duplicates():
     reg.add(Family("X", "x", lambda sd, s: None))
     with pytest.raises(ValueError, match="registered twice"):
         reg.add(Family("X", "x", lambda sd, s: None))
-    assert families.FAMILIES.names() == ["DnCNN", "VDSR", "SRCNN", "FSRCNN", "ESPCN", "CARN", "RLFN", "IMDN"]
+    assert families.FAMILIES.names() == ["DnCNN", "VDSR", "SRCNN", "FSRCNN", "ESPCN", "CARN", "RLFN", "IMDN", "RFDN"]
 
 
 # --- through imgen import ------------------------------------------------------------------------------

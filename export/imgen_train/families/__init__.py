@@ -161,8 +161,8 @@ def describe_all() -> str:
     return "; ".join(f"{f.name} ({f.layouts})" for f in FAMILIES)
 
 
-from . import carn, dncnn, espcn, fsrcnn, imdn, rlfn, srcnn, vdsr  # noqa: E402  (they import the helpers above)
+from . import carn, dncnn, espcn, fsrcnn, imdn, rfdn, rlfn, srcnn, vdsr  # noqa: E402  (they import the helpers above)
 
 FAMILIES = Registry()
 FAMILIES.add(dncnn.FAMILY, vdsr.FAMILY, srcnn.FAMILY, fsrcnn.FAMILY, espcn.FAMILY, carn.FAMILY, rlfn.FAMILY,
-             imdn.FAMILY)
+             imdn.FAMILY, rfdn.FAMILY)
