@@ -3,7 +3,7 @@
 ``export_checkpoint`` tries, in order: an imgen-train checkpoint, the KAIR DnCNN/FFDNet layouts
 (import_checkpoint), a MatConvNet ``.mat`` (import_matconvnet), every architecture spandrel knows
 (import_spandrel), then the published families spandrel does not know (families: DnCNN ports, VDSR,
-SRCNN, FSRCNN, ESPCN, CARN, RLFN); a file none of them takes is checked for a near-miss of a spandrel
+SRCNN, FSRCNN, ESPCN, CARN, RLFN, IMDN, RFDN); a file none of them takes is checked for a near-miss of a spandrel
 architecture (near_miss).  Each route ends in a parity-checked export with imgen metadata.  Third-party
 ``.onnx`` files need no torch: ``imgen.adopt``.
 """

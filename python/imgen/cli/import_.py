@@ -14,7 +14,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("import", help="convert a published checkpoint or adopt an ONNX file (docs/import.md)",
                        description="Turn a published model into a self-describing imgen ONNX file: .pth/.pt/.ckpt/"
                                    ".safetensors checkpoints (imgen-train, KAIR DnCNN/FFDNet, every architecture "
-                                   "spandrel knows, the DnCNN/VDSR/SRCNN/FSRCNN/ESPCN/CARN/RLFN families; needs imgen[import]), MatConvNet DnCNN/FFDNet .mat files, or a "
+                                   "spandrel knows, the DnCNN/VDSR/SRCNN/FSRCNN/ESPCN/CARN/RLFN/IMDN/RFDN families; needs imgen[import]), MatConvNet DnCNN/FFDNet .mat files, or a "
                                    "third-party .onnx file (its graph read and probed, imgen metadata written).")
     add_checkpoint_arguments(p, "a .pth/.pt/.ckpt/.safetensors checkpoint, a MatConvNet .mat or an .onnx file")
     p.add_argument("--trust-pickle", action="store_true",
