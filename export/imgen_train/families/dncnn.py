@@ -84,6 +84,8 @@ def load(sd: StateDict, scale: int | None = None) -> Imported | None:
     first, last = layers[convs[0]]["weight"], layers[convs[-1]]["weight"]
     if first.shape[1] not in (1, 3) or last.shape[0] != first.shape[1]:
         return None
+    if any(tuple(layers[i]["weight"].shape[2:]) != (3, 3) for i in convs):
+        return None  # another plain conv chain (AR-CNN's 9-7-1-5, ...), not DnCNN
     name = f"DnCNN ({prefix or 'bare '}N layout)"
     modules: dict[int, nn.Module] = {}
     expect = 0
@@ -94,8 +96,6 @@ def load(sd: StateDict, scale: int | None = None) -> Imported | None:
             if i != expect:
                 raise Mismatch(f"{name}: {prefix}{i}.weight follows a layer that is not a ReLU; expected the conv at "
                                f"index {expect} (conv, [BatchNorm], ReLU, conv, ...)")
-            if tuple(w.shape[2:]) != (3, 3):
-                raise Mismatch(f"{name}: {prefix}{i}.weight has shape {tuple(w.shape)}; expected (out, in, 3, 3)")
             conv = nn.Conv2d(w.shape[1], w.shape[0], 3, padding=1, bias="bias" in p)
             modules[i] = conv
             expect = i + 2
