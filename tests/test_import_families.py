@@ -261,7 +261,7 @@ def test_registry_refuses_duplicates():
 # --- through imgen import ------------------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_cli_imports_saoyan_layout_with_dataparallel_prefix(tmp_path):
+def test_cli_imports_saoyan_layout_with_dataparallel_prefix(tmp_path, caplog):
     import onnxruntime as ort
 
     net = saoyan_dncnn()
@@ -273,6 +273,7 @@ def test_cli_imports_saoyan_layout_with_dataparallel_prefix(tmp_path):
     assert report["metadata"]["imgen.source_output"] == "noise"
     assert report["metadata"]["imgen.published"] == "Set12 sigma 25: 30.404 dB"
     assert report["max_abs_error"] < 1e-4
+    assert "parity probe 3/3" in caplog.text and "exporting DnCNN to ONNX" in caplog.text  # progress lines
     x = _image(1, 31, 17)
     got = ort.InferenceSession(str(tmp_path / "d.onnx"), providers=["CPUExecutionProvider"]).run(
         None, {"image": x.numpy()})[0]

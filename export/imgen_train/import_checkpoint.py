@@ -6,7 +6,11 @@ Recognised: imgen-train checkpoints (they name their architecture and config), K
 batch norm merged (``model.0.weight``, ``model.2.weight``, ... ``model.N.weight``: 3x3 convs with
 ReLUs between them, residual output) and KAIR FFDNet (the same layout on 4C+1 -> 4C channels,
 direct output).  Anything else raises UnknownCheckpointError naming what was found and what each
-detector expected.  Detectors are listed in one place (``DETECTORS``), in the order they are tried.
+detector expected.  Detectors are listed in one place (``DETECTORS``), in the order they are tried;
+published families spandrel does not know are in ``families`` (tried by convert after spandrel).
+
+``read_checkpoint`` names a file that is not a checkpoint from its leading bytes (file_kind) and reads
+pickled modules only with ``trust_pickle``, through the restricted unpickler (safe_unpickle).
 """
 from __future__ import annotations
 
@@ -101,7 +105,8 @@ DETECTORS.update(import_generative.LAYOUTS)
 
 
 def _unwrap(obj) -> StateDict:
-    """The state dict inside common containers ({"params_ema"}, {"params"}, {"state_dict"}, {"model"})."""
+    """The state dict inside common containers ({"params_ema"}, {"params"}, {"state_dict"}, {"model"}, a
+    module recovered by safe_unpickle beside an epoch counter, ...); a DataParallel ``module.`` prefix removed."""
     if isinstance(obj, nn.Module):
         return obj.state_dict()
     if isinstance(obj, Mapping) and not all(isinstance(v, torch.Tensor) for v in obj.values()):
