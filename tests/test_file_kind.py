@@ -27,7 +27,7 @@ def test_classify(data, kind):
 
 
 @pytest.mark.parametrize("data, message", [
-    (HDF5_MAGIC + b"\x00" * 64, "HDF5 file .*Keras.*tf2onnx"),
+    (HDF5_MAGIC + b"\x00" * 64, "HDF5 file .*Keras.*tf2onnx.convert --keras"),
     (b"\xef\xbf\xbd\x02\x8a\x0al\xef\xbf\xbd\x9cF", r"starts with EF BF BD 02.*re-encoded as text"),
 ])
 def test_cli_names_what_the_file_is(tmp_path, capsys, data, message):

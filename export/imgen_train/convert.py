@@ -2,7 +2,8 @@
 
 ``export_checkpoint`` tries, in order: an imgen-train checkpoint, the KAIR DnCNN/FFDNet layouts
 (import_checkpoint), a MatConvNet ``.mat`` (import_matconvnet), every architecture spandrel knows
-(import_spandrel), then the published families spandrel does not know (families: DnCNN ports, VDSR,
+(import_spandrel), a Keras HDF5 stack of Conv/BN/ReLU layers (import_keras), then the published
+families spandrel does not know (families: DnCNN ports, VDSR,
 SRCNN, FSRCNN, ESPCN, CARN, RLFN, IMDN, RFDN); a file none of them takes is checked for a near-miss of a spandrel
 architecture (near_miss).  Each route ends in a parity-checked export with imgen metadata.  Third-party
 ``.onnx`` files need no torch: ``imgen.adopt``.
@@ -15,6 +16,7 @@ from typing import Mapping
 
 import numpy as np
 
+from . import file_kind
 from .export_onnx import ATOL, ExportReport, _export_one, _set_metadata, export, log
 from .graphs import Graph, graphs_for
 from .import_checkpoint import (UnknownCheckpointError, _summary, _unwrap, is_imgen_checkpoint, load_any,
@@ -140,7 +142,8 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
     skip_parity: skip the parity probes (a warning; the file is marked imgen.parity=skipped).
     metadata: imgen metadata the import cannot infer (``imgen import --info KEY=VALUE``: keys without
     ``imgen.``, text values), validated like a file's own and written into ``output``.
-    Raises FileNotFoundError, UnknownCheckpointError or MatConvNetError (ValueErrors) or ExportError.
+    Raises FileNotFoundError, UnknownCheckpointError, MatConvNetError, KerasError or ScaleRequired
+    (ValueErrors) or ExportError.
     """
     source, output = Path(checkpoint), Path(output)
     if not source.exists():
@@ -152,6 +155,10 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
     if source.suffix.lower() == ".mat":
         return _declared(lambda to: _matconvnet(source, to, name or output.stem, description, atol, skip_parity),
                          output, metadata)
+    if file_kind.describe(source).kind == "hdf5":  # Keras: plain Conv/BN/ReLU stacks rebuilt, else how to convert
+        from .import_keras import load_keras
+
+        return _family(load_keras(source), output, name, description, atol, source, metadata, skip_parity)
     obj = read_checkpoint(source, trust_pickle=trust_pickle)
     if is_imgen_checkpoint(obj):
         model, found = load_any(source)
