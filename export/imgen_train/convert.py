@@ -1,11 +1,11 @@
 """A checkpoint file to an imgen ONNX file: what ``imgen export`` and ``imgen import`` run.
 
-``export_checkpoint`` tries, in order: an imgen-train checkpoint, the KAIR DnCNN/FFDNet layouts
-(import_checkpoint), a MatConvNet ``.mat`` (import_matconvnet), every architecture spandrel knows
-(import_spandrel), a Keras HDF5 stack of Conv/BN/ReLU layers (import_keras), then the published
-families spandrel does not know (families: DnCNN ports, VDSR,
-SRCNN, FSRCNN, ESPCN, CARN, RLFN, IMDN, RFDN); a file none of them takes is checked for a near-miss of a spandrel
-architecture (near_miss).  Each route ends in a parity-checked export with imgen metadata.  Third-party
+``export_checkpoint`` tries, in order: a MatConvNet ``.mat`` (import_matconvnet), a Keras HDF5 stack of
+Conv/BN/ReLU layers (import_keras), an imgen-train checkpoint, the KAIR DnCNN/FFDNet layouts
+(import_checkpoint), every architecture spandrel knows (import_spandrel), then the published families
+spandrel does not know (families: DnCNN ports, VDSR, SRCNN, FSRCNN, ESPCN, CARN, RLFN, IMDN, RFDN); a file
+none of them takes is checked for a near-miss of a spandrel architecture (near_miss).  Each route ends in
+a parity-checked export with imgen metadata.  Third-party
 ``.onnx`` files need no torch: ``imgen.adopt``.
 """
 from __future__ import annotations
