@@ -14,9 +14,12 @@ def add_parser(sub) -> None:
     p = sub.add_parser("import", help="convert a published checkpoint or adopt an ONNX file (docs/import.md)",
                        description="Turn a published model into a self-describing imgen ONNX file: .pth/.pt/.ckpt/"
                                    ".safetensors checkpoints (imgen-train, KAIR DnCNN/FFDNet, every architecture "
-                                   "spandrel knows, the DnCNN/VDSR/SRCNN/FSRCNN/ESPCN/CARN/RLFN/IMDN/RFDN families; needs imgen[import]), MatConvNet DnCNN/FFDNet .mat files, or a "
-                                   "third-party .onnx file (its graph read and probed, imgen metadata written).")
-    add_checkpoint_arguments(p, "a .pth/.pt/.ckpt/.safetensors checkpoint, a MatConvNet .mat or an .onnx file")
+                                   "spandrel knows, the DnCNN/VDSR/SRCNN/FSRCNN/ESPCN/CARN/RLFN/IMDN/RFDN "
+                                   "families; needs imgen[import]), Keras .h5 Conv/BN/ReLU stacks, MatConvNet "
+                                   "DnCNN/FFDNet .mat files, or a third-party .onnx file (its graph read and "
+                                   "probed, imgen metadata written).")
+    add_checkpoint_arguments(p, "a .pth/.pt/.ckpt/.safetensors checkpoint, a Keras .h5, a MatConvNet .mat or an "
+                                ".onnx file")
     p.add_argument("--trust-pickle", action="store_true",
                    help="read a checkpoint that holds a whole pickled nn.Module (or a dict holding one) with imgen's "
                         "restricted unpickler: it rebuilds the tensors with inert stand-ins for the classes the file "
