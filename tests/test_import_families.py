@@ -311,3 +311,12 @@ def test_cli_info_range_settles_what_behaviour_would_decide(tmp_path):
     report = json.loads(out)
     assert report["metadata"]["imgen.range"] == "0,255" and "range" not in report["metadata"].get("imgen.inferred", "")
     assert report["metadata"]["imgen.min_size"] == "15"
+
+
+def test_cli_scale_for_a_network_that_keeps_the_size_is_refused(tmp_path, capsys):
+    from test_import import kair_dncnn_state
+
+    torch.save(kair_dncnn_state(), tmp_path / "k.pth")
+    assert cli_main(["import", str(tmp_path / "k.pth"), "-o", str(tmp_path / "k.onnx"), "--scale", "2"]) == 1
+    assert "--scale 2: dncnn keeps the image size" in capsys.readouterr().err
+    assert not (tmp_path / "k.onnx").exists()

@@ -44,8 +44,13 @@ def _matconvnet(path: Path, output: Path, name: str | None, description: str | N
     return ExportReport(str(output), err, checked, metadata=info.to_metadata())
 
 
+class ScaleMismatch(ValueError):
+    """--scale asked for a scale the recognised network does not have."""
+
+
 def _spandrel(sd, output: Path, name: str | None, description: str | None, atol: float,
-              first_error: UnknownCheckpointError, source: Path, metadata, skip_parity: bool) -> ExportReport:
+              first_error: UnknownCheckpointError, source: Path, metadata, skip_parity: bool,
+              scale: int | None = None) -> ExportReport:
     from .import_spandrel import SpandrelUnavailable, export_spandrel, load_descriptor
 
     try:
@@ -54,6 +59,9 @@ def _spandrel(sd, output: Path, name: str | None, description: str | None, atol:
         raise UnknownCheckpointError(f"{first_error}. {e}") from None
     except ValueError as e:
         raise UnknownCheckpointError(f"{first_error}; {e}") from None
+    if scale is not None and scale != descriptor.scale:
+        raise ScaleMismatch(f"--scale {scale}: {descriptor.architecture.name} in {source.name} upscales by "
+                            f"{descriptor.scale} (spandrel reads the scale from the weights); leave --scale out")
     desc = description or (f"{descriptor.architecture.name} ({', '.join(descriptor.tags) or 'default'}), "
                            f"imported by spandrel from {source.name}")
     return export_spandrel(descriptor, output, name=name, description=desc, atol=atol, metadata=metadata,
@@ -110,7 +118,7 @@ def _published(obj, output: Path, name, description, atol, first_error: UnknownC
 
     sd = _unwrap(obj)
     try:
-        return _spandrel(sd, output, name, description, atol, first_error, source, metadata, skip_parity)
+        return _spandrel(sd, output, name, description, atol, first_error, source, metadata, skip_parity, scale)
     except UnknownCheckpointError as e:
         spandrel_error = e
     try:
@@ -171,6 +179,8 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
             return _published(obj, output, name, description, atol, e, source, metadata, scale, skip_parity)
         what = model.describe() if hasattr(model, "describe") else f"{model.name} {model.config.__dict__}"
         found = f"{what}, imported from {source.name}"
+    if scale not in (None, 1):
+        raise ScaleMismatch(f"--scale {scale}: {model.name} keeps the image size; leave --scale out")
     if metadata and len(graphs_for(model)) > 1:
         raise ValueError(f"--info declares the metadata of one file, and {model.name} exports "
                          f"{len(graphs_for(model))} networks: import without --info, then declare each part's "
