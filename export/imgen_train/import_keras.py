@@ -84,15 +84,14 @@ def load_keras(path: str | Path) -> Imported:
         cfg = config.get("config", {})
         layers = cfg.get("layers", cfg) if isinstance(cfg, dict) else cfg
         body: list[nn.Module] = []
-        sign, channels, prev, first = 0.0, None, None, None
+        sign, prev, first = 0.0, None, None
         for k, layer in enumerate(layers):
             kind, lc = layer["class_name"], layer.get("config", {})
             name = lc.get("name", layer.get("name", f"layer {k}"))
             where = f"{path.name}: Keras layer {name} ({kind})"
             inbound = _inbound(layer)
             if kind == "InputLayer":
-                shape = lc.get("batch_input_shape") or lc.get("batch_shape")
-                channels, prev, first = (shape[-1] if shape else None), name, name
+                prev, first = name, name  # the channels are read from the first conv's kernel
                 continue
             if sign:
                 raise KerasError(f"{where} follows the residual; imgen rebuilds stacks that end in it. {KERAS_HINT}")
