@@ -114,3 +114,32 @@ def test_fp16_variant_is_checked_against_fp32(tmp_path):
     m = imgen.load(fp16["path"], providers=["cpu"])
     assert m.inputs[0].type == "tensor(float16)"
     assert m(np.full((9, 11), 0.5, np.float32)).shape == (9, 11)
+
+
+def test_parity_probes_are_natural_images_in_the_models_range():
+    from imgen_train.export_onnx import natural_feeds
+    from imgen_train.graphs import Graph
+
+    g = Graph("", torch.nn.Identity(), ("image",), ("output",), {"imgen.range": "0,255"}, None, spatial=True)
+    x = natural_feeds(g, {"image": np.zeros((2, 3, 40, 50), np.float32)}, seed=0)["image"]
+    assert x.shape == (2, 3, 40, 50) and 0 <= x.min() and x.max() <= 255 and x.max() > 100
+    rows = np.abs(np.diff(x[0, 0], axis=0)).mean()  # neighbours alike, unlike uniform noise (~85)
+    assert rows < 30
+
+
+def test_parity_tolerance_is_relative_to_the_output():
+    from imgen_train.export_onnx import tolerance
+
+    assert tolerance(1e-4, np.array([0.5, -0.2])) == 1e-4
+    assert tolerance(1e-4, np.array([255.0, 3.0])) == pytest.approx(255e-4)
+
+
+def test_skip_parity_warns_and_marks_the_file(tmp_path, monkeypatch, caplog):
+    model = archs.build("dncnn", depth=3, width=8).eval()
+    import imgen_train.export_onnx as ex
+
+    monkeypatch.setattr(ex, "fuse_batch_norm", lambda m: _Drifts(m))  # would fail the gate
+    report = export(model, tmp_path / "unchecked.onnx", skip_parity=True)
+    assert report.max_abs_error is None and "parity probes skipped" in caplog.text
+    meta = {p.key: p.value for p in onnx.load(str(tmp_path / "unchecked.onnx")).metadata_props}
+    assert meta["imgen.parity"] == "skipped"

@@ -31,11 +31,13 @@ class Graph:
     feeds: Feeds                  # (batch, height, width, rng) -> float32 inputs
     spatial: bool                 # the first input's height/width are dynamic (checked at odd sizes)
     size_multiple: int = 1
+    min_size: int = 1             # the smallest height/width the network takes (RLFN's attention: 15)
 
     def example(self) -> tuple[torch.Tensor, ...]:
-        """Trace-time inputs (batch 2; a non-square size for spatial graphs)."""
+        """Trace-time inputs (batch 2; a non-square size for spatial graphs, at least min_size)."""
         m = self.size_multiple
-        feeds = self.feeds(2, 6 * m, 4 * m + 2 * m * 2, np.random.default_rng(0))
+        low = -(-self.min_size // m) * m
+        feeds = self.feeds(2, max(6 * m, low), max(4 * m + 2 * m * 2, low + 2 * m), np.random.default_rng(0))
         return tuple(torch.from_numpy(feeds[k]) for k in self.inputs)
 
     def dynamic_shapes(self) -> tuple:
@@ -47,8 +49,8 @@ class Graph:
             if self.spatial and k == 0:  # the image; a noise level (N, 1, 1, 1) has only a batch
                 m = self.size_multiple
                 if m == 1:
-                    axes[2] = torch.export.Dim("height", min=1, max=65536)
-                    axes[3] = torch.export.Dim("width", min=1, max=65536)
+                    axes[2] = torch.export.Dim("height", min=self.min_size, max=65536)
+                    axes[3] = torch.export.Dim("width", min=self.min_size, max=65536)
                 else:
                     axes[2] = m * torch.export.Dim("height_div", min=1, max=65536 // m)
                     axes[3] = m * torch.export.Dim("width_div", min=1, max=65536 // m)

@@ -6,7 +6,11 @@ Recognised: imgen-train checkpoints (they name their architecture and config), K
 batch norm merged (``model.0.weight``, ``model.2.weight``, ... ``model.N.weight``: 3x3 convs with
 ReLUs between them, residual output) and KAIR FFDNet (the same layout on 4C+1 -> 4C channels,
 direct output).  Anything else raises UnknownCheckpointError naming what was found and what each
-detector expected.  Detectors are listed in one place (``DETECTORS``), in the order they are tried.
+detector expected.  Detectors are listed in one place (``DETECTORS``), in the order they are tried;
+published families spandrel does not know are in ``families`` (tried by convert after spandrel).
+
+``read_checkpoint`` names a file that is not a checkpoint from its leading bytes (file_kind) and reads
+pickled modules only with ``trust_pickle``, through the restricted unpickler (safe_unpickle).
 """
 from __future__ import annotations
 
@@ -101,9 +105,16 @@ DETECTORS.update(import_generative.LAYOUTS)
 
 
 def _unwrap(obj) -> StateDict:
-    """The state dict inside common containers ({"params_ema"}, {"params"}, {"state_dict"}, {"model"})."""
+    """The state dict inside common containers ({"params_ema"}, {"params"}, {"state_dict"}, {"model"}, a
+    module recovered by safe_unpickle beside an epoch counter, ...); a DataParallel ``module.`` prefix removed."""
     if isinstance(obj, nn.Module):
         return obj.state_dict()
+    if isinstance(obj, Mapping) and not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        from .safe_unpickle import state_dict_of
+
+        found = state_dict_of(obj)
+        if found:
+            obj = found
     if not isinstance(obj, Mapping):
         raise UnknownCheckpointError(f"expected a state dict (a mapping of tensors), found {type(obj).__name__}")
     for key in ("params_ema", "params", "state_dict", "model"):
@@ -170,47 +181,71 @@ def _describe(model: nn.Module, state: Mapping) -> str:
     return desc + "; docs/models.md"
 
 
-PICKLE_HINT = ("imgen does not unpickle Python objects, because unpickling runs code from the file. Where you "
-               "trust the file, save its weights as a state dict: python -c \"import torch; "
-               "m = torch.load('{path}', weights_only=False); torch.save(m.state_dict(), '{stem}.state.pth')\" "
-               "and import that; or pass --trust-pickle (unsafe: runs code from the file)")
+PICKLE_HINT = ("imgen does not unpickle Python objects by default, because unpickling can run code named in the "
+               "file. Pass --trust-pickle to read it with imgen's restricted unpickler: it rebuilds the tensors "
+               "(of a whole module pickled from a training script, or of a {'epoch': ..., 'model': Net} dict) "
+               "without the original classes and never calls anything the file names but torch's tensor "
+               "rebuilders")
+
+
+def _read_safetensors(path: Path):
+    try:
+        from safetensors.torch import load_file
+    except ImportError:
+        raise UnknownCheckpointError(f"{path}: safetensors files need safetensors: pip install "
+                                     "'imgen[import]'") from None
+    try:
+        return load_file(str(path), device="cpu")
+    except Exception as e:  # safetensors raises its own error types
+        raise UnknownCheckpointError(f"cannot read {path} as safetensors ({e})") from e
 
 
 def read_checkpoint(path, *, trust_pickle: bool = False):
-    """The object a checkpoint file holds: tensors only (``weights_only``), ``.safetensors`` through
-    safetensors.  A pickled object (a whole nn.Module) raises UnknownCheckpointError saying how to turn
-    it into a state dict, unless ``trust_pickle`` (unsafe: unpickling runs code from the file)."""
+    """The object a checkpoint file holds: tensors only (``weights_only``), safetensors through
+    safetensors.  A pickled object (a whole nn.Module, a dict holding one) raises
+    UnknownCheckpointError saying so, unless ``trust_pickle``: then imgen_train.safe_unpickle rebuilds
+    its tensors with inert stand-ins for the classes it names (no code from the file runs) and the
+    state dict is returned.  Files that are not checkpoints (Keras HDF5, a text re-encode, a web page)
+    are named from their leading bytes (file_kind)."""
+    from . import file_kind
+
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    if path.suffix.lower() == ".safetensors":
-        try:
-            from safetensors.torch import load_file
-        except ImportError:
-            raise UnknownCheckpointError(f"{path}: .safetensors files need safetensors: pip install "
-                                         "'imgen[import]'") from None
-        try:
-            return load_file(str(path), device="cpu")
-        except Exception as e:  # safetensors raises its own error types
-            raise UnknownCheckpointError(f"cannot read {path} as safetensors ({e})") from e
+    kind = file_kind.describe(path)
+    if path.suffix.lower() == ".safetensors" or kind.kind == "safetensors":
+        return _read_safetensors(path)
+    if kind.kind not in ("zip", "pickle"):
+        raise UnknownCheckpointError(f"cannot read {path} as a checkpoint: it is {kind.note}")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
         text = str(e)
         pickled = "Unsupported global" in text or "GLOBAL " in text  # a class named in the pickle
         if pickled and trust_pickle:
-            try:
-                return torch.load(path, map_location="cpu", weights_only=False)
-            except Exception as e2:
-                raise UnknownCheckpointError(f"cannot unpickle {path} even with --trust-pickle "
-                                             f"({str(e2).splitlines()[0] if str(e2) else type(e2).__name__}); the "
-                                             "classes it names must be importable") from e2
+            return _read_restricted(path)
         if pickled:
             raise UnknownCheckpointError(f"{path} holds a pickled Python object, not only tensors (a whole "
-                                         f"nn.Module?). " + PICKLE_HINT.format(path=path, stem=path.with_suffix(""))) from None
+                                         f"nn.Module, or a dict holding one?). " + PICKLE_HINT) from None
         detail = text.split("WeightsUnpickler error:", 1)[-1].strip() if "WeightsUnpickler" in text else text.strip()
         first = detail.split(". ")[0].splitlines()[0] if detail else type(e).__name__
-        raise UnknownCheckpointError(f"cannot read {path} as a torch checkpoint of tensors ({first})") from e
+        raise UnknownCheckpointError(f"cannot read {path} as a torch checkpoint of tensors ({first}; the file is "
+                                     f"{kind.note})") from e
+
+
+def _read_restricted(path: Path):
+    from .safe_unpickle import load_restricted, state_dict_of
+
+    try:
+        obj = load_restricted(path)
+    except Exception as e:  # noqa: BLE001 -- the unpickler raises many types
+        raise UnknownCheckpointError(f"cannot read {path} even with the restricted unpickler "
+                                     f"({str(e).splitlines()[0] if str(e) else type(e).__name__})") from e
+    sd = state_dict_of(obj)
+    if not sd:
+        raise UnknownCheckpointError(f"{path}: the restricted unpickler found no module or state dict in it "
+                                     f"(it holds a {type(obj).__name__})")
+    return sd
 
 
 def is_imgen_checkpoint(obj) -> bool:

@@ -35,7 +35,9 @@ from torch import nn
 from imgen import ModelInfo
 from imgen.atomic import atomic_write
 
-from .export_onnx import ATOL, ExportError, ExportReport, _expose_norm_stats, _quiet_exporter, _set_metadata, _session
+from .export_onnx import (ATOL, ExportError, ExportReport, _expose_norm_stats, _quiet_exporter, _set_metadata, _session,
+                          tolerance)
+from .probe_images import natural_nchw
 from .norm_stats import KIND
 
 OPSET = 18
@@ -264,7 +266,8 @@ def _pad(x: torch.Tensor, info: ModelInfo) -> torch.Tensor:
 def _inputs(info: ModelInfo, h: int, w: int, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
     """The graph's inputs at h x w: the image (plus a sigma map), or image and mask (inpaint: a
     random rectangle of holes, 1 = missing)."""
-    x = torch.from_numpy(rng.random((1, info.channels, h, w)).astype(np.float32))
+    lo, hi = info.value_range  # a natural-looking image, not uniform noise (probe_images)
+    x = torch.from_numpy(lo + (hi - lo) * natural_nchw(1, info.channels, h, w, seed=int(rng.integers(1 << 16))))
     if info.extra_channels == "noise":
         sigma = torch.full((1, 1, h, w), float(rng.uniform(5, 50)) / 255)
         x = torch.cat([x, sigma], dim=1)
@@ -282,8 +285,8 @@ def _names(info: ModelInfo) -> list[str]:
 
 def check_padded(module: nn.Module, path: Path, info: ModelInfo, sizes, *, atol: float = ATOL,
                  seed: int = 0) -> tuple[float, list[tuple[int, int, int]]]:
-    """onnxruntime on the padded input, cropped, against torch at each (height, width); ExportError
-    above ``atol`` (the file is then not kept)."""
+    """onnxruntime on the padded input, cropped, against torch at each (height, width) on a natural-looking
+    image; ExportError above ``atol`` times the output's magnitude (the file is then not kept)."""
     sess = _session(path)
     rng = np.random.default_rng(seed)
     worst, checked, s = 0.0, [], info.scale or 1
@@ -302,9 +305,12 @@ def check_padded(module: nn.Module, path: Path, info: ModelInfo, sizes, *, atol:
                               f"{tuple(ref.shape)} after cropping, at {h}x{w}")
         err = float(np.max(np.abs(got[:, :, :h * s, :w * s].astype(np.float64) - ref)))
         worst = max(worst, err)
-        if not err <= atol:
+        tol = tolerance(atol, ref)
+        if not err <= tol:
             raise ExportError(f"{path}: onnxruntime differs from torch by {err:.3g} at {h}x{w} (padded to "
-                              f"{padded.shape[2]}x{padded.shape[3]}; tolerance {atol:g}); the export is not kept")
+                              f"{padded.shape[2]}x{padded.shape[3]}; tolerance {tol:.3g}: {atol:g} x the output's "
+                              "magnitude); the export is not kept (--skip-parity keeps it unchecked)")
+        log.info("parity probe %dx%d: max |onnxruntime - torch| %.3g (tolerance %.3g)", h, w, err, tol)
         checked.append((1, h, w))
     return worst, checked
 
@@ -347,13 +353,15 @@ def _export(module: nn.Module, info: ModelInfo, path: Path, trace: tuple[int, in
 
 
 def export_spandrel(descriptor, path: str | Path, *, name: str | None = None, description: str | None = None,
-                    atol: float = ATOL, probe: bool = True, metadata: Mapping[str, str] | None = None) -> ExportReport:
+                    atol: float = ATOL, probe: bool = True, metadata: Mapping[str, str] | None = None,
+                    skip_parity: bool = False) -> ExportReport:
     """Export a spandrel descriptor to ``path`` (atomically, only if it passes the parity gate).
 
     probe: measure the receptive field and whole-image dependence on the ONNX file and write them
     (imgen.receptive_field, imgen.whole_image, imgen.tile_overlap; listed in imgen.inferred).
     metadata: entries declared over the descriptor's (``--info``; imgen.adopt.declare), before the
     export, so a declared size multiple is what the graph is traced and checked at; probing keeps them.
+    skip_parity: do not run the parity probes (a warning; ``imgen.parity=skipped`` in the file).
     """
     from imgen.adopt import declare
     from imgen.adopt import probe as probe_graph
@@ -368,12 +376,21 @@ def export_spandrel(descriptor, path: str | Path, *, name: str | None = None, de
     module = module.eval()
     sizes = plan_sizes(info)
     with atomic_write(path, keep_suffix=True, mode=None) as tmp:
+        log.info("exporting %s to ONNX (torch.onnx.export) ...", info.extra.get("arch"))
         _export(module, info, tmp, sizes.trace)
         if _expose_norm_stats(tmp):  # instance norm: statistics reportable and feedable (norm_stats.py)
             info = info.replace(norm_stats=KIND)
+        if skip_parity:
+            log.warning("%s: parity probes skipped (--skip-parity): onnxruntime is NOT checked against torch",
+                        path.name)
+            info = info.replace(extra={**info.extra, "parity": "skipped"})
+            err, checked = None, []
+        else:
+            _set_metadata(tmp, info.to_metadata())
+            err, checked = check_padded(module, tmp, info, sizes.checks, atol=atol)
         _set_metadata(tmp, info.to_metadata())
-        err, checked = check_padded(module, tmp, info, sizes.checks, atol=atol)
         if probe:
+            log.info("probing the receptive field on the ONNX file ...")
             info = probe_graph(tmp, info).info
             _set_metadata(tmp, info.to_metadata())
     return ExportReport(str(path), err, checked, metadata=info.to_metadata())

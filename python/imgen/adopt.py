@@ -364,7 +364,10 @@ def probe(path: str | os.PathLike, info: ModelInfo | None = None, *, declared: s
 
 #: Keys ``imgen import --info`` may declare: every imgen metadata key but the schema version and the
 #: importer's own list of inferred keys.
-DECLARABLE = tuple(k for k in METADATA_KEYS if k not in ("schema", "inferred"))
+#: Conventions ``imgen import`` writes for published models (docs/import.md) and ``--info`` declares:
+#: bicubic pre-upsampling by imgen.scale, the colour space the graph runs on (rgb, y), the published figure.
+CONVENTION_KEYS = ("pre_upsample", "color_space", "published")
+DECLARABLE = tuple(dict.fromkeys([*(k for k in METADATA_KEYS if k not in ("schema", "inferred")), *CONVENTION_KEYS]))
 
 
 def check_declarable(metadata: Mapping[str, str]) -> None:

@@ -37,4 +37,15 @@ def add_checkpoint_arguments(p, checkpoint_help: str) -> None:
     p.add_argument("checkpoint", help=checkpoint_help)
     p.add_argument("-o", "--output", required=True, help="the .onnx file to write")
     p.add_argument("--name", help="imgen.name metadata (default: the output's stem)")
-    p.add_argument("--atol", type=float, default=1e-4, help="parity tolerance vs torch (default 1e-4)")
+    p.add_argument("--atol", type=float, default=1e-4,
+                   help="parity tolerance vs torch, relative to the output's magnitude (default 1e-4)")
+    p.add_argument("--skip-parity", action="store_true",
+                   help="do not run the parity probes (onnxruntime vs torch on natural-looking images); the file "
+                        "is written unchecked, with a warning, and marked imgen.parity=skipped")
+
+
+def show_progress() -> None:
+    """Log imgen_train's progress lines (export, parity probes) to stderr during long exports."""
+    import logging
+
+    logging.getLogger("imgen_train").setLevel(logging.INFO)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._torch import add_checkpoint_arguments, import_train_module, run_reporting
+from ._torch import add_checkpoint_arguments, import_train_module, run_reporting, show_progress
 
 
 def add_parser(sub) -> None:
@@ -20,8 +20,9 @@ def add_parser(sub) -> None:
 
 def main(args: argparse.Namespace) -> int:
     convert = import_train_module("convert", "export")
+    show_progress()
     report = run_reporting(convert.export_checkpoint, args.checkpoint, args.output, name=args.name,
                            description=args.description, atol=args.atol, fp16=args.fp16, int8=args.int8,
-                           measure=args.measure)
+                           measure=args.measure, skip_parity=args.skip_parity)
     print(report.to_json())
     return 0
