@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, Sequence, overload, runtime_checkable
 
 import numpy as np
 
@@ -70,6 +70,14 @@ class Job(Protocol):
         """The processor, its model(s) loaded with ``threads`` onnxruntime threads (None: the job's own,
         else all cores); raises ImgenError (ModelError) when a model does not load or fit."""
         ...
+
+
+@overload
+def model_ref(model: str | os.PathLike) -> str: ...
+
+
+@overload
+def model_ref(model: None) -> None: ...
 
 
 def model_ref(model: str | os.PathLike | None) -> str | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 
 from ._args import add_io_arguments, add_tiling_arguments, sigma_255
-from ._distributed import add_ray_arguments, add_resume_argument, check_ray_arguments
-from ._folder import run_job, run_options, say_model_cost
+from ._distributed import add_ray_arguments, add_resume_argument
+from ._folder import run_main
 
 
 def add_parser(sub) -> None:
@@ -29,17 +29,4 @@ def add_parser(sub) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    check_ray_arguments(args)
-    if args.server:
-        return run_job(args, remote_job(args))
-    return run_job(args, run_options(args), before=say_model_cost(args))
-
-
-def remote_job(args: argparse.Namespace):
-    """``imgen run --server URL``: the same file loop, each image sent to the server's MODEL."""
-    import os
-
-    from ..client import RemoteJob
-
-    return RemoteJob(args.server, args.model, sigma=args.sigma, tile=args.tile,
-                     token=os.environ.get("IMGEN_TOKEN") or None)
+    return run_main(args)

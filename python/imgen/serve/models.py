@@ -8,6 +8,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ..errors import ImgenError
 from ..methods import REGISTRY
@@ -76,7 +77,7 @@ def serve_models(specs: list[str], *, tile: int | None = None, threads: int | No
     ``tile`` overrides it); threads / providers: how models are opened (onnxruntime); ``info``:
     metadata entries for the model files (as --info).
     ImgenError for a duplicate name, a bad option or a model that does not load."""
-    fields = {"tile": tile, "threads": threads, "providers": providers, "color_order": "bgr"}
+    fields: dict[str, Any] = {"tile": tile, "threads": threads, "providers": providers, "color_order": "bgr"}
     served: dict[str, ServedModel] = {}
     classical = denoisers()
     for spec in list(specs) + [m for m in classical if m not in specs]:
