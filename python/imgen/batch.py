@@ -289,10 +289,7 @@ def run_images(
     job = as_job(processor)
     if process is None:
         process = job(threads)
-    files, problems = plan_outputs(inputs, output, ext)
-    skipped = 0
-    if resume:
-        files, skipped = skip_done(files)
+    files, problems, skipped = plan_files(inputs, output, ext=ext, resume=resume)
     if before is not None:
         before(process, files)
     if job.per_file:
@@ -304,6 +301,18 @@ def run_images(
     summary.problems.extend(problems)
     summary.skipped = skipped
     return summary
+
+
+def plan_files(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *, ext: str | None = None,
+               resume: bool = False) -> tuple[list[Job], list[str], int]:
+    """(the files to do, inputs that could not be planned, how many were already done): the outputs
+    of ``imageio.plan_outputs``, less those that exist with ``resume`` (:func:`skip_done`).  The
+    first step of both ``run_images`` (here and on Ray)."""
+    files, problems = plan_outputs(inputs, output, ext)
+    skipped = 0
+    if resume:
+        files, skipped = skip_done(files)
+    return files, problems, skipped
 
 
 def _one_file_at_a_time(files: list[Job], process: Processor, desc: str, max_pixels: int | None) -> Summary:

@@ -21,9 +21,9 @@ from typing import Any, Callable, Sequence
 
 from tqdm import tqdm
 
-from ..batch import JobLike, Process, Summary, as_job, run_chunk, skip_done
+from ..batch import JobLike, Process, Summary, as_job, plan_files, run_chunk
 from ..errors import ImgenError
-from ..imageio import Job, plan_outputs
+from ..imageio import Job
 from . import _ray
 from ._resources import ClusterOptions, WorkerResources, fit_workers
 
@@ -227,10 +227,7 @@ def run_images(
     """
     job = as_job(processor).portable()
     job.with_providers(("cpu",))(1)  # fail early, once
-    jobs, problems = plan_outputs(inputs, output, ext)
-    skipped = 0
-    if resume:
-        jobs, skipped = skip_done(jobs)
+    jobs, problems, skipped = plan_files(inputs, output, ext=ext, resume=resume)
     with _ray.connected(cluster.address, runtime_env=cluster.runtime_env):
         gpus = cluster.gpus_for(job)
         if job.model and not gpus and job.providers is None:
