@@ -1,4 +1,5 @@
 """Image processors built from the options the CLI takes: a model or a classical denoiser.
+``ProcessorOptions`` is an ``imgen.jobs.Job`` and ``FrameProcessor`` an ``imgen.jobs.Processor``.
 
 A processor is a callable ``list[ndarray] -> list[ndarray]`` over HWC images (uint8, uint16 or
 float32 in [0, 1]) that keeps each image's dtype.  It pickles as its options alone and loads its
