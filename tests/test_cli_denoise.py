@@ -136,3 +136,22 @@ def test_a_decompression_bomb_is_that_files_error(noisy_files, tmp_path, capsys)
     err = capsys.readouterr().err
     assert "wrote 3 of 4" in err and "bomb.png: 60000x60000" in err and "over the limit" in err
     assert sorted(p.name for p in out.iterdir()) == sorted(clean)
+
+
+@pytest.mark.parametrize("method", ["wavelet", "bm3d"])
+def test_denoise_is_restore_task_denoise(method, noisy_files, tmp_path):
+    """`imgen denoise` is the alias of `imgen restore --task denoise`: one code path, the same bytes."""
+    from imgen.cli import build_parser
+
+    root, _ = noisy_files
+    args = ["-o", "X", "--method", method, "--sigma", "20", "-q"]
+    parsed = {cmd: build_parser().parse_args([cmd, str(root)] + (["--task", "denoise"] if cmd == "restore" else [])
+                                             + args) for cmd in ("denoise", "restore")}
+    assert parsed["denoise"].func is parsed["restore"].func
+    outs = {}
+    for cmd in ("denoise", "restore"):
+        out = tmp_path / cmd
+        extra = ["--task", "denoise"] if cmd == "restore" else []
+        assert main([cmd, str(root), "-o", str(out), "--method", method, "--sigma", "20", "-q", *extra]) == 0
+        outs[cmd] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    assert outs["denoise"] == outs["restore"] and len(outs["denoise"]) == 3

@@ -306,3 +306,32 @@ def test_a_gray_image_on_a_colour_model_is_not_copied_to_three_channels_whole(tm
     np.testing.assert_array_equal(out, np.dstack([gray] * 3))
     # the output (46 MiB) and a batch of tiles (~28 MiB); the RGB copy added another 46 MiB
     assert peak < out.nbytes + 40 * 2**20, f"peak {peak / 2**20:.0f} MiB for a {out.nbytes / 2**20:.0f} MiB output"
+
+
+def test_a_plan_is_chosen_per_image_size_and_the_contract_stays_put(tmp_path):
+    """ImageModel._plan: whole (batched) when the image fits the tile, tiles when it does not; each
+    out-of-memory step is the plan's own (Whole -> one image in half-side tiles, Tiled -> one tile
+    per run -> half tiles -> none below the least); the shared contract is never rewritten."""
+    from imgen.image_model import StatsTiled, Tiled, Whole
+
+    model = imgen.load(om.identity(tmp_path / "i.onnx", 3))
+    info = model.info
+    run = model._run_options(tile=128, overlap=16, color_order="rgb", batch_size=None, clamp=False,
+                             whole_pixels=None)
+    assert isinstance(model._plan(100, 120, run), Whole)
+    tiled = model._plan(300, 200, run)
+    assert tiled == Tiled(128, 16, None)
+    assert tiled.smaller(64) == Tiled(128, 16, 1) and Tiled(128, 16, 1).smaller(64) == Tiled(64, 16, 1)
+    assert Tiled(64, 16, 1).smaller(64) is None
+    assert Whole(4).smaller(300, 200, run) == Tiled(150, 16, 1)
+    assert Whole(4).smaller(300, 200, replace_stats(run)) == StatsTiled(150, 16, 1, 300 * 200 // 4)
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        model._run_options(tile=None, overlap=None, color_order="rgb", batch_size=0, clamp=False, whole_pixels=None)
+    model(np.zeros((300, 200, 3), np.uint8), tile=128, overlap=16)
+    assert model.info is info
+
+
+def replace_stats(run):
+    import dataclasses
+
+    return dataclasses.replace(run, stats=True)

@@ -240,3 +240,35 @@ def test_a_bad_image_does_not_fail_its_batch_mates(models, rng):
     r_good, r_bad = asyncio.run(_concurrent(app, [npy(good), npy(bad)]))
     assert r_good.status_code == 200 and r_bad.status_code == 400
     np.testing.assert_array_equal(np.load(io.BytesIO(r_good.content)), good)
+
+
+def test_a_processor_is_built_once_per_request_options_and_shared(models):
+    """serve validates and builds a processor once per (name, sigma, tile, colour order), then reuses it."""
+    import threading
+
+    served = models["noisy"]
+    first = served.runner(sigma=0.1, tile=None, color_order="bgr")
+    assert served.runner(sigma=0.1, tile=None, color_order="bgr") is first
+    assert served.runner(sigma=0.2, tile=None, color_order="bgr") is not first
+    assert served.runner(sigma=None, tile=None, color_order="bgr") is served.processor  # the served options
+    assert first.model is served.processor.model  # one loaded model
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(served.runner(sigma=0.3, tile=64, color_order="rgb")))
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(r) for r in got}) == 1
+    from imgen.errors import ImgenError
+
+    with pytest.raises(ImgenError, match="tile must be >= 0"):
+        served.runner(sigma=None, tile=-1, color_order="bgr")
+
+
+def test_serve_refuses_a_negative_tile(capsys):
+    from imgen.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["serve", "--tile", "-1"])
+    assert "--tile: must be an integer >= 0, got '-1'" in capsys.readouterr().err

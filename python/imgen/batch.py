@@ -1,5 +1,9 @@
-"""The file loop that turns image files into image files (imgen run, denoise, translate, the Ray
-workers), and the Summary every batch of files or videos reports in.
+"""The file loop that turns image files into image files (imgen run, denoise, restore, translate,
+inpaint, reconstruct, the Ray workers), and the Summary every batch of files or videos reports in.
+
+:func:`run_images` is the whole folder run on this machine (plan outputs, skip finished ones,
+run, notes, summary), the local twin of ``imgen.distributed.run_images``; both take a
+:class:`imgen.jobs.Job`.
 
 Reads are prefetched and writes done on a small I/O thread pool while the main thread
 computes; a bad file is reported and the rest carry on; outputs are written atomically, upright
@@ -9,10 +13,11 @@ are finished, the summary says how many were not done, and the exit status is 13
 """
 from __future__ import annotations
 
+import os
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Sequence, Union
 
 import numpy as np
 from tqdm import tqdm
@@ -20,11 +25,16 @@ from tqdm import tqdm
 from .atomic import remove_stale_temps
 from .errors import ImgenError, error_reason
 from .icc import icc_problem
-from .imageio import (ImageFileError, Job, fit_to_format, pixel_limit, read_image_and_profile,
+from .imageio import (ImageFileError, Job, fit_to_format, pixel_limit, plan_outputs, read_image_and_profile,
                        write_image)
 from .interrupts import exit_status, stop_reason, stopped_words
+from .jobs import Job as Work
+from .jobs import Processor
+from .processors import ProcessorOptions
 
 Process = Callable[[list[np.ndarray]], list[np.ndarray]]
+#: What ``run_images`` takes: a Job (imgen.jobs), or a model file / shipped model name (run as ``imgen run`` runs it).
+JobLike = Union[Work, str, "os.PathLike[str]"]
 
 
 @dataclass
@@ -223,4 +233,95 @@ def run_files(jobs: Sequence[Job], process: Process, *, chunk: int = 8, desc: st
         settle(keep=0)  # outputs handed to the writers are finished (each is written atomically)
     if summary.stopped:
         summary.not_done = len(jobs) - summary.done - len(summary.failures)
+    return summary
+
+
+def as_job(processor: JobLike) -> Work:
+    """A :class:`imgen.jobs.Job`: itself, or for a model file / shipped name the options of
+    ``imgen run`` (BGR(A) images, as files are read).  TypeError for anything else."""
+    if isinstance(processor, (str, os.PathLike)):
+        return ProcessorOptions(model=os.fspath(processor), color_order="bgr")
+    if isinstance(processor, Work):
+        return processor
+    raise TypeError(f"processor must be a Job (ProcessorOptions, InpaintJob, ReconstructJob, ...) or a model, "
+                    f"got {type(processor).__name__}")
+
+
+def run_images(
+    inputs: Sequence[str | os.PathLike],
+    output: str | os.PathLike,
+    processor: JobLike,
+    *,
+    ext: str | None = None,
+    resume: bool = False,
+    batch_size: int = 8,
+    progress: bool = False,
+    max_pixels: int | None = None,
+    threads: int | None = None,
+    process: Processor | None = None,
+    before: Callable[[Processor, list[Job]], None] | None = None,
+) -> Summary:
+    """``imgen run`` / ``denoise`` / ``restore`` / ``translate`` / ``inpaint`` / ``reconstruct`` on
+    this machine: the local twin of ``imgen.distributed.run_images`` (the same arguments, with
+    ``threads`` where that one takes ``cluster``), the same outputs, naming, atomic writes and report.
+
+    processor: what to do to each image, a :class:`imgen.jobs.Job` (``ProcessorOptions`` with
+        color_order "bgr", as files are read; ``InpaintJob``; ``ReconstructJob``) or a model file /
+        shipped model name.  It is built here (``processor(threads)``) unless ``process``, a
+        :class:`imgen.jobs.Processor` already built from it (a model the caller loaded and checked), is given.
+    inputs/output/ext: files and folders (recursive, relative paths kept), written under ``output``
+        with ``ext`` (default: the input's).  resume: skip inputs whose output already exists.
+    batch_size: files per processor call (a per-file job gets one at a time).  progress: a
+        progress bar on stderr.  max_pixels: images over this many pixels are refused
+        (``imageio.read_image``).  before: called with the processor and the files to do, after
+        planning and before the first file (e.g. to print a cost estimate).
+    Returns the Summary (``problems``: inputs that could not be planned; ``notes``: the processor's
+    conversions); raises ImgenError (ModelError) when the model does not load or fit.
+
+    Example
+    -------
+    >>> from imgen.batch import run_images
+    >>> from imgen.processors import ProcessorOptions
+    >>> summary = run_images(["photos/"], "out/", ProcessorOptions(method="wavelet", color_order="bgr"))  # doctest: +SKIP
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    job = as_job(processor)
+    if process is None:
+        process = job(threads)
+    files, problems, skipped = plan_files(inputs, output, ext=ext, resume=resume)
+    if before is not None:
+        before(process, files)
+    if job.per_file:
+        summary = _one_file_at_a_time(files, process, job.desc, max_pixels)
+    else:
+        summary = run_files(files, process, chunk=batch_size, desc=job.desc, quiet=not progress,
+                            max_pixels=max_pixels)
+    summary.notes.update(process.notes)
+    summary.problems.extend(problems)
+    summary.skipped = skipped
+    return summary
+
+
+def plan_files(inputs: Sequence[str | os.PathLike], output: str | os.PathLike, *, ext: str | None = None,
+               resume: bool = False) -> tuple[list[Job], list[str], int]:
+    """(the files to do, inputs that could not be planned, how many were already done): the outputs
+    of ``imageio.plan_outputs``, less those that exist with ``resume`` (:func:`skip_done`).  The
+    first step of both ``run_images`` (here and on Ray)."""
+    files, problems = plan_outputs(inputs, output, ext)
+    skipped = 0
+    if resume:
+        files, skipped = skip_done(files)
+    return files, problems, skipped
+
+
+def _one_file_at_a_time(files: list[Job], process: Processor, desc: str, max_pixels: int | None) -> Summary:
+    """A per-file job's run: the processor's ``name`` set to each file's name before its call."""
+    summary = Summary()
+    for k, job in enumerate(files):
+        process.name = job.source.name  # type: ignore[attr-defined]
+        summary.merge(run_files([job], process, desc=desc, quiet=True, max_pixels=max_pixels))
+        if summary.stopped:
+            summary.not_done += len(files) - k - 1
+            break
     return summary

@@ -7,6 +7,7 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -107,3 +108,41 @@ class RemoteProcessor:
             return [self.client.run(self.name, img, **self.kwargs) for img in images]
         with ThreadPoolExecutor(min(self.parallel, len(images))) as pool:
             return list(pool.map(lambda img: self.client.run(self.name, img, **self.kwargs), images))
+
+
+@dataclass(frozen=True)
+class RemoteJob:
+    """A :class:`imgen.jobs.Job` whose processor sends each image to ``name`` on the `imgen serve`
+    server at ``url`` (``imgen run --server``): BGR(A) images, as files are read; sigma a fraction
+    of the full range; ``token``: the server's bearer token.  Nothing is loaded here."""
+
+    url: str
+    name: str
+    sigma: float | None = None
+    tile: int | None = None
+    token: str | None = field(default=None, repr=False)
+
+    model = None  # the server runs it: no model here, no GPU wanted
+    providers = None
+    per_file = False
+
+    @property
+    def desc(self) -> str:
+        return self.name
+
+    def portable(self) -> "RemoteJob":
+        return self
+
+    def with_providers(self, providers) -> "RemoteJob":
+        return self
+
+    def __call__(self, threads: int | None = None) -> RemoteProcessor:
+        """The remote processor, after asking the server for ``name`` (an unknown model or an
+        unreachable server: one ImgenError up front)."""
+        try:
+            client = Client(self.url, token=self.token)
+        except ValueError as e:
+            raise ImgenError(str(e)) from None
+        process = client.processor(self.name, sigma=self.sigma, tile=self.tile, color_order="bgr")
+        client.info(self.name)
+        return process

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Sequence
+from typing import Sequence, Union
 
 import numpy as np
 
@@ -39,6 +40,70 @@ MIN_RETRY_TILE = 64
 _OUT_OF_MEMORY = ("failed to allocate memory", "bad_alloc", "out of memory", "cudaerrormemoryallocation",
                   "cuda_error_out_of_memory")
 _TENSOR_DTYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How one ``ImageModel.__call__`` runs its images, checked once and resolved against the model's
+    metadata (``ImageModel._run_options``).  tile: as given (None = the model's default, 0 = never
+    tile); tile_size / overlap: resolved (tile_size 0: no tiling); budget: whole_pixels resolved;
+    stats: the model is instance-norm (``imgen.norm_stats``) with a free input size."""
+
+    tile: int | None
+    tile_size: int
+    overlap: int
+    color_order: str
+    clamp: bool
+    batch_size: int | None
+    budget: int
+    stats: bool
+
+
+@dataclass(frozen=True)
+class Whole:
+    """Same-size images run whole, ``batch`` per run (padded to the model's size requirements)."""
+
+    batch: int
+
+    def smaller(self, h: int, w: int, run: RunOptions) -> "Tiled":
+        """Out of memory: each image on its own, in tiles of half its longer side (for an
+        instance-norm model, statistics from a copy of at most a quarter of its pixels)."""
+        half = -(-max(h, w) // 2)
+        overlap = min(run.overlap, half // 2)
+        if run.stats:
+            return StatsTiled(half, overlap, 1, min(run.budget, h * w // 4))
+        return Tiled(half, overlap, 1)
+
+
+@dataclass(frozen=True)
+class Tiled:
+    """One image in tiles of ``tile`` (``overlap`` blended), ``batch_size`` tiles per run (None:
+    ``ImageModel._auto_batch``)."""
+
+    tile: int
+    overlap: int
+    batch_size: int | None
+
+    def smaller(self, least: int) -> "Tiled | None":
+        """Out of memory: one tile per run, then tiles of half the side (not below ``least``); None
+        when neither is left."""
+        if self.batch_size != 1:
+            return replace(self, batch_size=1)
+        if self.tile // 2 < least:
+            return None
+        return replace(self, tile=self.tile // 2, overlap=min(self.overlap, self.tile // 4))
+
+
+@dataclass(frozen=True)
+class StatsTiled(Tiled):
+    """An instance-norm model on one large image: one pass over a copy downscaled to at most
+    ``budget`` pixels gives the per-channel statistics, then tiles fed those statistics."""
+
+    budget: int = DEFAULT_WHOLE_PIXELS
+
+
+Plan = Union[Whole, Tiled, StatsTiled]
 
 
 class ImageModel(Model):
@@ -150,8 +215,8 @@ class ImageModel(Model):
         for a list; each with its input's dtype and layout.  The model's conventions (value range,
         colour space, pre-upsampling: ``info``) are honoured here, for every caller.
         """
-        if color_order not in ("rgb", "bgr"):
-            raise ValueError(f"color_order must be 'rgb' or 'bgr', got {color_order!r}")
+        run = self._run_options(tile=tile, overlap=overlap, color_order=color_order, batch_size=batch_size,
+                                clamp=clamp, whole_pixels=whole_pixels)
         if convert_channels is not None:
             warnings.warn("convert_channels is deprecated: pass color='luma' (was True) or color='strict' "
                           "(was False); the default color='ycbcr' keeps colour", DeprecationWarning, stacklevel=2)
@@ -160,13 +225,6 @@ class ImageModel(Model):
             raise ValueError(f"color must be one of {', '.join(COLOR_POLICIES)}, got {color!r}")
         items, kind = _split_images(images)
         sigmas = self._sigmas(sigma, len(items))
-        tile_size, overlap_px = self._tiling(tile, overlap)
-        if batch_size is not None and batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        budget = DEFAULT_WHOLE_PIXELS if whole_pixels is None else whole_pixels
-        if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
-            raise ValueError(f"whole_pixels must be a positive integer (pixels), got {whole_pixels!r}")
-        stats_mode = self.norm_stats is not None and self._fixed_size() is None
 
         prepared, doubles = [], []
         for idx, img in enumerate(items):
@@ -179,8 +237,7 @@ class ImageModel(Model):
                                     clamp=clamp, what=name, model=self.name))
         work = [x for p in prepared for x in p.inputs]
         work_sigmas = [s for p in prepared for s in p.sigmas]
-        outs = self._run_graph(work, work_sigmas, tile, tile_size, overlap_px, color_order, clamp, batch_size,
-                               budget, stats_mode)
+        outs = self._run_graph(work, work_sigmas, run)
         finished, k = [], 0
         for p, double in zip(prepared, doubles):
             out = p.finish(outs[k:k + len(p.inputs)])
@@ -192,50 +249,95 @@ class ImageModel(Model):
             return np.stack(finished)  # one input shape, so one output shape
         return finished
 
-    def _run_graph(self, work: list[np.ndarray], sigmas: list, tile: int | None, tile_size: int, overlap_px: int,
-                   color_order: str, clamp: bool, batch_size: int | None, budget: int,
-                   stats_mode: bool) -> list[np.ndarray]:
-        """The graph on each of ``work`` (images as the graph takes them, ``pixels.prepare``): same-size
-        images batched whole, large ones tiled (or statistics-tiled), out-of-memory retried in tiles."""
+    def _run_options(self, *, tile: int | None, overlap: int | None, color_order: str, batch_size: int | None,
+                     clamp: bool, whole_pixels: int | None) -> RunOptions:
+        """The call's options, checked once (ValueError naming the bad one) and resolved against the
+        model's metadata; everything downstream trusts them."""
+        if color_order not in ("rgb", "bgr"):
+            raise ValueError(f"color_order must be 'rgb' or 'bgr', got {color_order!r}")
+        tile_size, overlap_px = self._tiling(tile, overlap)
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        budget = DEFAULT_WHOLE_PIXELS if whole_pixels is None else whole_pixels
+        if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+            raise ValueError(f"whole_pixels must be a positive integer (pixels), got {whole_pixels!r}")
+        return RunOptions(tile=tile, tile_size=tile_size, overlap=overlap_px, color_order=color_order,
+                          clamp=clamp, batch_size=batch_size, budget=int(budget),
+                          stats=self.norm_stats is not None and self._fixed_size() is None)
+
+    def _plan(self, h: int, w: int, run: RunOptions) -> Plan:
+        """How images of h x w run: whole (batched), in tiles, or (instance-norm models over the
+        budget or asked for tiles) in tiles fed the statistics of a downscaled copy."""
+        if run.stats:
+            if run.tile != 0 and (h * w > run.budget if run.tile is None else h > run.tile or w > run.tile):
+                side = run.tile or self.info.tile or self._budget_side(run.budget)
+                batch = run.batch_size if run.batch_size is not None else max(1, run.budget // (side * side))
+                return StatsTiled(side, min(run.overlap, side // 2), batch, run.budget)
+        elif self._needs_tiles(h, w, run.tile_size):
+            return Tiled(run.tile_size, run.overlap, run.batch_size)
+        return Whole(run.batch_size or self._auto_batch(h, w, run.tile_size))
+
+    def _run_graph(self, work: list[np.ndarray], sigmas: list, run: RunOptions) -> list[np.ndarray]:
+        """The graph on each of ``work`` (images as the graph takes them, ``pixels.prepare``): images
+        of one size share a plan (:meth:`_plan`); same-size whole images run in batches."""
         results: list[np.ndarray | None] = [None] * len(work)
         groups: dict[tuple, list[int]] = {}
         for idx, image in enumerate(work):
             groups.setdefault((image.shape, image.dtype.str), []).append(idx)
         for indices in groups.values():
-            work0 = work[indices[0]]
-            h, w = work0.shape[:2]
-            if stats_mode and tile != 0 and (h * w > budget if tile is None else h > tile or w > tile):
-                side = tile or self.info.tile or self._budget_side(budget)
-                for idx in indices:
-                    results[idx] = self._run_stats_tiled(work[idx], sigmas[idx], side, min(overlap_px, side // 2),
-                                                         budget, color_order, clamp, batch_size)
-                continue
-            if not stats_mode and self._needs_tiles(h, w, tile_size):
-                for idx in indices:
-                    results[idx] = self._run_tiled_fitting(work[idx], sigmas[idx], tile_size,
-                                                           overlap_px, color_order, clamp, batch_size)
-                continue
-            per_batch = batch_size or self._auto_batch(h, w, tile_size)
-            for start in range(0, len(indices), per_batch):
-                chunk = indices[start:start + per_batch]
-                try:
-                    outs = self._run_whole([work[i] for i in chunk], [sigmas[i] for i in chunk],
-                                           color_order, clamp)
-                except ModelError as e:
-                    if not _out_of_memory(e) or self._fixed_size() is not None:
-                        raise
-                    # Out of memory on whole images: each one again, in tiles of half its side.
-                    half = -(-max(h, w) // 2)
-                    log.warning("model %s ran out of memory on %d image(s) of %dx%d; running them in "
-                                "tiles of %d", self.name, len(chunk), w, h, half)
-                    outs = [self._run_stats_tiled(work[i], sigmas[i], half, min(overlap_px, half // 2),
-                                                  min(budget, h * w // 4), color_order, clamp, 1)
-                            if stats_mode else
-                            self._run_tiled_fitting(work[i], sigmas[i], half, min(overlap_px, half // 2),
-                                                    color_order, clamp, 1) for i in chunk]
+            h, w = work[indices[0]].shape[:2]
+            plan = self._plan(h, w, run)
+            step = plan.batch if isinstance(plan, Whole) else 1
+            for start in range(0, len(indices), step):
+                chunk = indices[start:start + step]
+                outs = self._execute(plan, [work[i] for i in chunk], [sigmas[i] for i in chunk], run)
                 for i, out in zip(chunk, outs):
                     results[i] = out
         return results  # type: ignore[return-value]
+
+    def _execute(self, plan: Plan, images: list[np.ndarray], sigmas: list, run: RunOptions) -> list[np.ndarray]:
+        """``plan`` on same-size images (one, for tiled plans), under the one out-of-memory policy:
+        each plan names its next smaller step (:meth:`Whole.smaller`, :meth:`Tiled.smaller`), taken
+        with a warning until the run fits or no step is left (ModelError); other errors, and models
+        of a fixed input size, are not retried.  A statistics pass runs once, before the tile ladder."""
+        if isinstance(plan, Whole):
+            try:
+                return self._run_whole(images, sigmas, run.color_order, run.clamp)
+            except ModelError as e:
+                if not self._retryable(e):
+                    raise
+                h, w = images[0].shape[:2]
+                smaller = plan.smaller(h, w, run)
+                log.warning("model %s ran out of memory on %d image(s) of %dx%d; running them in "
+                            "tiles of %d", self.name, len(images), w, h, smaller.tile)
+                return [self._execute(smaller, [img], [sigma], run)[0] for img, sigma in zip(images, sigmas)]
+        (image,), (sigma,) = images, sigmas
+        given = None
+        if isinstance(plan, StatsTiled):
+            assert self.norm_stats is not None
+            given = self.norm_stats.feeds(self._image_stats(image, sigma, plan.budget, run.color_order))
+        least = max(MIN_RETRY_TILE, self.info.size_multiple, self.info.min_size)
+        while True:
+            try:
+                return [self._run_tiled(image, sigma, plan.tile, plan.overlap, run.color_order, run.clamp,
+                                        plan.batch_size, given)]
+            except ModelError as e:
+                if not self._retryable(e):
+                    raise
+                smaller_tiles = plan.smaller(least)
+                if smaller_tiles is None:
+                    raise ModelError(f"{e} (out of memory even with one {plan.tile}x{plan.tile} tile at a time)") from e
+                if smaller_tiles.tile == plan.tile:
+                    log.warning("model %s ran out of memory on a batch of tiles; running one tile at a time",
+                                self.name)
+                else:
+                    log.warning("model %s ran out of memory; retrying with %dx%d tiles", self.name,
+                                smaller_tiles.tile, smaller_tiles.tile)
+                plan = smaller_tiles
+
+    def _retryable(self, error: ModelError) -> bool:
+        """Whether a failed run is retried smaller: out of memory, on a model whose input size may change."""
+        return _out_of_memory(error) and self._fixed_size() is None
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -324,38 +426,6 @@ class ImageModel(Model):
         assert self.norm_stats is not None
         feeds = {**self._feeds(tensor, [sigma], [small]), **REPORT_FEEDS}
         return self.run(feeds, self.norm_stats.outputs)
-
-    def _run_stats_tiled(self, image: np.ndarray, sigma, tile_size: int, overlap: int, budget: int, color_order: str,
-                         clamp: bool, batch_size: int | None) -> np.ndarray:
-        """An instance-norm model on a large image: one statistics pass (``_image_stats``), then
-        tiles fed those statistics, blended as usual; batches of tiles of at most ``budget`` pixels."""
-        assert self.norm_stats is not None
-        given = self.norm_stats.feeds(self._image_stats(image, sigma, budget, color_order))
-        if batch_size is None:
-            batch_size = max(1, budget // (tile_size * tile_size))
-        return self._run_tiled_fitting(image, sigma, tile_size, overlap, color_order, clamp, batch_size, given)
-
-    def _run_tiled_fitting(self, image: np.ndarray, sigma, tile_size: int, overlap: int, color_order: str,
-                           clamp: bool, batch_size: int | None, given: dict | None = None) -> np.ndarray:
-        """_run_tiled, retried on out-of-memory errors: first one tile per run, then tiles of half
-        the size (down to MIN_RETRY_TILE or the model's size requirements), with a warning each time."""
-        least = max(MIN_RETRY_TILE, self.info.size_multiple, self.info.min_size)
-        while True:
-            try:
-                return self._run_tiled(image, sigma, tile_size, overlap, color_order, clamp, batch_size, given)
-            except ModelError as e:
-                if not _out_of_memory(e) or self._fixed_size() is not None:
-                    raise
-                if batch_size != 1:
-                    batch_size = 1
-                    log.warning("model %s ran out of memory on a batch of tiles; running one tile at a time",
-                                self.name)
-                    continue
-                if tile_size // 2 < least:
-                    raise ModelError(f"{e} (out of memory even with one {tile_size}x{tile_size} tile at a time)") from e
-                tile_size //= 2
-                overlap = min(overlap, tile_size // 2)
-                log.warning("model %s ran out of memory; retrying with %dx%d tiles", self.name, tile_size, tile_size)
 
     def _tensor_dtype(self):
         return _TENSOR_DTYPES[self.image_input.type]

@@ -1,4 +1,5 @@
 """Image processors built from the options the CLI takes: a model or a classical denoiser.
+``ProcessorOptions`` is an ``imgen.jobs.Job`` and ``FrameProcessor`` an ``imgen.jobs.Processor``.
 
 A processor is a callable ``list[ndarray] -> list[ndarray]`` over HWC images (uint8, uint16 or
 float32 in [0, 1]) that keeps each image's dtype.  It pickles as its options alone and loads its
@@ -10,6 +11,7 @@ import dataclasses
 import logging
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -17,6 +19,7 @@ import numpy as np
 from ._validate import as_sigma
 from .errors import ImgenError
 from .image_model import ImageModel
+from .jobs import model_ref
 from .methods import REGISTRY
 from .pixels import channel_count, conversion_note
 
@@ -142,6 +145,29 @@ class ProcessorOptions:
     def classical(self):
         """The registered method (``imgen.methods.Method``), or None for a model."""
         return None if self.method is None else REGISTRY.get(self.method, self.task)
+
+    # -- the Job protocol (imgen.jobs): what the file loop, Ray and serve run -----------------
+
+    #: Files run in batches: nothing here depends on the file's name.
+    per_file = False
+
+    @property
+    def desc(self) -> str:
+        """The model's file stem or shipped name, or the method: for progress bars."""
+        if self.model is None:
+            return str(self.method)
+        return Path(self.model).stem if self.model.endswith(".onnx") else self.model
+
+    def portable(self) -> "ProcessorOptions":
+        """The same options with a model file's path made absolute (workers may run elsewhere)."""
+        return dataclasses.replace(self, model=model_ref(self.model))
+
+    def with_providers(self, providers: tuple[str, ...] | None) -> "ProcessorOptions":
+        return dataclasses.replace(self, providers=providers)
+
+    def __call__(self, threads: int | None = None) -> "FrameProcessor":
+        """The processor, its model loaded now with ``threads`` onnxruntime threads (None: ``self.threads``)."""
+        return build_processor(self, threads)
 
 
 class FrameProcessor:

@@ -1,5 +1,7 @@
-"""Argument types shared by the commands: a bad value is an argument error before anything runs
-("imgen run: error: argument --tile: must be an integer >= 0, got '-1'"), not a failure per file."""
+"""Argument types and argument builders shared by the commands: a bad value is an argument error
+before anything runs ("imgen run: error: argument --tile: must be an integer >= 0, got '-1'"), not
+a failure per file.  Command modules take their shared arguments from here (and from
+``_methods`` / ``_distributed``), never from each other."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +9,7 @@ import math
 from typing import Callable
 
 from .. import _core
-from ..imageio import IMAGE_EXTENSIONS
+from ..imageio import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, MAX_PIXELS_VARIABLE
 
 
 def _number(convert: Callable[[str], float], kind: str, test: Callable[[float], bool], bound: str,
@@ -86,3 +88,50 @@ class AtLeast(argparse.Action):
             raise argparse.ArgumentError(
                 self, f"needs at least {self.const} values, got {len(values)} ({' '.join(map(str, values))})")
         setattr(namespace, self.dest, values)
+
+
+# -- argument builders ---------------------------------------------------------------------------
+
+def add_io_arguments(p: argparse.ArgumentParser) -> None:
+    """INPUT..., -o, --ext, -q, --max-pixels: the files of every image command.  ``args.server`` is
+    None unless the command takes --server (`imgen run`)."""
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders")
+    p.add_argument("-o", "--output", required=True, help="output folder (or file, for a single input file)")
+    p.add_argument("--ext", type=image_ext,
+                   help=f"write outputs with this extension, one of {', '.join(IMAGE_EXTENSIONS)}")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_max_pixels_argument(p)
+    p.set_defaults(server=None)
+
+
+def add_max_pixels_argument(p: argparse.ArgumentParser) -> None:
+    """--max-pixels N: the decompression-bomb guard of every command that reads image files."""
+    p.add_argument("--max-pixels", type=pixel_count, metavar="N",
+                   help=f"refuse images of more than N pixels, read from the file's header before decoding "
+                        f"(default ${MAX_PIXELS_VARIABLE} or {DEFAULT_MAX_PIXELS:,}; above 2**30 also set "
+                        f"OPENCV_IO_MAX_IMAGE_PIXELS in the environment, or set {MAX_PIXELS_VARIABLE})")
+
+
+def add_tiling_arguments(p: argparse.ArgumentParser, *,
+                         threads_help: str = "onnxruntime threads (default: all cores)",
+                         whole_pixels: bool = True, info: bool = True) -> None:
+    """--tile, --overlap, [--whole-pixels], --batch-size, [--info], --providers, --threads: how a
+    model runs an image (``ImageModel.__call__``) and how it is opened.  Without ``whole_pixels``
+    the command's ``args.whole_pixels`` is None (the model's default)."""
+    p.add_argument("--tile", type=nonnegative_int,
+                   help="tile size in pixels (0 = never tile; default from the model, else 512)")
+    p.add_argument("--overlap", type=nonnegative_int, help="tile overlap in pixels (default from the model, else 64)")
+    if whole_pixels:
+        p.add_argument("--whole-pixels", type=positive_int, metavar="N",
+                       help="instance-norm models (imgen.norm_stats): images of up to N pixels run whole, larger "
+                            "ones in tiles fed the statistics of a copy downscaled to N pixels (default 1048576 = "
+                            "1024x1024)")
+    else:
+        p.set_defaults(whole_pixels=None)
+    p.add_argument("--batch-size", type=positive_int,
+                   help="images or tiles per model run (default: about four 512x512 inputs' worth, counted at the "
+                        "output size; out of memory, imgen retries one tile at a time, then with smaller tiles)")
+    if info:
+        add_info_argument(p)
+    p.add_argument("--providers", nargs="+", help="execution providers (default: TensorRT > CUDA > CPU)")
+    p.add_argument("--threads", type=thread_count, help=threads_help)

@@ -27,7 +27,7 @@ def main_library(args: argparse.Namespace, encode) -> int:
     from ..errors import ImgenError
     from ..processors import FrameProcessor
     from ..video._av import require_av
-    from .denoise import processor_options
+    from ._methods import processor_options
 
     require_av()
 

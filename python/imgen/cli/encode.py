@@ -12,7 +12,7 @@ from ..generative import Encoder, encode
 from ..latent_codes import DEFAULT_RANGE, MAX_BITS, quantize, quantizer_arrays
 from ..imageio import ImageFileError, find_images, pixel_limit, read_image
 from ._gen import add_session_arguments, load_for, save_npz
-from .run import add_max_pixels_argument
+from ._args import add_max_pixels_argument
 
 
 def add_parser(sub) -> None:

@@ -4,16 +4,13 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..batch import Summary, run_files, skip_done
 from ..errors import ImgenError
-from ..imageio import plan_outputs
 from ..inpainting.classical import METHODS
-from ..inpainting.model import InpaintModel
-from ..inpainting.process import InpaintProcessor, MaskSource
-from ._args import thread_count
+from ..inpainting.process import MaskSource
+from ..jobs import InpaintJob
+from ._args import add_io_arguments, thread_count
 from ._distributed import add_ray_arguments, add_resume_argument, check_ray_arguments
-from ._report import print_summary
-from .run import add_io_arguments
+from ._folder import run_job
 
 
 def _colour(text: str) -> tuple[float, ...]:
@@ -59,30 +56,6 @@ def main(args: argparse.Namespace) -> int:
             raise ImgenError(f"{flag} {path}: no such {'file' if flag == '--mask' else 'folder'}")
     masks = MaskSource(path=args.mask, folder=args.mask_dir, alpha=args.mask_from_alpha, colour=args.mask_colour,
                        tolerance=args.mask_tolerance, invert=args.mask_invert)
-    if args.ray is not None:
-        from ..distributed.jobs import InpaintJob
-        from ._distributed import run_on_ray
-
-        return run_on_ray(args, InpaintJob(masks, method=args.method, model=args.model,
-                                           providers=tuple(args.providers) if args.providers else None))
-    model = None
-    if args.model is not None:
-        model = InpaintModel.open(args.model, providers=args.providers, threads=args.threads)
-    process = InpaintProcessor(masks, method=args.method, model=model)
-    jobs, problems = plan_outputs(args.inputs, args.output, args.ext)
-    skipped = 0
-    if args.resume:
-        jobs, skipped = skip_done(jobs)
-    desc = model.name if model is not None else args.method
-    if args.mask_dir is None:
-        summary = run_files(jobs, process, desc=desc, quiet=args.quiet, max_pixels=args.max_pixels)
-    else:
-        summary = Summary()
-        for k, job in enumerate(jobs):  # one file at a time: each has its own mask
-            process.name = job.source.name
-            summary.merge(run_files([job], process, desc=desc, quiet=True, max_pixels=args.max_pixels))
-            if summary.stopped:
-                summary.not_done += len(jobs) - k - 1
-                break
-    summary.skipped = skipped
-    return print_summary(summary, problems)
+    job = InpaintJob(masks, method=args.method, model=args.model,
+                     providers=tuple(args.providers) if args.providers else None)
+    return run_job(args, job)  # a --mask-dir job runs one file at a time (each has its own mask)

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from ..batch import run_files, skip_done
-from ..distributed.jobs import ReconstructJob
-from ..imageio import plan_outputs
+from ..jobs import ReconstructJob
+from ._args import add_io_arguments
 from ._distributed import add_ray_arguments, add_resume_argument, check_ray_arguments
+from ._folder import run_job
 from ._gen import add_session_arguments
-from ._report import print_summary
-from .run import add_io_arguments
 
 
 def add_parser(sub) -> None:
@@ -36,15 +34,4 @@ def job(args: argparse.Namespace) -> ReconstructJob:
 
 def main(args: argparse.Namespace) -> int:
     check_ray_arguments(args)
-    if args.ray is not None:
-        from ._distributed import run_on_ray
-
-        return run_on_ray(args, job(args))
-    process = job(args)(args.threads)  # both models' tasks are checked here
-    jobs, problems = plan_outputs(args.inputs, args.output, args.ext)
-    skipped = 0
-    if args.resume:
-        jobs, skipped = skip_done(jobs)
-    summary = run_files(jobs, process, desc="reconstruct", quiet=args.quiet, max_pixels=args.max_pixels)
-    summary.skipped = skipped
-    return print_summary(summary, problems)
+    return run_job(args, job(args))  # both models' tasks are checked where the job is built

@@ -6,7 +6,7 @@ import functools
 from pathlib import Path
 
 from ..errors import ImgenError, MissingExtraError
-from ._args import add_info_argument, nonnegative_float, pixel_count, positive_int, thread_count
+from ._args import add_info_argument, nonnegative_float, nonnegative_int, pixel_count, positive_int, thread_count
 
 
 def add_parser(sub) -> None:
@@ -44,7 +44,8 @@ def add_parser(sub) -> None:
     p.add_argument("--no-access-log", action="store_true",
                    help="no line per request on stderr (client, method, path, status, bytes, ms)")
     p.add_argument("--token-file", type=Path, help="require 'Authorization: Bearer TOKEN', TOKEN read from this file")
-    p.add_argument("--tile", type=int, help="tile size for large images (as imgen run)")
+    p.add_argument("--tile", type=nonnegative_int,
+                   help="tile size for large images (0 = never tile; default from the model, else 512; a request's tile= overrides it)")
     p.add_argument("--threads", type=thread_count, help="onnxruntime threads per session")
     add_info_argument(p)
     g = p.add_argument_group("Ray Serve (needs imgen[ray-serve])")
@@ -81,8 +82,6 @@ def main(args: argparse.Namespace) -> int:
         from ..serve.server import run_server
     except ImportError as e:
         raise MissingExtraError(f"imgen serve needs the [serve] extra: pip install 'imgen[serve]' ({e})") from None
-    from ..processors import ProcessorOptions
-
     token = None
     if args.token_file is not None:
         try:
@@ -92,10 +91,10 @@ def main(args: argparse.Namespace) -> int:
         if not token:
             raise ImgenError(f"{args.token_file}: the token file is empty")
     one_heap()  # before the models load and their threads start: RSS falls back after a burst
-    base = ProcessorOptions(method="bm3d", tile=args.tile, threads=args.threads)
+    served = dict(tile=args.tile, threads=args.threads, info=tuple(args.info))  # checked once, in serve_models
     limits = Limits(max_body=int(args.max_body_mb * (1 << 20)), max_pixels=args.max_pixels, timeout=args.timeout,
                     read_timeout=args.read_timeout, max_uploads=args.max_uploads, memory_budget=args.memory_budget)
-    make_app = functools.partial(_make_app, list(args.models), base, tuple(args.info),
+    make_app = functools.partial(_make_app, list(args.models), served,
                                  dict(limits=limits, token=token, max_batch=args.max_batch,
                                       max_delay_ms=args.max_delay_ms, max_queue=args.max_queue,
                                       sessions=args.sessions))
@@ -114,11 +113,11 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-def _make_app(specs, base, info, app_options):
+def _make_app(specs, served, app_options):
     from ..serve.app import create_app
     from ..serve.models import serve_models
 
-    return create_app(serve_models(specs, base, info=info), **app_options)
+    return create_app(serve_models(specs, **served), **app_options)
 
 
 def _serve_on_ray(make_app, args) -> int:

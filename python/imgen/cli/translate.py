@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 
 from ..image_model import ImageModel
+from ._args import add_io_arguments, add_tiling_arguments
 from ._distributed import add_ray_arguments, add_resume_argument, check_ray_arguments
 from ._gen import load_for
-from .run import add_io_arguments, add_tiling_arguments, run_model, run_options
+from ._folder import run_model
 
 
 def add_parser(sub) -> None:
@@ -28,8 +29,4 @@ def add_parser(sub) -> None:
 def main(args: argparse.Namespace) -> int:
     check_ray_arguments(args)
     model = load_for(args, ImageModel, "translate", tasks=("translate",))  # the task is checked here, once
-    if args.ray is not None:
-        from ._distributed import run_on_ray
-
-        return run_on_ray(args, run_options(args))
     return run_model(model, args)

@@ -11,8 +11,8 @@ from ._distributed import check_ray_arguments
 from ..interrupts import exit_status, stop_reason, stopped_words
 from ._cost import say_video_cost
 from ._videos import add_video_ray_arguments, library_run, main_library
-from .denoise import add_method_arguments, processor_options
-from .run import add_max_pixels_argument
+from ._methods import add_method_arguments, processor_options
+from ._args import add_max_pixels_argument
 
 _EPILOG = """\
 Decoding, processing and encoding overlap on their own threads (bounded queues: memory stays flat).

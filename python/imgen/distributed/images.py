@@ -21,12 +21,11 @@ from typing import Any, Callable, Sequence
 
 from tqdm import tqdm
 
-from ..batch import Process, Summary, run_chunk, skip_done
+from ..batch import JobLike, Process, Summary, as_job, plan_files, run_chunk
 from ..errors import ImgenError, error_reason
-from ..imageio import Job, plan_outputs
+from ..imageio import Job
 from . import _ray
 from ._resources import ClusterOptions, WorkerResources, fit_workers
-from .jobs import InpaintJob, ReconstructJob, model_ref
 
 log = logging.getLogger("imgen")
 
@@ -198,7 +197,7 @@ def _last_line(error: Exception) -> str:
 def run_images(
     inputs: Sequence[str | os.PathLike],
     output: str | os.PathLike,
-    processor,
+    processor: JobLike,
     *,
     ext: str | None = None,
     resume: bool = False,
@@ -208,12 +207,13 @@ def run_images(
     max_pixels: int | None = None,
 ) -> Summary:
     """``imgen run`` / ``denoise`` / ``restore`` / ``inpaint`` / ``reconstruct`` on a Ray cluster:
-    same outputs, naming, atomic writes and report.
+    same outputs, naming, atomic writes and report as the local twin, ``imgen.batch.run_images``.
 
-    processor: what to do to each image -- ``imgen.processors.ProcessorOptions`` (a model or a
-        classical method; its colour order should be "bgr", as files are read), a job of
-        ``imgen.distributed.jobs`` (``InpaintJob``, ``ReconstructJob``), or a model file /
-        shipped model name, run as ``imgen run`` runs it.
+    processor: what to do to each image, a :class:`imgen.jobs.Job` --
+        ``imgen.processors.ProcessorOptions`` (a model or a classical method; its colour order
+        should be "bgr", as files are read), ``InpaintJob``, ``ReconstructJob`` -- or a model file /
+        shipped model name, run as ``imgen run`` runs it.  Each actor builds its processor once
+        (``job(threads)``).
     inputs/output/ext: as ``imgen run`` (folders recursive, relative paths kept); every node
         must see these paths (a shared filesystem).
     resume: skip jobs whose output already exists.  cluster: where and how wide
@@ -225,34 +225,15 @@ def run_images(
     Returns a Summary whose ``problems`` lists inputs that could not be planned; raises
     ImgenError (ModelError) when the model does not load or does not fit the settings.
     """
-    from dataclasses import replace
-    from functools import partial
-
-    from ..processors import FrameProcessor, ProcessorOptions, build_processor
-
-    if isinstance(processor, (str, os.PathLike)):
-        processor = ProcessorOptions(model=os.fspath(processor), color_order="bgr")
-    if isinstance(processor, ProcessorOptions):
-        options = replace(processor, model=model_ref(processor.model))
-        desc = FrameProcessor(replace(options, providers=("cpu",), threads=1)).name  # fail early, once
-    elif isinstance(processor, (InpaintJob, ReconstructJob)):
-        options = processor.portable()
-        replace(options, providers=("cpu",))(1)  # fail early, once
-        desc = options.desc
-    else:
-        raise TypeError(f"processor must be ProcessorOptions, InpaintJob, ReconstructJob or a model, "
-                        f"got {type(processor).__name__}")
-    jobs, problems = plan_outputs(inputs, output, ext)
-    skipped = 0
-    if resume:
-        jobs, skipped = skip_done(jobs)
+    job = as_job(processor).portable()
+    job.with_providers(("cpu",))(1)  # fail early, once
+    jobs, problems, skipped = plan_files(inputs, output, ext=ext, resume=resume)
     with _ray.connected(cluster.address, runtime_env=cluster.runtime_env):
-        gpus = cluster.gpus_for(options)
-        if options.model and not gpus and options.providers is None:
-            options = replace(options, providers=("cpu",))
-        factory = partial(build_processor, options) if isinstance(options, ProcessorOptions) else options
-        summary = map_images(jobs, factory, resources=cluster.resources(gpus), batch_size=batch_size,
-                             progress=progress, desc=desc, max_pixels=max_pixels)
+        gpus = cluster.gpus_for(job)
+        if job.model and not gpus and job.providers is None:
+            job = job.with_providers(("cpu",))
+        summary = map_images(jobs, job, resources=cluster.resources(gpus), batch_size=batch_size,
+                             progress=progress, desc=job.desc, max_pixels=max_pixels)
     summary.problems.extend(problems)
     summary.skipped = skipped
     return summary

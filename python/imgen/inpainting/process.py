@@ -68,6 +68,7 @@ class InpaintProcessor:
     def __init__(self, masks: MaskSource, *, method: str | None = None, model=None, color_order: str = "bgr"):
         self.masks, self.method, self.model, self.color_order = masks, method, model, color_order
         self.name: str | None = None
+        self.notes: set[str] = set()
 
     def __call__(self, images: Sequence[np.ndarray]) -> list[np.ndarray]:
         out = []

@@ -1,15 +1,21 @@
 """The models a server serves, by name: ONNX image models (task denoise/restore/translate) and the
 classical denoisers of ``imgen.methods.REGISTRY`` (``bm3d``, ``wavelet``, ...), each a
-:class:`ProcessorOptions` validated once."""
+:class:`ProcessorOptions` (an ``imgen.jobs.Job``) validated once, its processor built once per
+request options and shared by the requests (and threads) that use them."""
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, replace
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ..errors import ImgenError
 from ..methods import REGISTRY
 from ..processors import FrameProcessor, ProcessorOptions
+
+#: Request options (sigma, tile, colour order) whose processors a served model keeps built.
+RUNNERS_KEPT = 64
 
 
 def denoisers() -> tuple[str, ...]:
@@ -24,6 +30,8 @@ class ServedModel:
     name: str
     options: ProcessorOptions
     processor: FrameProcessor
+    _runners: OrderedDict = field(default_factory=OrderedDict, init=False, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     def info(self) -> dict:
         """What GET /v1/models/{name} says: kind, and the model's metadata (imgen.* entries)."""
@@ -33,23 +41,43 @@ class ServedModel:
         return {"name": self.name, "kind": "model", "metadata": meta}
 
     def runner(self, *, sigma: float | None, tile: int | None, color_order: str) -> FrameProcessor:
-        """A processor for one request's options, sharing the loaded model (ImgenError if invalid)."""
+        """The processor for one request's options, sharing the loaded model (ImgenError if invalid).
+
+        Built (and its options validated) the first time these options are asked for, then reused:
+        the same object for every request with them, safe to call from several threads (the model
+        call keeps no state).  The last RUNNERS_KEPT option sets are kept.
+        """
+        key = (sigma, tile, color_order)
+        with self._lock:
+            found = self._runners.get(key)
+            if found is not None:
+                self._runners.move_to_end(key)
+                return found
         opts = replace(self.options, sigma=sigma if sigma is not None else self.options.sigma,
                        tile=tile if tile is not None else self.options.tile, color_order=color_order)
-        if self.options.model is None:
-            return FrameProcessor(opts)
-        return FrameProcessor(opts, model=self.processor.model)
+        if opts == self.options:
+            built = self.processor
+        elif self.options.model is None:
+            built = FrameProcessor(opts)
+        else:
+            built = FrameProcessor(opts, model=self.processor.model)
+        with self._lock:
+            built = self._runners.setdefault(key, built)  # a thread that built it first wins
+            self._runners.move_to_end(key)
+            while len(self._runners) > RUNNERS_KEPT:
+                self._runners.popitem(last=False)
+        return built
 
 
-def serve_models(specs: list[str], base: ProcessorOptions | None = None, *,
+def serve_models(specs: list[str], *, tile: int | None = None, threads: int | None = None,
+                 providers: tuple[str, ...] | None = None,
                  info: tuple[tuple[str, str], ...] = ()) -> dict[str, ServedModel]:
     """Served names for ``specs`` (model files or shipped names; :func:`denoisers` for the
-    classical methods, which are always served); ``base`` gives tile, threads, providers...;
-    ``info``: metadata entries for the model files (as --info).
-    ImgenError for a duplicate name or a model that does not load."""
-    fields = {} if base is None else {f.name: getattr(base, f.name) for f in dataclasses.fields(base)
-                                       if f.name not in ("model", "method", "params", "info")}
-    fields["color_order"] = "bgr"
+    classical methods, which are always served).  tile: the default tile size (a request's
+    ``tile`` overrides it); threads / providers: how models are opened (onnxruntime); ``info``:
+    metadata entries for the model files (as --info).
+    ImgenError for a duplicate name, a bad option or a model that does not load."""
+    fields: dict[str, Any] = {"tile": tile, "threads": threads, "providers": providers, "color_order": "bgr"}
     served: dict[str, ServedModel] = {}
     classical = denoisers()
     for spec in list(specs) + [m for m in classical if m not in specs]:
