@@ -149,3 +149,16 @@ def say_video_cost(processor, source, *, quiet: bool, threads: int | None, max_p
     except (VideoError, ImgenError, ValueError, OSError):
         return None
     return say_cost(processor, frame, count or 1, what="frame", quiet=quiet, threads=threads)
+
+
+def files_cost_hook(*, quiet: bool, max_pixels: int | None, threads: int | None, method_hint: str):
+    """A ``before`` hook for ``batch.run_images``: with a ProcessorOptions job's processor and the
+    files to do, log which provider runs its model and say what the run will cost
+    (:func:`say_files_cost`, naming a faster method as ``method_hint`` says)."""
+    def before(process, files) -> None:
+        model = getattr(process, "model", None)
+        if model is not None:
+            log.info("model %s on %s", model.name, model.provider)
+        say_files_cost(process, files, quiet=quiet, max_pixels=max_pixels, threads=threads,
+                       method_hint=method_hint)
+    return before

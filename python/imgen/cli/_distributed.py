@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 from ..errors import ImgenError
 from ._args import nonnegative_float, positive_float, positive_int
-from ._report import print_summary
+from ..batch import Summary
 
 #: (flag, attribute) of the options that only apply with --ray.
 RAY_ONLY = (("--workers", "workers"), ("--cpus-per-worker", "cpus_per_worker"),
@@ -152,10 +152,10 @@ def _has_content(path: Path) -> bool:
         return False
 
 
-def run_on_ray(args: argparse.Namespace, options, *, batch_size: int = 8) -> int:
+def run_on_ray(args: argparse.Namespace, options, *, batch_size: int = 8) -> Summary:
     """The image commands with --ray (run, denoise, restore, translate, inpaint, reconstruct):
     ``options`` (a ProcessorOptions or a job of ``imgen.distributed.jobs``) on Ray actors; the
-    local run's report."""
+    Summary, which the caller reports as a local run's."""
     from ..distributed import run_images
     from ..imageio import pixel_limit
 
@@ -165,4 +165,4 @@ def run_on_ray(args: argparse.Namespace, options, *, batch_size: int = 8) -> int
             args.inputs, args.output, options, ext=args.ext, resume=args.resume, cluster=cluster,
             batch_size=batch_size, progress=not args.quiet,
             max_pixels=pixel_limit(args.max_pixels))  # the driver's $IMGEN_MAX_PIXELS too
-    return print_summary(summary)
+    return summary

@@ -15,9 +15,9 @@ from ..errors import ImgenError
 from ..image_model import ImageModel
 from ..imageio import IMAGE_EXTENSIONS
 from ..imageio import Job as FileJob
-from ..jobs import Job, Processor
+from ..jobs import Job
 from ..processors import FrameProcessor, ProcessorOptions
-from ._cost import say_files_cost
+from ._cost import files_cost_hook, say_files_cost
 from ._distributed import check_ray_arguments, run_on_ray
 from ._report import print_summary
 
@@ -44,20 +44,14 @@ def run_job(args: argparse.Namespace, job: Job, *, batch_size: int = 8, process:
     if args.ray is not None:
         if args.server:
             raise ImgenError("--server and --ray exclude each other: the server runs the model")
-        return run_on_ray(args, job, batch_size=batch_size)
-    before = None
-    if cost_hint is not None:
-        def before(process: Processor, files: list[FileJob]) -> None:
-            assert isinstance(process, FrameProcessor)  # a cost_hint comes with a ProcessorOptions job
-            if process.model is not None:
-                log.info("model %s on %s", process.model.name, process.model.provider)
-            say_files_cost(process, files, quiet=args.quiet, max_pixels=args.max_pixels, threads=args.threads,
-                           method_hint=cost_hint)
-
-    summary = run_images(args.inputs, args.output, job, ext=args.ext, resume=args.resume, batch_size=batch_size,
-                         progress=not args.quiet, max_pixels=args.max_pixels, threads=args.threads,
-                         process=process, before=before)
-    return print_summary(summary)
+        summary = run_on_ray(args, job, batch_size=batch_size)
+    else:
+        before = None if cost_hint is None else files_cost_hook(quiet=args.quiet, max_pixels=args.max_pixels,
+                                                                threads=args.threads, method_hint=cost_hint)
+        summary = run_images(args.inputs, args.output, job, ext=args.ext, resume=args.resume,
+                             batch_size=batch_size, progress=not args.quiet, max_pixels=args.max_pixels,
+                             threads=args.threads, process=process, before=before)
+    return print_summary(summary)  # one report, wherever it ran
 
 
 def run_main(args: argparse.Namespace) -> int:
