@@ -308,6 +308,70 @@ def test_a_gray_image_on_a_colour_model_is_not_copied_to_three_channels_whole(tm
     assert peak < out.nbytes + 40 * 2**20, f"peak {peak / 2**20:.0f} MiB for a {out.nbytes / 2**20:.0f} MiB output"
 
 
+def test_a_large_colour_image_on_a_gray_model_runs_one_plane_at_a_time(tmp_path):
+    # #33 item 1: a 1-channel model on colour ("ycbcr") held the Y, Cb, Cr float planes and their
+    # three outputs at once (24 bytes a pixel: 4.46 GB peak for 12000^2 through identity1).  From
+    # pixels.PLANE_BY_PLANE_PIXELS each plane is made, run and kept before the next, 8-bit images as
+    # uint16 planes; the result is the same.
+    import tracemalloc
+
+    from imgen import pixels
+
+    model = imgen.load(om.identity(tmp_path / "id1.onnx", channels=1))
+    img = np.random.default_rng(0).integers(0, 256, (2400, 2000, 3), dtype=np.uint8)
+    assert img.shape[0] * img.shape[1] >= pixels.PLANE_BY_PLANE_PIXELS
+    model(img[:64, :64])
+    tracemalloc.start()
+    try:
+        out = model(img, color_order="bgr")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(out, img)
+    # two kept uint16 outputs, one uint16 plane and its output (2.7 x the image; then three kept
+    # and the output, 3 x), plus a few batches of tiles and the merger's rows (~25 MiB here); all
+    # three planes at once, float, with their outputs peaked at 10.7 x
+    assert peak < 3.3 * img.nbytes + 30 * 2**20, f"peak {peak / 2**20:.0f} MiB for a {img.nbytes / 2**20:.0f} MiB image"
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+@pytest.mark.parametrize("channels", [3, 4])
+def test_one_plane_at_a_time_is_the_batched_path(tmp_path, monkeypatch, dtype, channels):
+    from imgen import pixels
+
+    model = imgen.load(om.identity(tmp_path / "id1.onnx", channels=1))
+    rng = np.random.default_rng(1)
+    top = 1.0 if dtype == np.float32 else np.iinfo(dtype).max
+    img = (rng.random((150, 130, channels)) * top).astype(dtype)
+    if dtype != np.float32:
+        img = np.rint(rng.random((150, 130, channels)) * top).astype(dtype)
+    batched = model(img, color_order="bgr", tile=64, overlap=8)
+    monkeypatch.setattr(pixels, "PLANE_BY_PLANE_PIXELS", 1)
+    planes = model(img, color_order="bgr", tile=64, overlap=8)
+    assert planes.dtype == batched.dtype and planes.shape == batched.shape == img.shape
+    np.testing.assert_array_equal(planes, batched)
+    if dtype != np.float32:
+        np.testing.assert_array_equal(planes, img)
+
+
+@pytest.mark.parametrize("name", ["denoise-gray", "sr-x2"])
+def test_one_plane_at_a_time_through_shipped_gray_models_is_within_one_level(monkeypatch, name):
+    import cv2
+
+    from imgen import pixels
+
+    model = imgen.load(name)
+    rng = np.random.default_rng(2)
+    clean = cv2.GaussianBlur(rng.integers(0, 256, (120, 140, 3)).astype(np.float32), (0, 0), 3)
+    noisy = np.clip(np.rint(clean + rng.normal(0, 25, clean.shape)), 0, 255).astype(np.uint8)
+    kwargs = {"sigma": 25 / 255} if model.takes_noise_level else {}
+    batched = model(noisy, **kwargs)
+    monkeypatch.setattr(pixels, "PLANE_BY_PLANE_PIXELS", 1)
+    planes = model(noisy, **kwargs)
+    assert planes.shape == batched.shape and planes.dtype == np.uint8
+    assert np.abs(planes.astype(int) - batched).max() <= 1
+
+
 def test_a_plan_is_chosen_per_image_size_and_the_contract_stays_put(tmp_path):
     """ImageModel._plan: whole (batched) when the image fits the tile, tiles when it does not; each
     out-of-memory step is the plan's own (Whole -> one image in half-side tiles, Tiled -> one tile

@@ -79,3 +79,18 @@ def test_colour_sr_with_a_luma_model_is_within_one_level_of_the_float64_path(mon
     want = model(image)
     assert got.shape == want.shape == (74, 58, 3)
     assert np.abs(got.astype(int) - want).max() <= 1
+
+
+@pytest.mark.parametrize("space", [_ycbcr.FULL, _ycbcr.STUDIO], ids=lambda s: s.name)
+@pytest.mark.parametrize("order", ["rgb", "bgr"])
+def test_one_plane_is_to_planes_plane_and_the_compact_one_round_trips_8_bit(monkeypatch, rng, order, space):
+    # pixels.prepare makes a large image's planes one at a time (#33 item 1), 8-bit ones as uint16
+    monkeypatch.setattr(_ycbcr, "BAND_PIXELS", 64)
+    image = rng.integers(0, 256, (23, 10, 3), dtype=np.uint8)
+    planes = _ycbcr.to_planes(image, order, space)
+    compact = [_ycbcr.plane(image, order, c, space, compact=True) for c in range(3)]
+    for c, want in enumerate(planes):
+        np.testing.assert_array_equal(_ycbcr.plane(image, order, c, space), want)
+        assert compact[c].dtype == np.uint16
+        assert np.abs(compact[c] / 65535.0 - want).max() <= 0.5 / 65535 + 1e-7
+    np.testing.assert_array_equal(_ycbcr.from_planes(compact, np.uint8, order, space), image)

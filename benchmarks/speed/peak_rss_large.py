@@ -2,7 +2,7 @@
 20000^2 gray and a 12000^2 colour image, each command in its own process under /usr/bin/time -v
 (#33 item 1: goal <= 2.5 GB for any image the pixel limit admits).
 
-    python benchmarks/speed/peak_rss_large.py [--work DIR] [--imgen CMD] [--only NAME ...]
+    python benchmarks/speed/peak_rss_large.py [--work DIR] [--imgen CMD] [--only NAME ...] [--images IMAGE ...]
 
 --imgen runs another checkout's CLI for a before/after comparison, e.g.
     --imgen "env PYTHONPATH=/tmp/before/python python -m imgen"
@@ -43,7 +43,7 @@ def make_image(path: Path, h: int, w: int, c: int) -> None:
 
 
 def models(work: Path) -> dict[str, Path]:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
     import onnx_models as om
 
     out = {}
@@ -71,6 +71,8 @@ def main() -> int:
     ap.add_argument("--work", type=Path, default=Path("/tmp/imgen-peak-rss"))
     ap.add_argument("--imgen", default=f"{sys.executable} -m imgen")
     ap.add_argument("--only", nargs="*", default=None, help="run names: wavelet, identity1, identity3")
+    ap.add_argument("--images", nargs="*", default=None, choices=list(SIZES),
+                    help="images to run on (default all); each is made once, ~0.4 GB of pixels")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     imgen = shlex.split(args.imgen)
@@ -78,6 +80,8 @@ def main() -> int:
     print("| image | command | peak RSS (GB) | wall (s) | exit |")
     print("|---|---|---|---|---|")
     for name, (h, w, c) in SIZES.items():
+        if args.images and name not in args.images:
+            continue
         src = args.work / f"{name}.png"
         make_image(src, h, w, c)
         runs = {"wavelet": ["denoise", str(src), "--method", "wavelet", "-o", str(args.work / "out"), "-q"]}

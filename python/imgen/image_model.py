@@ -235,13 +235,18 @@ class ImageModel(Model):
                 raise ValueError(f"{name} contains NaN or Inf; imgen does not guess values for them")
             prepared.append(prepare(img, self.info, color=color, color_order=color_order, sigma=sigmas[idx],
                                     clamp=clamp, what=name, model=self.name))
-        work = [x for p in prepared for x in p.inputs]
-        work_sigmas = [s for p in prepared for s in p.sigmas]
+        batched = [p for p in prepared if not p.makers]
+        work = [x for p in batched for x in p.inputs]
+        work_sigmas = [s for p in batched for s in p.sigmas]
         outs = self._run_graph(work, work_sigmas, run)
         finished, k = [], 0
         for p, double in zip(prepared, doubles):
-            out = p.finish(outs[k:k + len(p.inputs)])
-            k += len(p.inputs)
+            if p.makers:  # a large image's inputs one at a time: each made, run and kept before the next
+                got = [p.keep(self._run_graph([make()], [s], run)[0]) for make, s in zip(p.makers, p.sigmas)]
+            else:
+                got = outs[k:k + len(p.inputs)]
+                k += len(p.inputs)
+            out = p.finish(got)
             finished.append(out.astype(np.float64) if double else out)
         if kind == "single":
             return finished[0]

@@ -6,7 +6,8 @@ are NCHW float in the model's value range (``ModelInfo.value_range``) and colour
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -48,15 +49,31 @@ def channel_count(image: np.ndarray) -> int:
 COLOR_POLICIES = ("ycbcr", "luma", "strict")
 
 
+#: Colour images of at least this many pixels on a 1-channel model ("ycbcr") run one plane at a
+#: time (:attr:`Prepared.makers`): the three float planes and their three outputs (24 bytes a
+#: pixel, ~3.5 GB for 12000^2) are never all held.  Smaller ones run as a batch of three planes.
+PLANE_BY_PLANE_PIXELS = 1 << 22
+
+
+def _same(out: np.ndarray) -> np.ndarray:
+    return out
+
+
 @dataclass
 class Prepared:
     """One caller image made ready for a model's graph: ``inputs`` (HWC/HW images, each a graph
     input at the graph's own scale), each one's noise level, and ``finish``, which turns the graph's
-    outputs for ``inputs`` into the image the caller gets."""
+    outputs for ``inputs`` into the image the caller gets.
+
+    A large image's inputs may instead come as ``makers`` (``inputs`` then empty): the caller makes
+    each input, runs it and passes its output through ``keep`` (a compact form) before making the
+    next, then calls ``finish`` with the kept outputs, so only one input is ever held."""
 
     inputs: list[np.ndarray]
     sigmas: list[float | None]
     finish: Callable[[list[np.ndarray]], np.ndarray]
+    makers: list[Callable[[], np.ndarray]] = field(default_factory=list)
+    keep: Callable[[np.ndarray], np.ndarray] = _same
 
 
 def prepare(img: np.ndarray, info: ModelInfo, *, color: str, color_order: str, sigma: float | None,
@@ -68,7 +85,8 @@ def prepare(img: np.ndarray, info: ModelInfo, *, color: str, color_order: str, s
     - channels that match go as they are (RGBA on a 3-channel model: alpha kept aside, resized to
       the output's size);
     - a 1-channel model on colour: "ycbcr" runs Y, Cb and Cr (BT.601 full range) through the model
-      as three gray images, ``sigma`` scaled to each plane's noise, for a model that keeps the size;
+      as three gray images, ``sigma`` scaled to each plane's noise, for a model that keeps the size
+      (from PLANE_BY_PLANE_PIXELS one plane at a time, 8-bit images as uint16 planes);
       Y alone for an upscaler (``imgen.scale`` > 1) and for a ``color_space`` y model (studio-range Y,
       MATLAB's), Cb and Cr then enlarged by MATLAB bicubic (unchanged at scale 1); "luma" runs the
       BT.601 luma and returns gray; "strict" raises ValueError;
@@ -130,23 +148,36 @@ def _gray_prepared(img: np.ndarray, info: ModelInfo, sigma, gain: float, done) -
 
 
 def _ycbcr_prepared(img, info: ModelInfo, color_order: str, sigma, clamp: bool, dtype, alpha) -> Prepared:
-    """A colour image on a 1-channel model under the "ycbcr" policy."""
+    """A colour image on a 1-channel model under the "ycbcr" policy.  From PLANE_BY_PLANE_PIXELS
+    the planes are made one at a time (:attr:`Prepared.makers`), 8-bit images' as uint16 planes
+    whose outputs are kept as uint16 (an identity is still exact, a denoiser within 1 level)."""
     space = _ycbcr.STUDIO if info.color_space == "y" else _ycbcr.FULL
-    planes = _ycbcr.to_planes(img, color_order, space)
     luma_only = info.color_space == "y" or (info.scale or 1) > 1
-    used = planes[:1] if luma_only else planes
-    h = planes[0].shape[0]
+    count = 1 if luma_only else 3
+    sigmas = [_scaled(sigma, n) for n in space.noise[:count]]
+    h = img.shape[0]
+    one_at_a_time = img.shape[0] * img.shape[1] >= PLANE_BY_PLANE_PIXELS
+    planes = None if one_at_a_time else _ycbcr.to_planes(img, color_order, space)
+    compact = one_at_a_time and dtype == np.uint8
+
+    def plane(c: int, small: bool) -> np.ndarray:
+        return planes[c] if planes is not None else _ycbcr.plane(img, color_order, c, space, compact=small)
 
     def finish(outs: list[np.ndarray]) -> np.ndarray:
         got = [o.reshape(o.shape[:2]) for o in outs]
         if luma_only:
             factor = outs[0].shape[0] // h
-            got += [p if factor == 1 else _degrade().upscale(p, factor) for p in planes[1:]]
+            got += [plane(c, compact) if factor == 1 else _degrade().upscale(plane(c, False), factor)
+                    for c in (1, 2)]
         out = _ycbcr.from_planes(got, dtype, color_order, space, clamp)
         return out if alpha is None else with_alpha(out, alpha)
 
-    return Prepared([_pre_upsample(p, info) for p in used],
-                    [_scaled(sigma, n) for n in space.noise[:len(used)]], finish)
+    if planes is not None:
+        return Prepared([_pre_upsample(p, info) for p in planes[:count]], sigmas, finish)
+    makers: list[Callable[[], np.ndarray]] = [
+        functools.partial(lambda c: _pre_upsample(plane(c, compact), info), c) for c in range(count)]
+    keep = (lambda out: out if out.dtype == np.uint16 else _ycbcr.to_compact(out)) if compact else _same
+    return Prepared([], sigmas, finish, makers=makers, keep=keep)
 
 
 def _scaled(sigma: float | None, factor: float) -> float | None:
