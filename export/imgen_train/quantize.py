@@ -225,10 +225,10 @@ def conv_names(model) -> list[str]:
 
 
 def quantize_file(src: str | os.PathLike, dst: str | os.PathLike, *, calibration: str | os.PathLike | None = None,
-                  count: int = 64, size: int = 128, keep_float: tuple[int, ...] = (0, -1), equalize: bool = True,
-                  strength: float = 0.5, method: str = "minmax", reduce_range: bool = False,
-                  sigmas: tuple[float, float] = (0.0, 75.0), ops: tuple[str, ...] = ("Conv", "Relu"),
-                  seed: int = 1) -> QuantReport:
+                  count: int = 64, size: int = 128, keep_float: tuple[int, ...] = (0, -1), equalize: bool = False,
+                  strength: float = 0.25, method: str = "percentile", reduce_range: bool = False,
+                  sigmas: tuple[float, float] = (10.0, 75.0), equalize_sigmas: tuple[float, float] = (0.0, 75.0),
+                  ops: tuple[str, ...] = ("Conv", "Relu"), percentile: float = 99.999, seed: int = 1) -> QuantReport:
     """Write the int8 QDQ version of the float model ``src`` to ``dst`` (module docstring).
 
     calibration: a folder of gray images (default: $IMGEN_SHARED/data/train400); keep_float: the
@@ -248,15 +248,18 @@ def quantize_file(src: str | os.PathLike, dst: str | os.PathLike, *, calibration
     model = onnx.load(str(src))
     info = {e.key: e.value for e in model.metadata_props}
     inputs = [i.name for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
-    side = max(size, int(info.get("imgen.size_multiple", "1")))
+    multiple = int(info.get("imgen.size_multiple", "1"))
     scale = int(info.get("imgen.scale", "1")) if info.get("imgen.task") == "sr" else 1
-    images = [im for im in images if min(im.shape) >= side * scale]
-    if not images:
-        raise FileNotFoundError(f"no calibration image in {folder} is at least {side * scale} px a side")
+    smallest = min(min(im.shape) for im in images) if images else 0
+    size = min(size, smallest // scale // multiple * multiple)  # SR: the HR patch must fit (train400: 180 px)
+    if size < max(multiple, 8):
+        raise FileNotFoundError(f"the calibration images in {folder} are too small for this model")
     feeds = calibration_feeds(info, inputs, images, count=count, size=size, seed=seed, sigmas=sigmas)
     pairs, before, after = 0, 1.0, 1.0
     if equalize and not _shared_weights(model):
-        pairs, before, after = equalize_activations(model, feeds, strength=strength)
+        eq_feeds = calibration_feeds(info, inputs, images, count=count, size=size, seed=seed + 1,
+                                     sigmas=equalize_sigmas)
+        pairs, before, after = equalize_activations(model, eq_feeds, strength=strength)
     names = conv_names(model)
     excluded = sorted({names[k] for k in keep_float if -len(names) <= k < len(names)}, key=names.index)
     methods = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile}
@@ -268,7 +271,7 @@ def quantize_file(src: str | os.PathLike, dst: str | os.PathLike, *, calibration
                         reduce_range=reduce_range, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         op_types_to_quantize=list(ops), nodes_to_exclude=excluded,
                         calibrate_method=methods[method],
-                        extra_options={"CalibPercentile": 99.999} if method == "percentile" else None)
+                        extra_options={"CalibPercentile": percentile} if method == "percentile" else None)
     out = onnx.load(str(dst))
     del out.metadata_props[:]
     for key, value in info.items():
@@ -292,18 +295,22 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--count", type=int, default=64)
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--keep-float", default="0,-1", help="conv indices left in float ('' for none)")
-    ap.add_argument("--no-equalize", action="store_true")
-    ap.add_argument("--strength", type=float, default=0.5)
-    ap.add_argument("--method", choices=("minmax", "percentile"), default="minmax")
+    ap.add_argument("--equalize", action="store_true")
+    ap.add_argument("--strength", type=float, default=0.25)
+    ap.add_argument("--method", choices=("minmax", "percentile"), default="percentile")
     ap.add_argument("--reduce-range", action="store_true")
-    ap.add_argument("--sigmas", default="0,75", help="calibration noise levels, LO,HI (0-255 units)")
+    ap.add_argument("--sigmas", default="10,75", help="calibration noise levels, LO,HI (0-255 units)")
+    ap.add_argument("--equalize-sigmas", default="0,75", help="noise levels the equalisation sees")
     ap.add_argument("--ops", default="Conv,Relu")
+    ap.add_argument("--percentile", type=float, default=99.999)
     args = ap.parse_args(argv)
     keep = tuple(int(k) for k in args.keep_float.split(",") if k.strip())
     report = quantize_file(args.model, args.output, calibration=args.calibration, count=args.count, size=args.size,
-                           keep_float=keep, equalize=not args.no_equalize, strength=args.strength,
+                           keep_float=keep, equalize=args.equalize, strength=args.strength,
                            method=args.method, reduce_range=args.reduce_range,
-                           sigmas=tuple(float(v) for v in args.sigmas.split(",")), ops=tuple(args.ops.split(",")))
+                           sigmas=tuple(float(v) for v in args.sigmas.split(",")), ops=tuple(args.ops.split(",")),
+                           equalize_sigmas=tuple(float(v) for v in args.equalize_sigmas.split(",")),
+                           percentile=args.percentile)
     print(report.to_json())
     return 0
 
