@@ -56,11 +56,14 @@ def _spandrel(obj, output: Path, name: str | None, description: str | None, atol
 def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, *, name: str | None = None,
                       description: str | None = None, atol: float = ATOL, fp16: bool = False,
                       int8: bool = False, measure: bool = False, trust_pickle: bool = False,
+                      calibration: str | os.PathLike | None = None,
                       metadata: Mapping[str, str] | None = None) -> ExportReport:
     """Export an imgen-train checkpoint, or any published checkpoint imgen recognises, to ``output``.
 
     description: imgen.description metadata (default: what the checkpoint says of itself).
     trust_pickle: unpickle a whole pickled nn.Module (unsafe: runs code from the file).
+    int8: also write NAME.int8.onnx (static QDQ, quantize.py), calibrated on the gray images in
+    ``calibration`` (default $IMGEN_SHARED/data/train400).
     metadata: imgen metadata the import cannot infer (``imgen import --info KEY=VALUE``: keys without
     ``imgen.``, text values), validated like a file's own and written into ``output``.
     Raises FileNotFoundError, UnknownCheckpointError or MatConvNetError (ValueErrors) or ExportError.
@@ -92,7 +95,8 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
                          "with imgen import PART.onnx -o PART.onnx --info KEY=VALUE")
     return _declared(lambda to: export(model, to, name=name or output.stem,
                                        description=found if description is None else description,
-                                       atol=atol, fp16=fp16, int8=int8, measure=measure), output, metadata)
+                                       atol=atol, fp16=fp16, int8=int8, measure=measure,
+                                       calibration=calibration), output, metadata)
 
 
 def _declared(write, output: Path, metadata: Mapping[str, str] | None) -> ExportReport:

@@ -12,7 +12,8 @@ Generative architectures export one file per network (graphs.py): a DCGAN its ge
 The parity gate runs onnxruntime and torch on random inputs at odd, non-square sizes (rounded up
 to the size multiple; several batch sizes for latent inputs) and raises ExportError, deleting the file, if they differ by more than
 ``atol`` (1e-4).  Optional variants: fp16 (float16 inputs and weights, checked against the fp32
-graph with ``FP16_ATOL``) and dynamic int8 (onnxruntime.quantization, checked with ``INT8_ATOL``);
+graph with ``FP16_ATOL``) and static int8 (quantize.py: QDQ calibrated on natural patches, refused
+below ``quantize.MIN_PSNR`` dB against the float output on held-out patches);
 their timings and errors are returned so the caller can decide whether they help.
 """
 from __future__ import annotations
@@ -33,13 +34,12 @@ from torch import nn
 
 from imgen.atomic import atomic_write
 
-from . import norm_stats
+from . import fast_graphs, norm_stats
 from .graphs import Graph, graphs_for
 
 OPSET = 18
 ATOL = 1e-4
 FP16_ATOL = 2e-2
-INT8_ATOL = 5e-2
 CHECK_SIZES = ((1, 37, 53), (2, 64, 41), (1, 19, 128))  # (batch, height, width), rounded up for multiples
 BATCH_CHECKS = ((1, 0, 0), (5, 0, 0), (64, 0, 0))  # graphs with fixed image sizes / latent inputs
 
@@ -213,18 +213,14 @@ def make_fp16(src: Path, dst: Path, graph: Graph, atol: float = FP16_ATOL) -> di
     return {"path": str(dst), "max_abs_error_vs_fp32": err, "bytes": dst.stat().st_size}
 
 
-def make_int8(src: Path, dst: Path, graph: Graph, atol: float = INT8_ATOL) -> dict:
-    """Dynamic int8 quantisation of the convolutions (onnxruntime.quantization)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+def make_int8(src: Path, dst: Path, graph: Graph, calibration: str | os.PathLike | None = None) -> dict:
+    """Static int8 (QDQ) quantisation, calibrated on natural patches: quantize.py (docs/models.md, int8)."""
+    from .quantize import quantize_file
 
     with _quiet_exporter():
-        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QUInt8, op_types_to_quantize=["Conv"])
-    err = _variant_error(graph, src, dst)
-    report = {"path": str(dst), "max_abs_error_vs_fp32": err, "bytes": dst.stat().st_size}
-    if not err <= atol:
-        dst.unlink()
-        report["rejected"] = f"error {err:.3g} above tolerance {atol:g}"
-    return report
+        report = quantize_file(src, dst, calibration=calibration)
+    return {"path": str(dst), "bytes": report.bytes, "float_convs": report.nodes_float,
+            "psnr_vs_float": report.psnr_vs_float}
 
 
 def _export_one(graph: Graph, path: Path, arch: str, atol: float) -> tuple[float, list]:
@@ -234,6 +230,7 @@ def _export_one(graph: Graph, path: Path, arch: str, atol: float) -> tuple[float
     with atomic_write(path, keep_suffix=True, mode=None) as tmp:
         _export_graph(graph, tmp, arch)
         rewritten = _expose_norm_stats(tmp)
+        fast_graphs.rewrite_file(tmp)  # exact rewrites onnxruntime runs faster (fast_graphs.py)
         _set_metadata(tmp, {**graph.metadata, "imgen.norm_stats": norm_stats.KIND} if rewritten else graph.metadata)
         result = check_parity(graph, tmp, atol=atol, sizes=CHECK_SIZES if graph.spatial else BATCH_CHECKS)
         if rewritten:
@@ -259,7 +256,8 @@ def _expose_norm_stats(path: Path) -> int:
     return count
 
 
-def _variants(graph: Graph, path: Path, fp16: bool, int8: bool, measure: bool) -> dict[str, dict]:
+def _variants(graph: Graph, path: Path, fp16: bool, int8: bool, measure: bool,
+              calibration: str | os.PathLike | None = None) -> dict[str, dict]:
     out: dict[str, dict] = {}
     if measure:
         out["fp32"] = {"seconds_256": _time(path, graph), "bytes": path.stat().st_size}
@@ -270,14 +268,15 @@ def _variants(graph: Graph, path: Path, fp16: bool, int8: bool, measure: bool) -
             out["fp16"]["seconds_256"] = _time(dst, graph)
     if int8:
         dst = path.with_name(path.stem + ".int8.onnx")
-        out["int8"] = make_int8(path, dst, graph)
+        out["int8"] = make_int8(path, dst, graph, calibration)
         if measure and dst.exists():
             out["int8"]["seconds_256"] = _time(dst, graph)
     return out
 
 
 def export(model: nn.Module, path: str | os.PathLike, *, name: str | None = None, description: str | None = None,
-           atol: float = ATOL, fp16: bool = False, int8: bool = False, measure: bool = False) -> ExportReport:
+           atol: float = ATOL, fp16: bool = False, int8: bool = False, measure: bool = False,
+           calibration: str | os.PathLike | None = None) -> ExportReport:
     """Export ``model`` to ``path`` (see the module docstring); returns an ExportReport.
 
     Models of several networks write ``STEM-PART.onnx`` beside ``path`` for each part (the
@@ -292,7 +291,7 @@ def export(model: nn.Module, path: str | os.PathLike, *, name: str | None = None
     for graph in graphs:
         target = path.with_name(f"{path.stem}-{graph.part}{path.suffix}") if graph.part else path
         err, checked = _export_one(graph, target, model.name, atol)
-        variants = _variants(graph, target, fp16, int8, measure)
+        variants = _variants(graph, target, fp16, int8, measure, calibration)
         if report is None:
             report = ExportReport(str(target), err, checked)
         report.max_abs_error = max(report.max_abs_error, err)

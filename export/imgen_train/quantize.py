@@ -31,6 +31,12 @@ from pathlib import Path
 import numpy as np
 
 KEY = "imgen.quantization"
+#: An int8 file whose output is below this PSNR against the float output on held-out patches is refused.
+MIN_PSNR = 38.0
+
+
+class QuantizationError(RuntimeError):
+    """The int8 model strays too far from the float one (it is not kept)."""
 
 
 @dataclass
@@ -40,6 +46,7 @@ class QuantReport:
     equalized_pairs: int
     calibration_feeds: int
     bytes: int
+    psnr_vs_float: float = 0.0   # int8 output against float output, held-out patches, dB
     channel_range_ratio_before: float = 0.0   # worst max/median per-channel activation range
     channel_range_ratio_after: float = 0.0
     extra: dict = field(default_factory=dict)
@@ -272,19 +279,36 @@ def quantize_file(src: str | os.PathLike, dst: str | os.PathLike, *, calibration
                         op_types_to_quantize=list(ops), nodes_to_exclude=excluded,
                         calibrate_method=methods[method],
                         extra_options={"CalibPercentile": percentile} if method == "percentile" else None)
+    held_out = calibration_feeds(info, inputs, images, count=8, size=size, seed=seed + 100, sigmas=sigmas)
+    psnr = psnr_against(src, dst, held_out)
+    if not psnr >= MIN_PSNR:
+        Path(dst).unlink(missing_ok=True)
+        raise QuantizationError(f"int8 output is {psnr:.1f} dB from the float output on held-out patches "
+                                f"(at least {MIN_PSNR:g} needed); not kept")
     out = onnx.load(str(dst))
     del out.metadata_props[:]
     for key, value in info.items():
         if key != KEY:
             entry = out.metadata_props.add()
-            entry.key, entry.value = key, value
+            entry.key, entry.value = key, (f"{value}-int8" if key == "imgen.name" else value)
     entry = out.metadata_props.add()
     entry.key = KEY
     entry.value = json.dumps({"format": "qdq", "weights": "int8 per-channel", "activations": "uint8",
                               "float_convs": excluded, "equalized_pairs": pairs, "calibration": method,
                               "calibration_feeds": len(feeds)}, sort_keys=True)
     onnx.save(out, str(dst))
-    return QuantReport(str(dst), excluded, pairs, len(feeds), Path(dst).stat().st_size, before, after)
+    return QuantReport(str(dst), excluded, pairs, len(feeds), Path(dst).stat().st_size, psnr, before, after)
+
+
+def psnr_against(reference: str | os.PathLike, path: str | os.PathLike, feeds: list[dict]) -> float:
+    """PSNR (dB, peak 1) of the first output of ``path`` against that of ``reference`` over ``feeds``."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    a, b = (ort.InferenceSession(str(p), opts, providers=["CPUExecutionProvider"]) for p in (reference, path))
+    err = np.mean([np.mean((a.run(None, f)[0].astype(np.float64) - b.run(None, f)[0]) ** 2) for f in feeds])
+    return float(10 * np.log10(1 / max(err, 1e-20)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -114,9 +114,9 @@ def shipped_denoisers() -> list[str]:
 
 
 def _shipped_denoiser_models(threads: int) -> list:
-    from ..engine import Model, shipped_models
+    from ..engine import Model, shipped_models, shipped_path
 
-    loaded = (Model.open(name, threads=threads) for name in shipped_models())
+    loaded = (Model.open(shipped_path(name), threads=threads) for name in shipped_models())  # float and int8
     return [model for model in loaded if model.info.task in DENOISER_TASKS]
 
 
