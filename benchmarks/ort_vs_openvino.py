@@ -3,7 +3,8 @@
     PYTHONPATH=python:export python benchmarks/ort_vs_openvino.py [--threads 2] [--repeats 9] [--size 512]
         [--models denoise-gray,dejpeg-gray,sr-x2,sr-x3,sr-x4] [--before DIR] [--ort-only]
 
-For every model the runtimes alternate call by call, each fastest of ``--repeats`` after a warm-up:
+For every model the runtimes alternate call by call (order rotating, a pause before each call: ``race``),
+each fastest of ``--repeats`` after a warm-up:
 onnxruntime and OpenVINO (f32) on the shipped file and, with ``--before DIR`` (the earlier files of the
 same names, e.g. extracted with ``git show REV:python/imgen/models/sr-x2.onnx``), on the earlier file
 too, plus OpenVINO's default precision.  Wall and process-CPU time per call are printed with the
@@ -78,15 +79,20 @@ def ov_runner(path: str, threads: int, feeds: dict, precision: str | None = "f32
     return lambda: request.infer(feeds)[out]
 
 
-def race(runners: dict, repeats: int) -> dict[str, tuple[float, float]]:
-    """Fastest wall and CPU seconds per runner over ``repeats`` alternating rounds (after one warm-up)."""
+def race(runners: dict, repeats: int, pause: float = 0.1) -> dict[str, tuple[float, float]]:
+    """Fastest wall and CPU seconds per runner over ``repeats`` rounds (after one warm-up).  The order
+    rotates each round and ``pause`` seconds pass before each call: onnxruntime's pool threads spin
+    for a while after a run and would otherwise slow whichever runner comes next (measured: the same
+    file ran 12-20% slower when timed right after another onnxruntime session)."""
     for run in runners.values():
         run()
     best = {k: (float("inf"), float("inf")) for k in runners}
-    for _ in range(repeats):
-        for k, run in runners.items():
+    keys = list(runners)
+    for r in range(repeats):
+        for k in keys[r % len(keys):] + keys[:r % len(keys)]:
+            time.sleep(pause)
             c0, t0 = _cpu(), time.perf_counter()
-            run()
+            runners[k]()
             wall, cpu = time.perf_counter() - t0, _cpu() - c0
             if wall < best[k][0]:
                 best[k] = (wall, cpu)
