@@ -99,6 +99,21 @@ def race(runners: dict, repeats: int, pause: float = 0.1) -> dict[str, tuple[flo
     return best
 
 
+def _formatters(best: dict, outs: dict, reference: str):
+    """Table cells: time (CPU time), ratio of a runner to the fastest of others, max |difference|."""
+    def cell(k: str) -> str:
+        return f"{best[k][0] * 1e3:.0f} ms ({best[k][1] * 1e3:.0f} cpu)" if k in best else "-"
+
+    def ratio(a: str, *bs: str) -> str:
+        bs = [b for b in bs if b in best]
+        return f"{best[a][0] / min(best[b][0] for b in bs):.2f}" if a in best and bs else "-"
+
+    def diff(k: str) -> str:
+        return f"{float(np.max(np.abs(outs[k] - outs[reference]))):.2g}" if k in outs else "-"
+
+    return cell, ratio, diff
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
@@ -134,16 +149,7 @@ def main() -> None:
         outs = {k: run() for k, run in runners.items()}
         best = race(runners, args.repeats)
 
-        def cell(k: str) -> str:
-            return f"{best[k][0] * 1e3:.0f} ms ({best[k][1] * 1e3:.0f} cpu)" if k in best else "-"
-
-        def ratio(a: str, *bs: str) -> str:
-            bs = [b for b in bs if b in best]
-            return f"{best[a][0] / min(best[b][0] for b in bs):.2f}" if a in best and bs else "-"
-
-        def diff(k: str) -> str:
-            return f"{float(np.max(np.abs(outs[k] - outs['ort-before' if before else 'ort']))):.2g}" if k in outs else "-"
-
+        cell, ratio, diff = _formatters(best, outs, "ort-before" if before else "ort")
         print(f"| {name} | {cell('ort-before')} | {cell('ort')} | {cell('ov-before')} | {cell('ov')} | {cell('ov-bf16')} | "
               f"{ratio('ort-before', 'ov-before')} | {ratio('ort', 'ov-before', 'ov')} | {ratio('ort', 'ov-bf16')} | "
               f"{ratio('ort-before', 'ort')} | {diff('ort') if before else '-'} | {diff('ov')} | {diff('ov-bf16')} |",

@@ -73,7 +73,7 @@ def _gray_images(folder: Path, limit: int = 392) -> list[Path]:
 def _jpeg(patch: np.ndarray, quality: int) -> np.ndarray:
     import cv2
 
-    ok, buf = cv2.imencode(".jpg", np.clip(patch * 255 + 0.5, 0, 255).astype(np.uint8),
+    _, buf = cv2.imencode(".jpg", np.clip(patch * 255 + 0.5, 0, 255).astype(np.uint8),
                            [cv2.IMWRITE_JPEG_QUALITY, quality])
     return cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255
 
