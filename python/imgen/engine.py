@@ -52,6 +52,13 @@ def shipped_path(name: str) -> str | None:
     return str(shipped)
 
 
+def exact_model_path(name_or_path: str | os.PathLike) -> str:
+    """What ``name_or_path`` names exactly, with no int8 preference: an existing file, else a shipped
+    model of that name, else the text as given (for bench, which compares float and int8 side by side)."""
+    path = os.fspath(name_or_path)
+    return path if os.path.isfile(path) else (shipped_path(path) or path)
+
+
 def prefers_int8(providers: Sequence[str] | None) -> bool:
     """Whether a shipped name resolves to its int8 variant: on the CPU provider alone (GPU providers
     run float), unless ``IMGEN_INT8=0`` is set."""

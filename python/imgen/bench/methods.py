@@ -156,8 +156,8 @@ def resolve(names: Sequence[str] | None, models: Sequence[str] | None, threads: 
     if models is None:
         loaded = _shipped_denoiser_models(threads)
     else:
-        from ..engine import Model
+        from ..engine import Model, exact_model_path
 
-        loaded = [Model.open(m, threads=threads) for m in models]
+        loaded = [Model.open(exact_model_path(m), threads=threads) for m in models]  # sr-x2 is sr-x2, not -int8
     out += [_learned_method(model, threads) for model in loaded]
     return out, notes
