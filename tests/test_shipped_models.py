@@ -97,3 +97,27 @@ def test_dejpeg_gray_is_shipped_and_self_describing():
     assert info.tile_overlap >= 40   # twice the receptive radius (20 px)
     assert info.description and "train400" in info.description and "10-40" in info.description
     assert resolve_model_path("dejpeg-gray").endswith("dejpeg-gray.onnx")
+
+
+def test_int8_variants_are_chosen_on_cpu_only(monkeypatch):
+    cpu, gpu = ["CPUExecutionProvider"], ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    for name in ("denoise-gray", "dejpeg-gray", "sr-x2"):
+        assert resolve_model_path(name, cpu).endswith(f"{name}-int8.onnx")
+        assert resolve_model_path(name, gpu).endswith(f"{name}.onnx")
+        assert resolve_model_path(name).endswith(f"{name}.onnx")
+        assert resolve_model_path(f"{name}-int8", gpu).endswith(f"{name}-int8.onnx")  # asked for by name
+    assert resolve_model_path("sr-x3", cpu).endswith("sr-x3.onnx")  # no int8 variant ships
+    monkeypatch.setenv("IMGEN_INT8", "0")
+    assert resolve_model_path("denoise-gray", cpu).endswith("denoise-gray.onnx")
+
+
+def test_denoise_gray_int8_is_as_good_as_float(camera_noisy):
+    from imgen.engine import shipped_path
+
+    clean, noisy = camera_noisy
+    int8 = imgen.load("denoise-gray", providers=["cpu"])
+    assert int8.name == "denoise-gray-int8"
+    fp32 = imgen.load(shipped_path("denoise-gray"), providers=["cpu"])
+    assert fp32.name == "denoise-gray"
+    loss = _psnr(fp32(noisy, sigma=25 / 255), clean) - _psnr(int8(noisy, sigma=25 / 255), clean)
+    assert loss <= 0.2

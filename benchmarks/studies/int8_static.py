@@ -1,5 +1,8 @@
 """Static (calibrated, QDQ) int8 quantisation of a gray denoiser: speed and Set12 PSNR against fp32.
 
+Superseded (#32): imgen_train.quantize (imgen export --int8) and benchmarks/speed/int8_quality.py; this
+script keeps the calibration that lost 5 dB (sigma 0-75, Conv only; docs/models.md says why).
+
     PYTHONPATH=python python benchmarks/studies/int8_static.py [--model denoise-gray] [--calibration minmax]
         [--shared ../shared] [--out int8.onnx]
 

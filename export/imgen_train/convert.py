@@ -138,6 +138,7 @@ def _published(obj, output: Path, name, description, atol, first_error: UnknownC
 def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, *, name: str | None = None,
                       description: str | None = None, atol: float = ATOL, fp16: bool = False,
                       int8: bool = False, measure: bool = False, trust_pickle: bool = False,
+                      calibration: str | os.PathLike | None = None,
                       metadata: Mapping[str, str] | None = None, scale: int | None = None,
                       skip_parity: bool = False) -> ExportReport:
     """Export an imgen-train checkpoint, or any published checkpoint imgen recognises, to ``output``.
@@ -145,6 +146,8 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
     description: imgen.description metadata (default: what the checkpoint says of itself).
     trust_pickle: read a pickled module or a dict holding one with the restricted unpickler
     (safe_unpickle: tensors only, no code from the file runs).
+    int8: also write NAME.int8.onnx (static QDQ, quantize.py), calibrated on the gray images in
+    ``calibration`` (default $IMGEN_SHARED/data/train400).
     scale: which scale to export of a network that serves several (CARN) or whose scale is not in its
     weights (VDSR, SRCNN, FSRCNN); families.ScaleRequired (a ValueError naming the choices) without it.
     skip_parity: skip the parity probes (a warning; the file is marked imgen.parity=skipped).
@@ -187,8 +190,8 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
                          "with imgen import PART.onnx -o PART.onnx --info KEY=VALUE")
     return _declared(lambda to: export(model, to, name=name or output.stem,
                                        description=found if description is None else description,
-                                       atol=atol, fp16=fp16, int8=int8, measure=measure, skip_parity=skip_parity),
-                     output, metadata)
+                                       atol=atol, fp16=fp16, int8=int8, measure=measure, skip_parity=skip_parity,
+                                       calibration=calibration), output, metadata)
 
 
 def _declared(write, output: Path, metadata: Mapping[str, str] | None) -> ExportReport:

@@ -16,7 +16,8 @@ model's value range, and raises ExportError, deleting the file, if they differ b
 (1e-4) times the output's magnitude (max(1, max |output|): a 0-255 model gets 255 times the slack).  Each
 step is logged (logger ``imgen_train``: the CLI prints it) so a long export shows progress;
 ``skip_parity`` skips the probes with a warning and marks the file ``imgen.parity=skipped``.  Optional variants: fp16 (float16 inputs and weights, checked against the fp32
-graph with ``FP16_ATOL``) and dynamic int8 (onnxruntime.quantization, checked with ``INT8_ATOL``);
+graph with ``FP16_ATOL``) and static int8 (quantize.py: QDQ calibrated on natural patches, refused
+below ``quantize.MIN_PSNR`` dB against the float output on held-out patches);
 their timings and errors are returned so the caller can decide whether they help.
 """
 from __future__ import annotations
@@ -37,13 +38,12 @@ from torch import nn
 
 from imgen.atomic import atomic_write
 
-from . import norm_stats, probe_images
+from . import fast_graphs, norm_stats, probe_images
 from .graphs import Graph, graphs_for
 
 OPSET = 18
 ATOL = 1e-4
 FP16_ATOL = 2e-2
-INT8_ATOL = 5e-2
 CHECK_SIZES = ((1, 37, 53), (2, 64, 41), (1, 19, 128))  # (batch, height, width), rounded up for multiples
 BATCH_CHECKS = ((1, 0, 0), (5, 0, 0), (64, 0, 0))  # graphs with fixed image sizes / latent inputs
 
@@ -259,18 +259,14 @@ def make_fp16(src: Path, dst: Path, graph: Graph, atol: float = FP16_ATOL) -> di
     return {"path": str(dst), "max_abs_error_vs_fp32": err, "bytes": dst.stat().st_size}
 
 
-def make_int8(src: Path, dst: Path, graph: Graph, atol: float = INT8_ATOL) -> dict:
-    """Dynamic int8 quantisation of the convolutions (onnxruntime.quantization)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+def make_int8(src: Path, dst: Path, graph: Graph, calibration: str | os.PathLike | None = None) -> dict:
+    """Static int8 (QDQ) quantisation, calibrated on natural patches: quantize.py (docs/models.md, int8)."""
+    from .quantize import quantize_file
 
     with _quiet_exporter():
-        quantize_dynamic(str(src), str(dst), weight_type=QuantType.QUInt8, op_types_to_quantize=["Conv"])
-    err = _variant_error(graph, src, dst)
-    report = {"path": str(dst), "max_abs_error_vs_fp32": err, "bytes": dst.stat().st_size}
-    if not err <= atol:
-        dst.unlink()
-        report["rejected"] = f"error {err:.3g} above tolerance {atol:g}"
-    return report
+        report = quantize_file(src, dst, calibration=calibration)
+    return {"path": str(dst), "bytes": report.bytes, "float_convs": report.nodes_float,
+            "psnr_vs_float": report.psnr_vs_float}
 
 
 def _export_one(graph: Graph, path: Path, arch: str, atol: float,
@@ -285,6 +281,7 @@ def _export_one(graph: Graph, path: Path, arch: str, atol: float,
         _export_graph(graph, tmp, arch)
         log.info("exported %s in %.1f s", arch, time.perf_counter() - t)
         rewritten = _expose_norm_stats(tmp)
+        fast_graphs.rewrite_file(tmp)  # exact rewrites onnxruntime runs faster (fast_graphs.py)
         meta = {**graph.metadata, "imgen.norm_stats": norm_stats.KIND} if rewritten else dict(graph.metadata)
         if skip_parity:
             log.warning("%s: parity probes skipped (--skip-parity): onnxruntime is NOT checked against torch; the "
@@ -316,7 +313,8 @@ def _expose_norm_stats(path: Path) -> int:
     return count
 
 
-def _variants(graph: Graph, path: Path, fp16: bool, int8: bool, measure: bool) -> dict[str, dict]:
+def _variants(graph: Graph, path: Path, fp16: bool, int8: bool, measure: bool,
+              calibration: str | os.PathLike | None = None) -> dict[str, dict]:
     out: dict[str, dict] = {}
     if measure:
         out["fp32"] = {"seconds_256": _time(path, graph), "bytes": path.stat().st_size}
@@ -327,7 +325,7 @@ def _variants(graph: Graph, path: Path, fp16: bool, int8: bool, measure: bool) -
             out["fp16"]["seconds_256"] = _time(dst, graph)
     if int8:
         dst = path.with_name(path.stem + ".int8.onnx")
-        out["int8"] = make_int8(path, dst, graph)
+        out["int8"] = make_int8(path, dst, graph, calibration)
         if measure and dst.exists():
             out["int8"]["seconds_256"] = _time(dst, graph)
     return out
@@ -335,7 +333,7 @@ def _variants(graph: Graph, path: Path, fp16: bool, int8: bool, measure: bool) -
 
 def export(model: nn.Module, path: str | os.PathLike, *, name: str | None = None, description: str | None = None,
            atol: float = ATOL, fp16: bool = False, int8: bool = False, measure: bool = False,
-           skip_parity: bool = False) -> ExportReport:
+           skip_parity: bool = False, calibration: str | os.PathLike | None = None) -> ExportReport:
     """Export ``model`` to ``path`` (see the module docstring); returns an ExportReport.
 
     Models of several networks write ``STEM-PART.onnx`` beside ``path`` for each part (the
@@ -350,7 +348,7 @@ def export(model: nn.Module, path: str | os.PathLike, *, name: str | None = None
     for graph in graphs:
         target = path.with_name(f"{path.stem}-{graph.part}{path.suffix}") if graph.part else path
         err, checked = _export_one(graph, target, model.name, atol, skip_parity)
-        variants = _variants(graph, target, fp16, int8, measure)
+        variants = _variants(graph, target, fp16, int8, measure, calibration)
         written = _written_metadata(target)
         if report is None:
             # the imgen.* entries the file carries (the report printed "metadata": {} for them)

@@ -40,15 +40,47 @@ def shipped_models() -> list[str]:
     return sorted(p.stem for p in _MODELS_DIR.glob("*.onnx"))
 
 
-def resolve_model_path(name_or_path: str | os.PathLike) -> str:
+#: Suffix of a shipped model's int8 variant (docs/models.md, int8): ``denoise-gray`` -> ``denoise-gray-int8``.
+INT8_SUFFIX = "-int8"
+
+
+def shipped_path(name: str) -> str | None:
+    """The file of the shipped model called exactly ``name``, or None."""
+    shipped = _MODELS_DIR / f"{name}.onnx"
+    if os.sep in name or name.endswith(".onnx") or not shipped.exists():
+        return None
+    return str(shipped)
+
+
+def exact_model_path(name_or_path: str | os.PathLike) -> str:
+    """What ``name_or_path`` names exactly, with no int8 preference: an existing file, else a shipped
+    model of that name, else the text as given (for bench, which compares float and int8 side by side)."""
+    path = os.fspath(name_or_path)
+    return path if os.path.isfile(path) else (shipped_path(path) or path)
+
+
+def prefers_int8(providers: Sequence[str] | None) -> bool:
+    """Whether a shipped name resolves to its int8 variant: on the CPU provider alone (GPU providers
+    run float), unless ``IMGEN_INT8=0`` is set."""
+    if os.environ.get("IMGEN_INT8", "1").strip().lower() in ("0", "no", "false", "off"):
+        return False
+    return providers is not None and list(providers) == ["CPUExecutionProvider"]
+
+
+def resolve_model_path(name_or_path: str | os.PathLike, providers: Sequence[str] | None = None) -> str:
     """A path for a model: an existing file, else the name of a shipped model (a folder of that name
-    in the working directory does not hide it), else what exists there (the loader names it)."""
+    in the working directory does not hide it), else what exists there (the loader names it).
+
+    With ``providers`` CPU only, a shipped name whose int8 variant ships (``NAME-int8``) resolves
+    to that variant (``prefers_int8``); ask for ``NAME`` by its file path for the float one."""
     path = os.fspath(name_or_path)
     if os.path.isfile(path):
         return path
-    shipped = _MODELS_DIR / f"{path}.onnx"
-    if os.sep not in path and not path.endswith(".onnx") and shipped.exists():
-        return str(shipped)
+    shipped = shipped_path(path)
+    if shipped:
+        if prefers_int8(providers) and not path.endswith(INT8_SUFFIX):
+            return shipped_path(path + INT8_SUFFIX) or shipped
+        return shipped
     if os.path.exists(path):
         return path
     names = shipped_models()
@@ -109,8 +141,9 @@ class Model:
         Raises ModelError for a missing/corrupt file, bad metadata (an unknown key given in
         ``metadata`` too), unavailable providers or a task this class does not serve.
         """
-        resolved = resolve_model_path(path)
-        session = create_session(resolved, choose_providers(providers), threads)
+        chosen = choose_providers(providers)
+        resolved = resolve_model_path(path, chosen)
+        session = create_session(resolved, chosen, threads)
         meta = dict(session.get_modelmeta().custom_metadata_map)
         given = {f"imgen.{key}": str(value) for key, value in (metadata or {}).items()}
         try:

@@ -125,9 +125,10 @@ def shipped_denoisers() -> list[str]:
 
 
 def _shipped_denoiser_models(threads: int) -> list:
-    from ..engine import Model, shipped_models
+    from ..engine import Model, shipped_models, shipped_path
 
-    loaded = (Model.open(name, threads=threads) for name in shipped_models())
+    paths = [path for path in map(shipped_path, shipped_models()) if path is not None]
+    loaded = (Model.open(path, threads=threads) for path in paths)  # float and int8
     return [model for model in loaded if model.info.task in DENOISER_TASKS]
 
 
@@ -168,8 +169,8 @@ def resolve(names: Sequence[str] | None, models: Sequence[str] | None, threads: 
     if models is None:
         loaded = _shipped_denoiser_models(threads)
     else:
-        from ..engine import Model
+        from ..engine import Model, exact_model_path
 
-        loaded = [Model.open(m, threads=threads) for m in models]
+        loaded = [Model.open(exact_model_path(m), threads=threads) for m in models]  # sr-x2 is sr-x2, not -int8
     out += [_learned_method(model, threads) for model in loaded]
     return out, notes

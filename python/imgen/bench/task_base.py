@@ -108,11 +108,13 @@ def learned_methods(models: Sequence[str] | None, task: str, threads: int) -> li
     """Learned models of ``task`` as bench methods ``run(x, param)``: the given files/names, or the
     shipped models of that task when None.  Each runs through imgen's processor, exactly as
     ``imgen restore --task TASK --model M`` would (a gray model on colour images: see processors)."""
-    from ..engine import Model, shipped_models
+    from ..engine import Model, exact_model_path, shipped_models, shipped_path
     from ..processors import FrameProcessor, ProcessorOptions
 
-    names = ([n for n in shipped_models() if Model.open(n, threads=1).info.task == task]
-             if models is None else list(models))
+    # shipped models by their exact files: a float model and its int8 variant both run (on the CPU a
+    # bare name would resolve to the int8 one, engine.resolve_model_path)
+    names = ([p for p in map(shipped_path, shipped_models()) if Model.open(p, threads=1).info.task == task]
+             if models is None else [exact_model_path(m) for m in models])
     out = []
     for name in names:
         proc = FrameProcessor(ProcessorOptions(model=str(name), task=task, threads=threads))

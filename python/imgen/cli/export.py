@@ -13,7 +13,11 @@ def add_parser(sub) -> None:
     add_checkpoint_arguments(p, "an imgen-train checkpoint (or a state dict `imgen import` recognises)")
     p.add_argument("--description", help="imgen.description metadata")
     p.add_argument("--fp16", action="store_true", help="also write NAME.fp16.onnx (checked against fp32)")
-    p.add_argument("--int8", action="store_true", help="also write NAME.int8.onnx (dynamic quantisation)")
+    p.add_argument("--int8", action="store_true",
+                   help="also write NAME.int8.onnx: static int8 (QDQ, per-channel weights, first and last conv "
+                        "float), calibrated on natural gray images; refused if it strays from the float model")
+    p.add_argument("--calibration", metavar="DIR",
+                   help="gray images to calibrate --int8 on (default $IMGEN_SHARED/data/train400)")
     p.add_argument("--measure", action="store_true", help="time each variant on a 256x256 image (CPU)")
     p.set_defaults(func=main)
 
@@ -23,6 +27,6 @@ def main(args: argparse.Namespace) -> int:
     show_progress()
     report = run_reporting(convert.export_checkpoint, args.checkpoint, args.output, name=args.name,
                            description=args.description, atol=args.atol, fp16=args.fp16, int8=args.int8,
-                           measure=args.measure, skip_parity=args.skip_parity)
+                           measure=args.measure, skip_parity=args.skip_parity, calibration=args.calibration)
     print(report.to_json())
     return 0

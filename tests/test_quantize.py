@@ -1,0 +1,88 @@
+"""imgen export --int8 (imgen_train.quantize): a tiny model quantises, runs in imgen and stays close to float."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import onnx
+import pytest
+
+torch = pytest.importorskip("torch", reason="imgen_train needs torch (pip install torch, then imgen[train])")
+pytest.importorskip("onnxscript", reason="the dynamo ONNX exporter needs onnxscript (imgen[train])")
+
+import imgen  # noqa: E402
+from imgen_train import archs, quantize  # noqa: E402
+from imgen_train.export_onnx import export  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def calibration(tmp_path_factory):
+    """A few smooth, textured gray images (natural-looking enough to calibrate on)."""
+    folder = tmp_path_factory.mktemp("calib")
+    rng = np.random.default_rng(0)
+    for k in range(4):
+        field = cv2.resize(rng.random((12, 12)).astype(np.float32), (96, 96), interpolation=cv2.INTER_CUBIC)
+        field += rng.normal(0, 0.02, field.shape).astype(np.float32)
+        cv2.imwrite(str(folder / f"{k}.png"), np.clip(field * 255, 0, 255).astype(np.uint8))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, calibration):
+    torch.manual_seed(0)
+    model = archs.build("ffdnet", depth=4, width=16).eval()
+    path = tmp_path_factory.mktemp("q") / "tiny.onnx"
+    report = export(model, path, name="tiny", int8=True, calibration=calibration)
+    return path, report
+
+
+def test_int8_variant_is_written_quantised_with_float_ends(exported):
+    path, report = exported
+    int8 = report.variants["int8"]
+    proto = onnx.load(int8["path"])
+    ops = [n.op_type for n in proto.graph.node]
+    assert ops.count("QuantizeLinear") >= 2 and ops.count("DequantizeLinear") >= 2
+    convs = [n for n in proto.graph.node if n.op_type == "Conv"]
+    produced = {o: n.op_type for n in proto.graph.node for o in n.output}
+    fed_float = [c for c in convs if produced.get(c.input[1]) != "DequantizeLinear"]
+    assert [c.name for c in fed_float] == int8["float_convs"] and len(fed_float) == 2  # first and last
+    meta = {e.key: e.value for e in proto.metadata_props}
+    assert meta["imgen.name"] == "tiny-int8" and "qdq" in meta[quantize.KEY]
+    assert int8["psnr_vs_float"] >= quantize.MIN_PSNR
+
+
+def test_int8_runs_in_imgen_close_to_float(exported):
+    path, report = exported
+    rng = np.random.default_rng(5)
+    clean = cv2.resize(rng.random((10, 14)).astype(np.float32), (70, 50), interpolation=cv2.INTER_CUBIC)
+    noisy = (clean + rng.normal(0, 25 / 255, clean.shape)).astype(np.float32)
+    outs = [imgen.load(str(p), providers=["cpu"])(noisy, sigma=25 / 255) for p in (path, report.variants["int8"]["path"])]
+    assert outs[0].shape == outs[1].shape == noisy.shape
+    err = float(np.sqrt(np.mean((outs[0].astype(np.float64) - outs[1]) ** 2)))
+    assert err <= 0.02
+
+
+def test_int8_that_strays_is_refused_and_not_kept(tmp_path, calibration, monkeypatch, exported):
+    path, _ = exported
+    monkeypatch.setattr(quantize, "MIN_PSNR", 500.0)
+    dst = tmp_path / "bad.onnx"
+    with pytest.raises(quantize.QuantizationError, match="not kept"):
+        quantize.quantize_file(path, dst, calibration=calibration)
+    assert not dst.exists()
+
+
+def test_no_calibration_images_is_a_clear_error(tmp_path, exported, monkeypatch):
+    monkeypatch.delenv("IMGEN_SHARED", raising=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match="calibration"):
+        quantize.quantize_file(exported[0], tmp_path / "x.onnx")
+
+
+def test_export_cli_has_int8_and_calibration():
+    import argparse
+
+    from imgen.cli import export as cli_export
+
+    parser = argparse.ArgumentParser()
+    cli_export.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["export", "ck.pt", "-o", "m.onnx", "--int8", "--calibration", "DIR"])
+    assert args.int8 and args.calibration == "DIR"
