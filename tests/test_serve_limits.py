@@ -6,6 +6,7 @@ import asyncio
 import io
 import logging
 import struct
+import sys
 import threading
 import time
 
@@ -183,6 +184,43 @@ def test_health_and_metrics_answer_while_decoding_or_encoding(models, monkeypatc
     worst, codes = asyncio.run(go())
     assert codes == [200] * 3
     assert worst < 0.05, f"/healthz or /metrics took {worst * 1e3:.0f} ms"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness is Linux's")
+def test_decoding_and_the_model_run_at_the_lowest_cpu_priority(models, monkeypatch):
+    """Worker threads at nice 19 (COMPUTE_NICENESS), so the event loop (nice 0) is scheduled first."""
+    import os
+
+    import imgen.serve.payload as payload
+    from imgen.serve.batching import COMPUTE_NICENESS
+
+    seen: dict[str, int] = {}
+
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    real = payload.decode_image
+
+    def decode(*a, **kw):
+        seen["decode"] = niceness()
+        return real(*a, **kw)
+    monkeypatch.setattr(payload, "decode_image", decode)
+    served = models["ident"]
+    wrapped = served.runner
+
+    def runner(**kw):
+        proc = wrapped(**kw)
+
+        class Recording:
+            options = proc.options
+
+            def __call__(self, images):
+                seen["run"] = niceness()
+                return proc(images)
+        return Recording()
+    served.runner = runner
+    with TestClient(create_app(models)) as c:
+        assert c.post("/v1/models/ident", content=png(np.zeros((4, 4, 3), np.uint8))).status_code == 200
+    assert seen == {"decode": COMPUTE_NICENESS, "run": COMPUTE_NICENESS} and COMPUTE_NICENESS == 19
 
 
 # -- 3. body limits ------------------------------------------------------------------------------

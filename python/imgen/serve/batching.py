@@ -23,11 +23,19 @@ import numpy as np
 Run = Callable[[Sequence[np.ndarray]], list[np.ndarray]]
 
 
+#: The niceness of the threads that compute, decode and encode: 19, the lowest CPU priority, so on
+#: a saturated machine the event-loop thread (health, metrics, admission) is scheduled first.  At
+#: +5 (a weight of 335 against the loop's 1024) a few runnable worker threads together outweighed the
+#: loop: in the abuse run at load 9-13 on 2 cores it waited 4.5-11 s for a core in 30 s and /healthz
+#: p99 was 19-65 ms; at 19 (weight 15) it waited ~2 s and p99 was 18-22 ms (BENCHMARKS.md, imgen serve).
+COMPUTE_NICENESS = 19
+
+
 def background_priority() -> None:
-    """Lower this worker thread's CPU priority (nice +5 on Linux, where niceness is per thread), so on
-    a saturated machine the event-loop thread (health, metrics, admission) is scheduled first."""
+    """Lower this worker thread's CPU priority to :data:`COMPUTE_NICENESS` (Linux, where niceness is
+    per thread; a no-op elsewhere)."""
     try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 5)
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), COMPUTE_NICENESS)
     except (AttributeError, OSError):
         pass
 

@@ -16,6 +16,8 @@ import threading
 import uvicorn
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
+from .batching import COMPUTE_NICENESS
+
 log = logging.getLogger("imgen")
 _TIMEOUT_REPLY = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 
@@ -84,7 +86,7 @@ def header_deadline_protocol(seconds: float, base: type[asyncio.Protocol] = Auto
     return HeaderDeadline
 
 
-def lower_other_threads(niceness: int = 5) -> int:
+def lower_other_threads(niceness: int = COMPUTE_NICENESS) -> int:
     """Lower the CPU priority of every thread of this process but the calling one (the event loop's):
     onnxruntime's and imgen's compute pools, started when the models loaded.  Threads started later
     by these inherit it; the app's own pools lower theirs (``batching.background_priority``).  So
