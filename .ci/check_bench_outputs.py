@@ -47,6 +47,9 @@ def problems(out: Path) -> list[str]:
     for family in ("imgen", "learned", "peer"):
         if family not in families:
             found.append(f"no {family} method produced a result")
+    for kind in sorted({r["kind"] for r in records}):
+        if not any(r["family"] == "learned" and r["kind"] == kind for r in records):
+            found.append(f"no learned method produced a {kind} result")
     return found
 
 
