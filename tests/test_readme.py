@@ -109,3 +109,12 @@ def test_bench_output_check_wants_verdicts_load_and_learned_colour_rows(tmp_path
         'index.html states no verdict per task at the top (id="verdicts")',
         "bench.json records no load average before and after the run (config.load)",
         "no learned method produced a color result"]
+
+
+def test_main_command_time_says_what_it_is_made_of():
+    """#33 item 13: the set-up time is the install and C++ build plus the benchmark, each said."""
+    readme = (REPO / "README.md").read_text()
+    setup = readme.split("## Set up", 1)[1].split("```bash", 1)[0]
+    assert "about 2 minutes" not in setup
+    assert "13 minutes on 2 cores" in setup and "C++ core" in setup and "`imgen bench` itself" in setup
+    assert "load average" in setup
