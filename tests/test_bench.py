@@ -205,3 +205,4 @@ def test_shipped_gray_model_runs_on_colour_rows(tiny_samples):
     assert colour["psnr"] > colour["psnr_noisy"] + 3
     assert "Y, Cb, Cr" in result.config["method_notes"]["denoise-gray"]
     assert "denoise-gray" not in result.notes
+    assert result.config["method_arch"] == {"denoise-gray": "ffdnet"}  # its paper's Set12 figures: published.py

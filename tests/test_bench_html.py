@@ -258,6 +258,15 @@ def test_published_column_says_where_figures_come_from():
     doc["summary"][0]["method"] = "bm3d"
     page = html.render(doc, None)
     assert "29.97 <small>BM3D (Dabov et al. 2007)</small>" in page and "imgen bench --images set12/" not in page
+    arch = {**doc["config"], "method_arch": {"denoise-gray": "ffdnet", "mine": "dncnn", "other": "unet"}}
+    assert published.published_psnr(arch, "denoise-gray", "gray", 25) == (
+        30.43, "FFDNet (Zhang et al. 2018), the architecture's paper with its own weights")
+    assert published.published_psnr(arch, "mine", "gray", 50)[0] == 27.18
+    assert published.published_psnr(arch, "other", "gray", 25) is None
+    assert published.published_psnr({**arch, "task": "jpeg"}, "denoise-gray", "gray", 25) is None
+    doc["summary"][0]["method"] = "denoise-gray"
+    doc["config"] = arch
+    assert "30.43 <small>FFDNet (Zhang et al. 2018), the architecture" in html.render(doc, None)
 
 
 def test_recorded_command_spells_out_the_defaults(tmp_path):

@@ -228,13 +228,15 @@ def verdicts_html(doc: dict) -> str:
 
 def published_hint(doc: dict) -> str:
     """Why the published column is empty where it is: figures exist for Set12 whole images only."""
-    from .published import METHOD_PAPER, is_set12
+    from .published import ARCH_PAPER, METHOD_PAPER, is_set12
 
     cfg = doc["config"]
     if is_set12(cfg) or cfg.get("method_published"):
         return ""
-    return (" Published PSNR: the papers' Set12 figures (" + ", ".join(sorted(set(METHOD_PAPER.values())))
-            + ") appear beside the methods that run their algorithm on Set12 whole images "
+    papers = sorted(set(METHOD_PAPER.values()) | set(ARCH_PAPER.values()))
+    return (" Published PSNR: the papers' Set12 figures (" + ", ".join(papers)
+            + ") appear beside the methods that run their algorithm, or learned models of their architecture, "
+            "on Set12 whole images "
             "(<code>imgen bench --images set12/</code>), and a model's own <code>imgen.published</code> "
             "figure beside it; this run's images have none.")
 

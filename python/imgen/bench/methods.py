@@ -26,6 +26,7 @@ class Method:
     note: str = ""
     levels: tuple | None = None  # the grid levels it runs at (a x4 upscaler: (4,)); None: all
     published: str = ""  # a model's own published figure (imgen.published), shown beside the measured one
+    arch: str = ""  # a learned model's architecture (imgen.arch): its paper's figures are published.py's
 
     def supports(self, image: np.ndarray) -> bool:
         return self.color if image.ndim == 3 else self.gray
@@ -152,7 +153,7 @@ def _learned_method(model, threads: int) -> Method:
     if gray:
         note += "; colour images: the 1-channel model on each of Y, Cb, Cr (BT.601)"
     return Method(model.name, "learned", threads, run, gray=gray, color=gray or model.info.channels == 3,
-                  note=note, published=model.info.published or "")
+                  note=note, published=model.info.published or "", arch=str(model.info.extra.get("arch", "")))
 
 
 def resolve(names: Sequence[str] | None, models: Sequence[str] | None, threads: int) -> tuple[list[Method], dict[str, str]]:

@@ -289,6 +289,7 @@ def run(
         "methods": ([bench_task.input_row] if bench_task.input_row else []) + [m.name for m in chosen],
         "method_notes": {m.name: m.note for m in chosen if m.note},
         "method_published": {m.name: m.published for m in chosen if m.published},
+        "method_arch": {m.name: m.arch for m in chosen if m.arch},
         "protocol": asdict(protocol), "crop": crop, "repeats": repeats, "threads": threads,
         "machine": _machine(),
         # the machine's load when the run began and ended: timings on a busy machine are wall time
