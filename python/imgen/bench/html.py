@@ -1,8 +1,9 @@
 """The benchmark as one self-contained HTML page (``bench-out/index.html``).
 
 Everything is inlined -- styles, script, SVG chart, lossless WebP crops -- so the file opens
-offline from a file URL.  Sections: a sortable results table (best per task and level marked,
-published figures beside ours where known), the PSNR-vs-time chart (svgchart.py), per image a
+offline from a file URL.  Sections: the verdicts per task and level and a busy-machine warning
+(report.verdicts, report.busy_warning) at the top, a sortable results table (best per task and
+level marked, published figures beside ours where known), the PSNR-vs-time chart (svgchart.py), per image a
 before/after slider with zoom and a difference map, and the run's metadata.  Built from the
 document ``report.document(result)`` returns (what bench.json holds) and the crops of gallery.py.
 """
