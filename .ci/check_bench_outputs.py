@@ -43,10 +43,18 @@ def problems(out: Path) -> list[str]:
         found.append("bench.json names no best method per CPU second (best_per_second)")
     elif 'id="best-per-second"' not in page:
         found.append("index.html has no best-per-CPU-second section")
+    elif 'id="verdicts"' not in page:
+        found.append("index.html states no verdict per task at the top (id=\"verdicts\")")
+    load = doc.get("config", {}).get("load") or {}
+    if not (isinstance(load.get("before"), list) and isinstance(load.get("after"), list)):
+        found.append("bench.json records no load average before and after the run (config.load)")
     families = {r["family"] for r in records}
     for family in ("imgen", "learned", "peer"):
         if family not in families:
             found.append(f"no {family} method produced a result")
+    for kind in sorted({r.get("kind", "?") for r in records}):
+        if not any(r["family"] == "learned" and r.get("kind", "?") == kind for r in records):
+            found.append(f"no learned method produced a {kind} result")
     return found
 
 

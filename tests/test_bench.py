@@ -193,3 +193,16 @@ def test_bench_extra_installs_what_the_bench_imports():
     bench = " ".join(project["optional-dependencies"]["bench"]).lower()
     for dist in ("imgen[cpu]", "scikit-image", "pywavelets", "matplotlib"):
         assert dist in bench, f"[bench] lacks {dist}"
+
+
+def test_shipped_gray_model_runs_on_colour_rows(tiny_samples):
+    """#33 item 14: the gray learned model has colour rows (Y, Cb, Cr planes), as the CLI runs it."""
+    result = run(images=tiny_samples, methods=["wavelet"], models=["denoise-gray"], sigmas=[25], repeats=1,
+                 progress=False)
+    learned = {(r["kind"], r["method"]) for r in result.summary() if r["family"] == "learned"}
+    assert learned == {("gray", "denoise-gray"), ("color", "denoise-gray")}
+    colour = next(r for r in result.summary() if r["family"] == "learned" and r["kind"] == "color")
+    assert colour["psnr"] > colour["psnr_noisy"] + 3
+    assert "Y, Cb, Cr" in result.config["method_notes"]["denoise-gray"]
+    assert "denoise-gray" not in result.notes
+    assert result.config["method_arch"] == {"denoise-gray": "ffdnet"}  # its paper's Set12 figures: published.py

@@ -34,7 +34,7 @@ def test_page_holds_every_row_point_and_picture(result):
     crops = gallery.crops_from_result(result)
     page = html.render(doc, crops)
     rows = result.summary()
-    assert page.count('<tr data-method=') == len(rows) == 2 * 2 + 2 * 3  # colour: no denoise-gray
+    assert page.count('<tr data-method=') == len(rows) == 2 * 3 + 2 * 3  # colour too: denoise-gray (#33 item 14)
     assert page.count('class="pt"') == len(rows)
     assert page.count('class="legend-item"') == 3
     assert page.count("<svg class=\"panel\"") == 4
@@ -43,7 +43,8 @@ def test_page_holds_every_row_point_and_picture(result):
     cam = data["images"][0]
     assert [lv["sigma"] for lv in cam["levels"]] == [25.0, 50.0]
     assert sorted(m["name"] for m in cam["levels"][0]["methods"]) == ["denoise-gray", "skimage-wavelet", "wavelet"]
-    assert {m["name"] for m in data["images"][1]["levels"][0]["methods"]} == {"wavelet", "skimage-wavelet"}
+    assert {m["name"] for m in data["images"][1]["levels"][0]["methods"]} == {"wavelet", "skimage-wavelet",
+                                                                              "denoise-gray"}
     rec = next(r for r in result.records if (r["image"], r["sigma"], r["method"]) == ("camera", 25.0, "wavelet"))
     shown = next(m for m in cam["levels"][0]["methods"] if m["name"] == "wavelet")
     assert shown["psnr"] == pytest.approx(rec["psnr"])
@@ -63,7 +64,7 @@ def test_crops_are_lossless_and_round_trip(result, tmp_path):
     import cv2
 
     crops = gallery.crops_from_result(result)
-    assert len(crops) == 2 + 2 * (1 + 3) + 2 * (1 + 2)  # clean; per sigma noisy + methods
+    assert len(crops) == 2 + 2 * (1 + 3) + 2 * (1 + 3)  # clean; per sigma noisy + methods
     gallery.save(tmp_path / "c.npz", crops)
     back = gallery.load(tmp_path / "c.npz")
     assert [(c.image, c.sigma, c.source) for c in back] == [(c.image, c.sigma, c.source) for c in crops]
@@ -230,3 +231,56 @@ def test_deblur_gallery_and_metadata_name_the_kernels():
 def test_denoise_gallery_levels_keep_sigma_labels(result):
     levels = _data(html.render(report.document(result), gallery.crops_from_result(result)))["images"][0]["levels"]
     assert [(lv["name"], lv["label"]) for lv in levels] == [("σ", "25"), ("σ", "50")]
+
+
+def test_page_states_verdicts_load_crop_and_a_busy_machine(result):
+    """#33 items 15 and 17: verdicts at the top, the load average, the timing crop, a busy warning."""
+    doc = report.document(result)
+    page = html.render(doc, None)
+    header = page.split("</header>")[0]
+    assert 'id="verdicts"' in header and "On this machine, for gray σ 25: " in header
+    assert "is the best per CPU second" in header or "also the best per CPU second" in header
+    assert "<dt>load average</dt><dd>before " in page
+    assert "CPU s / MP the CPU time (all threads), both on whole images (64x64)" in page
+    assert 'id="busy"' not in page or report.busy_warning(doc["config"])
+    cores = doc["config"]["machine"]["cores"]
+    doc["config"] = {**doc["config"], "load": {"before": [cores + 3.0, 1.0, 1.0], "after": [cores + 2.0, 1.0, 1.0]}}
+    busy = html.render(doc, None).split("</header>")[0]
+    assert 'id="busy"' in busy and f"load average {cores + 3.0:.2f} &gt; {cores} cores" in busy
+
+
+def test_published_column_says_where_figures_come_from():
+    """#33 item 16: off Set12 the column explains its dashes; on Set12 bm3d's figure is filled."""
+    page = html.render(_doc(), None)
+    assert "BM3D (Dabov et al. 2007)" in page and "imgen bench --images set12/" in page
+    names = [f"{i:02d}" for i in range(1, 13)]
+    doc = _doc(image_source="/data/set12", images=names, crop=None, protocol={"shave": 0})
+    doc["summary"][0]["method"] = "bm3d"
+    page = html.render(doc, None)
+    assert "29.97 <small>BM3D (Dabov et al. 2007)</small>" in page and "imgen bench --images set12/" not in page
+    arch = {**doc["config"], "method_arch": {"denoise-gray": "ffdnet", "mine": "dncnn", "other": "unet"}}
+    assert published.published_psnr(arch, "denoise-gray", "gray", 25) == (
+        30.43, "FFDNet (Zhang et al. 2018), the architecture's paper with its own weights")
+    assert published.published_psnr(arch, "mine", "gray", 50)[0] == 27.18
+    assert published.published_psnr(arch, "other", "gray", 25) is None
+    assert published.published_psnr({**arch, "task": "jpeg"}, "denoise-gray", "gray", 25) is None
+    doc["summary"][0]["method"] = "denoise-gray"
+    doc["config"] = arch
+    assert "30.43 <small>FFDNet (Zhang et al. 2018), the architecture" in html.render(doc, None)
+
+
+def test_recorded_command_spells_out_the_defaults(tmp_path):
+    """#33 item 17: the levels, threads and crop a run took by default are in its command."""
+    import cv2
+    from skimage import data
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "cam.png"), data.camera()[:48, :48])
+    out = tmp_path / "out"
+    assert main(["bench", "--images", str(folder), "--methods", "wavelet", "--models", "--repeats", "1",
+                 "--crop", "32", "--out", str(out), "-q"]) == 0
+    cmd = json.loads((out / "bench.json").read_text())["config"]["command"]
+    import os
+
+    assert "--sigmas 15 25 50 " in cmd and f"--threads {os.cpu_count()} " in cmd and "--crop 32" in cmd

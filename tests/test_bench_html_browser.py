@@ -113,7 +113,9 @@ def test_opens_offline_without_script_errors(page, bench):
     assert not errors, errors
     assert page.current_url.startswith("file://")
     rows = page.find_elements(By.CSS_SELECTOR, "#results tbody tr")
-    assert len(rows) == len(bench[0].summary()) == 10
+    assert len(rows) == len(bench[0].summary()) == 12  # denoise-gray on colour too (#33 item 14)
+    learned_colour = page.find_elements(By.XPATH, "//tr[@data-method='denoise-gray'][td[3]='denoise colour']")
+    assert len(learned_colour) == 2
 
 
 def test_table_sorts_by_a_clicked_column(page, tmp_path):
@@ -225,6 +227,18 @@ def test_run_metadata_is_shown(page, tmp_path):
     from selenium.webdriver.common.by import By
 
     meta = page.find_element(By.ID, "meta")
-    for word in ("versions", "onnxruntime", "CPU flags", "seed 0", "machine"):
+    for word in ("versions", "onnxruntime", "CPU flags", "seed 0", "machine", "load average", "64x64"):
         assert word in meta.text
     _shot(meta, "meta.png", tmp_path)
+
+
+def test_verdicts_are_shown_at_the_top(page, tmp_path):
+    """#33 items 15 and 17: the verdicts in the header, CPU time in the table's heading row."""
+    from selenium.webdriver.common.by import By
+
+    verdicts = page.find_element(By.ID, "verdicts")
+    assert verdicts.is_displayed() and verdicts.location["y"] < page.find_element(By.ID, "results").location["y"]
+    lines = verdicts.find_elements(By.TAG_NAME, "li")
+    assert len(lines) == 4 and lines[0].text.startswith("On this machine, for gray σ 25: ")
+    assert "CPU s / MP" in page.find_element(By.CSS_SELECTOR, "#results thead").text
+    _shot(page.find_element(By.TAG_NAME, "header"), "verdicts.png", tmp_path)

@@ -20,7 +20,7 @@ def result():
     cam = data.camera()[200:264, 200:264].astype(np.float32) / 255
     ast = data.astronaut()[100:164, 200:264].astype(np.float32) / 255
     samples = [Sample("camera", cam), Sample("astronaut", ast)]
-    # denoise-gray runs on gray images only: the colour rows must not show a tile for it.
+    # denoise-gray runs on colour images too (Y, Cb, Cr planes): the colour rows show a tile for it.
     return run(images=samples, methods=["wavelet", "skimage-wavelet", "opencv-nlm"], models=["denoise-gray"],
                sigmas=[15, 50], repeats=1, keep_outputs=True, progress=False)
 
@@ -76,7 +76,7 @@ def test_crop_sheet_rows_are_named_and_have_no_empty_tiles(result, tmp_path):
     sheet = read_image(tmp_path / "sheet.png")[..., ::-1]  # RGB
     row_h = 48 + 14 + 2
     assert sheet.shape[0] == 4 * row_h  # 2 sigmas x 2 images
-    cells = {"camera": 2 + 2 + 4, "astronaut": 2 + 2 + 3}  # name, clean, noisy, methods (no denoise-gray)
+    cells = {"camera": 2 + 2 + 4, "astronaut": 2 + 2 + 4}  # name, clean, noisy, methods (denoise-gray: #33 item 14)
     col_w = sheet.shape[1] // cells["camera"]
     order = [(s, n) for s in (15, 50) for n in ("camera", "astronaut")]
     # rows in the order the samples were given: camera, astronaut at each sigma
@@ -120,3 +120,29 @@ def test_table_and_json_say_the_best_per_cpu_second(result):
     assert report.VALUE_DEFINITION in text and "best per CPU second: " in text and "Pareto front" in text
     verdicts = report.document(result)["best_per_second"]
     assert verdicts and all(v["best"] in v["pareto"] or v["db_per_cpu_s"] > 0 for v in verdicts)
+
+
+def test_load_average_before_and_after_is_recorded_and_busy_runs_warned(result):
+    """#33 item 15: CPU time beside wall time, the load around the run, a warning on a busy machine."""
+    load = result.config["load"]
+    assert len(load["before"]) == 3 and len(load["after"]) == 3
+    text = report.format_table(result)
+    assert "CPU s/MP" in text and "load average before " in text
+    cores = result.config["machine"]["cores"]
+    busy = {**result.config, "load": {"before": [cores + 1.5, 1.0, 1.0], "after": [0.5, 0.5, 0.5]}}
+    assert f"load average {cores + 1.5:.2f} > {cores} cores" in report.busy_warning(busy)
+    idle = {**result.config, "load": {"before": [0.0, 0.0, 0.0], "after": [cores * 1.0, 0.0, 0.0]}}
+    assert report.busy_warning(idle) is None
+    assert report.busy_warning({"machine": {"cores": 2}}) is None  # older bench.json: nothing recorded
+
+
+def test_verdict_per_task_and_the_crop_beside_the_timings(result):
+    """#33 item 17: "on this machine, for gray sigma 15: X is best; Y is the best per CPU second"."""
+    lines = report.verdicts(result.summary())
+    assert {line.split(":")[0] for line in lines} == {f"on this machine, for {k} sigma {s}"
+                                                      for k in ("gray", "color") for s in ("15", "50")}
+    for line, v in zip(lines, report.best_per_second(result.summary())):
+        assert f": {v.top} is best (" in line and (f"; {v.best} is the best per CPU second" in line
+                                                  or v.best == v.top)
+    assert "times measured on whole images (64x64)" in report.format_table(result)
+    assert report.timing_scope({"crop": 256}, []) == "256x256 centre crops"

@@ -117,7 +117,7 @@ def library(tmp_path, clip):
 def _report(err: str) -> list[str]:
     """imgen's report lines without the per-video timing lines."""
     return [line for line in err.splitlines()
-            if line.startswith(("imgen:", "note:", "  ")) and "frames/s" not in line]
+            if line.startswith(("imgen:", "note:", "  ")) and "frames/s" not in line and "s/frame" not in line]
 
 
 def test_distributed_videos_match_local(ray_cluster, model, library, tmp_path, capsys):

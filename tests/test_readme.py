@@ -69,14 +69,15 @@ def test_bench_output_check_wants_a_self_contained_report(tmp_path):
     spec = importlib.util.spec_from_file_location("check_bench_outputs", CI / "check_bench_outputs.py")
     check = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(check)
-    records = [{"family": f, "method": f} for f in ("imgen", "learned", "peer")]
-    (tmp_path / "bench.json").write_text(json.dumps({"records": records, "summary": records,
+    records = [{"family": f, "method": f, "kind": "gray"} for f in ("imgen", "learned", "peer")]
+    load = {"before": [0.1, 0.1, 0.1], "after": [0.2, 0.1, 0.1]}
+    (tmp_path / "bench.json").write_text(json.dumps({"records": records, "summary": records, "config": {"load": load},
                                                       "best_per_second": [{"best": "imgen"}]}))
     (tmp_path / "bench.csv").write_text("family,method\n" + "".join(f"{f},{f}\n" for f in ("imgen", "learned", "peer")))
     for name in ("psnr_vs_time.png", "crops.png"):
         (tmp_path / name).write_bytes(check.PNG_SIGNATURE + b"x")
     table = '<tr data-method="a"></tr>' * 3
-    section = '<div id="best-per-second"></div>'
+    section = '<ul id="verdicts"></ul><div id="best-per-second"></div>'
     rows = table + section
     (tmp_path / "index.html").write_text(f'<script id="bench-data"></script>{rows}')
     assert check.problems(tmp_path) == []
@@ -86,3 +87,34 @@ def test_bench_output_check_wants_a_self_contained_report(tmp_path):
     assert check.problems(tmp_path) == ["index.html does not hold one table row per summary row"]
     (tmp_path / "index.html").write_text(f'<script id="bench-data"></script>{table}')
     assert check.problems(tmp_path) == ["index.html has no best-per-CPU-second section"]
+
+
+def test_bench_output_check_wants_verdicts_load_and_learned_colour_rows(tmp_path):
+    """#33 items 14, 15, 17: the main job's report has a learned result per kind, the load, the verdicts."""
+    import json
+
+    spec = importlib.util.spec_from_file_location("check_bench_outputs", CI / "check_bench_outputs.py")
+    check = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(check)
+    records = [{"family": f, "method": f, "kind": k} for f in ("imgen", "learned", "peer") for k in ("gray", "color")]
+    records = [r for r in records if (r["family"], r["kind"]) != ("learned", "color")]
+    (tmp_path / "bench.json").write_text(json.dumps({"records": records, "summary": records, "config": {},
+                                                      "best_per_second": [{"best": "imgen"}]}))
+    (tmp_path / "bench.csv").write_text("family,method,kind\n" + "".join(f"{r['family']},x,y\n" for r in records))
+    for name in ("psnr_vs_time.png", "crops.png"):
+        (tmp_path / name).write_bytes(check.PNG_SIGNATURE + b"x")
+    rows = '<tr data-method="a"></tr>' * len(records)
+    (tmp_path / "index.html").write_text(f'<script id="bench-data"></script>{rows}<div id="best-per-second"></div>')
+    assert check.problems(tmp_path) == [
+        'index.html states no verdict per task at the top (id="verdicts")',
+        "bench.json records no load average before and after the run (config.load)",
+        "no learned method produced a color result"]
+
+
+def test_main_command_time_says_what_it_is_made_of():
+    """#33 item 13: the set-up time is the install and C++ build plus the benchmark, each said."""
+    readme = (REPO / "README.md").read_text()
+    setup = readme.split("## Set up", 1)[1].split("```bash", 1)[0]
+    assert "about 2 minutes" not in setup
+    assert "13 minutes on 2 cores" in setup and "C++ core" in setup and "`imgen bench` itself" in setup
+    assert "load average" in setup

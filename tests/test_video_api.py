@@ -167,3 +167,10 @@ def test_a_complete_run_clears_what_a_stopped_or_killed_run_left(clips, tmp_path
     process_video(clips["mp4"], tmp_path / "o.mp4", identity)
     assert not stale.exists() and not (tmp_path / "o.partial.mp4").exists()
     assert leftovers(tmp_path) == [".unrelated.tmp"]
+
+
+def test_progress_shows_the_finalising_step(clips, tmp_path, capsys):
+    """#33 item 12: after the last frame the bar says the file is being finalised, not a silent 100 %."""
+    summary = process_video(clips["mp4"], tmp_path / "out.mp4", identity, progress=True)
+    assert summary.complete
+    assert "finalising the file" in capsys.readouterr().err

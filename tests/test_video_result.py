@@ -36,3 +36,12 @@ def test_the_errors_carry_the_summary():
     with pytest.raises(KeyboardInterrupt) as info:  # Ctrl+C handlers catch it as what it is
         raise VideoInterrupted(summary)
     assert info.value.summary.output == "out.partial.mp4"
+
+
+def test_a_slow_run_says_seconds_per_frame_not_zero_frames_per_second():
+    """#33 item 12: 20 frames in 400 s is 20.0 s/frame, not "0.1 frames/s" or "0.0 frames/s"."""
+    slow = VideoSummary(source="in.mp4", output="out.mp4", frames_in=20, frames_out=20, seconds=400.0, complete=True)
+    assert slow.lines()[0] == "frames in 20, frames out 20, bad 0; 400.0 s, 20.0 s/frame"
+    crawl = VideoSummary(source="in.mp4", output="out.mp4", frames_in=3, frames_out=3, seconds=1000.0, complete=True)
+    assert "333.3 s/frame" in crawl.lines()[0] and "frames/s" not in crawl.lines()[0]
+    assert VideoSummary(source="a", output="b", frames_out=3, seconds=3.0).rate == "1.0 frames/s"

@@ -1,8 +1,9 @@
 """The benchmark as one self-contained HTML page (``bench-out/index.html``).
 
 Everything is inlined -- styles, script, SVG chart, lossless WebP crops -- so the file opens
-offline from a file URL.  Sections: a sortable results table (best per task and level marked,
-published figures beside ours where known), the PSNR-vs-time chart (svgchart.py), per image a
+offline from a file URL.  Sections: the verdicts per task and level and a busy-machine warning
+(report.verdicts, report.busy_warning) at the top, a sortable results table (best per task and
+level marked, published figures beside ours where known), the PSNR-vs-time chart (svgchart.py), per image a
 before/after slider with zoom and a difference map, and the run's metadata.  Built from the
 document ``report.document(result)`` returns (what bench.json holds) and the crops of gallery.py.
 """
@@ -210,7 +211,40 @@ def value_html(doc: dict) -> str:
     return f'<div id="best-per-second"><h3>Best per CPU second</h3><p class="hint">{escape(VALUE_DEFINITION)}</p><ul>{items}</ul></div>'
 
 
+def verdicts_html(doc: dict) -> str:
+    """The one-line verdicts per task, kind and level (report.verdicts), and a warning when the
+    machine was busy during the run (report.busy_warning)."""
+    from .report import busy_warning, verdicts
+
+    level_name = doc["config"].get("level_name", "sigma")
+    lines = verdicts(doc["summary"], "σ" if level_name == "sigma" else level_name)
+    warning = busy_warning(doc["config"])
+    out = ""
+    if warning:
+        out += f'<p id="busy" class="note" role="alert"><strong>Warning:</strong> {escape(warning)}.</p>'
+    if lines:
+        out += '<ul id="verdicts">' + "".join(f"<li>{escape(line[0].upper() + line[1:])}.</li>" for line in lines) + "</ul>"
+    return out
+
+
+def published_hint(doc: dict) -> str:
+    """Why the published column is empty where it is: figures exist for Set12 whole images only."""
+    from .published import ARCH_PAPER, METHOD_PAPER, is_set12
+
+    cfg = doc["config"]
+    if is_set12(cfg) or cfg.get("method_published"):
+        return ""
+    papers = sorted(set(METHOD_PAPER.values()) | set(ARCH_PAPER.values()))
+    return (" Published PSNR: the papers' Set12 figures (" + ", ".join(papers)
+            + ") appear beside the methods that run their algorithm, or learned models of their architecture, "
+            "on Set12 whole images "
+            "(<code>imgen bench --images set12/</code>), and a model's own <code>imgen.published</code> "
+            "figure beside it; this run's images have none.")
+
+
 def metadata(doc: dict) -> str:
+    from .report import load_text, timing_scope
+
     cfg = doc["config"]
     proto = cfg.get("protocol") or {}
     machine = cfg.get("machine") or {}
@@ -221,7 +255,9 @@ def metadata(doc: dict) -> str:
         ("noise" if cfg.get("level_name", "sigma") == "sigma" else "levels", _levels_text(cfg) +
                   f", seed {proto.get('seed')}, quantize {proto.get('quantize')}, "
                   f"shave {proto.get('shave')}, Y channel {proto.get('y_channel')}"),
-        ("timing", f"median of up to {cfg.get('repeats')} runs per image, {cfg.get('threads')} thread(s)"),
+        ("timing", f"median of up to {cfg.get('repeats')} runs per image, {cfg.get('threads')} thread(s), on "
+                   f"{timing_scope(cfg, doc['records'])}; wall and CPU time"),
+        ("load average", load_text(cfg)),
         ("machine", f"{machine.get('processor', '?')}, {machine.get('cores', '?')} cores, {machine.get('platform', '?')}"),
         ("CPU flags", " ".join(map(str, machine.get("cpu_flags", []))) or "not recorded"),
         ("versions", ", ".join(f"{k} {v}" for k, v in (cfg.get("versions") or {}).items())),
@@ -253,6 +289,8 @@ def _json_for_script(data) -> str:
 
 def render(doc: dict, crops: list[gallery.Crop] | None) -> str:
     """The whole page as a string; crops None or [] leaves the image section out with a note."""
+    from .report import timing_scope
+
     colors = svgchart.method_colors([m for m, _ in _methods(doc)])
     images = gallery_data(doc, crops or [])
     data = {"colors": colors, "images": images}
@@ -270,9 +308,10 @@ def render(doc: dict, crops: list[gallery.Crop] | None) -> str:
 <body>
 <header><h1>imgen bench: classical vs learned denoising</h1><p>{escape(subtitle)}</p>
 <nav><a href="#table">results</a> <a href="#chart">PSNR vs time</a> <a href="#images">images</a>
-<a href="#meta">run</a></nav></header>
-<section id="table"><h2>Results</h2><p class="hint">Means over the images; time per megapixel is wall time.
-Click a heading to sort; <span class="best">bold</span> marks the best at each task and level.</p>{table(doc)}
+<a href="#meta">run</a></nav>{verdicts_html(doc)}</header>
+<section id="table"><h2>Results</h2><p class="hint">Means over the images; s / MP is wall time per megapixel,
+CPU s / MP the CPU time (all threads), both on {escape(timing_scope(cfg, doc["records"]))}.
+Click a heading to sort; <span class="best">bold</span> marks the best at each task and level.{published_hint(doc)}</p>{table(doc)}
 {value_html(doc)}</section>
 <section id="chart"><h2>PSNR against time</h2><p class="hint">Up and left is better. Hover a point for its
 figures; click a legend entry to hide or show that method. Markers: ● imgen, ■ learned, ▲ peer.</p>

@@ -26,6 +26,7 @@ class Method:
     note: str = ""
     levels: tuple | None = None  # the grid levels it runs at (a x4 upscaler: (4,)); None: all
     published: str = ""  # a model's own published figure (imgen.published), shown beside the measured one
+    arch: str = ""  # a learned model's architecture (imgen.arch): its paper's figures are published.py's
 
     def supports(self, image: np.ndarray) -> bool:
         return self.color if image.ndim == 3 else self.gray
@@ -117,6 +118,9 @@ def _peer_methods(threads: int) -> tuple[dict[str, Method], dict[str, str]]:
 
 
 DENOISER_TASKS = ("denoise", "restore")
+#: What a model does to an image whose channels differ from its own (ImageModel.__call__'s
+#: ``color``): the default of every other door, so bench measures what the CLI runs.
+COLOR_POLICY = "ycbcr"
 
 
 def shipped_denoisers() -> list[str]:
@@ -134,19 +138,22 @@ def _shipped_denoiser_models(threads: int) -> list:
 
 def _learned_method(model, threads: int) -> Method:
     """A bench method around a model opened with imgen (ModelError, a ValueError, if it is not
-    a denoiser)."""
+    a denoiser).  A gray (1-channel) model runs on colour images too, as the CLI runs it: on their
+    Y, Cb and Cr planes in turn (the model call's ``color=COLOR_POLICY``)."""
     from ..image_model import ImageModel
 
     model = ImageModel.adopt(model, "imgen bench", tasks=DENOISER_TASKS)
     noise = model.info.noise_input is not None
+    gray = model.info.channels == 1
 
     def run(x, s):
-        return model(x, sigma=s) if noise else model(x)
+        return model(x, sigma=s, color=COLOR_POLICY) if noise else model(x, color=COLOR_POLICY)
 
-    return Method(model.name, "learned", threads, run, gray=model.info.channels == 1,
-                  color=model.info.channels == 3,
-                  note=("noise level given" if noise else "fixed noise level") + f", {model.provider}",
-                  published=model.info.published or "")
+    note = ("noise level given" if noise else "fixed noise level") + f", {model.provider}"
+    if gray:
+        note += "; colour images: the 1-channel model on each of Y, Cb, Cr (BT.601)"
+    return Method(model.name, "learned", threads, run, gray=gray, color=gray or model.info.channels == 3,
+                  note=note, published=model.info.published or "", arch=str(model.info.extra.get("arch", "")))
 
 
 def resolve(names: Sequence[str] | None, models: Sequence[str] | None, threads: int) -> tuple[list[Method], dict[str, str]]:

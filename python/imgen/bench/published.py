@@ -15,6 +15,9 @@ SET12_PSNR = {
 }
 # Bench methods and the paper whose algorithm they run.
 METHOD_PAPER = {"bm3d": "BM3D (Dabov et al. 2007)", "bm3d-ref": "BM3D (Dabov et al. 2007)"}
+# Learned models' architectures (imgen.arch, config["method_arch"]) and the paper that published it:
+# the figure is the paper's, for its own weights -- a yardstick for these weights, not their score.
+ARCH_PAPER = {"dncnn": "DnCNN-S (Zhang et al. 2017)", "ffdnet": "FFDNet (Zhang et al. 2018)"}
 SET12_NAMES = [f"{i:02d}" for i in range(1, 13)]
 
 
@@ -27,9 +30,16 @@ def is_set12(config: dict) -> bool:
 
 
 def published_psnr(config: dict, method: str, kind: str, sigma: float) -> tuple[float, str] | None:
-    """(PSNR, paper) the literature reports for this method and level on this run's images, or None."""
+    """(PSNR, paper) the literature reports for this method and level on this run's images, or None.
+
+    A classical method's paper ran its algorithm; a learned model's architecture's paper (by its
+    ``imgen.arch``, recorded in ``config["method_arch"]``) reports its own weights, which the label says."""
     paper = METHOD_PAPER.get(method)
-    if paper is None or kind != "gray" or not is_set12(config):
+    label = paper
+    if paper is None:
+        paper = ARCH_PAPER.get(str((config.get("method_arch") or {}).get(method, "")).lower())
+        label = paper and f"{paper}, the architecture's paper with its own weights"
+    if paper is None or kind != "gray" or config.get("task", "denoise") != "denoise" or not is_set12(config):
         return None
     value = SET12_PSNR[paper].get(float(sigma))
-    return None if value is None else (value, paper)
+    return None if value is None else (value, label)

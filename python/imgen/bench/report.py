@@ -27,6 +27,60 @@ VALUE_DEFINITION = ("Best per CPU second on this machine: the most PSNR gained o
                     "CPU time, cheapest first.")
 
 
+def busy_warning(config: dict) -> str | None:
+    """A warning when the machine was busy during the run (a 1-minute load average above its core
+    count, before or after), else None.  Timings are then wall time shared with other work; CPU
+    time is less affected."""
+    load = config.get("load") or {}
+    cores = (config.get("machine") or {}).get("cores")
+    peaks = [v[0] for v in (load.get("before"), load.get("after")) if isinstance(v, list) and v]
+    if not isinstance(cores, int) or not peaks or max(peaks) <= cores:
+        return None
+    return (f"the machine was busy: load average {max(peaks):.2f} > {cores} cores during the run; wall times "
+            f"include waiting for the CPU, so compare CPU s/MP, or rerun on an idle machine")
+
+
+def load_text(config: dict) -> str | None:
+    """The load averages (1, 5, 15 min) before and after the run, as text; None if not recorded."""
+    load = config.get("load") or {}
+    parts = [f"{when} {' / '.join(f'{v:.2f}' for v in load[when])}" for when in ("before", "after")
+             if isinstance(load.get(when), list)]
+    if not parts:
+        return None
+    cores = (config.get("machine") or {}).get("cores")
+    return ", ".join(parts) + " (1 / 5 / 15 min)" + (f" on {cores} cores" if cores else "")
+
+
+def timing_scope(config: dict, records: list[dict]) -> str:
+    """What the timings were measured on: the crop ("256x256 centre crops") or the images' sizes."""
+    crop = config.get("crop")
+    if crop:
+        return f"{crop}x{crop} centre crops"
+    sizes = sorted({(r["width"], r["height"]) for r in records if isinstance(r.get("width"), int)
+                    and isinstance(r.get("height"), int)})
+    if not sizes:
+        return "whole images"
+    shown = ", ".join(f"{w}x{h}" for w, h in sizes[:3]) + (" ..." if len(sizes) > 3 else "")
+    return f"whole images ({shown})"
+
+
+def verdicts(summary: list[dict], level_name: str = "sigma") -> list[str]:
+    """One line per task, kind and level: the highest-PSNR method and the best per CPU second
+    (cost.best_per_second), e.g. "on this machine, for gray sigma 25: bm3d is best (30.1 dB);
+    wavelet is the best per CPU second"."""
+    psnr = {(r.get("task", "denoise"), r.get("kind"), str(r.get("level", r.get("sigma"))), r["method"]): r["psnr"]
+            for r in summary}
+    out = []
+    for v in best_per_second(summary):
+        top = psnr.get((v.task, v.kind, v.level, v.top))
+        task = "" if v.task == "denoise" else f"{v.task} "
+        out.append(f"on this machine, for {task}{v.kind} {level_name} {v.level}: {v.top} is best"
+                   + (f" ({top:.2f} dB)" if isinstance(top, float) else "")
+                   + (f"; {v.best} is the best per CPU second (+{v.gain_db:.2f} dB for {v.cpu_s_per_mpix:.3g} CPU s/MP)"
+                      if v.best != v.top else "; it is also the best per CPU second"))
+    return out
+
+
 def format_table(result: BenchResult) -> str:
     rows = result.summary()
     out = io.StringIO()
@@ -59,6 +113,14 @@ def format_table(result: BenchResult) -> str:
         print(f"\n{VALUE_DEFINITION}", file=out)
         for line in value_lines(values, level_name):
             print("  " + line, file=out)
+        print("\nverdicts:", file=out)
+        for line in verdicts(rows, level_name):
+            print("  " + line, file=out)
+    print(f"\ntimes measured on {timing_scope(result.config, result.records)}"
+          + (f"; load average {load_text(result.config)}" if load_text(result.config) else ""), file=out)
+    warning = busy_warning(result.config)
+    if warning:
+        print(f"WARNING: {warning}", file=out)
     for name, why in result.notes.items():
         print(f"skipped {name}: {why}", file=out)
     for f in result.failures:

@@ -119,6 +119,14 @@ def _machine() -> dict:
     return {"platform": platform.platform(), "processor": model, "cores": os.cpu_count(), "cpu_flags": flags}
 
 
+def load_average() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages (os.getloadavg), None where the platform has none."""
+    try:
+        return [round(v, 2) for v in os.getloadavg()]
+    except (AttributeError, OSError):  # Windows
+        return None
+
+
 def _versions() -> dict:
     import cv2
     import onnxruntime
@@ -204,6 +212,7 @@ def run(
         if lr_dir is not None:
             raise ValueError("crop cannot be used with paired LR files (they would no longer match)")
         samples = [center_crop(s, crop) for s in samples]
+    load_before = load_average()
     previous_threads = get_num_threads()
     set_num_threads(threads)
     try:
@@ -280,8 +289,12 @@ def run(
         "methods": ([bench_task.input_row] if bench_task.input_row else []) + [m.name for m in chosen],
         "method_notes": {m.name: m.note for m in chosen if m.note},
         "method_published": {m.name: m.published for m in chosen if m.published},
+        "method_arch": {m.name: m.arch for m in chosen if m.arch},
         "protocol": asdict(protocol), "crop": crop, "repeats": repeats, "threads": threads,
         "machine": _machine(),
+        # the machine's load when the run began and ended: timings on a busy machine are wall time
+        # shared with other work (report.busy_warning)
+        "load": {"before": load_before, "after": load_average()},
         "versions": _versions(), "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
     return BenchResult(records, config, notes, failures, outputs, samples if keep_outputs else [], protocol)

@@ -58,11 +58,21 @@ _RUN_OPTIONS = ("task", "images", "lr_dir", "methods", "models", "sigmas", "scal
                 "y_channel", "crop")
 
 
-def command_line(args: argparse.Namespace) -> str:
-    """The run as one command line, defaults spelled out: what the report shows to repeat it."""
+def command_line(args: argparse.Namespace, config: dict | None = None) -> str:
+    """The run as one command line, defaults spelled out: what the report shows to repeat it.
+
+    config: the run's (BenchResult.config): the values the options left to their defaults took
+    there -- the task's levels, the thread count, the crop of the bundled photographs."""
     parts = ["imgen", "bench"]
+    config = config or {}
+    taken = {"threads": config.get("threads"), "crop": config.get("crop")}
+    own = LEVEL_OPTIONS.get(args.task)
+    if own and config.get("levels"):
+        taken[own] = list(config["levels"])
     for name in _RUN_OPTIONS:
         value = getattr(args, name)
+        if value is None and taken.get(name) is not None:
+            value = taken[name]
         flag = "--" + name.replace("_", "-")
         if value is None or value is False or (name == "task" and value == "denoise"):
             continue
@@ -121,7 +131,7 @@ def main(args: argparse.Namespace) -> int:
                      repeats=args.repeats, threads=args.threads, keep_outputs=True, progress=not args.quiet)
     except (ValueError, ImportError) as e:
         raise ImgenError(str(e)) from e
-    result.config["command"] = command_line(args)
+    result.config["command"] = command_line(args, result.config)
     print(report.format_table(result))
     out.mkdir(parents=True, exist_ok=True)
     report.write_csv(result, out / "bench.csv")

@@ -273,6 +273,10 @@ class _Run:
         self._finalise()
 
     def _finalise(self) -> None:
+        if self.bar is not None and self.outcome in ("done", "interrupted", "stopped"):
+            # flushing the encoder, copying the other streams and closing the file can take many
+            # seconds after the last frame: say so rather than sit silent at 100 %
+            self.bar.set_postfix_str(FINALISING, refresh=True)
         try:
             if self.outcome == "done":
                 self.output = self.sink.finish(self.source.trailing_packets)
@@ -283,6 +287,10 @@ class _Run:
         except BaseException as e:
             self.outcome, self.error = "failed", e
             self.sink.discard()
+
+
+#: What the progress bar says once the last frame is written, while the file is finalised.
+FINALISING = "finalising the file (flushing the encoder, copying streams)"
 
 
 def _progress_bar(enabled: bool, total: int | None, desc: str | None):

@@ -33,11 +33,19 @@ class VideoSummary:
         """Frames written per second of wall-clock time."""
         return self.frames_out / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def rate(self) -> str:
+        """The speed as text: "12.0 frames/s", or "8.3 s/frame" below one frame a second (where
+        frames/s would round a slow model's run to 0.0)."""
+        if self.frames_out and self.seconds > 0 and self.fps < 1:
+            return f"{self.seconds / self.frames_out:.1f} s/frame"
+        return f"{self.fps:.1f} frames/s"
+
     def lines(self) -> list[str]:
         """The summary as lines of text (what `imgen video` prints)."""
         state = "" if self.complete else " (stopped early)"
         out = [f"frames in {self.frames_in}, frames out {self.frames_out}, bad {len(self.bad_frames)}; "
-               f"{self.seconds:.1f} s, {self.fps:.1f} frames/s{state}"]
+               f"{self.seconds:.1f} s, {self.rate}{state}"]
         if self.output:
             out.append(f"output: {self.output}")
         if self.copied_streams:
