@@ -42,4 +42,4 @@ def published_psnr(config: dict, method: str, kind: str, sigma: float) -> tuple[
     if paper is None or kind != "gray" or config.get("task", "denoise") != "denoise" or not is_set12(config):
         return None
     value = SET12_PSNR[paper].get(float(sigma))
-    return None if value is None else (value, label)
+    return None if value is None else (value, label or paper)
