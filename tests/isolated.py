@@ -20,6 +20,15 @@ import imgen
 GiB = 1 << 30
 
 
+# Peak resident memory of the child since its exec, in bytes.  Not ru_maxrss: Linux carries the
+# forking process's high-water mark across fork and exec, so a child of a 600 MB pytest would
+# report 600 MB before it did anything.  VmHWM belongs to the child's own address space.
+PEAK_RSS = ("def peak_rss():\n"
+            "    for line in open('/proc/self/status'):\n"
+            "        if line.startswith('VmHWM:'):\n"
+            "            return int(line.split()[1]) * 1024\n")
+
+
 def run_python(code: str, *, memory_limit: int | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     """Runs `code` with `python -c`, its address space limited to `memory_limit` bytes if given."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(imgen.__file__).resolve().parent.parent),

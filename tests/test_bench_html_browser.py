@@ -227,7 +227,7 @@ def test_run_metadata_is_shown(page, tmp_path):
     from selenium.webdriver.common.by import By
 
     meta = page.find_element(By.ID, "meta")
-    for word in ("versions", "onnxruntime", "CPU flags", "seed 0", "machine", "load average", "64x64"):
+    for word in ("versions", "onnxruntime", "CPU flags", "seed 0", "machine", "load average", "whole images (96x96)"):
         assert word in meta.text
     _shot(meta, "meta.png", tmp_path)
 

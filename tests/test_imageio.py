@@ -343,16 +343,16 @@ def test_a_small_image_padded_to_gigabytes_is_refused_before_it_is_read(tmp_path
     # #33 item 2: a 128x128 PNG padded to 3 GB (sparse, ~20 KB on disk) was read whole before the
     # header was looked at (peak RSS 3.25 GB).  Now the header comes from the stream: refused with
     # both sizes named, and the child's peak stays far below the file's size.
-    from isolated import run_python
+    from isolated import PEAK_RSS, run_python
 
     path = tmp_path / "padded.png"
     cv2.imwrite(str(path), np.random.default_rng(0).integers(0, 256, (128, 128), dtype=np.uint8))
     with open(path, "r+b") as f:
         f.truncate(3 * 2**30)  # sparse: nothing written
     res = run_python(
-        "import resource\nfrom imgen.imageio import read_image, ImageFileError\n"
+        PEAK_RSS + "from imgen.imageio import read_image, ImageFileError\n"
         f"try:\n    read_image({str(path)!r})\nexcept ImageFileError as e:\n    print('refused:', e)\n"
-        "print('peak', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)\n",
+        "print('peak', peak_rss())\n",
         memory_limit=2 * 2**30, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "refused:" in res.stdout and "3,221,225,472 bytes" in res.stdout and "128x128" in res.stdout

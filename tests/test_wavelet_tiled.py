@@ -10,7 +10,7 @@ import pytest
 from imgen import denoise
 from imgen.metrics import psnr
 
-from isolated import run_python
+from isolated import PEAK_RSS, run_python
 
 
 def _photo(h, w, channels=1, seed=0):
@@ -64,23 +64,23 @@ def test_float_and_16_bit_images_and_argument_checks():
         denoise.wavelet(bad, tile=32)
 
 
-_PEAK = """
-import resource, numpy as np
+_PEAK = PEAK_RSS + """
+import numpy as np
 from imgen import denoise
 side, tile, c = {side}, {tile}, {channels}
 shape = (side, side) if c == 1 else (side, side, c)
 img = np.random.default_rng(0).integers(0, 256, shape, dtype=np.uint8)
 denoise.wavelet(img[:64, :64], tile=0)  # libraries loaded, pools started
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+before = peak_rss()
 denoise.wavelet(img, tile=tile)
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+print(peak_rss() - before)
 """
 
 
 def _growth(side: int, tile: int, channels: int) -> int:
     res = run_python(_PEAK.format(side=side, tile=tile, channels=channels), timeout=240)
     assert res.returncode == 0, res.stderr[-2000:]
-    return int(res.stdout.split()[-1]) * 1024  # ru_maxrss is in KiB
+    return int(res.stdout.split()[-1])
 
 
 @pytest.mark.parametrize("channels", [1, 3])
