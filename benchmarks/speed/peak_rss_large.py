@@ -1,5 +1,5 @@
-"""Peak RSS of `imgen denoise --method wavelet` and identity ONNX models (1- and 3-channel) on a
-20000^2 gray and a 12000^2 colour image, each command in its own process under /usr/bin/time -v
+"""Peak RSS of `imgen denoise --method wavelet` / `--method bm3d`, the shipped `denoise-gray` and
+identity ONNX models (1- and 3-channel) on a 20000^2 gray and a 12000^2 colour image, each command in its own process under /usr/bin/time -v
 (#33 item 1: goal <= 2.5 GB for any image the pixel limit admits).
 
     python benchmarks/speed/peak_rss_large.py [--work DIR] [--imgen CMD] [--only NAME ...] [--images IMAGE ...]
@@ -70,7 +70,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", type=Path, default=Path("/tmp/imgen-peak-rss"))
     ap.add_argument("--imgen", default=f"{sys.executable} -m imgen")
-    ap.add_argument("--only", nargs="*", default=None, help="run names: wavelet, identity1, identity3")
+    ap.add_argument("--only", nargs="*", default=None, help="run names: wavelet, bm3d, denoise-gray, identity1, identity3")
     ap.add_argument("--images", nargs="*", default=None, choices=list(SIZES),
                     help="images to run on (default all); each is made once, ~0.4 GB of pixels")
     args = ap.parse_args()
@@ -84,14 +84,15 @@ def main() -> int:
             continue
         src = args.work / f"{name}.png"
         make_image(src, h, w, c)
-        runs = {"wavelet": ["denoise", str(src), "--method", "wavelet", "-o", str(args.work / "out"), "-q"]}
+        runs = {m: ["denoise", str(src), "--method", m, "-o", str(args.work / "out"), "-q"] for m in ("wavelet", "bm3d")}
+        runs["denoise-gray"] = ["denoise", str(src), "--model", "denoise-gray", "-o", str(args.work / "out"), "-q"]
         for key, net in nets.items():
             runs[key] = ["run", str(net), str(src), "-o", str(args.work / "out"), "-q"]
         for key, cmd in runs.items():
             if args.only and key not in args.only:
                 continue
             gb, wall, rc = peak(imgen + cmd)
-            print(f"| {name} | imgen {' '.join(cmd[:1] + cmd[2:4] if key == 'wavelet' else cmd[:2])} | {gb:.2f} | "
+            print(f"| {name} | imgen {' '.join(cmd[:1] + cmd[2:4] if cmd[0] == 'denoise' else cmd[:2])} | {gb:.2f} | "
                   f"{wall:.0f} | {rc} |", flush=True)
             for f in (args.work / "out").glob("*"):
                 f.unlink()
