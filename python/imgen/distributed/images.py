@@ -32,6 +32,10 @@ log = logging.getLogger("imgen")
 #: Builds a worker's batch function once per worker; called with the worker's thread count.
 ProcessFactory = Callable[[int], Process]
 
+#: Times a batch is sent again to an actor that is restarting (ActorUnavailableError), pausing
+#: 0.5, 1, 1.5 ... (at most 5) s before each: up to ~80 s for a restart before the batch is lost.
+UNAVAILABLE_RETRIES = 20
+
 #: A batch as sent to an actor: (job index, source path, target path) per file.
 Item = tuple[int, str, str]
 
@@ -144,7 +148,8 @@ def _run_pool(items: list[Item], make_process: ProcessFactory, resources: Worker
              len(items), len(batches), size, resources.cpus_per_worker, resources.gpus_per_worker)
     inflight: dict[Any, tuple[Any, list[Item]]] = {}
     rows: dict[int, tuple[str, str]] = {}
-    unavailable: dict[int, int] = {}  # first job index of a batch: times its actor was unreachable
+    unavailable: dict[int, int] = {}  # first job index of a batch: times its actor was restarting
+    died: dict[int, int] = {}  # ... and times its actor died under it
     try:
         while batches or inflight:
             while batches and idle:
@@ -165,11 +170,8 @@ def _run_pool(items: list[Item], make_process: ProcessFactory, resources: Worker
                     if getattr(e, "actor_init_failed", False):
                         raise ImgenError(f"the Ray workers failed to start: {_last_line(e)}") from None
                     first = batch[0][0]
-                    if (isinstance(e, ray.exceptions.ActorUnavailableError)
-                            and unavailable.get(first, 0) <= resources.max_retries):
-                        # Sent while its actor was restarting after another batch killed it: again.
-                        unavailable[first] = unavailable.get(first, 0) + 1
-                        time.sleep(0.5 * unavailable[first])  # give the restart a moment
+                    if isinstance(e, ray.exceptions.ActorUnavailableError) and _again(e, first, unavailable, died,
+                                                                                      resources.max_retries):
                         batches.appendleft(batch)
                         idle.append(actor)
                         continue
@@ -187,6 +189,25 @@ def _run_pool(items: list[Item], make_process: ProcessFactory, resources: Worker
         for actor in idle + [a for a, _ in inflight.values()]:
             ray.kill(actor, no_restart=True)
     return rows
+
+
+def _again(error: Exception, first: int, restarting: dict[int, int], died: dict[int, int], max_retries: int) -> bool:
+    """Whether a batch whose actor was unavailable (Ray's ActorUnavailableError) is sent again, after
+    a pause.  Sent while the actor was restarting after another batch killed it ("The actor is
+    restarting" / "was restarted"): not this batch's fault, so up to UNAVAILABLE_RETRIES times,
+    pausing longer each time (a restart on a loaded machine takes seconds).  Its actor died under
+    it (e.g. "socket closed"): ``max_retries`` times, as a batch that kills its worker."""
+    if "restart" in str(error).lower():
+        restarting[first] = restarting.get(first, 0) + 1
+        if restarting[first] > UNAVAILABLE_RETRIES:
+            return False
+        time.sleep(min(0.5 * restarting[first], 5.0))
+        return True
+    died[first] = died.get(first, 0) + 1
+    if died[first] > max_retries:
+        return False
+    time.sleep(0.5 * died[first])
+    return True
 
 
 def _last_line(error: Exception) -> str:
