@@ -127,9 +127,11 @@ def table(doc: dict) -> str:
                    f'<td data-v="{_sort_value(_level(r))}">{escape(_level_label(r))}</td>'
                    + cell("psnr", 2) + cell("ssim", 4) + cell("wall_s_per_mpix", 3) + cell("cpu_s_per_mpix", 3)
                    + f'<td data-v="{r["threads"]}">{r["threads"]}</td><td data-v="{r["images"]}">{r["images"]}</td>'
-                   + (f'<td data-v="{pub[0]}" title="{escape(pub[1])}">{pub[0]:.2f} <small>{escape(pub[1])}</small></td>'
-                      if pub else f'<td data-v="" title="the model\'s imgen.published"><small>{escape(own)}</small></td>'
-                      if own else '<td data-v="">–</td>')
+                   + (f'<td class="published" data-v="{pub[0]}" title="{escape(pub[1])}">{pub[0]:.2f} '
+                      f'<small>{escape(pub[1])}</small></td>'
+                      if pub else f'<td class="published" data-v="" title="the model\'s imgen.published">'
+                      f'<small>{escape(own)}</small></td>'
+                      if own else '<td class="published" data-v="">–</td>')
                    + "</tr>")
     out.append("</tbody></table>")
     return "".join(out)
