@@ -334,7 +334,7 @@ def test_unknown_params_field_is_a_type_error_at_construction():
 def test_bm3d_keywords_are_exactly_the_params_fields():
     # the convenience keywords mirror the dataclass: one cannot gain a name the other lacks
     sig = inspect.signature(bm3d).parameters
-    keywords = [n for n, p in sig.items() if p.kind is p.KEYWORD_ONLY and n not in ("sigma", "stage", "params", "pilot")]
+    keywords = [n for n, p in sig.items() if p.kind is p.KEYWORD_ONLY and n not in ("sigma", "stage", "params", "pilot", "band")]
     assert keywords == [f.name for f in dataclasses.fields(Bm3dParams)]
 
 
