@@ -202,8 +202,9 @@ def _margin(sizes: dict[str, dict[str, int]], stage: str) -> int:
 
 
 def _banded(img: np.ndarray, rows: int, *, sigma, stage: str, params: Bm3dParams, pilot) -> np.ndarray:
-    """The image in horizontal bands of ``rows`` rows, each filtered with its margin; the same
-    pixels as one whole call.  Row bands of a C-contiguous image are views, not copies."""
+    """The image in horizontal bands of ``rows`` rows, each filtered with its margin; the whole
+    call's pixels up to float rounding (bm3d's docstring).  Row bands of a C-contiguous image are
+    views, not copies."""
     sizes = _resolved(params, float(sigma))
     grid = _grid(sizes, stage)
     margin = -(-_margin(sizes, stage) // grid) * grid
