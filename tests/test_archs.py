@@ -59,9 +59,18 @@ def test_ffdnet_noise_level_changes_output():
 
 def test_registry_lists_every_architecture_once():
     assert set(archs.ARCHS) == {"dncnn", "ffdnet", "dcgan", "vae", "cyclegan", "gated_inpaint", "srnet", "dejpeg",
-                                 "deblurnet"}
+                                 "deblurnet", "wiener_refine"}
     with pytest.raises(ValueError, match="registered twice"):
         archs._registry(("a", archs.DnCNN, archs.DnCNNConfig), ("a", archs.FFDNet, archs.FFDNetConfig))
+
+
+def test_wiener_refine_trains_on_wieners_output_and_starts_at_the_identity():
+    """Its graph deblurs (task deblur); it is trained by deblur_wiener; untrained, it passes Wiener's output on."""
+    assert archs.ARCHS["wiener_refine"].cls.task == "deblur" and archs.task_of("wiener_refine") == "deblur_wiener"
+    assert archs.task_of("deblurnet") == "deblur"
+    net = archs.build("wiener_refine", depth=4, width=8).eval()
+    x = torch.rand(1, 1, 10, 12)
+    torch.testing.assert_close(net(x), x)
 
 
 def test_unknown_arch_and_option_are_named():

@@ -278,3 +278,57 @@ def test_learned_deblur_needs_no_kernel_and_runs_on_a_folder(deblur_onnx, tmp_pa
     # a deblurrer is refused for another task
     assert main(["restore", str(folder), "-o", str(tmp_path / "o2"), "--task", "jpeg", "--model", str(deblur_onnx),
                  "-q"]) == 1
+
+
+@pytest.fixture(scope="module")
+def wide_image_dir(tmp_path_factory):
+    """Gray images wide enough for deblur_wiener's patches (16 + 2 x its 40-pixel margin)."""
+    rng = np.random.default_rng(1)
+    folder = tmp_path_factory.mktemp("wide")
+    yy, xx = np.mgrid[0:104, 0:104]
+    for k in range(4):
+        img = 128 + 60 * np.sin(xx / (2 + k / 3)) * np.cos(yy / 3) + 50 * (xx + yy > 80 + 5 * k)
+        cv2.imwrite(str(folder / f"{k}.png"), np.clip(img + rng.normal(0, 2, img.shape), 0, 255).astype(np.uint8))
+    return folder
+
+
+def test_deblur_wiener_feeds_wieners_output_of_the_blurred_image(wide_image_dir):
+    """Validation inputs are Wiener's output (true kernel, clipped) of the whole blurred images,
+    recomputed here from imgen.degrade and imgen.restoration; batches are seeded and Wiener-sharp."""
+    from imgen_train import archs
+    from imgen_train.tasks import TASKS
+
+    from imgen import restoration
+
+    o = _options(wide_image_dir, "unused", arch="wiener_refine", depth=2, blur_noise="2,3")
+    task = TASKS["deblur_wiener"](archs.build("wiener_refine", depth=2, width=4), o, torch.device("cpu"))
+    a, b = task.batch(3), task.batch(3)
+    assert torch.equal(a["degraded"], b["degraded"]) and a["degraded"].shape == (8, 1, 16, 16)
+    assert float(a["degraded"].min()) >= 0 and float(a["degraded"].max()) <= 1
+    table, n = degrade.fixed_kernels(), len(task.val) // len(degrade.fixed_kernels())
+    for i in (0, len(task.val) - 1):
+        clean = np.rint(task.val[i][1][0, 0].numpy() * 255).astype(np.uint8)
+        blurred = degrade.blur(clean, table[task.val_kernels[i]], 2.5 / 255, seed=i % n)
+        want = np.clip(restoration.wiener(blurred.astype(np.float32) / 255, table[task.val_kernels[i]]), 0, 1)
+        np.testing.assert_allclose(task.val[i][0][0, 0].numpy(), want, atol=1e-6)
+
+
+def test_wiener_refine_exports_a_refiner_that_wiener_net_runs(wide_image_dir, tmp_path):
+    from imgen_train.convert import export_checkpoint
+
+    from imgen import restoration
+    from imgen.errors import ImgenError
+    from imgen.processors import make_processor
+
+    result = train(_options(wide_image_dir, tmp_path / "run", arch="wiener_refine", depth=2, width=4, iters=4,
+                            val_every=4))
+    assert np.isfinite(result["best_psnr"])
+    export_checkpoint(tmp_path / "run" / "best.pt", tmp_path / "refine.onnx")
+    model = imgen.load(str(tmp_path / "refine.onnx"), providers=["cpu"])
+    assert model.info.task == "deblur" and model.info.extra["input_from"] == "wiener"
+    assert model.info.size_multiple == 2
+    img = cv2.imread(str(wide_image_dir / "0.png"), cv2.IMREAD_GRAYSCALE)
+    blurred = degrade.blur(img, "gauss1.6", 2.55 / 255, seed=0)
+    assert restoration.wiener_net(blurred, "gauss1.6", refiner=str(tmp_path / "refine.onnx")).shape == img.shape
+    with pytest.raises(ImgenError, match="wiener_net"):
+        make_processor(model=str(tmp_path / "refine.onnx"), task="deblur")

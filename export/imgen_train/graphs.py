@@ -143,14 +143,16 @@ def cyclegan_graphs(model, name, description) -> list[Graph]:
 
 
 def restore_graphs(model: nn.Module, name: str | None, description: str | None) -> list[Graph]:
-    """srnet / dejpeg / deblurnet: ``image`` (N, C, H, W) in [0, 1] -> ``output`` (N, C, scale*H, scale*W), task
-    sr / jpeg / deblur (the architecture's), tiles of 256 input pixels overlapping by the receptive field
-    (or the architecture's ``tile`` and ``tile_overlap``)."""
+    """srnet / dejpeg / deblurnet / wiener_refine: ``image`` (N, C, H, W) in [0, 1] -> ``output`` (N, C,
+    scale*H, scale*W), task sr / jpeg / deblur (the architecture's), tiles of 256 input pixels overlapping
+    by the receptive field (or the architecture's ``tile`` and ``tile_overlap``); the architecture's
+    ``graph_extra`` entries join the metadata (wiener_refine: ``imgen.input_from``)."""
     scale = int(getattr(model, "scale", 1))
     radius = -(-int(getattr(model, "receptive_radius", 16)) // scale)  # in input pixels
     meta = _meta(task=model.task, channels=model.in_channels, value_range=(0.0, 1.0), scale=scale,
                  size_multiple=model.size_multiple, tile=getattr(model, "tile", 256 if scale > 1 else 512),
-                 tile_overlap=getattr(model, "tile_overlap", max(16, 2 * radius)), name=name, description=description, extra=_extra(model))
+                 tile_overlap=getattr(model, "tile_overlap", max(16, 2 * radius)), name=name, description=description,
+                 extra=_extra(model, **getattr(model, "graph_extra", {})))
 
     def feeds(batch, h, w, rng):
         return {"image": rng.random((batch, model.in_channels, h, w)).astype(np.float32)}
@@ -162,6 +164,7 @@ GRAPHS: dict[str, Callable[..., list[Graph]]] = {
     "srnet": restore_graphs,
     "dejpeg": restore_graphs,
     "deblurnet": restore_graphs,
+    "wiener_refine": restore_graphs,
     "dcgan": dcgan_graphs,
     "vae": vae_graphs,
     "cyclegan": cyclegan_graphs,

@@ -85,7 +85,8 @@ def calibration_feeds(info: dict[str, str], input_names: list[str], images: list
                       count: int = 64, size: int = 128, seed: int = 1,
                       sigmas: tuple[float, float] = (0.0, 75.0)) -> list[dict[str, np.ndarray]]:
     """``count`` feeds of (1, C, size, size) float32 patches cut from ``images`` (gray, float32 in
-    [0, 1]) and degraded for the model's task (``imgen.task`` of ``info``, its metadata)."""
+    [0, 1]) and degraded for the model's task (``imgen.task`` of ``info``, its metadata; a deblurring
+    network that refines Wiener's output, ``imgen.input_from`` wiener, gets Wiener's output)."""
     import cv2
 
     rng = np.random.default_rng(seed)
@@ -105,6 +106,8 @@ def calibration_feeds(info: dict[str, str], input_names: list[str], images: list
             patch = cv2.resize(patch, (side, side), interpolation=cv2.INTER_CUBIC)
         elif task == "jpeg":
             patch = _jpeg(patch, int(rng.integers(10, 41)))
+        elif task == "deblur":
+            patch = _blurred(patch, rng, wiener=info.get("imgen.input_from") == "wiener")
         else:  # denoisers: sigma spread evenly over 0-75 (the noise map sees every level)
             sigma = (sigmas[0] + (k + rng.random()) / count * (sigmas[1] - sigmas[0])) / 255
             patch = patch + rng.normal(0, sigma, patch.shape)
@@ -113,6 +116,21 @@ def calibration_feeds(info: dict[str, str], input_names: list[str], images: list
         image = np.repeat(patch[None, None].astype(np.float32), channels, axis=1)
         feeds.append({input_names[0]: image, **extra})
     return feeds
+
+
+def _blurred(patch: np.ndarray, rng: np.random.Generator, *, wiener: bool) -> np.ndarray:
+    """``patch`` (float32 in [0, 1]) blurred by a kernel of the training family with noise of 1-4
+    (0-255), rounded to 8 bits; with ``wiener``, Wiener's output of it (the true kernel, clipped), the
+    input of a ``wiener_refine`` network."""
+    from imgen import degrade
+    from imgen.restoration import wiener as deconvolve
+
+    from .tasks.restore import draw_kernel
+
+    kernel = draw_kernel(rng)
+    blurred = degrade.blur(np.rint(patch * 255).astype(np.uint8), kernel, float(rng.uniform(1, 4)) / 255,
+                           seed=int(rng.integers(2**31))).astype(np.float32) / 255
+    return np.clip(deconvolve(blurred, kernel), 0, 1).astype(np.float32) if wiener else blurred
 
 
 class _Reader:

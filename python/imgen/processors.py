@@ -219,6 +219,9 @@ class FrameProcessor:
 
     def _check(self, model) -> ImageModel:
         model = ImageModel.adopt(model, "a processor", hint=" (image to image)")
+        if model.info.extra.get("input_from") == "wiener":
+            raise ImgenError(f"model {model.name} restores Wiener's output, not a blurred image: run it as method "
+                             f"wiener_net of task deblur (refiner={model.name!r}, with the kernel)")
         if self.options.sigma is not None and not model.takes_noise_level:
             raise ImgenError(f"sigma given, but model {model.name} has no noise-level input")
         # the registry's tasks besides denoising (sr, deblur, jpeg): a model of one is checked against the options'

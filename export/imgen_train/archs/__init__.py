@@ -22,6 +22,7 @@ from .ffdnet import FFDNet, FFDNetConfig
 from .gated import GatedInpaint, GatedInpaintConfig
 from .srnet import SRNet, SRNetConfig
 from .vae import VAE, VAEConfig
+from .wiener_refine import WienerRefine, WienerRefineConfig
 
 
 class ArchEntry(NamedTuple):
@@ -48,6 +49,7 @@ ARCHS: dict[str, ArchEntry] = _registry(
     ("srnet", SRNet, SRNetConfig),
     ("dejpeg", DeJpeg, DeJpegConfig),
     ("deblurnet", DeblurNet, DeblurNetConfig),
+    ("wiener_refine", WienerRefine, WienerRefineConfig),
 )
 
 
@@ -77,11 +79,13 @@ def option_names(name: str) -> set[str]:
 
 
 def task_of(name: str) -> str:
-    """The training task of architecture ``name`` (``denoise`` unless the class says otherwise)."""
+    """The training task of architecture ``name``: its ``train_task`` when the training differs from
+    what the graph does (``task``), else ``task`` (``denoise`` unless the class says otherwise)."""
     config_for(name)
-    return getattr(ARCHS[name].cls, "task", "denoise")
+    cls = ARCHS[name].cls
+    return getattr(cls, "train_task", getattr(cls, "task", "denoise"))
 
 
 __all__ = ["ARCHS", "ArchEntry", "CycleGAN", "CycleGANConfig", "DCGAN", "DCGANConfig", "DnCNN", "DnCNNConfig",
            "FFDNet", "FFDNetConfig", "GatedInpaint", "GatedInpaintConfig", "SRNet", "SRNetConfig", "DeJpeg", "DeJpegConfig", "DeblurNet",
-           "DeblurNetConfig", "VAE", "VAEConfig", "build", "config_for", "option_names", "task_of"]
+           "DeblurNetConfig", "VAE", "VAEConfig", "WienerRefine", "WienerRefineConfig", "build", "config_for", "option_names", "task_of"]

@@ -12,7 +12,7 @@ from .cyclegan import CycleGANTask
 from .denoise import DenoiseTask
 from .gan import GanTask
 from .inpaint import InpaintTask
-from .restore import DeblurTask, JpegTask, SRTask
+from .restore import DeblurTask, JpegTask, SRTask, WienerDeblurTask
 from .vae import VaeTask
 
 
@@ -26,7 +26,7 @@ def _registry(*tasks: type[Task]) -> dict[str, type[Task]]:
 
 
 TASKS: dict[str, type[Task]] = _registry(DenoiseTask, GanTask, VaeTask, CycleGANTask, SRTask, JpegTask, InpaintTask,
-                                     DeblurTask)
+                                     DeblurTask, WienerDeblurTask)
 
-__all__ = ["TASKS", "CycleGANTask", "DeblurTask", "DenoiseTask", "GanTask", "InpaintTask", "JpegTask", "SRTask", "Task", "Update", "VaeTask",
+__all__ = ["TASKS", "CycleGANTask", "DeblurTask", "DenoiseTask", "GanTask", "InpaintTask", "JpegTask", "SRTask", "Task", "Update", "VaeTask", "WienerDeblurTask",
            "recalibrate_bn"]

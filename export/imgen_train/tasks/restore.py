@@ -1,5 +1,6 @@
 """Restoration beyond noise: super-resolution (``sr``), JPEG artefact removal (``jpeg``) and
-blind deblurring (``deblur``).
+deblurring, blind (``deblur``) or as a correction of Wiener's output with the true kernel
+(``deblur_wiener``).
 
 Degraded/clean pairs come from ``imgen.degrade`` — the functions the benchmark uses — so a model
 learns exactly the degradation it is measured on: MATLAB-bicubic downscaling (whole images shrunk
@@ -253,3 +254,48 @@ def _wiener_t(blurred: torch.Tensor, kernel: np.ndarray, wiener) -> torch.Tensor
 
 def _to_t_float(a: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(a.transpose(2, 0, 1)).astype(np.float32))[None]
+
+
+class WienerDeblurTask(DeblurTask):
+    """Wiener's output (true kernel, ``imgen.restoration.wiener`` at its default balance, float,
+    clipped to [0, 1]) -> sharp: the non-blind route.  Patches are cut as for ``deblur`` but with a
+    wider margin (``margin``, beyond the kernel's reach) so that Wiener sees the patch's
+    surroundings, as it does inside a whole image; the blurred margin is deconvolved with the patch
+    and cut off.  Validation: the held-out images, blurred whole by each fixed kernel and
+    deconvolved whole, as the ``wiener_net`` method runs them."""
+
+    name = "deblur_wiener"
+    margin = 40
+
+    def __init__(self, model, options, device):
+        from imgen.restoration import wiener
+
+        self._wiener = wiener
+        super().__init__(model, options, device)
+        table = degrade.fixed_kernels()
+        self.val = [(self._deconvolve_t(b, table[name]), c) for (b, c), name in zip(self.val, self.val_kernels)]
+
+    def _deconvolve(self, blurred: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+        """(H, W, C) float32 in [0, 1] -> Wiener's output, float32 clipped to [0, 1]."""
+        return np.clip(self._wiener(blurred, kernel), 0.0, 1.0).astype(np.float32)
+
+    def _deconvolve_t(self, blurred: torch.Tensor, kernel: np.ndarray) -> torch.Tensor:
+        return _to_t_float(self._deconvolve(blurred[0].numpy().transpose(1, 2, 0), kernel))
+
+    def batch(self, step):
+        rng = np.random.default_rng([self.o.seed, step])
+        p, m = self.o.patch, self.margin
+        which = rng.integers(0, len(self.images), self.o.batch)
+        modes = rng.integers(0, 8, self.o.batch)
+        sigmas = self.noise.draw(rng, self.o.batch) / 255
+        deg, clean = [], []
+        for i, mode, sigma in zip(which, modes, sigmas):
+            img = self.images[i]
+            y, x = rng.integers(0, img.shape[0] - p - 2 * m + 1), rng.integers(0, img.shape[1] - p - 2 * m + 1)
+            big = np.ascontiguousarray(augment(img[y:y + p + 2 * m, x:x + p + 2 * m], int(mode)))
+            kernel = draw_kernel(rng)
+            blurred = degrade.blur(big, kernel, float(sigma), seed=int(rng.integers(2**31))).reshape(big.shape)
+            restored = self._deconvolve(blurred.astype(np.float32) / 255, kernel)
+            deg.append(_to_t_float(restored[m:m + p, m:m + p]))
+            clean.append(_to_t(big[m:m + p, m:m + p]))
+        return {"degraded": torch.cat(deg), "clean": torch.cat(clean)}

@@ -117,6 +117,9 @@ def learned_methods(models: Sequence[str] | None, task: str, threads: int) -> li
              if models is None else [exact_model_path(m) for m in models])
     out = []
     for name in names:
+        if task == "deblur" and Model.open(name, threads=1).info.extra.get("input_from") == "wiener":
+            out.append(_wiener_net_method(str(name), threads))
+            continue
         proc = FrameProcessor(ProcessorOptions(model=str(name), task=task, threads=threads))
         model = proc.model
         scale = model.info.scale or 1
@@ -125,3 +128,19 @@ def learned_methods(models: Sequence[str] | None, task: str, threads: int) -> li
                           levels=(scale,) if scale > 1 else None,  # an upscaler runs at its own scale only
                           published=model.info.published or ""))
     return out
+
+
+def _wiener_net_method(path: str, threads: int) -> Method:
+    """A network that refines Wiener's output, as a learned bench method: the registry's
+    ``wiener_net`` with this file as its refiner and the level as the kernel."""
+    from ..engine import Model
+    from ..methods import REGISTRY
+
+    m = REGISTRY.get("wiener_net", "deblur")
+    model = Model.open(path, threads=1)
+
+    def run(x, level):
+        return m(x, m.params(kernel=level, refiner=path))
+
+    return Method(model.name, "learned", threads, run, note=f"{model.info.channels}-channel network on Wiener's "
+                  "output (method wiener_net, the true kernel)", published=model.info.published or "")

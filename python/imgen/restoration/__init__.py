@@ -8,6 +8,7 @@ from __future__ import annotations
 from .deblur import richardson_lucy, wiener
 from .jpeg import dejpeg_bm3d, estimate_quality, jpeg_sigma
 from .sr import upscale
+from .wiener_net import wiener_net
 
 
 def __getattr__(name: str):
@@ -17,4 +18,4 @@ def __getattr__(name: str):
         return REGISTRY.by_task() if name == "METHODS" else REGISTRY.tasks()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-__all__ = ["METHODS", "TASKS", "dejpeg_bm3d", "estimate_quality", "jpeg_sigma", "richardson_lucy", "upscale", "wiener"]
+__all__ = ["METHODS", "TASKS", "dejpeg_bm3d", "estimate_quality", "jpeg_sigma", "richardson_lucy", "upscale", "wiener", "wiener_net"]

@@ -86,6 +86,10 @@ def _kernel_param():
                          convert=_kernel_value, parse=_kernel_text)
 
 
+def _balance_param():
+    return methods.param(BALANCE, help="regularisation: sharpness against noise", min=0.0, min_open=True, max=1000.0)
+
+
 def _as_array(kernel):
     return kernel if isinstance(kernel, str) else np.asarray(kernel, np.float64)
 
@@ -97,8 +101,7 @@ class WienerDeblur:
     @dataclass(frozen=True, kw_only=True)
     class Params(methods.Params):
         kernel: str | tuple | None = _kernel_param()
-        balance: float = methods.param(BALANCE, help="regularisation: sharpness against noise", min=0.0,
-                                       min_open=True, max=1000.0)
+        balance: float = _balance_param()
 
     def __call__(self, image: np.ndarray, params: Params) -> np.ndarray:
         return wiener(image, _as_array(params.kernel), balance=params.balance)
