@@ -132,15 +132,12 @@ def test_distributed_videos_match_local(ray_cluster, model, library, tmp_path, c
     assert any("broken.mp4" in line for line in ray_report)
     names = sorted(str(p.relative_to(local)) for p in local.rglob("*") if p.is_file())
     assert names == ["a.mp4", "sub/b.mkv"]
-    # The same video: the same packets, or -- seen twice in CI on a loaded 2-core machine, never
-    # reproduced here (an open issue, see the closing note of 2026-12-07) -- one frame whose
-    # encoding differs by a few bytes: then the decoded frames must still match closely.
-    for name in ("a.mp4", "sub/b.mkv"):  # Matroska files carry a random segment UID: compare what they hold
-        if packets(dist / name, "video") != packets(local / name, "video"):
-            got, want = frames(dist / name), frames(local / name)
-            assert [pts for pts, _ in got] == [pts for pts, _ in want]
-            assert min(psnr(g, w) for (_, g), (_, w) in zip(got, want)) > 35, name
-        assert packets(dist / name, "audio") == packets(local / name, "audio")
+    # The same bytes: x264 is held to AVX2 where its AVX-512 kernels would let garbage in reused
+    # heap into the bitstream (imgen.video.encoding.X264_ASM; one frame differed now and then).
+    assert (dist / "a.mp4").read_bytes() == (local / "a.mp4").read_bytes()
+    # Matroska files carry a random segment UID: compare what they hold.
+    for kind in ("video", "audio"):
+        assert packets(dist / "sub/b.mkv", kind) == packets(local / "sub/b.mkv", kind)
     assert packets(dist / "a.mp4", "audio") == packets(library / "a.mp4", "audio")  # audio copied
     assert not [p for p in dist.rglob("*") if p.name.startswith(".")]
 

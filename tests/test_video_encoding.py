@@ -3,12 +3,18 @@ encoder options, with clear errors for what FFmpeg or the container would refuse
 odd frame sizes against chroma subsampling."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
 
 av = pytest.importorskip("av")
 
+import imgen  # noqa: E402
 from imgen.cli import main  # noqa: E402
 from imgen.metrics import psnr  # noqa: E402
 from imgen.video import EncodeOptions, VideoError, process_video  # noqa: E402
@@ -113,3 +119,42 @@ def test_quiet_silences_encoder_libraries(tmp_path, capfd):
     assert main(args + ["-q"]) == 0
     err = capfd.readouterr().err
     assert "[info]" not in err and "frames out 2" in err
+
+
+@pytest.mark.parametrize("avx512", [True, False])
+def test_x264_is_held_to_avx2_where_the_cpu_has_avx512(clips, tmp_path, monkeypatch, avx512):
+    """asm=AVX2 goes before the caller's own x264 parameters (theirs win), and only where the CPU
+    has the AVX-512 kernels it would use."""
+    from imgen.video import encoding
+    from imgen.video.source import VideoFileSource
+
+    monkeypatch.setattr(encoding, "cpu_has_avx512", lambda: avx512)
+    source = VideoFileSource(clips["mp4"], copy_streams=False)
+    source.close()
+    options = EncodeOptions(codec="libx264", extra={"x264-params": "keyint=5"})
+    with av.open(str(tmp_path / "o.mp4"), "w") as container:
+        codec = encoding.pick_codec(av, options, container, source.info)
+        stream, _ = encoding.add_video_stream(av, container, codec, options, source.info, pix_fmt="yuv420p")
+        params = stream.codec_context.options["x264-params"]
+    assert params == ("asm=AVX2:keyint=5" if avx512 else "keyint=5")
+
+
+def test_x264_bytes_do_not_depend_on_what_the_heap_held(clips, tmp_path):
+    """The same frames encode to the same bytes whatever was in the memory the encoder was given:
+    x264's AVX-512 kernels let garbage in reused heap into the bitstream (one frame of a Ray run
+    differed from the local run), which MALLOC_PERTURB_ (glibc: fill new allocations) shows in
+    every run on a CPU that has them.  Elsewhere they are not used and this passes either way."""
+    code = ("import sys\n"
+            "from imgen.video import process_video\n"
+            "process_video(sys.argv[1], sys.argv[2], lambda frames: frames, part_seconds=None)\n")
+    outputs = []
+    for perturb in ("", "85", "170"):
+        out = tmp_path / f"perturb{perturb or 0}.mp4"
+        env = dict(os.environ, MALLOC_PERTURB_=perturb,
+                   PYTHONPATH=os.pathsep.join([str(Path(imgen.__file__).resolve().parent.parent),
+                                               os.environ.get("PYTHONPATH", "")]))
+        res = subprocess.run([sys.executable, "-c", code, str(clips["mp4"]), str(out)], capture_output=True,
+                             text=True, env=env, timeout=120)
+        assert res.returncode == 0, res.stderr
+        outputs.append(out.read_bytes())
+    assert outputs[1] == outputs[0] and outputs[2] == outputs[0]

@@ -1,6 +1,7 @@
 """Setting up the video encoder: which codec, pixel format, rate control, timing and colour tags."""
 from __future__ import annotations
 
+import functools
 import os
 from fractions import Fraction
 
@@ -18,6 +19,13 @@ _MPEG4_MAX_TIMEBASE = 65535
 #: encoders make a different bitstream for each thread count, and the same input must encode to
 #: the same bytes on any machine (a laptop, a 1-CPU Ray worker).
 DEFAULT_THREADS = 4
+#: x264's AVX-512 kernels make its bitstream depend on memory it never wrote: in one process the
+#: same frames encode to different bytes from one encoder to the next (libx264 165 in PyAV 18.1's
+#: FFmpeg; MALLOC_PERTURB_ makes them repeatable, a different stream for each fill byte: leftovers of
+#: reused heap, not timing).  Held to AVX2 -- the
+#: bytes its C code and every other kernel set make, at the same speed -- where x264 would use them.
+X264_ASM = "asm=AVX2"
+_AVX512 = frozenset({"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"})  # x264's AVX-512 needs all five
 
 
 #: Decoder name -> the encoder "--codec same" picks for it.
@@ -187,9 +195,26 @@ def add_video_stream(av, container, codec, options: EncodeOptions, info: SourceI
         raise VideoError(f"encoder {codec.name} has no option {', '.join(unknown)} (container options such as "
                          f"movflags are not encoder options)")
     settings.update({str(k): str(v) for k, v in options.extra.items()})
+    if codec.name == "libx264" and cpu_has_avx512():
+        given = settings.get("x264-params")
+        settings["x264-params"] = ":".join([X264_ASM] + ([given] if given else []))  # the caller's win
     if settings:
         cc.options = {**cc.options, **settings}
     return stream, time_base
+
+
+@functools.cache
+def cpu_has_avx512() -> bool:
+    """Whether x264 would run its AVX-512 kernels here: the CPU flags of Linux's /proc/cpuinfo
+    (elsewhere False: x264 then runs as it detects)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return _AVX512 <= set(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return False
 
 
 def set_frame_size(av, stream, *, width: int, height: int, colour: Colour) -> None:
