@@ -71,6 +71,10 @@ def test_wiener_refine_trains_on_wieners_output_and_starts_at_the_identity():
     net = archs.build("wiener_refine", depth=4, width=8).eval()
     x = torch.rand(1, 1, 10, 12)
     torch.testing.assert_close(net(x), x)
+    assert net.graph_extra == {"input_from": "wiener", "wiener_balance": "0.01"}
+    assert archs.build("wiener_refine", depth=2, width=4, wiener_balance=0.003).graph_extra["wiener_balance"] == "0.003"
+    with pytest.raises(ValueError, match="wiener_balance"):
+        archs.build("wiener_refine", wiener_balance=0)
 
 
 def test_unknown_arch_and_option_are_named():

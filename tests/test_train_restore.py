@@ -321,11 +321,12 @@ def test_wiener_refine_exports_a_refiner_that_wiener_net_runs(wide_image_dir, tm
     from imgen.processors import make_processor
 
     result = train(_options(wide_image_dir, tmp_path / "run", arch="wiener_refine", depth=2, width=4, iters=4,
-                            val_every=4))
+                            val_every=4, wiener_balance=0.003))
     assert np.isfinite(result["best_psnr"])
     export_checkpoint(tmp_path / "run" / "best.pt", tmp_path / "refine.onnx")
     model = imgen.load(str(tmp_path / "refine.onnx"), providers=["cpu"])
     assert model.info.task == "deblur" and model.info.extra["input_from"] == "wiener"
+    assert model.info.extra["wiener_balance"] == "0.003"
     assert model.info.size_multiple == 2
     img = cv2.imread(str(wide_image_dir / "0.png"), cv2.IMREAD_GRAYSCALE)
     blurred = degrade.blur(img, "gauss1.6", 2.55 / 255, seed=0)

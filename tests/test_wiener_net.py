@@ -27,7 +27,9 @@ def refiners(tmp_path_factory):
     wiener_meta = meta(task="deblur", channels=1, input_from="wiener")
     return {"identity": identity(d / "identity.onnx", channels=1, metadata=wiener_meta),
             "half": affine(d / "half.onnx", channels=1, gain=0.5, metadata=wiener_meta),
-            "plain": identity(d / "plain.onnx", channels=1, metadata=meta(task="deblur", channels=1))}
+            "plain": identity(d / "plain.onnx", channels=1, metadata=meta(task="deblur", channels=1)),
+            "sharp": identity(d / "sharp.onnx", channels=1, metadata={**wiener_meta, "imgen.wiener_balance": "0.002"}),
+            "bad": identity(d / "bad.onnx", channels=1, metadata={**wiener_meta, "imgen.wiener_balance": "-1"})}
 
 
 def test_identity_refiner_gives_wieners_output(camera, refiners):
@@ -55,6 +57,19 @@ def test_colour_runs_the_gray_network_per_plane(camera, refiners):
     ref = restoration.wiener(blurred, "gauss1.6")
     assert out.shape == rgb.shape
     assert np.abs(out.astype(int) - ref.astype(int)).max() <= 1
+
+
+def test_wiener_runs_at_the_refiners_training_balance_unless_given(camera, refiners):
+    blurred = degrade.blur(camera, "motion19", 2.55 / 255, seed=5).astype(np.float32) / 255
+    at = {b: np.clip(restoration.wiener(blurred, "motion19", balance=b), 0, 1) for b in (0.002, 0.01, 0.05)}
+    np.testing.assert_allclose(restoration.wiener_net(blurred, "motion19", refiner=refiners["sharp"]), at[0.002],
+                               atol=1e-6)
+    np.testing.assert_allclose(restoration.wiener_net(blurred, "motion19", refiner=refiners["identity"]), at[0.01],
+                               atol=1e-6)  # no imgen.wiener_balance: Wiener's default
+    np.testing.assert_allclose(restoration.wiener_net(blurred, "motion19", balance=0.05, refiner=refiners["sharp"]),
+                               at[0.05], atol=1e-6)
+    with pytest.raises(ImgenError, match="wiener_balance"):
+        restoration.wiener_net(blurred, "motion19", refiner=refiners["bad"])
 
 
 def test_a_network_without_the_wiener_contract_is_refused(camera, refiners):

@@ -30,7 +30,7 @@ TASKS = {
     "colour": ("denoise", ["bm3d", "wavelet"], "denoise-gray", "denoise-gray-int8", [15, 25, 50]),
     "sr": ("sr", ["lanczos"], None, None, [2, 3, 4]),
     "jpeg": ("jpeg", ["bm3d"], "dejpeg-gray", "dejpeg-gray-int8", [10]),
-    "deblur": ("deblur", ["wiener", "richardson_lucy"], None, None, None),
+    "deblur": ("deblur", ["wiener", "richardson_lucy"], "deblur-wiener-gray", "deblur-wiener-gray-int8", None),
 }
 SR_MODELS = {2: ("sr-x2", "sr-x2-int8"), 3: ("sr-x3", None), 4: ("sr-x4", None)}
 

@@ -107,7 +107,8 @@ def calibration_feeds(info: dict[str, str], input_names: list[str], images: list
         elif task == "jpeg":
             patch = _jpeg(patch, int(rng.integers(10, 41)))
         elif task == "deblur":
-            patch = _blurred(patch, rng, wiener=info.get("imgen.input_from") == "wiener")
+            patch = _blurred(patch, rng, wiener=float(info.get("imgen.wiener_balance", "0.01"))
+                             if info.get("imgen.input_from") == "wiener" else None)
         else:  # denoisers: sigma spread evenly over 0-75 (the noise map sees every level)
             sigma = (sigmas[0] + (k + rng.random()) / count * (sigmas[1] - sigmas[0])) / 255
             patch = patch + rng.normal(0, sigma, patch.shape)
@@ -118,10 +119,10 @@ def calibration_feeds(info: dict[str, str], input_names: list[str], images: list
     return feeds
 
 
-def _blurred(patch: np.ndarray, rng: np.random.Generator, *, wiener: bool) -> np.ndarray:
+def _blurred(patch: np.ndarray, rng: np.random.Generator, *, wiener: float | None) -> np.ndarray:
     """``patch`` (float32 in [0, 1]) blurred by a kernel of the training family with noise of 1-4
-    (0-255), rounded to 8 bits; with ``wiener``, Wiener's output of it (the true kernel, clipped), the
-    input of a ``wiener_refine`` network."""
+    (0-255), rounded to 8 bits; with ``wiener`` (a balance), Wiener's output of it (the true kernel,
+    clipped), the input of a ``wiener_refine`` network."""
     from imgen import degrade
     from imgen.restoration import wiener as deconvolve
 
@@ -130,7 +131,9 @@ def _blurred(patch: np.ndarray, rng: np.random.Generator, *, wiener: bool) -> np
     kernel = draw_kernel(rng)
     blurred = degrade.blur(np.rint(patch * 255).astype(np.uint8), kernel, float(rng.uniform(1, 4)) / 255,
                            seed=int(rng.integers(2**31))).astype(np.float32) / 255
-    return np.clip(deconvolve(blurred, kernel), 0, 1).astype(np.float32) if wiener else blurred
+    if wiener is None:
+        return blurred
+    return np.clip(deconvolve(blurred, kernel, balance=wiener), 0, 1).astype(np.float32)
 
 
 class _Reader:

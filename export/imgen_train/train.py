@@ -65,6 +65,7 @@ class TrainOptions:
     scale: int | None = None        # srnet: the upscaling factor (default: the architecture's, 2)
     quality: str = "10,40"          # jpeg: JPEG quality per patch, "Q" or "LOW,HIGH"
     blur_noise: str = "2,3"         # deblur: noise sigma (0-255) after the blur, "S" or "LOW,HIGH"
+    wiener_balance: float | None = None  # wiener_refine: Wiener's balance for its input (None: 0.01)
     noise: str = "0,75"             # sigma on the 0-255 scale: "25" or "LOW,HIGH"
     patch: int = 64                 # patch size; dcgan/vae: the image size (images are resized to it)
     batch: int = 32
@@ -105,7 +106,7 @@ class TrainOptions:
         """The architecture's options from these (image_size = patch where the arch has one)."""
         opts = {"in_channels": self.channels}
         for name in ("depth", "width", "batch_norm", "latent", "disc_width", "norm", "residual", "scale",
-                     "upsample"):
+                     "upsample", "wiener_balance"):
             if getattr(self, name) is not None:
                 opts[name] = getattr(self, name)
         if "image_size" in archs.option_names(self.arch):
@@ -411,6 +412,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "cycle_loss": "cyclegan: distance of the cycle and identity terms, l1 (the paper's) or mse (no dead "
                       "zone at the identity: use with --residual)",
         "blur_noise": "deblur: noise sigma (0-255) added after the blur, 'S' or 'LOW,HIGH'",
+        "wiener_balance": "wiener_refine: the balance of the Wiener deconvolution whose output the network "
+                          "corrects (default 0.01, imgen.restoration's)",
     }
     for f in dataclasses.fields(TrainOptions):
         flag = "--" + f.name.replace("_", "-")

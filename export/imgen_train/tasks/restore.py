@@ -257,8 +257,8 @@ def _to_t_float(a: np.ndarray) -> torch.Tensor:
 
 
 class WienerDeblurTask(DeblurTask):
-    """Wiener's output (true kernel, ``imgen.restoration.wiener`` at its default balance, float,
-    clipped to [0, 1]) -> sharp: the non-blind route.  Patches are cut as for ``deblur`` but with a
+    """Wiener's output (true kernel, ``imgen.restoration.wiener`` at the model's ``wiener_balance``,
+    float, clipped to [0, 1]) -> sharp: the non-blind route.  Patches are cut as for ``deblur`` but with a
     wider margin (``margin``, beyond the kernel's reach) so that Wiener sees the patch's
     surroundings, as it does inside a whole image; the blurred margin is deconvolved with the patch
     and cut off.  Validation: the held-out images, blurred whole by each fixed kernel and
@@ -276,8 +276,10 @@ class WienerDeblurTask(DeblurTask):
         self.val = [(self._deconvolve_t(b, table[name]), c) for (b, c), name in zip(self.val, self.val_kernels)]
 
     def _deconvolve(self, blurred: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-        """(H, W, C) float32 in [0, 1] -> Wiener's output, float32 clipped to [0, 1]."""
-        return np.clip(self._wiener(blurred, kernel), 0.0, 1.0).astype(np.float32)
+        """(H, W, C) float32 in [0, 1] -> Wiener's output (the model's ``wiener_balance``), float32
+        clipped to [0, 1]."""
+        balance = float(self.model.config.wiener_balance)
+        return np.clip(self._wiener(blurred, kernel, balance=balance), 0.0, 1.0).astype(np.float32)
 
     def _deconvolve_t(self, blurred: torch.Tensor, kernel: np.ndarray) -> torch.Tensor:
         return _to_t_float(self._deconvolve(blurred[0].numpy().transpose(1, 2, 0), kernel))

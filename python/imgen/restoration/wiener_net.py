@@ -3,8 +3,8 @@ that removes what Wiener leaves (amplified noise, ringing), registered as the ``
 
 The network is a model file whose metadata says ``imgen.input_from = wiener`` (trained by
 ``imgen train --arch wiener_refine``, docs/models.md): its input is Wiener's output (float, clipped
-to [0, 1]) at the balance it was trained with, not a blurred image, so it is run only through this
-method.  A 1-channel network runs on the Y, Cb and Cr planes of colour images (the model call's
+to [0, 1]) at the balance it was trained with (``imgen.wiener_balance``), not a blurred image, so
+it is run only through this method.  A 1-channel network runs on the Y, Cb and Cr planes of colour images (the model call's
 colour policy, ``ImageModel.__call__``).
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from .. import methods
 from .._validate import image_max
 from ..degrade import as_image
 from ..errors import ImgenError
-from .deblur import BALANCE, _as_array, _balance_param, _kernel_param, wiener
+from .deblur import BALANCE, _as_array, _kernel_param, wiener
 
 #: The shipped network (on the CPU its int8 variant, ``engine.resolve_model_path``).
 REFINER = "deblur-wiener-gray"
@@ -39,13 +39,27 @@ def _refiner(name: str):
     return model
 
 
-def wiener_net(image: np.ndarray, kernel, *, balance: float = BALANCE, refiner: str = REFINER) -> np.ndarray:
+def _training_balance(model) -> float:
+    text = model.info.extra.get("wiener_balance", str(BALANCE))
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1000:
+        raise ImgenError(f"refiner {model.name}: imgen.wiener_balance must be a number in (0, 1000], got {text!r}")
+    return value
+
+
+def wiener_net(image: np.ndarray, kernel, *, balance: float | None = None, refiner: str = REFINER) -> np.ndarray:
     """Deblur an HWC/HW image (uint8 / uint16 / float32 in [0, 1]) blurred by ``kernel`` (array or a
     name from ``imgen.degrade.fixed_kernels``): Wiener (:func:`~imgen.restoration.wiener` at
-    ``balance``; the shipped network was trained at the default) refined by the network ``refiner``
-    (a shipped name or an .onnx path).  Same dtype and layout."""
+    ``balance``; None: the balance the network was trained with, its ``imgen.wiener_balance``, else
+    Wiener's default) refined by the network ``refiner`` (a shipped name or an .onnx path).  Same
+    dtype and layout."""
     image = as_image(image)
     model = _refiner(str(refiner))
+    if balance is None:
+        balance = _training_balance(model)
     top = image_max(image.dtype)
     work = image.astype(np.float32) / np.float32(top) if image.dtype != np.float32 else image
     deconvolved = np.clip(wiener(work, kernel, balance=balance), 0.0, 1.0).astype(np.float32)
@@ -64,9 +78,11 @@ class WienerNetDeblur:
     @dataclass(frozen=True, kw_only=True)
     class Params(methods.Params):
         kernel: str | tuple | None = _kernel_param()
-        balance: float = _balance_param()
+        wiener_balance: float | None = methods.param(
+            None, help="Wiener's balance (default: the one the refiner was trained with, its imgen.wiener_balance)",
+            min=0.0, min_open=True, max=1000.0)
         refiner: str = methods.param(REFINER, help="the network that refines Wiener's output: a shipped name or "
                                                   "an .onnx file whose metadata says imgen.input_from=wiener")
 
     def __call__(self, image: np.ndarray, params: Params) -> np.ndarray:
-        return wiener_net(image, _as_array(params.kernel), balance=params.balance, refiner=params.refiner)
+        return wiener_net(image, _as_array(params.kernel), balance=params.wiener_balance, refiner=params.refiner)
