@@ -3,6 +3,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# Before torch loads libgomp: its idle threads sleep instead of spinning.  With a spinning thread
+# per core, a 2-core machine with one other busy process ran tests/test_gan_quality.py's 150 small
+# training steps in 45-55 s instead of 3-4 s (torch's threads wait on each other's time slices).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import numpy as np
 import pytest
 

@@ -39,7 +39,11 @@ def cluster(tmp_path_factory):
     token = tmp_path_factory.mktemp("token") / "auth_token"
     token.write_text(secrets.token_hex(32))
     token.chmod(0o600)
-    env = dict(os.environ, PYTHONPATH=PYTHONPATH, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token))
+    env = dict(os.environ, PYTHONPATH=PYTHONPATH, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN_PATH=str(token),
+               RUNTIME_ENV_RETRY_TIMES="1",  # a runtime environment that fails: once, not Ray's 3 times
+               # a killed node is dead after 3 refused health checks a second apart, not 5 three seconds
+               # apart (a node that is merely slow still has Ray's 10 s to answer each)
+               RAY_health_check_period_ms="1000", RAY_health_check_failure_threshold="3")
     env.pop("RAY_ADDRESS", None)
     c = ray_nodes.Cluster(env)
     try:
@@ -149,9 +153,17 @@ def test_video_bytes_identical_to_local(cluster, model, tmp_path):
     assert (tmp_path / "ray.mp4").read_bytes() == (tmp_path / "local.mp4").read_bytes()
 
 
-def test_runtime_env_that_fails_is_named(cluster, model, folder, tmp_path):
+@pytest.mark.parametrize("failing", [
+    "working_dir",
+    # pip first clones this whole virtual environment (2.4 GB, with torch) on each node: 12 s on a
+    # quiet 2-core machine, 40 s and more under load (Ray's 3 tries: minutes), so .ci/run's heavy step
+    pytest.param("pip", marks=pytest.mark.heavy),
+])
+def test_runtime_env_that_fails_is_named(cluster, model, folder, tmp_path, failing):
+    missing = {"working_dir": ["--runtime-env", json.dumps({"working_dir": (tmp_path / "missing.zip").as_uri()})],
+               "pip": ["--ray-pip", str(tmp_path / "missing-1.0-py3-none-any.whl")]}[failing]
     r = imgen_cli(cluster, ["run", model, str(folder), "-o", str(tmp_path / "out"), "-q", "--ray", cluster.address,
-                            "--ray-pip", str(tmp_path / "missing-1.0-py3-none-any.whl")], tmp_path)
+                            *missing], tmp_path)
     assert r.returncode == 1
     (line,) = [x for x in only_imgen_lines(r.stderr) if "error" in x]
     assert "imgen: error: the job's runtime environment could not be set up on node " in line

@@ -110,6 +110,7 @@ def test_cli_import_writes_a_loadable_model(tmp_path, capsys):
 
 @pytest.mark.shared
 @pytest.mark.slow
+@pytest.mark.heavy  # DnCNN on all of Set12, 13-44 s on 2 cores: .ci/run's heavy step
 def test_dncnn25_reproduces_published_set12_psnr(shared, tmp_path):
     """Published DnCNN-S (sigma 25) on Set12: 30.44 dB; our import must match within 0.05 dB."""
     import cv2

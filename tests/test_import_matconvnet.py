@@ -127,6 +127,7 @@ def set12_psnr(model, sigma=25):
 
 @pytest.mark.shared
 @pytest.mark.slow
+@pytest.mark.heavy  # the published networks on all of Set12, 12-47 s each on 2 cores: .ci/run's heavy step
 @pytest.mark.parametrize("name, published", [("FFDNet_gray.mat", 30.43), ("dncnn_sigma25.mat", 30.44)])
 def test_original_releases_reproduce_the_papers_on_set12(shared, tmp_path, name, published):
     mat = shared / "models" / "matconvnet" / name

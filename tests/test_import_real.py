@@ -88,6 +88,7 @@ def _matlab_upscale(plane: np.ndarray, scale: int) -> np.ndarray:
 
 # --- SaoYan DnCNN-S-25 -----------------------------------------------------------------------------------
 
+@pytest.mark.heavy  # DnCNN against the authors' code on all of Set12, 13-53 s on 2 cores: .ci/run's heavy step
 def test_saoyan_dncnn_matches_authors_and_reproduces_set12(real, out_dir, shared):
     folder = real / "saoyan_dncnn"
     onnx = out_dir / "dncnn-s-25.onnx"
@@ -121,6 +122,7 @@ def test_saoyan_dncnn_matches_authors_and_reproduces_set12(real, out_dir, shared
 VDSR_PUBLISHED = {2: 37.65, 3: 33.77, 4: 31.45}
 
 
+@pytest.mark.heavy  # VDSR at the HR size on all of Set5, 15-27 s a scale on 2 cores: .ci/run's heavy step
 @pytest.mark.parametrize("scale", [2, 3, 4])
 def test_vdsr_matches_authors_and_reproduces_set5_y(real, out_dir, shared, scale):
     """Through the Python API on RGB: the engine honours imgen.color_space y (MATLAB rgb2ycbcr) and
@@ -216,6 +218,7 @@ def carn_authors(real):
     return net.eval()
 
 
+@pytest.mark.heavy  # ours and the authors' CARN-M on all of Set5, 8-12 s a scale on 2 cores: .ci/run's heavy step
 @pytest.mark.parametrize("scale", [2, 3, 4])
 def test_carn_m_matches_authors_on_set5(real, out_dir, shared, carn_authors, scale):
     onnx = out_dir / f"carn-m-x{scale}.onnx"

@@ -1,9 +1,10 @@
 """ruff and mypy as pyproject.toml configures them (#31): the configuration names real modules and
-bug-finding rule sets, and -- where the tools are installed (.ci/run's lint step installs them) --
-both pass.  Without them the two runs skip; CI runs the same commands in its lint step."""
+bug-finding rule sets, and -- where ruff is installed (.ci/run's lint step installs it) -- ruff passes.
+mypy itself runs only in .ci/run's lint step (``mypy`` in the repository root does the same): here it
+took half a minute of the suite, and CI's test step, which runs before the lint tools are installed,
+skipped it anyway."""
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 import sys
@@ -51,15 +52,3 @@ def test_ruff_passes():
     p = subprocess.run([ruff, "check", *TARGETS], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
 
-
-@pytest.mark.slow
-def test_mypy_passes():
-    if importlib.util.find_spec("mypy") is not None:
-        cmd = [sys.executable, "-m", "mypy"]
-    elif shutil.which("mypy"):
-        cmd = [shutil.which("mypy"), "--python-executable", sys.executable]
-    else:
-        pytest.skip("mypy is not installed (.ci/run's lint step installs it)")
-    p = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=600)
-    assert p.returncode == 0, p.stdout[-5000:] + p.stderr[-2000:]
-    assert "Success" in p.stdout
