@@ -32,7 +32,7 @@ import onnxruntime as ort
 from imgen._runtime import session_options
 from imgen.engine import resolve_model_path
 
-MODELS = ("denoise-gray", "dejpeg-gray", "sr-x2", "sr-x3", "sr-x4")
+MODELS = ("denoise-gray", "dejpeg-gray", "sr-x2", "sr-x3", "sr-x4", "deblur-wiener-gray")
 
 
 def _cpu() -> float:

@@ -34,9 +34,10 @@ class WienerRefine(DeJpeg):
         if not 0 < config.wiener_balance <= 1000:
             raise ValueError(f"wiener_balance must be in (0, 1000], got {config.wiener_balance}")
         super().__init__(config)
+        self.wiener_balance = float(config.wiener_balance)
 
     @property
     def graph_extra(self) -> dict[str, str]:
         """Metadata: the graph's input is Wiener's output at this balance (``wiener_net`` reads both)."""
-        return {"input_from": "wiener", "wiener_balance": repr(float(self.config.wiener_balance))}
+        return {"input_from": "wiener", "wiener_balance": repr(self.wiener_balance)}
 

@@ -280,7 +280,7 @@ class WienerDeblurTask(DeblurTask):
     def _deconvolve(self, blurred: np.ndarray, kernel: np.ndarray) -> np.ndarray:
         """(H, W, C) float32 in [0, 1] -> Wiener's output (the model's ``wiener_balance``), float32
         clipped to [0, 1]."""
-        balance = float(self.model.config.wiener_balance)
+        balance = float(self.model.wiener_balance)
         return np.clip(self._wiener(blurred, kernel, balance=balance), 0.0, 1.0).astype(np.float32)
 
     def _deconvolve_t(self, blurred: torch.Tensor, kernel: np.ndarray) -> torch.Tensor:
