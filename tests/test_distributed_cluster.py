@@ -27,7 +27,10 @@ from imgen.cli import main
 import onnx_models as om
 
 pytest.importorskip("ray")
-pytestmark = pytest.mark.slow
+# A two-node Ray cluster of real `ray start` processes: about a minute on 2 cores in all, so the
+# module runs in .ci/run's heavy step (python -m pytest -m heavy), not the README test command (#31);
+# one-node Ray runs (test_ray_images.py, test_ray_videos.py) stay there.
+pytestmark = [pytest.mark.slow, pytest.mark.heavy]
 
 PYTHONPATH = os.pathsep.join([str(Path(imgen.__file__).resolve().parent.parent), str(Path(__file__).parent)])
 

@@ -44,8 +44,14 @@ SLOW = {"DRUNet", "NAFNet", "SwinIR", "FBCNN", "DAT", "SCUNet"}
 HEAVY = {"DAT", "SCUNet", "FBCNN"}
 
 
+#: Families whose import takes 10-15 s here: run in .ci/run's heavy step (python -m pytest -m heavy, #31).
+HEAVY_STEP = {"SwinIR"}
+
+
 def _param(arch):
     marks = [pytest.mark.slow] if arch in SLOW else []
+    if arch in HEAVY_STEP:
+        marks.append(pytest.mark.heavy)
     if arch in HEAVY:
         marks.append(pytest.mark.skipif(not os.environ.get("IMGEN_IMPORT_ALL"),
                                         reason=f"{arch}'s import takes minutes; IMGEN_IMPORT_ALL=1 runs it"))
