@@ -77,6 +77,44 @@ def test_no_calibration_images_is_a_clear_error(tmp_path, exported, monkeypatch)
         quantize.quantize_file(exported[0], tmp_path / "x.onnx")
 
 
+def test_colour_models_calibrate_on_colour_patches(tmp_path, monkeypatch):
+    shared = tmp_path / "shared"
+    for name in ("train400", "bsds400_color"):
+        (shared / "data" / name).mkdir(parents=True)
+    monkeypatch.setenv("IMGEN_SHARED", str(shared))
+    assert quantize.default_calibration_dir(1) == shared / "data" / "train400"
+    assert quantize.default_calibration_dir(3) == shared / "data" / "bsds400_color"
+    folder = shared / "data" / "bsds400_color"
+    rng = np.random.default_rng(2)
+    for k in range(3):
+        rgb = cv2.resize(rng.random((8, 8, 3)).astype(np.float32), (64, 64), interpolation=cv2.INTER_CUBIC)
+        rgb[..., 0] = 0.9  # a red cast: channel 0 of the model's RGB input
+        cv2.imwrite(str(folder / f"{k}.png"), cv2.cvtColor(np.clip(rgb * 255, 0, 255).astype(np.uint8),
+                                                           cv2.COLOR_RGB2BGR))
+    images = quantize.read_calibration_images(folder, 3)
+    assert images[0].shape == (64, 64, 3) and np.allclose(images[0][..., 0], 0.9, atol=0.01)
+    assert quantize.read_calibration_images(folder, 1)[0].shape == (64, 64)
+    for task in ("denoise", "jpeg", "sr"):
+        info = {"imgen.task": task, "imgen.channels": "3", "imgen.scale": "2" if task == "sr" else "1"}
+        feeds = quantize.calibration_feeds(info, ["x", "sigma"], images, count=4, size=16)
+        image = feeds[0]["x"]
+        assert image.shape == (1, 3, 16, 16) and image.dtype == np.float32
+        assert image[0, 0].mean() > image[0, 1].mean() + 0.2  # the channels are the photo's, not gray repeated
+
+
+def test_a_colour_denoiser_quantises(tmp_path, monkeypatch):
+    folder = tmp_path / "colour"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    for k in range(4):
+        rgb = cv2.resize(rng.random((12, 12, 3)).astype(np.float32), (96, 96), interpolation=cv2.INTER_CUBIC)
+        cv2.imwrite(str(folder / f"{k}.png"), np.clip(rgb * 255, 0, 255).astype(np.uint8))
+    torch.manual_seed(0)
+    model = archs.build("ffdnet", in_channels=3, depth=4, width=16).eval()
+    report = export(model, tmp_path / "c.onnx", name="c", int8=True, calibration=folder)
+    assert report.variants["int8"]["psnr_vs_float"] >= quantize.MIN_PSNR
+
+
 def test_export_cli_has_int8_and_calibration():
     import argparse
 

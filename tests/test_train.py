@@ -85,6 +85,54 @@ def test_batch_norm_recalibration_uses_exact_statistics(image_dir, tmp_path):
     assert not recalibrate_batch_norm(torch.nn.Conv2d(1, 1, 1), sampler, 3, 0, torch.device("cpu"))
 
 
+def test_validation_re_estimates_batch_norm_without_changing_training(image_dir, tmp_path):
+    from imgen_train.tasks import TASKS
+    from imgen_train.tasks.denoise import evaluate
+
+    kw = dict(iters=40, val_every=20, bn_recalibrate=0)
+    train(_options(image_dir, tmp_path / "exact", val_bn_batches=3, **kw))
+    train(_options(image_dir, tmp_path / "running", val_bn_batches=0, **kw))
+    exact = torch.load(tmp_path / "exact" / "last.pt", weights_only=False)["state_dict"]
+    running = torch.load(tmp_path / "running" / "last.pt", weights_only=False)["state_dict"]
+    means = [k for k in exact if k.endswith("running_mean")]
+    assert means
+    for key, value in exact.items():  # the weights do not depend on how validation estimates BN
+        if "running" not in key and "num_batches" not in key:
+            torch.testing.assert_close(running[key], value, rtol=0, atol=0)
+    assert any(not torch.allclose(exact[k], running[k]) for k in means)
+    # the statistics validated are the exact averages over 3 batches drawn after the schedule's end
+    o = _options(image_dir, tmp_path / "exact", val_bn_batches=3, **kw)
+    model, _ = load_model(tmp_path / "exact" / "last.pt")
+    task = TASKS["denoise"](model, o, torch.device("cpu"))
+    assert task.recalibrate(3, o.iters + 40)
+    for key in means:
+        torch.testing.assert_close(model.state_dict()[key], exact[key], rtol=1e-5, atol=1e-6)
+    logged = float(_rows(tmp_path / "exact" / "log.csv")[3]["val_psnr"])
+    assert evaluate(model, task.val, torch.device("cpu")) == pytest.approx(logged, abs=1e-3)
+
+
+def test_mse_sigma_weighs_each_patch_by_its_noise_level():
+    from imgen_train.tasks.base import SIGMA_FLOOR, SIGMA_UNIT, pixel_loss
+
+    diff = torch.zeros(3, 1, 4, 4)
+    diff[0], diff[1], diff[2] = 0.01, 0.05, 0.001  # errors that grow with the noise level
+    sigma = torch.tensor([0.02, 0.2, 0.0]).view(3, 1, 1, 1)
+    expected = SIGMA_UNIT ** 2 * (0.01 ** 2 / (0.02 ** 2 + SIGMA_FLOOR ** 2) + 0.05 ** 2 / (0.2 ** 2 + SIGMA_FLOOR ** 2)
+                                  + 0.001 ** 2 / SIGMA_FLOOR ** 2) / 3
+    assert float(pixel_loss(diff, "mse_sigma", sigma)) == pytest.approx(expected, rel=1e-5)
+    assert float(pixel_loss(diff, "mse")) == pytest.approx((0.01 ** 2 + 0.05 ** 2 + 0.001 ** 2) / 3, rel=1e-5)
+    with pytest.raises(ValueError, match="sigma"):
+        pixel_loss(diff, "mse_sigma")
+
+
+def test_mse_sigma_trains_a_denoiser_and_unknown_losses_are_refused(image_dir, tmp_path):
+    result = train(_options(image_dir, tmp_path / "w", loss="mse_sigma", bn_recalibrate=0))
+    losses = [float(r["loss"]) for r in _rows(tmp_path / "w" / "log.csv")]
+    assert losses[-1] < 0.5 * losses[0] and math.isfinite(result["best_psnr"])
+    with pytest.raises(ValueError, match="--loss 'msa'.*mse, l1, mse_sigma"):
+        train(_options(image_dir, tmp_path / "typo", loss="msa"))
+
+
 def test_resume_without_checkpoint_is_an_error(image_dir, tmp_path):
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         train(_options(image_dir, tmp_path / "none", resume=True))

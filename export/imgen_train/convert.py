@@ -146,8 +146,8 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
     description: imgen.description metadata (default: what the checkpoint says of itself).
     trust_pickle: read a pickled module or a dict holding one with the restricted unpickler
     (safe_unpickle: tensors only, no code from the file runs).
-    int8: also write NAME.int8.onnx (static QDQ, quantize.py), calibrated on the gray images in
-    ``calibration`` (default $IMGEN_SHARED/data/train400).
+    int8: also write NAME.int8.onnx (static QDQ, quantize.py), calibrated on the images in
+    ``calibration`` (default $IMGEN_SHARED/data/train400, bsds400_color for colour models).
     scale: which scale to export of a network that serves several (CARN) or whose scale is not in its
     weights (VDSR, SRCNN, FSRCNN); families.ScaleRequired (a ValueError naming the choices) without it.
     skip_parity: skip the parity probes (a warning; the file is marked imgen.parity=skipped).

@@ -5,8 +5,8 @@
 The float file is kept; the int8 file has the same inputs, outputs and metadata (plus
 ``imgen.quantization``).  What keeps the quality (docs/models.md, "int8"):
 
-* calibration on what the model sees at work: natural gray patches (train400 by default, never a
-  test set) degraded by the model's own task: Gaussian noise with sigma spread over 0-75 for a
+* calibration on what the model sees at work: natural patches, gray or colour as the model's
+  channels (train400 / bsds400_color by default, never a test set) degraded by the model's own task: Gaussian noise with sigma spread over 0-75 for a
   denoiser (the noise-level map included), JPEG round trips at quality 10-40, bicubic downscales;
 * the first and last convolution stay float (the noisy input and the residual the output is built
   from are never rounded to 8 bits);
@@ -57,35 +57,55 @@ class QuantReport:
 
 # ---------------------------------------------------------------------------------------- calibration
 
-def default_calibration_dir() -> Path | None:
+def default_calibration_dir(channels: int = 1) -> Path | None:
+    """$IMGEN_SHARED (else ../shared)/data/train400 for gray models, bsds400_color for colour ones."""
+    name = "bsds400_color" if channels == 3 else "train400"
     shared = os.environ.get("IMGEN_SHARED")
     for base in ([Path(shared)] if shared else []) + [Path("../shared")]:
-        if (base / "data/train400").is_dir():
-            return base / "data/train400"
+        if (base / "data" / name).is_dir():
+            return base / "data" / name
     return None
 
 
-def _gray_images(folder: Path, limit: int = 392) -> list[Path]:
+def _image_files(folder: Path, limit: int = 392) -> list[Path]:
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".bmp", ".tif"))
-    return files[:limit]  # train400: the last 8 are validation
+    return files[:limit]  # train400, bsds400_color: the last 8 are validation
+
+
+def read_calibration_images(folder: Path, channels: int) -> list[np.ndarray]:
+    """The images of ``folder``, float32 in [0, 1]: (H, W) gray for 1-channel models, (H, W, 3) RGB
+    for 3-channel ones (a gray file is repeated into three channels)."""
+    import cv2
+
+    images = []
+    for path in _image_files(folder):
+        read = cv2.imread(str(path), cv2.IMREAD_COLOR if channels == 3 else cv2.IMREAD_GRAYSCALE)
+        if read is None:
+            raise ValueError(f"int8 calibration: cannot read {path} as an image")
+        if channels == 3:
+            read = cv2.cvtColor(read, cv2.COLOR_BGR2RGB)
+        images.append(read.astype(np.float32) / 255)
+    return images
 
 
 def _jpeg(patch: np.ndarray, quality: int) -> np.ndarray:
     import cv2
 
-    _, buf = cv2.imencode(".jpg", np.clip(patch * 255 + 0.5, 0, 255).astype(np.uint8),
-                           [cv2.IMWRITE_JPEG_QUALITY, quality])
-    decoded = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+    pixels = np.clip(patch * 255 + 0.5, 0, 255).astype(np.uint8)
+    colour = pixels.ndim == 3
+    _, buf = cv2.imencode(".jpg", cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR) if colour else pixels,
+                          [cv2.IMWRITE_JPEG_QUALITY, quality])
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR if colour else cv2.IMREAD_GRAYSCALE)
     if decoded is None:
         raise RuntimeError(f"OpenCV could not decode its own JPEG (quality {quality})")
-    return decoded.astype(np.float32) / 255
+    return (cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB) if colour else decoded).astype(np.float32) / 255
 
 
 def calibration_feeds(info: dict[str, str], input_names: list[str], images: list[np.ndarray], *,
                       count: int = 64, size: int = 128, seed: int = 1,
                       sigmas: tuple[float, float] = (0.0, 75.0)) -> list[dict[str, np.ndarray]]:
-    """``count`` feeds of (1, C, size, size) float32 patches cut from ``images`` (gray, float32 in
-    [0, 1]) and degraded for the model's task (``imgen.task`` of ``info``, its metadata; a deblurring
+    """``count`` feeds of (1, C, size, size) float32 patches cut from ``images`` (float32 in [0, 1],
+    (H, W) gray, repeated to C channels, or (H, W, C)) and degraded for the model's task (``imgen.task`` of ``info``, its metadata; a deblurring
     network that refines Wiener's output, ``imgen.input_from`` wiener, gets Wiener's output)."""
     import cv2
 
@@ -99,7 +119,7 @@ def calibration_feeds(info: dict[str, str], input_names: list[str], images: list
     for k in range(count):
         img = images[rng.integers(len(images))]
         big = side * scale if task == "sr" else side
-        y, x = rng.integers(0, np.array(img.shape) - big + 1)
+        y, x = rng.integers(0, np.array(img.shape[:2]) - big + 1)
         patch = img[y:y + big, x:x + big]
         extra = {}
         if task == "sr":
@@ -114,7 +134,10 @@ def calibration_feeds(info: dict[str, str], input_names: list[str], images: list
             patch = patch + rng.normal(0, sigma, patch.shape)
             if len(input_names) > 1:
                 extra[input_names[1]] = np.full((1, 1, 1, 1), sigma, np.float32)
-        image = np.repeat(patch[None, None].astype(np.float32), channels, axis=1)
+        if patch.ndim == 3:
+            image = np.ascontiguousarray(patch.transpose(2, 0, 1)[None], np.float32)
+        else:
+            image = np.repeat(patch[None, None].astype(np.float32), channels, axis=1)
         feeds.append({input_names[0]: image, **extra})
     return feeds
 
@@ -262,31 +285,27 @@ def quantize_file(src: str | os.PathLike, dst: str | os.PathLike, *, calibration
                   ops: tuple[str, ...] = ("Conv", "Relu"), percentile: float = 99.999, seed: int = 1) -> QuantReport:
     """Write the int8 QDQ version of the float model ``src`` to ``dst`` (module docstring).
 
-    calibration: a folder of gray images (default: $IMGEN_SHARED/data/train400); keep_float: the
+    calibration: a folder of images, read gray or RGB as the model's channels (default:
+    :func:`default_calibration_dir`); keep_float: the
     indices (in graph order; negative from the end) of the convs left in float; method: "minmax"
     or "percentile" (99.999).  Raises FileNotFoundError without calibration images.
     """
-    import cv2
     import onnx
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    folder = Path(calibration) if calibration else default_calibration_dir()
-    if folder is None or not folder.is_dir():
-        raise FileNotFoundError("int8 calibration needs natural gray images: pass a folder "
-                                "(default $IMGEN_SHARED/data/train400)")
-    images = []
-    for path in _gray_images(folder):
-        read = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-        if read is None:
-            raise ValueError(f"int8 calibration: cannot read {path} as an image")
-        images.append(read.astype(np.float32) / 255)
     model = onnx.load(str(src))
     info = {e.key: e.value for e in model.metadata_props}
+    channels = int(info.get("imgen.channels", "1"))
+    folder = Path(calibration) if calibration else default_calibration_dir(channels)
+    if folder is None or not folder.is_dir():
+        raise FileNotFoundError("int8 calibration needs natural images: pass a folder (default "
+                                f"$IMGEN_SHARED/data/{'bsds400_color' if channels == 3 else 'train400'})")
+    images = read_calibration_images(folder, channels)
     inputs = [i.name for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
     multiple = int(info.get("imgen.size_multiple", "1"))
     scale = int(info.get("imgen.scale", "1")) if info.get("imgen.task") == "sr" else 1
-    smallest = min(min(im.shape) for im in images) if images else 0
+    smallest = min(min(im.shape[:2]) for im in images) if images else 0
     size = min(size, smallest // scale // multiple * multiple)  # SR: the HR patch must fit (train400: 180 px)
     if size < max(multiple, 8):
         raise FileNotFoundError(f"the calibration images in {folder} are too small for this model")
@@ -344,7 +363,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model")
     ap.add_argument("output")
-    ap.add_argument("--calibration", help="folder of gray images (default $IMGEN_SHARED/data/train400)")
+    ap.add_argument("--calibration", help="folder of images, read gray or RGB as the model's channels "
+                                          "(default $IMGEN_SHARED/data/train400, bsds400_color for colour models)")
     ap.add_argument("--count", type=int, default=64)
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--keep-float", default="0,-1", help="conv indices left in float ('' for none)")

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from ..data import NoiseSpec, PatchSampler, split_files, validation_set
-from .base import Task, Update, recalibrate_bn
+from .base import Task, Update, pixel_loss, recalibrate_bn
 
 
 def denoise_output(model: nn.Module, noisy: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
@@ -57,6 +57,7 @@ class DenoiseTask(Task):
         super().__init__(model, options, device)
         o = options
         self.check_patch()
+        self.check_loss(("mse", "l1", "mse_sigma"))
         train_files, val_files = split_files(o.train_dir, o.val_dir, o.val_count)
         self.sampler = PatchSampler.from_files(train_files, channels=o.channels, patch=o.patch,
                                                 batch=o.batch, noise=NoiseSpec.parse(o.noise), seed=o.seed)
@@ -67,8 +68,7 @@ class DenoiseTask(Task):
 
     def step(self, batch, update: Update):
         out = denoise_output(self.model, batch["noisy"], batch["sigma"]).float()
-        diff = out - batch["clean"]
-        loss = diff.abs().mean() if self.o.loss == "l1" else diff.square().mean()
+        loss = pixel_loss(out - batch["clean"], self.o.loss, batch["sigma"])
         update("model", loss)
         return {"loss": loss}
 

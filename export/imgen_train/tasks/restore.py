@@ -19,7 +19,7 @@ import torch
 from imgen import degrade
 
 from ..data import augment, read_image, split_files
-from .base import Task, Update
+from .base import Task, Update, pixel_loss, recalibrate_bn
 from .denoise import psnr
 
 log = logging.getLogger("imgen_train")
@@ -55,11 +55,20 @@ class _PairTask(Task):
     val_metric = "psnr"
     shave = 0
 
+    def __init__(self, model, options, device):
+        super().__init__(model, options, device)
+        self.check_loss(("mse", "l1"))
+
     def step(self, batch, update: Update):
         diff = self.model(batch["degraded"]).float() - batch["clean"]
-        loss = diff.abs().mean() if self.o.loss == "l1" else diff.square().mean()
+        loss = pixel_loss(diff, self.o.loss)
         update("model", loss)
         return {"loss": loss}
+
+    def recalibrate(self, batches, first_step):
+        """Exact BN statistics over ``batches`` fresh training batches (steps first_step, ...)."""
+        return recalibrate_bn(self.model, lambda step: self.model(self.to_device(self.batch(step))["degraded"]),
+                              batches, first_step)
 
     @torch.no_grad()
     def validate(self) -> float:

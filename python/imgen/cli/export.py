@@ -15,9 +15,10 @@ def add_parser(sub) -> None:
     p.add_argument("--fp16", action="store_true", help="also write NAME.fp16.onnx (checked against fp32)")
     p.add_argument("--int8", action="store_true",
                    help="also write NAME.int8.onnx: static int8 (QDQ, per-channel weights, first and last conv "
-                        "float), calibrated on natural gray images; refused if it strays from the float model")
+                        "float), calibrated on natural images (gray or colour as the model); refused if it strays from the float model")
     p.add_argument("--calibration", metavar="DIR",
-                   help="gray images to calibrate --int8 on (default $IMGEN_SHARED/data/train400)")
+                   help="images to calibrate --int8 on (default $IMGEN_SHARED/data/train400; bsds400_color for "
+                        "colour models)")
     p.add_argument("--measure", action="store_true", help="time each variant on a 256x256 image (CPU)")
     p.set_defaults(func=main)
 
