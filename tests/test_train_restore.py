@@ -16,16 +16,20 @@ from imgen import degrade  # noqa: E402
 from imgen_train.train import TrainOptions, train  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def image_dir(tmp_path_factory):
-    """Gray images with edges and texture (what SR and JPEG both have to restore)."""
-    rng = np.random.default_rng(0)
-    folder = tmp_path_factory.mktemp("imgs")
-    yy, xx = np.mgrid[0:48, 0:48]
-    for k in range(6):
-        img = 128 + 60 * np.sin(xx / (2 + k / 3)) * np.cos(yy / 3) + 50 * (xx + yy > 40 + 3 * k)
+def _textured_images(folder, side: int, count: int, seed: int, edge: int, edge_step: int):
+    """``count`` gray PNGs of ``side``² with edges and texture (what SR, JPEG and deblurring restore)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:side, 0:side]
+    for k in range(count):
+        img = 128 + 60 * np.sin(xx / (2 + k / 3)) * np.cos(yy / 3) + 50 * (xx + yy > edge + edge_step * k)
         cv2.imwrite(str(folder / f"{k}.png"), np.clip(img + rng.normal(0, 2, img.shape), 0, 255).astype(np.uint8))
     return folder
+
+
+@pytest.fixture(scope="module")
+def image_dir(tmp_path_factory):
+    """Six 48² gray images."""
+    return _textured_images(tmp_path_factory.mktemp("imgs"), 48, 6, seed=0, edge=40, edge_step=3)
 
 
 def _options(image_dir, out, **kw):
@@ -282,14 +286,8 @@ def test_learned_deblur_needs_no_kernel_and_runs_on_a_folder(deblur_onnx, tmp_pa
 
 @pytest.fixture(scope="module")
 def wide_image_dir(tmp_path_factory):
-    """Gray images wide enough for deblur_wiener's patches (16 + 2 x its 40-pixel margin)."""
-    rng = np.random.default_rng(1)
-    folder = tmp_path_factory.mktemp("wide")
-    yy, xx = np.mgrid[0:104, 0:104]
-    for k in range(4):
-        img = 128 + 60 * np.sin(xx / (2 + k / 3)) * np.cos(yy / 3) + 50 * (xx + yy > 80 + 5 * k)
-        cv2.imwrite(str(folder / f"{k}.png"), np.clip(img + rng.normal(0, 2, img.shape), 0, 255).astype(np.uint8))
-    return folder
+    """Four 104² gray images, wide enough for deblur_wiener's patches (16 + 2 x its 40-pixel margin)."""
+    return _textured_images(tmp_path_factory.mktemp("wide"), 104, 4, seed=1, edge=80, edge_step=5)
 
 
 def test_deblur_wiener_feeds_wieners_output_of_the_blurred_image(wide_image_dir):
