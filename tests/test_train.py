@@ -117,8 +117,8 @@ def test_mse_sigma_weighs_each_patch_by_its_noise_level():
     diff = torch.zeros(3, 1, 4, 4)
     diff[0], diff[1], diff[2] = 0.01, 0.05, 0.001  # errors that grow with the noise level
     sigma = torch.tensor([0.02, 0.2, 0.0]).view(3, 1, 1, 1)
-    expected = SIGMA_UNIT ** 2 * (0.01 ** 2 / (0.02 ** 2 + SIGMA_FLOOR ** 2) + 0.05 ** 2 / (0.2 ** 2 + SIGMA_FLOOR ** 2)
-                                  + 0.001 ** 2 / SIGMA_FLOOR ** 2) / 3
+    expected = SIGMA_UNIT * (0.01 ** 2 / (0.02 + SIGMA_FLOOR) + 0.05 ** 2 / (0.2 + SIGMA_FLOOR)
+                             + 0.001 ** 2 / SIGMA_FLOOR) / 3
     assert float(pixel_loss(diff, "mse_sigma", sigma)) == pytest.approx(expected, rel=1e-5)
     assert float(pixel_loss(diff, "mse")) == pytest.approx((0.01 ** 2 + 0.05 ** 2 + 0.001 ** 2) / 3, rel=1e-5)
     with pytest.raises(ValueError, match="sigma"):

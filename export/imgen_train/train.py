@@ -418,8 +418,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        "(Zhao et al. 2020), a comma list of color, translation, cutout",
         "cycle_loss": "cyclegan: distance of the cycle and identity terms, l1 (the paper's) or mse (no dead "
                       "zone at the identity: use with --residual)",
-        "loss": "mse, l1, or (denoise) mse_sigma: each patch's MSE weighted by 1 / (sigma^2 + (5/255)^2), "
-                "so every noise level counts alike in dB",
+        "loss": "mse, l1, or (denoise) mse_sigma: each patch's MSE divided by sigma + 5/255 (times 25/255), "
+                "so a dB counts about alike at every noise level",
         "blur_noise": "deblur: noise sigma (0-255) added after the blur, 'S' or 'LOW,HIGH'",
         "wiener_balance": "wiener_refine: the balance of the Wiener deconvolution whose output the network "
                           "corrects (default 0.01, imgen.restoration's)",

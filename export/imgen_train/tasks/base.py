@@ -80,16 +80,18 @@ SIGMA_UNIT = 25 / 255  # mse_sigma: a patch at this level weighs about 1, as in 
 
 def pixel_loss(diff: torch.Tensor, kind: str, sigma: torch.Tensor | None = None) -> torch.Tensor:
     """The batch's loss from ``diff`` = output - target (N, C, H, W, [0, 1] units): "mse", "l1", or
-    "mse_sigma": each patch's MSE times SIGMA_UNIT^2 / (sigma^2 + SIGMA_FLOOR^2) (sigma: (N, 1, 1, 1), a fraction of
-    the range), so every noise level counts alike in dB; plain MSE lets the noisiest patches, whose
-    errors are largest, set the gradient, and the low levels lag (both defaults were 1.0 dB below
-    BM3D at sigma 15 and 0.5 at sigma 50)."""
+    "mse_sigma": each patch's MSE times SIGMA_UNIT / (sigma + SIGMA_FLOOR) (sigma: (N, 1, 1, 1), a
+    fraction of the range).  A good denoiser's error grows about linearly with sigma (BM3D on Set12:
+    MSE 5.8e-4, 1.0e-3, 2.1e-3 at sigma 15, 25, 50), so dividing by sigma makes a dB weigh about the
+    same at every level; plain MSE lets the noisiest patches set the gradient, and both defaults lag
+    BM3D most at sigma 15.  (Dividing by sigma^2 over-weights the low levels: on the colour run it
+    cost 0.3 dB at sigma 25 within 250 steps.)"""
     if kind == "l1":
         return diff.abs().mean()
     if kind == "mse_sigma":
         if sigma is None:
             raise ValueError("loss 'mse_sigma' needs each patch's sigma")
-        weights = SIGMA_UNIT ** 2 / (sigma.reshape(-1).float() ** 2 + SIGMA_FLOOR ** 2)
+        weights = SIGMA_UNIT / (sigma.reshape(-1).float() + SIGMA_FLOOR)
         return (diff.square().mean(dim=(1, 2, 3)) * weights).mean()
     return diff.square().mean()
 
