@@ -8,6 +8,8 @@ from skimage import data
 from imgen import degrade, restoration
 from imgen.metrics import psnr
 
+from isolated import PEAK_RSS, run_python
+
 
 @pytest.fixture(scope="module")
 def camera():
@@ -73,3 +75,71 @@ def test_dejpeg_bm3d_improves(camera):
     out = restoration.dejpeg_bm3d(jpg, 10)
     assert out.dtype == np.uint8 and out.shape == camera.shape
     assert psnr(camera, out) > psnr(camera, jpg) + 0.3
+
+
+@pytest.mark.parametrize("kernel", ["gauss3", "motion25"])
+def test_wiener_in_bands_gives_the_whole_images_pixels_inside(kernel):
+    """Bands with their margins give the whole call's pixels away from the top and bottom rows
+    (where the two differ by the FFT's wrap-around), and about as close to the sharp image."""
+    tall = np.concatenate([data.camera(), data.camera()[::-1]])[:448]  # 448 x 512, uint8
+    blurred = degrade.blur(tall, kernel, 2.55 / 255, seed=2).astype(np.float32) / 255
+    whole = restoration.wiener(blurred, kernel, balance=1e-3, band=0)
+    banded = restoration.wiener(blurred, kernel, balance=1e-3, band=64)
+    edge = 2 * 25
+    assert np.abs(banded[edge:-edge] - whole[edge:-edge]).max() < 0.05 / 255
+    sharp = tall.astype(np.float64) / 255
+    err = [np.mean((np.clip(x, 0, 1) - sharp) ** 2) for x in (banded, whole)]
+    assert err[0] <= err[1] * 1.02
+    as_uint8 = restoration.wiener(degrade.blur(tall, kernel, 2.55 / 255, seed=2), kernel, band=64)
+    assert as_uint8.dtype == np.uint8 and as_uint8.shape == tall.shape
+
+
+def test_wiener_bands_large_images_by_default_and_checks_band(camera, monkeypatch):
+    from imgen.restoration import deblur
+
+    calls = []
+    real = deblur._deconvolve_plane
+    monkeypatch.setattr(deblur, "_deconvolve_plane", lambda p, k, fn: calls.append(p.shape) or real(p, k, fn))
+    monkeypatch.setattr(deblur, "WHOLE_PIXELS", 256 * 256)
+    monkeypatch.setattr(deblur, "BAND_PIXELS", 128 * 512)
+    rgb = np.stack([data.camera()] * 3, axis=-1)  # 512 x 512 x 3: over the (patched) whole-image limit
+    out = restoration.wiener(rgb, "gauss1.6")
+    assert out.shape == rgb.shape and out.dtype == np.uint8
+    margin = deblur.wiener_margin("gauss1.6")
+    assert len(calls) == 4 * 3 and max(h for h, _ in calls) == 128 + 2 * margin  # 4 bands, 3 planes each
+    calls.clear()
+    restoration.wiener(data.camera()[:128], "gauss1.6")
+    assert calls == [(128, 512)]  # at the limit: whole
+    for bad in (-1, 2.5, True, "64"):
+        with pytest.raises(ValueError, match="band must be"):
+            restoration.wiener(camera, "gauss1.6", band=bad)
+
+
+_WIENER_PEAK = PEAK_RSS + """
+import numpy as np
+from imgen import restoration
+height, band = {height}, {band}
+img = np.random.default_rng(0).integers(96, 160, (height, 400), dtype=np.uint8)
+restoration.wiener(img[:64, :64], "gauss1.6")  # libraries loaded
+before = peak_rss()
+restoration.wiener(img, "gauss1.6", band=band)
+print(peak_rss() - before)
+"""
+
+
+def _wiener_growth(height: int, band: int) -> int:
+    res = run_python(_WIENER_PEAK.format(height=height, band=band), timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    return int(res.stdout.split()[-1])
+
+
+@pytest.mark.slow
+def test_wiener_memory_is_bounded_by_the_band_not_the_image():
+    # whole: tens of bytes a pixel (float64 planes, complex spectra); in bands of 64 rows (and their
+    # margins): the output (1 byte a pixel) and one band, whatever the height
+    small, large = 500, 2000
+    added = (large - small) * 400
+    whole = _wiener_growth(large, 0) - _wiener_growth(small, 0)
+    banded = _wiener_growth(large, 64) - _wiener_growth(small, 64)
+    assert whole > 8 * added  # what the bands avoid (the test measures what it means to)
+    assert banded < 3 * added, f"peak grew by {banded / added:.1f} bytes a pixel from {small} to {large} rows"
