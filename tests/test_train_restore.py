@@ -192,6 +192,14 @@ def test_deblur_kernel_family_holds_the_fixed_kernels():
     assert all(k.shape == (25, 25) or k.shape[0] in restore.MOTION_SIZES for k in kernels)
     assert all(abs(k.sum() - 1) < 1e-9 for k in kernels)
     assert len({k.tobytes() for k in kernels}) == 40  # not a handful of kernels
+    assert restore.gauss_range("1,4") == (1.0, 4.0) and restore.gauss_range("2") == (2.0, 2.0)
+    for bad in ("4,1", "0.1,2", "1,9", "wide", "1,2,3"):
+        with pytest.raises(ValueError, match="--blur-gauss"):
+            restore.gauss_range(bad)
+    wide = [restore.draw_kernel(np.random.default_rng(k), (3.9, 4.0)) for k in range(20)]
+    narrow = [restore.draw_kernel(np.random.default_rng(k), (0.8, 0.9)) for k in range(20)]
+    gaussian = [(w.max(), n.max()) for w, n in zip(wide, narrow) if np.allclose(w, w.T) and np.allclose(w, w[::-1])]
+    assert gaussian and all(w < 0.02 < 0.19 < n for w, n in gaussian)  # the same draws: wider Gaussians
 
 
 def test_deblur_batches_are_blurred_sharp_pairs(image_dir):

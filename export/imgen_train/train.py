@@ -65,6 +65,7 @@ class TrainOptions:
     scale: int | None = None        # srnet: the upscaling factor (default: the architecture's, 2)
     quality: str = "10,40"          # jpeg: JPEG quality per patch, "Q" or "LOW,HIGH"
     blur_noise: str = "2,3"         # deblur: noise sigma (0-255) after the blur, "S" or "LOW,HIGH"
+    blur_gauss: str = "0.8,3.2"     # deblur: the Gaussian kernels' width (px), "S" or "LOW,HIGH"
     wiener_balance: float | None = None  # wiener_refine: Wiener's balance for its input (None: 0.01)
     noise: str = "0,75"             # sigma on the 0-255 scale: "25" or "LOW,HIGH"
     patch: int = 64                 # patch size; dcgan/vae: the image size (images are resized to it)
@@ -421,6 +422,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "loss": "mse, l1, or (denoise) mse_sigma: each patch's MSE divided by sigma + 5/255 (times 25/255), "
                 "so a dB counts about alike at every noise level",
         "blur_noise": "deblur: noise sigma (0-255) added after the blur, 'S' or 'LOW,HIGH'",
+        "blur_gauss": "deblur: the width (sigma, px) of the Gaussian kernels of the training family (40%% of "
+                      "the kernels; the rest are motion kernels of 9-25 px), 'S' or 'LOW,HIGH'",
         "wiener_balance": "wiener_refine: the balance of the Wiener deconvolution whose output the network "
                           "corrects (default 0.01, imgen.restoration's)",
     }

@@ -151,7 +151,7 @@ class JpegTask(_PairTask):
 
 
 # The deblurring family: a kernel is a Gaussian (probability GAUSS_SHARE) of width uniform in
-# GAUSS_SIGMA px on a KERNEL_SIZE grid, else imgen.degrade.motion_kernel(seed, size) with seed
+# GAUSS_SIGMA px (--blur-gauss) on a KERNEL_SIZE grid, else imgen.degrade.motion_kernel(seed, size) with seed
 # uniform in [0, MOTION_SEEDS) and size an odd number uniform in MOTION_SIZES.  The fixed kernels
 # of the tables (gauss1.6, gauss3, motion_kernel(19, 19), motion_kernel(25, 25)) lie inside it.
 GAUSS_SHARE = 0.4
@@ -159,12 +159,30 @@ GAUSS_SIGMA = (0.8, 3.2)
 KERNEL_SIZE = 25
 MOTION_SEEDS = 1_000_000
 MOTION_SIZES = tuple(range(9, 26, 2))
+#: The widest Gaussian --blur-gauss allows: 3 sigma fit in half the KERNEL_SIZE grid (12 px).
+GAUSS_SIGMA_MAX = 4.0
 
 
-def draw_kernel(rng: np.random.Generator) -> np.ndarray:
-    """One kernel of the deblurring family (float64, sums to 1), drawn from ``rng``."""
+def gauss_range(text: str) -> tuple[float, float]:
+    """--blur-gauss 'LOW,HIGH' (px) -> (LOW, HIGH); ValueError naming the option otherwise."""
+    parts = [p for p in str(text).split(",") if p.strip()]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) == 1:
+        values *= 2
+    if len(values) != 2 or not 0.3 <= values[0] <= values[1] <= GAUSS_SIGMA_MAX:
+        raise ValueError(f"--blur-gauss must be 'S' or 'LOW,HIGH' in pixels with 0.3 <= LOW <= HIGH <= "
+                         f"{GAUSS_SIGMA_MAX:g}, got {text!r}")
+    return values[0], values[1]
+
+
+def draw_kernel(rng: np.random.Generator, gauss_sigma: tuple[float, float] = GAUSS_SIGMA) -> np.ndarray:
+    """One kernel of the deblurring family (float64, sums to 1), drawn from ``rng``; its Gaussians'
+    widths uniform in ``gauss_sigma`` (px)."""
     if rng.uniform() < GAUSS_SHARE:
-        return degrade.gaussian_kernel(float(rng.uniform(*GAUSS_SIGMA)), KERNEL_SIZE)
+        return degrade.gaussian_kernel(float(rng.uniform(*gauss_sigma)), KERNEL_SIZE)
     size = int(rng.choice(MOTION_SIZES))
     return degrade.motion_kernel(int(rng.integers(0, MOTION_SEEDS)), size)
 
@@ -189,6 +207,7 @@ class DeblurTask(_PairTask):
         except ValueError:
             raise ValueError(f"--blur-noise must be 'S' or 'LOW,HIGH' (0-255 scale, 0 <= LOW <= HIGH), "
                              f"got {o.blur_noise!r}") from None
+        self.gauss_sigma = gauss_range(o.blur_gauss)
         m = getattr(model, "size_multiple", 1)
         if o.patch % m:
             raise ValueError(f"--patch {o.patch} must be a multiple of the model's size multiple {m}")
@@ -239,7 +258,7 @@ class DeblurTask(_PairTask):
             img = self.images[i]
             y, x = rng.integers(0, img.shape[0] - p - 2 * m + 1), rng.integers(0, img.shape[1] - p - 2 * m + 1)
             big = np.ascontiguousarray(augment(img[y:y + p + 2 * m, x:x + p + 2 * m], int(mode)))
-            blurred = degrade.blur(big, draw_kernel(rng), float(sigma), seed=int(rng.integers(2**31)))
+            blurred = degrade.blur(big, draw_kernel(rng, self.gauss_sigma), float(sigma), seed=int(rng.integers(2**31)))
             deg.append(blurred.reshape(big.shape)[m:m + p, m:m + p])
             clean.append(big[m:m + p, m:m + p])
         return {"degraded": torch.cat([_to_t(a) for a in deg]), "clean": torch.cat([_to_t(a) for a in clean])}
@@ -304,7 +323,7 @@ class WienerDeblurTask(DeblurTask):
         deg, clean = [], []
         for i, mode, sigma in zip(which, modes, sigmas):
             img = np.ascontiguousarray(augment(self.images[i], int(mode)))
-            kernel = draw_kernel(rng)
+            kernel = draw_kernel(rng, self.gauss_sigma)
             blurred = degrade.blur(img, kernel, float(sigma), seed=int(rng.integers(2**31))).reshape(img.shape)
             restored = self._deconvolve(blurred.astype(np.float32) / 255, kernel)
             y, x = rng.integers(0, img.shape[0] - p + 1), rng.integers(0, img.shape[1] - p + 1)
