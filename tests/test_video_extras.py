@@ -10,7 +10,7 @@ import pytest
 av = pytest.importorskip("av")
 
 from imgen.video import EncodeOptions, process_video  # noqa: E402
-from imgen.video.extras import MasteringDisplay, _mastering as _parse, read_extras  # noqa: E402
+from imgen.video.extras import MasteringDisplay, _mastering as _parse, read_extras, side_data  # noqa: E402
 
 import video_clips as vc  # noqa: E402
 from video_runs import identity, leftovers  # noqa: E402
@@ -19,7 +19,7 @@ from video_runs import identity, leftovers  # noqa: E402
 def _first_frame(path):
     with av.open(str(path)) as c:
         frame = next(c.decode(video=0))
-        side = {sd.type.name: bytes(sd) for sd in frame.side_data}
+        side = {sd.type.name: bytes(sd) for sd in side_data(frame)}
         return frame.rotation, side, c.streams.video[0].codec_context
 
 
@@ -102,3 +102,28 @@ def test_read_extras_ignores_an_identity_matrix_and_partial_metadata():
 
     extras = read_extras(Frame(), 1)
     assert extras.display_matrix is None and extras.mastering is None and not extras.interlaced
+
+
+def test_side_data_reads_either_pyav_layout():
+    """PyAV 18.1.0's frame.side_data iterates over its entries, 18.1.1's over their types (a mapping)."""
+
+    class Type:  # an enum member: it has a name, no .type
+        def __init__(self, name):
+            self.name = name
+
+    class Entry:
+        def __init__(self, name, data):
+            self.type, self.data = Type(name), data
+
+        def __bytes__(self):
+            return self.data
+
+    entries = [Entry("DISPLAYMATRIX", b"\0" * 36), Entry("CONTENT_LIGHT_LEVEL", b"\1" * 8)]
+
+    class Frame:
+        pass
+
+    listed, mapped = Frame(), Frame()
+    listed.side_data = entries
+    mapped.side_data = {e.type: e for e in entries}
+    assert side_data(listed) == side_data(mapped) == entries

@@ -67,11 +67,18 @@ class StreamExtras:
         return self.field_order in _TOP_FIRST
 
 
+def side_data(frame) -> list:
+    """A decoded PyAV frame's side data entries (each with ``.type`` and its bytes): PyAV 18.1.0's
+    container iterates over the entries, 18.1.1's over their types (a mapping)."""
+    container = frame.side_data
+    return [item if hasattr(item, "type") else container[item] for item in container]
+
+
 def read_extras(frame, field_order: int) -> StreamExtras:
     """StreamExtras from a decoded PyAV VideoFrame's side data and the decoder's field order
     (an interlaced first frame of unknown order counts as top field first)."""
     matrix = mastering = light = None
-    for sd in frame.side_data:
+    for sd in side_data(frame):
         name = getattr(sd.type, "name", "")
         data = bytes(sd)
         if name == "DISPLAYMATRIX" and len(data) == 36:
