@@ -223,6 +223,21 @@ def test_log_carries_cpu_seconds_across_a_resume(image_dir, tmp_path):
     assert cpu == sorted(cpu) and cpu[-1] > 0  # the resumed half continues the count
 
 
+def test_resume_drops_rows_logged_after_the_checkpoint(image_dir, tmp_path):
+    """A run killed between checkpoints has logged steps that the resume runs again: each step is
+    logged once."""
+    import shutil
+
+    run = tmp_path / "run"
+    train(_options(image_dir, run, iters=40, stop_at=20, bn_recalibrate=0))
+    shutil.copy(run / "last.pt", tmp_path / "at20.pt")
+    train(_options(image_dir, run, iters=40, stop_at=30, resume=True, bn_recalibrate=0))
+    assert [r["step"] for r in _rows(run / "log.csv")] == ["10", "20", "30"]
+    shutil.copy(tmp_path / "at20.pt", run / "last.pt")  # killed after step 30 was logged, before its checkpoint
+    train(_options(image_dir, run, iters=40, resume=True, bn_recalibrate=0))
+    assert [r["step"] for r in _rows(run / "log.csv")] == ["10", "20", "30", "40"]
+
+
 def test_init_from_an_exported_onnx_reproduces_it(tmp_path):
     """A fresh run can start from a shipped ONNX file (batch norm folded): the same function."""
     import onnxruntime as ort

@@ -236,6 +236,14 @@ def _write_samples(out: Path, task: Task, step: int) -> None:
         write_image(out / "samples" / f"step_{step:06d}.png", bgr)
 
 
+def _logged_step(text: str) -> float:
+    """The step of a log.csv row ("250", or "60000+bn" for the row after BN re-estimation)."""
+    try:
+        return int(text.split("+")[0])
+    except ValueError:
+        return math.inf
+
+
 class _Log:
     """log.csv: step, the task's losses (means since the last row), lr, validation, seconds (wall
     clock since the run began, resumes included) and cpu_seconds (process CPU time, all threads)."""
@@ -245,9 +253,22 @@ class _Log:
         self.val = task.val_metric
         self.sums = dict.fromkeys(self.names, 0.0)
         self.count = 0
-        if fresh:
+        if fresh or not path.exists():
             header = ["step", *self.names, "lr"] + ([f"val_{self.val}"] if self.val else []) + ["seconds", "cpu_seconds"]
             self._write(header)
+
+    def drop_rows_after(self, step: int) -> None:
+        """On resume: drop the rows logged after the checkpoint's ``step`` (those steps are run
+        again), so each step is logged once; rewritten atomically."""
+        with open(self.path, newline="") as f:
+            rows = list(csv.reader(f))
+        kept = rows[:1] + [r for r in rows[1:] if r and _logged_step(r[0]) <= step]
+        if len(kept) == len(rows):
+            return
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        with open(tmp, "w", newline="") as f:
+            csv.writer(f).writerows(kept)
+        os.replace(tmp, self.path)
 
     def _write(self, row: list) -> None:
         with open(self.path, "a", newline="") as f:
@@ -312,6 +333,8 @@ def train(o: TrainOptions) -> dict:
             log.info("initial weights from %s", o.init_from)
         (out / "log.csv").unlink(missing_ok=True)
     csv_log = _Log(out / "log.csv", task, fresh=not o.resume)
+    if o.resume:
+        csv_log.drop_rows_after(step)
     (out / "options.json").write_text(json.dumps(dataclasses.asdict(o), indent=2))
 
     def update(name: str, loss: torch.Tensor) -> None:
