@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from imgen import denoise
+from imgen import _bands, denoise
 from imgen.metrics import psnr
 
 from isolated import PEAK_RSS, run_python
@@ -67,8 +67,8 @@ def test_large_images_run_in_bands_by_default(monkeypatch):
         return core(img, **kw)
 
     monkeypatch.setattr(bm3d_module._core, "bm3d", spy)
-    monkeypatch.setattr(bm3d_module, "WHOLE_PIXELS", 100 * 100)
-    monkeypatch.setattr(bm3d_module, "BAND_PIXELS", 60 * 120)
+    monkeypatch.setattr(_bands, "WHOLE_PIXELS", 100 * 100)
+    monkeypatch.setattr(_bands, "BAND_PIXELS", 60 * 120)
     denoise.bm3d(_noisy(300, 120, 1, 25), sigma=25 / 255)
     assert len(calls) == 5 and all(s[0] < 300 for s in calls)  # 60-row cores, each with its margins
     calls.clear()
@@ -90,7 +90,7 @@ def test_band_argument_and_bad_parameters_are_checked():
 
 _PEAK = PEAK_RSS + """
 import numpy as np
-from imgen import denoise
+from imgen import _bands, denoise
 height, band = {height}, {band}
 rng = np.random.default_rng(0)
 img = rng.integers(96, 160, (height, 200), dtype=np.uint8)  # no float temporaries before the peak

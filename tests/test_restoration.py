@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from imgen import degrade, restoration
+from imgen import _bands, degrade, restoration
 from imgen.metrics import psnr
 
 from isolated import PEAK_RSS, run_python
@@ -94,54 +94,68 @@ def test_wiener_in_bands_gives_the_whole_images_pixels_inside(kernel):
     assert as_uint8.dtype == np.uint8 and as_uint8.shape == tall.shape
 
 
-def test_wiener_bands_large_images_by_default_and_checks_band(camera, monkeypatch):
+def test_richardson_lucy_in_bands_gives_the_whole_images_pixels():
+    """Both reflect-pad the image's edges, so bands with their margins match everywhere."""
+    tall = np.concatenate([data.camera(), data.camera()[::-1]])[:320, :256]
+    blurred = degrade.blur(tall, "gauss3", 2.55 / 255, seed=2).astype(np.float32) / 255
+    whole = restoration.richardson_lucy(blurred, "gauss3", band=0)
+    banded = restoration.richardson_lucy(blurred, "gauss3", band=64)
+    assert np.abs(banded - whole).max() < 0.01 / 255
+
+
+@pytest.mark.parametrize("method", ["wiener", "richardson_lucy"])
+def test_deconvolution_bands_large_images_by_default_and_checks_band(camera, monkeypatch, method):
     from imgen.restoration import deblur
 
+    deconvolve = getattr(restoration, method)
     calls = []
     real = deblur._deconvolve_plane
     monkeypatch.setattr(deblur, "_deconvolve_plane", lambda p, k, fn: calls.append(p.shape) or real(p, k, fn))
-    monkeypatch.setattr(deblur, "WHOLE_PIXELS", 256 * 256)
-    monkeypatch.setattr(deblur, "BAND_PIXELS", 128 * 512)
+    monkeypatch.setattr(_bands, "WHOLE_PIXELS", 256 * 256)
+    monkeypatch.setattr(_bands, "BAND_PIXELS", 128 * 512)
     rgb = np.stack([data.camera()] * 3, axis=-1)  # 512 x 512 x 3: over the (patched) whole-image limit
-    out = restoration.wiener(rgb, "gauss1.6")
+    out = deconvolve(rgb, "gauss1.6", **({"iterations": 3} if method == "richardson_lucy" else {}))
     assert out.shape == rgb.shape and out.dtype == np.uint8
-    margin = deblur.wiener_margin("gauss1.6")
+    margin = deblur.deconvolution_margin("gauss1.6", 3 if method == "richardson_lucy" else 0)
     assert len(calls) == 4 * 3 and max(h for h, _ in calls) == 128 + 2 * margin  # 4 bands, 3 planes each
     calls.clear()
-    restoration.wiener(data.camera()[:128], "gauss1.6")
+    deconvolve(data.camera()[:128], "gauss1.6")
     assert calls == [(128, 512)]  # at the limit: whole
     for bad in (-1, 2.5, True, "64"):
         with pytest.raises(ValueError, match="band must be"):
-            restoration.wiener(camera, "gauss1.6", band=bad)
+            deconvolve(camera, "gauss1.6", band=bad)
 
 
-_WIENER_PEAK = PEAK_RSS + """
+_DECONVOLUTION_PEAK = PEAK_RSS + """
 import numpy as np
 from imgen import restoration
+deconvolve = getattr(restoration, "{method}")
 band = {band}
 img = np.random.default_rng(0).integers(96, 160, ({large}, 400), dtype=np.uint8)
-restoration.wiener(img[:64, :64], "gauss1.6")  # libraries loaded
-restoration.wiener(img[:{small}], "gauss1.6", band=band)
+deconvolve(img[:64, :64], "gauss1.6")  # libraries loaded
+deconvolve(img[:{small}], "gauss1.6", band=band)
 small = peak_rss()
-restoration.wiener(img, "gauss1.6", band=band)  # its arrays of the small call were freed: the peak is the large call's
+deconvolve(img, "gauss1.6", band=band)  # its arrays of the small call were freed: the peak is the large call's
 print(peak_rss() - small)
 """
 
 
-def _wiener_growth(band: int, small: int, large: int) -> int:
+def _growth(method: str, band: int, small: int, large: int) -> int:
     """Bytes the peak grows by from ``small`` to ``large`` rows of 400 pixels (one child process)."""
-    res = run_python(_WIENER_PEAK.format(band=band, small=small, large=large), timeout=300)
+    res = run_python(_DECONVOLUTION_PEAK.format(method=method, band=band, small=small, large=large), timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     return int(res.stdout.split()[-1])
 
 
 @pytest.mark.slow
-def test_wiener_memory_is_bounded_by_the_band_not_the_image():
-    # whole: tens of bytes a pixel (float64 planes, complex spectra); in bands of 128 rows (and their
-    # margins): the output (1 byte a pixel) and one band, whatever the height
+@pytest.mark.parametrize(("method", "whole_over", "banded_under"), [("wiener", 8, 3), ("richardson_lucy", 64, 6)])
+def test_deconvolution_memory_is_bounded_by_the_band_not_the_image(method, whole_over, banded_under):
+    # whole: tens of bytes a pixel (float64 planes, complex spectra; Richardson-Lucy ~110); in bands
+    # of 128 rows (and their margins): the output (1 byte a pixel), one band and the allocator's
+    # slack, whatever the height (Richardson-Lucy measured 2.3-4.3 bytes a pixel)
     small, large = 500, 2000
     added = (large - small) * 400
-    whole = _wiener_growth(0, small, large)
-    banded = _wiener_growth(128, small, large)
-    assert whole > 8 * added  # what the bands avoid (the test measures what it means to)
-    assert banded < 3 * added, f"peak grew by {banded / added:.1f} bytes a pixel from {small} to {large} rows"
+    whole = _growth(method, 0, small, large)
+    banded = _growth(method, 128, small, large)
+    assert whole > whole_over * added  # what the bands avoid (the test measures what it means to)
+    assert banded < banded_under * added, f"peak grew by {banded / added:.1f} bytes a pixel from {small} to {large} rows"

@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _core
 from .. import methods
+from .._bands import band_rows, check_band, spans
 from .._validate import as_image
 from ._sigma import estimate_sigma
 
@@ -97,7 +98,7 @@ def bm3d(
         of the image dtypes, in its own dtype's units), e.g. bm3d(image, stage="hard") or
         another denoiser's output.
     band: None (default) denoises images of up to WHOLE_PIXELS (16 Mi) pixels whole and larger
-        ones in horizontal bands of about BAND_PIXELS; 0 always whole; N > 0 bands of N rows
+        ones in horizontal bands of about BAND_PIXELS (8 Mi); 0 always whole; N > 0 bands of N rows
         (rounded up to the reference grid) when the image is taller.  Each band is filtered with
         a margin of rows above and below that covers everything its rows depend on (both
         stages' search windows and blocks), so the result is the whole image's up to float rounding
@@ -119,8 +120,7 @@ def bm3d(
     """
     arguments = locals()  # first thing: exactly the arguments
     overrides = {name: arguments[name] for name in _FIELDS if arguments[name] is not None}
-    if band is not None and (isinstance(band, bool) or not isinstance(band, (int, np.integer)) or band < 0):
-        raise ValueError(f"band must be None (automatic), 0 (whole image) or a band height in rows > 0, got {band!r}")
+    check_band(band)
     if pilot is not None:
         pilot = as_image(pilot, "pilot")  # float64 -> float32; the core checks the rest
     if params is None:
@@ -151,17 +151,12 @@ def bm3d(
 
 # -- large images: bands with margins -------------------------------------------------------------
 
-#: Images of up to this many pixels are filtered whole (band=None); larger ones in bands.
-WHOLE_PIXELS = 1 << 24
-#: The pixels of a band's own rows for band=None (its margins come on top).
-BAND_PIXELS = 1 << 23
-
 
 def _band_rows(img: np.ndarray, band: int | None, sigma, stage: str, params: Bm3dParams, pilot) -> int:
     """The rows of each band's core, on the reference grid; 0: filter the image whole (small
     enough, band=0, or arguments the core will refuse with its own message)."""
     h, w = img.shape[:2]
-    if band == 0 or (band is None and h * w <= WHOLE_PIXELS):
+    if band_rows(h, w, band) == 0:
         return 0
     if pilot is not None and pilot.shape[:2] != img.shape[:2]:
         return 0  # the core names both shapes
@@ -169,9 +164,7 @@ def _band_rows(img: np.ndarray, band: int | None, sigma, stage: str, params: Bm3
         grid = _grid(_resolved(params, float(sigma)), stage)
     except (TypeError, ValueError, OverflowError):
         return 0  # the core names the parameter and its range
-    rows = band if band else max(1, BAND_PIXELS // max(w, 1))
-    rows = -(-rows // grid) * grid
-    return rows if rows < h else 0
+    return band_rows(h, w, band, grid=grid)
 
 
 def _resolved(params: Bm3dParams, sigma: float) -> dict[str, dict[str, int]]:
@@ -211,9 +204,7 @@ def _banded(img: np.ndarray, rows: int, *, sigma, stage: str, params: Bm3dParams
     h = img.shape[0]
     img = np.ascontiguousarray(img)
     out = np.empty_like(img)
-    for c0 in range(0, h, rows):
-        c1 = min(c0 + rows, h)
-        t0, t1 = max(0, c0 - margin), min(h, c1 + margin)
+    for c0, c1, t0, t1 in spans(h, rows, margin):
         part = _core.bm3d(img[t0:t1], sigma=sigma, stage=stage, params=params,
                           pilot=None if pilot is None else np.ascontiguousarray(pilot[t0:t1]))
         out[c0:c1] = part[c0 - t0:c1 - t0]

@@ -1,9 +1,9 @@
 """Deblurring with a known kernel: scikit-image's Wiener and Richardson-Lucy, per channel.
 
 The image is edge-tapered (reflect-padded by the kernel's size) so that the FFT's periodic model
-does not ring at the borders; the padding is cut off again.  Wiener deconvolves images over
-WHOLE_PIXELS in horizontal bands with margins (:func:`wiener`), so its working memory is bounded by
-the band, not the image.
+does not ring at the borders; the padding is cut off again.  Both deconvolve images over
+``imgen._bands.WHOLE_PIXELS`` (16 Mi) in horizontal bands with margins (:func:`wiener`,
+:func:`richardson_lucy`), so their working memory is bounded by the band, not the image.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import methods
+from .._bands import band_rows, check_band, spans
 from .._validate import image_max
 from ..degrade import as_image, as_kernel
 
@@ -26,12 +27,6 @@ def _skimage_restoration():
     except ImportError:
         raise ImportError("classical deblurring needs scikit-image: pip install 'imgen[restore]'") from None
     return restoration
-
-
-#: Images of up to this many pixels are deconvolved whole by Wiener (band=None); larger ones in bands.
-WHOLE_PIXELS = 1 << 24
-#: The pixels of a band's own rows for band=None (its margins come on top).
-BAND_PIXELS = 1 << 23
 
 
 def _deconvolve_plane(plane: np.ndarray, k: np.ndarray, fn) -> np.ndarray:
@@ -49,9 +44,7 @@ def _per_plane(image: np.ndarray, kernel, fn, *, rows: int = 0, margin: int = 0)
     top = image_max(image.dtype)
     h = image.shape[0]
     out = np.empty(image.shape, image.dtype)
-    for c0 in range(0, h, rows or h):
-        c1 = min(c0 + (rows or h), h)
-        t0, t1 = max(0, c0 - margin), min(h, c1 + margin)
+    for c0, c1, t0, t1 in spans(h, rows or h, margin):
         part = image[t0:t1].astype(np.float64) / top
         planes = part[..., None] if part.ndim == 2 else part
         done = np.stack([_deconvolve_plane(planes[..., c], k, fn) for c in range(planes.shape[2])], axis=-1)
@@ -63,23 +56,22 @@ def _per_plane(image: np.ndarray, kernel, fn, *, rows: int = 0, margin: int = 0)
     return out
 
 
-def wiener_margin(kernel) -> int:
-    """Rows of context a Wiener band needs beyond its edge.  The inverse filter is global, but its
-    response decays within a few kernel widths: with 64 rows, bands of a 1024-row image gave the
-    whole call's pixels to 0.007 of a uint8 level inside it (gauss3 at balance 1e-3, the slowest of
-    gauss1.6 / gauss3 / motion25 at 1e-3 to 0.1); this adds two kernel heights for larger kernels."""
-    return 64 + 2 * as_kernel(kernel).shape[0]
+def deconvolution_margin(kernel, iterations: int = 0) -> int:
+    """Rows of context a deconvolution band needs beyond its edge.  Wiener's inverse filter is
+    global, but its response decays within a few kernel widths: with 64 rows, bands of a 1024-row
+    image gave the whole call's pixels to 0.007 of a uint8 level inside it (gauss3 at balance 1e-3,
+    the slowest of gauss1.6 / gauss3 / motion25 at 1e-3 to 0.1); this adds two kernel heights for
+    larger kernels.  Richardson-Lucy's reach grows with its ``iterations``, slowly: on a 1024 x 512
+    Set12 mosaic at noise 2.55, 96 rows gave the whole call's pixels exactly (to 1e-4 of a level)
+    for gauss1.6 / gauss3 / motion25 at 30 iterations and gauss3 at 150 (48 rows: 0.003 and 0.02
+    of a level); this adds iterations / 8 rows."""
+    return 64 + 2 * as_kernel(kernel).shape[0] + int(iterations) // 8
 
 
-def _wiener_rows(shape: tuple[int, ...], band) -> int:
-    """The rows of each band's core; 0: deconvolve the image whole."""
-    if band is not None and (isinstance(band, bool) or not isinstance(band, (int, np.integer)) or band < 0):
-        raise ValueError(f"band must be None (automatic), 0 (whole image) or a band height in rows > 0, got {band!r}")
-    h, w = shape[:2]
-    if band == 0 or (band is None and h * w <= WHOLE_PIXELS):
-        return 0
-    rows = int(band) if band else max(1, BAND_PIXELS // max(w, 1))
-    return rows if rows < h else 0
+def _rows(shape: tuple[int, ...], band) -> int:
+    """The rows of each band's own part; 0: deconvolve the image whole."""
+    check_band(band)
+    return band_rows(shape[0], shape[1], band)
 
 
 def wiener(image: np.ndarray, kernel, *, balance: float = BALANCE, band: int | None = None) -> np.ndarray:
@@ -88,8 +80,8 @@ def wiener(image: np.ndarray, kernel, *, balance: float = BALANCE, band: int | N
     (> 0) trades sharpness for noise.  Same dtype and layout.
 
     band: None (default) deconvolves images of up to WHOLE_PIXELS (16 Mi) pixels whole and larger
-    ones in horizontal bands of about BAND_PIXELS; 0 always whole; N > 0 bands of N rows when the
-    image is taller.  Each band carries :func:`wiener_margin` rows of context each side, so working
+    ones in horizontal bands of about BAND_PIXELS (8 Mi); 0 always whole; N > 0 bands of N rows
+    when the image is taller.  Each band carries :func:`deconvolution_margin` rows of context each side, so working
     memory (about 40 bytes a pixel per channel) is bounded by the band.  Inside the image a banded
     call gives the whole call's pixels to within 0.01 of a uint8 level; in the top and bottom rows
     (about two kernel heights) the two differ as much as the FFT's wrap-around does, since the whole
@@ -99,18 +91,26 @@ def wiener(image: np.ndarray, kernel, *, balance: float = BALANCE, band: int | N
     if not isinstance(balance, (int, float)) or isinstance(balance, bool) or not 0 < balance <= 1e3:
         raise ValueError(f"balance must be a number in (0, 1000], got {balance!r}")
     image = as_image(image)
-    rows = _wiener_rows(image.shape, band)
+    rows = _rows(image.shape, band)
     return _per_plane(image, kernel, lambda p, k: sk_wiener(p, k, float(balance), clip=False),
-                      rows=rows, margin=wiener_margin(kernel) if rows else 0)
+                      rows=rows, margin=deconvolution_margin(kernel) if rows else 0)
 
 
-def richardson_lucy(image: np.ndarray, kernel, *, iterations: int = ITERATIONS) -> np.ndarray:
+def richardson_lucy(image: np.ndarray, kernel, *, iterations: int = ITERATIONS, band: int | None = None) -> np.ndarray:
     """Richardson-Lucy deconvolution (``skimage.restoration.richardson_lucy``) with ``iterations``
-    (1-1000) of an HWC/HW image blurred by ``kernel``.  Same dtype and layout."""
+    (1-1000) of an HWC/HW image blurred by ``kernel``.  Same dtype and layout.
+
+    band: as :func:`wiener`'s (None: bands of about 8 Mi pixels on images over 16 Mi), each band
+    with :func:`deconvolution_margin` rows of context each side, so working memory is bounded by
+    the band.  A banded call gives the whole call's pixels to 1e-4 of a uint8 level, edges included
+    (both reflect-pad the image's top and bottom; measured, see deconvolution_margin)."""
     sk_rl = _skimage_restoration().richardson_lucy
     if isinstance(iterations, bool) or not isinstance(iterations, (int, np.integer)) or not 1 <= iterations <= 1000:
         raise ValueError(f"iterations must be an integer from 1 to 1000, got {iterations!r}")
-    return _per_plane(image, kernel, lambda p, k: sk_rl(np.clip(p, 0, 1), k, num_iter=int(iterations), clip=True))
+    image = as_image(image)
+    rows = _rows(image.shape, band)
+    return _per_plane(image, kernel, lambda p, k: sk_rl(np.clip(p, 0, 1), k, num_iter=int(iterations), clip=True),
+                      rows=rows, margin=deconvolution_margin(kernel, iterations) if rows else 0)
 
 
 def _kernel_value(kernel):
