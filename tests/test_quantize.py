@@ -1,6 +1,8 @@
 """imgen export --int8 (imgen_train.quantize): a tiny model quantises, runs in imgen and stays close to float."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import onnx
@@ -59,6 +61,33 @@ def test_int8_runs_in_imgen_close_to_float(exported):
     assert outs[0].shape == outs[1].shape == noisy.shape
     err = float(np.sqrt(np.mean((outs[0].astype(np.float64) - outs[1]) ** 2)))
     assert err <= 0.02
+
+
+def test_search_float_keeps_the_conv_that_helps_most_float(tmp_path, calibration, exported, monkeypatch):
+    """One greedy round: every middle conv is tried float; the one whose float gives the highest
+    selection PSNR is kept float, and the file says which and why."""
+    import json
+
+    path, _ = exported
+    scores = []
+    real = quantize.psnr_against
+
+    def spy(reference, candidate, feeds):
+        scores.append((Path(candidate).name, real(reference, candidate, feeds)))
+        return scores[-1][1]
+
+    monkeypatch.setattr(quantize, "psnr_against", spy)
+    report = quantize.quantize_file(path, tmp_path / "s.onnx", calibration=calibration, search_float=1)
+    tried = [score for name, score in scores if name == "candidate.onnx"]
+    names = quantize.conv_names(onnx.load(str(path)))
+    assert len(tried) == len(names) - 2  # each conv but the first and last
+    assert len(report.nodes_float) == 3 and report.nodes_float[0] == names[0] and report.nodes_float[-1] == names[-1]
+    searched = json.loads({e.key: e.value for e in onnx.load(str(tmp_path / "s.onnx")).metadata_props}[quantize.KEY])
+    assert searched["float_search"][0]["selection_psnr"] == pytest.approx(max(tried), abs=1e-3)
+    assert searched["float_search"][0]["kept_float"] in report.nodes_float
+    for bad in (-1, True, 1.5):
+        with pytest.raises(ValueError, match="search_float"):
+            quantize.quantize_file(path, tmp_path / "x.onnx", calibration=calibration, search_float=bad)
 
 
 def test_int8_that_strays_is_refused_and_not_kept(tmp_path, calibration, monkeypatch, exported):

@@ -138,7 +138,7 @@ def _published(obj, output: Path, name, description, atol, first_error: UnknownC
 def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, *, name: str | None = None,
                       description: str | None = None, atol: float = ATOL, fp16: bool = False,
                       int8: bool = False, measure: bool = False, trust_pickle: bool = False,
-                      calibration: str | os.PathLike | None = None,
+                      calibration: str | os.PathLike | None = None, int8_search_float: int = 0,
                       metadata: Mapping[str, str] | None = None, scale: int | None = None,
                       skip_parity: bool = False) -> ExportReport:
     """Export an imgen-train checkpoint, or any published checkpoint imgen recognises, to ``output``.
@@ -147,7 +147,9 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
     trust_pickle: read a pickled module or a dict holding one with the restricted unpickler
     (safe_unpickle: tensors only, no code from the file runs).
     int8: also write NAME.int8.onnx (static QDQ, quantize.py), calibrated on the images in
-    ``calibration`` (default $IMGEN_SHARED/data/train400, bsds400_color for colour models).
+    ``calibration`` (default $IMGEN_SHARED/data/train400, bsds400_color for colour models), with
+    ``int8_search_float`` more convs than the first and last left float (quantize.quantize_file's
+    search_float).
     scale: which scale to export of a network that serves several (CARN) or whose scale is not in its
     weights (VDSR, SRCNN, FSRCNN); families.ScaleRequired (a ValueError naming the choices) without it.
     skip_parity: skip the parity probes (a warning; the file is marked imgen.parity=skipped).
@@ -191,7 +193,8 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
     return _declared(lambda to: export(model, to, name=name or output.stem,
                                        description=found if description is None else description,
                                        atol=atol, fp16=fp16, int8=int8, measure=measure, skip_parity=skip_parity,
-                                       calibration=calibration), output, metadata)
+                                       calibration=calibration, int8_search_float=int8_search_float),
+                    output, metadata)
 
 
 def _declared(write, output: Path, metadata: Mapping[str, str] | None) -> ExportReport:

@@ -259,14 +259,16 @@ def make_fp16(src: Path, dst: Path, graph: Graph, atol: float = FP16_ATOL) -> di
     return {"path": str(dst), "max_abs_error_vs_fp32": err, "bytes": dst.stat().st_size}
 
 
-def make_int8(src: Path, dst: Path, graph: Graph, calibration: str | os.PathLike | None = None) -> dict:
-    """Static int8 (QDQ) quantisation, calibrated on natural patches: quantize.py (docs/models.md, int8)."""
+def make_int8(src: Path, dst: Path, graph: Graph, calibration: str | os.PathLike | None = None,
+              search_float: int = 0) -> dict:
+    """Static int8 (QDQ) quantisation, calibrated on natural patches, ``search_float`` more convs
+    left float by a greedy search: quantize.py (docs/models.md, int8)."""
     from .quantize import quantize_file
 
     with _quiet_exporter():
-        report = quantize_file(src, dst, calibration=calibration)
+        report = quantize_file(src, dst, calibration=calibration, search_float=search_float)
     return {"path": str(dst), "bytes": report.bytes, "float_convs": report.nodes_float,
-            "psnr_vs_float": report.psnr_vs_float}
+            "psnr_vs_float": report.psnr_vs_float, **report.extra}
 
 
 def _export_one(graph: Graph, path: Path, arch: str, atol: float,
@@ -314,7 +316,7 @@ def _expose_norm_stats(path: Path) -> int:
 
 
 def _variants(graph: Graph, path: Path, fp16: bool, int8: bool, measure: bool,
-              calibration: str | os.PathLike | None = None) -> dict[str, dict]:
+              calibration: str | os.PathLike | None = None, int8_search_float: int = 0) -> dict[str, dict]:
     out: dict[str, dict] = {}
     if measure:
         out["fp32"] = {"seconds_256": _time(path, graph), "bytes": path.stat().st_size}
@@ -325,7 +327,7 @@ def _variants(graph: Graph, path: Path, fp16: bool, int8: bool, measure: bool,
             out["fp16"]["seconds_256"] = _time(dst, graph)
     if int8:
         dst = path.with_name(path.stem + ".int8.onnx")
-        out["int8"] = make_int8(path, dst, graph, calibration)
+        out["int8"] = make_int8(path, dst, graph, calibration, int8_search_float)
         if measure and dst.exists():
             out["int8"]["seconds_256"] = _time(dst, graph)
     return out
@@ -333,7 +335,8 @@ def _variants(graph: Graph, path: Path, fp16: bool, int8: bool, measure: bool,
 
 def export(model: nn.Module, path: str | os.PathLike, *, name: str | None = None, description: str | None = None,
            atol: float = ATOL, fp16: bool = False, int8: bool = False, measure: bool = False,
-           skip_parity: bool = False, calibration: str | os.PathLike | None = None) -> ExportReport:
+           skip_parity: bool = False, calibration: str | os.PathLike | None = None,
+           int8_search_float: int = 0) -> ExportReport:
     """Export ``model`` to ``path`` (see the module docstring); returns an ExportReport.
 
     Models of several networks write ``STEM-PART.onnx`` beside ``path`` for each part (the
@@ -348,7 +351,7 @@ def export(model: nn.Module, path: str | os.PathLike, *, name: str | None = None
     for graph in graphs:
         target = path.with_name(f"{path.stem}-{graph.part}{path.suffix}") if graph.part else path
         err, checked = _export_one(graph, target, model.name, atol, skip_parity)
-        variants = _variants(graph, target, fp16, int8, measure, calibration)
+        variants = _variants(graph, target, fp16, int8, measure, calibration, int8_search_float)
         written = _written_metadata(target)
         if report is None:
             # the imgen.* entries the file carries (the report printed "metadata": {} for them)

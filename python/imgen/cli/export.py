@@ -19,6 +19,10 @@ def add_parser(sub) -> None:
     p.add_argument("--calibration", metavar="DIR",
                    help="images to calibrate --int8 on (default $IMGEN_SHARED/data/train400; bsds400_color for "
                         "colour models)")
+    p.add_argument("--int8-search-float", type=int, default=0, metavar="N",
+                   help="with --int8: leave N more convs float, chosen greedily by how close each makes the int8 "
+                        "output to the float one on held-out patches (one quantisation per candidate, ~20 s each "
+                        "for a 12-layer denoiser); the shipped denoise-gray-int8 used 2")
     p.add_argument("--measure", action="store_true", help="time each variant on a 256x256 image (CPU)")
     p.set_defaults(func=main)
 
@@ -28,6 +32,7 @@ def main(args: argparse.Namespace) -> int:
     show_progress()
     report = run_reporting(convert.export_checkpoint, args.checkpoint, args.output, name=args.name,
                            description=args.description, atol=args.atol, fp16=args.fp16, int8=args.int8,
-                           measure=args.measure, skip_parity=args.skip_parity, calibration=args.calibration)
+                           measure=args.measure, skip_parity=args.skip_parity, calibration=args.calibration,
+                           int8_search_float=args.int8_search_float)
     print(report.to_json())
     return 0
