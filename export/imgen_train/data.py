@@ -18,6 +18,8 @@ import torch
 
 from imgen.imageio import images_in
 
+from .ranges import parse_range
+
 
 def list_images(folder: str | Path) -> list[Path]:
     """Image files directly in ``folder``, sorted by name (imgen's folder walker, not recursive).
@@ -81,17 +83,10 @@ class NoiseSpec:
     def parse(cls, text: str | float | Sequence[float]) -> "NoiseSpec":
         """``25`` or ``"0,75"`` / ``"0-75"`` / (0, 75)."""
         if isinstance(text, (int, float)):
-            return cls(float(text), float(text))
-        if isinstance(text, str):
-            parts = [p for p in text.replace("-", ",").split(",") if p.strip()]
-        else:
-            parts = list(text)
-        values = [float(p) for p in parts]
-        if len(values) == 1:
-            values *= 2
-        if len(values) != 2 or not 0 <= values[0] <= values[1]:
-            raise ValueError(f"noise level must be 'S' or 'LOW,HIGH' with 0 <= LOW <= HIGH, got {text!r}")
-        return cls(values[0], values[1])
+            text = str(text)
+        elif not isinstance(text, str):
+            text = ",".join(repr(float(v)) for v in text)
+        return cls(*parse_range(text, option="noise level", low=0))
 
     def draw(self, rng: np.random.Generator, n: int) -> np.ndarray:
         if self.low == self.high:

@@ -19,6 +19,7 @@ import torch
 from imgen import degrade
 
 from ..data import augment, read_image, split_files
+from ..ranges import parse_range
 from .base import Task, Update, pixel_loss, recalibrate_bn
 from .denoise import psnr
 
@@ -36,16 +37,7 @@ def _crop_to(img: np.ndarray, multiple: int) -> np.ndarray:
 
 
 def _quality_range(text: str) -> tuple[int, int]:
-    parts = [p for p in str(text).replace("-", ",").split(",") if p.strip()]
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(values) == 1:
-        values *= 2
-    if len(values) != 2 or not 1 <= values[0] <= values[1] <= 100:
-        raise ValueError(f"--quality must be 'Q' or 'LOW,HIGH' with 1 <= LOW <= HIGH <= 100, got {text!r}")
-    return values[0], values[1]
+    return parse_range(text, option="--quality", low=1, high=100, cast=int)
 
 
 class _PairTask(Task):
@@ -165,17 +157,7 @@ GAUSS_SIGMA_MAX = 4.0
 
 def gauss_range(text: str) -> tuple[float, float]:
     """--blur-gauss 'LOW,HIGH' (px) -> (LOW, HIGH); ValueError naming the option otherwise."""
-    parts = [p for p in str(text).split(",") if p.strip()]
-    try:
-        values = [float(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(values) == 1:
-        values *= 2
-    if len(values) != 2 or not 0.3 <= values[0] <= values[1] <= GAUSS_SIGMA_MAX:
-        raise ValueError(f"--blur-gauss must be 'S' or 'LOW,HIGH' in pixels with 0.3 <= LOW <= HIGH <= "
-                         f"{GAUSS_SIGMA_MAX:g}, got {text!r}")
-    return values[0], values[1]
+    return parse_range(text, option="--blur-gauss", low=0.3, high=GAUSS_SIGMA_MAX, unit=" in pixels")
 
 
 def draw_kernel(rng: np.random.Generator, gauss_sigma: tuple[float, float] = GAUSS_SIGMA) -> np.ndarray:
@@ -202,11 +184,7 @@ class DeblurTask(_PairTask):
         from ..data import NoiseSpec
 
         o = options
-        try:
-            self.noise = NoiseSpec.parse(o.blur_noise)
-        except ValueError:
-            raise ValueError(f"--blur-noise must be 'S' or 'LOW,HIGH' (0-255 scale, 0 <= LOW <= HIGH), "
-                             f"got {o.blur_noise!r}") from None
+        self.noise = NoiseSpec(*parse_range(o.blur_noise, option="--blur-noise", low=0, unit=" (0-255 scale)"))
         self.gauss_sigma = gauss_range(o.blur_gauss)
         m = getattr(model, "size_multiple", 1)
         if o.patch % m:
