@@ -104,6 +104,26 @@ def sr_onnx(sr_run):
     return out / "sr.onnx"
 
 
+def test_srnet_with_relu_exports_without_prelu(image_dir, tmp_path):
+    """activation="relu": onnxruntime fuses it into the conv, which it cannot do with a per-channel
+    PReLU; the export's parity check holds and the file keeps the choice in its config."""
+    import json
+
+    import onnx
+    from imgen_train.convert import export_checkpoint
+
+    train(_options(image_dir, tmp_path / "run", arch="srnet", scale=2, activation="relu", iters=10))
+    export_checkpoint(tmp_path / "run" / "best.pt", tmp_path / "relu.onnx")
+    proto = onnx.load(str(tmp_path / "relu.onnx"))
+    ops = [n.op_type for n in proto.graph.node]
+    assert "PRelu" not in ops and ops.count("Relu") == 2 and ops.count("Add") == 1  # the residual over bicubic
+    config = json.loads({e.key: e.value for e in proto.metadata_props}["imgen.arch_config"])
+    assert config["activation"] == "relu"
+    assert imgen.load(str(tmp_path / "relu.onnx"), providers=["cpu"])(np.zeros((9, 7), np.uint8)).shape == (18, 14)
+    with pytest.raises(ValueError, match="activation must be one of"):
+        train(_options(image_dir, tmp_path / "bad", arch="srnet", scale=2, activation="gelu"))
+
+
 def test_sr_export_metadata(sr_onnx):
     model = imgen.load(str(sr_onnx), providers=["cpu"])
     assert model.info.task == "sr" and model.info.scale == 2 and model.info.channels == 1

@@ -67,6 +67,7 @@ class TrainOptions:
     blur_noise: str = "2,3"         # deblur: noise sigma (0-255) after the blur, "S" or "LOW,HIGH"
     blur_gauss: str = "0.8,3.2"     # deblur: the Gaussian kernels' width (px), "S" or "LOW,HIGH"
     wiener_balance: float | None = None  # wiener_refine: Wiener's balance for its input (None: 0.01)
+    activation: str | None = None   # srnet: "prelu" (default) or "relu"
     noise: str = "0,75"             # sigma on the 0-255 scale: "25" or "LOW,HIGH"
     patch: int = 64                 # patch size; dcgan/vae: the image size (images are resized to it)
     batch: int = 32
@@ -108,7 +109,7 @@ class TrainOptions:
         """The architecture's options from these (image_size = patch where the arch has one)."""
         opts = {"in_channels": self.channels}
         for name in ("depth", "width", "batch_norm", "latent", "disc_width", "norm", "residual", "scale",
-                     "upsample", "wiener_balance"):
+                     "upsample", "wiener_balance", "activation"):
             if getattr(self, name) is not None:
                 opts[name] = getattr(self, name)
         if "image_size" in archs.option_names(self.arch):
@@ -447,6 +448,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "blur_noise": "deblur: noise sigma (0-255) added after the blur, 'S' or 'LOW,HIGH'",
         "blur_gauss": "deblur: the width (sigma, px) of the Gaussian kernels of the training family (40%% of "
                       "the kernels; the rest are motion kernels of 9-25 px), 'S' or 'LOW,HIGH'",
+        "activation": "srnet: the activation between the convs, prelu (per-channel slope) or relu (which "
+                      "onnxruntime fuses into the conv)",
         "wiener_balance": "wiener_refine: the balance of the Wiener deconvolution whose output the network "
                           "corrects (default 0.01, imgen.restoration's)",
     }
