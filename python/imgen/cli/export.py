@@ -22,7 +22,7 @@ def add_parser(sub) -> None:
     p.add_argument("--int8-search-float", type=int, default=0, metavar="N",
                    help="with --int8: leave N more convs float, chosen greedily by how close each makes the int8 "
                         "output to the float one on held-out patches (one quantisation per candidate, ~20 s each "
-                        "for a 12-layer denoiser); the shipped denoise-gray-int8 used 2")
+                        "for a 12-layer denoiser); the shipped denoise-gray-int8 used 3")
     p.add_argument("--measure", action="store_true", help="time each variant on a 256x256 image (CPU)")
     p.set_defaults(func=main)
 
