@@ -266,10 +266,8 @@ class _Log:
         kept = rows[:1] + [r for r in rows[1:] if r and _logged_step(r[0]) <= step]
         if len(kept) == len(rows):
             return
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "w", newline="") as f:
+        with atomic_write(self.path, mode=None) as tmp, open(tmp, "w", newline="") as f:
             csv.writer(f).writerows(kept)
-        os.replace(tmp, self.path)
 
     def _write(self, row: list) -> None:
         with open(self.path, "a", newline="") as f:
