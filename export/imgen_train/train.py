@@ -35,6 +35,7 @@ from imgen.atomic import atomic_write
 from imgen.imageio import write_image
 
 from . import archs
+from .fake_quant import FakeQuant
 from .tasks import TASKS, Task
 from .tasks.denoise import psnr, recalibrate_batch_norm  # noqa: F401  (re-exported)
 
@@ -102,6 +103,7 @@ class TrainOptions:
     val_bn_batches: int = 32        # batches to re-estimate them before each validation (0 = running statistics)
     resume: bool = False
     init_from: str | None = None    # start a fresh run from these weights (an imgen-train .pt or an ONNX it exported)
+    fake_quant: bool = False        # quantisation-aware: convs as the int8 file computes them (fake_quant.py)
     stop_at: int | None = None      # stop at this step (the schedule still spans iters); --resume continues
     progress: bool = True
 
@@ -331,6 +333,11 @@ def train(o: TrainOptions) -> dict:
             load_initial_weights(model, o.init_from)
             log.info("initial weights from %s", o.init_from)
         (out / "log.csv").unlink(missing_ok=True)
+    fake_quant = FakeQuant(model) if o.fake_quant else None
+    if fake_quant is not None and o.resume:
+        if "fake_quant" not in state:
+            raise ValueError(f"--resume --fake-quant: {last_path} was not trained with fake quantisation")
+        fake_quant.load_state_dict(state["fake_quant"])
     csv_log = _Log(out / "log.csv", task, fresh=not o.resume)
     if o.resume:
         csv_log.drop_rows_after(step)
@@ -356,7 +363,8 @@ def train(o: TrainOptions) -> dict:
         save_checkpoint(path, model, o, step, optimizers={k: v.state_dict() for k, v in opts.items()},
                         schedulers={k: v.state_dict() for k, v in scheds.items()}, task_state=task.state_dict(),
                         best=best, last_val=last_val, seconds=time.perf_counter() - started,
-                        cpu_seconds=time.process_time() - cpu_started)
+                        cpu_seconds=time.process_time() - cpu_started,
+                        **({"fake_quant": fake_quant.state_dict()} if fake_quant is not None else {}))
 
     model.train()
     end = o.iters if o.stop_at is None else min(o.stop_at, o.iters)
@@ -427,6 +435,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "noise": "sigma on the 0-255 scale: '25' or 'LOW,HIGH' (uniform per patch)",
         "val_dir": "held-out validation folder (default: the last --val-count images of --train-dir)",
         "amp": "mixed precision: bf16 (CPU autocast) or fp16 (CUDA)", "resume": "continue from OUT/last.pt",
+        "fake_quant": "quantisation-aware fine-tuning: every conv but the first and last with int8 weights "
+                      "and every conv's input but the first on uint8, as `imgen export --int8` computes them "
+                      "(needs no batch norm: start from an exported ONNX file with --no-batch-norm)",
         "stop_at": "stop at this step; the LR schedule still spans --iters (continue with --resume)",
         "bn_recalibrate": "batches to re-estimate batch-norm statistics after the last step (writes final.pt)",
         "val_bn_batches": "batches to re-estimate batch-norm statistics before each validation (0: validate with "
@@ -455,7 +466,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         flag = "--" + f.name.replace("_", "-")
         default = getattr(defaults, f.name)
         h = help_text.get(f.name, "") + (f" (default: {default})" if default not in (None, "") else "")
-        if f.name == "resume":
+        if f.name in ("resume", "fake_quant"):
             p.add_argument(flag, action="store_true", help=h)
         elif f.name == "batch_norm":
             p.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,

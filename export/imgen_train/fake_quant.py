@@ -1,0 +1,94 @@
+"""Quantisation-aware fine-tuning: a model's convs computed as the int8 file of ``quantize.py``
+computes them, so that training finds weights whose int8 rounding costs little.
+
+Weights: per output channel, symmetric int8 on [-127, 127] (scale = max |w| / 127, as
+onnxruntime's per-channel QInt8 weights), except the convs kept float (``keep_float``, graph order,
+negative from the end; quantize.py's default is the first and the last).  Activations: the input
+of every conv but the first (in the FFDNet/DnCNN stacks, a ReLU output; the first conv's input is
+the image and noise map, which the int8 file reads in float) on uint8 levels over [lo, hi] with
+lo <= 0 <= hi, the running mean of the batches' min and max (momentum 0.01) while training, fixed
+in eval mode.  Gradients pass through the rounding unchanged (the straight-through estimator) and
+are zero where a value was clipped (torch's fake_quantize ops).
+
+The model's parameters and state dict are untouched: the ranges live in :class:`FakeQuant` and go
+into a checkpoint as its ``fake_quant`` entry, so the export writes the plain float convs, which
+``quantize.py`` then quantises with its own calibration.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class FakeQuant:
+    """Fake int8 on ``model``'s Conv2d layers (module docstring), attached on construction;
+    :meth:`detach` restores the float forward."""
+
+    def __init__(self, model: nn.Module, *, keep_float: tuple[int, ...] = (0, -1), momentum: float = 0.01):
+        if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+            raise ValueError("fake_quant needs a model without batch norm (the int8 file has it folded into "
+                             "the convs): start from an exported ONNX file with batch_norm=False")
+        if not 0 < momentum <= 1:
+            raise ValueError(f"momentum must be in (0, 1], got {momentum!r}")
+        self.convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+        if not self.convs:
+            raise ValueError("fake_quant: the model has no Conv2d layers")
+        n = len(self.convs)
+        self.float_weights = {k % n for k in keep_float if -n <= k < n}
+        self.momentum = momentum
+        self.lo = torch.zeros(n)
+        self.hi = torch.zeros(n)
+        self.seen = torch.zeros(n, dtype=torch.bool)
+        for index, conv in enumerate(self.convs):
+            conv.__dict__["forward"] = self._forward_for(index, conv)  # an instance attribute: not in the state dict
+
+    def detach(self) -> None:
+        """Give every conv back its float forward."""
+        for conv in self.convs:
+            conv.__dict__.pop("forward", None)
+
+    def state_dict(self) -> dict:
+        return {"lo": self.lo.clone(), "hi": self.hi.clone(), "seen": self.seen.clone(),
+                "float_weights": sorted(self.float_weights)}
+
+    def load_state_dict(self, state: dict) -> None:
+        n = len(self.convs)
+        if any(tuple(state[k].shape) != (n,) for k in ("lo", "hi", "seen")):
+            raise ValueError(f"fake_quant state is for {tuple(state['lo'].shape)} convs, the model has {n}")
+        self.lo, self.hi, self.seen = state["lo"].clone(), state["hi"].clone(), state["seen"].clone()
+
+    def _forward_for(self, index: int, conv: nn.Conv2d):
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            if index > 0:
+                x = self._activation(index, x, conv.training)
+            weight = conv.weight if index in self.float_weights else _int8_per_channel(conv.weight)
+            return F.conv2d(x, weight, conv.bias, conv.stride, conv.padding, conv.dilation, conv.groups)
+        return forward
+
+    def _activation(self, index: int, x: torch.Tensor, training: bool) -> torch.Tensor:
+        if training:
+            with torch.no_grad():
+                lo, hi = float(x.min().clamp(max=0)), float(x.max().clamp(min=0))
+                if not bool(self.seen[index]):
+                    self.lo[index], self.hi[index], self.seen[index] = lo, hi, True
+                else:
+                    m = self.momentum
+                    self.lo[index] = (1 - m) * self.lo[index] + m * lo
+                    self.hi[index] = (1 - m) * self.hi[index] + m * hi
+        elif not bool(self.seen[index]):
+            return x  # no range yet (eval before any training step): float
+        lo, hi = float(self.lo[index]), float(self.hi[index])
+        if hi - lo <= 0:
+            return x
+        scale = (hi - lo) / 255.0
+        zero_point = int(round(-lo / scale))
+        return torch.fake_quantize_per_tensor_affine(x, scale, zero_point, 0, 255)
+
+
+def _int8_per_channel(weight: torch.Tensor) -> torch.Tensor:
+    """``weight`` (O, I, kh, kw) rounded to symmetric int8 per output channel, in float."""
+    with torch.no_grad():
+        scale = (weight.detach().abs().amax(dim=(1, 2, 3)) / 127.0).clamp(min=1e-12).float()
+        zero = torch.zeros(weight.shape[0], dtype=torch.int32, device=weight.device)
+    return torch.fake_quantize_per_channel_affine(weight, scale, zero, 0, -127, 127)
