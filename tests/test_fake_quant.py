@@ -100,3 +100,18 @@ def test_training_with_fake_quant_checkpoints_ranges_and_resumes(image_dir, tmp_
     train(_options(image_dir, tmp_path / "plain", batch_norm=False, iters=10, ckpt_every=10, val_every=10))
     with pytest.raises(ValueError, match="not trained with fake quantisation"):
         train(_options(image_dir, tmp_path / "plain", resume=True, fake_quant=True, batch_norm=False, iters=20))
+
+
+def test_ranges_follow_the_percentile_not_the_outliers():
+    """quantize.py calibrates at the 99.999th percentile: one outlier in 10^6 values does not set the
+    range (with percentile=100 it does)."""
+    from imgen_train.fake_quant import _percentiles
+
+    x = torch.linspace(0, 1, 1_000_000)
+    x[7] = 50.0  # one outlier
+    lo, hi = _percentiles(x, 99.999)
+    assert lo == 0 and hi == pytest.approx(1.0, abs=1e-4)
+    assert _percentiles(x, 100.0) == (0.0, 50.0)
+    assert _percentiles(x - 0.5, 99.999) == pytest.approx((-0.49999, 0.49999), abs=2e-5)
+    with pytest.raises(ValueError, match="percentile"):
+        FakeQuant(_model(), percentile=10)

@@ -153,3 +153,24 @@ def test_export_cli_has_int8_and_calibration():
     cli_export.add_parser(parser.add_subparsers())
     args = parser.parse_args(["export", "ck.pt", "-o", "m.onnx", "--int8", "--calibration", "DIR"])
     assert args.int8 and args.calibration == "DIR"
+
+
+def test_a_fake_quant_checkpoint_exports_int8_with_its_float_convs(tmp_path, calibration):
+    """A checkpoint trained with --fake-quant --fake-quant-float 0,1,-1 gets the int8 file it was
+    trained for: convs 0, 1 and the last float; a corrupt fake_quant entry is named."""
+    from imgen_train.convert import export_checkpoint
+    from imgen_train.train import TrainOptions, train
+
+    run = tmp_path / "run"
+    train(TrainOptions(train_dir=str(calibration), out=str(run), arch="ffdnet", depth=4, width=8, batch_norm=False,
+                       fake_quant=True, fake_quant_float="0,1,-1", noise="10,40", patch=16, batch=4, iters=4,
+                       val_count=1, val_every=4, ckpt_every=4, log_every=2, threads=1, progress=False))
+    report = export_checkpoint(run / "last.pt", tmp_path / "m.onnx", int8=True, calibration=calibration)
+    proto = onnx.load(report.variants["int8"]["path"])
+    convs = [n.name for n in proto.graph.node if n.op_type == "Conv"]
+    assert report.variants["int8"]["float_convs"] == [convs[0], convs[1], convs[-1]]
+    state = torch.load(run / "last.pt", weights_only=False)
+    state["fake_quant"]["float_weights"] = ["0"]
+    torch.save(state, run / "bad.pt")
+    with pytest.raises(ValueError, match="float_weights should be a list of conv indices"):
+        export_checkpoint(run / "bad.pt", tmp_path / "bad.onnx", int8=True, calibration=calibration)

@@ -148,8 +148,9 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
     (safe_unpickle: tensors only, no code from the file runs).
     int8: also write NAME.int8.onnx (static QDQ, quantize.py), calibrated on the images in
     ``calibration`` (default $IMGEN_SHARED/data/train400, bsds400_color for colour models), with
-    ``int8_search_float`` more convs than the first and last left float (quantize.quantize_file's
-    search_float).
+    the first and last convs left float (for a checkpoint trained with ``--fake-quant``: the convs
+    it kept float, ``fake_quant_float``) and ``int8_search_float`` more (quantize.quantize_file's
+    keep_float and search_float).
     scale: which scale to export of a network that serves several (CARN) or whose scale is not in its
     weights (VDSR, SRCNN, FSRCNN); families.ScaleRequired (a ValueError naming the choices) without it.
     skip_parity: skip the parity probes (a warning; the file is marked imgen.parity=skipped).
@@ -173,8 +174,15 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
 
         return _family(load_keras(source), output, name, description, atol, source, metadata, skip_parity)
     obj = read_checkpoint(source, trust_pickle=trust_pickle)
+    keep_float: tuple[int, ...] = (0, -1)
     if is_imgen_checkpoint(obj):
         model, found = load_any(source)
+        if isinstance(obj, dict) and isinstance(obj.get("fake_quant"), dict):  # trained for its int8 file
+            kept = obj["fake_quant"].get("float_weights")
+            if not isinstance(kept, list) or not all(isinstance(k, int) and not isinstance(k, bool) for k in kept):
+                raise ValueError(f"{source}: its fake_quant entry's float_weights should be a list of conv "
+                                 f"indices, got {kept!r}")
+            keep_float = tuple(kept)
     else:
         try:
             model = model_from_state_dict(obj)
@@ -193,7 +201,8 @@ def export_checkpoint(checkpoint: str | os.PathLike, output: str | os.PathLike, 
     return _declared(lambda to: export(model, to, name=name or output.stem,
                                        description=found if description is None else description,
                                        atol=atol, fp16=fp16, int8=int8, measure=measure, skip_parity=skip_parity,
-                                       calibration=calibration, int8_search_float=int8_search_float),
+                                       calibration=calibration, int8_search_float=int8_search_float,
+                                       int8_keep_float=keep_float),
                     output, metadata)
 
 

@@ -260,13 +260,14 @@ def make_fp16(src: Path, dst: Path, graph: Graph, atol: float = FP16_ATOL) -> di
 
 
 def make_int8(src: Path, dst: Path, graph: Graph, calibration: str | os.PathLike | None = None,
-              search_float: int = 0) -> dict:
-    """Static int8 (QDQ) quantisation, calibrated on natural patches, ``search_float`` more convs
-    left float by a greedy search: quantize.py (docs/models.md, int8)."""
+              search_float: int = 0, keep_float: tuple[int, ...] = (0, -1)) -> dict:
+    """Static int8 (QDQ) quantisation, calibrated on natural patches, the convs ``keep_float`` (graph
+    order, negative from the end) and ``search_float`` more, chosen by a greedy search, left float:
+    quantize.py (docs/models.md, int8)."""
     from .quantize import quantize_file
 
     with _quiet_exporter():
-        report = quantize_file(src, dst, calibration=calibration, search_float=search_float)
+        report = quantize_file(src, dst, calibration=calibration, search_float=search_float, keep_float=keep_float)
     return {"path": str(dst), "bytes": report.bytes, "float_convs": report.nodes_float,
             "psnr_vs_float": report.psnr_vs_float, **report.extra}
 
@@ -316,7 +317,8 @@ def _expose_norm_stats(path: Path) -> int:
 
 
 def _variants(graph: Graph, path: Path, fp16: bool, int8: bool, measure: bool,
-              calibration: str | os.PathLike | None = None, int8_search_float: int = 0) -> dict[str, dict]:
+              calibration: str | os.PathLike | None = None, int8_search_float: int = 0,
+              int8_keep_float: tuple[int, ...] = (0, -1)) -> dict[str, dict]:
     out: dict[str, dict] = {}
     if measure:
         out["fp32"] = {"seconds_256": _time(path, graph), "bytes": path.stat().st_size}
@@ -327,7 +329,7 @@ def _variants(graph: Graph, path: Path, fp16: bool, int8: bool, measure: bool,
             out["fp16"]["seconds_256"] = _time(dst, graph)
     if int8:
         dst = path.with_name(path.stem + ".int8.onnx")
-        out["int8"] = make_int8(path, dst, graph, calibration, int8_search_float)
+        out["int8"] = make_int8(path, dst, graph, calibration, int8_search_float, int8_keep_float)
         if measure and dst.exists():
             out["int8"]["seconds_256"] = _time(dst, graph)
     return out
@@ -336,7 +338,7 @@ def _variants(graph: Graph, path: Path, fp16: bool, int8: bool, measure: bool,
 def export(model: nn.Module, path: str | os.PathLike, *, name: str | None = None, description: str | None = None,
            atol: float = ATOL, fp16: bool = False, int8: bool = False, measure: bool = False,
            skip_parity: bool = False, calibration: str | os.PathLike | None = None,
-           int8_search_float: int = 0) -> ExportReport:
+           int8_search_float: int = 0, int8_keep_float: tuple[int, ...] = (0, -1)) -> ExportReport:
     """Export ``model`` to ``path`` (see the module docstring); returns an ExportReport.
 
     Models of several networks write ``STEM-PART.onnx`` beside ``path`` for each part (the
@@ -351,7 +353,7 @@ def export(model: nn.Module, path: str | os.PathLike, *, name: str | None = None
     for graph in graphs:
         target = path.with_name(f"{path.stem}-{graph.part}{path.suffix}") if graph.part else path
         err, checked = _export_one(graph, target, model.name, atol, skip_parity)
-        variants = _variants(graph, target, fp16, int8, measure, calibration, int8_search_float)
+        variants = _variants(graph, target, fp16, int8, measure, calibration, int8_search_float, int8_keep_float)
         written = _written_metadata(target)
         if report is None:
             # the imgen.* entries the file carries (the report printed "metadata": {} for them)

@@ -6,8 +6,9 @@ onnxruntime's per-channel QInt8 weights), except the convs kept float (``keep_fl
 negative from the end; quantize.py's default is the first and the last).  Activations: the input
 of every conv but the first (in the FFDNet/DnCNN stacks, a ReLU output; the first conv's input is
 the image and noise map, which the int8 file reads in float) on uint8 levels over [lo, hi] with
-lo <= 0 <= hi, the running mean of the batches' min and max (momentum 0.01) while training, fixed
-in eval mode.  Gradients pass through the rounding unchanged (the straight-through estimator) and
+lo <= 0 <= hi, the running mean (momentum 0.01) of each batch's ``percentile`` and 100 -
+``percentile`` percentiles (99.999 and 0.001: quantize.py's calibration; 100 takes the max and min)
+while training, fixed in eval mode.  Gradients pass through the rounding unchanged (the straight-through estimator) and
 are zero where a value was clipped (torch's fake_quantize ops).
 
 The model's parameters and state dict are untouched: the ranges live in :class:`FakeQuant` and go
@@ -15,6 +16,8 @@ into a checkpoint as its ``fake_quant`` entry, so the export writes the plain fl
 ``quantize.py`` then quantises with its own calibration.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -25,12 +28,16 @@ class FakeQuant:
     """Fake int8 on ``model``'s Conv2d layers (module docstring), attached on construction;
     :meth:`detach` restores the float forward."""
 
-    def __init__(self, model: nn.Module, *, keep_float: tuple[int, ...] = (0, -1), momentum: float = 0.01):
+    def __init__(self, model: nn.Module, *, keep_float: tuple[int, ...] = (0, -1), momentum: float = 0.01,
+                 percentile: float = 99.999):
         if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
             raise ValueError("fake_quant needs a model without batch norm (the int8 file has it folded into "
                              "the convs): start from an exported ONNX file with batch_norm=False")
         if not 0 < momentum <= 1:
             raise ValueError(f"momentum must be in (0, 1], got {momentum!r}")
+        if not 50 < percentile <= 100:
+            raise ValueError(f"percentile must be in (50, 100], got {percentile!r}")
+        self.percentile = percentile
         self.convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
         if not self.convs:
             raise ValueError("fake_quant: the model has no Conv2d layers")
@@ -69,7 +76,7 @@ class FakeQuant:
     def _activation(self, index: int, x: torch.Tensor, training: bool) -> torch.Tensor:
         if training:
             with torch.no_grad():
-                lo, hi = float(x.min().clamp(max=0)), float(x.max().clamp(min=0))
+                lo, hi = _percentiles(x, self.percentile)
                 if not bool(self.seen[index]):
                     self.lo[index], self.hi[index], self.seen[index] = lo, hi, True
                 else:
@@ -84,6 +91,25 @@ class FakeQuant:
         scale = (hi - lo) / 255.0
         zero_point = int(round(-lo / scale))
         return torch.fake_quantize_per_tensor_affine(x, scale, zero_point, 0, 255)
+
+
+def parse_indices(text: str) -> tuple[int, ...]:
+    """'0,1,-1' -> (0, 1, -1): conv indices in graph order, negative from the end (ValueError naming
+    the text otherwise)."""
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ValueError(f"expected comma-separated conv indices such as '0,-1', got {text!r}") from None
+
+
+def _percentiles(x: torch.Tensor, percentile: float) -> tuple[float, float]:
+    """(min(0, the 100 - percentile percentile), max(0, the percentile percentile)) of ``x``; the
+    tails by top-k, exact to the value."""
+    flat = x.detach().reshape(-1)
+    k = max(1, int(math.ceil(flat.numel() * (100.0 - percentile) / 100.0)))
+    hi = float(torch.topk(flat, k).values[-1].clamp(min=0))
+    lo = 0.0 if float(flat.min()) >= 0 else float((-torch.topk(-flat, k).values[-1]).clamp(max=0))
+    return lo, hi
 
 
 def _int8_per_channel(weight: torch.Tensor) -> torch.Tensor:

@@ -35,7 +35,7 @@ from imgen.atomic import atomic_write
 from imgen.imageio import write_image
 
 from . import archs
-from .fake_quant import FakeQuant
+from .fake_quant import FakeQuant, parse_indices
 from .tasks import TASKS, Task
 from .tasks.denoise import psnr, recalibrate_batch_norm  # noqa: F401  (re-exported)
 
@@ -104,6 +104,7 @@ class TrainOptions:
     resume: bool = False
     init_from: str | None = None    # start a fresh run from these weights (an imgen-train .pt or an ONNX it exported)
     fake_quant: bool = False        # quantisation-aware: convs as the int8 file computes them (fake_quant.py)
+    fake_quant_float: str = "0,-1"  # fake_quant: the convs (graph order, negative from the end) whose weights stay float
     stop_at: int | None = None      # stop at this step (the schedule still spans iters); --resume continues
     progress: bool = True
 
@@ -333,7 +334,7 @@ def train(o: TrainOptions) -> dict:
             load_initial_weights(model, o.init_from)
             log.info("initial weights from %s", o.init_from)
         (out / "log.csv").unlink(missing_ok=True)
-    fake_quant = FakeQuant(model) if o.fake_quant else None
+    fake_quant = FakeQuant(model, keep_float=parse_indices(o.fake_quant_float)) if o.fake_quant else None
     if fake_quant is not None and o.resume:
         if "fake_quant" not in state:
             raise ValueError(f"--resume --fake-quant: {last_path} was not trained with fake quantisation")
@@ -438,6 +439,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "fake_quant": "quantisation-aware fine-tuning: every conv but the first and last with int8 weights "
                       "and every conv's input but the first on uint8, as `imgen export --int8` computes them "
                       "(needs no batch norm: start from an exported ONNX file with --no-batch-norm)",
+        "fake_quant_float": "--fake-quant: the convs whose weights stay float, comma-separated indices in graph "
+                            "order (negative from the end); `imgen export --int8` of the checkpoint keeps the "
+                            "same convs float",
         "stop_at": "stop at this step; the LR schedule still spans --iters (continue with --resume)",
         "bn_recalibrate": "batches to re-estimate batch-norm statistics after the last step (writes final.pt)",
         "val_bn_batches": "batches to re-estimate batch-norm statistics before each validation (0: validate with "
