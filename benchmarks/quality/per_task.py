@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+import imgen
 from imgen.bench import run
 from imgen.bench.samples import builtin_samples
 
@@ -97,7 +98,9 @@ def main() -> int:
         models = [m for m in (flt, q8) if m]
         learned = [("float", flt or ""), ("int8", q8 or "")]
         if args.colour_model:  # its column: run on colour photos, "–" elsewhere
-            learned.append(("colour candidate", Path(args.colour_model).stem if label == "colour" else ""))
+            # the bench names a model by its imgen.name, whatever the file is called
+            learned.append(("colour candidate", imgen.load(args.colour_model, providers=["cpu"]).name
+                            if label == "colour" else ""))
         if label == "colour":
             samples = [s for s in builtin_samples() if s.is_color]
             if args.colour_model:
