@@ -115,3 +115,28 @@ def test_ranges_follow_the_percentile_not_the_outliers():
     assert _percentiles(x - 0.5, 99.999) == pytest.approx((-0.49999, 0.49999), abs=2e-5)
     with pytest.raises(ValueError, match="percentile"):
         FakeQuant(_model(), percentile=10)
+
+
+def test_range_sigma_leaves_the_low_noise_samples_out_of_the_ranges():
+    """With range_sigma, a sample below it (here a 100x brighter one at sigma 0, standing in for a
+    net whose activations blow up near sigma 0) does not set the ranges; without it, it does."""
+    x, _ = _inputs()
+    x = torch.cat([x[:1] * 100, x[1:]])
+    sigma = torch.tensor([0.0, 25 / 255]).reshape(2, 1, 1, 1)
+    highs = []
+    for range_sigma in (None, 10 / 255):
+        model = _model()
+        fake = FakeQuant(model, range_sigma=range_sigma)
+        model.train()
+        with torch.no_grad():
+            model(x, sigma)
+        highs.append(fake.hi.clone())
+    alone = _model()
+    fake = FakeQuant(alone)
+    alone.train()
+    with torch.no_grad():
+        alone(x[1:], sigma[1:])
+    torch.testing.assert_close(highs[1], fake.hi)  # only the sigma-25 sample counted
+    assert bool((highs[0][1:] > 5 * highs[1][1:]).all())
+    with pytest.raises(ValueError, match="range_sigma"):
+        FakeQuant(_model(), range_sigma=float("nan"))

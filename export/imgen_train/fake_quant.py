@@ -8,7 +8,10 @@ of every conv but the first (in the FFDNet/DnCNN stacks, a ReLU output; the firs
 the image and noise map, which the int8 file reads in float) on uint8 levels over [lo, hi] with
 lo <= 0 <= hi, the running mean (momentum 0.01) of each batch's ``percentile`` and 100 -
 ``percentile`` percentiles (99.999 and 0.001: quantize.py's calibration; 100 takes the max and min)
-while training, fixed in eval mode.  Gradients pass through the rounding unchanged (the straight-through estimator) and
+while training, fixed in eval mode; with ``range_sigma`` only the samples whose noise level (the
+model's second input, in its units) is at least that count, as quantize.py calibrates at sigma
+10-75: a net whose activations at sigma near 0 are 10-30x larger would otherwise set every range by
+those few samples.  Gradients pass through the rounding unchanged (the straight-through estimator) and
 are zero where a value was clipped (torch's fake_quantize ops).
 
 The model's parameters and state dict are untouched: the ranges live in :class:`FakeQuant` and go
@@ -29,7 +32,7 @@ class FakeQuant:
     :meth:`detach` restores the float forward."""
 
     def __init__(self, model: nn.Module, *, keep_float: tuple[int, ...] = (0, -1), momentum: float = 0.01,
-                 percentile: float = 99.999):
+                 percentile: float = 99.999, range_sigma: float | None = None):
         if any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
             raise ValueError("fake_quant needs a model without batch norm (the int8 file has it folded into "
                              "the convs): start from an exported ONNX file with batch_norm=False")
@@ -37,7 +40,12 @@ class FakeQuant:
             raise ValueError(f"momentum must be in (0, 1], got {momentum!r}")
         if not 50 < percentile <= 100:
             raise ValueError(f"percentile must be in (50, 100], got {percentile!r}")
+        if range_sigma is not None and not (math.isfinite(range_sigma) and range_sigma >= 0):
+            raise ValueError(f"range_sigma must be a finite noise level >= 0, got {range_sigma!r}")
         self.percentile = percentile
+        self.range_sigma = range_sigma
+        self._range_samples: torch.Tensor | None = None  # which samples of the batch set the ranges
+        self._hook = model.register_forward_pre_hook(self._note_sigma) if range_sigma is not None else None
         self.convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
         if not self.convs:
             raise ValueError("fake_quant: the model has no Conv2d layers")
@@ -54,6 +62,14 @@ class FakeQuant:
         """Give every conv back its float forward."""
         for conv in self.convs:
             conv.__dict__.pop("forward", None)
+        if self._hook is not None:
+            self._hook.remove()
+
+    def _note_sigma(self, module: nn.Module, args: tuple) -> None:
+        if len(args) < 2 or not torch.is_tensor(args[1]):
+            raise ValueError("fake_quant range_sigma needs a model called as model(x, sigma)")
+        sigma = args[1].detach()
+        self._range_samples = sigma.reshape(sigma.shape[0], -1).amin(dim=1) >= self.range_sigma
 
     def state_dict(self) -> dict:
         return {"lo": self.lo.clone(), "hi": self.hi.clone(), "seen": self.seen.clone(),
@@ -76,14 +92,23 @@ class FakeQuant:
     def _activation(self, index: int, x: torch.Tensor, training: bool) -> torch.Tensor:
         if training:
             with torch.no_grad():
-                lo, hi = _percentiles(x, self.percentile)
+                picked = self._range_samples
+                if picked is not None and picked.shape[0] == x.shape[0]:
+                    if not bool(picked.any()):
+                        return self._quantised(index, x)  # no sample sets ranges in this batch
+                    lo, hi = _percentiles(x[picked], self.percentile)
+                else:
+                    lo, hi = _percentiles(x, self.percentile)
                 if not bool(self.seen[index]):
                     self.lo[index], self.hi[index], self.seen[index] = lo, hi, True
                 else:
                     m = self.momentum
                     self.lo[index] = (1 - m) * self.lo[index] + m * lo
                     self.hi[index] = (1 - m) * self.hi[index] + m * hi
-        elif not bool(self.seen[index]):
+        return self._quantised(index, x)
+
+    def _quantised(self, index: int, x: torch.Tensor) -> torch.Tensor:
+        if not bool(self.seen[index]):
             return x  # no range yet (eval before any training step): float
         lo, hi = float(self.lo[index]), float(self.hi[index])
         if hi - lo <= 0:

@@ -105,6 +105,7 @@ class TrainOptions:
     init_from: str | None = None    # start a fresh run from these weights (an imgen-train .pt or an ONNX it exported)
     fake_quant: bool = False        # quantisation-aware: convs as the int8 file computes them (fake_quant.py)
     fake_quant_float: str = "0,-1"  # fake_quant: the convs (graph order, negative from the end) whose weights stay float
+    fake_quant_range_sigma: float = 0.0  # fake_quant: ranges from the patches with at least this sigma (0-255)
     stop_at: int | None = None      # stop at this step (the schedule still spans iters); --resume continues
     progress: bool = True
 
@@ -334,7 +335,9 @@ def train(o: TrainOptions) -> dict:
             load_initial_weights(model, o.init_from)
             log.info("initial weights from %s", o.init_from)
         (out / "log.csv").unlink(missing_ok=True)
-    fake_quant = FakeQuant(model, keep_float=parse_indices(o.fake_quant_float)) if o.fake_quant else None
+    fake_quant = (FakeQuant(model, keep_float=parse_indices(o.fake_quant_float),
+                            range_sigma=o.fake_quant_range_sigma / 255 if o.fake_quant_range_sigma > 0 else None)
+                  if o.fake_quant else None)
     if fake_quant is not None and o.resume:
         if "fake_quant" not in state:
             raise ValueError(f"--resume --fake-quant: {last_path} was not trained with fake quantisation")
@@ -442,6 +445,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "fake_quant_float": "--fake-quant: the convs whose weights stay float, comma-separated indices in graph "
                             "order (negative from the end); `imgen export --int8` of the checkpoint keeps the "
                             "same convs float",
+        "fake_quant_range_sigma": "--fake-quant: the activation ranges come from the patches with at least this "
+                                  "noise sigma (0-255; int8 calibration uses 10-75): a net whose activations are "
+                                  "far larger at sigma near 0 would otherwise set every range by them",
         "stop_at": "stop at this step; the LR schedule still spans --iters (continue with --resume)",
         "bn_recalibrate": "batches to re-estimate batch-norm statistics after the last step (writes final.pt)",
         "val_bn_batches": "batches to re-estimate batch-norm statistics before each validation (0: validate with "
