@@ -68,8 +68,11 @@ class FakeQuant:
     def _note_sigma(self, module: nn.Module, args: tuple) -> None:
         if len(args) < 2 or not torch.is_tensor(args[1]):
             raise ValueError("fake_quant range_sigma needs a model called as model(x, sigma)")
+        threshold = self.range_sigma
+        if threshold is None:
+            return
         sigma = args[1].detach()
-        self._range_samples = sigma.reshape(sigma.shape[0], -1).amin(dim=1) >= self.range_sigma
+        self._range_samples = sigma.reshape(sigma.shape[0], -1).amin(dim=1) >= threshold
 
     def state_dict(self) -> dict:
         return {"lo": self.lo.clone(), "hi": self.hi.clone(), "seen": self.seen.clone(),
