@@ -24,3 +24,12 @@ def test_integer_ranges_and_bounds():
 def test_message_names_the_unit_and_the_text():
     with pytest.raises(ValueError, match=r"--blur-gauss must be 'V' or 'LOW,HIGH' in pixels .* got '9'"):
         parse_range("9", option="--blur-gauss", low=0.3, high=4.0, unit=" in pixels")
+
+
+def test_parse_indices_reads_conv_indices_and_names_bad_text():
+    from imgen_train.ranges import parse_indices
+
+    assert parse_indices("0,1,2,-1") == (0, 1, 2, -1)
+    assert parse_indices("") == () and parse_indices(" 0 , -1 ") == (0, -1)
+    with pytest.raises(ValueError, match="comma-separated conv indices"):
+        parse_indices("0,x")

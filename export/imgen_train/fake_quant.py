@@ -121,15 +121,6 @@ class FakeQuant:
         return torch.fake_quantize_per_tensor_affine(x, scale, zero_point, 0, 255)
 
 
-def parse_indices(text: str) -> tuple[int, ...]:
-    """'0,1,-1' -> (0, 1, -1): conv indices in graph order, negative from the end (ValueError naming
-    the text otherwise)."""
-    try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise ValueError(f"expected comma-separated conv indices such as '0,-1', got {text!r}") from None
-
-
 def _percentiles(x: torch.Tensor, percentile: float) -> tuple[float, float]:
     """(min(0, the 100 - percentile percentile), max(0, the percentile percentile)) of ``x``; the
     tails by top-k, exact to the value."""

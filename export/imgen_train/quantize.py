@@ -31,6 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .ranges import parse_indices
+
 KEY = "imgen.quantization"
 #: An int8 file whose output is below this PSNR against the float output on held-out patches is refused.
 MIN_PSNR = 38.0
@@ -413,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ops", default="Conv,Relu")
     ap.add_argument("--percentile", type=float, default=99.999)
     args = ap.parse_args(argv)
-    keep = tuple(int(k) for k in args.keep_float.split(",") if k.strip())
+    keep = parse_indices(args.keep_float)
     report = quantize_file(args.model, args.output, calibration=args.calibration, count=args.count, size=args.size,
                            keep_float=keep, search_float=args.search_float, equalize=args.equalize, strength=args.strength,
                            method=args.method, reduce_range=args.reduce_range,

@@ -25,3 +25,12 @@ def parse_range(text: str, *, option: str, low: float, high: float | None = None
         upper = "" if high is None else f" <= {high:g}"
         raise ValueError(f"{option} must be 'V' or 'LOW,HIGH'{unit} with {low:g} <= LOW <= HIGH{upper}, got {text!r}")
     return values[0], values[1]
+
+
+def parse_indices(text: str) -> tuple[int, ...]:
+    """'0,1,-1' -> (0, 1, -1): conv indices in graph order, negative from the end (ValueError naming
+    the text otherwise)."""
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ValueError(f"expected comma-separated conv indices such as '0,-1', got {text!r}") from None

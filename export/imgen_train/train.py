@@ -35,7 +35,8 @@ from imgen.atomic import atomic_write
 from imgen.imageio import write_image
 
 from . import archs
-from .fake_quant import FakeQuant, parse_indices
+from .fake_quant import FakeQuant
+from .ranges import parse_indices
 from .tasks import TASKS, Task
 from .tasks.denoise import psnr, recalibrate_batch_norm  # noqa: F401  (re-exported)
 
